@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# chainmesh: out-of-tree modules for Debian's 6.1 amd64 kernel, plus tools.
+#
+#   make                 modules and tools
+#   make check           install test dependencies, build, run every test
+#   make demo            install lab dependencies, build, boot the lab demo
+#   make W=1 C=1         the modules with extra warnings and sparse
+#   make install         modules_install and the tools into $(DESTDIR)$(PREFIX)
+
+# Debian's newest installed 6.1 amd64 headers, not the running kernel.
+KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+PREFIX ?= /usr/local
+
+all: modules tools
+
+modules:
+	@test -d "$(KDIR)" || { echo "no kernel headers in '$(KDIR)': run 'make deps' or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+tools:
+	$(MAKE) -C tools
+
+deps:
+	./scripts/deps.sh
+
+check: deps
+	$(MAKE) all
+	./selftests/run
+
+demo: deps
+	$(MAKE) all
+	./tools/lab/demo.sh
+
+install: modules_install
+	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C tools clean
+	$(MAKE) -C selftests/unit clean
+
+.PHONY: all modules tools deps check demo install modules_install clean

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Region layout v1: a pure function of a few parameters. The host computes
+ * it to lay the region out; every node recomputes it from the parameters in
+ * the header and refuses a header that disagrees, so no offset a peer wrote
+ * is ever followed unchecked.
+ */
+#ifndef _CHAINMESH_LAYOUT_H
+#define _CHAINMESH_LAYOUT_H
+
+#include <linux/chainmesh.h>
+#include "compat.h"
+
+struct cm_layout_params {
+	u32 nodes;
+	u32 ring_slots;
+	u32 buf_size;
+	u32 bufs_per_node;
+	u32 max_flows;
+};
+
+struct cm_layout {
+	struct cm_layout_params p;
+	u32 ret_slots;
+	u64 node_table_off;
+	u64 ftables_off;
+	u64 ftable_stride;
+	u64 stats_off;
+	u64 stats_stride;
+	u64 rings_off;
+	u64 ring_stride;
+	u64 rets_off;
+	u64 ret_stride;
+	u64 pools_off;
+	u64 pool_stride;
+	u64 size;		/* bytes used, <= region size */
+};
+
+#define CM_MIN_RING_SLOTS	8
+#define CM_MAX_RING_SLOTS	32768
+#define CM_MIN_BUF_SIZE		1024
+#define CM_MAX_BUF_SIZE		65536
+#define CM_MAX_BUFS_PER_NODE	65536
+
+static inline u64 cm_align(u64 v, u64 a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static inline u32 cm_pow2_ceil(u32 v)
+{
+	u32 r = 1;
+
+	while (r < v)
+		r <<= 1;
+	return r;
+}
+
+static inline u64 cm_ftable_bytes(u32 max_flows)
+{
+	return sizeof(struct chainmesh_ftable_hdr) +
+	       CHAINMESH_MAX_CHAINS * sizeof(struct chainmesh_fhop) +
+	       (u64)max_flows * sizeof(struct chainmesh_flow);
+}
+
+static inline u64 cm_stats_bytes(void)
+{
+	return sizeof(struct chainmesh_node_stats) +
+	       CHAINMESH_MAX_FLOWS * sizeof(struct chainmesh_flow_stats);
+}
+
+/*
+ * cm_layout_compute - lay out a region of @region_size bytes
+ *
+ * Return: 0, -EINVAL for a parameter out of range, -E2BIG when the layout
+ * does not fit in @region_size.
+ */
+static inline int cm_layout_compute(const struct cm_layout_params *p,
+				    u64 region_size, struct cm_layout *l)
+{
+	const u64 pg = CHAINMESH_PAGE_SIZE;
+	u64 nn, off;
+
+	if (p->nodes < 2 || p->nodes > CHAINMESH_MAX_NODES)
+		return -EINVAL;
+	if (!is_power_of_2(p->ring_slots) || p->ring_slots < CM_MIN_RING_SLOTS ||
+	    p->ring_slots > CM_MAX_RING_SLOTS)
+		return -EINVAL;
+	if (!is_power_of_2(p->buf_size) || p->buf_size < CM_MIN_BUF_SIZE ||
+	    p->buf_size > CM_MAX_BUF_SIZE)
+		return -EINVAL;
+	if (p->bufs_per_node < 1 || p->bufs_per_node > CM_MAX_BUFS_PER_NODE)
+		return -EINVAL;
+	if (p->max_flows < 1 || p->max_flows > CHAINMESH_MAX_FLOWS)
+		return -EINVAL;
+
+	memset(l, 0, sizeof(*l));
+	l->p = *p;
+	l->ret_slots = cm_pow2_ceil(p->bufs_per_node);
+	nn = (u64)p->nodes * p->nodes;
+
+	off = sizeof(struct chainmesh_region_hdr);
+	l->node_table_off = off;
+	off += CHAINMESH_MAX_NODES * sizeof(struct chainmesh_node);
+
+	l->ftables_off = off = cm_align(off, pg);
+	l->ftable_stride = cm_align(cm_ftable_bytes(p->max_flows), pg);
+	off += p->nodes * l->ftable_stride;
+
+	l->stats_off = off;
+	l->stats_stride = cm_align(cm_stats_bytes(), pg);
+	off += p->nodes * l->stats_stride;
+
+	l->rings_off = off;
+	l->ring_stride = cm_align(sizeof(struct chainmesh_ring_hdr) +
+				  (u64)p->ring_slots * sizeof(struct chainmesh_desc),
+				  CHAINMESH_CACHELINE);
+	off = cm_align(off + nn * l->ring_stride, pg);
+
+	l->rets_off = off;
+	l->ret_stride = cm_align(sizeof(struct chainmesh_ring_hdr) +
+				 (u64)l->ret_slots * sizeof(__le64),
+				 CHAINMESH_CACHELINE);
+	off = cm_align(off + nn * l->ret_stride, pg);
+
+	l->pools_off = off;
+	l->pool_stride = cm_align((u64)p->bufs_per_node * p->buf_size, pg);
+	off += p->nodes * l->pool_stride;
+
+	l->size = off;
+	return off <= region_size ? 0 : -E2BIG;
+}
+
+/* Fill a header from a computed layout; magic is left for the caller to
+ * store last, with release. */
+static inline void cm_layout_to_hdr(const struct cm_layout *l, u64 region_size,
+				    u32 mesh_id, u64 epoch,
+				    struct chainmesh_region_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = cpu_to_le32(CHAINMESH_LAYOUT_VERSION);
+	h->region_size = cpu_to_le64(region_size);
+	h->nodes = cpu_to_le32(l->p.nodes);
+	h->ring_slots = cpu_to_le32(l->p.ring_slots);
+	h->ret_slots = cpu_to_le32(l->ret_slots);
+	h->buf_size = cpu_to_le32(l->p.buf_size);
+	h->bufs_per_node = cpu_to_le32(l->p.bufs_per_node);
+	h->max_flows = cpu_to_le32(l->p.max_flows);
+	h->mesh_id = cpu_to_le32(mesh_id);
+	h->node_table_off = cpu_to_le64(l->node_table_off);
+	h->ftables_off = cpu_to_le64(l->ftables_off);
+	h->ftable_stride = cpu_to_le64(l->ftable_stride);
+	h->stats_off = cpu_to_le64(l->stats_off);
+	h->stats_stride = cpu_to_le64(l->stats_stride);
+	h->rings_off = cpu_to_le64(l->rings_off);
+	h->ring_stride = cpu_to_le64(l->ring_stride);
+	h->rets_off = cpu_to_le64(l->rets_off);
+	h->ret_stride = cpu_to_le64(l->ret_stride);
+	h->pools_off = cpu_to_le64(l->pools_off);
+	h->pool_stride = cpu_to_le64(l->pool_stride);
+	h->host_epoch = cpu_to_le64(epoch);
+}
+
+/*
+ * cm_layout_from_hdr - validate a header written by the host
+ *
+ * Reads each field once, recomputes the layout from the parameters and
+ * requires every offset to match and the region to fit in @bar_size.
+ * Return: 0 or -EPROTO / -EINVAL / -E2BIG.
+ */
+static inline int cm_layout_from_hdr(const struct chainmesh_region_hdr *h,
+				     u64 bar_size, struct cm_layout *l)
+{
+	struct cm_layout_params p;
+	u64 region_size;
+	int err;
+
+	if (le32_to_cpu(READ_ONCE(h->version)) != CHAINMESH_LAYOUT_VERSION)
+		return -EPROTO;
+	region_size = le64_to_cpu(READ_ONCE(h->region_size));
+	if (region_size > bar_size)
+		return -E2BIG;
+	p.nodes = le32_to_cpu(READ_ONCE(h->nodes));
+	p.ring_slots = le32_to_cpu(READ_ONCE(h->ring_slots));
+	p.buf_size = le32_to_cpu(READ_ONCE(h->buf_size));
+	p.bufs_per_node = le32_to_cpu(READ_ONCE(h->bufs_per_node));
+	p.max_flows = le32_to_cpu(READ_ONCE(h->max_flows));
+	err = cm_layout_compute(&p, region_size, l);
+	if (err)
+		return err;
+	if (le32_to_cpu(READ_ONCE(h->ret_slots)) != l->ret_slots ||
+	    le64_to_cpu(READ_ONCE(h->node_table_off)) != l->node_table_off ||
+	    le64_to_cpu(READ_ONCE(h->ftables_off)) != l->ftables_off ||
+	    le64_to_cpu(READ_ONCE(h->ftable_stride)) != l->ftable_stride ||
+	    le64_to_cpu(READ_ONCE(h->stats_off)) != l->stats_off ||
+	    le64_to_cpu(READ_ONCE(h->stats_stride)) != l->stats_stride ||
+	    le64_to_cpu(READ_ONCE(h->rings_off)) != l->rings_off ||
+	    le64_to_cpu(READ_ONCE(h->ring_stride)) != l->ring_stride ||
+	    le64_to_cpu(READ_ONCE(h->rets_off)) != l->rets_off ||
+	    le64_to_cpu(READ_ONCE(h->ret_stride)) != l->ret_stride ||
+	    le64_to_cpu(READ_ONCE(h->pools_off)) != l->pools_off ||
+	    le64_to_cpu(READ_ONCE(h->pool_stride)) != l->pool_stride)
+		return -EPROTO;
+	return 0;
+}
+
+/* Section addresses; @base is the mapped region. Indices must have been
+ * checked against l->p.nodes by the caller. */
+static inline struct chainmesh_node *cm_node(void *base, const struct cm_layout *l,
+					     u32 n)
+{
+	return (struct chainmesh_node *)((u8 *)base + l->node_table_off) + n;
+}
+
+static inline void *cm_ftable(void *base, const struct cm_layout *l, u32 n)
+{
+	return (u8 *)base + l->ftables_off + n * l->ftable_stride;
+}
+
+static inline struct chainmesh_node_stats *cm_stats(void *base,
+						    const struct cm_layout *l,
+						    u32 n)
+{
+	return (struct chainmesh_node_stats *)((u8 *)base + l->stats_off +
+					       n * l->stats_stride);
+}
+
+static inline struct chainmesh_flow_stats *cm_flow_stats(void *base,
+							 const struct cm_layout *l,
+							 u32 n)
+{
+	return (struct chainmesh_flow_stats *)(cm_stats(base, l, n) + 1);
+}
+
+static inline void *cm_data_ring(void *base, const struct cm_layout *l,
+				 u32 from, u32 to)
+{
+	return (u8 *)base + l->rings_off +
+	       ((u64)from * l->p.nodes + to) * l->ring_stride;
+}
+
+static inline void *cm_ret_ring(void *base, const struct cm_layout *l,
+				u32 from, u32 to)
+{
+	return (u8 *)base + l->rets_off +
+	       ((u64)from * l->p.nodes + to) * l->ret_stride;
+}
+
+static inline u64 cm_buf_addr(const struct cm_layout *l, u32 owner, u32 idx)
+{
+	return l->pools_off + owner * l->pool_stride + (u64)idx * l->p.buf_size;
+}
+
+/* Reasons a peer-written value is refused, counted per reason. */
+enum cm_bad {
+	CM_BAD_NONE,
+	CM_BAD_ADDR,		/* buffer offset outside every pool */
+	CM_BAD_ALIGN,		/* buffer offset not on a buffer boundary */
+	CM_BAD_OWNER,		/* buffer not owned by whom it must be */
+	CM_BAD_LEN,		/* frame does not fit in its buffer */
+	CM_BAD_INDEX,		/* ring index moved backwards or past a full ring */
+	CM_BAD_CHAIN,		/* chain context names no chain of this node */
+	CM_BAD_RETURN,		/* returned buffer was not in flight */
+	__CM_BAD_MAX
+};
+
+/*
+ * cm_buf_check - validate a buffer offset read from a peer
+ * @owner: set to the node whose pool holds the buffer
+ * @idx: set to the buffer's index in that pool
+ */
+static inline enum cm_bad cm_buf_check(const struct cm_layout *l, u64 addr,
+				       u32 *owner, u32 *idx)
+{
+	u64 rel, in;
+
+	if (addr < l->pools_off || addr >= l->size)
+		return CM_BAD_ADDR;
+	rel = addr - l->pools_off;
+	*owner = (u32)(rel / l->pool_stride);
+	in = rel % l->pool_stride;
+	if (*owner >= l->p.nodes)
+		return CM_BAD_ADDR;
+	if (in & (l->p.buf_size - 1))
+		return CM_BAD_ALIGN;
+	*idx = (u32)(in / l->p.buf_size);
+	if (*idx >= l->p.bufs_per_node)
+		return CM_BAD_ADDR;
+	return CM_BAD_NONE;
+}
+
+#endif /* _CHAINMESH_LAYOUT_H */

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Single-producer single-consumer rings in the shared region.
+ *
+ * Each side keeps its own index in private memory (the authoritative copy,
+ * since only it writes that index) and a cached copy of the peer's index,
+ * refreshed only when the cache says the ring is full or empty. The shared
+ * copies are written only to publish.
+ *
+ * Barrier contract (the comments at each barrier below name their pair):
+ *
+ *  [P1] producer: write slots, then smp_store_release(head)
+ *       pairs with
+ *  [C1] consumer: smp_load_acquire(head), then read slots
+ *
+ *  [C2] consumer: read slots (copied out), then smp_store_release(tail)
+ *       pairs with
+ *  [P2] producer: smp_load_acquire(tail), then overwrite freed slots
+ *
+ * Kick suppression (a Dekker pair; each side stores, full barrier, loads):
+ *
+ *  [K1] producer: store head [P1]; smp_mb(); load want_kick -> ring if set
+ *  [K2] consumer: store want_kick = 1; smp_mb(); load head -> poll if moved
+ *
+ * Either the producer sees want_kick set and rings, or the consumer sees
+ * the new head and polls: no wakeup is lost.
+ *
+ * Nothing the peer wrote is trusted: head and tail are checked to stay
+ * within one ring of our own index, and descriptors are copied out field
+ * by field, once, before anyone validates them.
+ */
+#ifndef _CHAINMESH_RING_H
+#define _CHAINMESH_RING_H
+
+#include <linux/chainmesh.h>
+#include "compat.h"
+
+/* Producer side, in the producer's private memory. */
+struct cm_ring_prod {
+	struct chainmesh_ring_hdr *hdr;
+	void *slots;
+	u32 mask;
+	u32 head;		/* ours: next slot to fill */
+	u32 published;		/* last head stored to hdr->head */
+	u32 tail_cache;		/* peer's tail, as last read */
+};
+
+/* Consumer side, in the consumer's private memory. */
+struct cm_ring_cons {
+	struct chainmesh_ring_hdr *hdr;
+	void *slots;
+	u32 mask;
+	u32 tail;		/* ours: next slot to read */
+	u32 head_cache;		/* peer's head, as last read */
+};
+
+/* Descriptor as copied out of the ring, in CPU order, not yet validated. */
+struct cm_desc {
+	u64 addr;
+	u16 data_off;
+	u16 len;
+	u16 chain;
+	u8 hop;
+	u8 flags;
+};
+
+/* Reset a ring's shared header; only when no peer uses it. */
+static inline void cm_ring_reset(struct chainmesh_ring_hdr *hdr)
+{
+	WRITE_ONCE(hdr->head, 0);
+	WRITE_ONCE(hdr->prod_flags, 0);
+	WRITE_ONCE(hdr->tail, 0);
+	WRITE_ONCE(hdr->want_kick, 0);
+}
+
+/* Attach to the producer side; our index is taken from the shared header,
+ * which we alone write. */
+static inline void cm_ring_prod_init(struct cm_ring_prod *p, void *ring,
+				     u32 slots)
+{
+	p->hdr = (struct chainmesh_ring_hdr *)ring;
+	p->slots = p->hdr + 1;
+	p->mask = slots - 1;
+	p->head = le32_to_cpu(READ_ONCE(p->hdr->head));
+	p->published = p->head;
+	p->tail_cache = p->head;
+}
+
+static inline void cm_ring_cons_init(struct cm_ring_cons *c, void *ring,
+				     u32 slots)
+{
+	c->hdr = (struct chainmesh_ring_hdr *)ring;
+	c->slots = c->hdr + 1;
+	c->mask = slots - 1;
+	c->tail = le32_to_cpu(READ_ONCE(c->hdr->tail));
+	c->head_cache = c->tail;
+}
+
+/*
+ * cm_ring_prod_space - free slots for the producer
+ *
+ * Return: free slots (0 when full), or -EPROTO when the peer's tail is
+ * not within one ring behind our head.
+ */
+static inline int cm_ring_prod_space(struct cm_ring_prod *p)
+{
+	u32 slots = p->mask + 1;
+	u32 used = p->head - p->tail_cache;
+
+	if (used < slots)
+		return (int)(slots - used);
+	/* [P2] pairs with [C2]: slots below tail are free to overwrite. */
+	p->tail_cache = le32_to_cpu(smp_load_acquire(&p->hdr->tail));
+	used = p->head - p->tail_cache;
+	if (unlikely(used > slots))
+		return -EPROTO;
+	return (int)(slots - used);
+}
+
+/* Fill the next data slot; the caller checked cm_ring_prod_space(). */
+static inline void cm_ring_push_desc(struct cm_ring_prod *p,
+				     const struct cm_desc *d)
+{
+	struct chainmesh_desc *s = (struct chainmesh_desc *)p->slots +
+				   (p->head & p->mask);
+
+	WRITE_ONCE(s->addr, cpu_to_le64(d->addr));
+	WRITE_ONCE(s->data_off, cpu_to_le16(d->data_off));
+	WRITE_ONCE(s->len, cpu_to_le16(d->len));
+	WRITE_ONCE(s->chain, cpu_to_le16(d->chain));
+	WRITE_ONCE(s->hop, d->hop);
+	WRITE_ONCE(s->flags, d->flags);
+	p->head++;
+}
+
+/* Fill the next return slot with a buffer offset. */
+static inline void cm_ring_push_addr(struct cm_ring_prod *p, u64 addr)
+{
+	__le64 *s = (__le64 *)p->slots + (p->head & p->mask);
+
+	WRITE_ONCE(*s, cpu_to_le64(addr));
+	p->head++;
+}
+
+/*
+ * cm_ring_publish - make the filled slots visible to the consumer
+ *
+ * Return: true when the consumer asked to be kicked.
+ */
+static inline bool cm_ring_publish(struct cm_ring_prod *p)
+{
+	if (p->head == p->published)
+		return false;
+	/* [P1] pairs with [C1]: slots are written before head moves. */
+	smp_store_release(&p->hdr->head, cpu_to_le32(p->head));
+	p->published = p->head;
+	/* [K1] pairs with [K2]: head store before want_kick load. */
+	smp_mb();
+	return READ_ONCE(p->hdr->want_kick) != 0;
+}
+
+/*
+ * cm_ring_cons_avail - filled slots for the consumer
+ *
+ * Return: filled slots, or -EPROTO when the peer's head is not within one
+ * ring ahead of our tail.
+ */
+static inline int cm_ring_cons_avail(struct cm_ring_cons *c)
+{
+	u32 slots = c->mask + 1;
+	u32 n = c->head_cache - c->tail;
+
+	if (n)
+		return (int)n;
+	/* [C1] pairs with [P1]: head is read before the slots it covers. */
+	c->head_cache = le32_to_cpu(smp_load_acquire(&c->hdr->head));
+	n = c->head_cache - c->tail;
+	if (unlikely(n > slots)) {
+		c->head_cache = c->tail;
+		return -EPROTO;
+	}
+	return (int)n;
+}
+
+/* Copy the next data slot out, each field read once; the caller checked
+ * cm_ring_cons_avail() and validates the copy. */
+static inline void cm_ring_pop_desc(struct cm_ring_cons *c, struct cm_desc *d)
+{
+	const struct chainmesh_desc *s =
+		(const struct chainmesh_desc *)c->slots + (c->tail & c->mask);
+
+	d->addr = le64_to_cpu(READ_ONCE(s->addr));
+	d->data_off = le16_to_cpu(READ_ONCE(s->data_off));
+	d->len = le16_to_cpu(READ_ONCE(s->len));
+	d->chain = le16_to_cpu(READ_ONCE(s->chain));
+	d->hop = READ_ONCE(s->hop);
+	d->flags = READ_ONCE(s->flags);
+	c->tail++;
+}
+
+static inline u64 cm_ring_pop_addr(struct cm_ring_cons *c)
+{
+	const __le64 *s = (const __le64 *)c->slots + (c->tail & c->mask);
+
+	c->tail++;
+	return le64_to_cpu(READ_ONCE(*s));
+}
+
+/* Hand consumed slots back to the producer. */
+static inline void cm_ring_release(struct cm_ring_cons *c)
+{
+	/* [C2] pairs with [P2]: slots are copied out before tail moves. */
+	smp_store_release(&c->hdr->tail, cpu_to_le32(c->tail));
+}
+
+/*
+ * cm_ring_want_kick - ask the producer for a doorbell, then re-check
+ *
+ * Return: true when entries arrived meanwhile; the caller keeps polling.
+ */
+static inline bool cm_ring_want_kick(struct cm_ring_cons *c)
+{
+	WRITE_ONCE(c->hdr->want_kick, cpu_to_le32(1));
+	/* [K2] pairs with [K1]: want_kick store before head load. */
+	smp_mb();
+	return le32_to_cpu(READ_ONCE(c->hdr->head)) != c->tail;
+}
+
+/* Polling: the producer need not ring. */
+static inline void cm_ring_no_kick(struct cm_ring_cons *c)
+{
+	WRITE_ONCE(c->hdr->want_kick, 0);
+}
+
+#endif /* _CHAINMESH_RING_H */
