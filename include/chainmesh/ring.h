@@ -34,6 +34,7 @@
 
 #include <linux/chainmesh.h>
 #include "compat.h"
+#include "layout.h"
 
 /* Producer side, in the producer's private memory. */
 struct cm_ring_prod {
@@ -64,6 +65,29 @@ struct cm_desc {
 	u8 flags;
 };
 
+/*
+ * cm_desc_check - validate a data descriptor copied out of a ring
+ * @owner: set to the node whose pool holds the buffer
+ * @idx: set to the buffer's index in that pool
+ *
+ * The buffer must be one of a pool's, and the frame, at least an Ethernet
+ * header long, must lie inside it. Chain context is the flow table's to
+ * check.
+ */
+static inline enum cm_bad cm_desc_check(const struct cm_layout *l,
+					const struct cm_desc *d,
+					u32 *owner, u32 *idx)
+{
+	enum cm_bad bad = cm_buf_check(l, d->addr, owner, idx);
+
+	if (bad != CM_BAD_NONE)
+		return bad;
+	if (d->len < 14 /* ETH_HLEN */ ||
+	    (u32)d->data_off + d->len > l->p.buf_size)
+		return CM_BAD_LEN;
+	return CM_BAD_NONE;
+}
+
 /* Reset a ring's shared header; only when no peer uses it. */
 static inline void cm_ring_reset(struct chainmesh_ring_hdr *hdr)
 {
@@ -74,7 +98,9 @@ static inline void cm_ring_reset(struct chainmesh_ring_hdr *hdr)
 }
 
 /* Attach to the producer side; our index is taken from the shared header,
- * which we alone write. */
+ * which we alone write. The consumer may still hold entries (we attach
+ * again after a reload), so start with the ring looking full: the first
+ * cm_ring_prod_space() reads and checks the real tail. */
 static inline void cm_ring_prod_init(struct cm_ring_prod *p, void *ring,
 				     u32 slots)
 {
@@ -83,7 +109,7 @@ static inline void cm_ring_prod_init(struct cm_ring_prod *p, void *ring,
 	p->mask = slots - 1;
 	p->head = le32_to_cpu(READ_ONCE(p->hdr->head));
 	p->published = p->head;
-	p->tail_cache = p->head;
+	p->tail_cache = p->head - slots;
 }
 
 static inline void cm_ring_cons_init(struct cm_ring_cons *c, void *ring,

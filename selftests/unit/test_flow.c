@@ -1,0 +1,1095 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Flow tables (include/chainmesh/flow.h): parsing frames into keys,
+ * matching and lookup order, compiling the logical table into per-node
+ * tables, and the seqcount snapshot a node takes of its table, including
+ * against a host that republishes it concurrently.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <chainmesh/flow.h>
+#include <chainmesh/layout.h>
+
+#include "harness.h"
+
+/* ---- frames ---- */
+
+struct frame {
+	u8 b[256];
+	u32 len;
+	u32 l3;		/* offset of the IP header */
+	u32 l4;		/* offset of the L4 header */
+};
+
+static void put16(u8 *p, u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = (u8)v;
+}
+
+static void eth(struct frame *f, u16 proto)
+{
+	memset(f, 0, sizeof(*f));
+	memcpy(f->b, "\x02\x43\x4d\x01\x01\x02\x02\x43\x4d\x01\x01\x01", 12);
+	put16(f->b + 12, proto);
+	f->len = f->l3 = 14;
+}
+
+/* A VLAN tag after the MAC addresses; @proto is what follows it. */
+static void vlan(struct frame *f, u16 tpid, u16 tci, u16 proto)
+{
+	put16(f->b + f->len - 2, tpid);
+	put16(f->b + f->len, tci);
+	put16(f->b + f->len + 2, proto);
+	f->len += 4;
+	f->l3 = f->len;
+}
+
+static void ipv4(struct frame *f, u32 ihl, u8 proto, const char *src,
+		 const char *dst, u16 frag)
+{
+	u8 *ip = f->b + f->len;
+
+	ip[0] = 0x40 | (ihl & 0xf);
+	put16(ip + 2, 20);
+	put16(ip + 6, frag);
+	ip[8] = 64;
+	ip[9] = proto;
+	inet_pton(AF_INET, src, ip + 12);
+	inet_pton(AF_INET, dst, ip + 16);
+	/* options, if any: NOPs */
+	if (ihl > 5)
+		memset(ip + 20, 1, (ihl - 5) * 4);
+	f->len += ihl >= 5 ? ihl * 4 : 20;
+	f->l4 = f->len;
+}
+
+static void ipv6(struct frame *f, u8 next, const char *src, const char *dst)
+{
+	u8 *ip = f->b + f->len;
+
+	ip[0] = 0x60;
+	ip[6] = next;
+	ip[7] = 64;
+	inet_pton(AF_INET6, src, ip + 8);
+	inet_pton(AF_INET6, dst, ip + 24);
+	f->len += 40;
+	f->l4 = f->len;
+}
+
+/* L4 header of @hlen bytes starting with the two ports (ICMP: type/code). */
+static void l4(struct frame *f, u16 sport, u16 dport, u32 hlen)
+{
+	put16(f->b + f->len, sport);
+	put16(f->b + f->len + 2, dport);
+	f->len += hlen;
+}
+
+static void payload(struct frame *f, u32 n)
+{
+	memset(f->b + f->len, 0xee, n);
+	f->len += n;
+}
+
+static void key4(struct cm_flow_key *k, u8 proto, const char *src,
+		 const char *dst, u16 sport, u16 dport, u16 vid)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = 4;
+	k->proto = proto;
+	k->vlan = htons(vid);
+	k->sport = htons(sport);
+	k->dport = htons(dport);
+	inet_pton(AF_INET, src, &k->src[0]);
+	inet_pton(AF_INET, dst, &k->dst[0]);
+}
+
+static void key6(struct cm_flow_key *k, u8 proto, const char *src,
+		 const char *dst, u16 sport, u16 dport)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = 6;
+	k->proto = proto;
+	k->sport = htons(sport);
+	k->dport = htons(dport);
+	inet_pton(AF_INET6, src, k->src);
+	inet_pton(AF_INET6, dst, k->dst);
+}
+
+static void show_key(const char *what, const struct cm_flow_key *k)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int af = k->family == 6 ? AF_INET6 : AF_INET;
+
+	inet_ntop(af, k->src, s, sizeof(s));
+	inet_ntop(af, k->dst, d, sizeof(d));
+	printf("#   %s: family %u proto %u vlan %u %s:%u -> %s:%u\n", what,
+	       k->family, k->proto, ntohs(k->vlan), s, ntohs(k->sport), d,
+	       ntohs(k->dport));
+}
+
+/* Parse @len bytes of @f placed at the very end of a page: one byte more
+ * and the guard page behind it faults. */
+struct guard {
+	u8 *map;
+	long pg;
+};
+
+static int guard_init(struct guard *g)
+{
+	g->pg = sysconf(_SC_PAGESIZE);
+	g->map = mmap(NULL, 2 * g->pg, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->map == MAP_FAILED)
+		return -1;
+	return mprotect(g->map + g->pg, g->pg, PROT_NONE);
+}
+
+static void guard_parse(struct guard *g, const u8 *frame, u32 len,
+			struct cm_flow_key *k)
+{
+	u8 *p = g->map + g->pg - len;
+
+	memcpy(p, frame, len);
+	cm_flow_parse(p, len, k);
+}
+
+static void guard_fini(struct guard *g)
+{
+	munmap(g->map, 2 * g->pg);
+}
+
+static bool key_eq(const struct cm_flow_key *a, const struct cm_flow_key *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+#define ASSERT_KEY(want, got, what, len)				\
+	ASSERT_TRUE(key_eq(want, got)) {				\
+		TH_LOG("%s, length %u", what, len);			\
+		show_key("want", want);					\
+		show_key("got ", got);					\
+	}
+
+/* The frames of the parse tests, with the key each gives. */
+struct sample {
+	const char *name;
+	struct frame f;
+	struct cm_flow_key k;
+};
+
+static u32 samples(struct sample *s)
+{
+	u32 n = 0;
+
+	s[n].name = "IPv4 TCP";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 6, "10.0.0.1", "10.0.0.2", 0x4000);
+	l4(&s[n].f, 40000, 80, 20);
+	payload(&s[n].f, 10);
+	key4(&s[n++].k, 6, "10.0.0.1", "10.0.0.2", 40000, 80, 0);
+
+	s[n].name = "IPv4 UDP";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 17, "192.168.1.1", "8.8.8.8", 0);
+	l4(&s[n].f, 5353, 53, 8);
+	key4(&s[n++].k, 17, "192.168.1.1", "8.8.8.8", 5353, 53, 0);
+
+	s[n].name = "IPv4 ICMP";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 1, "10.0.0.1", "10.0.0.2", 0);
+	l4(&s[n].f, 0x0800, 0x1234, 8);	/* echo request: no ports */
+	payload(&s[n].f, 56);
+	key4(&s[n++].k, 1, "10.0.0.1", "10.0.0.2", 0, 0, 0);
+
+	s[n].name = "IPv4 SCTP";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 132, "10.0.0.1", "10.0.0.2", 0);
+	l4(&s[n].f, 2905, 2906, 12);
+	key4(&s[n++].k, 132, "10.0.0.1", "10.0.0.2", 2905, 2906, 0);
+
+	s[n].name = "IPv4 options, UDP";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 7, 17, "10.1.1.1", "10.2.2.2", 0);
+	l4(&s[n].f, 1000, 2000, 8);
+	key4(&s[n++].k, 17, "10.1.1.1", "10.2.2.2", 1000, 2000, 0);
+
+	s[n].name = "IPv4 longest header, TCP";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 15, 6, "10.1.1.1", "10.2.2.2", 0);
+	l4(&s[n].f, 1, 65535, 20);
+	key4(&s[n++].k, 6, "10.1.1.1", "10.2.2.2", 1, 65535, 0);
+
+	s[n].name = "IPv6 UDP";
+	eth(&s[n].f, CM_ETH_P_IPV6);
+	ipv6(&s[n].f, 17, "2001:db8::1", "2001:db8:1::2");
+	l4(&s[n].f, 546, 547, 8);
+	payload(&s[n].f, 4);
+	key6(&s[n++].k, 17, "2001:db8::1", "2001:db8:1::2", 546, 547);
+
+	s[n].name = "IPv6 TCP";
+	eth(&s[n].f, CM_ETH_P_IPV6);
+	ipv6(&s[n].f, 6, "fe80::1", "ff02::1:ff00:1");
+	l4(&s[n].f, 179, 50000, 20);
+	key6(&s[n++].k, 6, "fe80::1", "ff02::1:ff00:1", 179, 50000);
+
+	s[n].name = "IPv6 ICMPv6";
+	eth(&s[n].f, CM_ETH_P_IPV6);
+	ipv6(&s[n].f, 58, "2001:db8::1", "2001:db8::2");
+	l4(&s[n].f, 0x8000, 0, 8);
+	key6(&s[n++].k, 58, "2001:db8::1", "2001:db8::2", 0, 0);
+
+	/* PCP and DEI bits are not part of the VLAN id. */
+	s[n].name = "802.1Q IPv4 TCP";
+	eth(&s[n].f, CM_ETH_P_8021Q);
+	vlan(&s[n].f, CM_ETH_P_8021Q, 0xf000 | 100, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 6, "10.0.0.1", "10.0.0.2", 0);
+	l4(&s[n].f, 1234, 443, 20);
+	key4(&s[n++].k, 6, "10.0.0.1", "10.0.0.2", 1234, 443, 100);
+
+	s[n].name = "802.1ad IPv4 UDP";
+	eth(&s[n].f, CM_ETH_P_8021AD);
+	vlan(&s[n].f, CM_ETH_P_8021AD, 4095, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 17, "10.0.0.1", "10.0.0.2", 0);
+	l4(&s[n].f, 7, 9, 8);
+	key4(&s[n++].k, 17, "10.0.0.1", "10.0.0.2", 7, 9, 4095);
+
+	s[n].name = "802.1Q IPv6 UDP";
+	eth(&s[n].f, CM_ETH_P_8021Q);
+	vlan(&s[n].f, CM_ETH_P_8021Q, 1, CM_ETH_P_IPV6);
+	ipv6(&s[n].f, 17, "::1", "::2");
+	l4(&s[n].f, 1, 2, 8);
+	key6(&s[n].k, 17, "::1", "::2", 1, 2);
+	s[n++].k.vlan = htons(1);
+
+	/* First fragment: ports are there. */
+	s[n].name = "IPv4 first fragment";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 17, "10.0.0.1", "10.0.0.2", 0x2000);
+	l4(&s[n].f, 4000, 4001, 8);
+	payload(&s[n].f, 64);
+	key4(&s[n++].k, 17, "10.0.0.1", "10.0.0.2", 4000, 4001, 0);
+
+	/* Later fragments: what looks like ports is payload. */
+	s[n].name = "IPv4 middle fragment";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 17, "10.0.0.1", "10.0.0.2", 0x2000 | 185);
+	l4(&s[n].f, 4000, 4001, 8);
+	key4(&s[n++].k, 17, "10.0.0.1", "10.0.0.2", 0, 0, 0);
+
+	s[n].name = "IPv4 last fragment";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 6, "10.0.0.1", "10.0.0.2", 1);
+	l4(&s[n].f, 4000, 4001, 20);
+	key4(&s[n++].k, 6, "10.0.0.1", "10.0.0.2", 0, 0, 0);
+
+	s[n].name = "ARP";
+	eth(&s[n].f, 0x0806);
+	payload(&s[n].f, 28);
+	memset(&s[n++].k, 0, sizeof(s[0].k));
+
+	s[n].name = "802.1Q ARP";
+	eth(&s[n].f, CM_ETH_P_8021Q);
+	vlan(&s[n].f, CM_ETH_P_8021Q, 5, 0x0806);
+	payload(&s[n].f, 28);
+	memset(&s[n].k, 0, sizeof(s[0].k));
+	s[n++].k.vlan = htons(5);
+
+	/* EtherType IPv4, version 6: not IP. */
+	s[n].name = "IPv4 with version 6";
+	eth(&s[n].f, CM_ETH_P_IP);
+	ipv4(&s[n].f, 5, 6, "10.0.0.1", "10.0.0.2", 0);
+	s[n].f.b[14] = 0x65;
+	l4(&s[n].f, 1, 2, 20);
+	memset(&s[n++].k, 0, sizeof(s[0].k));
+
+	s[n].name = "IPv6 with version 4";
+	eth(&s[n].f, CM_ETH_P_IPV6);
+	ipv6(&s[n].f, 17, "::1", "::2");
+	s[n].f.b[14] = 0x40;
+	l4(&s[n].f, 1, 2, 8);
+	memset(&s[n++].k, 0, sizeof(s[0].k));
+
+	return n;
+}
+
+#define MAX_SAMPLES 32
+
+TEST(parse_samples)
+{
+	struct sample *s = calloc(MAX_SAMPLES, sizeof(*s));
+	struct cm_flow_key k;
+	struct guard g;
+	u32 i, n;
+
+	ASSERT_NOT_NULL(s);
+	ASSERT_EQ(0, guard_init(&g));
+	n = samples(s);
+	ASSERT_LE(n, MAX_SAMPLES);
+	for (i = 0; i < n; i++) {
+		guard_parse(&g, s[i].f.b, s[i].f.len, &k);
+		ASSERT_KEY(&s[i].k, &k, s[i].name, s[i].f.len);
+	}
+	guard_fini(&g);
+	free(s);
+}
+
+/* IHL below 5 is not IPv4; IHL beyond the frame is a truncated header. */
+TEST(parse_bad_ihl)
+{
+	struct cm_flow_key k, zero;
+	struct frame f;
+	struct guard g;
+	u32 ihl;
+
+	memset(&zero, 0, sizeof(zero));
+	ASSERT_EQ(0, guard_init(&g));
+	for (ihl = 0; ihl < 5; ihl++) {
+		eth(&f, CM_ETH_P_IP);
+		ipv4(&f, ihl, 17, "10.0.0.1", "10.0.0.2", 0);
+		l4(&f, 1, 2, 8);
+		payload(&f, 64);
+		guard_parse(&g, f.b, f.len, &k);
+		ASSERT_KEY(&zero, &k, "ihl < 5", f.len);
+	}
+	for (ihl = 6; ihl <= 15; ihl++) {
+		/* header claims more bytes than the frame has */
+		eth(&f, CM_ETH_P_IP);
+		ipv4(&f, 5, 17, "10.0.0.1", "10.0.0.2", 0);
+		f.b[14] = 0x40 | ihl;
+		f.len = 14 + ihl * 4 - 1;
+		guard_parse(&g, f.b, f.len, &k);
+		ASSERT_KEY(&zero, &k, "ihl past the end", f.len);
+		/* exactly enough: IPv4, no room for ports */
+		f.len++;
+		guard_parse(&g, f.b, f.len, &k);
+		ASSERT_EQ(4, k.family);
+		ASSERT_EQ(0, k.sport);
+		ASSERT_EQ(0, k.dport);
+	}
+	guard_fini(&g);
+}
+
+/*
+ * Every sample cut at every length: never a read past the end (the guard
+ * page), and what is found is the sample's key, or that key without its
+ * ports, or nothing IP at all, as the header lengths say.
+ */
+TEST(parse_truncated)
+{
+	struct sample *s = calloc(MAX_SAMPLES, sizeof(*s));
+	struct cm_flow_key k, want;
+	struct guard g;
+	u32 i, n, len;
+
+	ASSERT_NOT_NULL(s);
+	ASSERT_EQ(0, guard_init(&g));
+	n = samples(s);
+	for (i = 0; i < n; i++) {
+		const struct sample *x = &s[i];
+		u32 l3_end = x->f.l4, ports_end = x->f.l4 + 4;
+
+		for (len = 0; len <= x->f.len; len++) {
+			guard_parse(&g, x->f.b, len, &k);
+			want = x->k;
+			if (len < l3_end || !x->k.family) {
+				/* no IP header (yet): only the tag, if complete */
+				memset(&want, 0, sizeof(want));
+				if (len >= x->f.l3 && x->f.l3 > 14)
+					want.vlan = x->k.vlan;
+			} else if (len < ports_end) {
+				want.sport = 0;
+				want.dport = 0;
+			}
+			ASSERT_KEY(&want, &k, x->name, len);
+		}
+	}
+	/* And a NULL frame of length 0 is never touched. */
+	cm_flow_parse(NULL, 0, &k);
+	EXPECT_EQ(0, k.family);
+	guard_fini(&g);
+	free(s);
+}
+
+/* Random bytes behind the interesting EtherTypes, cut anywhere. */
+TEST(parse_random)
+{
+	static const u16 types[] = {
+		CM_ETH_P_IP, CM_ETH_P_IPV6, CM_ETH_P_8021Q, CM_ETH_P_8021AD,
+	};
+	u64 rnd = 0x2545f4914f6cdd1dull;
+	struct cm_flow_key k;
+	struct guard g;
+	u8 f[128];
+	u32 i, j, len;
+
+	ASSERT_EQ(0, guard_init(&g));
+	for (i = 0; i < 200000; i++) {
+		for (j = 0; j < sizeof(f); j++) {
+			rnd ^= rnd << 13;
+			rnd ^= rnd >> 7;
+			rnd ^= rnd << 17;
+			f[j] = (u8)rnd;
+		}
+		put16(f + 12, types[rnd >> 60 & 3]);
+		put16(f + 16, types[rnd >> 56 & 1]);	/* after a tag */
+		if (rnd >> 50 & 1)
+			f[14] = (f[14] & 0x0f) | 0x40;
+		if (rnd >> 51 & 1)
+			f[18] = (f[18] & 0x0f) | 0x40;
+		len = (u32)(rnd >> 32) % (sizeof(f) + 1);
+		guard_parse(&g, f, len, &k);
+		ASSERT_TRUE(k.family == 0 || k.family == 4 || k.family == 6);
+	}
+	guard_fini(&g);
+}
+
+/* ---- matching ---- */
+
+static void flow(struct chainmesh_flow *f, u32 id, u16 chain, u16 prio)
+{
+	memset(f, 0, sizeof(*f));
+	f->flow_id = cpu_to_le32(id);
+	f->chain = cpu_to_le16(chain);
+	f->priority = cpu_to_le16(prio);
+}
+
+/* As the host stores a prefix: address pre-masked, big-endian. */
+static void prefix(__be32 addr[4], __be32 mask[4], int af, const char *a,
+		   u32 plen)
+{
+	int i;
+
+	memset(addr, 0, 16);
+	inet_pton(af, a, addr);
+	cm_prefix_mask(plen, mask);
+	for (i = 0; i < 4; i++)
+		addr[i] &= mask[i];
+}
+
+static void f_src(struct chainmesh_flow *f, const char *a, u32 plen)
+{
+	f->family = strchr(a, ':') ? 6 : 4;
+	prefix(f->src, f->src_mask, f->family == 6 ? AF_INET6 : AF_INET, a, plen);
+}
+
+static void f_dst(struct chainmesh_flow *f, const char *a, u32 plen)
+{
+	f->family = strchr(a, ':') ? 6 : 4;
+	prefix(f->dst, f->dst_mask, f->family == 6 ? AF_INET6 : AF_INET, a, plen);
+}
+
+static void f_dport(struct chainmesh_flow *f, u16 port, u16 mask)
+{
+	f->dport = htons(port & mask);
+	f->dport_mask = htons(mask);
+}
+
+static void f_sport(struct chainmesh_flow *f, u16 port, u16 mask)
+{
+	f->sport = htons(port & mask);
+	f->sport_mask = htons(mask);
+}
+
+TEST(prefix_mask)
+{
+	__be32 m[4];
+	u32 plen, bit;
+
+	for (plen = 0; plen <= 140; plen++) {
+		cm_prefix_mask(plen, m);
+		for (bit = 0; bit < 128; bit++) {
+			u32 word = ntohl(m[bit / 32]);
+			bool set = word >> (31 - bit % 32) & 1;
+
+			ASSERT_EQ(bit < plen, set) TH_LOG("plen %u bit %u", plen, bit);
+		}
+	}
+}
+
+TEST(match_fields)
+{
+	struct chainmesh_flow f;
+	struct cm_flow_key k, k6;
+
+	key4(&k, 6, "10.1.2.3", "10.9.8.7", 40000, 80, 0);
+	key6(&k6, 6, "2001:db8::1", "2001:db8:ffff::2", 40000, 80);
+
+	/* An empty flow matches every IP packet. */
+	flow(&f, 1, 1, 0);
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+	EXPECT_TRUE(cm_flow_match(&f, &k6));
+
+	/* Family and protocol. */
+	f.family = 4;
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+	EXPECT_FALSE(cm_flow_match(&f, &k6));
+	f.family = 6;
+	EXPECT_FALSE(cm_flow_match(&f, &k));
+	EXPECT_TRUE(cm_flow_match(&f, &k6));
+	flow(&f, 1, 1, 0);
+	f.ip_proto = 17;
+	EXPECT_FALSE(cm_flow_match(&f, &k));
+	f.ip_proto = 6;
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+
+	/* Prefixes. */
+	flow(&f, 1, 1, 0);
+	f_src(&f, "10.0.0.0", 8);
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+	f_src(&f, "10.1.2.3", 32);
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+	f_src(&f, "10.1.2.2", 32);
+	EXPECT_FALSE(cm_flow_match(&f, &k));
+	f_src(&f, "10.1.2.2", 31);
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+	f_src(&f, "11.0.0.0", 8);
+	EXPECT_FALSE(cm_flow_match(&f, &k));
+	f_src(&f, "0.0.0.0", 0);
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+	EXPECT_FALSE(cm_flow_match(&f, &k6));	/* family 4 now */
+	f_dst(&f, "10.9.0.0", 16);
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+	f_dst(&f, "10.8.0.0", 16);
+	EXPECT_FALSE(cm_flow_match(&f, &k));
+
+	flow(&f, 1, 1, 0);
+	f_dst(&f, "2001:db8::", 32);
+	EXPECT_TRUE(cm_flow_match(&f, &k6));
+	f_dst(&f, "2001:db8:ffff::", 48);
+	EXPECT_TRUE(cm_flow_match(&f, &k6));
+	f_dst(&f, "2001:db8:fffe::", 48);
+	EXPECT_FALSE(cm_flow_match(&f, &k6));
+	f_dst(&f, "2001:db8:ffff::3", 127);
+	EXPECT_TRUE(cm_flow_match(&f, &k6));
+	f_dst(&f, "2001:db8:ffff::3", 128);
+	EXPECT_FALSE(cm_flow_match(&f, &k6));
+	f_dst(&f, "2001:db8:ffff::2", 128);
+	EXPECT_TRUE(cm_flow_match(&f, &k6));
+
+	/* VLAN: 0 is any, else exact. */
+	flow(&f, 1, 1, 0);
+	f.vlan = htons(100);
+	EXPECT_FALSE(cm_flow_match(&f, &k));
+	k.vlan = htons(100);
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+	k.vlan = htons(101);
+	EXPECT_FALSE(cm_flow_match(&f, &k));
+	f.vlan = 0;
+	EXPECT_TRUE(cm_flow_match(&f, &k));
+}
+
+/* Every port against a range mask, on both ports. */
+TEST(match_port_masks)
+{
+	struct chainmesh_flow f;
+	struct cm_flow_key k;
+	u32 port;
+
+	key4(&k, 17, "1.1.1.1", "2.2.2.2", 0, 0, 0);
+	flow(&f, 1, 1, 0);
+	f_sport(&f, 1024, 0xfc00);	/* 1024..2047 */
+	f_dport(&f, 53, 0xffff);
+	for (port = 0; port <= 0xffff; port++) {
+		k.sport = htons(port);
+		k.dport = htons(53);
+		ASSERT_EQ(port >= 1024 && port < 2048, cm_flow_match(&f, &k))
+			TH_LOG("sport %u", port);
+		k.sport = htons(1500);
+		k.dport = htons(port);
+		ASSERT_EQ(port == 53, cm_flow_match(&f, &k)) TH_LOG("dport %u", port);
+	}
+}
+
+static void compile_one(struct __cm_meta *_metadata,
+			const struct chainmesh_flow *flows, u32 n,
+			struct cm_ftable *t)
+{
+	static struct cm_chain chains[CHAINMESH_MAX_CHAINS];
+
+	memset(chains, 0, sizeof(chains));
+	chains[1].used = 1;
+	chains[1].nhops = 2;
+	chains[1].hops[0] = 1;
+	chains[1].hops[1] = 2;
+	ASSERT_EQ((int)n, cm_ftable_compile(flows, n, chains, 1,
+					    CHAINMESH_MAX_FLOWS, t));
+}
+
+/* Overlapping flows: priority decides, then flow id; never specificity. */
+TEST(lookup_order)
+{
+	struct chainmesh_flow fl[6];
+	struct cm_ftable *t = calloc(1, sizeof(*t));
+	const struct chainmesh_flow *m;
+	struct cm_flow_key k;
+
+	ASSERT_NOT_NULL(t);
+	flow(&fl[0], 7, 1, 10);			/* A: 10/8 */
+	f_dst(&fl[0], "10.0.0.0", 8);
+	flow(&fl[1], 3, 1, 5);			/* B: 10.1/16 tcp */
+	f_dst(&fl[1], "10.1.0.0", 16);
+	fl[1].ip_proto = 6;
+	flow(&fl[2], 4, 1, 5);			/* C: 10.1.2.3/32, after B */
+	f_dst(&fl[2], "10.1.2.3", 32);
+	flow(&fl[3], 0, 1, 20);			/* D: anything */
+	flow(&fl[4], 9, 1, 1);			/* E: udp dport 53 */
+	fl[4].ip_proto = 17;
+	f_dport(&fl[4], 53, 0xffff);
+	flow(&fl[5], 2, 1, 10);			/* F: same prio as A, lower id */
+	f_dst(&fl[5], "10.200.0.0", 16);
+	compile_one(_metadata, fl, 6, t);
+
+#define LOOKUP(want) do {						\
+		m = cm_flow_lookup(t, &k);				\
+		ASSERT_NOT_NULL(m);					\
+		EXPECT_EQ(want, le32_to_cpu(m->flow_id));		\
+	} while (0)
+
+	key4(&k, 6, "9.9.9.9", "10.1.2.3", 1000, 80, 0);
+	LOOKUP(3);	/* B and C both match at prio 5: lower id */
+	key4(&k, 17, "9.9.9.9", "10.1.2.3", 1000, 80, 0);
+	LOOKUP(4);	/* C: B wants tcp */
+	key4(&k, 17, "9.9.9.9", "10.1.2.3", 1000, 53, 0);
+	LOOKUP(9);	/* E first of all */
+	key4(&k, 6, "9.9.9.9", "10.9.9.9", 1000, 80, 0);
+	LOOKUP(7);	/* A, less specific than nothing else */
+	key4(&k, 6, "9.9.9.9", "10.200.1.1", 1000, 80, 0);
+	LOOKUP(2);	/* F before A: same prio, lower id */
+	key4(&k, 6, "9.9.9.9", "192.168.0.1", 1000, 80, 0);
+	LOOKUP(0);	/* D */
+	key6(&k, 17, "::1", "::2", 1, 53);
+	LOOKUP(9);	/* E has no family: IPv6 too */
+	key6(&k, 6, "::1", "::2", 1, 80);
+	LOOKUP(0);
+#undef LOOKUP
+
+	/* Without the catch-all, some keys find nothing. */
+	compile_one(_metadata, fl, 3, t);
+	key4(&k, 6, "9.9.9.9", "192.168.0.1", 1000, 80, 0);
+	EXPECT_NULL(cm_flow_lookup(t, &k));
+	t->nflows = 0;
+	key4(&k, 6, "9.9.9.9", "10.1.2.3", 1000, 80, 0);
+	EXPECT_NULL(cm_flow_lookup(t, &k));
+	free(t);
+}
+
+/* ---- compiling ---- */
+
+static void chain(struct cm_chain *c, u32 used, u32 nhops, const u8 *hops)
+{
+	memset(c, 0, sizeof(*c));
+	c->used = (u8)used;
+	c->nhops = (u8)nhops;
+	memcpy(c->hops, hops, nhops);
+}
+
+struct want_hop {
+	u32 chain;
+	u8 flags, hop, next;
+};
+
+static void check_hops(struct __cm_meta *_metadata, const struct cm_ftable *t,
+		       u32 node, const struct want_hop *w, u32 nw)
+{
+	u32 c, i;
+
+	for (c = 0; c < CHAINMESH_MAX_CHAINS; c++) {
+		const struct chainmesh_fhop *h = &t->hops[c];
+		const struct want_hop *x = NULL;
+
+		for (i = 0; i < nw; i++)
+			if (w[i].chain == c)
+				x = &w[i];
+		if (!x) {
+			EXPECT_EQ(0, h->flags) TH_LOG("node %u chain %u", node, c);
+			continue;
+		}
+		EXPECT_EQ(x->flags, h->flags) TH_LOG("node %u chain %u", node, c);
+		EXPECT_EQ(x->hop, h->hop) TH_LOG("node %u chain %u", node, c);
+		EXPECT_EQ(x->next, h->next) TH_LOG("node %u chain %u", node, c);
+	}
+}
+
+static int cmp_flow(const void *a, const void *b)
+{
+	const struct chainmesh_flow *x = a, *y = b;
+	u32 px = le16_to_cpu(x->priority), py = le16_to_cpu(y->priority);
+	u32 ix = le32_to_cpu(x->flow_id), iy = le32_to_cpu(y->flow_id);
+
+	if (px != py)
+		return px < py ? -1 : 1;
+	return ix < iy ? -1 : ix > iy;
+}
+
+#define V	CHAINMESH_H_VALID
+#define L	CHAINMESH_H_LAST
+#define NONE	CHAINMESH_NODE_NONE
+
+TEST(compile_chains)
+{
+	static struct cm_chain chains[CHAINMESH_MAX_CHAINS];
+	static struct chainmesh_flow fl[600], ref[600];
+	struct cm_ftable *t = calloc(1, sizeof(*t));
+	u64 rnd = 0x9e3779b97f4a7c15ull;
+	static const u16 chain_of[] = { 1, 2, 3, 4, 255, 77 };
+	u32 i, node, nref;
+	int n;
+
+	ASSERT_NOT_NULL(t);
+	chain(&chains[1], 1, 3, (const u8[]){ 1, 2, 3 });
+	chain(&chains[2], 1, 2, (const u8[]){ 3, 1 });
+	chain(&chains[3], 1, 1, (const u8[]){ 2 });
+	chain(&chains[4], 0, 2, (const u8[]){ 1, 2 });	/* deleted */
+	chain(&chains[255], 1, 3, (const u8[]){ 0, 5, 1 });
+	/* chain 77 does not exist */
+
+	{
+		const struct want_hop n0[] = { { 255, V, 0, 5 } };
+		const struct want_hop n1[] = {
+			{ 1, V, 0, 2 }, { 2, V | L, 1, NONE }, { 255, V | L, 2, NONE },
+		};
+		const struct want_hop n2[] = { { 1, V, 1, 3 }, { 3, V | L, 0, NONE } };
+		const struct want_hop n3[] = { { 1, V | L, 2, NONE }, { 2, V, 0, 1 } };
+		const struct want_hop n5[] = { { 255, V, 1, 1 } };
+
+		ASSERT_EQ(0, cm_ftable_compile(NULL, 0, chains, 0, 16, t));
+		check_hops(_metadata, t, 0, n0, 1);
+		ASSERT_EQ(0, cm_ftable_compile(NULL, 0, chains, 1, 16, t));
+		check_hops(_metadata, t, 1, n1, 3);
+		ASSERT_EQ(0, cm_ftable_compile(NULL, 0, chains, 2, 16, t));
+		check_hops(_metadata, t, 2, n2, 2);
+		ASSERT_EQ(0, cm_ftable_compile(NULL, 0, chains, 3, 16, t));
+		check_hops(_metadata, t, 3, n3, 2);
+		ASSERT_EQ(0, cm_ftable_compile(NULL, 0, chains, 4, 16, t));
+		check_hops(_metadata, t, 4, NULL, 0);	/* on no chain */
+		ASSERT_EQ(0, cm_ftable_compile(NULL, 0, chains, 5, 16, t));
+		check_hops(_metadata, t, 5, n5, 1);
+	}
+
+	/* Flows in random order, many priorities shared. */
+	for (i = 0; i < 600; i++) {
+		rnd ^= rnd << 13;
+		rnd ^= rnd >> 7;
+		rnd ^= rnd << 17;
+		flow(&fl[i], (u32)(rnd >> 20) % CHAINMESH_MAX_FLOWS,
+		     chain_of[rnd % 6], (u16)(rnd >> 40) % 8);
+		fl[i].src[0] = htonl(i);	/* tells them apart */
+	}
+	for (node = 0; node < 7; node++) {
+		nref = 0;
+		for (i = 0; i < 600; i++) {
+			u16 c = le16_to_cpu(fl[i].chain);
+
+			if (chains[c].used && cm_chain_pos(&chains[c], node) >= 0)
+				ref[nref++] = fl[i];
+		}
+		qsort(ref, nref, sizeof(ref[0]), cmp_flow);
+
+		n = cm_ftable_compile(fl, 600, chains, node, CHAINMESH_MAX_FLOWS, t);
+		ASSERT_EQ((int)nref, n) TH_LOG("node %u", node);
+		ASSERT_EQ(nref, t->nflows);
+		for (i = 0; i < nref; i++) {
+			ASSERT_EQ(0, cmp_flow(&ref[i], &t->flows[i]))
+				TH_LOG("node %u entry %u", node, i);
+			if (i)
+				ASSERT_GE(0, cmp_flow(&t->flows[i - 1], &t->flows[i]));
+		}
+
+		/* Exactly full fits; one flow more does not. */
+		if (nref) {
+			EXPECT_EQ((int)nref, cm_ftable_compile(fl, 600, chains, node,
+							       nref, t));
+			EXPECT_EQ(-E2BIG, cm_ftable_compile(fl, 600, chains, node,
+							    nref - 1, t));
+		} else {
+			/* flows of other chains take no room */
+			EXPECT_EQ(0, cm_ftable_compile(fl, 600, chains, node, 1, t));
+		}
+	}
+	free(t);
+}
+
+/* ---- snapshot and publish ---- */
+
+FIXTURE(ft) {
+	struct cm_layout l;
+	void *base;
+	struct cm_chain chains[CHAINMESH_MAX_CHAINS];
+	struct chainmesh_flow flows[64];
+	struct cm_ftable *t, *snap;
+};
+
+FIXTURE_SETUP(ft)
+{
+	struct cm_layout_params p = {
+		.nodes = 4, .ring_slots = 8, .buf_size = 1024,
+		.bufs_per_node = 4, .max_flows = 64,
+	};
+	u32 i;
+
+	ASSERT_EQ(0, cm_layout_compute(&p, ~0ull, &self->l));
+	self->base = calloc(1, self->l.size);
+	self->t = calloc(1, sizeof(*self->t));
+	self->snap = calloc(1, sizeof(*self->snap));
+	ASSERT_NOT_NULL(self->base);
+	ASSERT_NOT_NULL(self->t);
+	ASSERT_NOT_NULL(self->snap);
+	chain(&self->chains[1], 1, 3, (const u8[]){ 1, 2, 3 });
+	chain(&self->chains[9], 1, 2, (const u8[]){ 3, 2 });
+	for (i = 0; i < 64; i++) {
+		flow(&self->flows[i], i, i & 1 ? 1 : 9, (u16)(64 - i));
+		f_dst(&self->flows[i], "10.0.0.0", 8 + i % 24);
+	}
+}
+
+FIXTURE_TEARDOWN(ft)
+{
+	free(self->snap);
+	free(self->t);
+	free(self->base);
+}
+
+static bool same_table(const struct cm_ftable *a, const struct cm_ftable *b)
+{
+	return a->nflows == b->nflows &&
+	       !memcmp(a->hops, b->hops, sizeof(a->hops)) &&
+	       !memcmp(a->flows, b->flows, a->nflows * sizeof(a->flows[0]));
+}
+
+TEST_F(ft, round_trip)
+{
+	static const int nflows[] = { 0, 32, 64, 64 };
+	const struct cm_layout *l = &self->l;
+	u32 node, seq;
+
+	for (node = 0; node < l->p.nodes; node++) {
+		void *ft = cm_ftable(self->base, l, node);
+
+		self->snap->seq = 0;	/* a fresh node */
+		ASSERT_EQ(nflows[node],
+			  cm_ftable_compile(self->flows, 64, self->chains, node,
+					    l->p.max_flows, self->t));
+		cm_ftable_publish(ft, self->t);
+		seq = le32_to_cpu(cm_ftable_hdr(ft)->seq);
+		EXPECT_EQ(2, seq);
+		EXPECT_TRUE(cm_ftable_changed(ft, self->snap));
+		ASSERT_EQ(0, cm_ftable_snapshot(ft, l, node, self->snap));
+		EXPECT_EQ(seq, self->snap->seq);
+		EXPECT_TRUE(same_table(self->t, self->snap)) TH_LOG("node %u", node);
+		EXPECT_FALSE(cm_ftable_changed(ft, self->snap));
+	}
+
+	/* Fewer flows next time: the stale tail is not seen. */
+	{
+		void *ft = cm_ftable(self->base, l, 3);
+
+		ASSERT_EQ(3, cm_ftable_compile(self->flows, 3, self->chains, 3,
+					       l->p.max_flows, self->t));
+		cm_ftable_publish(ft, self->t);
+		EXPECT_EQ(4, le32_to_cpu(cm_ftable_hdr(ft)->seq));
+		EXPECT_TRUE(cm_ftable_changed(ft, self->snap));
+		ASSERT_EQ(0, cm_ftable_snapshot(ft, l, 3, self->snap));
+		EXPECT_EQ(3, self->snap->nflows);
+		EXPECT_TRUE(same_table(self->t, self->snap));
+	}
+}
+
+/* Publish a good table to node 1, then break one thing in shared memory. */
+static void *good_table(struct __cm_meta *_metadata, FIXTURE_DATA(ft) *self)
+{
+	void *ft = cm_ftable(self->base, &self->l, 1);
+
+	cm_ftable_compile(self->flows, 64, self->chains, 1,
+			  self->l.p.max_flows, self->t);
+	cm_ftable_publish(ft, self->t);
+	EXPECT_EQ(0, cm_ftable_snapshot(ft, &self->l, 1, self->snap));
+	return ft;
+}
+
+TEST_F(ft, refuses_bad_tables)
+{
+	const struct cm_layout *l = &self->l;
+	struct chainmesh_fhop *h;
+	struct chainmesh_flow *f;
+	void *ft;
+	u32 seq;
+
+#define REFUSED(what) do {						\
+		self->snap->nflows = 99;				\
+		EXPECT_EQ(-EPROTO, cm_ftable_snapshot(ft, l, 1, self->snap)) \
+			TH_LOG(what);					\
+		EXPECT_EQ(0, self->snap->nflows) TH_LOG(what);		\
+	} while (0)
+
+	ft = good_table(_metadata, self);
+	h = &cm_ftable_hops(ft)[1];		/* node 1 is first on chain 1 */
+	ASSERT_EQ(V, h->flags);
+	h->next = 4;
+	REFUSED("next hop beyond the nodes");
+	ft = good_table(_metadata, self);
+	h->next = 0xfe;
+	REFUSED("next hop 0xfe");
+	ft = good_table(_metadata, self);
+	h->next = 1;
+	REFUSED("next hop is self");
+	ft = good_table(_metadata, self);
+	h->next = NONE;
+	REFUSED("no next hop, not last");
+	ft = good_table(_metadata, self);
+	h->flags = 0;
+	h->next = 200;				/* not valid: not looked at */
+	EXPECT_EQ(0, cm_ftable_snapshot(ft, l, 1, self->snap));
+
+	ft = good_table(_metadata, self);
+	f = &cm_ftable_flows(ft)[5];
+	f->flow_id = cpu_to_le32(CHAINMESH_MAX_FLOWS);
+	REFUSED("flow id");
+	ft = good_table(_metadata, self);
+	f->chain = cpu_to_le16(CHAINMESH_MAX_CHAINS);
+	REFUSED("chain id");
+	ft = good_table(_metadata, self);
+	cm_ftable_flows(ft)[31].chain = cpu_to_le16(0xffff);	/* the last */
+	REFUSED("last flow's chain id");
+	ft = good_table(_metadata, self);
+	cm_ftable_hdr(ft)->nflows = cpu_to_le32(l->p.max_flows + 1);
+	REFUSED("nflows > max_flows");
+	ft = good_table(_metadata, self);
+	cm_ftable_hdr(ft)->nflows = cpu_to_le32(~0u);
+	REFUSED("nflows ~0");
+	ft = good_table(_metadata, self);
+	cm_ftable_hdr(ft)->nflows = cpu_to_le32(l->p.max_flows);
+	EXPECT_EQ(0, cm_ftable_snapshot(ft, l, 1, self->snap));
+	EXPECT_EQ(l->p.max_flows, self->snap->nflows);
+
+	/* Entries past nflows are not looked at. */
+	ft = good_table(_metadata, self);
+	cm_ftable_flows(ft)[32].chain = cpu_to_le16(0xffff);
+	EXPECT_EQ(0, cm_ftable_snapshot(ft, l, 1, self->snap));
+	EXPECT_EQ(32, self->snap->nflows);
+#undef REFUSED
+
+	/* The host is writing: try again later, the old table stays. */
+	ft = good_table(_metadata, self);
+	seq = le32_to_cpu(cm_ftable_hdr(ft)->seq);
+	cm_ftable_hdr(ft)->seq = cpu_to_le32(seq + 1);
+	self->snap->nflows = 12345;
+	EXPECT_EQ(-EAGAIN, cm_ftable_snapshot(ft, l, 1, self->snap));
+	EXPECT_EQ(12345, self->snap->nflows);
+	EXPECT_EQ(seq, self->snap->seq);
+	EXPECT_TRUE(cm_ftable_changed(ft, self->snap));
+
+	/* A host that died mid-write publishes cleanly next time. */
+	cm_ftable_publish(ft, self->t);
+	seq = le32_to_cpu(cm_ftable_hdr(ft)->seq);
+	EXPECT_EQ(0, seq & 1);
+	EXPECT_EQ(0, cm_ftable_snapshot(ft, l, 1, self->snap));
+	EXPECT_EQ(seq, self->snap->seq);
+	EXPECT_TRUE(same_table(self->t, self->snap));
+}
+
+/*
+ * The host republishes node 1's table as fast as it can, alternating two
+ * contents that differ in every byte that is copied; node 1 snapshots
+ * meanwhile. Every snapshot that succeeds is exactly one of the two.
+ */
+struct race {
+	void *ft;
+	const struct cm_layout *l;
+	struct cm_ftable *a, *b;
+	int stop;
+	u64 publishes;
+};
+
+static void fill(struct cm_ftable *t, u32 nflows, u8 salt)
+{
+	u32 c, i;
+
+	memset(t, 0, sizeof(*t));
+	for (c = 0; c < CHAINMESH_MAX_CHAINS; c++) {
+		static const u8 next[] = { 0, 2, 3, NONE };
+		u8 nx = next[(c + salt) % 4];
+
+		t->hops[c].flags = nx == NONE ? V | L : V;
+		t->hops[c].hop = (u8)(c + salt);
+		t->hops[c].next = nx;
+		t->hops[c].pad = salt;
+	}
+	for (i = 0; i < nflows; i++) {
+		struct chainmesh_flow *f = &t->flows[i];
+
+		memset(f, salt ^ (u8)i, sizeof(*f));
+		f->flow_id = cpu_to_le32((i * 7 + salt) % CHAINMESH_MAX_FLOWS);
+		f->chain = cpu_to_le16((i + salt) % CHAINMESH_MAX_CHAINS);
+	}
+	t->nflows = nflows;
+}
+
+static void *race_host(void *arg)
+{
+	struct race *r = arg;
+	u32 spin;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		cm_ftable_publish(r->ft, (r->publishes & 1) ? r->b : r->a);
+		r->publishes++;
+		/* a short gap now and then, for whole snapshots to fit */
+		if (!(r->publishes % 3))
+			for (spin = (r->publishes * 2654435761u) % 1024; spin; spin--)
+				__builtin_ia32_pause();
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(ft, concurrent_republish, 20)
+{
+	struct race r = { .l = &self->l };
+	u64 ok_a = 0, ok_b = 0, again = 0, torn = 0, tries = 0;
+	struct timespec t0, now;
+	pthread_t host;
+
+	r.ft = cm_ftable(self->base, &self->l, 1);
+	r.a = self->t;
+	r.b = calloc(1, sizeof(*r.b));
+	ASSERT_NOT_NULL(r.b);
+	fill(r.a, self->l.p.max_flows, 0x11);
+	fill(r.b, self->l.p.max_flows - 13, 0xa6);
+	cm_ftable_publish(r.ft, r.a);
+
+	ASSERT_EQ(0, pthread_create(&host, NULL, race_host, &r));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		int err = cm_ftable_snapshot(r.ft, &self->l, 1, self->snap);
+
+		tries++;
+		if (err == -EAGAIN) {
+			again++;
+		} else if (err) {
+			torn++;		/* a torn table fails validation */
+		} else if (same_table(self->snap, r.a)) {
+			ok_a++;
+		} else if (same_table(self->snap, r.b)) {
+			ok_b++;
+		} else {
+			torn++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - t0.tv_sec) * 1000000000ll + now.tv_nsec - t0.tv_nsec <
+		 500000000ll);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(host, NULL);
+
+	TH_LOG("%llu snapshots: %llu of A, %llu of B, %llu retried, %llu torn; %llu publishes",
+	       (unsigned long long)tries, (unsigned long long)ok_a,
+	       (unsigned long long)ok_b, (unsigned long long)again,
+	       (unsigned long long)torn, (unsigned long long)r.publishes);
+	EXPECT_EQ(0, torn);
+	EXPECT_GT(ok_a, 0);
+	EXPECT_GT(ok_b, 0);
+	free(r.b);
+}
+
+TEST_HARNESS_MAIN
