@@ -305,11 +305,12 @@ static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflo
 		u32 id = le32_to_cpu(f->flow_id);
 		u32 j;
 
-		if (!(t->hops[le16_to_cpu(f->chain)].flags & CHAINMESH_H_VALID))
+		if (le16_to_cpu(f->chain) >= CHAINMESH_MAX_CHAINS ||
+		    !(t->hops[le16_to_cpu(f->chain)].flags & CHAINMESH_H_VALID))
 			continue;
 		if (n == max_flows)
 			return -E2BIG;
-		/* insertion sort: stable in (priority, flow id) */
+		/* insertion sort by (priority, flow id); flow ids are unique */
 		j = n;
 		while (j > 0) {
 			const struct chainmesh_flow *p = &t->flows[j - 1];
