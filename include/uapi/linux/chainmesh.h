@@ -112,8 +112,8 @@ struct chainmesh_node {
 };
 
 /*
- * Descriptor, 16 bytes. @addr is the region offset of a buffer (buf_size
- * aligned, inside its owner's pool); the frame lies at @data_off, @len
+ * Descriptor, 16 bytes. @addr is the region offset of a buffer (inside its
+ * owner's pool, on a multiple of buf_size from the pool's start); the frame lies at @data_off, @len
  * bytes long, inside that buffer. The producer of a ring writes
  * descriptors, the consumer reads each one once and validates it.
  */
@@ -265,6 +265,7 @@ enum chainmesh_attr {
 	CHAINMESH_A_NODE,		/* nest: CHAINMESH_NODE_A_* */
 	CHAINMESH_A_CHAIN,		/* nest: CHAINMESH_CHAIN_A_* */
 	CHAINMESH_A_FLOW,		/* nest: CHAINMESH_FLOW_A_* */
+	CHAINMESH_A_PAD,		/* pads CHAINMESH_A_MESH_REGION_SIZE */
 
 	__CHAINMESH_A_LAST
 };

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainmesh host module: owns a mesh (lays its region out, compiles the
+ * logical flow table into per-node tables, watches node liveness) and
+ * serves the "chainmesh" generic netlink family.
+ *
+ * For now the only backing is the lab's: the region is an ivshmem BAR and
+ * this module runs in a VM as node 0 (see pci.c).
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/string.h>
+
+#include "mesh.h"
+#include "netlink.h"
+#include "pci.h"
+
+static unsigned int nodes = 8;
+module_param(nodes, uint, 0444);
+MODULE_PARM_DESC(nodes, "Nodes in the mesh, host included (2..64)");
+
+static unsigned int ring_slots = 256;
+module_param(ring_slots, uint, 0444);
+MODULE_PARM_DESC(ring_slots, "Descriptors per data ring (power of two, 8..32768)");
+
+static unsigned int buf_size = 2048;
+module_param(buf_size, uint, 0444);
+MODULE_PARM_DESC(buf_size, "Bytes per buffer (power of two, 1024..65536)");
+
+static unsigned int bufs_per_node = 512;
+module_param(bufs_per_node, uint, 0444);
+MODULE_PARM_DESC(bufs_per_node, "Buffers in each node's pool (1..65536)");
+
+static unsigned int max_flows = 256;
+module_param(max_flows, uint, 0444);
+MODULE_PARM_DESC(max_flows, "Entries in each node's flow table (1..1024)");
+
+static char *mesh_name = "lab";
+module_param(mesh_name, charp, 0444);
+MODULE_PARM_DESC(mesh_name, "Name of the mesh of the lab backing");
+
+static int __init cm_host_init(void)
+{
+	const struct cm_layout_params p = {
+		.nodes = nodes,
+		.ring_slots = ring_slots,
+		.buf_size = buf_size,
+		.bufs_per_node = bufs_per_node,
+		.max_flows = max_flows,
+	};
+	struct cm_layout l;
+	size_t len;
+	int err;
+
+	len = strlen(mesh_name);
+	if (!len || len >= CHAINMESH_NAME_LEN) {
+		pr_err("mesh_name must be 1..%d characters\n", CHAINMESH_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	/* Refuse bad parameters at load, not at the first probe. */
+	if (cm_layout_compute(&p, U64_MAX, &l)) {
+		pr_err("bad layout parameters (nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u)\n",
+		       nodes, ring_slots, buf_size, bufs_per_node, max_flows);
+		return -EINVAL;
+	}
+
+	err = cm_pci_init(&p, mesh_name);
+	if (err)
+		return err;
+	err = cm_genl_init();
+	if (err)
+		goto err_pci;
+	return 0;
+
+err_pci:
+	cm_pci_exit();
+	return err;
+}
+
+static void __exit cm_host_exit(void)
+{
+	/* No request may reach a mesh that is going away. */
+	cm_genl_exit();
+	cm_pci_exit();
+}
+
+module_init(cm_host_init);
+module_exit(cm_host_exit);
+MODULE_DESCRIPTION("chainmesh host: service chains between VMs over shared memory");
+MODULE_LICENSE("GPL");

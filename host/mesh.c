@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainmesh host: the mesh object.
+ *
+ * The user edits one logical table (chains and flows) through netlink; every
+ * change is compiled into a table per node and published into the region
+ * under each table's sequence counter (flow.h [F1]). A change that would not
+ * fit in some node's table is refused before anything is published, so the
+ * nodes never see half of a change.
+ *
+ * Everything a node writes (its node entry, its counters) is read here once
+ * per field and only reported or compared, never followed.
+ */
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "mesh.h"
+
+#define CM_WATCH_PERIOD		msecs_to_jiffies(100)
+/* A node is dead when its heartbeat stood still for 1 s and for as many
+ * of our ticks: a late watcher alone must not kill every node at once. */
+#define CM_DEAD_AFTER		HZ
+#define CM_DEAD_TICKS		10
+
+DEFINE_MUTEX(cm_mesh_lock);
+LIST_HEAD(cm_meshes);
+unsigned int cm_mesh_gen;
+
+static const char * const cm_state_names[] = {
+	[CHAINMESH_NODE_ABSENT] = "absent",
+	[CHAINMESH_NODE_JOINING] = "joining",
+	[CHAINMESH_NODE_UP] = "up",
+	[CHAINMESH_NODE_DOWN] = "down",
+	[CHAINMESH_NODE_BROKEN] = "broken",
+};
+
+struct cm_mesh *cm_mesh_find(const char *name)
+{
+	struct cm_mesh *m;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	cm_for_each_mesh(m)
+		if (!strcmp(m->name, name))
+			return m;
+	return NULL;
+}
+
+/* Node states a peer may have written; anything else is broken. */
+static u32 cm_state_sanitize(u32 state)
+{
+	return state <= CHAINMESH_NODE_BROKEN ? state : CHAINMESH_NODE_BROKEN;
+}
+
+static void cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
+{
+	struct chainmesh_node *e = cm_node(m->base, &m->l, n);
+	struct cm_node_watch *w = &m->nw[n];
+	u32 state, epoch, verdict;
+	u64 hb;
+
+	state = cm_state_sanitize(le32_to_cpu(READ_ONCE(e->state)));
+	epoch = le32_to_cpu(READ_ONCE(e->epoch));
+	hb = le64_to_cpu(READ_ONCE(e->heartbeat));
+
+	if (hb != w->heartbeat || epoch != w->epoch) {
+		w->heartbeat = hb;
+		w->epoch = epoch;
+		w->moved = now;
+		w->still = 0;
+	} else if (w->still < CM_DEAD_TICKS) {
+		w->still++;
+	}
+
+	verdict = state;
+	if ((state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING) &&
+	    w->still >= CM_DEAD_TICKS && time_after(now, w->moved + CM_DEAD_AFTER))
+		verdict = CHAINMESH_NODE_DOWN;
+
+	if (verdict == w->verdict)
+		return;
+	WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
+	pr_info_ratelimited("%s: node %u %s (epoch %u)\n", m->name, n,
+			    cm_state_names[verdict], epoch);
+	w->verdict = verdict;
+}
+
+static void cm_mesh_watch(struct work_struct *work)
+{
+	struct cm_mesh *m = container_of(to_delayed_work(work), struct cm_mesh,
+					 watch);
+	unsigned long now = jiffies;
+	u32 n;
+
+	WRITE_ONCE(cm_node(m->base, &m->l, m->self)->heartbeat,
+		   cpu_to_le64(++m->heartbeat));
+
+	for (n = 0; n < m->l.p.nodes; n++)
+		if (n != m->self)
+			cm_mesh_watch_node(m, n, now);
+
+	schedule_delayed_work(&m->watch, CM_WATCH_PERIOD);
+}
+
+/* Our own node entry: MAC as every node derives it, then state UP. */
+static void cm_mesh_join_self(struct cm_mesh *m)
+{
+	struct chainmesh_node *e = cm_node(m->base, &m->l, m->self);
+	const u8 mac[6] = { 0x02, 0x43, 0x4d, (m->mesh_id >> 8) & 0xff,
+			    m->mesh_id & 0xff, m->self };
+
+	memcpy(e->mac, mac, sizeof(mac));
+	WRITE_ONCE(e->features, 0);
+	WRITE_ONCE(e->epoch, cpu_to_le32(le32_to_cpu(READ_ONCE(e->epoch)) + 1));
+	WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
+	smp_store_release(&e->state, cpu_to_le32(CHAINMESH_NODE_UP));
+	m->nw[m->self].verdict = CHAINMESH_NODE_UP;
+}
+
+struct cm_mesh *cm_mesh_create(const char *name, void *base, u64 region_size,
+			       const struct cm_layout *l, u32 mesh_id)
+{
+	struct cm_mesh *m;
+	int err = -ENOMEM;
+
+	m = kvzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return ERR_PTR(-ENOMEM);
+	strscpy(m->name, name, sizeof(m->name));
+	m->base = base;
+	m->region_size = region_size;
+	m->l = *l;
+	m->mesh_id = mesh_id;
+	m->self = 0;
+	INIT_DELAYED_WORK(&m->watch, cm_mesh_watch);
+
+	m->flows = kvcalloc(CHAINMESH_MAX_FLOWS, sizeof(*m->flows), GFP_KERNEL);
+	if (!m->flows)
+		goto err_free_mesh;
+	m->fbase = kvcalloc((size_t)CHAINMESH_MAX_FLOWS * l->p.nodes,
+			    sizeof(*m->fbase), GFP_KERNEL);
+	if (!m->fbase)
+		goto err_free_flows;
+	m->scratch = kvmalloc(sizeof(*m->scratch), GFP_KERNEL);
+	if (!m->scratch)
+		goto err_free_fbase;
+	m->nw = kcalloc(l->p.nodes, sizeof(*m->nw), GFP_KERNEL);
+	if (!m->nw)
+		goto err_free_scratch;
+
+	mutex_lock(&cm_mesh_lock);
+	if (cm_mesh_find(name)) {
+		err = -EEXIST;
+		goto err_unlock;
+	}
+	cm_mesh_join_self(m);
+	list_add_tail(&m->list, &cm_meshes);
+	cm_mesh_gen++;
+	mutex_unlock(&cm_mesh_lock);
+
+	schedule_delayed_work(&m->watch, CM_WATCH_PERIOD);
+	return m;
+
+err_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	kfree(m->nw);
+err_free_scratch:
+	kvfree(m->scratch);
+err_free_fbase:
+	kvfree(m->fbase);
+err_free_flows:
+	kvfree(m->flows);
+err_free_mesh:
+	kvfree(m);
+	return ERR_PTR(err);
+}
+
+/* Unlist the mesh (no netlink op can find it afterwards), stop the watcher,
+ * leave the mesh as node 0. The caller unmaps the region afterwards. */
+void cm_mesh_destroy(struct cm_mesh *m)
+{
+	mutex_lock(&cm_mesh_lock);
+	list_del(&m->list);
+	cm_mesh_gen++;
+	mutex_unlock(&cm_mesh_lock);
+
+	cancel_delayed_work_sync(&m->watch);
+	smp_store_release(&cm_node(m->base, &m->l, m->self)->state,
+			  cpu_to_le32(CHAINMESH_NODE_ABSENT));
+
+	kfree(m->nw);
+	kvfree(m->scratch);
+	kvfree(m->fbase);
+	kvfree(m->flows);
+	kvfree(m);
+}
+
+/* Index of the first flow whose id is >= @id; flows are sorted by id. */
+static u32 cm_mesh_flow_pos(struct cm_mesh *m, u32 id)
+{
+	u32 lo = 0, hi = m->nflows;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (le32_to_cpu(m->flows[mid].flow_id) < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first flow whose id is >= @id, or NULL: dumps resume from here. */
+struct chainmesh_flow *cm_mesh_flow_next(struct cm_mesh *m, u32 id)
+{
+	u32 i;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	i = cm_mesh_flow_pos(m, id);
+	return i < m->nflows ? &m->flows[i] : NULL;
+}
+
+struct chainmesh_flow *cm_mesh_flow(struct cm_mesh *m, u32 id)
+{
+	struct chainmesh_flow *f = cm_mesh_flow_next(m, id);
+
+	return f && le32_to_cpu(f->flow_id) == id ? f : NULL;
+}
+
+bool cm_mesh_chain_in_use(struct cm_mesh *m, u32 chain)
+{
+	u32 i;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	for (i = 0; i < m->nflows; i++)
+		if (le16_to_cpu(m->flows[i].chain) == chain)
+			return true;
+	return false;
+}
+
+/* Would the logical table fit in every node's table? */
+static int cm_mesh_check(struct cm_mesh *m)
+{
+	u32 n;
+	int ret;
+
+	for (n = 0; n < m->l.p.nodes; n++) {
+		ret = cm_ftable_compile(m->flows, m->nflows, m->chains, n,
+					m->l.p.max_flows, m->scratch);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void cm_mesh_publish(struct cm_mesh *m)
+{
+	u32 n;
+	int ret;
+
+	for (n = 0; n < m->l.p.nodes; n++) {
+		ret = cm_ftable_compile(m->flows, m->nflows, m->chains, n,
+					m->l.p.max_flows, m->scratch);
+		/* cm_mesh_check() passed, or the table only shrank */
+		if (WARN_ON_ONCE(ret < 0))
+			continue;
+		cm_ftable_publish(cm_ftable(m->base, &m->l, n), m->scratch);
+	}
+	cm_mesh_gen++;
+}
+
+/*
+ * cm_mesh_set_chain - add or replace chain @id
+ *
+ * Return: 0, or -E2BIG when some node's table would overflow (nothing
+ * changed).
+ */
+int cm_mesh_set_chain(struct cm_mesh *m, u32 id, const struct cm_chain *c)
+{
+	struct cm_chain old;
+	int err;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	old = m->chains[id];
+	m->chains[id] = *c;
+	m->chains[id].used = 1;
+	err = cm_mesh_check(m);
+	if (err) {
+		m->chains[id] = old;
+		return err;
+	}
+	cm_mesh_publish(m);
+	return 0;
+}
+
+/* The caller checked that no flow uses the chain. */
+void cm_mesh_del_chain(struct cm_mesh *m, u32 id)
+{
+	lockdep_assert_held(&cm_mesh_lock);
+	memset(&m->chains[id], 0, sizeof(m->chains[id]));
+	cm_mesh_publish(m);
+}
+
+/* Per-flow counters count from the flow's creation: remember where the
+ * nodes' counters for this flow id stand now. */
+static void cm_mesh_flow_rebase(struct cm_mesh *m, u32 id)
+{
+	struct cm_fstat *base = &m->fbase[(size_t)id * m->l.p.nodes];
+	u32 n;
+
+	for (n = 0; n < m->l.p.nodes; n++) {
+		struct chainmesh_flow_stats *fs = &cm_flow_stats(m->base, &m->l, n)[id];
+
+		base[n].packets = le64_to_cpu(READ_ONCE(fs->packets));
+		base[n].bytes = le64_to_cpu(READ_ONCE(fs->bytes));
+	}
+}
+
+/*
+ * cm_mesh_set_flow - add flow @f, or replace the flow with its id
+ *
+ * Return: 0, or -E2BIG when some node's table would overflow (nothing
+ * changed).
+ */
+int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f)
+{
+	u32 id = le32_to_cpu(f->flow_id);
+	struct chainmesh_flow old, *cur;
+	bool replace;
+	u32 i;
+	int err;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	i = cm_mesh_flow_pos(m, id);
+	cur = &m->flows[i];
+	replace = i < m->nflows && le32_to_cpu(cur->flow_id) == id;
+	if (replace) {
+		old = *cur;
+	} else {
+		if (WARN_ON_ONCE(m->nflows >= CHAINMESH_MAX_FLOWS))
+			return -ENOSPC;
+		memmove(cur + 1, cur, (m->nflows - i) * sizeof(*cur));
+		m->nflows++;
+	}
+	*cur = *f;
+
+	err = cm_mesh_check(m);
+	if (err) {
+		if (replace) {
+			*cur = old;
+		} else {
+			m->nflows--;
+			memmove(cur, cur + 1, (m->nflows - i) * sizeof(*cur));
+		}
+		return err;
+	}
+	if (!replace)
+		cm_mesh_flow_rebase(m, id);
+	cm_mesh_publish(m);
+	return 0;
+}
+
+/* The caller checked that the flow exists. */
+void cm_mesh_del_flow(struct cm_mesh *m, u32 id)
+{
+	struct chainmesh_flow *f = cm_mesh_flow(m, id);
+
+	if (WARN_ON_ONCE(!f))
+		return;
+	m->nflows--;
+	memmove(f, f + 1, (&m->flows[m->nflows] - f) * sizeof(*f));
+	cm_mesh_publish(m);
+}
+
+void cm_mesh_node_info(struct cm_mesh *m, u32 n, struct cm_node_info *ni)
+{
+	struct chainmesh_node *e = cm_node(m->base, &m->l, n);
+	struct chainmesh_node_stats *s = cm_stats(m->base, &m->l, n);
+	u32 host;
+	int i;
+
+	ni->id = n;
+	/* Pairs with the node's release of state: its MAC is written first. */
+	ni->state = cm_state_sanitize(le32_to_cpu(smp_load_acquire(&e->state)));
+	host = le32_to_cpu(READ_ONCE(e->host_state));
+	/* Report our verdict on a node that claims to be alive but is not. */
+	if (host == CHAINMESH_NODE_DOWN &&
+	    (ni->state == CHAINMESH_NODE_UP || ni->state == CHAINMESH_NODE_JOINING))
+		ni->state = CHAINMESH_NODE_DOWN;
+	ni->epoch = le32_to_cpu(READ_ONCE(e->epoch));
+	ni->heartbeat = le64_to_cpu(READ_ONCE(e->heartbeat));
+	for (i = 0; i < 6; i++)
+		ni->mac[i] = READ_ONCE(e->mac[i]);
+
+	ni->rx_packets = le64_to_cpu(READ_ONCE(s->rx_packets));
+	ni->rx_bytes = le64_to_cpu(READ_ONCE(s->rx_bytes));
+	ni->tx_packets = le64_to_cpu(READ_ONCE(s->tx_packets));
+	ni->tx_bytes = le64_to_cpu(READ_ONCE(s->tx_bytes));
+	ni->drops = le64_to_cpu(READ_ONCE(s->drops));
+	ni->bad_desc = le64_to_cpu(READ_ONCE(s->bad_desc));
+}
+
+/* Node @n's counters for flow @id since the flow was created. A node that
+ * restarted its counters (they went backwards) counts from zero again. */
+void cm_mesh_flow_stats(struct cm_mesh *m, u32 id, u32 n, struct cm_fstat *st)
+{
+	struct chainmesh_flow_stats *fs = &cm_flow_stats(m->base, &m->l, n)[id];
+	const struct cm_fstat *base = &m->fbase[(size_t)id * m->l.p.nodes + n];
+	u64 packets = le64_to_cpu(READ_ONCE(fs->packets));
+	u64 bytes = le64_to_cpu(READ_ONCE(fs->bytes));
+
+	lockdep_assert_held(&cm_mesh_lock);
+	if (packets < base->packets || bytes < base->bytes) {
+		st->packets = packets;
+		st->bytes = bytes;
+	} else {
+		st->packets = packets - base->packets;
+		st->bytes = bytes - base->bytes;
+	}
+}

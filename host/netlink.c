@@ -1,0 +1,991 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainmesh host: the generic netlink family "chainmesh".
+ *
+ * Requests are validated strictly by the core against per-operation
+ * policies (ranges and lengths included); what a policy cannot express
+ * (a hop names a node of this mesh, an address agrees with the family) is
+ * checked here, each refusal with an extack message naming the attribute.
+ * cm_mesh_lock serialises us against each other and against the backing
+ * removing a mesh; dumps take it per batch and mark a batch that crossed
+ * a change with NLM_F_DUMP_INTR.
+ */
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
+#include <linux/in.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+
+#include "mesh.h"
+#include "netlink.h"
+
+static struct genl_family cm_genl_family;
+
+/* Attribute policies */
+
+#define CM_NAME_POLICY { .type = NLA_NUL_STRING, .len = CHAINMESH_NAME_LEN - 1 }
+
+static int cm_nl_validate_family(const struct nlattr *attr,
+				 struct netlink_ext_ack *extack)
+{
+	u8 family = nla_get_u8(attr);
+
+	if (family != 0 && family != 4 && family != 6) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "family must be 0 (any), 4 or 6");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cm_nl_validate_addr(const struct nlattr *attr,
+			       struct netlink_ext_ack *extack)
+{
+	if (nla_len(attr) != 4 && nla_len(attr) != 16) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "address must be 4 or 16 bytes");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct nla_policy cm_chain_id_policy[CHAINMESH_CHAIN_A_MAX + 1] = {
+	[CHAINMESH_CHAIN_A_ID] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_CHAINS - 1),
+};
+
+static const struct nla_policy cm_chain_policy[CHAINMESH_CHAIN_A_MAX + 1] = {
+	[CHAINMESH_CHAIN_A_ID] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_CHAINS - 1),
+	[CHAINMESH_CHAIN_A_HOPS] = NLA_POLICY_RANGE(NLA_BINARY, 1, CHAINMESH_MAX_NODES),
+	[CHAINMESH_CHAIN_A_POLICY] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_POLICY_BYPASS),
+};
+
+static const struct nla_policy cm_flow_id_policy[CHAINMESH_FLOW_A_MAX + 1] = {
+	[CHAINMESH_FLOW_A_ID] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_FLOWS - 1),
+};
+
+static const struct nla_policy cm_flow_policy[CHAINMESH_FLOW_A_MAX + 1] = {
+	[CHAINMESH_FLOW_A_ID] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_FLOWS - 1),
+	[CHAINMESH_FLOW_A_CHAIN] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_CHAINS - 1),
+	[CHAINMESH_FLOW_A_PRIORITY] = { .type = NLA_U16 },
+	[CHAINMESH_FLOW_A_FAMILY] = NLA_POLICY_VALIDATE_FN(NLA_U8, cm_nl_validate_family),
+	[CHAINMESH_FLOW_A_PROTO] = { .type = NLA_U8 },
+	[CHAINMESH_FLOW_A_SRC] = NLA_POLICY_VALIDATE_FN(NLA_BINARY, cm_nl_validate_addr, 16),
+	[CHAINMESH_FLOW_A_SRC_PREFIX] = NLA_POLICY_MAX(NLA_U8, 128),
+	[CHAINMESH_FLOW_A_DST] = NLA_POLICY_VALIDATE_FN(NLA_BINARY, cm_nl_validate_addr, 16),
+	[CHAINMESH_FLOW_A_DST_PREFIX] = NLA_POLICY_MAX(NLA_U8, 128),
+	[CHAINMESH_FLOW_A_SPORT] = { .type = NLA_U16 },
+	[CHAINMESH_FLOW_A_SPORT_MASK] = { .type = NLA_U16 },
+	[CHAINMESH_FLOW_A_DPORT] = { .type = NLA_U16 },
+	[CHAINMESH_FLOW_A_DPORT_MASK] = { .type = NLA_U16 },
+	[CHAINMESH_FLOW_A_VLAN] = NLA_POLICY_MAX(NLA_U16, 4095),
+};
+
+/* MESH_GET, NODE_GET: the mesh name only (optional for dumps). */
+static const struct nla_policy cm_mesh_policy[CHAINMESH_A_MAX + 1] = {
+	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+};
+
+/* CHAIN_DEL, CHAIN_GET */
+static const struct nla_policy cm_chain_ref_policy[CHAINMESH_A_MAX + 1] = {
+	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+	[CHAINMESH_A_CHAIN] = NLA_POLICY_NESTED(cm_chain_id_policy),
+};
+
+static const struct nla_policy cm_chain_new_policy[CHAINMESH_A_MAX + 1] = {
+	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+	[CHAINMESH_A_CHAIN] = NLA_POLICY_NESTED(cm_chain_policy),
+};
+
+/* FLOW_DEL, FLOW_GET */
+static const struct nla_policy cm_flow_ref_policy[CHAINMESH_A_MAX + 1] = {
+	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+	[CHAINMESH_A_FLOW] = NLA_POLICY_NESTED(cm_flow_id_policy),
+};
+
+static const struct nla_policy cm_flow_new_policy[CHAINMESH_A_MAX + 1] = {
+	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+	[CHAINMESH_A_FLOW] = NLA_POLICY_NESTED(cm_flow_policy),
+};
+
+/* Request helpers */
+
+/* The mesh a do request names; cm_mesh_lock held. */
+static struct cm_mesh *cm_nl_mesh(struct genl_info *info)
+{
+	struct nlattr *na = info->attrs[CHAINMESH_A_MESH_NAME];
+	struct cm_mesh *m;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NAME)) {
+		GENL_SET_ERR_MSG(info, "mesh name is required");
+		return ERR_PTR(-EINVAL);
+	}
+	m = cm_mesh_find(nla_data(na));
+	if (!m) {
+		NL_SET_ERR_MSG_ATTR(info->extack, na, "no such mesh");
+		return ERR_PTR(-ENODEV);
+	}
+	return m;
+}
+
+static int cm_nl_parse_chain(struct genl_info *info, struct nlattr **tb,
+			     const struct nla_policy *policy)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *nest = info->attrs[CHAINMESH_A_CHAIN];
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_CHAIN)) {
+		GENL_SET_ERR_MSG(info, "chain attributes are required");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, CHAINMESH_CHAIN_A_MAX, nest, policy, extack);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, CHAINMESH_CHAIN_A_ID)) {
+		NL_SET_ERR_MSG(extack, "chain id is required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cm_nl_parse_flow(struct genl_info *info, struct nlattr **tb,
+			    const struct nla_policy *policy)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *nest = info->attrs[CHAINMESH_A_FLOW];
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_FLOW)) {
+		GENL_SET_ERR_MSG(info, "flow attributes are required");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, CHAINMESH_FLOW_A_MAX, nest, policy, extack);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, CHAINMESH_FLOW_A_ID)) {
+		NL_SET_ERR_MSG(extack, "flow id is required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Message builders: each returns 0 or -EMSGSIZE with nothing left behind.
+ * @cb is set when dumping. */
+
+static void *cm_nl_put_hdr(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+			   u8 cmd, struct netlink_callback *cb)
+{
+	void *hdr = genlmsg_put(skb, portid, seq, &cm_genl_family, flags, cmd);
+
+	if (hdr && cb)
+		genl_dump_check_consistent(cb, hdr);
+	return hdr;
+}
+
+static int cm_nl_fill_mesh(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+			   struct netlink_callback *cb, struct cm_mesh *m)
+{
+	void *hdr;
+
+	hdr = cm_nl_put_hdr(skb, portid, seq, flags, CHAINMESH_CMD_MESH_GET, cb);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, CHAINMESH_A_MESH_NAME, m->name) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_NODES, m->l.p.nodes) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_RING_SLOTS, m->l.p.ring_slots) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_BUF_SIZE, m->l.p.buf_size) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_BUFS_PER_NODE, m->l.p.bufs_per_node) ||
+	    nla_put_u64_64bit(skb, CHAINMESH_A_MESH_REGION_SIZE, m->region_size,
+			      CHAINMESH_A_PAD) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_MAX_FLOWS, m->l.p.max_flows) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_ID, m->mesh_id))
+		goto err_cancel;
+	genlmsg_end(skb, hdr);
+	return 0;
+
+err_cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int cm_nl_fill_node(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+			   struct netlink_callback *cb, struct cm_mesh *m, u32 n)
+{
+	struct cm_node_info ni;
+	struct nlattr *nest;
+	void *hdr;
+
+	cm_mesh_node_info(m, n, &ni);
+	hdr = cm_nl_put_hdr(skb, portid, seq, flags, CHAINMESH_CMD_NODE_GET, cb);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, CHAINMESH_A_MESH_NAME, m->name))
+		goto err_cancel;
+	nest = nla_nest_start(skb, CHAINMESH_A_NODE);
+	if (!nest)
+		goto err_cancel;
+	if (nla_put_u32(skb, CHAINMESH_NODE_A_ID, ni.id) ||
+	    nla_put_u32(skb, CHAINMESH_NODE_A_STATE, ni.state) ||
+	    nla_put_u32(skb, CHAINMESH_NODE_A_EPOCH, ni.epoch) ||
+	    nla_put_u64_64bit(skb, CHAINMESH_NODE_A_HEARTBEAT, ni.heartbeat,
+			      CHAINMESH_NODE_A_PAD) ||
+	    nla_put(skb, CHAINMESH_NODE_A_MAC, sizeof(ni.mac), ni.mac) ||
+	    nla_put_u64_64bit(skb, CHAINMESH_NODE_A_RX_PACKETS, ni.rx_packets,
+			      CHAINMESH_NODE_A_PAD) ||
+	    nla_put_u64_64bit(skb, CHAINMESH_NODE_A_RX_BYTES, ni.rx_bytes,
+			      CHAINMESH_NODE_A_PAD) ||
+	    nla_put_u64_64bit(skb, CHAINMESH_NODE_A_TX_PACKETS, ni.tx_packets,
+			      CHAINMESH_NODE_A_PAD) ||
+	    nla_put_u64_64bit(skb, CHAINMESH_NODE_A_TX_BYTES, ni.tx_bytes,
+			      CHAINMESH_NODE_A_PAD) ||
+	    nla_put_u64_64bit(skb, CHAINMESH_NODE_A_DROPS, ni.drops,
+			      CHAINMESH_NODE_A_PAD) ||
+	    nla_put_u64_64bit(skb, CHAINMESH_NODE_A_BAD_DESC, ni.bad_desc,
+			      CHAINMESH_NODE_A_PAD))
+		goto err_cancel;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	return 0;
+
+err_cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int cm_nl_fill_chain(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+			    struct netlink_callback *cb, struct cm_mesh *m, u32 id)
+{
+	const struct cm_chain *c = &m->chains[id];
+	struct nlattr *nest;
+	void *hdr;
+
+	hdr = cm_nl_put_hdr(skb, portid, seq, flags, CHAINMESH_CMD_CHAIN_GET, cb);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, CHAINMESH_A_MESH_NAME, m->name))
+		goto err_cancel;
+	nest = nla_nest_start(skb, CHAINMESH_A_CHAIN);
+	if (!nest)
+		goto err_cancel;
+	if (nla_put_u32(skb, CHAINMESH_CHAIN_A_ID, id) ||
+	    nla_put(skb, CHAINMESH_CHAIN_A_HOPS, c->nhops, c->hops) ||
+	    nla_put_u32(skb, CHAINMESH_CHAIN_A_POLICY, c->policy))
+		goto err_cancel;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	return 0;
+
+err_cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static u8 cm_nl_prefix_len(const __be32 mask[4])
+{
+	u32 plen = 0;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		plen += hweight32(be32_to_cpu(mask[i]));
+	return plen;
+}
+
+/* An address, only when the flow matches on it. */
+static int cm_nl_put_addr(struct sk_buff *skb, int type, int ptype, u8 family,
+			  const __be32 addr[4], const __be32 mask[4])
+{
+	u8 plen = cm_nl_prefix_len(mask);
+
+	if (!plen)
+		return 0;
+	if (nla_put(skb, type, family == 6 ? 16 : 4, addr) ||
+	    nla_put_u8(skb, ptype, plen))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* A port, only when the flow matches on it. */
+static int cm_nl_put_port(struct sk_buff *skb, int type, int mtype,
+			  __be16 port, __be16 mask)
+{
+	if (!mask)
+		return 0;
+	if (nla_put_u16(skb, type, be16_to_cpu(port)) ||
+	    nla_put_u16(skb, mtype, be16_to_cpu(mask)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Per-node counters of the nodes on the flow's chain, and of any other
+ * node that counted the flow (the chain changed since). */
+static int cm_nl_put_fstats(struct sk_buff *skb, struct cm_mesh *m,
+			    const struct chainmesh_flow *f)
+{
+	const struct cm_chain *c = &m->chains[le16_to_cpu(f->chain)];
+	u32 id = le32_to_cpu(f->flow_id);
+	struct nlattr *stats, *entry;
+	struct cm_fstat st;
+	u32 n;
+
+	stats = nla_nest_start(skb, CHAINMESH_FLOW_A_STATS);
+	if (!stats)
+		return -EMSGSIZE;
+	for (n = 0; n < m->l.p.nodes; n++) {
+		cm_mesh_flow_stats(m, id, n, &st);
+		if (!st.packets && !st.bytes && cm_chain_pos(c, n) < 0)
+			continue;
+		entry = nla_nest_start(skb, CHAINMESH_FSTAT_A_ENTRY);
+		if (!entry ||
+		    nla_put_u32(skb, CHAINMESH_FSTAT_A_NODE, n) ||
+		    nla_put_u64_64bit(skb, CHAINMESH_FSTAT_A_PACKETS, st.packets,
+				      CHAINMESH_FSTAT_A_PAD) ||
+		    nla_put_u64_64bit(skb, CHAINMESH_FSTAT_A_BYTES, st.bytes,
+				      CHAINMESH_FSTAT_A_PAD))
+			return -EMSGSIZE;
+		nla_nest_end(skb, entry);
+	}
+	nla_nest_end(skb, stats);
+	return 0;
+}
+
+static int cm_nl_fill_flow(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+			   struct netlink_callback *cb, struct cm_mesh *m,
+			   const struct chainmesh_flow *f)
+{
+	struct nlattr *nest;
+	void *hdr;
+
+	hdr = cm_nl_put_hdr(skb, portid, seq, flags, CHAINMESH_CMD_FLOW_GET, cb);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, CHAINMESH_A_MESH_NAME, m->name))
+		goto err_cancel;
+	nest = nla_nest_start(skb, CHAINMESH_A_FLOW);
+	if (!nest)
+		goto err_cancel;
+	if (nla_put_u32(skb, CHAINMESH_FLOW_A_ID, le32_to_cpu(f->flow_id)) ||
+	    nla_put_u32(skb, CHAINMESH_FLOW_A_CHAIN, le16_to_cpu(f->chain)) ||
+	    nla_put_u16(skb, CHAINMESH_FLOW_A_PRIORITY, le16_to_cpu(f->priority)) ||
+	    nla_put_u8(skb, CHAINMESH_FLOW_A_FAMILY, f->family) ||
+	    (f->ip_proto && nla_put_u8(skb, CHAINMESH_FLOW_A_PROTO, f->ip_proto)) ||
+	    cm_nl_put_addr(skb, CHAINMESH_FLOW_A_SRC, CHAINMESH_FLOW_A_SRC_PREFIX,
+			   f->family, f->src, f->src_mask) ||
+	    cm_nl_put_addr(skb, CHAINMESH_FLOW_A_DST, CHAINMESH_FLOW_A_DST_PREFIX,
+			   f->family, f->dst, f->dst_mask) ||
+	    cm_nl_put_port(skb, CHAINMESH_FLOW_A_SPORT, CHAINMESH_FLOW_A_SPORT_MASK,
+			   f->sport, f->sport_mask) ||
+	    cm_nl_put_port(skb, CHAINMESH_FLOW_A_DPORT, CHAINMESH_FLOW_A_DPORT_MASK,
+			   f->dport, f->dport_mask) ||
+	    (f->vlan && nla_put_u16(skb, CHAINMESH_FLOW_A_VLAN, be16_to_cpu(f->vlan))) ||
+	    cm_nl_put_fstats(skb, m, f))
+		goto err_cancel;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	return 0;
+
+err_cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/* Dumps: every mesh, or the one the request names. */
+
+struct cm_nl_dump_ctx {
+	unsigned long mesh;	/* meshes done */
+	unsigned long item;	/* next item of the current mesh */
+};
+
+typedef int (*cm_nl_dump_mesh_t)(struct sk_buff *skb, struct netlink_callback *cb,
+				 struct cm_mesh *m, unsigned long *item);
+
+static int cm_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
+		      cm_nl_dump_mesh_t dump_mesh)
+{
+	struct nlattr *na = genl_dumpit_info(cb)->attrs[CHAINMESH_A_MESH_NAME];
+	struct cm_nl_dump_ctx *ctx = (struct cm_nl_dump_ctx *)cb->ctx;
+	unsigned long i = 0;
+	struct cm_mesh *m;
+	int err = 0;
+
+	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
+
+	mutex_lock(&cm_mesh_lock);
+	cb->seq = cm_mesh_gen;
+	if (na && !ctx->mesh && !ctx->item && !cm_mesh_find(nla_data(na))) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, na, "no such mesh");
+		err = -ENODEV;
+		goto out_unlock;
+	}
+	cm_for_each_mesh(m) {
+		if (i++ < ctx->mesh)
+			continue;
+		if (!na || !strcmp(m->name, nla_data(na))) {
+			err = dump_mesh(skb, cb, m, &ctx->item);
+			if (err)
+				break;
+		}
+		ctx->mesh++;
+		ctx->item = 0;
+	}
+out_unlock:
+	mutex_unlock(&cm_mesh_lock);
+
+	/* A full skb is not an error: we are called again. */
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+static int cm_nl_dump_mesh(struct sk_buff *skb, struct netlink_callback *cb,
+			   struct cm_mesh *m, unsigned long *item)
+{
+	return cm_nl_fill_mesh(skb, NETLINK_CB(cb->skb).portid,
+			       cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, m);
+}
+
+static int cm_nl_dump_nodes(struct sk_buff *skb, struct netlink_callback *cb,
+			    struct cm_mesh *m, unsigned long *item)
+{
+	int err;
+
+	for (; *item < m->l.p.nodes; (*item)++) {
+		err = cm_nl_fill_node(skb, NETLINK_CB(cb->skb).portid,
+				      cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, m, *item);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int cm_nl_dump_chains(struct sk_buff *skb, struct netlink_callback *cb,
+			     struct cm_mesh *m, unsigned long *item)
+{
+	int err;
+
+	for (; *item < CHAINMESH_MAX_CHAINS; (*item)++) {
+		if (!m->chains[*item].used)
+			continue;
+		err = cm_nl_fill_chain(skb, NETLINK_CB(cb->skb).portid,
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, m, *item);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int cm_nl_dump_flows(struct sk_buff *skb, struct netlink_callback *cb,
+			    struct cm_mesh *m, unsigned long *item)
+{
+	const struct chainmesh_flow *f;
+	int err;
+
+	/* By flow id, so that a batch resumes at the right flow. */
+	for (; *item < CHAINMESH_MAX_FLOWS; *item = le32_to_cpu(f->flow_id) + 1) {
+		f = cm_mesh_flow_next(m, *item);
+		if (!f)
+			break;
+		err = cm_nl_fill_flow(skb, NETLINK_CB(cb->skb).portid,
+				      cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, m, f);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int cm_nl_mesh_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return cm_nl_dump(skb, cb, cm_nl_dump_mesh);
+}
+
+static int cm_nl_node_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return cm_nl_dump(skb, cb, cm_nl_dump_nodes);
+}
+
+static int cm_nl_chain_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return cm_nl_dump(skb, cb, cm_nl_dump_chains);
+}
+
+static int cm_nl_flow_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return cm_nl_dump(skb, cb, cm_nl_dump_flows);
+}
+
+/* Do: one reply built under the lock, sent after it. */
+
+static int cm_nl_mesh_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	struct cm_mesh *m;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto err_unlock;
+	}
+	err = cm_nl_fill_mesh(msg, info->snd_portid, info->snd_seq, 0, NULL, m);
+	if (err)
+		goto err_unlock;
+	mutex_unlock(&cm_mesh_lock);
+	return genlmsg_reply(msg, info);
+
+err_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	nlmsg_free(msg);
+	return err;
+}
+
+static int cm_nl_chain_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
+	struct sk_buff *msg;
+	struct cm_mesh *m;
+	u32 id;
+	int err;
+
+	err = cm_nl_parse_chain(info, tb, cm_chain_id_policy);
+	if (err)
+		return err;
+	id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto err_unlock;
+	}
+	if (!m->chains[id].used) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_CHAIN_A_ID], "no such chain");
+		err = -ENOENT;
+		goto err_unlock;
+	}
+	err = cm_nl_fill_chain(msg, info->snd_portid, info->snd_seq, 0, NULL, m, id);
+	if (err)
+		goto err_unlock;
+	mutex_unlock(&cm_mesh_lock);
+	return genlmsg_reply(msg, info);
+
+err_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	nlmsg_free(msg);
+	return err;
+}
+
+static int cm_nl_flow_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
+	const struct chainmesh_flow *f;
+	struct sk_buff *msg;
+	struct cm_mesh *m;
+	int err;
+
+	err = cm_nl_parse_flow(info, tb, cm_flow_id_policy);
+	if (err)
+		return err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto err_unlock;
+	}
+	f = cm_mesh_flow(m, nla_get_u32(tb[CHAINMESH_FLOW_A_ID]));
+	if (!f) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
+		err = -ENOENT;
+		goto err_unlock;
+	}
+	err = cm_nl_fill_flow(msg, info->snd_portid, info->snd_seq, 0, NULL, m, f);
+	if (err)
+		goto err_unlock;
+	mutex_unlock(&cm_mesh_lock);
+	return genlmsg_reply(msg, info);
+
+err_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	nlmsg_free(msg);
+	return err;
+}
+
+/* Changes. The genetlink core refuses NLM_F_CREATE, NLM_F_EXCL and
+ * NLM_F_REPLACE for a family that validates its header (every new one), so
+ * a NEW for an id that exists is refused: delete it first. */
+
+static int cm_nl_chain_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
+	DECLARE_BITMAP(seen, CHAINMESH_MAX_NODES);
+	struct nlattr *hops;
+	struct cm_chain c;
+	struct cm_mesh *m;
+	u32 id, i;
+	int err;
+
+	err = cm_nl_parse_chain(info, tb, cm_chain_policy);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(extack, info->attrs[CHAINMESH_A_CHAIN], tb,
+			      CHAINMESH_CHAIN_A_HOPS)) {
+		NL_SET_ERR_MSG(extack, "chain hops are required");
+		return -EINVAL;
+	}
+	id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
+	hops = tb[CHAINMESH_CHAIN_A_HOPS];
+
+	memset(&c, 0, sizeof(c));
+	c.used = 1;
+	c.nhops = nla_len(hops);	/* 1..CHAINMESH_MAX_NODES by policy */
+	memcpy(c.hops, nla_data(hops), c.nhops);
+	if (tb[CHAINMESH_CHAIN_A_POLICY])
+		c.policy = nla_get_u32(tb[CHAINMESH_CHAIN_A_POLICY]);
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto out_unlock;
+	}
+
+	bitmap_zero(seen, CHAINMESH_MAX_NODES);
+	for (i = 0; i < c.nhops; i++) {
+		if (c.hops[i] >= m->l.p.nodes) {
+			NL_SET_ERR_MSG_ATTR(extack, hops, "hop is not a node of this mesh");
+			err = -EINVAL;
+			goto out_unlock;
+		}
+		if (__test_and_set_bit(c.hops[i], seen)) {
+			NL_SET_ERR_MSG_ATTR(extack, hops, "node appears twice in the chain");
+			err = -EINVAL;
+			goto out_unlock;
+		}
+	}
+
+	if (m->chains[id].used) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_CHAIN_A_ID], "chain exists");
+		err = -EEXIST;
+		goto out_unlock;
+	}
+
+	err = cm_mesh_set_chain(m, id, &c);
+	if (err == -E2BIG) {
+		NL_SET_ERR_MSG_ATTR(extack, hops, "a node's flow table would overflow");
+		err = -ENOSPC;
+	}
+out_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	return err;
+}
+
+static int cm_nl_chain_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
+	struct cm_mesh *m;
+	u32 id;
+	int err;
+
+	err = cm_nl_parse_chain(info, tb, cm_chain_id_policy);
+	if (err)
+		return err;
+	id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto out_unlock;
+	}
+	if (!m->chains[id].used) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_CHAIN_A_ID], "no such chain");
+		err = -ENOENT;
+		goto out_unlock;
+	}
+	if (cm_mesh_chain_in_use(m, id)) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_CHAIN_A_ID],
+				    "chain is used by a flow: delete the flow first");
+		err = -EBUSY;
+		goto out_unlock;
+	}
+	cm_mesh_del_chain(m, id);
+out_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	return err;
+}
+
+/* An address and its prefix length, into the flow's value and mask. */
+static int cm_nl_flow_addr(struct netlink_ext_ack *extack, u8 family,
+			   struct nlattr *addr, struct nlattr *prefix,
+			   __be32 val[4], __be32 mask[4])
+{
+	u32 alen = family == 6 ? 16 : 4;
+	u32 plen;
+	int i;
+
+	if (!addr) {
+		if (prefix) {
+			NL_SET_ERR_MSG_ATTR(extack, prefix, "prefix length without an address");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!family || nla_len(addr) != alen) {
+		NL_SET_ERR_MSG_ATTR(extack, addr, "address does not match the flow's family");
+		return -EINVAL;
+	}
+	plen = prefix ? nla_get_u8(prefix) : alen * 8;
+	if (plen > alen * 8) {
+		NL_SET_ERR_MSG_ATTR(extack, prefix, "prefix length is longer than the address");
+		return -EINVAL;
+	}
+	memcpy(val, nla_data(addr), alen);
+	cm_prefix_mask(plen, mask);
+	for (i = 0; i < 4; i++) {
+		if (val[i] & ~mask[i]) {
+			NL_SET_ERR_MSG_ATTR(extack, addr, "address has bits set beyond its prefix length");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* A port and its mask (all ones when not given). */
+static int cm_nl_flow_port(struct netlink_ext_ack *extack, u8 proto,
+			   struct nlattr *port, struct nlattr *mask_attr,
+			   __be16 *val, __be16 *mask)
+{
+	u16 v, m;
+
+	if (!port && !mask_attr)
+		return 0;
+	if (proto && proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
+	    proto != IPPROTO_SCTP) {
+		NL_SET_ERR_MSG_ATTR(extack, port ?: mask_attr,
+				    "ports need protocol tcp, udp or sctp");
+		return -EINVAL;
+	}
+	v = port ? nla_get_u16(port) : 0;
+	m = mask_attr ? nla_get_u16(mask_attr) : 0xffff;
+	if (v & ~m) {
+		NL_SET_ERR_MSG_ATTR(extack, port, "port has bits set beyond its mask");
+		return -EINVAL;
+	}
+	*val = cpu_to_be16(v);
+	*mask = cpu_to_be16(m);
+	return 0;
+}
+
+/* Build a flow from its attributes; cm_mesh_lock held (the chain must
+ * exist). */
+static int cm_nl_flow_build(struct cm_mesh *m, struct nlattr **tb,
+			    struct genl_info *info, struct chainmesh_flow *f)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *src = tb[CHAINMESH_FLOW_A_SRC];
+	struct nlattr *dst = tb[CHAINMESH_FLOW_A_DST];
+	u32 chain;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	if (NL_REQ_ATTR_CHECK(extack, info->attrs[CHAINMESH_A_FLOW], tb,
+			      CHAINMESH_FLOW_A_CHAIN)) {
+		NL_SET_ERR_MSG(extack, "flow chain is required");
+		return -EINVAL;
+	}
+	chain = nla_get_u32(tb[CHAINMESH_FLOW_A_CHAIN]);
+	if (!m->chains[chain].used) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_CHAIN], "no such chain");
+		return -ENOENT;
+	}
+	f->flow_id = cpu_to_le32(nla_get_u32(tb[CHAINMESH_FLOW_A_ID]));
+	f->chain = cpu_to_le16(chain);
+	if (tb[CHAINMESH_FLOW_A_PRIORITY])
+		f->priority = cpu_to_le16(nla_get_u16(tb[CHAINMESH_FLOW_A_PRIORITY]));
+
+	/* The family is the one given, else the addresses'. */
+	if (tb[CHAINMESH_FLOW_A_FAMILY])
+		f->family = nla_get_u8(tb[CHAINMESH_FLOW_A_FAMILY]);
+	else if (src || dst)
+		f->family = nla_len(src ?: dst) == 16 ? 6 : 4;
+
+	err = cm_nl_flow_addr(extack, f->family, src, tb[CHAINMESH_FLOW_A_SRC_PREFIX],
+			      f->src, f->src_mask);
+	if (err)
+		return err;
+	err = cm_nl_flow_addr(extack, f->family, dst, tb[CHAINMESH_FLOW_A_DST_PREFIX],
+			      f->dst, f->dst_mask);
+	if (err)
+		return err;
+
+	if (tb[CHAINMESH_FLOW_A_PROTO])
+		f->ip_proto = nla_get_u8(tb[CHAINMESH_FLOW_A_PROTO]);
+	err = cm_nl_flow_port(extack, f->ip_proto, tb[CHAINMESH_FLOW_A_SPORT],
+			      tb[CHAINMESH_FLOW_A_SPORT_MASK], &f->sport, &f->sport_mask);
+	if (err)
+		return err;
+	err = cm_nl_flow_port(extack, f->ip_proto, tb[CHAINMESH_FLOW_A_DPORT],
+			      tb[CHAINMESH_FLOW_A_DPORT_MASK], &f->dport, &f->dport_mask);
+	if (err)
+		return err;
+
+	if (tb[CHAINMESH_FLOW_A_VLAN])
+		f->vlan = cpu_to_be16(nla_get_u16(tb[CHAINMESH_FLOW_A_VLAN]));
+	return 0;
+}
+
+static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
+	struct chainmesh_flow f;
+	struct cm_mesh *m;
+	int err;
+
+	err = cm_nl_parse_flow(info, tb, cm_flow_policy);
+	if (err)
+		return err;
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto out_unlock;
+	}
+	err = cm_nl_flow_build(m, tb, info, &f);
+	if (err)
+		goto out_unlock;
+	if (cm_mesh_flow(m, le32_to_cpu(f.flow_id))) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID], "flow exists");
+		err = -EEXIST;
+		goto out_unlock;
+	}
+	err = cm_mesh_set_flow(m, &f);
+	if (err == -E2BIG) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_CHAIN],
+				    "a node's flow table would overflow");
+		err = -ENOSPC;
+	}
+out_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	return err;
+}
+
+static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
+	struct cm_mesh *m;
+	u32 id;
+	int err;
+
+	err = cm_nl_parse_flow(info, tb, cm_flow_id_policy);
+	if (err)
+		return err;
+	id = nla_get_u32(tb[CHAINMESH_FLOW_A_ID]);
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto out_unlock;
+	}
+	if (!cm_mesh_flow(m, id)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
+		err = -ENOENT;
+		goto out_unlock;
+	}
+	cm_mesh_del_flow(m, id);
+out_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	return err;
+}
+
+static const struct genl_ops cm_genl_ops[] = {
+	{
+		.cmd = CHAINMESH_CMD_MESH_GET,
+		.doit = cm_nl_mesh_get_doit,
+		.dumpit = cm_nl_mesh_dumpit,
+		.policy = cm_mesh_policy,
+		.maxattr = CHAINMESH_A_MAX,
+	},
+	{
+		.cmd = CHAINMESH_CMD_NODE_GET,
+		.dumpit = cm_nl_node_dumpit,
+		.policy = cm_mesh_policy,
+		.maxattr = CHAINMESH_A_MAX,
+	},
+	{
+		.cmd = CHAINMESH_CMD_CHAIN_NEW,
+		.doit = cm_nl_chain_new_doit,
+		.policy = cm_chain_new_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_CHAIN_DEL,
+		.doit = cm_nl_chain_del_doit,
+		.policy = cm_chain_ref_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_CHAIN_GET,
+		.doit = cm_nl_chain_get_doit,
+		.dumpit = cm_nl_chain_dumpit,
+		.policy = cm_chain_ref_policy,
+		.maxattr = CHAINMESH_A_MAX,
+	},
+	{
+		.cmd = CHAINMESH_CMD_FLOW_NEW,
+		.doit = cm_nl_flow_new_doit,
+		.policy = cm_flow_new_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_FLOW_DEL,
+		.doit = cm_nl_flow_del_doit,
+		.policy = cm_flow_ref_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_FLOW_GET,
+		.doit = cm_nl_flow_get_doit,
+		.dumpit = cm_nl_flow_dumpit,
+		.policy = cm_flow_ref_policy,
+		.maxattr = CHAINMESH_A_MAX,
+	},
+};
+
+static struct genl_family cm_genl_family __ro_after_init = {
+	.name = CHAINMESH_GENL_NAME,
+	.version = CHAINMESH_GENL_VERSION,
+	.maxattr = CHAINMESH_A_MAX,
+	.module = THIS_MODULE,
+	.ops = cm_genl_ops,
+	.n_ops = ARRAY_SIZE(cm_genl_ops),
+};
+
+int __init cm_genl_init(void)
+{
+	return genl_register_family(&cm_genl_family);
+}
+
+void cm_genl_exit(void)
+{
+	genl_unregister_family(&cm_genl_family);
+}
