@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The cm%d netdev: created when the node joins, destroyed when it leaves.
+ * Transmit classifies the frame with this node's flow table, copies it
+ * into a buffer of the node's own pool and pushes the buffer's offset to
+ * the next node of the flow's chain.
+ */
+#include <linux/bitmap.h>
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/if_vlan.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+
+#include <chainmesh/flow.h>
+
+#include "mesh.h"
+#include "netdev.h"
+#include "pci.h"
+#include "pool.h"
+#include "rx.h"
+
+/* Enough for cm_flow_parse(): Ethernet, a VLAN tag, IPv4 with options or
+ * IPv6, and the L4 ports. */
+#define CM_PARSE_LEN	(VLAN_ETH_HLEN + 60 + 8)
+
+static u64 cm_stat(const u64_stats_t *v, const struct u64_stats_sync *syncp)
+{
+	unsigned int start;
+	u64 val;
+
+	do {
+		start = u64_stats_fetch_begin(syncp);
+		val = u64_stats_read(v);
+	} while (u64_stats_fetch_retry(syncp, start));
+	return val;
+}
+
+static void cm_ctr_add(struct cm_ctr *c, u32 len)
+{
+	u64_stats_inc(&c->packets);
+	u64_stats_add(&c->bytes, len);
+}
+
+static void cm_tx_drop(struct cm_tx *tx, enum cm_tx_drop why)
+{
+	u64_stats_update_begin(&tx->syncp);
+	u64_stats_inc(&tx->drops[why]);
+	u64_stats_update_end(&tx->syncp);
+}
+
+/* Make what we pushed visible, and ring whoever asked for it. */
+static void cm_tx_flush(struct cm_dev *cm)
+{
+	struct cm_tx *tx = &cm->tx;
+	unsigned int peer;
+
+	for_each_set_bit(peer, tx->pending, CHAINMESH_MAX_NODES) {
+		__clear_bit(peer, tx->pending);
+		if (cm_ring_publish(&tx->peers[peer].ring))
+			cm_ivshmem_kick(cm->ivs, peer);
+	}
+}
+
+static bool cm_tx_room(struct cm_dev *cm, struct cm_tx_peer *tp)
+{
+	return cm_pool_avail(&cm->pool) && cm_ring_prod_space(&tp->ring) > 0;
+}
+
+/*
+ * Stop the queue before the next frame could find no buffer, or this
+ * peer's ring full; NAPI wakes it when buffers come back, which is also
+ * when the peer has consumed our descriptors.
+ */
+static void cm_tx_maybe_stop(struct cm_dev *cm, struct cm_tx_peer *tp)
+{
+	if (likely(cm_tx_room(cm, tp)))
+		return;
+	netif_stop_queue(cm->netdev);
+	/* Pairs with cm_tx_wake(): either NAPI sees the queue stopped, or
+	 * we see the buffers it freed. */
+	smp_mb();
+	if (cm_tx_room(cm, tp))
+		netif_start_queue(cm->netdev);
+}
+
+/* NAPI, after buffers came back. */
+void cm_tx_wake(struct cm_dev *cm)
+{
+	/* Pairs with cm_tx_maybe_stop(). */
+	smp_mb();
+	if (unlikely(netif_queue_stopped(cm->netdev)) &&
+	    netif_running(cm->netdev) && cm_pool_count(&cm->pool))
+		netif_wake_queue(cm->netdev);
+}
+
+static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
+{
+	struct cm_dev *cm = netdev_priv(netdev);
+	u32 len = skb->len, plen, peer, idx;
+	const struct chainmesh_flow *flow;
+	const struct chainmesh_fhop *hop;
+	struct cm_tx *tx = &cm->tx;
+	const struct cm_ftable *t;
+	u8 copy[CM_PARSE_LEN];
+	struct cm_flow_key key;
+	struct cm_tx_peer *tp;
+	enum cm_tx_drop why;
+	const u8 *frame;
+	struct cm_desc d;
+	u16 chain;
+	u8 *buf;
+	int space;
+
+	/* No VLAN offload is advertised: a tag is in the frame, where
+	 * cm_flow_parse() finds it, and counts in its length. */
+	if (unlikely(len < ETH_HLEN ||
+		     len > cm->l.p.buf_size - CHAINMESH_HEADROOM)) {
+		why = CM_TX_DROP_LEN;
+		goto drop;
+	}
+	plen = min_t(u32, len, CM_PARSE_LEN);
+	frame = skb_header_pointer(skb, 0, plen, copy);
+	if (unlikely(!frame)) {
+		why = CM_TX_DROP_LEN;
+		goto drop;
+	}
+	cm_flow_parse(frame, plen, &key);
+
+	t = cm_ftsnap_refresh(&tx->ft, cm);
+	flow = cm_flow_lookup(t, &key);
+	if (!flow) {
+		why = CM_TX_DROP_NO_FLOW;
+		goto drop;
+	}
+	/* The snapshot validated chain < MAX_CHAINS, next < nodes, != self. */
+	chain = le16_to_cpu(flow->chain);
+	hop = &t->hops[chain];
+	if (!(hop->flags & CHAINMESH_H_VALID) || hop->next == CHAINMESH_NODE_NONE) {
+		why = CM_TX_DROP_NO_HOP;
+		goto drop;
+	}
+	peer = hop->next;
+	if (unlikely(!cm_mesh_node_up(cm, peer))) {
+		why = CM_TX_DROP_PEER_DOWN;
+		goto drop;
+	}
+	tp = &tx->peers[peer];
+	space = cm_ring_prod_space(&tp->ring);
+	if (unlikely(space <= 0)) {
+		why = space ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
+		goto drop;
+	}
+	if (unlikely(!cm_pool_peek(&cm->pool, &idx))) {
+		why = CM_TX_DROP_NO_BUF;
+		goto drop;
+	}
+
+	d.addr = cm_buf_addr(&cm->l, cm->self, idx);
+	buf = cm_buf(cm, d.addr) + CHAINMESH_HEADROOM;
+	if (unlikely(skb_copy_bits(skb, 0, buf, len))) {
+		why = CM_TX_DROP_LEN;
+		goto drop;
+	}
+	/* The receiver finds its own address: PACKET_HOST, no promiscuity. */
+	memcpy(buf, cm_node(cm->base, &cm->l, peer)->mac, ETH_ALEN);
+	cm_pool_take(&cm->pool, idx);
+
+	d.data_off = CHAINMESH_HEADROOM;
+	d.len = len;
+	d.chain = chain;
+	d.hop = hop->hop + 1;		/* the receiver's place on the chain */
+	d.flags = CHAINMESH_D_CTX;
+	cm_ring_push_desc(&tp->ring, &d);
+	__set_bit(peer, tx->pending);
+
+	u64_stats_update_begin(&tx->syncp);
+	cm_ctr_add(&tx->total, len);
+	cm_ctr_add(&tp->ctr, len);
+	cm_ctr_add(&tx->flows[le32_to_cpu(flow->flow_id)], len);
+	u64_stats_update_end(&tx->syncp);
+
+	cm_tx_maybe_stop(cm, tp);
+	dev_consume_skb_any(skb);
+	goto out;
+
+drop:
+	cm_tx_drop(tx, why);
+	dev_kfree_skb_any(skb);
+out:
+	if (!netdev_xmit_more() || netif_queue_stopped(netdev))
+		cm_tx_flush(cm);
+	return NETDEV_TX_OK;
+}
+
+static int cm_open(struct net_device *netdev)
+{
+	netif_start_queue(netdev);
+	return 0;
+}
+
+/* Only the stack's use of the device stops: the node stays in the mesh,
+ * and NAPI keeps returning buffers that peers send (dropping the frames). */
+static int cm_stop(struct net_device *netdev)
+{
+	netif_stop_queue(netdev);
+	return 0;
+}
+
+static void cm_get_stats64(struct net_device *netdev,
+			   struct rtnl_link_stats64 *s)
+{
+	struct cm_dev *cm = netdev_priv(netdev);
+	struct cm_tx *tx = &cm->tx;
+	struct cm_rx *rx = &cm->rx;
+	int i;
+
+	s->tx_packets = cm_stat(&tx->total.packets, &tx->syncp);
+	s->tx_bytes = cm_stat(&tx->total.bytes, &tx->syncp);
+	for (i = 0; i < __CM_TX_DROP_MAX; i++)
+		s->tx_dropped += cm_stat(&tx->drops[i], &tx->syncp);
+	s->rx_packets = cm_stat(&rx->total.packets, &rx->syncp);
+	s->rx_bytes = cm_stat(&rx->total.bytes, &rx->syncp);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		s->rx_dropped += cm_stat(&rx->drops[i], &rx->syncp);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		s->rx_errors += cm_stat(&rx->bad[i], &rx->syncp);
+	s->rx_frame_errors = s->rx_errors;
+}
+
+static const struct net_device_ops cm_netdev_ops = {
+	.ndo_open		= cm_open,
+	.ndo_stop		= cm_stop,
+	.ndo_start_xmit		= cm_start_xmit,
+	.ndo_get_stats64	= cm_get_stats64,
+	.ndo_validate_addr	= eth_validate_addr,
+};
+
+static const char cm_tx_drop_names[][ETH_GSTRING_LEN] = {
+	[CM_TX_DROP_LEN]	= "tx_drop_len",
+	[CM_TX_DROP_NO_FLOW]	= "tx_drop_no_flow",
+	[CM_TX_DROP_NO_HOP]	= "tx_drop_no_hop",
+	[CM_TX_DROP_PEER_DOWN]	= "tx_drop_peer_down",
+	[CM_TX_DROP_RING_FULL]	= "tx_drop_ring_full",
+	[CM_TX_DROP_RING_BAD]	= "tx_drop_ring_bad",
+	[CM_TX_DROP_NO_BUF]	= "tx_drop_no_buf",
+};
+static_assert(ARRAY_SIZE(cm_tx_drop_names) == __CM_TX_DROP_MAX);
+
+static const char cm_rx_drop_names[][ETH_GSTRING_LEN] = {
+	[CM_RX_DROP_NOMEM]	= "rx_drop_nomem",
+	[CM_RX_DROP_DOWN]	= "rx_drop_down",
+	[CM_RX_DROP_NO_RETURN]	= "rx_drop_no_return",
+};
+static_assert(ARRAY_SIZE(cm_rx_drop_names) == __CM_RX_DROP_MAX);
+
+/* Indexed by enum cm_bad; CM_BAD_NONE is not a counter. */
+static const char cm_bad_names[][ETH_GSTRING_LEN] = {
+	[CM_BAD_NONE]		= "",
+	[CM_BAD_ADDR]		= "rx_bad_addr",
+	[CM_BAD_ALIGN]		= "rx_bad_align",
+	[CM_BAD_OWNER]		= "rx_bad_owner",
+	[CM_BAD_LEN]		= "rx_bad_len",
+	[CM_BAD_INDEX]		= "rx_bad_index",
+	[CM_BAD_CHAIN]		= "rx_bad_chain",
+	[CM_BAD_RETURN]		= "rx_bad_return",
+};
+static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
+
+#define CM_PEER_STATS	5	/* tx packets, tx bytes, rx packets, rx bytes, bad */
+#define CM_DEV_STATS	(__CM_TX_DROP_MAX + __CM_RX_DROP_MAX + \
+			 __CM_BAD_MAX - 1 + 1)	/* + pool_free */
+
+static int cm_get_sset_count(struct net_device *netdev, int sset)
+{
+	struct cm_dev *cm = netdev_priv(netdev);
+
+	if (sset != ETH_SS_STATS)
+		return -EOPNOTSUPP;
+	return CM_DEV_STATS + (cm->l.p.nodes - 1) * CM_PEER_STATS;
+}
+
+static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
+{
+	struct cm_dev *cm = netdev_priv(netdev);
+	u32 i;
+
+	if (sset != ETH_SS_STATS)
+		return;
+	for (i = 0; i < __CM_TX_DROP_MAX; i++)
+		ethtool_sprintf(&data, "%s", cm_tx_drop_names[i]);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		ethtool_sprintf(&data, "%s", cm_rx_drop_names[i]);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		ethtool_sprintf(&data, "%s", cm_bad_names[i]);
+	ethtool_sprintf(&data, "pool_free");
+	for (i = 0; i < cm->l.p.nodes; i++) {
+		if (i == cm->self)
+			continue;
+		ethtool_sprintf(&data, "peer%u_tx_packets", i);
+		ethtool_sprintf(&data, "peer%u_tx_bytes", i);
+		ethtool_sprintf(&data, "peer%u_rx_packets", i);
+		ethtool_sprintf(&data, "peer%u_rx_bytes", i);
+		ethtool_sprintf(&data, "peer%u_bad", i);
+	}
+}
+
+static void cm_get_ethtool_stats(struct net_device *netdev,
+				 struct ethtool_stats *stats, u64 *data)
+{
+	struct cm_dev *cm = netdev_priv(netdev);
+	struct cm_tx *tx = &cm->tx;
+	struct cm_rx *rx = &cm->rx;
+	u32 i;
+
+	for (i = 0; i < __CM_TX_DROP_MAX; i++)
+		*data++ = cm_stat(&tx->drops[i], &tx->syncp);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		*data++ = cm_stat(&rx->drops[i], &rx->syncp);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		*data++ = cm_stat(&rx->bad[i], &rx->syncp);
+	*data++ = cm_pool_count(&cm->pool);
+	for (i = 0; i < cm->l.p.nodes; i++) {
+		if (i == cm->self)
+			continue;
+		*data++ = cm_stat(&tx->peers[i].ctr.packets, &tx->syncp);
+		*data++ = cm_stat(&tx->peers[i].ctr.bytes, &tx->syncp);
+		*data++ = cm_stat(&rx->peers[i].ctr.packets, &rx->syncp);
+		*data++ = cm_stat(&rx->peers[i].ctr.bytes, &rx->syncp);
+		*data++ = cm_stat(&rx->peers[i].bad, &rx->syncp);
+	}
+}
+
+static void cm_get_drvinfo(struct net_device *netdev,
+			   struct ethtool_drvinfo *info)
+{
+	struct cm_dev *cm = netdev_priv(netdev);
+
+	strscpy(info->driver, KBUILD_MODNAME, sizeof(info->driver));
+	strscpy(info->bus_info, pci_name(cm->ivs->pdev), sizeof(info->bus_info));
+}
+
+static const struct ethtool_ops cm_ethtool_ops = {
+	.get_drvinfo		= cm_get_drvinfo,
+	.get_link		= ethtool_op_get_link,
+	.get_sset_count		= cm_get_sset_count,
+	.get_strings		= cm_get_strings,
+	.get_ethtool_stats	= cm_get_ethtool_stats,
+};
+
+/* Node and per-flow counters for the host; this work is their one writer. */
+static void cm_stats_publish(struct cm_dev *cm)
+{
+	struct chainmesh_node_stats *ns = cm_stats(cm->base, &cm->l, cm->self);
+	struct chainmesh_flow_stats *fs = cm_flow_stats(cm->base, &cm->l, cm->self);
+	struct cm_tx *tx = &cm->tx;
+	struct cm_rx *rx = &cm->rx;
+	u64 drops = 0, bad = 0, packets, bytes;
+	u32 i;
+
+	for (i = 0; i < __CM_TX_DROP_MAX; i++)
+		drops += cm_stat(&tx->drops[i], &tx->syncp);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		drops += cm_stat(&rx->drops[i], &rx->syncp);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		bad += cm_stat(&rx->bad[i], &rx->syncp);
+
+	WRITE_ONCE(ns->rx_packets, cpu_to_le64(cm_stat(&rx->total.packets, &rx->syncp)));
+	WRITE_ONCE(ns->rx_bytes, cpu_to_le64(cm_stat(&rx->total.bytes, &rx->syncp)));
+	WRITE_ONCE(ns->tx_packets, cpu_to_le64(cm_stat(&tx->total.packets, &tx->syncp)));
+	WRITE_ONCE(ns->tx_bytes, cpu_to_le64(cm_stat(&tx->total.bytes, &tx->syncp)));
+	WRITE_ONCE(ns->drops, cpu_to_le64(drops));
+	WRITE_ONCE(ns->bad_desc, cpu_to_le64(bad));
+
+	for (i = 0; i < CHAINMESH_MAX_FLOWS; i++) {
+		packets = cm_stat(&tx->flows[i].packets, &tx->syncp) +
+			  cm_stat(&rx->flows[i].packets, &rx->syncp);
+		bytes = cm_stat(&tx->flows[i].bytes, &tx->syncp) +
+			cm_stat(&rx->flows[i].bytes, &rx->syncp);
+		/* Leave untouched lines alone: the host reads them. */
+		if (le64_to_cpu(READ_ONCE(fs[i].packets)) != packets)
+			WRITE_ONCE(fs[i].packets, cpu_to_le64(packets));
+		if (le64_to_cpu(READ_ONCE(fs[i].bytes)) != bytes)
+			WRITE_ONCE(fs[i].bytes, cpu_to_le64(bytes));
+	}
+}
+
+/* Mesh work, every tick while joined. */
+void cm_dev_tick(struct cm_dev *cm)
+{
+	struct net_device *netdev = cm->netdev;
+	bool up = false;
+	u32 n;
+
+	/* Carrier: someone else to talk to. */
+	for (n = 0; n < cm->l.p.nodes && !up; n++)
+		up = n != cm->self && cm_mesh_node_up(cm, n);
+	if (up && !netif_carrier_ok(netdev))
+		netif_carrier_on(netdev);
+	else if (!up && netif_carrier_ok(netdev))
+		netif_carrier_off(netdev);
+
+	cm_stats_publish(cm);
+
+	/* A wake that never came (a peer vanished with our buffers): let the
+	 * transmit path drop and count instead of stalling. */
+	if (netif_running(netdev) && netif_queue_stopped(netdev))
+		netif_wake_queue(netdev);
+
+	if (!cm->ivs->irq)
+		cm_rx_poke(cm);
+}
+
+static int cm_tx_init(struct cm_dev *cm)
+{
+	struct cm_tx *tx = &cm->tx;
+	u32 n;
+	int err;
+
+	tx->peers = kcalloc(cm->l.p.nodes, sizeof(*tx->peers), GFP_KERNEL);
+	if (!tx->peers)
+		return -ENOMEM;
+	tx->flows = kcalloc(CHAINMESH_MAX_FLOWS, sizeof(*tx->flows), GFP_KERNEL);
+	if (!tx->flows) {
+		err = -ENOMEM;
+		goto err_free_peers;
+	}
+	err = cm_ftsnap_init(&tx->ft);
+	if (err)
+		goto err_free_flows;
+	u64_stats_init(&tx->syncp);
+	bitmap_zero(tx->pending, CHAINMESH_MAX_NODES);
+	for (n = 0; n < cm->l.p.nodes; n++)
+		if (n != cm->self)
+			cm_ring_prod_init(&tx->peers[n].ring,
+					  cm_data_ring(cm->base, &cm->l, cm->self, n),
+					  cm->l.p.ring_slots);
+	return 0;
+
+err_free_flows:
+	kfree(tx->flows);
+err_free_peers:
+	kfree(tx->peers);
+	return err;
+}
+
+static void cm_tx_destroy(struct cm_dev *cm)
+{
+	cm_ftsnap_destroy(&cm->tx.ft);
+	kfree(cm->tx.flows);
+	kfree(cm->tx.peers);
+}
+
+static void cm_netdev_setup(struct net_device *netdev)
+{
+	ether_setup(netdev);
+	netdev->netdev_ops = &cm_netdev_ops;
+	netdev->ethtool_ops = &cm_ethtool_ops;
+	/* The mesh routes by flow table and rewrites h_dest: no ARP. */
+	netdev->flags |= IFF_NOARP;
+	netdev->min_mtu = ETH_MIN_MTU;
+}
+
+/*
+ * cm_dev_create - the node's datapath and netdev, for a validated layout
+ *
+ * Returns with the netdev registered, NAPI and the doorbell interrupt on
+ * and every inbound ring asking for a kick; the caller then tells the
+ * mesh we are up.
+ */
+struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
+			     u32 self, u32 mesh_id)
+{
+	struct net_device *netdev;
+	u8 mac[ETH_ALEN];
+	struct cm_dev *cm;
+	int err;
+
+	netdev = alloc_netdev(sizeof(*cm), "cm%d", NET_NAME_ENUM, cm_netdev_setup);
+	if (!netdev)
+		return ERR_PTR(-ENOMEM);
+	SET_NETDEV_DEV(netdev, &ivs->pdev->dev);
+	cm = netdev_priv(netdev);
+	cm->netdev = netdev;
+	cm->ivs = ivs;
+	cm->base = ivs->shm;
+	cm->l = *l;
+	cm->self = self;
+	cm->mesh_id = mesh_id;
+	cm->node = cm_node(cm->base, l, self);
+
+	netdev->max_mtu = l->p.buf_size - CHAINMESH_HEADROOM - ETH_HLEN;
+	netdev->mtu = min_t(u32, ETH_DATA_LEN, netdev->max_mtu);
+	/* 02:43:4d ("CM", locally administered), mesh id, node id */
+	mac[0] = 0x02;
+	mac[1] = 0x43;
+	mac[2] = 0x4d;
+	mac[3] = (mesh_id >> 8) & 0xff;
+	mac[4] = mesh_id & 0xff;
+	mac[5] = self;
+	eth_hw_addr_set(netdev, mac);
+
+	err = cm_pool_init(&cm->pool, l->p.bufs_per_node);
+	if (err)
+		goto err_free_netdev;
+	err = cm_tx_init(cm);
+	if (err)
+		goto err_destroy_pool;
+	err = cm_rx_init(cm);
+	if (err)
+		goto err_destroy_tx;
+	netif_carrier_off(netdev);
+	err = register_netdev(netdev);
+	if (err)
+		goto err_destroy_rx;
+	err = cm_rx_start(cm);
+	if (err)
+		goto err_unregister;
+	return cm;
+
+err_unregister:
+	unregister_netdev(netdev);
+err_destroy_rx:
+	cm_rx_destroy(cm);
+err_destroy_tx:
+	cm_tx_destroy(cm);
+err_destroy_pool:
+	cm_pool_destroy(&cm->pool);
+err_free_netdev:
+	free_netdev(netdev);
+	return ERR_PTR(err);
+}
+
+/*
+ * cm_dev_destroy - undo cm_dev_create(); the node table says we left
+ * @ours: the region still holds our layout: hand peers' buffers back and
+ * leave final counters; otherwise write nothing into it.
+ */
+void cm_dev_destroy(struct cm_dev *cm, bool ours)
+{
+	struct net_device *netdev = cm->netdev;
+
+	cm_rx_stop(cm);
+	unregister_netdev(netdev);
+	if (ours) {
+		cm_rx_drain(cm);
+		cm_stats_publish(cm);
+	}
+	cm_rx_destroy(cm);
+	cm_tx_destroy(cm);
+	cm_pool_destroy(&cm->pool);
+	free_netdev(netdev);
+}

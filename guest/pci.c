@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ivshmem PCI driver: map the device, then hand it to the mesh code, which
+ * waits for the host's layout and joins.
+ */
+#include <linux/chainmesh.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+
+#include "mesh.h"
+#include "pci.h"
+
+#define CM_BAR_REGS	0
+#define CM_BAR_SHM	2
+
+struct cm_pci {
+	struct cm_ivshmem ivs;
+	struct cm_mesh mesh;
+};
+
+static int cm_pci_map_shm(struct pci_dev *pdev, struct cm_ivshmem *ivs)
+{
+	resource_size_t start = pci_resource_start(pdev, CM_BAR_SHM);
+	resource_size_t len = pci_resource_len(pdev, CM_BAR_SHM);
+	int err;
+
+	/* QEMU insists on a power of two; anything else is not ivshmem. */
+	if (!len || !is_power_of_2(len)) {
+		dev_err(&pdev->dev, "BAR2 size %pa is not a power of two\n", &len);
+		return -ENODEV;
+	}
+	/* Managed once pcim_enable_device() ran: released on unbind. */
+	err = pci_request_region(pdev, CM_BAR_SHM, KBUILD_MODNAME);
+	if (err)
+		return err;
+	/* RAM behind a prefetchable BAR: cacheable, and memcpy is fine. */
+	ivs->shm = devm_memremap(&pdev->dev, start, len, MEMREMAP_WB);
+	if (IS_ERR(ivs->shm))
+		return PTR_ERR(ivs->shm);
+	ivs->shm_size = len;
+	return 0;
+}
+
+static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct cm_ivshmem *ivs;
+	struct cm_pci *cp;
+	int err;
+
+	cp = devm_kzalloc(&pdev->dev, sizeof(*cp), GFP_KERNEL);
+	if (!cp)
+		return -ENOMEM;
+	ivs = &cp->ivs;
+	ivs->pdev = pdev;
+
+	/* Managed: regions, mappings and MSI-X go away with the device. */
+	err = pcim_enable_device(pdev);
+	if (err)
+		return err;
+	err = pcim_iomap_regions(pdev, BIT(CM_BAR_REGS), KBUILD_MODNAME);
+	if (err)
+		return err;
+	ivs->regs = pcim_iomap_table(pdev)[CM_BAR_REGS];
+	err = cm_pci_map_shm(pdev, ivs);
+	if (err)
+		return err;
+
+	/* MSI-X reaches the guest only once bus mastering is on. */
+	pci_set_master(pdev);
+	err = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
+	if (err < 0) {
+		dev_notice(&pdev->dev,
+			   "no MSI-X (ivshmem-plain?): inbound rings are polled\n");
+		ivs->irq = 0;
+	} else {
+		ivs->irq = pci_irq_vector(pdev, 0);
+	}
+	ivs->peer_id = (s32)readl(ivs->regs + CM_IVSHMEM_IVPOSITION);
+
+	pci_set_drvdata(pdev, cp);
+	err = cm_mesh_init(&cp->mesh, ivs);
+	if (err)
+		goto err_free_vectors;
+
+	dev_info(&pdev->dev, "ivshmem region %llu KiB, peer id %d, %s\n",
+		 ivs->shm_size >> 10, ivs->peer_id,
+		 ivs->irq ? "doorbell" : "no doorbell");
+	return 0;
+
+err_free_vectors:
+	if (ivs->irq)
+		pci_free_irq_vectors(pdev);
+	pci_clear_master(pdev);
+	return err;
+}
+
+static void cm_pci_remove(struct pci_dev *pdev)
+{
+	struct cm_pci *cp = pci_get_drvdata(pdev);
+
+	cm_mesh_exit(&cp->mesh);
+	if (cp->ivs.irq)
+		pci_free_irq_vectors(pdev);
+	pci_clear_master(pdev);
+}
+
+static const struct pci_device_id cm_pci_ids[] = {
+	{ PCI_DEVICE(CHAINMESH_IVSHMEM_VENDOR, CHAINMESH_IVSHMEM_DEVICE) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, cm_pci_ids);
+
+struct pci_driver cm_pci_driver = {
+	.name		= KBUILD_MODNAME,
+	.id_table	= cm_pci_ids,
+	.probe		= cm_pci_probe,
+	.remove		= cm_pci_remove,
+};

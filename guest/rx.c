@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NAPI receive. The doorbell (one MSI-X vector) means "look at all your
+ * inbound rings": a poll first takes back our own buffers from every
+ * return ring, then consumes descriptors from the data rings, round robin
+ * within the budget. Each descriptor is copied out once and validated; the
+ * frame is copied into an skb (the region has no struct page) and the
+ * buffer goes home at once: to our free list, or onto the return ring to
+ * its owner.
+ *
+ * Kick suppression: while polling, every inbound ring says "no kick"; on
+ * completion each says "kick me" again and re-checks its head, and a poll
+ * is rescheduled if anything slipped in (ring.h [K1]/[K2]).
+ */
+#include <linux/bitmap.h>
+#include <linux/etherdevice.h>
+#include <linux/interrupt.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+
+#include <chainmesh/flow.h>
+
+#include "mesh.h"
+#include "netdev.h"
+#include "pci.h"
+#include "pool.h"
+#include "rx.h"
+
+static void cm_rx_bad(struct cm_rx *rx, u32 peer, enum cm_bad why)
+{
+	u64_stats_update_begin(&rx->syncp);
+	u64_stats_inc(&rx->bad[why]);
+	u64_stats_inc(&rx->peers[peer].bad);
+	u64_stats_update_end(&rx->syncp);
+}
+
+static void cm_rx_drop(struct cm_rx *rx, enum cm_rx_drop why)
+{
+	u64_stats_update_begin(&rx->syncp);
+	u64_stats_inc(&rx->drops[why]);
+	u64_stats_update_end(&rx->syncp);
+}
+
+static void cm_rx_count(struct cm_rx *rx, u32 peer, int flow, u32 len)
+{
+	u64_stats_update_begin(&rx->syncp);
+	u64_stats_inc(&rx->total.packets);
+	u64_stats_add(&rx->total.bytes, len);
+	u64_stats_inc(&rx->peers[peer].ctr.packets);
+	u64_stats_add(&rx->peers[peer].ctr.bytes, len);
+	if (flow >= 0) {
+		u64_stats_inc(&rx->flows[flow].packets);
+		u64_stats_add(&rx->flows[flow].bytes, len);
+	}
+	u64_stats_update_end(&rx->syncp);
+}
+
+/* A buffer's journey ends here: send it home. */
+static void cm_rx_give_back(struct cm_dev *cm, u32 from, u32 owner, u32 idx,
+			    u64 addr)
+{
+	struct cm_rx *rx = &cm->rx;
+	struct cm_rx_peer *op;
+	enum cm_bad why;
+
+	if (owner == cm->self) {
+		why = cm_pool_put(&cm->pool, idx);
+		if (why)
+			cm_rx_bad(rx, from, why);
+		else
+			rx->freed = true;
+		return;
+	}
+	op = &rx->peers[owner];
+	/* ret_slots >= bufs_per_node: full only if the owner misbehaves. */
+	if (unlikely(cm_ring_prod_space(&op->back) <= 0)) {
+		cm_rx_drop(rx, CM_RX_DROP_NO_RETURN);
+		return;
+	}
+	cm_ring_push_addr(&op->back, addr);
+	__set_bit(owner, rx->back_pending);
+}
+
+/* Chain context: we must be on the chain, at the hop the sender named. */
+static bool cm_rx_chain_ok(const struct cm_ftable *t, const struct cm_desc *d)
+{
+	const struct chainmesh_fhop *hop;
+
+	if (!(d->flags & CHAINMESH_D_CTX))
+		return true;
+	if (d->chain >= CHAINMESH_MAX_CHAINS)
+		return false;
+	hop = &t->hops[d->chain];
+	return (hop->flags & CHAINMESH_H_VALID) && hop->hop == d->hop;
+}
+
+/* The flow a received frame counts against, or -1. */
+static int cm_rx_flow(const struct cm_ftable *t, const struct cm_desc *d,
+		      const struct sk_buff *skb)
+{
+	const struct chainmesh_flow *flow;
+	struct cm_flow_key key;
+
+	cm_flow_parse(skb->data, skb_headlen(skb), &key);
+	flow = cm_flow_lookup(t, &key);
+	if (!flow)
+		return -1;
+	if ((d->flags & CHAINMESH_D_CTX) && le16_to_cpu(flow->chain) != d->chain)
+		return -1;
+	return le32_to_cpu(flow->flow_id);
+}
+
+static void cm_rx_one(struct cm_dev *cm, u32 from, const struct cm_desc *d,
+		      const struct cm_ftable **t, bool deliver)
+{
+	struct cm_rx *rx = &cm->rx;
+	struct sk_buff *skb;
+	enum cm_bad why;
+	u32 owner, idx;
+	int flow;
+
+	why = cm_buf_check(&cm->l, d->addr, &owner, &idx);
+	if (unlikely(why)) {
+		/* Not a buffer at all: nothing we may hand back. */
+		cm_rx_bad(rx, from, why);
+		return;
+	}
+	if (unlikely(d->len < ETH_HLEN ||
+		     (u32)d->data_off + d->len > cm->l.p.buf_size)) {
+		why = CM_BAD_LEN;
+		goto bad;
+	}
+	if (unlikely(!cm_rx_chain_ok(*t, d))) {
+		/* The host may have just published our new table. */
+		*t = cm_ftsnap_refresh(&rx->ft, cm);
+		if (!cm_rx_chain_ok(*t, d)) {
+			why = CM_BAD_CHAIN;
+			goto bad;
+		}
+	}
+	if (unlikely(!deliver || !netif_running(cm->netdev))) {
+		cm_rx_drop(rx, CM_RX_DROP_DOWN);
+		goto give_back;
+	}
+	skb = napi_alloc_skb(&rx->napi, d->len);
+	if (unlikely(!skb)) {
+		cm_rx_drop(rx, CM_RX_DROP_NOMEM);
+		goto give_back;
+	}
+	/* Peers can write the buffer at any time: copy once, then look only
+	 * at the copy. */
+	skb_put_data(skb, cm_buf(cm, d->addr) + d->data_off, d->len);
+	cm_rx_give_back(cm, from, owner, idx, d->addr);
+
+	flow = cm_rx_flow(*t, d, skb);
+	cm_rx_count(rx, from, flow, d->len);
+	skb->protocol = eth_type_trans(skb, cm->netdev);
+	napi_gro_receive(&rx->napi, skb);
+	return;
+
+bad:
+	cm_rx_bad(rx, from, why);
+give_back:
+	cm_rx_give_back(cm, from, owner, idx, d->addr);
+}
+
+/* Up to @quota descriptors from peer @from's data ring. */
+static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
+		      const struct cm_ftable **t, bool deliver)
+{
+	struct cm_rx_peer *rp = &cm->rx.peers[from];
+	struct cm_desc d;
+	int n, i;
+
+	n = cm_ring_cons_avail(&rp->data);
+	if (unlikely(n < 0)) {
+		cm_rx_bad(&cm->rx, from, CM_BAD_INDEX);
+		return 0;
+	}
+	n = min(n, quota);
+	for (i = 0; i < n; i++) {
+		cm_ring_pop_desc(&rp->data, &d);
+		cm_rx_one(cm, from, &d, t, deliver);
+	}
+	if (n)
+		cm_ring_release(&rp->data);
+	return n;
+}
+
+/* Our buffers coming back; at most ret_slots per peer. */
+static void cm_rx_returns(struct cm_dev *cm)
+{
+	struct cm_rx *rx = &cm->rx;
+	u32 p, owner, idx;
+	enum cm_bad why;
+	int n, i;
+
+	for (p = 0; p < cm->l.p.nodes; p++) {
+		struct cm_rx_peer *rp = &rx->peers[p];
+
+		if (p == cm->self)
+			continue;
+		n = cm_ring_cons_avail(&rp->ret);
+		if (unlikely(n < 0)) {
+			cm_rx_bad(rx, p, CM_BAD_INDEX);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			why = cm_buf_check(&cm->l, cm_ring_pop_addr(&rp->ret),
+					   &owner, &idx);
+			if (!why && owner != cm->self)
+				why = CM_BAD_OWNER;
+			if (!why)
+				why = cm_pool_put(&cm->pool, idx);
+			if (why)
+				cm_rx_bad(rx, p, why);
+			else
+				rx->freed = true;
+		}
+		if (n)
+			cm_ring_release(&rp->ret);
+	}
+}
+
+/* Publish the return rings we pushed to; ring owners that asked. */
+static void cm_rx_flush(struct cm_dev *cm)
+{
+	struct cm_rx *rx = &cm->rx;
+	unsigned int owner;
+
+	for_each_set_bit(owner, rx->back_pending, CHAINMESH_MAX_NODES) {
+		__clear_bit(owner, rx->back_pending);
+		if (cm_ring_publish(&rx->peers[owner].back))
+			cm_ivshmem_kick(cm->ivs, owner);
+	}
+}
+
+/* Ask every producer for a doorbell; true when entries arrived meanwhile. */
+static bool cm_rx_arm(struct cm_dev *cm)
+{
+	struct cm_rx *rx = &cm->rx;
+	bool more = false;
+	u32 p;
+
+	for (p = 0; p < cm->l.p.nodes; p++) {
+		if (p == cm->self)
+			continue;
+		more |= cm_ring_want_kick(&rx->peers[p].data);
+		more |= cm_ring_want_kick(&rx->peers[p].ret);
+	}
+	rx->armed = true;
+	return more;
+}
+
+/* We are polling: producers need not ring. */
+static void cm_rx_disarm(struct cm_dev *cm)
+{
+	struct cm_rx *rx = &cm->rx;
+	u32 p;
+
+	if (!rx->armed)
+		return;
+	for (p = 0; p < cm->l.p.nodes; p++) {
+		if (p == cm->self)
+			continue;
+		cm_ring_no_kick(&rx->peers[p].data);
+		cm_ring_no_kick(&rx->peers[p].ret);
+	}
+	rx->armed = false;
+}
+
+static int cm_rx_poll(struct napi_struct *napi, int budget)
+{
+	struct cm_dev *cm = container_of(napi, struct cm_dev, rx.napi);
+	u32 nodes = cm->l.p.nodes, i, p;
+	struct cm_rx *rx = &cm->rx;
+	const struct cm_ftable *t;
+	int done = 0;
+
+	cm_rx_disarm(cm);
+	/* Returns are transmit completions: not charged to the budget. */
+	cm_rx_returns(cm);
+
+	if (budget) {
+		t = cm_ftsnap_refresh(&rx->ft, cm);
+		for (i = 0, p = rx->first; i < nodes && done < budget; i++) {
+			if (p != cm->self)
+				done += cm_rx_data(cm, p, budget - done, &t, true);
+			if (++p == nodes)
+				p = 0;
+		}
+		if (++rx->first == nodes)
+			rx->first = 0;
+	}
+	cm_rx_flush(cm);
+	if (rx->freed) {
+		rx->freed = false;
+		cm_tx_wake(cm);
+	}
+
+	if (done < budget && napi_complete_done(napi, done) && cm_rx_arm(cm))
+		napi_schedule(napi);
+	return done;
+}
+
+static irqreturn_t cm_rx_irq(int irq, void *data)
+{
+	struct cm_dev *cm = data;
+
+	napi_schedule(&cm->rx.napi);
+	return IRQ_HANDLED;
+}
+
+/* Run a poll soon, from process context. */
+void cm_rx_poke(struct cm_dev *cm)
+{
+	local_bh_disable();
+	napi_schedule(&cm->rx.napi);
+	local_bh_enable();
+}
+
+int cm_rx_init(struct cm_dev *cm)
+{
+	const struct cm_layout *l = &cm->l;
+	struct cm_rx *rx = &cm->rx;
+	int err, n;
+	u32 p;
+
+	rx->peers = kcalloc(l->p.nodes, sizeof(*rx->peers), GFP_KERNEL);
+	if (!rx->peers)
+		return -ENOMEM;
+	rx->flows = kcalloc(CHAINMESH_MAX_FLOWS, sizeof(*rx->flows), GFP_KERNEL);
+	if (!rx->flows) {
+		err = -ENOMEM;
+		goto err_free_peers;
+	}
+	err = cm_ftsnap_init(&rx->ft);
+	if (err)
+		goto err_free_flows;
+	u64_stats_init(&rx->syncp);
+	bitmap_zero(rx->back_pending, CHAINMESH_MAX_NODES);
+	rx->first = 0;
+	rx->armed = false;
+	rx->freed = false;
+
+	for (p = 0; p < l->p.nodes; p++) {
+		struct cm_rx_peer *rp = &rx->peers[p];
+
+		if (p == cm->self)
+			continue;
+		cm_ring_cons_init(&rp->data, cm_data_ring(cm->base, l, p, cm->self),
+				  l->p.ring_slots);
+		cm_ring_cons_init(&rp->ret, cm_ret_ring(cm->base, l, p, cm->self),
+				  l->ret_slots);
+		cm_ring_prod_init(&rp->back, cm_ret_ring(cm->base, l, cm->self, p),
+				  l->ret_slots);
+		/* Returns of a previous life: not in flight in this one. */
+		n = cm_ring_cons_avail(&rp->ret);
+		if (n > 0) {
+			while (n--)
+				cm_ring_pop_addr(&rp->ret);
+			cm_ring_release(&rp->ret);
+		}
+	}
+	netif_napi_add(cm->netdev, &rx->napi, cm_rx_poll);
+	return 0;
+
+err_free_flows:
+	kfree(rx->flows);
+err_free_peers:
+	kfree(rx->peers);
+	return err;
+}
+
+void cm_rx_destroy(struct cm_dev *cm)
+{
+	struct cm_rx *rx = &cm->rx;
+
+	netif_napi_del(&rx->napi);
+	cm_ftsnap_destroy(&rx->ft);
+	kfree(rx->flows);
+	kfree(rx->peers);
+}
+
+int cm_rx_start(struct cm_dev *cm)
+{
+	int err;
+
+	napi_enable(&cm->rx.napi);
+	if (cm->ivs->irq) {
+		err = request_irq(cm->ivs->irq, cm_rx_irq, 0, cm->netdev->name, cm);
+		if (err)
+			goto err_disable_napi;
+	}
+	/* Poll once: whatever came before we asked for kicks. */
+	cm_rx_arm(cm);
+	cm_rx_poke(cm);
+	return 0;
+
+err_disable_napi:
+	napi_disable(&cm->rx.napi);
+	return err;
+}
+
+void cm_rx_stop(struct cm_dev *cm)
+{
+	if (cm->ivs->irq)
+		free_irq(cm->ivs->irq, cm);
+	napi_disable(&cm->rx.napi);
+}
+
+/*
+ * cm_rx_drain - after cm_rx_stop(): send home the peers' buffers still
+ * queued to us, so that leaving costs them nothing.
+ */
+void cm_rx_drain(struct cm_dev *cm)
+{
+	const struct cm_ftable *t = cm->rx.ft.cur;
+	u32 p;
+
+	for (p = 0; p < cm->l.p.nodes; p++)
+		if (p != cm->self)
+			cm_rx_data(cm, p, cm->l.p.ring_slots, &t, false);
+	cm_rx_flush(cm);
+}
