@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainmesh-ivshmemd: a server for QEMU's ivshmem-doorbell device.
+ *
+ * Speaks the ivshmem client-server protocol (QEMU docs/specs/ivshmem-spec.rst):
+ * every message is one little-endian int64, optionally with one fd passed by
+ * SCM_RIGHTS. On connect a client receives, in order:
+ *
+ *   0              protocol version
+ *   ID             its peer id
+ *   -1 + memfd     the shared region
+ *   P + efd[v]     for every other peer P and every vector v (in order)
+ *   ID + efd[v]    its own eventfds, one per vector (in order)
+ *
+ * and every other peer receives "ID + efd[v]" for each vector of the new
+ * one. When a client goes away the others receive its ID without an fd.
+ *
+ * Peer ids are deterministic: a new connection always gets the LOWEST id
+ * that is not in use, so peers started one at a time get 0, 1, 2, ... and
+ * a peer that leaves and reconnects gets its old id back (if nobody took it).
+ * chainmesh uses the peer id as node id: node 0, the host, connects first.
+ *
+ * The region is an anonymous memfd whose size (a power of two, as QEMU
+ * requires) is the BAR2 size every guest sees. It is sealed against resize.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <endian.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#define CMD_NAME		"chainmesh-ivshmemd"
+#define CMD_DEF_SOCK		"/tmp/chainmesh-ivshmemd.sock"
+#define CMD_DEF_SIZE		(16ULL << 20)
+#define CMD_DEF_VECTORS		1
+#define CMD_MAX_VECTORS		64
+#define CMD_DEF_PEERS		64
+/* the doorbell register carries 16 bits of peer id */
+#define CMD_MAX_PEERS		65536
+#define CMD_PROTO_VERSION	0
+/* a client that does not drain its socket for this long is dropped */
+#define CMD_SEND_TIMEOUT_MS	2000
+
+struct cmd_peer {
+	int sock;			/* -1: id free */
+	int efd[CMD_MAX_VECTORS];
+};
+
+struct cmd_server {
+	const char *sock_path;
+	const char *pid_path;
+	const char *log_path;
+	uint64_t size;
+	unsigned int vectors;
+	unsigned int max_peers;
+	bool verbose;
+	bool daemonize;
+
+	FILE *log;
+	int listen_fd;
+	int sig_fd;
+	int shm_fd;
+	bool sock_created;
+	bool pid_created;
+	struct cmd_peer *peers;
+	unsigned int nr_peers;
+};
+
+static void cmd_log(struct cmd_server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void cmd_log(struct cmd_server *s, const char *fmt, ...)
+{
+	FILE *f = s->log ? s->log : stderr;
+	struct timespec ts;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(f, "%lld.%03ld " CMD_NAME "[%d]: ", (long long)ts.tv_sec,
+		ts.tv_nsec / 1000000, (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	fflush(f);
+}
+
+static void cmd_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: " CMD_NAME " [options]\n"
+"\n"
+"Serve QEMU ivshmem-doorbell devices over a unix socket: hand every client\n"
+"the shared region (a memfd) and the doorbell eventfds of all peers.\n"
+"\n"
+"  -S PATH   unix socket to listen on (default " CMD_DEF_SOCK ")\n"
+"  -m SIZE   region size, a power of two >= 4K; suffix K, M or G\n"
+"            (default 16M)\n"
+"  -n N      interrupt vectors per peer, 1..%d (default %d)\n"
+"  -c N      maximum number of peers, 1..%d (default %d)\n"
+"  -l FILE   log to FILE (appended) instead of stderr\n"
+"  -p FILE   write the pid to FILE once the socket is listening\n"
+"  -d        detach (daemonize); the default is to stay in the foreground\n"
+"  -v        verbose: log every message sent\n"
+"  -h        this help\n"
+"\n"
+"Peer ids: each new connection gets the lowest id not in use, so clients\n"
+"that connect one at a time get ids 0, 1, 2, ... in connection order, and\n"
+"a reconnecting client gets the lowest free id again. Joins and leaves are\n"
+"logged as 'peer ID joined' and 'peer ID left'.\n"
+"\n"
+"QEMU side: -chardev socket,path=PATH,id=ivs\n"
+"           -device ivshmem-doorbell,chardev=ivs,vectors=N\n"
+"\n"
+"SIGTERM or SIGINT: close every client, unlink the socket and pidfile, exit 0.\n",
+		CMD_MAX_VECTORS, CMD_DEF_VECTORS, CMD_MAX_PEERS, CMD_DEF_PEERS);
+}
+
+static int cmd_parse_size(const char *arg, uint64_t *size)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || arg[0] == '-')
+		return -1;
+	switch (*end) {
+	case 'k': case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		end++;
+		break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*size = (uint64_t)v << shift;
+	return 0;
+}
+
+static int cmd_parse_uint(const char *arg, unsigned int min, unsigned int max,
+			  unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* One message: a little-endian int64, with fd attached if fd >= 0. */
+static int cmd_send(struct cmd_server *s, int sock, int64_t val, int fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	int64_t le = (int64_t)htole64((uint64_t)val);
+	struct iovec iov = { .iov_base = &le, .iov_len = sizeof(le) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+
+	do {
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(le)) {
+		if (s->verbose)
+			cmd_log(s, "send %" PRId64 " to fd %d failed: %s", val,
+				sock, n < 0 ? strerror(errno) : "short write");
+		return -1;
+	}
+	if (s->verbose)
+		cmd_log(s, "sent %" PRId64 "%s to fd %d", val,
+			fd >= 0 ? " + fd" : "", sock);
+	return 0;
+}
+
+/* Tell @sock about peer @id: its id once per vector, each with an eventfd. */
+static int cmd_send_peer(struct cmd_server *s, int sock, unsigned int id)
+{
+	unsigned int v;
+
+	for (v = 0; v < s->vectors; v++)
+		if (cmd_send(s, sock, id, s->peers[id].efd[v]))
+			return -1;
+	return 0;
+}
+
+static void cmd_peer_close(struct cmd_server *s, unsigned int id)
+{
+	struct cmd_peer *p = &s->peers[id];
+	unsigned int v;
+
+	for (v = 0; v < s->vectors; v++) {
+		if (p->efd[v] >= 0)
+			close(p->efd[v]);
+		p->efd[v] = -1;
+	}
+	if (p->sock >= 0)
+		close(p->sock);
+	p->sock = -1;
+	s->nr_peers--;
+}
+
+/*
+ * Drop peer @id and tell the others. A peer whose notification fails is
+ * gone as well; it is removed by the main loop when its socket reports
+ * the hangup, or here at the latest on the next pass.
+ */
+static void cmd_peer_remove(struct cmd_server *s, unsigned int id,
+			    const char *why)
+{
+	unsigned int i;
+
+	cmd_peer_close(s, id);
+	cmd_log(s, "peer %u left (%s)", id, why);
+
+	for (i = 0; i < s->max_peers; i++) {
+		if (s->peers[i].sock < 0)
+			continue;
+		if (cmd_send(s, s->peers[i].sock, id, -1))
+			shutdown(s->peers[i].sock, SHUT_RDWR);
+	}
+}
+
+static void cmd_accept(struct cmd_server *s)
+{
+	struct timeval tv = {
+		.tv_sec = CMD_SEND_TIMEOUT_MS / 1000,
+		.tv_usec = (CMD_SEND_TIMEOUT_MS % 1000) * 1000,
+	};
+	struct cmd_peer *p;
+	unsigned int id, i, v;
+	int sock;
+
+	sock = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (sock < 0) {
+		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+			cmd_log(s, "accept: %s", strerror(errno));
+		return;
+	}
+
+	for (id = 0; id < s->max_peers; id++)
+		if (s->peers[id].sock < 0)
+			break;
+	if (id == s->max_peers) {
+		cmd_log(s, "refusing client: all %u peer ids in use",
+			s->max_peers);
+		close(sock);
+		return;
+	}
+
+	/* a client that stops reading must not stall the others */
+	if (setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
+		cmd_log(s, "SO_SNDTIMEO: %s", strerror(errno));
+
+	p = &s->peers[id];
+	for (v = 0; v < s->vectors; v++) {
+		p->efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->efd[v] < 0) {
+			cmd_log(s, "eventfd: %s", strerror(errno));
+			goto err_close_efds;
+		}
+	}
+	p->sock = sock;
+	s->nr_peers++;
+
+	if (cmd_send(s, sock, CMD_PROTO_VERSION, -1) ||
+	    cmd_send(s, sock, id, -1) ||
+	    cmd_send(s, sock, -1, s->shm_fd))
+		goto err_remove;
+	for (i = 0; i < s->max_peers; i++) {
+		if (i == id || s->peers[i].sock < 0)
+			continue;
+		if (cmd_send_peer(s, sock, i))
+			goto err_remove;
+	}
+	if (cmd_send_peer(s, sock, id))
+		goto err_remove;
+
+	cmd_log(s, "peer %u joined (%u connected)", id, s->nr_peers);
+
+	for (i = 0; i < s->max_peers; i++) {
+		if (i == id || s->peers[i].sock < 0)
+			continue;
+		if (cmd_send_peer(s, s->peers[i].sock, id))
+			shutdown(s->peers[i].sock, SHUT_RDWR);
+	}
+	return;
+
+err_remove:
+	/* nobody has heard of it yet: drop it silently */
+	cmd_peer_close(s, id);
+	cmd_log(s, "client for peer id %u went away during setup", id);
+	return;
+err_close_efds:
+	while (v--) {
+		close(p->efd[v]);
+		p->efd[v] = -1;
+	}
+	close(sock);
+}
+
+/* Clients never talk; anything readable is either junk or end of file. */
+static void cmd_peer_input(struct cmd_server *s, unsigned int id, short revents)
+{
+	char buf[256];
+	ssize_t n;
+
+	if (revents & POLLIN) {
+		n = recv(s->peers[id].sock, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0)
+			return;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		cmd_peer_remove(s, id, n == 0 ? "disconnected" : strerror(errno));
+		return;
+	}
+	if (revents & (POLLHUP | POLLERR | POLLNVAL))
+		cmd_peer_remove(s, id, "hangup");
+}
+
+static int cmd_create_shm(struct cmd_server *s)
+{
+	s->shm_fd = memfd_create("chainmesh-ivshmem",
+				 MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (s->shm_fd < 0) {
+		cmd_log(s, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if (ftruncate(s->shm_fd, (off_t)s->size)) {
+		cmd_log(s, "ftruncate %" PRIu64 ": %s", s->size, strerror(errno));
+		return -1;
+	}
+	/* the BAR size is fixed once QEMU has mapped it */
+	if (fcntl(s->shm_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		cmd_log(s, "warning: cannot seal region: %s", strerror(errno));
+	return 0;
+}
+
+/* Refuse to steal a live server's socket; remove a stale one. */
+static int cmd_listen(struct cmd_server *s)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(s->sock_path) >= sizeof(sun.sun_path)) {
+		cmd_log(s, "socket path too long: %s", s->sock_path);
+		return -1;
+	}
+	strcpy(sun.sun_path, s->sock_path);
+
+	if (lstat(s->sock_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			cmd_log(s, "%s exists and is not a socket", s->sock_path);
+			return -1;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			cmd_log(s, "%s: another server is listening", s->sock_path);
+			return -1;
+		}
+		close(fd);
+		unlink(s->sock_path);
+	}
+
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->listen_fd < 0) {
+		cmd_log(s, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(s->listen_fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		cmd_log(s, "bind %s: %s", s->sock_path, strerror(errno));
+		return -1;
+	}
+	s->sock_created = true;
+	if (listen(s->listen_fd, 16)) {
+		cmd_log(s, "listen: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_write_pidfile(struct cmd_server *s)
+{
+	FILE *f;
+
+	f = fopen(s->pid_path, "we");
+	if (!f) {
+		cmd_log(s, "pidfile %s: %s", s->pid_path, strerror(errno));
+		return -1;
+	}
+	s->pid_created = true;
+	fprintf(f, "%d\n", (int)getpid());
+	if (fclose(f)) {
+		cmd_log(s, "pidfile %s: %s", s->pid_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_signals(struct cmd_server *s)
+{
+	sigset_t mask;
+
+	/* a vanished client must cost us an EPIPE, never our life */
+	signal(SIGPIPE, SIG_IGN);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -1;
+	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sig_fd < 0) {
+		cmd_log(s, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_loop(struct cmd_server *s)
+{
+	struct pollfd *pfd;
+	unsigned int *ids;
+	unsigned int n, i;
+	int ret = 0;
+
+	pfd = calloc(s->max_peers + 2, sizeof(*pfd));
+	ids = calloc(s->max_peers + 2, sizeof(*ids));
+	if (!pfd || !ids) {
+		cmd_log(s, "out of memory");
+		ret = 1;
+		goto out;
+	}
+
+	for (;;) {
+		pfd[0] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
+		n = 2;
+		for (i = 0; i < s->max_peers; i++) {
+			if (s->peers[i].sock < 0)
+				continue;
+			pfd[n] = (struct pollfd){
+				.fd = s->peers[i].sock, .events = POLLIN,
+			};
+			ids[n++] = i;
+		}
+
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			cmd_log(s, "poll: %s", strerror(errno));
+			ret = 1;
+			goto out;
+		}
+
+		if (pfd[0].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(s->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				cmd_log(s, "signal %u, exiting", si.ssi_signo);
+				goto out;
+			}
+		}
+		/* peers first: a leaving peer frees its id for a newcomer */
+		for (i = 2; i < n; i++)
+			if (pfd[i].revents && s->peers[ids[i]].sock == pfd[i].fd)
+				cmd_peer_input(s, ids[i], pfd[i].revents);
+		if (pfd[1].revents & POLLIN)
+			cmd_accept(s);
+	}
+out:
+	free(ids);
+	free(pfd);
+	return ret;
+}
+
+static void cmd_cleanup(struct cmd_server *s)
+{
+	unsigned int i;
+
+	if (s->peers) {
+		for (i = 0; i < s->max_peers; i++)
+			if (s->peers[i].sock >= 0)
+				cmd_peer_close(s, i);
+		free(s->peers);
+	}
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (s->sock_created)
+		unlink(s->sock_path);
+	if (s->pid_created)
+		unlink(s->pid_path);
+	if (s->shm_fd >= 0)
+		close(s->shm_fd);
+	if (s->sig_fd >= 0)
+		close(s->sig_fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct cmd_server s = {
+		.sock_path = CMD_DEF_SOCK,
+		.size = CMD_DEF_SIZE,
+		.vectors = CMD_DEF_VECTORS,
+		.max_peers = CMD_DEF_PEERS,
+		.listen_fd = -1,
+		.sig_fd = -1,
+		.shm_fd = -1,
+	};
+	unsigned int i, v;
+	int opt, ret = 1;
+
+	while ((opt = getopt(argc, argv, "S:m:n:c:l:p:dvh")) != -1) {
+		switch (opt) {
+		case 'S':
+			s.sock_path = optarg;
+			break;
+		case 'm':
+			if (cmd_parse_size(optarg, &s.size) || s.size < 4096 ||
+			    (s.size & (s.size - 1))) {
+				fprintf(stderr, CMD_NAME ": -m %s: need a power of two >= 4K\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			if (cmd_parse_uint(optarg, 1, CMD_MAX_VECTORS, &s.vectors)) {
+				fprintf(stderr, CMD_NAME ": -n %s: need 1..%d\n",
+					optarg, CMD_MAX_VECTORS);
+				return 2;
+			}
+			break;
+		case 'c':
+			if (cmd_parse_uint(optarg, 1, CMD_MAX_PEERS, &s.max_peers)) {
+				fprintf(stderr, CMD_NAME ": -c %s: need 1..%d\n",
+					optarg, CMD_MAX_PEERS);
+				return 2;
+			}
+			break;
+		case 'l':
+			s.log_path = optarg;
+			break;
+		case 'p':
+			s.pid_path = optarg;
+			break;
+		case 'd':
+			s.daemonize = true;
+			break;
+		case 'v':
+			s.verbose = true;
+			break;
+		case 'h':
+			cmd_usage(stdout);
+			return 0;
+		default:
+			cmd_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		cmd_usage(stderr);
+		return 2;
+	}
+
+	if (s.log_path) {
+		s.log = fopen(s.log_path, "ae");
+		if (!s.log) {
+			fprintf(stderr, CMD_NAME ": %s: %s\n", s.log_path,
+				strerror(errno));
+			return 1;
+		}
+		setvbuf(s.log, NULL, _IOLBF, 0);
+	}
+
+	s.peers = calloc(s.max_peers, sizeof(*s.peers));
+	if (!s.peers) {
+		cmd_log(&s, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s.max_peers; i++) {
+		s.peers[i].sock = -1;
+		for (v = 0; v < CMD_MAX_VECTORS; v++)
+			s.peers[i].efd[v] = -1;
+	}
+
+	if (cmd_signals(&s) || cmd_create_shm(&s))
+		goto out;
+
+	if (s.daemonize) {
+		/* keep the cwd: -S, -p may be relative */
+		if (daemon(1, s.log ? 0 : 1)) {
+			cmd_log(&s, "daemon: %s", strerror(errno));
+			goto out;
+		}
+	}
+
+	if (cmd_listen(&s))
+		goto out;
+	if (s.pid_path && cmd_write_pidfile(&s))
+		goto out;
+
+	cmd_log(&s, "listening on %s, region %" PRIu64 " bytes, %u vector%s, up to %u peers",
+		s.sock_path, s.size, s.vectors, s.vectors == 1 ? "" : "s",
+		s.max_peers);
+
+	ret = cmd_loop(&s);
+out:
+	cmd_cleanup(&s);
+	if (s.log)
+		fclose(s.log);
+	return ret;
+}
