@@ -5,6 +5,7 @@
 #   make                 modules and tools
 #   make check           install test dependencies, build, run every test
 #   make demo            install lab dependencies, build, boot the lab demo
+#   make bench           ring and per-hop benchmarks into bench/results/
 #   make W=1 C=1         the modules with extra warnings and sparse
 #   make install         modules_install and the tools into $(DESTDIR)$(PREFIX)
 
@@ -33,6 +34,10 @@ demo: deps
 	$(MAKE) all
 	./tools/lab/demo.sh
 
+bench: deps
+	./scripts/deps-bench.sh
+	./bench/run.sh
+
 install: modules_install
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
@@ -44,4 +49,4 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules tools deps check demo install modules_install clean
+.PHONY: all modules tools deps check demo bench install modules_install clean

@@ -143,20 +143,41 @@ static inline int cm_ring_prod_space(struct cm_ring_prod *p)
 	return (int)(slots - used);
 }
 
+/*
+ * A data slot as two little-endian words, moved with two stores and two
+ * loads instead of one access per field: @meta holds data_off, len, chain,
+ * hop and flags from its low bits up, which is struct chainmesh_desc from
+ * byte 8 on; on little-endian CPUs it is also struct cm_desc from byte 8.
+ */
+struct cm_desc_slot {
+	__le64 addr;
+	__le64 meta;
+};
+
+_Static_assert(sizeof(struct cm_desc_slot) == sizeof(struct chainmesh_desc) &&
+	       sizeof(struct cm_desc) == 16 &&
+	       __builtin_offsetof(struct cm_desc, data_off) == 8 &&
+	       __builtin_offsetof(struct cm_desc, len) == 10 &&
+	       __builtin_offsetof(struct cm_desc, chain) == 12 &&
+	       __builtin_offsetof(struct cm_desc, hop) == 14 &&
+	       __builtin_offsetof(struct cm_desc, flags) == 15,
+	       "cm_desc_slot: descriptor layout");
+
 /* Fill the next data slot; the caller checked cm_ring_prod_space(). */
 static inline void cm_ring_push_desc(struct cm_ring_prod *p,
 				     const struct cm_desc *d)
 {
-	struct chainmesh_desc *s = (struct chainmesh_desc *)p->slots +
-				   (p->head & p->mask);
+	u32 head = p->head;
+	struct cm_desc_slot *s = (struct cm_desc_slot *)p->slots +
+				 (head & p->mask);
+	u64 meta = (u64)d->data_off | (u64)d->len << 16 |
+		   (u64)d->chain << 32 | (u64)d->hop << 48 |
+		   (u64)d->flags << 56;
 
 	WRITE_ONCE(s->addr, cpu_to_le64(d->addr));
-	WRITE_ONCE(s->data_off, cpu_to_le16(d->data_off));
-	WRITE_ONCE(s->len, cpu_to_le16(d->len));
-	WRITE_ONCE(s->chain, cpu_to_le16(d->chain));
-	WRITE_ONCE(s->hop, d->hop);
-	WRITE_ONCE(s->flags, d->flags);
-	p->head++;
+	WRITE_ONCE(s->meta, cpu_to_le64(meta));
+	/* from the local: the slot stores may alias *p */
+	p->head = head + 1;
 }
 
 /* Fill the next return slot with a buffer offset. */
@@ -208,20 +229,30 @@ static inline int cm_ring_cons_avail(struct cm_ring_cons *c)
 	return (int)n;
 }
 
-/* Copy the next data slot out, each field read once; the caller checked
+/* Copy the next data slot out, each word read once; the caller checked
  * cm_ring_cons_avail() and validates the copy. */
 static inline void cm_ring_pop_desc(struct cm_ring_cons *c, struct cm_desc *d)
 {
-	const struct chainmesh_desc *s =
-		(const struct chainmesh_desc *)c->slots + (c->tail & c->mask);
+	u32 tail = c->tail;
+	const struct cm_desc_slot *s =
+		(const struct cm_desc_slot *)c->slots + (tail & c->mask);
+	u64 addr, meta;
 
-	d->addr = le64_to_cpu(READ_ONCE(s->addr));
-	d->data_off = le16_to_cpu(READ_ONCE(s->data_off));
-	d->len = le16_to_cpu(READ_ONCE(s->len));
-	d->chain = le16_to_cpu(READ_ONCE(s->chain));
-	d->hop = READ_ONCE(s->hop);
-	d->flags = READ_ONCE(s->flags);
-	c->tail++;
+	addr = le64_to_cpu(READ_ONCE(s->addr));
+	meta = le64_to_cpu(READ_ONCE(s->meta));
+	c->tail = tail + 1;
+	d->addr = addr;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* one store; through the struct, not a field, for FORTIFY_SOURCE */
+	memcpy((u8 *)d + __builtin_offsetof(struct cm_desc, data_off), &meta,
+	       sizeof(meta));
+#else
+	d->data_off = (u16)meta;
+	d->len = (u16)(meta >> 16);
+	d->chain = (u16)(meta >> 32);
+	d->hop = (u8)(meta >> 48);
+	d->flags = (u8)(meta >> 56);
+#endif
 }
 
 static inline u64 cm_ring_pop_addr(struct cm_ring_cons *c)
