@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * chainmesh host module: owns a mesh (lays its region out, compiles the
- * logical flow table into per-node tables, watches node liveness) and
- * serves the "chainmesh" generic netlink family.
+ * chainmesh host module: owns meshes (lays their regions out, compiles the
+ * logical flow table into per-node tables, watches node liveness, is node
+ * 0 as the netdev cmh-NAME) and serves the "chainmesh" generic netlink
+ * family.
  *
- * For now the only backing is the lab's: the region is an ivshmem BAR and
- * this module runs in a VM as node 0 (see pci.c).
+ * Two backings: the real one (shm.c: `mesh new` allocates host memory,
+ * exported to the ivshmem daemon by /dev/chainmesh) and the lab's (pci.c:
+ * the region is an ivshmem BAR and this module runs in a VM as node 0).
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -14,6 +16,7 @@
 #include "mesh.h"
 #include "netlink.h"
 #include "pci.h"
+#include "shm.h"
 
 static unsigned int nodes = 8;
 module_param(nodes, uint, 0444);
@@ -67,11 +70,16 @@ static int __init cm_host_init(void)
 	err = cm_pci_init(&p, mesh_name);
 	if (err)
 		return err;
-	err = cm_genl_init();
+	err = cm_shm_init();
 	if (err)
 		goto err_pci;
+	err = cm_genl_init();
+	if (err)
+		goto err_shm;
 	return 0;
 
+err_shm:
+	cm_shm_exit();
 err_pci:
 	cm_pci_exit();
 	return err;
@@ -81,6 +89,7 @@ static void __exit cm_host_exit(void)
 {
 	/* No request may reach a mesh that is going away. */
 	cm_genl_exit();
+	cm_shm_exit();
 	cm_pci_exit();
 }
 

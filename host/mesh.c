@@ -10,12 +10,21 @@
  *
  * Everything a node writes (its node entry, its counters) is read here once
  * per field and only reported or compared, never followed.
+ *
+ * Failure policy: the tables are compiled for the nodes alive (the
+ * watcher's verdict UP; node 0 always). A bypass chain skips its other
+ * nodes; on a drop chain, the node before one that is not alive ends the
+ * chain with CHAINMESH_H_DROP. Each change of the alive set recompiles.
  */
 #include <linux/jiffies.h>
+#include <linux/netlink.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "mesh.h"
+#include "netlink.h"
+#include "node.h"
 
 #define CM_WATCH_PERIOD		msecs_to_jiffies(100)
 /* A node is dead when its heartbeat stood still for 1 s and for as many
@@ -52,7 +61,8 @@ static u32 cm_state_sanitize(u32 state)
 	return state <= CHAINMESH_NODE_BROKEN ? state : CHAINMESH_NODE_BROKEN;
 }
 
-static void cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
+/* Return: true when our verdict on node @n changed. */
+static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 {
 	struct chainmesh_node *e = cm_node(m->base, &m->l, n);
 	struct cm_node_watch *w = &m->nw[n];
@@ -78,27 +88,52 @@ static void cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 		verdict = CHAINMESH_NODE_DOWN;
 
 	if (verdict == w->verdict)
-		return;
+		return false;
 	WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
 	pr_info_ratelimited("%s: node %u %s (epoch %u)\n", m->name, n,
 			    cm_state_names[verdict], epoch);
 	w->verdict = verdict;
+	return true;
 }
+
+static void cm_mesh_publish(struct cm_mesh *m);
 
 static void cm_mesh_watch(struct work_struct *work)
 {
 	struct cm_mesh *m = container_of(to_delayed_work(work), struct cm_mesh,
 					 watch);
+	DECLARE_BITMAP(changed, CHAINMESH_MAX_NODES);
+	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);
 	unsigned long now = jiffies;
 	u32 n;
 
 	WRITE_ONCE(cm_node(m->base, &m->l, m->self)->heartbeat,
 		   cpu_to_le64(++m->heartbeat));
 
-	for (n = 0; n < m->l.p.nodes; n++)
-		if (n != m->self)
-			cm_mesh_watch_node(m, n, now);
+	bitmap_zero(changed, CHAINMESH_MAX_NODES);
+	bitmap_zero(alive, CHAINMESH_MAX_NODES);
+	__set_bit(m->self, alive);
+	for (n = 0; n < m->l.p.nodes; n++) {
+		if (n == m->self)
+			continue;
+		if (cm_mesh_watch_node(m, n, now))
+			__set_bit(n, changed);
+		if (m->nw[n].verdict == CHAINMESH_NODE_UP)
+			__set_bit(n, alive);
+	}
 
+	if (!bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
+		mutex_lock(&cm_mesh_lock);
+		if (!bitmap_equal(alive, m->alive, CHAINMESH_MAX_NODES)) {
+			bitmap_copy(m->alive, alive, CHAINMESH_MAX_NODES);
+			cm_mesh_publish(m);
+		}
+		for_each_set_bit(n, changed, CHAINMESH_MAX_NODES)
+			cm_nl_notify_node(m, n);
+		mutex_unlock(&cm_mesh_lock);
+	}
+
+	cm_hnode_tick(m->hn, READ_ONCE(m->polled));
 	schedule_delayed_work(&m->watch, CM_WATCH_PERIOD);
 }
 
@@ -117,9 +152,54 @@ static void cm_mesh_join_self(struct cm_mesh *m)
 	m->nw[m->self].verdict = CHAINMESH_NODE_UP;
 }
 
-struct cm_mesh *cm_mesh_create(const char *name, void *base, u64 region_size,
-			       const struct cm_layout *l, u32 mesh_id)
+/*
+ * cm_region_layout - lay a mapped region out, for either backing
+ *
+ * Zeroes the region and writes the header, all but magic: the caller
+ * stores magic last (cm_region_publish()) once node 0 is ready.
+ * Return: 0, or -EINVAL / -E2BIG from cm_layout_compute().
+ */
+static int cm_region_layout(void *base, u64 size, const struct cm_layout_params *p,
+			    struct cm_layout *l, u32 *mesh_id)
 {
+	struct chainmesh_region_hdr *hdr = base;
+	u64 epoch = 1;
+	int err;
+
+	err = cm_layout_compute(p, size, l);
+	if (err)
+		return err;
+	/* A region that outlived our last layout (the lab daemon keeps it)
+	 * says which host epoch it was at: peers see a new one. */
+	if (le32_to_cpu(READ_ONCE(hdr->magic)) == CHAINMESH_MAGIC)
+		epoch = le64_to_cpu(READ_ONCE(hdr->host_epoch)) + 1;
+	*mesh_id = get_random_u32();
+	memset(base, 0, size);
+	cm_layout_to_hdr(l, size, *mesh_id, epoch, hdr);
+	return 0;
+}
+
+bool cm_mesh_name_taken(const char *name)
+{
+	bool taken;
+
+	mutex_lock(&cm_mesh_lock);
+	taken = cm_mesh_find(name);
+	mutex_unlock(&cm_mesh_lock);
+	return taken;
+}
+
+/*
+ * cm_mesh_create - lay the backing's region out and become its node 0
+ *
+ * On return the mesh is listed, node 0's netdev registered and the
+ * header's magic published: peers may join.
+ */
+struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *p,
+			       const struct cm_mesh_backing *b,
+			       struct netlink_ext_ack *extack)
+{
+	struct chainmesh_region_hdr *hdr = b->base;
 	struct cm_mesh *m;
 	int err = -ENOMEM;
 
@@ -127,47 +207,80 @@ struct cm_mesh *cm_mesh_create(const char *name, void *base, u64 region_size,
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	strscpy(m->name, name, sizeof(m->name));
-	m->base = base;
-	m->region_size = region_size;
-	m->l = *l;
-	m->mesh_id = mesh_id;
+	m->backing = b->type;
+	m->bell = b->bell;
+	m->priv = b->priv;
+	m->polled = b->polled;
+	m->base = b->base;
+	m->region_size = b->size;
 	m->self = 0;
+	__set_bit(m->self, m->alive);
 	INIT_DELAYED_WORK(&m->watch, cm_mesh_watch);
 
 	m->flows = kvcalloc(CHAINMESH_MAX_FLOWS, sizeof(*m->flows), GFP_KERNEL);
 	if (!m->flows)
 		goto err_free_mesh;
-	m->fbase = kvcalloc((size_t)CHAINMESH_MAX_FLOWS * l->p.nodes,
-			    sizeof(*m->fbase), GFP_KERNEL);
-	if (!m->fbase)
+	m->eff = kvcalloc(CHAINMESH_MAX_CHAINS, sizeof(*m->eff), GFP_KERNEL);
+	if (!m->eff)
 		goto err_free_flows;
 	m->scratch = kvmalloc(sizeof(*m->scratch), GFP_KERNEL);
 	if (!m->scratch)
-		goto err_free_fbase;
-	m->nw = kcalloc(l->p.nodes, sizeof(*m->nw), GFP_KERNEL);
-	if (!m->nw)
+		goto err_free_eff;
+
+	err = cm_region_layout(b->base, b->size, p, &m->l, &m->mesh_id);
+	if (err) {
+		if (err == -E2BIG)
+			NL_SET_ERR_MSG(extack, "layout does not fit the region");
+		else
+			NL_SET_ERR_MSG(extack, "bad layout parameters");
 		goto err_free_scratch;
+	}
+	err = -ENOMEM;
+	m->fbase = kvcalloc((size_t)CHAINMESH_MAX_FLOWS * m->l.p.nodes,
+			    sizeof(*m->fbase), GFP_KERNEL);
+	if (!m->fbase)
+		goto err_free_scratch;
+	m->nw = kcalloc(m->l.p.nodes, sizeof(*m->nw), GFP_KERNEL);
+	if (!m->nw)
+		goto err_free_fbase;
+
+	cm_mesh_join_self(m);
+	m->hn = cm_hnode_create(m, b->parent);
+	if (IS_ERR(m->hn)) {
+		err = PTR_ERR(m->hn);
+		NL_SET_ERR_MSG(extack, "cannot create node 0's netdev");
+		goto err_free_nw;
+	}
 
 	mutex_lock(&cm_mesh_lock);
 	if (cm_mesh_find(name)) {
+		NL_SET_ERR_MSG(extack, "mesh exists");
 		err = -EEXIST;
 		goto err_unlock;
 	}
-	cm_mesh_join_self(m);
 	list_add_tail(&m->list, &cm_meshes);
 	cm_mesh_gen++;
+	cm_nl_notify_mesh(m, true);
 	mutex_unlock(&cm_mesh_lock);
 
+	/* Nodes follow the header once they see magic: everything above is
+	 * written first. Pairs with the nodes' load-acquire of magic. */
+	smp_store_release(&hdr->magic, cpu_to_le32(CHAINMESH_MAGIC));
 	schedule_delayed_work(&m->watch, CM_WATCH_PERIOD);
 	return m;
 
 err_unlock:
 	mutex_unlock(&cm_mesh_lock);
+	m->bell->quiesce(m);
+	cm_hnode_destroy(m->hn);
+err_free_nw:
 	kfree(m->nw);
-err_free_scratch:
-	kvfree(m->scratch);
 err_free_fbase:
 	kvfree(m->fbase);
+err_free_scratch:
+	kvfree(m->scratch);
+err_free_eff:
+	kvfree(m->eff);
 err_free_flows:
 	kvfree(m->flows);
 err_free_mesh:
@@ -175,24 +288,39 @@ err_free_mesh:
 	return ERR_PTR(err);
 }
 
-/* Unlist the mesh (no netlink op can find it afterwards), stop the watcher,
- * leave the mesh as node 0. The caller unmaps the region afterwards. */
+/*
+ * cm_mesh_destroy - unlist the mesh, stop the watcher, silence node 0's
+ * doorbell, remove its netdev and take the layout back (magic cleared:
+ * nodes polling it leave). The backing unmaps the region afterwards.
+ */
 void cm_mesh_destroy(struct cm_mesh *m)
 {
+	struct chainmesh_region_hdr *hdr = m->base;
+
 	mutex_lock(&cm_mesh_lock);
 	list_del(&m->list);
 	cm_mesh_gen++;
+	cm_nl_notify_mesh(m, false);
 	mutex_unlock(&cm_mesh_lock);
 
 	cancel_delayed_work_sync(&m->watch);
+	m->bell->quiesce(m);
+	cm_hnode_destroy(m->hn);
 	smp_store_release(&cm_node(m->base, &m->l, m->self)->state,
 			  cpu_to_le32(CHAINMESH_NODE_ABSENT));
+	smp_store_release(&hdr->magic, 0);
 
 	kfree(m->nw);
 	kvfree(m->scratch);
+	kvfree(m->eff);
 	kvfree(m->fbase);
 	kvfree(m->flows);
 	kvfree(m);
+}
+
+int cm_mesh_ifindex(struct cm_mesh *m)
+{
+	return cm_hnode_ifindex(m->hn);
 }
 
 /* Index of the first flow whose id is >= @id; flows are sorted by id. */
@@ -254,18 +382,59 @@ static int cm_mesh_check(struct cm_mesh *m)
 	return 0;
 }
 
+/* The chains as the nodes get them: bypass chains without their dead. */
+static void cm_mesh_effective(struct cm_mesh *m)
+{
+	u32 i, j;
+
+	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
+		const struct cm_chain *c = &m->chains[i];
+		struct cm_chain *e = &m->eff[i];
+
+		*e = *c;
+		if (!c->used || c->policy != CHAINMESH_POLICY_BYPASS)
+			continue;
+		e->nhops = 0;
+		for (j = 0; j < c->nhops; j++)
+			if (test_bit(c->hops[j], m->alive))
+				e->hops[e->nhops++] = c->hops[j];
+	}
+}
+
+/* Drop chains: a node whose next hop is dead ends the chain, dropping. */
+static void cm_mesh_apply_drop(struct cm_mesh *m, struct cm_ftable *t)
+{
+	u32 i;
+
+	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
+		struct chainmesh_fhop *h = &t->hops[i];
+
+		if (!m->eff[i].used || m->eff[i].policy != CHAINMESH_POLICY_DROP ||
+		    !(h->flags & CHAINMESH_H_VALID) || h->next == CHAINMESH_NODE_NONE ||
+		    test_bit(h->next, m->alive))
+			continue;
+		h->next = CHAINMESH_NODE_NONE;
+		h->flags |= CHAINMESH_H_LAST | CHAINMESH_H_DROP;
+	}
+}
+
 static void cm_mesh_publish(struct cm_mesh *m)
 {
 	u32 n;
 	int ret;
 
+	lockdep_assert_held(&cm_mesh_lock);
+	cm_mesh_effective(m);
 	for (n = 0; n < m->l.p.nodes; n++) {
-		ret = cm_ftable_compile(m->flows, m->nflows, m->chains, n,
+		/* A subset of what cm_mesh_check() compiled: it fits. */
+		ret = cm_ftable_compile(m->flows, m->nflows, m->eff, n,
 					m->l.p.max_flows, m->scratch);
-		/* cm_mesh_check() passed, or the table only shrank */
 		if (WARN_ON_ONCE(ret < 0))
 			continue;
+		cm_mesh_apply_drop(m, m->scratch);
 		cm_ftable_publish(cm_ftable(m->base, &m->l, n), m->scratch);
+		if (n == m->self && m->hn)
+			cm_hnode_set_table(m->hn, m->scratch);
 	}
 	cm_mesh_gen++;
 }

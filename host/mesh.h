@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A mesh: one laid-out region, the logical flow table the user edits, and
- * the liveness watcher. Whatever backs the region (an ivshmem BAR in the
- * lab, host memory later) creates the mesh once the layout is written.
+ * A mesh: one laid-out region, the logical flow table the user edits, the
+ * liveness watcher and node 0's netdev. Whatever backs the region (an
+ * ivshmem BAR in the lab, shmem on a real host) maps it and creates the
+ * mesh, which lays it out; the backing also provides the doorbells.
  */
 #ifndef _CM_HOST_MESH_H
 #define _CM_HOST_MESH_H
 
+#include <linux/bitmap.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <linux/chainmesh.h>
 #include <chainmesh/layout.h>
 #include <chainmesh/flow.h>
+
+/* Layout defaults, for the lab's module parameters and `mesh new`. */
+#define CM_DEF_RING_SLOTS	256
+#define CM_DEF_BUF_SIZE		2048
+#define CM_DEF_BUFS_PER_NODE	512
+#define CM_DEF_MAX_FLOWS	256
 
 /* What the watcher remembers of a node between two ticks. */
 struct cm_node_watch {
@@ -29,8 +37,25 @@ struct cm_fstat {
 	u64 bytes;
 };
 
+struct cm_mesh;
+struct cm_hnode;
+struct netlink_ext_ack;
+
+/* Doorbells of the backing. Node 0's own doorbell calls cm_hnode_kicked(). */
+struct cm_bell_ops {
+	/* Ring node @peer; from any context, hard interrupts excepted. */
+	void (*kick)(struct cm_mesh *m, u32 peer);
+	/* Make node 0's doorbell stop calling cm_hnode_kicked(); may sleep. */
+	void (*quiesce)(struct cm_mesh *m);
+};
+
 struct cm_mesh {
 	struct list_head list;		/* in cm_meshes, under cm_mesh_lock */
+	enum chainmesh_backing backing;
+	const struct cm_bell_ops *bell;
+	void *priv;			/* the backing's */
+	struct cm_hnode *hn;		/* node 0's netdev */
+	bool polled;			/* node 0 has no doorbell: poll each tick */
 	char name[CHAINMESH_NAME_LEN];
 	void *base;			/* the region, mapped write-back */
 	u64 region_size;
@@ -44,6 +69,8 @@ struct cm_mesh {
 	u32 nflows;
 	struct cm_fstat *fbase;		/* [flow id * nodes + node] */
 	struct cm_ftable *scratch;	/* one node's table being compiled */
+	struct cm_chain *eff;		/* chains with the failure policy applied */
+	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);	/* as last compiled */
 
 	/* Liveness, touched only by the watcher. */
 	struct delayed_work watch;
@@ -74,9 +101,21 @@ extern unsigned int cm_mesh_gen;
 
 #define cm_for_each_mesh(m) list_for_each_entry(m, &cm_meshes, list)
 
-struct cm_mesh *cm_mesh_create(const char *name, void *base, u64 region_size,
-			       const struct cm_layout *l, u32 mesh_id);
+struct cm_mesh_backing {
+	enum chainmesh_backing type;
+	void *base;			/* the region, mapped write-back */
+	u64 size;			/* a power of two */
+	const struct cm_bell_ops *bell;
+	void *priv;
+	struct device *parent;		/* of node 0's netdev, or NULL */
+	bool polled;			/* no doorbell for node 0 (yet) */
+};
+
+struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *p,
+			       const struct cm_mesh_backing *b,
+			       struct netlink_ext_ack *extack);
 void cm_mesh_destroy(struct cm_mesh *m);
+bool cm_mesh_name_taken(const char *name);
 struct cm_mesh *cm_mesh_find(const char *name);
 
 struct chainmesh_flow *cm_mesh_flow(struct cm_mesh *m, u32 id);
@@ -89,5 +128,6 @@ void cm_mesh_del_flow(struct cm_mesh *m, u32 id);
 
 void cm_mesh_node_info(struct cm_mesh *m, u32 n, struct cm_node_info *ni);
 void cm_mesh_flow_stats(struct cm_mesh *m, u32 id, u32 n, struct cm_fstat *st);
+int cm_mesh_ifindex(struct cm_mesh *m);
 
 #endif /* _CM_HOST_MESH_H */

@@ -9,6 +9,9 @@
  * cm_mesh_lock serialises us against each other and against the backing
  * removing a mesh; dumps take it per batch and mark a batch that crossed
  * a change with NLM_F_DUMP_INTR.
+ *
+ * Every change is also announced to the "monitor" group, built under
+ * cm_mesh_lock so that notifications leave in the order of the changes.
  */
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
@@ -18,8 +21,20 @@
 
 #include "mesh.h"
 #include "netlink.h"
+#include "shm.h"
 
 static struct genl_family cm_genl_family;
+
+enum cm_nl_mcgrp {
+	CM_NL_MCGRP_MONITOR,
+};
+
+static const struct genl_multicast_group cm_nl_mcgrps[] = {
+	[CM_NL_MCGRP_MONITOR] = { .name = CHAINMESH_MCGRP_MONITOR },
+};
+
+/* The family is registered: notifications may go out. Under cm_mesh_lock. */
+static bool cm_nl_live;
 
 /* Attribute policies */
 
@@ -81,6 +96,29 @@ static const struct nla_policy cm_flow_policy[CHAINMESH_FLOW_A_MAX + 1] = {
 /* MESH_GET, NODE_GET: the mesh name only (optional for dumps). */
 static const struct nla_policy cm_mesh_policy[CHAINMESH_A_MAX + 1] = {
 	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+};
+
+/* Not const: 6.1's policy points at writable ranges (never written). */
+static struct netlink_range_validation cm_ring_slots_range = {
+	.min = CM_MIN_RING_SLOTS, .max = CM_MAX_RING_SLOTS,
+};
+static struct netlink_range_validation cm_buf_size_range = {
+	.min = CM_MIN_BUF_SIZE, .max = CM_MAX_BUF_SIZE,
+};
+static struct netlink_range_validation cm_bufs_range = {
+	.min = 1, .max = CM_MAX_BUFS_PER_NODE,
+};
+static struct netlink_range_validation cm_max_flows_range = {
+	.min = 1, .max = CHAINMESH_MAX_FLOWS,
+};
+
+static const struct nla_policy cm_mesh_new_policy[CHAINMESH_A_MAX + 1] = {
+	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+	[CHAINMESH_A_MESH_NODES] = NLA_POLICY_RANGE(NLA_U32, 2, CHAINMESH_MAX_NODES),
+	[CHAINMESH_A_MESH_RING_SLOTS] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_ring_slots_range),
+	[CHAINMESH_A_MESH_BUF_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_buf_size_range),
+	[CHAINMESH_A_MESH_BUFS_PER_NODE] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_bufs_range),
+	[CHAINMESH_A_MESH_MAX_FLOWS] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_max_flows_range),
 };
 
 /* CHAIN_DEL, CHAIN_GET */
@@ -181,12 +219,13 @@ static void *cm_nl_put_hdr(struct sk_buff *skb, u32 portid, u32 seq, int flags,
 	return hdr;
 }
 
-static int cm_nl_fill_mesh(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+static int cm_nl_fill_mesh(struct sk_buff *skb, u8 cmd, u32 portid, u32 seq,
+			   int flags,
 			   struct netlink_callback *cb, struct cm_mesh *m)
 {
 	void *hdr;
 
-	hdr = cm_nl_put_hdr(skb, portid, seq, flags, CHAINMESH_CMD_MESH_GET, cb);
+	hdr = cm_nl_put_hdr(skb, portid, seq, flags, cmd, cb);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_string(skb, CHAINMESH_A_MESH_NAME, m->name) ||
@@ -197,7 +236,9 @@ static int cm_nl_fill_mesh(struct sk_buff *skb, u32 portid, u32 seq, int flags,
 	    nla_put_u64_64bit(skb, CHAINMESH_A_MESH_REGION_SIZE, m->region_size,
 			      CHAINMESH_A_PAD) ||
 	    nla_put_u32(skb, CHAINMESH_A_MESH_MAX_FLOWS, m->l.p.max_flows) ||
-	    nla_put_u32(skb, CHAINMESH_A_MESH_ID, m->mesh_id))
+	    nla_put_u32(skb, CHAINMESH_A_MESH_ID, m->mesh_id) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_IFINDEX, cm_mesh_ifindex(m)) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_BACKING, m->backing))
 		goto err_cancel;
 	genlmsg_end(skb, hdr);
 	return 0;
@@ -207,7 +248,8 @@ err_cancel:
 	return -EMSGSIZE;
 }
 
-static int cm_nl_fill_node(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+static int cm_nl_fill_node(struct sk_buff *skb, u8 cmd, u32 portid, u32 seq,
+			   int flags,
 			   struct netlink_callback *cb, struct cm_mesh *m, u32 n)
 {
 	struct cm_node_info ni;
@@ -215,7 +257,7 @@ static int cm_nl_fill_node(struct sk_buff *skb, u32 portid, u32 seq, int flags,
 	void *hdr;
 
 	cm_mesh_node_info(m, n, &ni);
-	hdr = cm_nl_put_hdr(skb, portid, seq, flags, CHAINMESH_CMD_NODE_GET, cb);
+	hdr = cm_nl_put_hdr(skb, portid, seq, flags, cmd, cb);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_string(skb, CHAINMESH_A_MESH_NAME, m->name))
@@ -251,14 +293,15 @@ err_cancel:
 	return -EMSGSIZE;
 }
 
-static int cm_nl_fill_chain(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+static int cm_nl_fill_chain(struct sk_buff *skb, u8 cmd, u32 portid, u32 seq,
+			   int flags,
 			    struct netlink_callback *cb, struct cm_mesh *m, u32 id)
 {
 	const struct cm_chain *c = &m->chains[id];
 	struct nlattr *nest;
 	void *hdr;
 
-	hdr = cm_nl_put_hdr(skb, portid, seq, flags, CHAINMESH_CMD_CHAIN_GET, cb);
+	hdr = cm_nl_put_hdr(skb, portid, seq, flags, cmd, cb);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_string(skb, CHAINMESH_A_MESH_NAME, m->name))
@@ -347,14 +390,15 @@ static int cm_nl_put_fstats(struct sk_buff *skb, struct cm_mesh *m,
 	return 0;
 }
 
-static int cm_nl_fill_flow(struct sk_buff *skb, u32 portid, u32 seq, int flags,
+static int cm_nl_fill_flow(struct sk_buff *skb, u8 cmd, u32 portid, u32 seq,
+			   int flags,
 			   struct netlink_callback *cb, struct cm_mesh *m,
 			   const struct chainmesh_flow *f)
 {
 	struct nlattr *nest;
 	void *hdr;
 
-	hdr = cm_nl_put_hdr(skb, portid, seq, flags, CHAINMESH_CMD_FLOW_GET, cb);
+	hdr = cm_nl_put_hdr(skb, portid, seq, flags, cmd, cb);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_string(skb, CHAINMESH_A_MESH_NAME, m->name))
@@ -385,6 +429,68 @@ static int cm_nl_fill_flow(struct sk_buff *skb, u32 portid, u32 seq, int flags,
 err_cancel:
 	genlmsg_cancel(skb, hdr);
 	return -EMSGSIZE;
+}
+
+/* Notifications to the "monitor" group; cm_mesh_lock held. */
+
+static struct sk_buff *cm_nl_ntf_alloc(void)
+{
+	lockdep_assert_held(&cm_mesh_lock);
+	if (!cm_nl_live ||
+	    !genl_has_listeners(&cm_genl_family, &init_net, CM_NL_MCGRP_MONITOR))
+		return NULL;
+	return genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+}
+
+static void cm_nl_ntf_send(struct sk_buff *msg, int err)
+{
+	if (err) {
+		/* NLMSG_GOODSIZE holds any one object. */
+		WARN_ON_ONCE(err == -EMSGSIZE);
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_multicast(&cm_genl_family, msg, 0, CM_NL_MCGRP_MONITOR, GFP_KERNEL);
+}
+
+void cm_nl_notify_mesh(struct cm_mesh *m, bool add)
+{
+	struct sk_buff *msg = cm_nl_ntf_alloc();
+
+	if (msg)
+		cm_nl_ntf_send(msg, cm_nl_fill_mesh(msg, add ? CHAINMESH_CMD_MESH_ADD_NTF :
+						    CHAINMESH_CMD_MESH_DEL_NTF,
+						    0, 0, 0, NULL, m));
+}
+
+void cm_nl_notify_node(struct cm_mesh *m, u32 n)
+{
+	struct sk_buff *msg = cm_nl_ntf_alloc();
+
+	if (msg)
+		cm_nl_ntf_send(msg, cm_nl_fill_node(msg, CHAINMESH_CMD_NODE_CHANGE_NTF,
+						    0, 0, 0, NULL, m, n));
+}
+
+static void cm_nl_notify_chain(struct cm_mesh *m, u32 id, bool add)
+{
+	struct sk_buff *msg = cm_nl_ntf_alloc();
+
+	if (msg)
+		cm_nl_ntf_send(msg, cm_nl_fill_chain(msg, add ? CHAINMESH_CMD_CHAIN_ADD_NTF :
+						     CHAINMESH_CMD_CHAIN_DEL_NTF,
+						     0, 0, 0, NULL, m, id));
+}
+
+static void cm_nl_notify_flow(struct cm_mesh *m, const struct chainmesh_flow *f,
+			      bool add)
+{
+	struct sk_buff *msg = cm_nl_ntf_alloc();
+
+	if (msg)
+		cm_nl_ntf_send(msg, cm_nl_fill_flow(msg, add ? CHAINMESH_CMD_FLOW_ADD_NTF :
+						    CHAINMESH_CMD_FLOW_DEL_NTF,
+						    0, 0, 0, NULL, m, f));
 }
 
 /* Dumps: every mesh, or the one the request names. */
@@ -438,7 +544,7 @@ out_unlock:
 static int cm_nl_dump_mesh(struct sk_buff *skb, struct netlink_callback *cb,
 			   struct cm_mesh *m, unsigned long *item)
 {
-	return cm_nl_fill_mesh(skb, NETLINK_CB(cb->skb).portid,
+	return cm_nl_fill_mesh(skb, CHAINMESH_CMD_MESH_GET, NETLINK_CB(cb->skb).portid,
 			       cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, m);
 }
 
@@ -448,7 +554,7 @@ static int cm_nl_dump_nodes(struct sk_buff *skb, struct netlink_callback *cb,
 	int err;
 
 	for (; *item < m->l.p.nodes; (*item)++) {
-		err = cm_nl_fill_node(skb, NETLINK_CB(cb->skb).portid,
+		err = cm_nl_fill_node(skb, CHAINMESH_CMD_NODE_GET, NETLINK_CB(cb->skb).portid,
 				      cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, m, *item);
 		if (err)
 			return err;
@@ -464,7 +570,7 @@ static int cm_nl_dump_chains(struct sk_buff *skb, struct netlink_callback *cb,
 	for (; *item < CHAINMESH_MAX_CHAINS; (*item)++) {
 		if (!m->chains[*item].used)
 			continue;
-		err = cm_nl_fill_chain(skb, NETLINK_CB(cb->skb).portid,
+		err = cm_nl_fill_chain(skb, CHAINMESH_CMD_CHAIN_GET, NETLINK_CB(cb->skb).portid,
 				       cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, m, *item);
 		if (err)
 			return err;
@@ -483,7 +589,7 @@ static int cm_nl_dump_flows(struct sk_buff *skb, struct netlink_callback *cb,
 		f = cm_mesh_flow_next(m, *item);
 		if (!f)
 			break;
-		err = cm_nl_fill_flow(skb, NETLINK_CB(cb->skb).portid,
+		err = cm_nl_fill_flow(skb, CHAINMESH_CMD_FLOW_GET, NETLINK_CB(cb->skb).portid,
 				      cb->nlh->nlmsg_seq, NLM_F_MULTI, cb, m, f);
 		if (err)
 			return err;
@@ -529,7 +635,8 @@ static int cm_nl_mesh_get_doit(struct sk_buff *skb, struct genl_info *info)
 		err = PTR_ERR(m);
 		goto err_unlock;
 	}
-	err = cm_nl_fill_mesh(msg, info->snd_portid, info->snd_seq, 0, NULL, m);
+	err = cm_nl_fill_mesh(msg, CHAINMESH_CMD_MESH_GET, info->snd_portid,
+			      info->snd_seq, 0, NULL, m);
 	if (err)
 		goto err_unlock;
 	mutex_unlock(&cm_mesh_lock);
@@ -569,7 +676,8 @@ static int cm_nl_chain_get_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto err_unlock;
 	}
-	err = cm_nl_fill_chain(msg, info->snd_portid, info->snd_seq, 0, NULL, m, id);
+	err = cm_nl_fill_chain(msg, CHAINMESH_CMD_CHAIN_GET, info->snd_portid,
+			       info->snd_seq, 0, NULL, m, id);
 	if (err)
 		goto err_unlock;
 	mutex_unlock(&cm_mesh_lock);
@@ -609,7 +717,8 @@ static int cm_nl_flow_get_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto err_unlock;
 	}
-	err = cm_nl_fill_flow(msg, info->snd_portid, info->snd_seq, 0, NULL, m, f);
+	err = cm_nl_fill_flow(msg, CHAINMESH_CMD_FLOW_GET, info->snd_portid,
+			      info->snd_seq, 0, NULL, m, f);
 	if (err)
 		goto err_unlock;
 	mutex_unlock(&cm_mesh_lock);
@@ -685,6 +794,8 @@ static int cm_nl_chain_new_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err == -E2BIG) {
 		NL_SET_ERR_MSG_ATTR(extack, hops, "a node's flow table would overflow");
 		err = -ENOSPC;
+	} else if (!err) {
+		cm_nl_notify_chain(m, id, true);
 	}
 out_unlock:
 	mutex_unlock(&cm_mesh_lock);
@@ -721,6 +832,7 @@ static int cm_nl_chain_del_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -EBUSY;
 		goto out_unlock;
 	}
+	cm_nl_notify_chain(m, id, false);
 	cm_mesh_del_chain(m, id);
 out_unlock:
 	mutex_unlock(&cm_mesh_lock);
@@ -878,6 +990,8 @@ static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_CHAIN],
 				    "a node's flow table would overflow");
 		err = -ENOSPC;
+	} else if (!err) {
+		cm_nl_notify_flow(m, cm_mesh_flow(m, le32_to_cpu(f.flow_id)), true);
 	}
 out_unlock:
 	mutex_unlock(&cm_mesh_lock);
@@ -907,10 +1021,54 @@ static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto out_unlock;
 	}
+	cm_nl_notify_flow(m, cm_mesh_flow(m, id), false);
 	cm_mesh_del_flow(m, id);
 out_unlock:
 	mutex_unlock(&cm_mesh_lock);
 	return err;
+}
+
+/* Meshes of the real backing: the region is ours to allocate. */
+
+static int cm_nl_mesh_u32(struct genl_info *info, int type, u32 def)
+{
+	return info->attrs[type] ? nla_get_u32(info->attrs[type]) : def;
+}
+
+static int cm_nl_mesh_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct cm_layout_params p;
+
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NODES))
+		return -EINVAL;
+	p.nodes = nla_get_u32(info->attrs[CHAINMESH_A_MESH_NODES]);
+	p.ring_slots = cm_nl_mesh_u32(info, CHAINMESH_A_MESH_RING_SLOTS,
+				      CM_DEF_RING_SLOTS);
+	p.buf_size = cm_nl_mesh_u32(info, CHAINMESH_A_MESH_BUF_SIZE, CM_DEF_BUF_SIZE);
+	p.bufs_per_node = cm_nl_mesh_u32(info, CHAINMESH_A_MESH_BUFS_PER_NODE,
+					 CM_DEF_BUFS_PER_NODE);
+	p.max_flows = cm_nl_mesh_u32(info, CHAINMESH_A_MESH_MAX_FLOWS, CM_DEF_MAX_FLOWS);
+	if (!is_power_of_2(p.ring_slots)) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[CHAINMESH_A_MESH_RING_SLOTS],
+				    "ring slots must be a power of two");
+		return -EINVAL;
+	}
+	if (!is_power_of_2(p.buf_size)) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[CHAINMESH_A_MESH_BUF_SIZE],
+				    "buffer size must be a power of two");
+		return -EINVAL;
+	}
+	return cm_shm_mesh_add(nla_data(info->attrs[CHAINMESH_A_MESH_NAME]), &p, extack);
+}
+
+static int cm_nl_mesh_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NAME))
+		return -EINVAL;
+	return cm_shm_mesh_del(nla_data(info->attrs[CHAINMESH_A_MESH_NAME]),
+			       info->extack);
 }
 
 static const struct genl_ops cm_genl_ops[] = {
@@ -969,6 +1127,20 @@ static const struct genl_ops cm_genl_ops[] = {
 		.policy = cm_flow_ref_policy,
 		.maxattr = CHAINMESH_A_MAX,
 	},
+	{
+		.cmd = CHAINMESH_CMD_MESH_NEW,
+		.doit = cm_nl_mesh_new_doit,
+		.policy = cm_mesh_new_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_MESH_DEL,
+		.doit = cm_nl_mesh_del_doit,
+		.policy = cm_mesh_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
 static struct genl_family cm_genl_family __ro_after_init = {
@@ -978,14 +1150,27 @@ static struct genl_family cm_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = cm_genl_ops,
 	.n_ops = ARRAY_SIZE(cm_genl_ops),
+	.mcgrps = cm_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(cm_nl_mcgrps),
 };
 
 int __init cm_genl_init(void)
 {
-	return genl_register_family(&cm_genl_family);
+	int err;
+
+	err = genl_register_family(&cm_genl_family);
+	if (err)
+		return err;
+	mutex_lock(&cm_mesh_lock);
+	cm_nl_live = true;
+	mutex_unlock(&cm_mesh_lock);
+	return 0;
 }
 
 void cm_genl_exit(void)
 {
+	mutex_lock(&cm_mesh_lock);
+	cm_nl_live = false;
+	mutex_unlock(&cm_mesh_lock);
 	genl_unregister_family(&cm_genl_family);
 }

@@ -2,7 +2,15 @@
 #ifndef _CM_HOST_NETLINK_H
 #define _CM_HOST_NETLINK_H
 
+#include <linux/types.h>
+
+struct cm_mesh;
+
 int cm_genl_init(void);
 void cm_genl_exit(void);
+
+/* Notifications to the "monitor" group; cm_mesh_lock held. */
+void cm_nl_notify_mesh(struct cm_mesh *m, bool add);
+void cm_nl_notify_node(struct cm_mesh *m, u32 n);
 
 #endif /* _CM_HOST_NETLINK_H */

@@ -1,52 +1,90 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * chainmesh host, lab backing: the region is BAR2 of a QEMU ivshmem device
- * and we are ivshmem peer 0. We lay the region out and create the mesh; the
- * guests poll the header until its magic appears.
+ * and we are ivshmem peer 0. The mesh lays the region out; the guests poll
+ * the header until its magic appears. Node 0's doorbell is the device's
+ * one MSI-X vector; we ring peer j at BAR0 + 12.
  *
  * BAR2 is RAM behind a prefetchable BAR: map it write-back. It has no
  * struct page, so it is only ever touched through this mapping.
  */
+#include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/module.h>
 #include <linux/pci.h>
-#include <linux/random.h>
 #include <linux/string.h>
 
 #include "mesh.h"
+#include "node.h"
 #include "pci.h"
 
 #define CM_IVSHMEM_BAR_REGS	0
 #define CM_IVSHMEM_BAR_SHM	2
 #define CM_IVSHMEM_IVPOSITION	8	/* BAR0: our peer id */
+#define CM_IVSHMEM_DOORBELL	12	/* BAR0: (peer << 16) | vector */
 
 static struct cm_layout_params cm_pci_params;
 static char cm_pci_mesh_name[CHAINMESH_NAME_LEN];
 
-/* The host epoch is bumped on each layout; a region that survived our
- * last load (the daemon keeps it) tells us where it stood. */
-static u64 cm_pci_next_epoch(const struct chainmesh_region_hdr *h)
+struct cm_pci {
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	struct cm_mesh *m;
+	int irq;		/* MSI-X vector 0, 0 without one */
+	bool irq_on;		/* requested */
+};
+
+/* Ring @peer, vector 0: "look at your inbound rings". */
+static void cm_pci_kick(struct cm_mesh *m, u32 peer)
 {
-	if (le32_to_cpu(READ_ONCE(h->magic)) != CHAINMESH_MAGIC)
-		return 1;
-	return le64_to_cpu(READ_ONCE(h->host_epoch)) + 1;
+	struct cm_pci *cp = m->priv;
+
+	writel(peer << 16, cp->regs + CM_IVSHMEM_DOORBELL);
 }
+
+static irqreturn_t cm_pci_irq(int irq, void *data)
+{
+	struct cm_pci *cp = data;
+
+	cm_hnode_kicked(cp->m->hn);
+	return IRQ_HANDLED;
+}
+
+static void cm_pci_quiesce(struct cm_mesh *m)
+{
+	struct cm_pci *cp = m->priv;
+
+	if (cp->irq_on)
+		free_irq(cp->irq, cp);
+	cp->irq_on = false;
+}
+
+static const struct cm_bell_ops cm_pci_bell_ops = {
+	.kick = cm_pci_kick,
+	.quiesce = cm_pci_quiesce,
+};
 
 static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
+	struct cm_mesh_backing b = {
+		.type = CHAINMESH_BACKING_IVSHMEM,
+		.bell = &cm_pci_bell_ops,
+		.parent = &pdev->dev,
+	};
 	struct device *dev = &pdev->dev;
-	struct chainmesh_region_hdr *hdr;
 	resource_size_t size;
-	struct cm_layout l;
+	struct cm_pci *cp;
 	struct cm_mesh *m;
-	void __iomem *regs;
-	u32 pos, mesh_id;
-	void *base;
-	u64 epoch;
+	u32 pos;
 	int err;
 
-	/* Everything below is device-managed: released on failure and after
-	 * remove, in reverse order. */
+	cp = devm_kzalloc(dev, sizeof(*cp), GFP_KERNEL);
+	if (!cp)
+		return -ENOMEM;
+	cp->pdev = pdev;
+
+	/* Device-managed from here: released on failure and after remove,
+	 * in reverse order (MSI-X vectors included). */
 	err = pcim_enable_device(pdev);
 	if (err)
 		return dev_err_probe(dev, err, "cannot enable device\n");
@@ -54,9 +92,9 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = pcim_iomap_regions(pdev, BIT(CM_IVSHMEM_BAR_REGS), KBUILD_MODNAME);
 	if (err)
 		return dev_err_probe(dev, err, "cannot map BAR0\n");
-	regs = pcim_iomap_table(pdev)[CM_IVSHMEM_BAR_REGS];
+	cp->regs = pcim_iomap_table(pdev)[CM_IVSHMEM_BAR_REGS];
 
-	pos = readl(regs + CM_IVSHMEM_IVPOSITION);
+	pos = readl(cp->regs + CM_IVSHMEM_IVPOSITION);
 	if (pos != 0) {
 		dev_err(dev, "ivshmem peer id %u: the host must be peer 0\n", pos);
 		return -ENODEV;
@@ -72,47 +110,60 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = pci_request_region(pdev, CM_IVSHMEM_BAR_SHM, KBUILD_MODNAME);
 	if (err)
 		return dev_err_probe(dev, err, "cannot request BAR2\n");
-	base = devm_memremap(dev, pci_resource_start(pdev, CM_IVSHMEM_BAR_SHM),
-			     size, MEMREMAP_WB);
-	if (IS_ERR(base))
-		return dev_err_probe(dev, PTR_ERR(base), "cannot map BAR2\n");
-	hdr = base;
+	/* RAM behind a prefetchable BAR: write-back; no struct page. */
+	b.base = devm_memremap(dev, pci_resource_start(pdev, CM_IVSHMEM_BAR_SHM),
+			       size, MEMREMAP_WB);
+	if (IS_ERR(b.base))
+		return dev_err_probe(dev, PTR_ERR(b.base), "cannot map BAR2\n");
+	b.size = size;
 
-	err = cm_layout_compute(&cm_pci_params, size, &l);
-	if (err == -E2BIG)
-		return dev_err_probe(dev, err, "layout needs %llu bytes, BAR2 has %pa\n",
-				     l.size, &size);
-	if (err)
-		return dev_err_probe(dev, err, "bad layout parameters\n");
+	/* MSI-X reaches us only once bus mastering is on. */
+	pci_set_master(pdev);
+	err = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
+	if (err < 0)
+		dev_notice(dev, "no MSI-X (ivshmem-plain?): node 0 polls its rings\n");
+	else
+		cp->irq = pci_irq_vector(pdev, 0);
+	b.polled = !cp->irq;
+	b.priv = cp;
 
-	epoch = cm_pci_next_epoch(hdr);
-	mesh_id = get_random_u32();
-	memset(base, 0, size);
-	cm_layout_to_hdr(&l, size, mesh_id, epoch, hdr);
-
-	m = cm_mesh_create(cm_pci_mesh_name, base, size, &l, mesh_id);
-	if (IS_ERR(m))
-		return dev_err_probe(dev, PTR_ERR(m), "cannot create mesh %s\n",
+	m = cm_mesh_create(cm_pci_mesh_name, &cm_pci_params, &b, NULL);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		if (err == -E2BIG)
+			return dev_err_probe(dev, err, "layout does not fit BAR2 (%pa bytes)\n",
+					     &size);
+		return dev_err_probe(dev, err, "cannot create mesh %s\n",
 				     cm_pci_mesh_name);
-	pci_set_drvdata(pdev, m);
+	}
+	cp->m = m;
+	pci_set_drvdata(pdev, cp);
 
-	/* Nodes follow the header once they see magic: everything above is
-	 * written first. Pairs with the nodes' load-acquire of magic. */
-	smp_store_release(&hdr->magic, cpu_to_le32(CHAINMESH_MAGIC));
+	if (cp->irq) {
+		err = request_irq(cp->irq, cm_pci_irq, 0, KBUILD_MODNAME, cp);
+		if (err) {
+			dev_err(dev, "cannot request the doorbell irq: %d\n", err);
+			cm_mesh_destroy(m);
+			return err;
+		}
+		cp->irq_on = true;
+		/* A kick that came before the handler. */
+		local_bh_disable();
+		cm_hnode_kicked(m->hn);
+		local_bh_enable();
+	}
 
-	dev_info(dev, "mesh %s: %u nodes, %llu of %pa bytes, mesh id %08x, epoch %llu\n",
-		 m->name, l.p.nodes, l.size, &size, mesh_id, epoch);
+	dev_info(dev, "mesh %s: %u nodes, %llu of %pa bytes, mesh id %08x, node 0 %s\n",
+		 m->name, m->l.p.nodes, m->l.size, &size, m->mesh_id,
+		 cp->irq ? "doorbell" : "polled");
 	return 0;
 }
 
 static void cm_pci_remove(struct pci_dev *pdev)
 {
-	struct cm_mesh *m = pci_get_drvdata(pdev);
-	struct chainmesh_region_hdr *hdr = m->base;
+	struct cm_pci *cp = pci_get_drvdata(pdev);
 
-	cm_mesh_destroy(m);
-	/* The layout is gone: nodes polling magic stop following it. */
-	smp_store_release(&hdr->magic, 0);
+	cm_mesh_destroy(cp->m);
 }
 
 static const struct pci_device_id cm_pci_ids[] = {

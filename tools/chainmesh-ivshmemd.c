@@ -22,6 +22,14 @@
  *
  * The region is an anonymous memfd whose size (a power of two, as QEMU
  * requires) is the BAR2 size every guest sees. It is sealed against resize.
+ *
+ * Host mode (-M MESH): the region is mesh MESH of chainmesh_host.ko on this
+ * machine, taken from /dev/chainmesh, and the host module is peer 0 (node
+ * 0) without connecting: the first QEMU gets id 1. The daemon creates
+ * peer 0's eventfds as for any peer (guests ring node 0 through them) and
+ * registers them with the module, as it does each guest's vector 0 (the
+ * module rings a guest through it); a guest's is unregistered when it
+ * leaves.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,7 +47,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <endian.h>
+#include <linux/chainmesh.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -59,7 +69,8 @@
 #define CMD_SEND_TIMEOUT_MS	2000
 
 struct cmd_peer {
-	int sock;			/* -1: id free */
+	bool host;			/* host mode: peer 0, the host module */
+	int sock;			/* -1: id free, unless host */
 	int efd[CMD_MAX_VECTORS];
 };
 
@@ -67,6 +78,7 @@ struct cmd_server {
 	const char *sock_path;
 	const char *pid_path;
 	const char *log_path;
+	const char *mesh;		/* host mode: the host module's mesh */
 	uint64_t size;
 	unsigned int vectors;
 	unsigned int max_peers;
@@ -77,6 +89,7 @@ struct cmd_server {
 	int listen_fd;
 	int sig_fd;
 	int shm_fd;
+	int dev_fd;			/* host mode: /dev/chainmesh */
 	bool sock_created;
 	bool pid_created;
 	struct cmd_peer *peers;
@@ -113,6 +126,8 @@ static void cmd_usage(FILE *f)
 "  -S PATH   unix socket to listen on (default " CMD_DEF_SOCK ")\n"
 "  -m SIZE   region size, a power of two >= 4K; suffix K, M or G\n"
 "            (default 16M)\n"
+"  -M MESH   host mode: the region is mesh MESH of chainmesh_host.ko\n"
+"            (/dev/chainmesh), which is peer 0; QEMU guests get ids from 1\n"
 "  -n N      interrupt vectors per peer, 1..%d (default %d)\n"
 "  -c N      maximum number of peers, 1..%d (default %d)\n"
 "  -l FILE   log to FILE (appended) instead of stderr\n"
@@ -233,11 +248,40 @@ static int cmd_send_peer(struct cmd_server *s, int sock, unsigned int id)
 	return 0;
 }
 
+/* An id taken: by a client, or by the host module in host mode. */
+static bool cmd_peer_used(const struct cmd_peer *p)
+{
+	return p->sock >= 0 || p->host;
+}
+
+/* Host mode: give the host module peer @id's vector 0 eventfd (-1: none). */
+static int cmd_host_bell(struct cmd_server *s, unsigned int id, int fd)
+{
+	struct chainmesh_ioc_doorbell d;
+
+	if (s->dev_fd < 0)
+		return 0;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.mesh, sizeof(d.mesh), "%s", s->mesh);
+	d.node = id;
+	d.fd = fd;
+	if (ioctl(s->dev_fd, CHAINMESH_IOC_DOORBELL, &d)) {
+		cmd_log(s, "mesh %s: %s doorbell of node %u: %s", s->mesh,
+			fd < 0 ? "cannot unregister" : "cannot register", id,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void cmd_peer_close(struct cmd_server *s, unsigned int id)
 {
 	struct cmd_peer *p = &s->peers[id];
 	unsigned int v;
 
+	/* The host module stops ringing it before the eventfd goes. */
+	if (p->efd[0] >= 0)
+		cmd_host_bell(s, id, -1);
 	for (v = 0; v < s->vectors; v++) {
 		if (p->efd[v] >= 0)
 			close(p->efd[v]);
@@ -288,7 +332,7 @@ static void cmd_accept(struct cmd_server *s)
 	}
 
 	for (id = 0; id < s->max_peers; id++)
-		if (s->peers[id].sock < 0)
+		if (!cmd_peer_used(&s->peers[id]))
 			break;
 	if (id == s->max_peers) {
 		cmd_log(s, "refusing client: all %u peer ids in use",
@@ -309,6 +353,10 @@ static void cmd_accept(struct cmd_server *s)
 			goto err_close_efds;
 		}
 	}
+	/* Host mode: the module rings the guest through vector 0; ids past
+	 * the mesh's nodes are refused here. */
+	if (cmd_host_bell(s, id, p->efd[0]))
+		goto err_close_efds;
 	p->sock = sock;
 	s->nr_peers++;
 
@@ -317,7 +365,7 @@ static void cmd_accept(struct cmd_server *s)
 	    cmd_send(s, sock, -1, s->shm_fd))
 		goto err_remove;
 	for (i = 0; i < s->max_peers; i++) {
-		if (i == id || s->peers[i].sock < 0)
+		if (i == id || !cmd_peer_used(&s->peers[i]))
 			continue;
 		if (cmd_send_peer(s, sock, i))
 			goto err_remove;
@@ -365,6 +413,43 @@ static void cmd_peer_input(struct cmd_server *s, unsigned int id, short revents)
 	}
 	if (revents & (POLLHUP | POLLERR | POLLNVAL))
 		cmd_peer_remove(s, id, "hangup");
+}
+
+/* Host mode: the region and peer 0's eventfds come from and go to the
+ * host module. */
+static int cmd_host_shm(struct cmd_server *s)
+{
+	struct chainmesh_ioc_region r;
+	struct cmd_peer *p = &s->peers[0];
+	unsigned int v;
+
+	s->dev_fd = open("/dev/" CHAINMESH_DEV_NAME, O_RDWR | O_CLOEXEC);
+	if (s->dev_fd < 0) {
+		cmd_log(s, "/dev/" CHAINMESH_DEV_NAME ": %s (is chainmesh_host loaded?)",
+			strerror(errno));
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	snprintf(r.mesh, sizeof(r.mesh), "%s", s->mesh);
+	if (ioctl(s->dev_fd, CHAINMESH_IOC_REGION_FD, &r)) {
+		cmd_log(s, "mesh %s: cannot get its region: %s", s->mesh,
+			strerror(errno));
+		return -1;
+	}
+	s->shm_fd = r.fd;
+	s->size = r.size;
+
+	for (v = 0; v < s->vectors; v++) {
+		p->efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->efd[v] < 0) {
+			cmd_log(s, "eventfd: %s", strerror(errno));
+			return -1;
+		}
+	}
+	p->host = true;
+	if (cmd_host_bell(s, 0, p->efd[0]))
+		return -1;
+	return 0;
 }
 
 static int cmd_create_shm(struct cmd_server *s)
@@ -537,8 +622,14 @@ static void cmd_cleanup(struct cmd_server *s)
 		for (i = 0; i < s->max_peers; i++)
 			if (s->peers[i].sock >= 0)
 				cmd_peer_close(s, i);
+		if (s->peers[0].host) {
+			cmd_peer_close(s, 0);
+			s->nr_peers++;	/* never counted as a client */
+		}
 		free(s->peers);
 	}
+	if (s->dev_fd >= 0)
+		close(s->dev_fd);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->sock_created)
@@ -561,11 +652,13 @@ int main(int argc, char **argv)
 		.listen_fd = -1,
 		.sig_fd = -1,
 		.shm_fd = -1,
+		.dev_fd = -1,
 	};
+	bool size_given = false;
 	unsigned int i, v;
 	int opt, ret = 1;
 
-	while ((opt = getopt(argc, argv, "S:m:n:c:l:p:dvh")) != -1) {
+	while ((opt = getopt(argc, argv, "S:m:M:n:c:l:p:dvh")) != -1) {
 		switch (opt) {
 		case 'S':
 			s.sock_path = optarg;
@@ -577,6 +670,15 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			size_given = true;
+			break;
+		case 'M':
+			if (!optarg[0] || strlen(optarg) >= CHAINMESH_NAME_LEN) {
+				fprintf(stderr, CMD_NAME ": -M %s: need 1..%d characters\n",
+					optarg, CHAINMESH_NAME_LEN - 1);
+				return 2;
+			}
+			s.mesh = optarg;
 			break;
 		case 'n':
 			if (cmd_parse_uint(optarg, 1, CMD_MAX_VECTORS, &s.vectors)) {
@@ -616,6 +718,10 @@ int main(int argc, char **argv)
 		cmd_usage(stderr);
 		return 2;
 	}
+	if (s.mesh && size_given) {
+		fprintf(stderr, CMD_NAME ": -m and -M: the mesh has its own size\n");
+		return 2;
+	}
 
 	if (s.log_path) {
 		s.log = fopen(s.log_path, "ae");
@@ -638,7 +744,7 @@ int main(int argc, char **argv)
 			s.peers[i].efd[v] = -1;
 	}
 
-	if (cmd_signals(&s) || cmd_create_shm(&s))
+	if (cmd_signals(&s) || (s.mesh ? cmd_host_shm(&s) : cmd_create_shm(&s)))
 		goto out;
 
 	if (s.daemonize) {
@@ -654,9 +760,9 @@ int main(int argc, char **argv)
 	if (s.pid_path && cmd_write_pidfile(&s))
 		goto out;
 
-	cmd_log(&s, "listening on %s, region %" PRIu64 " bytes, %u vector%s, up to %u peers",
+	cmd_log(&s, "listening on %s, region %" PRIu64 " bytes, %u vector%s, up to %u peers%s%s",
 		s.sock_path, s.size, s.vectors, s.vectors == 1 ? "" : "s",
-		s.max_peers);
+		s.max_peers, s.mesh ? ", host mesh " : "", s.mesh ? s.mesh : "");
 
 	ret = cmd_loop(&s);
 out:

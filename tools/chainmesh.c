@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -29,6 +31,10 @@
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
+
+/* Where `mesh qemu-args` says the daemon of mesh NAME listens. */
+#define CM_DAEMON_SOCK_FMT	"/run/chainmesh/NAME.sock"
+#define CM_DAEMON_SOCK_DIR	"/run/chainmesh/"
 
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
@@ -42,7 +48,26 @@ static bool json;
 static const char usage_mesh[] =
 "  chainmesh [-j] mesh show [NAME]\n"
 "      Show every mesh, or mesh NAME: its node count, ring slots, buffer\n"
-"      size and count per node, flow table size, region size and mesh id.\n";
+"      size and count per node, flow table size, region size, mesh id,\n"
+"      backing (shmem or ivshmem) and node 0's interface.\n"
+"  chainmesh mesh add NAME nodes N [ring-slots S] [buf-size B]\n"
+"                [bufs-per-node K] [max-flows F]\n"
+"      Create mesh NAME in host memory, N nodes with the host as node 0\n"
+"      (interface cmh-NAME). Defaults: ring-slots 256, buf-size 2048,\n"
+"      bufs-per-node 512, max-flows 256. The ivshmem daemon takes the\n"
+"      region from /dev/chainmesh and hands it to the QEMU guests.\n"
+"  chainmesh mesh del NAME\n"
+"      Delete mesh NAME (host memory meshes only).\n"
+"  chainmesh mesh qemu-args NAME node N [socket PATH]\n"
+"      Print the QEMU options that make a guest node N of mesh NAME: the\n"
+"      daemon's socket (default " CM_DAEMON_SOCK_FMT ") and an\n"
+"      ivshmem-doorbell device with one vector. The daemon gives ids in\n"
+"      connection order: start node N's QEMU after nodes 1..N-1.\n";
+
+static const char usage_monitor[] =
+"  chainmesh [-j] monitor\n"
+"      Print changes as they happen: meshes added and deleted, node state\n"
+"      changes (up, down, ...), chains and flows added and deleted.\n";
 
 static const char usage_node[] =
 "  chainmesh [-j] node show [mesh NAME]\n"
@@ -81,7 +106,7 @@ static void usage_to(FILE *f, const char *object)
 "       chainmesh help\n"
 "       chainmesh OBJECT help\n"
 "\n"
-"OBJECT := { mesh | node | chain | flow }\n"
+"OBJECT := { mesh | node | chain | flow | monitor }\n"
 "OPTIONS := { -j[son] | -h[elp] }\n"
 "  -j, --json   print JSON (an array of objects) instead of text\n"
 "  -h, --help   print this help\n"
@@ -98,6 +123,8 @@ static void usage_to(FILE *f, const char *object)
 		fputs(usage_chain, f);
 	if (!object || !strcmp(object, "flow"))
 		fputs(usage_flow, f);
+	if (!object || !strcmp(object, "monitor"))
+		fputs(usage_monitor, f);
 	if (!object)
 		fprintf(f,
 "\n"
@@ -207,6 +234,7 @@ struct cm_nl {
 	unsigned int portid;
 	unsigned int seq;
 	uint16_t family;
+	uint32_t mcgrp_monitor;
 	char req[8192] __attribute__((aligned(8)));
 	char buf[CM_BUF_SIZE] __attribute__((aligned(8)));
 };
@@ -414,16 +442,25 @@ static const char *a_str(const struct nlattr *a)
 static int cm_family_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[CTRL_ATTR_MAX + 1];
-	uint16_t *family = data;
+	const struct nlattr *g[CTRL_ATTR_MCAST_GRP_MAX + 1];
+	const struct nlattr *grp;
+	struct cm_nl *nl = data;
 
 	cm_parse(nlh, tb, CTRL_ATTR_MAX);
-	*family = a_u16(tb[CTRL_ATTR_FAMILY_ID]);
+	nl->family = a_u16(tb[CTRL_ATTR_FAMILY_ID]);
+	if (!tb[CTRL_ATTR_MCAST_GROUPS])
+		return MNL_CB_OK;
+	mnl_attr_for_each_nested(grp, tb[CTRL_ATTR_MCAST_GROUPS]) {
+		cm_parse_nested(grp, g, CTRL_ATTR_MCAST_GRP_MAX);
+		if (!strcmp(a_str(g[CTRL_ATTR_MCAST_GRP_NAME]), CHAINMESH_MCGRP_MONITOR))
+			nl->mcgrp_monitor = a_u32(g[CTRL_ATTR_MCAST_GRP_ID]);
+	}
 	return MNL_CB_OK;
 }
 
 static void cm_nl_open(struct cm_nl *nl)
 {
-	struct cm_talk t = { .cb = cm_family_cb, .data = &nl->family };
+	struct cm_talk t = { .cb = cm_family_cb, .data = nl };
 	char req[256] __attribute__((aligned(8)));
 	struct nlmsghdr *nlh;
 	int one = 1, err;
@@ -624,12 +661,23 @@ static const char *family_name(uint8_t family)
 	return family == 4 ? "inet" : family == 6 ? "inet6" : "any";
 }
 
+static const char *backing_name(const struct nlattr *a)
+{
+	if (!a)
+		return "unknown";
+	return a_u32(a) == CHAINMESH_BACKING_SHMEM ? "shmem" : "ivshmem";
+}
+
 static int print_mesh(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[CHAINMESH_A_MAX + 1];
+	char ifname[IF_NAMESIZE] = "-";
 
 	(void)data;
 	cm_parse(nlh, tb, CHAINMESH_A_MAX);
+	if (tb[CHAINMESH_A_MESH_IFINDEX] &&
+	    !if_indextoname(a_u32(tb[CHAINMESH_A_MESH_IFINDEX]), ifname))
+		snprintf(ifname, sizeof(ifname), "-");
 	if (json) {
 		j_open(NULL, '{');
 		j_str("name", a_str(tb[CHAINMESH_A_MESH_NAME]));
@@ -640,10 +688,12 @@ static int print_mesh(const struct nlmsghdr *nlh, void *data)
 		j_uint("max_flows", a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]));
 		j_uint("region_size", a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]));
 		j_uint("mesh_id", a_u32(tb[CHAINMESH_A_MESH_ID]));
+		j_str("backing", backing_name(tb[CHAINMESH_A_MESH_BACKING]));
+		j_str("ifname", ifname);
 		j_close('}');
 		return MNL_CB_OK;
 	}
-	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u region_size %" PRIu64 " id 0x%08x\n",
+	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u region_size %" PRIu64 " id 0x%08x backing %s dev %s\n",
 	       a_str(tb[CHAINMESH_A_MESH_NAME]),
 	       a_u32(tb[CHAINMESH_A_MESH_NODES]),
 	       a_u32(tb[CHAINMESH_A_MESH_RING_SLOTS]),
@@ -651,7 +701,8 @@ static int print_mesh(const struct nlmsghdr *nlh, void *data)
 	       a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]),
 	       a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]),
 	       a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]),
-	       a_u32(tb[CHAINMESH_A_MESH_ID]));
+	       a_u32(tb[CHAINMESH_A_MESH_ID]),
+	       backing_name(tb[CHAINMESH_A_MESH_BACKING]), ifname);
 	return MNL_CB_OK;
 }
 
@@ -923,6 +974,103 @@ static const char *opt_mesh_only(struct cm_cmd *c)
 	return name;
 }
 
+static void mesh_add(struct cm_cmd *c)
+{
+	static const struct {
+		const char *kw;
+		uint16_t type;
+		unsigned long max;
+	} opts[] = {
+		{ "nodes", CHAINMESH_A_MESH_NODES, CHAINMESH_MAX_NODES },
+		{ "ring-slots", CHAINMESH_A_MESH_RING_SLOTS, UINT32_MAX },
+		{ "buf-size", CHAINMESH_A_MESH_BUF_SIZE, UINT32_MAX },
+		{ "bufs-per-node", CHAINMESH_A_MESH_BUFS_PER_NODE, UINT32_MAX },
+		{ "max-flows", CHAINMESH_A_MESH_MAX_FLOWS, UINT32_MAX },
+	};
+	struct nlmsghdr *nlh;
+	bool nodes = false;
+	const char *name;
+	size_t i;
+	char *arg;
+
+	name = parse_name("mesh", next_arg(c));
+	nlh = cm_msg(c->nl.req, 0, CHAINMESH_CMD_MESH_NEW, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	while ((arg = next_arg(c))) {
+		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+			if (!strcmp(arg, opts[i].kw))
+				break;
+		if (i == sizeof(opts) / sizeof(opts[0]))
+			usage_fail("mesh", "unexpected argument '%s'", arg);
+		mnl_attr_put_u32(nlh, opts[i].type,
+				 parse_ulong("mesh", opts[i].kw, next_arg(c), opts[i].max));
+		nodes |= opts[i].type == CHAINMESH_A_MESH_NODES;
+	}
+	if (!nodes)
+		usage_fail("mesh", "mesh add: 'nodes N' is required");
+	cm_nl_open(&c->nl);
+	nlh->nlmsg_type = c->nl.family;
+	cm_change(c, nlh, "mesh add");
+}
+
+static int mesh_nodes_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[CHAINMESH_A_MAX + 1];
+
+	cm_parse(nlh, tb, CHAINMESH_A_MAX);
+	*(uint32_t *)data = a_u32(tb[CHAINMESH_A_MESH_NODES]);
+	return MNL_CB_OK;
+}
+
+/* The QEMU options of a guest node: the mesh must exist, N be a guest. */
+static void mesh_qemu_args(struct cm_cmd *c)
+{
+	char sock[PATH_MAX], id[CHAINMESH_NAME_LEN + 8];
+	const char *name, *path = NULL;
+	uint32_t nodes = 0;
+	struct cm_talk t = { .cb = mesh_nodes_cb, .data = &nodes };
+	struct nlmsghdr *nlh;
+	unsigned long node = 0;
+	bool have_node = false;
+	char *arg;
+	int err;
+
+	name = parse_name("mesh", next_arg(c));
+	while ((arg = next_arg(c))) {
+		if (!strcmp(arg, "node")) {
+			node = parse_ulong("mesh", "node", next_arg(c), CHAINMESH_MAX_NODES - 1);
+			have_node = true;
+		} else if (!strcmp(arg, "socket")) {
+			path = next_arg(c);
+			if (!path || !path[0] || strchr(path, ','))
+				usage_fail("mesh", "socket: a path without commas expected");
+		} else {
+			usage_fail("mesh", "unexpected argument '%s'", arg);
+		}
+	}
+	if (!have_node)
+		usage_fail("mesh", "mesh qemu-args: 'node N' is required");
+	if (strchr(name, ','))
+		usage_fail("mesh", "mesh name '%s' has a comma: QEMU cannot take it", name);
+
+	cm_nl_open(&c->nl);
+	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_MESH_GET, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	err = cm_talk(&c->nl, nlh, &t);
+	if (err)
+		cm_refused("mesh qemu-args", &t, err);
+	if (node == 0 || node >= nodes)
+		fail("mesh qemu-args: node %lu is not a guest node of mesh %s (1..%u)",
+		     node, name, nodes - 1);
+	if (!path) {
+		snprintf(sock, sizeof(sock), CM_DAEMON_SOCK_DIR "%s.sock", name);
+		path = sock;
+	}
+	snprintf(id, sizeof(id), "cm-%s", name);
+	printf("-chardev socket,path=%s,id=%s -device ivshmem-doorbell,chardev=%s,vectors=1\n",
+	       path, id, id);
+}
+
 static void do_mesh(struct cm_cmd *c)
 {
 	const char *cmd = next_arg(c), *name = NULL;
@@ -942,6 +1090,24 @@ static void do_mesh(struct cm_cmd *c)
 		if (name)
 			mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
 		cm_show(c, nlh, print_mesh, "mesh show");
+		return;
+	}
+	if (matches(cmd, "add")) {
+		mesh_add(c);
+		return;
+	}
+	if (matches(cmd, "delete")) {
+		name = parse_name("mesh", next_arg(c));
+		if (c->argc)
+			usage_fail("mesh", "unexpected argument '%s'", c->argv[0]);
+		cm_nl_open(&c->nl);
+		nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_MESH_DEL, NLM_F_ACK);
+		mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+		cm_change(c, nlh, "mesh del");
+		return;
+	}
+	if (!strcmp(cmd, "qemu-args")) {
+		mesh_qemu_args(c);
 		return;
 	}
 	if (matches(cmd, "help")) {
@@ -1171,6 +1337,91 @@ static void do_flow(struct cm_cmd *c)
 	}
 }
 
+/* monitor: one line (or JSON object) per notification */
+
+static int print_event(const struct nlmsghdr *nlh, void *data)
+{
+	static const struct {
+		uint8_t cmd;
+		const char *name;
+		mnl_cb_t print;
+	} evs[] = {
+		{ CHAINMESH_CMD_MESH_ADD_NTF, "mesh-add", print_mesh },
+		{ CHAINMESH_CMD_MESH_DEL_NTF, "mesh-del", print_mesh },
+		{ CHAINMESH_CMD_NODE_CHANGE_NTF, "node-change", print_node },
+		{ CHAINMESH_CMD_CHAIN_ADD_NTF, "chain-add", print_chain },
+		{ CHAINMESH_CMD_CHAIN_DEL_NTF, "chain-del", print_chain },
+		{ CHAINMESH_CMD_FLOW_ADD_NTF, "flow-add", print_flow },
+		{ CHAINMESH_CMD_FLOW_DEL_NTF, "flow-del", print_flow },
+	};
+	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[CHAINMESH_A_MAX + 1];
+	size_t i;
+
+	(void)data;
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*g))
+		return MNL_CB_OK;
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i].cmd == g->cmd)
+			break;
+	if (i == sizeof(evs) / sizeof(evs[0]))
+		return MNL_CB_OK;
+	cm_parse(nlh, tb, CHAINMESH_A_MAX);
+	if (json) {
+		printf("{\"event\":\"%s\",\"mesh\":", evs[i].name);
+		j_str_raw(a_str(tb[CHAINMESH_A_MESH_NAME]));
+		printf(",\"data\":");
+		/* The object, as a member of ours. */
+		jdepth = 1;
+		jfirst[1] = true;
+		evs[i].print(nlh, NULL);
+		jdepth = 0;
+		printf("}\n");
+	} else {
+		printf("[%s] ", evs[i].name);
+		if (evs[i].print != print_mesh)
+			printf("mesh %s ", a_str(tb[CHAINMESH_A_MESH_NAME]));
+		evs[i].print(nlh, NULL);
+	}
+	fflush(stdout);
+	return MNL_CB_OK;
+}
+
+static void do_monitor(struct cm_cmd *c)
+{
+	const char *cmd = next_arg(c);
+	unsigned int grp;
+	ssize_t n;
+	int ret;
+
+	if (cmd && matches(cmd, "help")) {
+		usage_to(stdout, "monitor");
+		exit(0);
+	}
+	if (cmd)
+		usage_fail("monitor", "unexpected argument '%s'", cmd);
+	cm_nl_open(&c->nl);
+	if (!c->nl.mcgrp_monitor)
+		fail("the kernel has no '%s' group: chainmesh_host too old?",
+		     CHAINMESH_MCGRP_MONITOR);
+	grp = c->nl.mcgrp_monitor;
+	if (mnl_socket_setsockopt(c->nl.sk, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0)
+		fail("cannot join the monitor group: %s", strerror(errno));
+	for (;;) {
+		n = mnl_socket_recvfrom(c->nl.sk, c->nl.buf, sizeof(c->nl.buf));
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				fprintf(stderr, "%s: events lost (ENOBUFS)\n", prog);
+				continue;
+			}
+			fail("monitor: %s", strerror(errno));
+		}
+		ret = mnl_cb_run(c->nl.buf, n, 0, 0, print_event, NULL);
+		if (ret < 0)
+			fail("monitor: %s", strerror(errno));
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct cm_cmd *c);
@@ -1179,6 +1430,7 @@ static const struct {
 	{ "node", do_node },
 	{ "chain", do_chain },
 	{ "flow", do_flow },
+	{ "monitor", do_monitor },
 };
 
 int main(int argc, char **argv)

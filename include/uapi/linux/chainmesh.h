@@ -48,6 +48,7 @@
 #define _UAPI_LINUX_CHAINMESH_H
 
 #include <linux/types.h>
+#include <linux/ioctl.h>
 
 #define CHAINMESH_MAGIC			0x48534d43	/* "CMSH" */
 #define CHAINMESH_LAYOUT_VERSION	1
@@ -160,6 +161,8 @@ struct chainmesh_fhop {
 
 #define CHAINMESH_H_VALID	0x01	/* this node is on the chain */
 #define CHAINMESH_H_LAST	0x02	/* this node ends the chain */
+#define CHAINMESH_H_DROP	0x04	/* with LAST: the next hop is dead and the
+					 * chain's policy is drop */
 
 /* Flow entry, 128 bytes; after the hops, max_flows of them, sorted by
  * priority (lower first). Addresses and ports are big-endian. */
@@ -232,6 +235,22 @@ struct chainmesh_flow_stats {
  * CHAINMESH_CMD_FLOW_GET (dump, no privilege)
  *   reply:    CHAINMESH_A_MESH_NAME, CHAINMESH_A_FLOW { ...as above...,
  *             STATS { CHAINMESH_A_FSTAT { NODE, PACKETS, BYTES } ... } }
+ *
+ * CHAINMESH_CMD_MESH_NEW (CAP_NET_ADMIN)
+ *   request:  CHAINMESH_A_MESH_NAME, _NODES, and optionally _RING_SLOTS,
+ *             _BUF_SIZE, _BUFS_PER_NODE, _MAX_FLOWS: the host module
+ *             allocates the region (shmem) and is its node 0 (netdev
+ *             "cmh-NAME", or "cmh%d" when that does not fit IFNAMSIZ).
+ * CHAINMESH_CMD_MESH_DEL (CAP_NET_ADMIN)
+ *   request:  CHAINMESH_A_MESH_NAME; only meshes made by MESH_NEW.
+ *
+ * Multicast group "monitor" (CHAINMESH_MCGRP_MONITOR): every change, as
+ * the _NTF commands below, each with the payload of the matching get
+ * reply (a deleted object as it was last):
+ *   MESH_ADD_NTF, MESH_DEL_NTF        a mesh appeared or went away
+ *   NODE_CHANGE_NTF                   a node's state changed (up, down...)
+ *   CHAIN_ADD_NTF, CHAIN_DEL_NTF      chains the user added or deleted
+ *   FLOW_ADD_NTF, FLOW_DEL_NTF        flows likewise
  */
 #define CHAINMESH_GENL_NAME	"chainmesh"
 #define CHAINMESH_GENL_VERSION	1
@@ -247,10 +266,27 @@ enum chainmesh_cmd {
 	CHAINMESH_CMD_FLOW_NEW,
 	CHAINMESH_CMD_FLOW_DEL,
 	CHAINMESH_CMD_FLOW_GET,
+	CHAINMESH_CMD_MESH_NEW,
+	CHAINMESH_CMD_MESH_DEL,
+	CHAINMESH_CMD_MESH_ADD_NTF,
+	CHAINMESH_CMD_MESH_DEL_NTF,
+	CHAINMESH_CMD_NODE_CHANGE_NTF,
+	CHAINMESH_CMD_CHAIN_ADD_NTF,
+	CHAINMESH_CMD_CHAIN_DEL_NTF,
+	CHAINMESH_CMD_FLOW_ADD_NTF,
+	CHAINMESH_CMD_FLOW_DEL_NTF,
 
 	__CHAINMESH_CMD_MAX
 };
 #define CHAINMESH_CMD_MAX (__CHAINMESH_CMD_MAX - 1)
+
+#define CHAINMESH_MCGRP_MONITOR	"monitor"
+
+/* What holds a mesh's region, in CHAINMESH_A_MESH_BACKING. */
+enum chainmesh_backing {
+	CHAINMESH_BACKING_IVSHMEM,	/* lab: ivshmem BAR, host in a VM */
+	CHAINMESH_BACKING_SHMEM		/* host memory, exported by /dev/chainmesh */
+};
 
 enum chainmesh_attr {
 	CHAINMESH_A_UNSPEC,
@@ -266,6 +302,8 @@ enum chainmesh_attr {
 	CHAINMESH_A_CHAIN,		/* nest: CHAINMESH_CHAIN_A_* */
 	CHAINMESH_A_FLOW,		/* nest: CHAINMESH_FLOW_A_* */
 	CHAINMESH_A_PAD,		/* pads CHAINMESH_A_MESH_REGION_SIZE */
+	CHAINMESH_A_MESH_IFINDEX,	/* u32: node 0's netdev */
+	CHAINMESH_A_MESH_BACKING,	/* u32: enum chainmesh_backing */
 
 	__CHAINMESH_A_LAST
 };
@@ -339,5 +377,39 @@ enum chainmesh_fstat_attr {
 	__CHAINMESH_FSTAT_A_LAST
 };
 #define CHAINMESH_FSTAT_A_MAX (__CHAINMESH_FSTAT_A_LAST - 1)
+
+/*
+ * /dev/chainmesh: what the ivshmem daemon needs from the host module for a
+ * mesh of the shmem backing (CAP_NET_ADMIN, on an fd open for writing).
+ *
+ * CHAINMESH_IOC_REGION_FD: a new fd (O_CLOEXEC, read-write) of the mesh's
+ *   region, a shmem file of @size bytes to mmap MAP_SHARED, as QEMU's
+ *   ivshmem-doorbell does with the fd its server sends.
+ *
+ * CHAINMESH_IOC_DOORBELL: the eventfd of node @node's doorbell (its
+ *   vector 0). For node 0 it is the eventfd peers signal to kick the host,
+ *   which waits on it; for any other node the host signals it to kick that
+ *   node. @fd -1 unregisters (a peer left). Registering again replaces.
+ */
+#define CHAINMESH_DEV_NAME	"chainmesh"
+#define CHAINMESH_IOC_MAGIC	0xCE
+
+struct chainmesh_ioc_region {
+	char mesh[CHAINMESH_NAME_LEN];	/* in: mesh name, NUL terminated */
+	__u32 flags;			/* in: zero */
+	__s32 fd;			/* out: the region's fd */
+	__u64 size;			/* out: bytes in the region */
+};
+
+struct chainmesh_ioc_doorbell {
+	char mesh[CHAINMESH_NAME_LEN];	/* in: mesh name, NUL terminated */
+	__u32 node;			/* in: node id */
+	__s32 fd;			/* in: eventfd, or -1 */
+	__u32 flags;			/* in: zero */
+	__u32 pad;			/* in: zero */
+};
+
+#define CHAINMESH_IOC_REGION_FD	_IOWR(CHAINMESH_IOC_MAGIC, 1, struct chainmesh_ioc_region)
+#define CHAINMESH_IOC_DOORBELL	_IOWR(CHAINMESH_IOC_MAGIC, 2, struct chainmesh_ioc_doorbell)
 
 #endif /* _UAPI_LINUX_CHAINMESH_H */
