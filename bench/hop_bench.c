@@ -7,20 +7,23 @@
  * context on data ring 0->1 and forwards them on ring 1->2, one burst at a
  * time, as its NAPI poll would:
  *
- *   cm_ring_cons_avail, then per packet: cm_ring_pop_desc, cm_desc_check,
- *   cm_flow_parse of the UDP/IPv4 frame in the buffer, cm_flow_lookup in
- *   the node's snapshot of its flow table, the chain's next hop, the
- *   flow's counters, cm_ring_push_desc; then one cm_ring_publish (the kick
- *   decision) and cm_ring_release per burst.
+ *   cm_ring_cons_avail and cm_ring_pop_descs of the burst, then per
+ *   packet: cm_desc_check, cm_flow_parse of the UDP/IPv4 frame in the
+ *   buffer, cm_flow_lookup in the node's snapshot of its flow table (its
+ *   hash index), the chain's next hop, the flow's counters; then one
+ *   cm_ring_push_descs, cm_ring_publish (the kick decision) and
+ *   cm_ring_release per burst.
  *
  * The flow table is compiled, published and snapshotted with the real
  * helpers. The packet matches the last of its flows: the others are UDP
  * flows to the same destination and port from other /32 sources, so each
- * miss is decided on the source address. Today's lookup is a linear scan
- * in priority order; 1 and 1024 flows (CHAINMESH_MAX_FLOWS) are measured
- * through the hop. The "scan" test times the same scan (cm_flow_match in
- * a loop, as cm_flow_lookup does) over larger private arrays, which a
- * node's table cannot hold today, for where a hash lookup has to take us.
+ * miss is decided on the source address. 1 and 1024 flows
+ * (CHAINMESH_MAX_FLOWS) are measured through the hop. The "lookup" tests
+ * time cm_flow_lookup() alone on a compiled (indexed) table: all flows
+ * with one mask, and spread over M masks (up to 16 source prefixes times
+ * 4 destination port masks), which the index probes one by one. The "scan" test times the linear
+ * scan cm_flow_lookup() used to be (cm_flow_lookup_linear(): cm_flow_match
+ * in a loop), also over arrays larger than a node's table can hold.
  *
  * Only the hop is timed (clock_gettime around each burst, its own cost
  * subtracted); feeding ring 0->1 and draining ring 1->2 are not. The
@@ -29,11 +32,12 @@
  * Everything stays in cache: this is the CPU cost of the code.
  *
  *   hop_bench [-o CSV] [-r RUNS] [-b BURST]
- *   hop_bench -C hop|scan -f FLOWS -n PACKETS [-b BURST]
+ *   hop_bench -C hop|lookup|scan -f FLOWS -n PACKETS [-b BURST] [-m MASKS]
  *
  * The second form runs exactly PACKETS packets (or lookups) once, untimed,
  * for valgrind --tool=callgrind --toggle-collect=cm_bench_hop_burst (or
- * cm_bench_scan); instructions per packet = collected Ir / PACKETS.
+ * cm_bench_lookup, cm_bench_scan); instructions per packet = collected
+ * Ir / PACKETS.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -68,6 +72,7 @@ struct hop {
 	struct cm_ring_prod feed;
 	struct cm_ring_cons drain;
 	u32 next_buf;
+	struct cm_desc burst[MAX_BURST];	/* popped, then the ones going on */
 	u64 kicks;
 	u64 drops;
 	u64 forwarded;
@@ -241,39 +246,38 @@ u32 cm_bench_hop_burst(struct hop *h, u32 budget)
 	if (space < 0)
 		space = 0;
 
+	cm_ring_pop_descs(&h->in, h->burst, (u32)avail);
 	for (i = 0; i < (u32)avail; i++) {
 		const struct chainmesh_flow *f;
 		const struct chainmesh_fhop *fh;
 		struct chainmesh_flow_stats *fs;
+		struct cm_desc *d = &h->burst[i];
 		struct cm_flow_key k;
-		struct cm_desc d;
 		u32 owner, idx, chain;
 
-		cm_ring_pop_desc(&h->in, &d);
-		if (cm_desc_check(l, &d, &owner, &idx) != CM_BAD_NONE)
+		if (cm_desc_check(l, d, &owner, &idx) != CM_BAD_NONE)
 			goto drop;
-		cm_flow_parse((const u8 *)h->base + d.addr + d.data_off, d.len,
+		cm_flow_parse((const u8 *)h->base + d->addr + d->data_off, d->len,
 			      &k);
 		f = cm_flow_lookup(h->ft, &k);
 		if (!f)
 			goto drop;
 		chain = le16_to_cpu(f->chain);
 		fh = &h->ft->hops[chain];
-		if (fh->next == CHAINMESH_NODE_NONE || !space)
+		if (fh->next == CHAINMESH_NODE_NONE || done == (u32)space)
 			goto drop;
 		fs = &h->fstats[le32_to_cpu(f->flow_id)];
 		WRITE_ONCE(fs->packets, cpu_to_le64(le64_to_cpu(fs->packets) + 1));
-		WRITE_ONCE(fs->bytes, cpu_to_le64(le64_to_cpu(fs->bytes) + d.len));
-		d.chain = (u16)chain;
-		d.hop = fh->hop + 1;
-		d.flags = CHAINMESH_D_CTX;
-		cm_ring_push_desc(&h->out, &d);	/* fh->next's ring: 1 -> 2 */
-		space--;
-		done++;
+		WRITE_ONCE(fs->bytes, cpu_to_le64(le64_to_cpu(fs->bytes) + d->len));
+		d->chain = (u16)chain;
+		d->hop = fh->hop + 1;
+		d->flags = CHAINMESH_D_CTX;
+		h->burst[done++] = *d;	/* for fh->next's ring: 1 -> 2 */
 		continue;
 drop:
 		h->drops++;	/* and the buffer goes home: not modelled */
 	}
+	cm_ring_push_descs(&h->out, h->burst, done);
 	if (cm_ring_publish(&h->out))
 		h->kicks++;	/* doorbell write to fh->next */
 	cm_ring_release(&h->in);
@@ -356,6 +360,70 @@ static double run_hop(struct hop *h, u64 packets, u32 burst, bool timed,
 	return ns;
 }
 
+static void scan_key(struct cm_flow_key *k);
+
+/* The lookup alone, on an indexed node table. */
+__attribute__((noinline))
+const struct chainmesh_flow *cm_bench_lookup(const struct cm_ftable *t,
+					     const struct cm_flow_key *k)
+{
+	return cm_flow_lookup(t, k);
+}
+
+/* Node 1's compiled table of @n flows over @masks source prefixes. */
+static struct cm_ftable *lookup_table(u32 n, u32 masks)
+{
+	struct cm_chain *chains = calloc(CHAINMESH_MAX_CHAINS, sizeof(*chains));
+	struct chainmesh_flow *flows = calloc(n, sizeof(*flows));
+	struct cm_ftable *t = malloc(sizeof(*t));
+	u32 i, j;
+
+	if (!chains || !flows || !t)
+		die("out of memory");
+	chains[CHAIN].used = 1;
+	chains[CHAIN].nhops = 3;
+	chains[CHAIN].hops[1] = SELF;
+	chains[CHAIN].hops[2] = NEXT;
+	mkflows(flows, n);
+	/* up to 16 source prefixes (/17 still tells 11/8 from 10/8) times
+	 * 4 destination port masks (the packet's port matches them all) */
+	for (i = 0; i + 1 < n; i++) {
+		u32 m = i % masks;
+
+		cm_prefix_mask(32 - m % 16, flows[i].src_mask);
+		for (j = 0; j < 4; j++)
+			flows[i].src[j] &= flows[i].src_mask[j];
+		flows[i].dport_mask = cpu_to_be16(0xffff << (m / 16));
+		flows[i].dport &= flows[i].dport_mask;
+	}
+	if (cm_ftable_compile(flows, n, chains, SELF, CHAINMESH_MAX_FLOWS, t) !=
+	    (int)n || t->ix.owner != t || t->ix.ngroups + t->ix.nlinear == 0)
+		die("lookup: compile");
+	free(flows);
+	free(chains);
+	return t;
+}
+
+static double run_lookup(const struct cm_ftable *t, u64 lookups, bool timed,
+			 double tick)
+{
+	struct cm_flow_key k;
+	double t0 = 0, ns = 0;
+	u64 i;
+
+	scan_key(&k);
+	if (timed)
+		t0 = now();
+	for (i = 0; i < lookups; i++) {
+		__asm__ __volatile__("" : : : "memory");
+		if (cm_bench_lookup(t, &k) != &t->flows[t->nflows - 1])
+			die("lookup: wrong match");
+	}
+	if (timed)
+		ns = now() - t0 - tick;
+	return ns;
+}
+
 static struct chainmesh_flow *scan_table(u32 n)
 {
 	struct chainmesh_flow *flows = calloc(n, sizeof(*flows));
@@ -411,7 +479,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: hop_bench [-o CSV] [-r RUNS] [-b BURST]\n"
-		"       hop_bench -C hop|scan -f FLOWS -n PACKETS [-b BURST]\n");
+		"       hop_bench -C hop|lookup|scan -f FLOWS -n PACKETS [-b BURST] [-m MASKS]\n");
 	exit(2);
 }
 
@@ -419,15 +487,22 @@ int main(int argc, char **argv)
 {
 	static const u32 hop_flows[] = { 1, CHAINMESH_MAX_FLOWS };
 	const char *csv = NULL, *mode = NULL;
-	double v[MAX_RUNS], tick;
-	u32 burst = 32, flows = 0, i;
+	double v[MAX_RUNS], tick, med;
+	static const u32 lookup_rows[][2] = {	/* flows, masks */
+		{ 1, 1 }, { CHAINMESH_MAX_FLOWS, 1 }, { CHAINMESH_MAX_FLOWS, 4 },
+		{ CHAINMESH_MAX_FLOWS, 16 }, { CHAINMESH_MAX_FLOWS, 64 },
+	};
+	u32 burst = 32, flows = 0, masks = 1, i;
 	u64 packets = 0;
 	int runs = 5, opt, r;
 	FILE *f = NULL;
 	struct hop h;
 
-	while ((opt = getopt(argc, argv, "o:r:b:C:f:n:h")) != -1) {
+	while ((opt = getopt(argc, argv, "o:r:b:C:f:n:m:h")) != -1) {
 		switch (opt) {
+		case 'm':
+			masks = strtoul(optarg, NULL, 0);
+			break;
 		case 'o':
 			csv = optarg;
 			break;
@@ -462,6 +537,14 @@ int main(int argc, char **argv)
 			hop_init(&h, flows);
 			run_hop(&h, packets, burst, false, 0);
 			hop_fini(&h);
+		} else if (!strcmp(mode, "lookup")) {
+			struct cm_ftable *t;
+
+			if (flows > CHAINMESH_MAX_FLOWS || !masks || masks > 64)
+				usage();
+			t = lookup_table(flows, masks);
+			run_lookup(t, packets, false, 0);
+			free(t);
 		} else if (!strcmp(mode, "scan")) {
 			struct chainmesh_flow *t = scan_table(flows);
 
@@ -490,7 +573,7 @@ int main(int argc, char **argv)
 	       "packets", "ns/packet", "best");
 
 	for (i = 0; i < sizeof(hop_flows) / sizeof(hop_flows[0]); i++) {
-		packets = packets_for(hop_flows[i], burst);
+		packets = (1ull << 20) / burst * burst;	/* hashed: flat cost */
 		hop_init(&h, hop_flows[i]);
 		run_hop(&h, packets, burst, false, 0);	/* warm up */
 		for (r = 0; r < runs; r++)
@@ -504,6 +587,26 @@ int main(int argc, char **argv)
 			fprintf(f, "hop,%u,%u,%llu,%d,%.2f,%.2f\n", hop_flows[i],
 				burst, (unsigned long long)packets, runs,
 				median(v, runs), v[0]);
+	}
+	for (i = 0; i < sizeof(lookup_rows) / sizeof(lookup_rows[0]); i++) {
+		u32 nf = lookup_rows[i][0], nm = lookup_rows[i][1];
+		struct cm_ftable *t;
+		char name[32];
+
+		t = lookup_table(nf, nm);
+		packets = 1ull << 20;
+		run_lookup(t, packets / 8, false, 0);
+		for (r = 0; r < runs; r++)
+			v[r] = run_lookup(t, packets, true, tick) / packets;
+		snprintf(name, sizeof(name), nm > 1 ? "lookup-%um" : "lookup", nm);
+		med = median(v, runs);	/* sorts: v[0] is then the best */
+		printf("%-5s %7u %6s %9llu %11.1f %9.1f   (%u groups, %u scanned)\n",
+		       name, nf, "-", (unsigned long long)packets, med, v[0],
+		       t->ix.ngroups, t->ix.nlinear);
+		if (f)
+			fprintf(f, "%s,%u,0,%llu,%d,%.2f,%.2f\n", name, nf,
+				(unsigned long long)packets, runs, med, v[0]);
+		free(t);
 	}
 	for (i = 0; i < NSCAN; i++) {
 		struct chainmesh_flow *t = scan_table(scan_flows[i]);

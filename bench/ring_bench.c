@@ -5,10 +5,11 @@
  *
  * Both rings move the same number of 16-byte items from a producer thread
  * to a consumer thread pinned to two different CPUs. For a batch size B
- * the producer publishes B items at a time (ours: push B, one
- * cm_ring_publish(), kick decision included; DPDK: one bulk enqueue of B)
- * and the consumer takes up to B items at a time (ours: cm_ring_cons_avail,
- * pops, one cm_ring_release; DPDK: one burst dequeue of up to B). The
+ * the producer publishes B items at a time (ours: push B, with
+ * cm_ring_push_descs() when B > 1, one cm_ring_publish(), kick decision
+ * included; DPDK: one bulk enqueue of B) and the consumer takes up to B
+ * items at a time (ours: cm_ring_cons_avail, pops, with cm_ring_pop_descs()
+ * when B > 1, one cm_ring_release; DPDK: one burst dequeue of up to B). The
  * items are generated and checked the same way on both sides; the
  * consumer sums them so a lost or torn item fails the run.
  *
@@ -149,8 +150,10 @@ static void *cm_producer(void *arg)
 			}
 			if ((unsigned int)space > b->batch - done)
 				space = b->batch - done;
-			for (i = 0; i < (unsigned int)space; i++)
-				cm_ring_push_desc(&p, &it[done + i]);
+			if (b->batch > 1)
+				cm_ring_push_descs(&p, &it[done], space);
+			else
+				cm_ring_push_desc(&p, &it[done]);
 			done += space;
 		}
 		if (b->impl == IMPL_CM_NOKICK) {
@@ -189,8 +192,10 @@ static void *cm_consumer(void *arg)
 		}
 		if ((unsigned int)n > b->batch)
 			n = b->batch;
-		for (i = 0; i < n; i++)
-			cm_ring_pop_desc(&c, &it[i]);
+		if (b->batch > 1)
+			cm_ring_pop_descs(&c, it, n);
+		else
+			cm_ring_pop_desc(&c, &it[0]);
 		cm_ring_release(&c);
 		for (i = 0; i < n; i++)
 			sum += it[i].addr + it[i].data_off + it[i].len +

@@ -6,6 +6,7 @@
  * the next node of the flow's chain.
  */
 #include <linux/bitmap.h>
+#include <linux/version.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/if_vlan.h>
@@ -20,10 +21,7 @@
 #include "pci.h"
 #include "pool.h"
 #include "rx.h"
-
-/* Enough for cm_flow_parse(): Ethernet, a VLAN tag, IPv4 with options or
- * IPv6, and the L4 ports. */
-#define CM_PARSE_LEN	(VLAN_ETH_HLEN + 60 + 8)
+#include "xdp.h"
 
 static u64 cm_stat(const u64_stats_t *v, const struct u64_stats_sync *syncp)
 {
@@ -50,8 +48,20 @@ static void cm_tx_drop(struct cm_tx *tx, enum cm_tx_drop why)
 	u64_stats_update_end(&tx->syncp);
 }
 
-/* Make what we pushed visible, and ring whoever asked for it. */
-static void cm_tx_flush(struct cm_dev *cm)
+/* Under the tx lock. */
+void cm_tx_count(struct cm_tx *tx, enum cm_tx_stat what, u32 n)
+{
+	u64_stats_update_begin(&tx->syncp);
+	u64_stats_add(&tx->stats[what], n);
+	u64_stats_update_end(&tx->syncp);
+}
+
+/*
+ * Make what we pushed visible, and ring whoever asked for it. Under the
+ * tx lock: the stack's transmit path, XDP_TX from NAPI and ndo_xdp_xmit
+ * all produce on the same rings.
+ */
+void cm_tx_flush(struct cm_dev *cm)
 {
 	struct cm_tx *tx = &cm->tx;
 	unsigned int peer;
@@ -63,55 +73,169 @@ static void cm_tx_flush(struct cm_dev *cm)
 	}
 }
 
+/*
+ * cm_route - the next node of a frame
+ * @t: the caller's snapshot of our flow table
+ * @ctx: the frame's place on a chain, or NULL: then classify @frame
+ * @frame: the first @len bytes of the frame (enough for cm_flow_parse())
+ *
+ * A context that names no chain we are on at that hop is stale (the host
+ * changed the chain under the packet): the frame is classified instead,
+ * and r->flow says so by not being -1.
+ * Return: true with @r filled, or false with @why.
+ */
+bool cm_route(struct cm_dev *cm, const struct cm_ftable *t,
+	      const struct cm_ctx *ctx, const u8 *frame, u32 len,
+	      struct cm_route *r, enum cm_tx_drop *why)
+{
+	const struct chainmesh_flow *flow;
+	const struct chainmesh_fhop *hop;
+	struct cm_flow_key key;
+	u16 chain;
+
+	if (ctx && ctx->chain < CHAINMESH_MAX_CHAINS) {
+		hop = &t->hops[ctx->chain];
+		if ((hop->flags & CHAINMESH_H_VALID) && hop->hop == ctx->hop) {
+			chain = ctx->chain;
+			r->flow = -1;	/* counted where it entered this node */
+			goto found;
+		}
+	}
+	cm_flow_parse(frame, len, &key);
+	flow = cm_flow_lookup(t, &key);
+	if (!flow) {
+		*why = CM_TX_DROP_NO_FLOW;
+		return false;
+	}
+	/* The snapshot validated chain < MAX_CHAINS, next < nodes, != self. */
+	chain = le16_to_cpu(flow->chain);
+	hop = &t->hops[chain];
+	r->flow = le32_to_cpu(flow->flow_id);
+found:
+	if (!(hop->flags & CHAINMESH_H_VALID) || hop->next == CHAINMESH_NODE_NONE) {
+		*why = CM_TX_DROP_NO_HOP;
+		return false;
+	}
+	r->peer = hop->next;
+	r->chain = chain;
+	r->hop = hop->hop + 1;
+	return true;
+}
+
 static bool cm_tx_room(struct cm_dev *cm, struct cm_tx_peer *tp)
 {
 	return cm_pool_avail(&cm->pool) && cm_ring_prod_space(&tp->ring) > 0;
 }
 
 /*
- * Stop the queue before the next frame could find no buffer, or this
- * peer's ring full; NAPI wakes it when buffers come back, which is also
- * when the peer has consumed our descriptors.
+ * cm_tx_push - under the tx lock: queue @d (chain context from @r) to
+ * r->peer, published by the next cm_tx_flush()
+ *
+ * Return: 0, or the reason it was not queued.
  */
-static void cm_tx_maybe_stop(struct cm_dev *cm, struct cm_tx_peer *tp)
+int cm_tx_push(struct cm_dev *cm, const struct cm_route *r,
+	       const struct cm_desc *d)
 {
-	if (likely(cm_tx_room(cm, tp)))
-		return;
+	struct cm_tx *tx = &cm->tx;
+	struct cm_tx_peer *tp = &tx->peers[r->peer];
+	struct cm_desc out = *d;
+	int space;
+
+	if (unlikely(!cm_mesh_node_up(cm, r->peer)))
+		return CM_TX_DROP_PEER_DOWN;
+	space = cm_ring_prod_space(&tp->ring);
+	if (unlikely(space <= 0))
+		return space ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
+	out.chain = r->chain;
+	out.hop = r->hop;
+	out.flags = CHAINMESH_D_CTX;
+	cm_ring_push_desc(&tp->ring, &out);
+	__set_bit(r->peer, tx->pending);
+
+	u64_stats_update_begin(&tx->syncp);
+	cm_ctr_add(&tp->ctr, d->len);
+	u64_stats_update_end(&tx->syncp);
+	return 0;
+}
+
+/*
+ * A hint from the shared indices of our ring to @peer, for contexts that
+ * do not own its producer side (NAPI, the mesh tick): does it have room?
+ */
+static bool cm_tx_ring_room_hint(struct cm_dev *cm, u32 peer)
+{
+	struct chainmesh_ring_hdr *h = cm->tx.peers[peer].ring.hdr;
+
+	return le32_to_cpu(READ_ONCE(h->head)) - le32_to_cpu(READ_ONCE(h->tail)) <
+	       cm->l.p.ring_slots;
+}
+
+/*
+ * Stop the queue when the next frame to @peer could find no buffer, or
+ * its ring full: the stack holds its frames instead of us dropping them.
+ * NAPI wakes the queue when our buffers come back and that ring has room
+ * (a buffer comes back only after every node of its chain consumed it);
+ * the mesh tick re-checks, for rings full of other nodes' buffers.
+ * Return: true when there is room after all and the queue runs.
+ */
+static bool cm_tx_stop(struct cm_dev *cm, u32 peer)
+{
+	struct cm_tx_peer *tp = &cm->tx.peers[peer];
+
+	WRITE_ONCE(cm->tx.stopped_for, peer);
+	cm_tx_count(&cm->tx, CM_TX_STOPPED, 1);
 	netif_stop_queue(cm->netdev);
 	/* Pairs with cm_tx_wake(): either NAPI sees the queue stopped, or
 	 * we see the buffers it freed. */
 	smp_mb();
-	if (cm_tx_room(cm, tp))
-		netif_start_queue(cm->netdev);
+	if (!cm_tx_room(cm, tp))
+		return false;
+	netif_start_queue(cm->netdev);
+	return true;
+}
+
+static void cm_tx_maybe_stop(struct cm_dev *cm, u32 peer)
+{
+	if (unlikely(!cm_tx_room(cm, &cm->tx.peers[peer])))
+		cm_tx_stop(cm, peer);
 }
 
 /* NAPI, after buffers came back. */
 void cm_tx_wake(struct cm_dev *cm)
 {
-	/* Pairs with cm_tx_maybe_stop(). */
+	u32 peer;
+
+	/* Pairs with cm_tx_stop(). */
 	smp_mb();
-	if (unlikely(netif_queue_stopped(cm->netdev)) &&
-	    netif_running(cm->netdev) && cm_pool_count(&cm->pool))
-		netif_wake_queue(cm->netdev);
+	if (likely(!netif_queue_stopped(cm->netdev)) ||
+	    !netif_running(cm->netdev) || !cm_pool_count(&cm->pool))
+		return;
+	peer = READ_ONCE(cm->tx.stopped_for);
+	if (peer < cm->l.p.nodes && !cm_tx_ring_room_hint(cm, peer))
+		return;
+	netif_wake_queue(cm->netdev);
+}
+
+/* The receiver finds its own address: PACKET_HOST, no promiscuity. */
+static void cm_tx_set_dest(struct cm_dev *cm, u64 addr, u32 peer)
+{
+	memcpy(cm_buf(cm, addr) + CHAINMESH_HEADROOM,
+	       cm_node(cm->base, &cm->l, peer)->mac, ETH_ALEN);
 }
 
 static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 {
 	struct cm_dev *cm = netdev_priv(netdev);
-	u32 len = skb->len, plen, peer, idx;
-	const struct chainmesh_flow *flow;
-	const struct chainmesh_fhop *hop;
+	u32 len = skb->len, plen, idx, mask;
+	struct cm_ctx ctx, *ctxp = NULL;
 	struct cm_tx *tx = &cm->tx;
 	const struct cm_ftable *t;
 	u8 copy[CM_PARSE_LEN];
-	struct cm_flow_key key;
-	struct cm_tx_peer *tp;
 	enum cm_tx_drop why;
+	struct cm_route r;
 	const u8 *frame;
 	struct cm_desc d;
-	u16 chain;
-	u8 *buf;
-	int space;
+	int err;
 
 	/* No VLAN offload is advertised: a tag is in the frame, where
 	 * cm_flow_parse() finds it, and counts in its length. */
@@ -126,62 +250,58 @@ static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 		why = CM_TX_DROP_LEN;
 		goto drop;
 	}
-	cm_flow_parse(frame, plen, &key);
 
+	/* A frame that came in from the mesh and goes back out (forwarded,
+	 * NATed) keeps its place on its chain; others are classified. */
+	mask = READ_ONCE(cm_mark_mask);
+	if (cm_ctx_from_mark(skb->mark, mask, &ctx))
+		ctxp = &ctx;
 	t = cm_ftsnap_refresh(&tx->ft, cm);
-	flow = cm_flow_lookup(t, &key);
-	if (!flow) {
-		why = CM_TX_DROP_NO_FLOW;
+	if (!cm_route(cm, t, ctxp, frame, plen, &r, &why))
 		goto drop;
-	}
-	/* The snapshot validated chain < MAX_CHAINS, next < nodes, != self. */
-	chain = le16_to_cpu(flow->chain);
-	hop = &t->hops[chain];
-	if (!(hop->flags & CHAINMESH_H_VALID) || hop->next == CHAINMESH_NODE_NONE) {
-		why = CM_TX_DROP_NO_HOP;
-		goto drop;
-	}
-	peer = hop->next;
-	if (unlikely(!cm_mesh_node_up(cm, peer))) {
-		why = CM_TX_DROP_PEER_DOWN;
-		goto drop;
-	}
-	tp = &tx->peers[peer];
-	space = cm_ring_prod_space(&tp->ring);
-	if (unlikely(space <= 0)) {
-		why = space ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
-		goto drop;
+
+	/* Local traffic waits for room, as cm_tx_maybe_stop() meant it to;
+	 * only a race (XDP_TX filled the ring, or the frame goes to another
+	 * peer than the last one) gets here without it. */
+	if (unlikely(!cm_tx_room(cm, &tx->peers[r.peer])) &&
+	    cm_mesh_node_up(cm, r.peer) &&
+	    cm_ring_prod_space(&tx->peers[r.peer].ring) >= 0 &&
+	    !cm_tx_stop(cm, r.peer)) {
+		cm_tx_count(tx, CM_TX_REQUEUE, 1);
+		cm_tx_flush(cm);
+		return NETDEV_TX_BUSY;	/* the queue is stopped: no busy loop */
 	}
 	if (unlikely(!cm_pool_peek(&cm->pool, &idx))) {
 		why = CM_TX_DROP_NO_BUF;
 		goto drop;
 	}
-
 	d.addr = cm_buf_addr(&cm->l, cm->self, idx);
-	buf = cm_buf(cm, d.addr) + CHAINMESH_HEADROOM;
-	if (unlikely(skb_copy_bits(skb, 0, buf, len))) {
+	if (unlikely(skb_copy_bits(skb, 0, cm_buf(cm, d.addr) + CHAINMESH_HEADROOM,
+				   len))) {
 		why = CM_TX_DROP_LEN;
 		goto drop;
 	}
-	/* The receiver finds its own address: PACKET_HOST, no promiscuity. */
-	memcpy(buf, cm_node(cm->base, &cm->l, peer)->mac, ETH_ALEN);
-	cm_pool_take(&cm->pool, idx);
-
 	d.data_off = CHAINMESH_HEADROOM;
 	d.len = len;
-	d.chain = chain;
-	d.hop = hop->hop + 1;		/* the receiver's place on the chain */
-	d.flags = CHAINMESH_D_CTX;
-	cm_ring_push_desc(&tp->ring, &d);
-	__set_bit(peer, tx->pending);
+	cm_tx_set_dest(cm, d.addr, r.peer);
+	err = cm_tx_push(cm, &r, &d);
+	if (unlikely(err)) {
+		why = err;
+		goto drop;
+	}
+	cm_pool_take(&cm->pool, idx);
+	if (unlikely(READ_ONCE(cm_hop_log_on)))
+		cm_hop_log(cm, CM_HOP_TX, r.peer, &d);
 
 	u64_stats_update_begin(&tx->syncp);
 	cm_ctr_add(&tx->total, len);
-	cm_ctr_add(&tp->ctr, len);
-	cm_ctr_add(&tx->flows[le32_to_cpu(flow->flow_id)], len);
+	if (r.flow >= 0)
+		cm_ctr_add(&tx->flows[r.flow], len);
+	if (ctxp)
+		u64_stats_inc(&tx->stats[r.flow < 0 ? CM_TX_CTX : CM_TX_CTX_STALE]);
 	u64_stats_update_end(&tx->syncp);
 
-	cm_tx_maybe_stop(cm, tp);
+	cm_tx_maybe_stop(cm, r.peer);
 	dev_consume_skb_any(skb);
 	goto out;
 
@@ -235,6 +355,8 @@ static const struct net_device_ops cm_netdev_ops = {
 	.ndo_start_xmit		= cm_start_xmit,
 	.ndo_get_stats64	= cm_get_stats64,
 	.ndo_validate_addr	= eth_validate_addr,
+	.ndo_bpf		= cm_xdp_bpf,
+	.ndo_xdp_xmit		= cm_xdp_xmit,
 };
 
 static const char cm_tx_drop_names[][ETH_GSTRING_LEN] = {
@@ -255,6 +377,29 @@ static const char cm_rx_drop_names[][ETH_GSTRING_LEN] = {
 };
 static_assert(ARRAY_SIZE(cm_rx_drop_names) == __CM_RX_DROP_MAX);
 
+static const char cm_tx_stat_names[][ETH_GSTRING_LEN] = {
+	[CM_TX_CTX]		= "tx_ctx",
+	[CM_TX_CTX_STALE]	= "tx_ctx_stale",
+	[CM_TX_XDP_ZEROCOPY]	= "xdp_tx_zerocopy",
+	[CM_TX_XDP_TX_DROP]	= "xdp_tx_drop",
+	[CM_TX_XDP_XMIT]	= "xdp_xmit",
+	[CM_TX_XDP_XMIT_DROP]	= "xdp_xmit_drop",
+	[CM_TX_STOPPED]		= "tx_queue_stopped",
+	[CM_TX_REQUEUE]		= "tx_requeue",
+};
+static_assert(ARRAY_SIZE(cm_tx_stat_names) == __CM_TX_STAT_MAX);
+
+static const char cm_xdp_stat_names[][ETH_GSTRING_LEN] = {
+	[CM_XDP_PASS]		= "xdp_pass",
+	[CM_XDP_DROP]		= "xdp_drop",
+	[CM_XDP_TX]		= "xdp_tx",
+	[CM_XDP_REDIRECT]	= "xdp_redirect",
+	[CM_XDP_ABORTED]	= "xdp_aborted",
+	[CM_XDP_TX_NO_HOP]	= "xdp_tx_no_hop",
+	[CM_XDP_REDIRECT_FAIL]	= "xdp_redirect_fail",
+};
+static_assert(ARRAY_SIZE(cm_xdp_stat_names) == __CM_XDP_STAT_MAX);
+
 /* Indexed by enum cm_bad; CM_BAD_NONE is not a counter. */
 static const char cm_bad_names[][ETH_GSTRING_LEN] = {
 	[CM_BAD_NONE]		= "",
@@ -270,7 +415,8 @@ static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
 
 #define CM_PEER_STATS	5	/* tx packets, tx bytes, rx packets, rx bytes, bad */
 #define CM_DEV_STATS	(__CM_TX_DROP_MAX + __CM_RX_DROP_MAX + \
-			 __CM_BAD_MAX - 1 + 1)	/* + pool_free */
+			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + \
+			 __CM_XDP_STAT_MAX + 3)	/* + tx_wake_stalled, pool_free, pool_size */
 
 static int cm_get_sset_count(struct net_device *netdev, int sset)
 {
@@ -294,7 +440,13 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 		ethtool_sprintf(&data, "%s", cm_rx_drop_names[i]);
 	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
 		ethtool_sprintf(&data, "%s", cm_bad_names[i]);
+	for (i = 0; i < __CM_TX_STAT_MAX; i++)
+		ethtool_sprintf(&data, "%s", cm_tx_stat_names[i]);
+	for (i = 0; i < __CM_XDP_STAT_MAX; i++)
+		ethtool_sprintf(&data, "%s", cm_xdp_stat_names[i]);
+	ethtool_sprintf(&data, "tx_wake_stalled");
 	ethtool_sprintf(&data, "pool_free");
+	ethtool_sprintf(&data, "pool_size");
 	for (i = 0; i < cm->l.p.nodes; i++) {
 		if (i == cm->self)
 			continue;
@@ -320,7 +472,13 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 		*data++ = cm_stat(&rx->drops[i], &rx->syncp);
 	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
 		*data++ = cm_stat(&rx->bad[i], &rx->syncp);
+	for (i = 0; i < __CM_TX_STAT_MAX; i++)
+		*data++ = cm_stat(&tx->stats[i], &tx->syncp);
+	for (i = 0; i < __CM_XDP_STAT_MAX; i++)
+		*data++ = cm_stat(&rx->xdp[i], &rx->syncp);
+	*data++ = READ_ONCE(cm->stall_wakes);
 	*data++ = cm_pool_count(&cm->pool);
+	*data++ = cm->pool.nbufs;
 	for (i = 0; i < cm->l.p.nodes; i++) {
 		if (i == cm->self)
 			continue;
@@ -357,6 +515,7 @@ static void cm_stats_publish(struct cm_dev *cm)
 	struct cm_tx *tx = &cm->tx;
 	struct cm_rx *rx = &cm->rx;
 	u64 drops = 0, bad = 0, packets, bytes;
+	u64 rxp = 0, rxb = 0, txp = 0, txb = 0;
 	u32 i;
 
 	for (i = 0; i < __CM_TX_DROP_MAX; i++)
@@ -366,10 +525,21 @@ static void cm_stats_publish(struct cm_dev *cm)
 	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
 		bad += cm_stat(&rx->bad[i], &rx->syncp);
 
-	WRITE_ONCE(ns->rx_packets, cpu_to_le64(cm_stat(&rx->total.packets, &rx->syncp)));
-	WRITE_ONCE(ns->rx_bytes, cpu_to_le64(cm_stat(&rx->total.bytes, &rx->syncp)));
-	WRITE_ONCE(ns->tx_packets, cpu_to_le64(cm_stat(&tx->total.packets, &tx->syncp)));
-	WRITE_ONCE(ns->tx_bytes, cpu_to_le64(cm_stat(&tx->total.bytes, &tx->syncp)));
+	drops += cm_stat(&tx->stats[CM_TX_XDP_TX_DROP], &tx->syncp) +
+		 cm_stat(&tx->stats[CM_TX_XDP_XMIT_DROP], &tx->syncp);
+	/* The node's view: every frame from and to peers, XDP's included. */
+	for (i = 0; i < cm->l.p.nodes; i++) {
+		if (i == cm->self)
+			continue;
+		rxp += cm_stat(&rx->peers[i].ctr.packets, &rx->syncp);
+		rxb += cm_stat(&rx->peers[i].ctr.bytes, &rx->syncp);
+		txp += cm_stat(&tx->peers[i].ctr.packets, &tx->syncp);
+		txb += cm_stat(&tx->peers[i].ctr.bytes, &tx->syncp);
+	}
+	WRITE_ONCE(ns->rx_packets, cpu_to_le64(rxp));
+	WRITE_ONCE(ns->rx_bytes, cpu_to_le64(rxb));
+	WRITE_ONCE(ns->tx_packets, cpu_to_le64(txp));
+	WRITE_ONCE(ns->tx_bytes, cpu_to_le64(txb));
 	WRITE_ONCE(ns->drops, cpu_to_le64(drops));
 	WRITE_ONCE(ns->bad_desc, cpu_to_le64(bad));
 
@@ -384,6 +554,23 @@ static void cm_stats_publish(struct cm_dev *cm)
 		if (le64_to_cpu(READ_ONCE(fs[i].bytes)) != bytes)
 			WRITE_ONCE(fs[i].bytes, cpu_to_le64(bytes));
 	}
+}
+
+/*
+ * The queue is stopped: wake it if the ring that stopped it has room now
+ * (it may be full of other nodes' buffers, whose return never wakes us),
+ * or after a second without any wake (a peer vanished with our buffers):
+ * then the transmit path drops and counts instead of stalling.
+ */
+static bool cm_tx_stalled(struct cm_dev *cm)
+{
+	u32 peer = READ_ONCE(cm->tx.stopped_for);
+
+	if (++cm->stall_ticks >= 10)
+		return true;
+	if (!cm_pool_count(&cm->pool) || peer >= cm->l.p.nodes)
+		return false;
+	return !cm_mesh_node_up(cm, peer) || cm_tx_ring_room_hint(cm, peer);
 }
 
 /* Mesh work, every tick while joined. */
@@ -403,10 +590,13 @@ void cm_dev_tick(struct cm_dev *cm)
 
 	cm_stats_publish(cm);
 
-	/* A wake that never came (a peer vanished with our buffers): let the
-	 * transmit path drop and count instead of stalling. */
-	if (netif_running(netdev) && netif_queue_stopped(netdev))
+	if (!netif_running(netdev) || !netif_queue_stopped(netdev)) {
+		cm->stall_ticks = 0;
+	} else if (cm_tx_stalled(cm)) {
+		cm->stall_ticks = 0;
+		WRITE_ONCE(cm->stall_wakes, cm->stall_wakes + 1);
 		netif_wake_queue(netdev);
+	}
 
 	if (!cm->ivs->irq)
 		cm_rx_poke(cm);
@@ -460,6 +650,14 @@ static void cm_netdev_setup(struct net_device *netdev)
 	/* The mesh routes by flow table and rewrites h_dest: no ARP. */
 	netdev->flags |= IFF_NOARP;
 	netdev->min_mtu = ETH_MIN_MTU;
+	/* One ring per pair of nodes and one doorbell vector: a single
+	 * queue each way (see Documentation/datapath.rst). Linux 6.1 has no
+	 * xdp_features: native XDP (XDP_PASS, DROP, TX, REDIRECT) is implied
+	 * by ndo_bpf, being a redirect target by ndo_xdp_xmit. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	netdev->xdp_features = NETDEV_XDP_ACT_BASIC | NETDEV_XDP_ACT_REDIRECT |
+			       NETDEV_XDP_ACT_NDO_XMIT;
+#endif
 }
 
 /*
@@ -511,16 +709,26 @@ struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
 	if (err)
 		goto err_destroy_tx;
 	netif_carrier_off(netdev);
+	/* Written by every path that sends or receives, until freed last. */
+	cm->hoplog = kzalloc(sizeof(*cm->hoplog), GFP_KERNEL);
+	if (!cm->hoplog) {
+		err = -ENOMEM;
+		goto err_destroy_rx;
+	}
 	err = register_netdev(netdev);
 	if (err)
-		goto err_destroy_rx;
+		goto err_free_hoplog;
+	cm_debugfs_init(cm);
 	err = cm_rx_start(cm);
 	if (err)
 		goto err_unregister;
 	return cm;
 
 err_unregister:
+	cm_debugfs_exit(cm);
 	unregister_netdev(netdev);
+err_free_hoplog:
+	kfree(cm->hoplog);
 err_destroy_rx:
 	cm_rx_destroy(cm);
 err_destroy_tx:
@@ -542,11 +750,13 @@ void cm_dev_destroy(struct cm_dev *cm, bool ours)
 	struct net_device *netdev = cm->netdev;
 
 	cm_rx_stop(cm);
+	cm_debugfs_exit(cm);
 	unregister_netdev(netdev);
 	if (ours) {
 		cm_rx_drain(cm);
 		cm_stats_publish(cm);
 	}
+	kfree(cm->hoplog);
 	cm_rx_destroy(cm);
 	cm_tx_destroy(cm);
 	cm_pool_destroy(&cm->pool);

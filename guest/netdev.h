@@ -7,8 +7,10 @@
 #ifndef _CM_NETDEV_H
 #define _CM_NETDEV_H
 
+#include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/u64_stats_sync.h>
+#include <net/xdp.h>
 
 #include <chainmesh/layout.h>
 #include <chainmesh/ring.h>
@@ -18,6 +20,10 @@
 #include "rx.h"
 
 struct cm_ivshmem;
+
+/* Enough for cm_flow_parse(): Ethernet, a VLAN tag, IPv4 with options or
+ * IPv6, and the L4 ports. */
+#define CM_PARSE_LEN	(VLAN_ETH_HLEN + 60 + 8)
 
 /* Frames the transmit path did not send. */
 enum cm_tx_drop {
@@ -29,6 +35,33 @@ enum cm_tx_drop {
 	CM_TX_DROP_RING_BAD,	/* next node's consumer index is insane */
 	CM_TX_DROP_NO_BUF,	/* own pool empty */
 	__CM_TX_DROP_MAX
+};
+
+/* What the transmit side counts besides the stack's frames and drops. */
+enum cm_tx_stat {
+	CM_TX_CTX,		/* frames routed by their chain context */
+	CM_TX_CTX_STALE,	/* context no longer on our table: classified */
+	CM_TX_XDP_ZEROCOPY,	/* XDP_TX: a peer's buffer passed on, no copy */
+	CM_TX_XDP_TX_DROP,	/* XDP_TX: next node down or its ring full */
+	CM_TX_XDP_XMIT,		/* ndo_xdp_xmit: frames copied and sent */
+	CM_TX_XDP_XMIT_DROP,	/* ndo_xdp_xmit: no flow, no hop, no room */
+	CM_TX_STOPPED,		/* queue stopped: next ring full or pool empty */
+	CM_TX_REQUEUE,		/* no room after all: back to the qdisc, stopped */
+	__CM_TX_STAT_MAX
+};
+
+/* Where a frame goes next: the result of cm_route(). */
+struct cm_route {
+	u32 peer;		/* next node */
+	u16 chain;
+	u8 hop;			/* the next node's place on @chain */
+	int flow;		/* flow to count it against, or -1 */
+};
+
+/* A frame's place on a chain: from a descriptor, or from skb->mark. */
+struct cm_ctx {
+	u16 chain;
+	u8 hop;			/* this node's place on @chain */
 };
 
 struct cm_tx_peer {
@@ -43,8 +76,41 @@ struct cm_tx {
 	struct cm_ctr *flows;		/* [CHAINMESH_MAX_FLOWS] */
 	struct cm_ctr total;
 	u64_stats_t drops[__CM_TX_DROP_MAX];
+	u64_stats_t stats[__CM_TX_STAT_MAX];
 	struct u64_stats_sync syncp;
 	DECLARE_BITMAP(pending, CHAINMESH_MAX_NODES);	/* pushed, unpublished */
+	u32 stopped_for;		/* peer whose ring stopped the queue */
+};
+
+/*
+ * Recent buffers this node saw, for debugfs: proof that XDP_TX forwards a
+ * buffer without copying it (the same offset at every hop). Written only
+ * with the hop_log module parameter set; racy by design, it is a debug aid.
+ */
+enum cm_hop_what {
+	CM_HOP_TX,		/* stack frame copied into our buffer, pushed */
+	CM_HOP_RX,		/* received and copied into an skb */
+	CM_HOP_XDP_TX,		/* passed on in place by XDP_TX */
+	CM_HOP_XDP_DROP,
+	CM_HOP_XDP_REDIRECT,
+	CM_HOP_XDP_XMIT,	/* redirected to us, copied into our buffer */
+};
+
+struct cm_hop_rec {
+	u64 addr;
+	u16 data_off;
+	u16 len;
+	u16 chain;
+	u8 hop;
+	u8 what;		/* enum cm_hop_what */
+	u8 peer;		/* sender (rx) or receiver (tx) */
+};
+
+#define CM_HOPLOG_LEN	256
+
+struct cm_hoplog {
+	atomic_t pos;
+	struct cm_hop_rec rec[CM_HOPLOG_LEN];
 };
 
 struct cm_dev {
@@ -56,7 +122,12 @@ struct cm_dev {
 	u32 mesh_id;
 	struct chainmesh_node *node;	/* our node table entry */
 	u64 heartbeat;
+	u32 stall_ticks;		/* ticks the queue stayed stopped */
+	u64 stall_wakes;		/* queue woken by the tick, not by NAPI */
 	struct cm_pool pool;
+	struct bpf_prog __rcu *xdp_prog;
+	struct cm_hoplog *hoplog;
+	struct dentry *debugfs;
 	struct cm_tx tx ____cacheline_aligned_in_smp;
 	struct cm_rx rx ____cacheline_aligned_in_smp;
 };
@@ -66,6 +137,55 @@ struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
 void cm_dev_destroy(struct cm_dev *cm, bool ours);
 void cm_dev_tick(struct cm_dev *cm);
 void cm_tx_wake(struct cm_dev *cm);
+
+bool cm_route(struct cm_dev *cm, const struct cm_ftable *t,
+	      const struct cm_ctx *ctx, const u8 *frame, u32 len,
+	      struct cm_route *r, enum cm_tx_drop *why);
+int cm_tx_push(struct cm_dev *cm, const struct cm_route *r,
+	       const struct cm_desc *d);
+void cm_tx_flush(struct cm_dev *cm);
+void cm_tx_count(struct cm_tx *tx, enum cm_tx_stat what, u32 n);
+void cm_debugfs_init(struct cm_dev *cm);
+void cm_debugfs_exit(struct cm_dev *cm);
+void cm_hop_log(struct cm_dev *cm, enum cm_hop_what what, u32 peer,
+		const struct cm_desc *d);
+
+/* Module parameters (main.c): skb->mark bits of the chain context, hop log. */
+extern u32 cm_mark_mask;
+extern bool cm_hop_log_on;
+extern struct dentry *cm_debugfs_root;
+
+/*
+ * Context encoding inside the mark_mask bits (a contiguous run of at least
+ * CM_CTX_BITS bits), from the mask's lowest bit up: hop (6 bits), chain
+ * (8 bits), a "present" bit; any higher bit of the mask must be zero. Mark
+ * bits outside the mask belong to the user.
+ */
+#define CM_CTX_HOP_BITS		6
+#define CM_CTX_CHAIN_BITS	8
+#define CM_CTX_PRESENT		BIT(CM_CTX_HOP_BITS + CM_CTX_CHAIN_BITS)
+#define CM_CTX_BITS		(CM_CTX_HOP_BITS + CM_CTX_CHAIN_BITS + 1)
+
+static inline u32 cm_ctx_to_mark(u32 mark, u32 mask, const struct cm_ctx *c)
+{
+	u32 v = CM_CTX_PRESENT | (u32)c->chain << CM_CTX_HOP_BITS | c->hop;
+
+	return (mark & ~mask) | (v << __ffs(mask));
+}
+
+static inline bool cm_ctx_from_mark(u32 mark, u32 mask, struct cm_ctx *c)
+{
+	u32 v;
+
+	if (!mask)
+		return false;
+	v = (mark & mask) >> __ffs(mask);
+	if (v >> CM_CTX_BITS || !(v & CM_CTX_PRESENT))
+		return false;
+	c->hop = v & (BIT(CM_CTX_HOP_BITS) - 1);
+	c->chain = (v >> CM_CTX_HOP_BITS) & (BIT(CM_CTX_CHAIN_BITS) - 1);
+	return true;
+}
 
 static inline u8 *cm_buf(struct cm_dev *cm, u64 addr)
 {

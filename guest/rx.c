@@ -14,6 +14,7 @@
  */
 #include <linux/bitmap.h>
 #include <linux/etherdevice.h>
+#include <linux/filter.h>
 #include <linux/interrupt.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
@@ -26,6 +27,7 @@
 #include "pci.h"
 #include "pool.h"
 #include "rx.h"
+#include "xdp.h"
 
 static void cm_rx_bad(struct cm_rx *rx, u32 peer, enum cm_bad why)
 {
@@ -42,11 +44,17 @@ static void cm_rx_drop(struct cm_rx *rx, enum cm_rx_drop why)
 	u64_stats_update_end(&rx->syncp);
 }
 
+void cm_rx_xdp_count(struct cm_rx *rx, enum cm_xdp_stat what)
+{
+	u64_stats_update_begin(&rx->syncp);
+	u64_stats_inc(&rx->xdp[what]);
+	u64_stats_update_end(&rx->syncp);
+}
+
+/* Every frame a peer sent us, and the flow it belongs to. */
 static void cm_rx_count(struct cm_rx *rx, u32 peer, int flow, u32 len)
 {
 	u64_stats_update_begin(&rx->syncp);
-	u64_stats_inc(&rx->total.packets);
-	u64_stats_add(&rx->total.bytes, len);
 	u64_stats_inc(&rx->peers[peer].ctr.packets);
 	u64_stats_add(&rx->peers[peer].ctr.bytes, len);
 	if (flow >= 0) {
@@ -56,9 +64,18 @@ static void cm_rx_count(struct cm_rx *rx, u32 peer, int flow, u32 len)
 	u64_stats_update_end(&rx->syncp);
 }
 
+/* Frames handed to the stack: `ip -s link` rx. */
+static void cm_rx_count_stack(struct cm_rx *rx, u32 len)
+{
+	u64_stats_update_begin(&rx->syncp);
+	u64_stats_inc(&rx->total.packets);
+	u64_stats_add(&rx->total.bytes, len);
+	u64_stats_update_end(&rx->syncp);
+}
+
 /* A buffer's journey ends here: send it home. */
-static void cm_rx_give_back(struct cm_dev *cm, u32 from, u32 owner, u32 idx,
-			    u64 addr)
+void cm_rx_give_back(struct cm_dev *cm, u32 from, u32 owner, u32 idx,
+		     u64 addr)
 {
 	struct cm_rx *rx = &cm->rx;
 	struct cm_rx_peer *op;
@@ -97,12 +114,12 @@ static bool cm_rx_chain_ok(const struct cm_ftable *t, const struct cm_desc *d)
 
 /* The flow a received frame counts against, or -1. */
 static int cm_rx_flow(const struct cm_ftable *t, const struct cm_desc *d,
-		      const struct sk_buff *skb)
+		      const u8 *frame)
 {
 	const struct chainmesh_flow *flow;
 	struct cm_flow_key key;
 
-	cm_flow_parse(skb->data, skb_headlen(skb), &key);
+	cm_flow_parse(frame, min_t(u32, d->len, CM_PARSE_LEN), &key);
 	flow = cm_flow_lookup(t, &key);
 	if (!flow)
 		return -1;
@@ -111,14 +128,38 @@ static int cm_rx_flow(const struct cm_ftable *t, const struct cm_desc *d,
 	return le32_to_cpu(flow->flow_id);
 }
 
-static void cm_rx_one(struct cm_dev *cm, u32 from, const struct cm_desc *d,
-		      const struct cm_ftable **t, bool deliver)
+/*
+ * A frame on its way along a chain keeps its place in skb->mark, for
+ * cm_start_xmit() when the stack forwards it; the last hop clears it.
+ * A chain whose next hop is dead (LAST with DROP) is not over here.
+ */
+static void cm_rx_mark(struct sk_buff *skb, const struct cm_ftable *t,
+		       const struct cm_desc *d)
+{
+	u32 mask = READ_ONCE(cm_mark_mask);
+	struct cm_ctx ctx;
+	u8 flags;
+
+	/* cm_rx_chain_ok() checked chain and hop of a context. */
+	if (!mask || !(d->flags & CHAINMESH_D_CTX))
+		return;
+	flags = t->hops[d->chain].flags;
+	if ((flags & CHAINMESH_H_LAST) && !(flags & CHAINMESH_H_DROP))
+		return;
+	ctx.chain = d->chain;
+	ctx.hop = d->hop;
+	skb->mark = cm_ctx_to_mark(skb->mark, mask, &ctx);
+}
+
+static void cm_rx_one(struct cm_dev *cm, u32 from, struct cm_desc *d,
+		      const struct cm_ftable **t, struct bpf_prog *prog,
+		      bool deliver)
 {
 	struct cm_rx *rx = &cm->rx;
+	u32 owner, idx, metasize = 0;
 	struct sk_buff *skb;
 	enum cm_bad why;
-	u32 owner, idx;
-	int flow;
+	u8 *buf;
 
 	why = cm_buf_check(&cm->l, d->addr, &owner, &idx);
 	if (unlikely(why)) {
@@ -143,19 +184,33 @@ static void cm_rx_one(struct cm_dev *cm, u32 from, const struct cm_desc *d,
 		cm_rx_drop(rx, CM_RX_DROP_DOWN);
 		goto give_back;
 	}
-	skb = napi_alloc_skb(&rx->napi, d->len);
+	buf = cm_buf(cm, d->addr);
+	cm_rx_count(rx, from, cm_rx_flow(*t, d, buf + d->data_off), d->len);
+
+	if (prog &&
+	    cm_xdp_run(cm, prog, from, d, owner, idx, *t, &metasize) ==
+	    CM_XDP_RES_DONE)
+		return;
+
+	skb = napi_alloc_skb(&rx->napi, metasize + d->len);
 	if (unlikely(!skb)) {
 		cm_rx_drop(rx, CM_RX_DROP_NOMEM);
 		goto give_back;
 	}
 	/* Peers can write the buffer at any time: copy once, then look only
 	 * at the copy. */
-	skb_put_data(skb, cm_buf(cm, d->addr) + d->data_off, d->len);
+	skb_put_data(skb, buf + d->data_off - metasize, metasize + d->len);
+	if (unlikely(READ_ONCE(cm_hop_log_on)))
+		cm_hop_log(cm, CM_HOP_RX, from, d);
 	cm_rx_give_back(cm, from, owner, idx, d->addr);
+	if (metasize) {
+		__skb_pull(skb, metasize);
+		skb_metadata_set(skb, metasize);
+	}
 
-	flow = cm_rx_flow(*t, d, skb);
-	cm_rx_count(rx, from, flow, d->len);
+	cm_rx_count_stack(rx, d->len);
 	skb->protocol = eth_type_trans(skb, cm->netdev);
+	cm_rx_mark(skb, *t, d);
 	napi_gro_receive(&rx->napi, skb);
 	return;
 
@@ -167,7 +222,8 @@ give_back:
 
 /* Up to @quota descriptors from peer @from's data ring. */
 static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
-		      const struct cm_ftable **t, bool deliver)
+		      const struct cm_ftable **t, struct bpf_prog *prog,
+		      bool deliver)
 {
 	struct cm_rx_peer *rp = &cm->rx.peers[from];
 	struct cm_desc d;
@@ -181,7 +237,7 @@ static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
 	n = min(n, quota);
 	for (i = 0; i < n; i++) {
 		cm_ring_pop_desc(&rp->data, &d);
-		cm_rx_one(cm, from, &d, t, deliver);
+		cm_rx_one(cm, from, &d, t, prog, deliver);
 	}
 	if (n)
 		cm_ring_release(&rp->data);
@@ -276,6 +332,7 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 	u32 nodes = cm->l.p.nodes, i, p;
 	struct cm_rx *rx = &cm->rx;
 	const struct cm_ftable *t;
+	struct bpf_prog *prog;
 	int done = 0;
 
 	cm_rx_disarm(cm);
@@ -283,15 +340,24 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 	cm_rx_returns(cm);
 
 	if (budget) {
+		rcu_read_lock();
+		prog = rcu_dereference(cm->xdp_prog);
 		t = cm_ftsnap_refresh(&rx->ft, cm);
 		for (i = 0, p = rx->first; i < nodes && done < budget; i++) {
 			if (p != cm->self)
-				done += cm_rx_data(cm, p, budget - done, &t, true);
+				done += cm_rx_data(cm, p, budget - done, &t,
+						   prog, true);
 			if (++p == nodes)
 				p = 0;
 		}
 		if (++rx->first == nodes)
 			rx->first = 0;
+		cm_xdp_tx_flush(cm);
+		if (rx->xdp_redirected) {
+			rx->xdp_redirected = false;
+			xdp_do_flush();
+		}
+		rcu_read_unlock();
 	}
 	cm_rx_flush(cm);
 	if (rx->freed) {
@@ -335,10 +401,17 @@ int cm_rx_init(struct cm_dev *cm)
 		err = -ENOMEM;
 		goto err_free_peers;
 	}
+	rx->xdp_tx = kcalloc(CM_XDP_TX_BATCH, sizeof(*rx->xdp_tx), GFP_KERNEL);
+	if (!rx->xdp_tx) {
+		err = -ENOMEM;
+		goto err_free_flows;
+	}
 	err = cm_ftsnap_init(&rx->ft);
 	if (err)
-		goto err_free_flows;
+		goto err_free_xdp_tx;
 	u64_stats_init(&rx->syncp);
+	rx->xdp_tx_n = 0;
+	rx->xdp_redirected = false;
 	bitmap_zero(rx->back_pending, CHAINMESH_MAX_NODES);
 	rx->first = 0;
 	rx->armed = false;
@@ -364,8 +437,23 @@ int cm_rx_init(struct cm_dev *cm)
 		}
 	}
 	netif_napi_add(cm->netdev, &rx->napi, cm_rx_poll);
+	/* For the page copies XDP_REDIRECT hands on; XDP on the region
+	 * itself never lets a buffer go through the memory model. */
+	err = xdp_rxq_info_reg(&rx->xdp_rxq, cm->netdev, 0, rx->napi.napi_id);
+	if (err)
+		goto err_del_napi;
+	err = xdp_rxq_info_reg_mem_model(&rx->xdp_rxq, MEM_TYPE_PAGE_SHARED, NULL);
+	if (err)
+		goto err_unreg_rxq;
 	return 0;
 
+err_unreg_rxq:
+	xdp_rxq_info_unreg(&rx->xdp_rxq);
+err_del_napi:
+	netif_napi_del(&rx->napi);
+	cm_ftsnap_destroy(&rx->ft);
+err_free_xdp_tx:
+	kfree(rx->xdp_tx);
 err_free_flows:
 	kfree(rx->flows);
 err_free_peers:
@@ -377,8 +465,10 @@ void cm_rx_destroy(struct cm_dev *cm)
 {
 	struct cm_rx *rx = &cm->rx;
 
+	xdp_rxq_info_unreg(&rx->xdp_rxq);
 	netif_napi_del(&rx->napi);
 	cm_ftsnap_destroy(&rx->ft);
+	kfree(rx->xdp_tx);
 	kfree(rx->flows);
 	kfree(rx->peers);
 }
@@ -421,6 +511,6 @@ void cm_rx_drain(struct cm_dev *cm)
 
 	for (p = 0; p < cm->l.p.nodes; p++)
 		if (p != cm->self)
-			cm_rx_data(cm, p, cm->l.p.ring_slots, &t, false);
+			cm_rx_data(cm, p, cm->l.p.ring_slots, &t, NULL, false);
 	cm_rx_flush(cm);
 }

@@ -12,6 +12,8 @@
 #include <linux/netdevice.h>
 #include <linux/u64_stats_sync.h>
 
+#include <net/xdp.h>
+
 #include <chainmesh/layout.h>
 #include <chainmesh/ring.h>
 
@@ -25,6 +27,18 @@ enum cm_rx_drop {
 	CM_RX_DROP_DOWN,	/* interface down or leaving: buffer returned */
 	CM_RX_DROP_NO_RETURN,	/* owner's return ring full: buffer lost */
 	__CM_RX_DROP_MAX
+};
+
+/* Verdicts of the XDP program, and what became of them. */
+enum cm_xdp_stat {
+	CM_XDP_PASS,
+	CM_XDP_DROP,
+	CM_XDP_TX,
+	CM_XDP_REDIRECT,
+	CM_XDP_ABORTED,		/* XDP_ABORTED or an unknown verdict */
+	CM_XDP_TX_NO_HOP,	/* XDP_TX, but no next node for the frame */
+	CM_XDP_REDIRECT_FAIL,	/* no memory for the copy, or the target said no */
+	__CM_XDP_STAT_MAX
 };
 
 struct cm_ctr {
@@ -50,6 +64,11 @@ struct cm_rx {
 	u64_stats_t bad[__CM_BAD_MAX];
 	struct u64_stats_sync syncp;
 	DECLARE_BITMAP(back_pending, CHAINMESH_MAX_NODES);
+	u64_stats_t xdp[__CM_XDP_STAT_MAX];
+	struct xdp_rxq_info xdp_rxq;	/* of the page copies we redirect */
+	bool xdp_redirected;		/* xdp_do_flush() due */
+	u32 xdp_tx_n;			/* entries in @xdp_tx */
+	struct cm_xdp_tx_ent *xdp_tx;	/* [CM_XDP_TX_BATCH], pushed under tx lock */
 	u32 first;			/* data ring served first, rotates */
 	bool armed;			/* want_kick set on every inbound ring */
 	bool freed;			/* this poll put buffers on our free list */
@@ -62,5 +81,8 @@ void cm_rx_stop(struct cm_dev *cm);
 void cm_rx_drain(struct cm_dev *cm);
 
 void cm_rx_poke(struct cm_dev *cm);
+void cm_rx_give_back(struct cm_dev *cm, u32 from, u32 owner, u32 idx,
+		     u64 addr);
+void cm_rx_xdp_count(struct cm_rx *rx, enum cm_xdp_stat what);
 
 #endif /* _CM_RX_H */

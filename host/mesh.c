@@ -12,9 +12,10 @@
  * per field and only reported or compared, never followed.
  *
  * Failure policy: the tables are compiled for the nodes alive (the
- * watcher's verdict UP; node 0 always). A bypass chain skips its other
- * nodes; on a drop chain, the node before one that is not alive ends the
- * chain with CHAINMESH_H_DROP. Each change of the alive set recompiles.
+ * watcher's verdict UP; node 0 always) by cm_ftable_compile_live() in
+ * flow.h: a bypass chain skips its dead nodes; on a drop chain, the node
+ * before one that is not alive ends the chain with CHAINMESH_H_DROP. Each
+ * change of the alive set recompiles.
  */
 #include <linux/jiffies.h>
 #include <linux/netlink.h>
@@ -382,56 +383,21 @@ static int cm_mesh_check(struct cm_mesh *m)
 	return 0;
 }
 
-/* The chains as the nodes get them: bypass chains without their dead. */
-static void cm_mesh_effective(struct cm_mesh *m)
-{
-	u32 i, j;
-
-	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
-		const struct cm_chain *c = &m->chains[i];
-		struct cm_chain *e = &m->eff[i];
-
-		*e = *c;
-		if (!c->used || c->policy != CHAINMESH_POLICY_BYPASS)
-			continue;
-		e->nhops = 0;
-		for (j = 0; j < c->nhops; j++)
-			if (test_bit(c->hops[j], m->alive))
-				e->hops[e->nhops++] = c->hops[j];
-	}
-}
-
-/* Drop chains: a node whose next hop is dead ends the chain, dropping. */
-static void cm_mesh_apply_drop(struct cm_mesh *m, struct cm_ftable *t)
-{
-	u32 i;
-
-	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
-		struct chainmesh_fhop *h = &t->hops[i];
-
-		if (!m->eff[i].used || m->eff[i].policy != CHAINMESH_POLICY_DROP ||
-		    !(h->flags & CHAINMESH_H_VALID) || h->next == CHAINMESH_NODE_NONE ||
-		    test_bit(h->next, m->alive))
-			continue;
-		h->next = CHAINMESH_NODE_NONE;
-		h->flags |= CHAINMESH_H_LAST | CHAINMESH_H_DROP;
-	}
-}
-
 static void cm_mesh_publish(struct cm_mesh *m)
 {
+	u64 up;
 	u32 n;
 	int ret;
 
 	lockdep_assert_held(&cm_mesh_lock);
-	cm_mesh_effective(m);
+	bitmap_to_arr64(&up, m->alive, CHAINMESH_MAX_NODES);
+	cm_chains_effective(m->chains, up, m->eff);
 	for (n = 0; n < m->l.p.nodes; n++) {
 		/* A subset of what cm_mesh_check() compiled: it fits. */
-		ret = cm_ftable_compile(m->flows, m->nflows, m->eff, n,
-					m->l.p.max_flows, m->scratch);
+		ret = cm_ftable_compile_live(m->flows, m->nflows, m->eff, up, n,
+					     m->l.p.max_flows, m->scratch);
 		if (WARN_ON_ONCE(ret < 0))
 			continue;
-		cm_mesh_apply_drop(m, m->scratch);
 		cm_ftable_publish(cm_ftable(m->base, &m->l, n), m->scratch);
 		if (n == m->self && m->hn)
 			cm_hnode_set_table(m->hn, m->scratch);

@@ -40,18 +40,6 @@ static bool cm_nl_live;
 
 #define CM_NAME_POLICY { .type = NLA_NUL_STRING, .len = CHAINMESH_NAME_LEN - 1 }
 
-static int cm_nl_validate_family(const struct nlattr *attr,
-				 struct netlink_ext_ack *extack)
-{
-	u8 family = nla_get_u8(attr);
-
-	if (family != 0 && family != 4 && family != 6) {
-		NL_SET_ERR_MSG_ATTR(extack, attr, "family must be 0 (any), 4 or 6");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int cm_nl_validate_addr(const struct nlattr *attr,
 			       struct netlink_ext_ack *extack)
 {
@@ -80,7 +68,9 @@ static const struct nla_policy cm_flow_policy[CHAINMESH_FLOW_A_MAX + 1] = {
 	[CHAINMESH_FLOW_A_ID] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_FLOWS - 1),
 	[CHAINMESH_FLOW_A_CHAIN] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_CHAINS - 1),
 	[CHAINMESH_FLOW_A_PRIORITY] = { .type = NLA_U16 },
-	[CHAINMESH_FLOW_A_FAMILY] = NLA_POLICY_VALIDATE_FN(NLA_U8, cm_nl_validate_family),
+	/* 0, 4 or 6, checked by cm_nl_flow_build(): a validate function on an
+	 * integer makes 6.1's policy dump (extack, getpolicy) WARN. */
+	[CHAINMESH_FLOW_A_FAMILY] = NLA_POLICY_MAX(NLA_U8, 6),
 	[CHAINMESH_FLOW_A_PROTO] = { .type = NLA_U8 },
 	[CHAINMESH_FLOW_A_SRC] = NLA_POLICY_VALIDATE_FN(NLA_BINARY, cm_nl_validate_addr, 16),
 	[CHAINMESH_FLOW_A_SRC_PREFIX] = NLA_POLICY_MAX(NLA_U8, 128),
@@ -732,7 +722,8 @@ err_unlock:
 
 /* Changes. The genetlink core refuses NLM_F_CREATE, NLM_F_EXCL and
  * NLM_F_REPLACE for a family that validates its header (every new one), so
- * a NEW for an id that exists is refused: delete it first. */
+ * a NEW for an id that exists is refused: delete it first, or, for a flow,
+ * change it in place with FLOW_SET. */
 
 static int cm_nl_chain_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
@@ -929,9 +920,14 @@ static int cm_nl_flow_build(struct cm_mesh *m, struct nlattr **tb,
 		f->priority = cpu_to_le16(nla_get_u16(tb[CHAINMESH_FLOW_A_PRIORITY]));
 
 	/* The family is the one given, else the addresses'. */
-	if (tb[CHAINMESH_FLOW_A_FAMILY])
+	if (tb[CHAINMESH_FLOW_A_FAMILY]) {
 		f->family = nla_get_u8(tb[CHAINMESH_FLOW_A_FAMILY]);
-	else if (src || dst)
+		if (f->family != 0 && f->family != 4 && f->family != 6) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_FAMILY],
+					    "family must be 0 (any), 4 or 6");
+			return -EINVAL;
+		}
+	} else if (src || dst)
 		f->family = nla_len(src ?: dst) == 16 ? 6 : 4;
 
 	err = cm_nl_flow_addr(extack, f->family, src, tb[CHAINMESH_FLOW_A_SRC_PREFIX],
@@ -959,12 +955,15 @@ static int cm_nl_flow_build(struct cm_mesh *m, struct nlattr **tb,
 	return 0;
 }
 
-static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
+/* FLOW_NEW (@replace false) or FLOW_SET: the whole flow from the request,
+ * compiled and published once. */
+static int cm_nl_flow_write(struct genl_info *info, bool replace)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
 	struct chainmesh_flow f;
 	struct cm_mesh *m;
+	bool exists;
 	int err;
 
 	err = cm_nl_parse_flow(info, tb, cm_flow_policy);
@@ -980,9 +979,16 @@ static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
 	err = cm_nl_flow_build(m, tb, info, &f);
 	if (err)
 		goto out_unlock;
-	if (cm_mesh_flow(m, le32_to_cpu(f.flow_id))) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID], "flow exists");
+	exists = cm_mesh_flow(m, le32_to_cpu(f.flow_id));
+	if (exists && !replace) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID],
+				    "flow exists: use flow set to change it");
 		err = -EEXIST;
+		goto out_unlock;
+	}
+	if (!exists && replace) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
+		err = -ENOENT;
 		goto out_unlock;
 	}
 	err = cm_mesh_set_flow(m, &f);
@@ -996,6 +1002,17 @@ static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
 out_unlock:
 	mutex_unlock(&cm_mesh_lock);
 	return err;
+}
+
+static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return cm_nl_flow_write(info, false);
+}
+
+/* NLM_F_REPLACE is refused by the core for this family: an op of its own. */
+static int cm_nl_flow_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return cm_nl_flow_write(info, true);
 }
 
 static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
@@ -1040,9 +1057,14 @@ static int cm_nl_mesh_new_doit(struct sk_buff *skb, struct genl_info *info)
 	struct netlink_ext_ack *extack = info->extack;
 	struct cm_layout_params p;
 
-	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NAME) ||
-	    GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NODES))
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NAME)) {
+		GENL_SET_ERR_MSG(info, "mesh name is required");
 		return -EINVAL;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NODES)) {
+		GENL_SET_ERR_MSG(info, "node count is required");
+		return -EINVAL;
+	}
 	p.nodes = nla_get_u32(info->attrs[CHAINMESH_A_MESH_NODES]);
 	p.ring_slots = cm_nl_mesh_u32(info, CHAINMESH_A_MESH_RING_SLOTS,
 				      CM_DEF_RING_SLOTS);
@@ -1065,8 +1087,10 @@ static int cm_nl_mesh_new_doit(struct sk_buff *skb, struct genl_info *info)
 
 static int cm_nl_mesh_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NAME))
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NAME)) {
+		GENL_SET_ERR_MSG(info, "mesh name is required");
 		return -EINVAL;
+	}
 	return cm_shm_mesh_del(nla_data(info->attrs[CHAINMESH_A_MESH_NAME]),
 			       info->extack);
 }
@@ -1126,6 +1150,13 @@ static const struct genl_ops cm_genl_ops[] = {
 		.dumpit = cm_nl_flow_dumpit,
 		.policy = cm_flow_ref_policy,
 		.maxattr = CHAINMESH_A_MAX,
+	},
+	{
+		.cmd = CHAINMESH_CMD_FLOW_SET,
+		.doit = cm_nl_flow_set_doit,
+		.policy = cm_flow_new_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = CHAINMESH_CMD_MESH_NEW,

@@ -13,11 +13,21 @@
  *   ID + efd[v]    its own eventfds, one per vector (in order)
  *
  * and every other peer receives "ID + efd[v]" for each vector of the new
- * one. When a client goes away the others receive its ID without an fd.
+ * one.
+ *
+ * When a client goes away its eventfds are KEPT and the others are NOT
+ * told: QEMU's ivshmem (7.2 at least) frees a departed peer's eventfd
+ * array on that message but never allocates it again, so a later client
+ * with the same id makes every other QEMU write into freed memory (heap
+ * corruption, "malloc(): unaligned fastbin chunk detected"). Instead an
+ * id's eventfds outlive its clients: a client that takes the id again gets
+ * the same eventfds as its own, which the others already hold, and nobody
+ * else hears of it. Ringing an absent peer only bumps an eventfd counter.
  *
  * Peer ids are deterministic: a new connection always gets the LOWEST id
  * that is not in use, so peers started one at a time get 0, 1, 2, ... and
- * a peer that leaves and reconnects gets its old id back (if nobody took it).
+ * a peer that leaves and reconnects gets its old id back (if nobody took it),
+ * with the same doorbell eventfds (see above).
  * chainmesh uses the peer id as node id: node 0, the host, connects first.
  *
  * The region is an anonymous memfd whose size (a power of two, as QEMU
@@ -138,7 +148,8 @@ static void cmd_usage(FILE *f)
 "\n"
 "Peer ids: each new connection gets the lowest id not in use, so clients\n"
 "that connect one at a time get ids 0, 1, 2, ... in connection order, and\n"
-"a reconnecting client gets the lowest free id again. Joins and leaves are\n"
+"a reconnecting client gets the lowest free id again, with the same doorbell\n"
+"eventfds (QEMU must never see an id leave and come back). Joins and leaves are\n"
 "logged as 'peer ID joined' and 'peer ID left'.\n"
 "\n"
 "QEMU side: -chardev socket,path=PATH,id=ivs\n"
@@ -274,44 +285,38 @@ static int cmd_host_bell(struct cmd_server *s, unsigned int id, int fd)
 	return 0;
 }
 
-static void cmd_peer_close(struct cmd_server *s, unsigned int id)
+static void cmd_peer_close_efds(struct cmd_server *s, unsigned int id)
 {
 	struct cmd_peer *p = &s->peers[id];
 	unsigned int v;
 
-	/* The host module stops ringing it before the eventfd goes. */
-	if (p->efd[0] >= 0)
-		cmd_host_bell(s, id, -1);
 	for (v = 0; v < s->vectors; v++) {
 		if (p->efd[v] >= 0)
 			close(p->efd[v]);
 		p->efd[v] = -1;
 	}
+}
+
+/* The client goes; the id's eventfds stay (see the top of the file). */
+static void cmd_peer_close(struct cmd_server *s, unsigned int id)
+{
+	struct cmd_peer *p = &s->peers[id];
+
+	/* The host module stops ringing it; a next client registers again. */
+	if (p->efd[0] >= 0)
+		cmd_host_bell(s, id, -1);
 	if (p->sock >= 0)
 		close(p->sock);
 	p->sock = -1;
 	s->nr_peers--;
 }
 
-/*
- * Drop peer @id and tell the others. A peer whose notification fails is
- * gone as well; it is removed by the main loop when its socket reports
- * the hangup, or here at the latest on the next pass.
- */
+/* Drop peer @id's client. The others are not told (see the top). */
 static void cmd_peer_remove(struct cmd_server *s, unsigned int id,
 			    const char *why)
 {
-	unsigned int i;
-
 	cmd_peer_close(s, id);
 	cmd_log(s, "peer %u left (%s)", id, why);
-
-	for (i = 0; i < s->max_peers; i++) {
-		if (s->peers[i].sock < 0)
-			continue;
-		if (cmd_send(s, s->peers[i].sock, id, -1))
-			shutdown(s->peers[i].sock, SHUT_RDWR);
-	}
 }
 
 static void cmd_accept(struct cmd_server *s)
@@ -322,6 +327,7 @@ static void cmd_accept(struct cmd_server *s)
 	};
 	struct cmd_peer *p;
 	unsigned int id, i, v;
+	bool fresh;
 	int sock;
 
 	sock = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -346,7 +352,9 @@ static void cmd_accept(struct cmd_server *s)
 		cmd_log(s, "SO_SNDTIMEO: %s", strerror(errno));
 
 	p = &s->peers[id];
-	for (v = 0; v < s->vectors; v++) {
+	/* an id used before keeps its eventfds: the others hold them */
+	fresh = p->efd[0] < 0;
+	for (v = 0; fresh && v < s->vectors; v++) {
 		p->efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (p->efd[v] < 0) {
 			cmd_log(s, "eventfd: %s", strerror(errno));
@@ -364,8 +372,9 @@ static void cmd_accept(struct cmd_server *s)
 	    cmd_send(s, sock, id, -1) ||
 	    cmd_send(s, sock, -1, s->shm_fd))
 		goto err_remove;
+	/* every id that ever had a client (absent ones ring nobody) */
 	for (i = 0; i < s->max_peers; i++) {
-		if (i == id || !cmd_peer_used(&s->peers[i]))
+		if (i == id || s->peers[i].efd[0] < 0)
 			continue;
 		if (cmd_send_peer(s, sock, i))
 			goto err_remove;
@@ -375,7 +384,7 @@ static void cmd_accept(struct cmd_server *s)
 
 	cmd_log(s, "peer %u joined (%u connected)", id, s->nr_peers);
 
-	for (i = 0; i < s->max_peers; i++) {
+	for (i = 0; fresh && i < s->max_peers; i++) {
 		if (i == id || s->peers[i].sock < 0)
 			continue;
 		if (cmd_send_peer(s, s->peers[i].sock, id))
@@ -386,10 +395,12 @@ static void cmd_accept(struct cmd_server *s)
 err_remove:
 	/* nobody has heard of it yet: drop it silently */
 	cmd_peer_close(s, id);
+	if (fresh)
+		cmd_peer_close_efds(s, id);
 	cmd_log(s, "client for peer id %u went away during setup", id);
 	return;
 err_close_efds:
-	while (v--) {
+	while (fresh && v--) {
 		close(p->efd[v]);
 		p->efd[v] = -1;
 	}
@@ -626,6 +637,8 @@ static void cmd_cleanup(struct cmd_server *s)
 			cmd_peer_close(s, 0);
 			s->nr_peers++;	/* never counted as a client */
 		}
+		for (i = 0; i < s->max_peers; i++)
+			cmd_peer_close_efds(s, i);
 		free(s->peers);
 	}
 	if (s->dev_fd >= 0)

@@ -93,6 +93,12 @@ static const char usage_flow[] =
 "      Add flow ID (0..1023): packets that match go along chain CID. Lower\n"
 "      prio matches first (default 0). The family defaults to the\n"
 "      addresses' one; omitted fields match anything.\n"
+"  chainmesh flow set ID chain CID [prio P] [MATCH ...] [mesh NAME]\n"
+"      Replace flow ID in one step: its chain, priority and match become\n"
+"      the ones given (same arguments as 'flow add'; what is left out\n"
+"      matches anything). Each node's table changes in one step, packets\n"
+"      already on their way finish on the old chain, the counters go on.\n"
+"      'flow change' is the same command.\n"
 "  chainmesh flow del ID [mesh NAME]\n"
 "      Delete flow ID.\n"
 "  chainmesh [-j] flow show [mesh NAME]\n"
@@ -1252,7 +1258,8 @@ static void do_chain(struct cm_cmd *c)
 	}
 }
 
-static void flow_add(struct cm_cmd *c)
+/* flow add (FLOW_NEW) and flow set (FLOW_SET): the same arguments. */
+static void flow_write(struct cm_cmd *c, uint8_t cmd, const char *what)
 {
 	char buf[CHAINMESH_NAME_LEN];
 	const char *name = NULL;
@@ -1263,8 +1270,7 @@ static void flow_add(struct cm_cmd *c)
 
 	/* Build the request as we parse; the family id and the mesh name go
 	 * in once the socket is open (attribute order does not matter). */
-	nlh = cm_msg(c->nl.req, 0, CHAINMESH_CMD_FLOW_NEW,
-		     NLM_F_ACK);
+	nlh = cm_msg(c->nl.req, 0, cmd, NLM_F_ACK);
 	nest = mnl_attr_nest_start(nlh, CHAINMESH_A_FLOW);
 	mnl_attr_put_u32(nlh, CHAINMESH_FLOW_A_ID,
 			 parse_ulong("flow", "flow id", next_arg(c), UINT32_MAX));
@@ -1308,14 +1314,14 @@ static void flow_add(struct cm_cmd *c)
 		}
 	}
 	if (!chain)
-		usage_fail("flow", "flow add: 'chain CID' is required");
+		usage_fail("flow", "%s: 'chain CID' is required", what);
 	mnl_attr_nest_end(nlh, nest);
 
 	cm_nl_open(&c->nl);
 	name = cm_mesh_pick(&c->nl, name, buf);
 	nlh->nlmsg_type = c->nl.family;
 	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
-	cm_change(c, nlh, "flow add");
+	cm_change(c, nlh, what);
 }
 
 static void do_flow(struct cm_cmd *c)
@@ -1325,7 +1331,10 @@ static void do_flow(struct cm_cmd *c)
 	if (!cmd || matches(cmd, "show") || matches(cmd, "list"))
 		obj_show(c, CHAINMESH_CMD_FLOW_GET, print_flow, "flow show");
 	else if (matches(cmd, "add"))
-		flow_add(c);
+		flow_write(c, CHAINMESH_CMD_FLOW_NEW, "flow add");
+	else if (!strcmp(cmd, "set") || matches(cmd, "change") ||
+		 matches(cmd, "replace"))
+		flow_write(c, CHAINMESH_CMD_FLOW_SET, "flow set");
 	else if (matches(cmd, "delete"))
 		obj_del(c, CHAINMESH_CMD_FLOW_DEL, CHAINMESH_A_FLOW,
 			CHAINMESH_FLOW_A_ID, "flow del");

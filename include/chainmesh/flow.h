@@ -40,13 +40,61 @@ struct cm_chain {
 	u8 hops[CHAINMESH_MAX_NODES];
 };
 
-/* A node's table in private memory: validated copy of its shared table. */
+/*
+ * Lookup index of a table (tuple space search), built from the private
+ * copy by cm_ftable_index(): flows are grouped by their mask; each group of
+ * at least CM_FIDX_MIN_GROUP flows has its masked values in one hash table
+ * (open addressing, keyed by group and value, holding the lowest entry
+ * index of each value); the rest, and groups beyond CM_FIDX_GROUPS, are
+ * scanned in order. A lookup hashes the key once per group, groups sorted
+ * by their lowest entry so that it stops at the first group that cannot
+ * beat the match it has. Expected cost: one probe per mask in use.
+ */
+#define CM_FIDX_WORDS		10	/* struct cm_flow_key in 32-bit words */
+#define CM_FIDX_GROUPS		64
+#define CM_FIDX_MIN_GROUP	2	/* a lone flow is cheaper to match than hash */
+#define CM_FIDX_SHIFT		11
+#define CM_FIDX_SLOTS		(1u << CM_FIDX_SHIFT)
+#define CM_FIDX_EMPTY		0xffff
+
+struct cm_fidx_group {
+	u32 mask[CM_FIDX_WORDS];	/* as struct cm_flow_key words */
+	u16 first;			/* lowest entry index in the group */
+	u16 size;
+	u32 narrow;			/* only words 0, 1, 2, 6 masked (IPv4) */
+};
+
+struct cm_fidx_slot {
+	u32 hash;
+	u16 group;
+	u16 flow;			/* entry index, CM_FIDX_EMPTY if free */
+};
+
+struct cm_fidx {
+	const void *owner;		/* the table it indexes, NULL: none */
+	u32 nflows;			/* the table's nflows when built */
+	u16 ngroups;
+	u16 nlinear;
+	struct cm_fidx_group groups[CM_FIDX_GROUPS];
+	u16 linear[CHAINMESH_MAX_FLOWS];	/* entries scanned in order */
+	struct cm_fidx_slot slots[CM_FIDX_SLOTS];
+};
+
+/* A node's table in private memory: validated copy of its shared table.
+ * @ix belongs to this copy only: after copying or editing entries by hand,
+ * call cm_ftable_index() (until then lookups scan). */
 struct cm_ftable {
 	u32 seq;
 	u32 nflows;
 	struct chainmesh_fhop hops[CHAINMESH_MAX_CHAINS];
 	struct chainmesh_flow flows[CHAINMESH_MAX_FLOWS];
+	struct cm_fidx ix;
 };
+
+_Static_assert(CM_FIDX_SLOTS >= 2 * CHAINMESH_MAX_FLOWS &&
+	       CHAINMESH_MAX_FLOWS < CM_FIDX_EMPTY &&
+	       CM_FIDX_GROUPS < 0x8000,
+	       "cm_fidx: sizes");
 
 #define CM_ETH_HLEN		14
 #define CM_ETH_P_IP		0x0800
@@ -143,9 +191,9 @@ static inline bool cm_flow_match(const struct chainmesh_flow *f,
 	return true;
 }
 
-/* First match in priority order, or NULL. */
+/* First match in priority order by scanning every entry, or NULL. */
 static inline const struct chainmesh_flow *
-cm_flow_lookup(const struct cm_ftable *t, const struct cm_flow_key *k)
+cm_flow_lookup_linear(const struct cm_ftable *t, const struct cm_flow_key *k)
 {
 	u32 i;
 
@@ -153,6 +201,326 @@ cm_flow_lookup(const struct cm_ftable *t, const struct cm_flow_key *k)
 		if (cm_flow_match(&t->flows[i], k))
 			return &t->flows[i];
 	return NULL;
+}
+
+_Static_assert(sizeof(struct cm_flow_key) == CM_FIDX_WORDS * 4,
+	       "cm_flow_key: no padding, words for the index");
+
+/*
+ * A flow as the index sees it: @m its mask and @v its value, both in the
+ * shape of a key, so that the flow matches k iff (k & m) == v word by
+ * word. Return: false when a value bit lies outside its mask: such a flow
+ * matches nothing (cm_flow_match compares the masked key with it).
+ */
+static inline bool cm_fidx_flow(const struct chainmesh_flow *f,
+				u32 v[CM_FIDX_WORDS], u32 m[CM_FIDX_WORDS])
+{
+	struct cm_flow_key kv, km;
+	u32 i, bad = 0;
+
+	kv.family = f->family;
+	kv.proto = f->ip_proto;
+	kv.vlan = f->vlan;
+	kv.sport = f->sport;
+	kv.dport = f->dport;
+	memcpy(kv.src, f->src, sizeof(kv.src));
+	memcpy(kv.dst, f->dst, sizeof(kv.dst));
+	km.family = f->family ? 0xff : 0;
+	km.proto = f->ip_proto ? 0xff : 0;
+	km.vlan = f->vlan ? cpu_to_be16(0xffff) : 0;
+	km.sport = f->sport_mask;
+	km.dport = f->dport_mask;
+	memcpy(km.src, f->src_mask, sizeof(km.src));
+	memcpy(km.dst, f->dst_mask, sizeof(km.dst));
+	memcpy(v, &kv, sizeof(kv));
+	memcpy(m, &km, sizeof(km));
+	for (i = 0; i < CM_FIDX_WORDS; i++)
+		bad |= v[i] & ~m[i];
+	return !bad;
+}
+
+/*
+ * Hash of the masked words, salted by @salt (the group): a sum of
+ * independent products (they overlap in the pipeline), then a mix so that
+ * neighbouring addresses do not land in neighbouring slots. A word whose
+ * mask is zero adds nothing, so cm_fidx_hash4() of a narrow group's key
+ * equals cm_fidx_hash() of it.
+ */
+static inline u32 cm_fidx_mix(u64 h)
+{
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return (u32)h;
+}
+
+static inline u32 cm_fidx_hash4(const u32 w[CM_FIDX_WORDS],
+				const u32 m[CM_FIDX_WORDS], u32 salt)
+{
+	u64 h = (u64)(salt + 1) * 0x29610ae0eed8f1e7ull;
+
+	h += (u64)(w[0] & m[0]) * 0x950e87d7f5606615ull;
+	h += (u64)(w[1] & m[1]) * 0x2c61275c9e6b6cf9ull;
+	h += (u64)(w[2] & m[2]) * 0x1f00bca0042db923ull;
+	h += (u64)(w[6] & m[6]) * 0x6814a2bc786a6d2dull;
+	return cm_fidx_mix(h);
+}
+
+static inline u32 cm_fidx_hash(const u32 w[CM_FIDX_WORDS],
+			       const u32 m[CM_FIDX_WORDS], u32 salt)
+{
+	u64 h = (u64)(salt + 1) * 0x29610ae0eed8f1e7ull;
+
+	h += (u64)(w[0] & m[0]) * 0x950e87d7f5606615ull;
+	h += (u64)(w[1] & m[1]) * 0x2c61275c9e6b6cf9ull;
+	h += (u64)(w[2] & m[2]) * 0x1f00bca0042db923ull;
+	h += (u64)(w[3] & m[3]) * 0x6dbca290a9eab707ull;
+	h += (u64)(w[4] & m[4]) * 0x4c10a4fe30cffddbull;
+	h += (u64)(w[5] & m[5]) * 0xf26fff4cc4fd394dull;
+	h += (u64)(w[6] & m[6]) * 0x6814a2bc786a6d2dull;
+	h += (u64)(w[7] & m[7]) * 0xa26b351e6c8042c5ull;
+	h += (u64)(w[8] & m[8]) * 0x54760e7fbc051c6dull;
+	h += (u64)(w[9] & m[9]) * 0xd4c08880a5a4666dull;
+	return cm_fidx_mix(h);
+}
+
+/*
+ * Does the key (words @w) match @f, a flow of the group of mask @m? The
+ * group's mask is the flow's, and its value has no bit outside it, so
+ * this is cm_flow_match() word by word, without a branch per field.
+ */
+static inline bool cm_fidx_hit(const u32 w[CM_FIDX_WORDS],
+			       const u32 m[CM_FIDX_WORDS],
+			       const struct chainmesh_flow *f, bool narrow)
+{
+	struct cm_flow_key kv;
+	u32 v[CM_FIDX_WORDS], d = 0, i;
+
+	kv.family = f->family;
+	kv.proto = f->ip_proto;
+	kv.vlan = f->vlan;
+	kv.sport = f->sport;
+	kv.dport = f->dport;
+	memcpy(kv.src, f->src, sizeof(kv.src));
+	memcpy(kv.dst, f->dst, sizeof(kv.dst));
+	memcpy(v, &kv, sizeof(v));
+	if (narrow)
+		return !(((w[0] & m[0]) ^ v[0]) | ((w[1] & m[1]) ^ v[1]) |
+			 ((w[2] & m[2]) ^ v[2]) | ((w[6] & m[6]) ^ v[6]));
+	for (i = 0; i < CM_FIDX_WORDS; i++)
+		d |= (w[i] & m[i]) ^ v[i];
+	return !d;
+}
+
+static inline u32 cm_fidx_home(u32 hash)
+{
+	return hash >> (32 - CM_FIDX_SHIFT);
+}
+
+#define CM_FIDX_MASK_SALT	0xffff	/* never a group number */
+#define CM_FIDX_GROUPED		0x8000	/* per-entry class while building */
+#define CM_FIDX_LINEAR		0x7fff
+
+/* Slot of the mask @m in the build's mask table, free or its own. */
+static inline u32 cm_fidx_mask_slot(const struct cm_ftable *t,
+				    const u32 m[CM_FIDX_WORDS], u32 hash)
+{
+	const struct cm_fidx *x = &t->ix;
+	u32 s = cm_fidx_home(hash), v2[CM_FIDX_WORDS], m2[CM_FIDX_WORDS];
+
+	for (;;) {
+		const struct cm_fidx_slot *e = &x->slots[s];
+
+		if (e->flow == CM_FIDX_EMPTY)
+			return s;
+		if (e->hash == hash) {
+			cm_fidx_flow(&t->flows[e->flow], v2, m2);
+			if (!memcmp(m, m2, sizeof(m2)))
+				return s;
+		}
+		s = (s + 1) & (CM_FIDX_SLOTS - 1);
+	}
+}
+
+/*
+ * cm_ftable_index - build @t's lookup index from its entries
+ *
+ * Called by cm_ftable_snapshot() and cm_ftable_compile() on the private
+ * table, once its entries are final; O(nflows) expected, no allocation.
+ */
+static inline void cm_ftable_index(struct cm_ftable *t)
+{
+	struct cm_fidx *x = &t->ix;
+	u32 v[CM_FIDX_WORDS], m[CM_FIDX_WORDS], v2[CM_FIDX_WORDS];
+	u16 *kind = x->linear;	/* per entry while building, then the list */
+	u32 n = t->nflows, i, g, s, ng = 0, nl = 0;
+
+	x->owner = NULL;
+	if (n > CHAINMESH_MAX_FLOWS)
+		n = CHAINMESH_MAX_FLOWS;
+
+	/* 1: one slot per distinct mask: its first entry and its count */
+	memset(x->slots, 0xff, sizeof(x->slots));
+	for (i = 0; i < n; i++) {
+		u32 h;
+
+		if (!cm_fidx_flow(&t->flows[i], v, m)) {
+			kind[i] = CM_FIDX_EMPTY;	/* matches nothing */
+			continue;
+		}
+		h = cm_fidx_hash(m, m, CM_FIDX_MASK_SALT);
+		s = cm_fidx_mask_slot(t, m, h);
+		if (x->slots[s].flow == CM_FIDX_EMPTY) {
+			x->slots[s].hash = h;
+			x->slots[s].group = 0;
+			x->slots[s].flow = (u16)i;
+		}
+		x->slots[s].group++;
+		kind[i] = (u16)s;
+	}
+
+	/* 2: the largest masks get a hash group (first = mask slot here) */
+	for (s = 0; s < CM_FIDX_SLOTS; s++) {
+		u16 size = x->slots[s].group;
+
+		if (x->slots[s].flow == CM_FIDX_EMPTY || size < CM_FIDX_MIN_GROUP)
+			continue;
+		if (ng == CM_FIDX_GROUPS && size <= x->groups[ng - 1].size)
+			continue;
+		g = ng < CM_FIDX_GROUPS ? ng++ : ng - 1;
+		for (; g > 0 && x->groups[g - 1].size < size; g--)
+			x->groups[g] = x->groups[g - 1];
+		x->groups[g].first = (u16)s;
+		x->groups[g].size = size;
+	}
+	for (g = 0; g < ng; g++) {
+		u32 *gm = x->groups[g].mask;
+
+		x->groups[g].first = x->slots[x->groups[g].first].flow;
+		cm_fidx_flow(&t->flows[x->groups[g].first], v, gm);
+		x->groups[g].narrow = !(gm[3] | gm[4] | gm[5] | gm[7] | gm[8] | gm[9]);
+	}
+	/* by first entry, for the lookup's early exit */
+	for (g = 1; g < ng; g++) {
+		struct cm_fidx_group tmp = x->groups[g];
+
+		for (i = g; i > 0 && x->groups[i - 1].first > tmp.first; i--)
+			x->groups[i] = x->groups[i - 1];
+		x->groups[i] = tmp;
+	}
+	for (g = 0; g < ng; g++) {
+		const u32 *gm = x->groups[g].mask;
+
+		s = cm_fidx_mask_slot(t, gm, cm_fidx_hash(gm, gm, CM_FIDX_MASK_SALT));
+		x->slots[s].group = CM_FIDX_GROUPED | g;
+	}
+	for (i = 0; i < n; i++) {
+		if (kind[i] == CM_FIDX_EMPTY)
+			continue;
+		s = kind[i];
+		kind[i] = x->slots[s].group & CM_FIDX_GROUPED ?
+			   x->slots[s].group : CM_FIDX_LINEAR;
+	}
+
+	/* 3: the values of each group; the rest in order (nl <= i) */
+	memset(x->slots, 0xff, sizeof(x->slots));
+	for (i = 0; i < n; i++) {
+		u32 c = kind[i], h;
+
+		if (c == CM_FIDX_EMPTY)
+			continue;
+		if (c == CM_FIDX_LINEAR) {
+			kind[nl++] = (u16)i;
+			continue;
+		}
+		g = c & ~CM_FIDX_GROUPED;
+		cm_fidx_flow(&t->flows[i], v, m);
+		h = cm_fidx_hash(v, x->groups[g].mask, g);
+		for (s = cm_fidx_home(h);; s = (s + 1) & (CM_FIDX_SLOTS - 1)) {
+			struct cm_fidx_slot *e = &x->slots[s];
+
+			if (e->flow == CM_FIDX_EMPTY) {
+				e->hash = h;
+				e->group = (u16)g;
+				e->flow = (u16)i;
+				break;
+			}
+			if (e->group != g || e->hash != h)
+				continue;
+			cm_fidx_flow(&t->flows[e->flow], v2, m);
+			if (!memcmp(v, v2, sizeof(v2)))
+				break;	/* same value, earlier entry: shadowed */
+		}
+	}
+	x->ngroups = (u16)ng;
+	x->nlinear = (u16)nl;
+	x->nflows = t->nflows;
+	x->owner = t;
+}
+
+/* Group @g's entry for the key (words @w) if below @best, else @best. */
+static __always_inline u32 cm_fidx_probe(const struct cm_ftable *t,
+					 const u32 w[CM_FIDX_WORDS], u32 g,
+					 u32 best, bool narrow)
+{
+	const struct cm_fidx *x = &t->ix;
+	const u32 *m = x->groups[g].mask;
+	u32 h, s, probes;
+
+	h = narrow ? cm_fidx_hash4(w, m, g) : cm_fidx_hash(w, m, g);
+	s = cm_fidx_home(h);
+	for (probes = 0; probes < CM_FIDX_SLOTS; probes++) {
+		const struct cm_fidx_slot *e = &x->slots[s];
+
+		if (e->flow == CM_FIDX_EMPTY)
+			break;
+		/* one value per group can match: the first found */
+		if (e->hash == h && e->group == g)
+			if (cm_fidx_hit(w, m, &t->flows[e->flow], narrow))
+				return e->flow < best ? e->flow : best;
+		s = (s + 1) & (CM_FIDX_SLOTS - 1);
+	}
+	return best;
+}
+
+/*
+ * cm_flow_lookup - first match in priority order, or NULL
+ *
+ * Through the index when it is @t's and current, else by scanning. The
+ * index is private memory, but its numbers are bounded here all the same.
+ */
+static inline const struct chainmesh_flow *
+cm_flow_lookup(const struct cm_ftable *t, const struct cm_flow_key *k)
+{
+	const struct cm_fidx *x = &t->ix;
+	u32 best = t->nflows, w[CM_FIDX_WORDS], g, ng, i, nl;
+
+	if (unlikely(x->owner != t || x->nflows != best))
+		return cm_flow_lookup_linear(t, k);
+	ng = x->ngroups < CM_FIDX_GROUPS ? x->ngroups : CM_FIDX_GROUPS;
+	if (ng)
+		memcpy(w, k, sizeof(w));
+	for (g = 0; g < ng; g++) {
+		if (x->groups[g].first >= best)
+			break;
+		/* constant @narrow: one specialised copy each */
+		if (x->groups[g].narrow)
+			best = cm_fidx_probe(t, w, g, best, true);
+		else
+			best = cm_fidx_probe(t, w, g, best, false);
+	}
+	nl = x->nlinear < CHAINMESH_MAX_FLOWS ? x->nlinear : CHAINMESH_MAX_FLOWS;
+	for (i = 0; i < nl; i++) {
+		u32 f = x->linear[i];
+
+		if (f >= best)
+			break;
+		if (cm_flow_match(&t->flows[f], k)) {
+			best = f;
+			break;
+		}
+	}
+	return best < t->nflows ? &t->flows[best] : NULL;
 }
 
 static inline struct chainmesh_ftable_hdr *cm_ftable_hdr(void *ft)
@@ -194,6 +562,7 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 	if (s1 & 1)
 		return -EAGAIN;
 	n = le32_to_cpu(READ_ONCE(h->nflows));
+	t->ix.owner = NULL;	/* the entries change under it */
 	if (n > l->p.max_flows)
 		n = ~0u;	/* refuse below, once seq proves it untorn */
 	else {
@@ -230,6 +599,7 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 			return -EPROTO;
 	}
 	t->nflows = n;
+	cm_ftable_index(t);	/* from the validated private copy only */
 	return 0;
 }
 
@@ -279,6 +649,7 @@ static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflo
 {
 	u32 i, n = 0;
 
+	t->ix.owner = NULL;
 	memset(t->hops, 0, sizeof(t->hops));
 	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
 		const struct cm_chain *c = &chains[i];
@@ -325,6 +696,7 @@ static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflo
 		n++;
 	}
 	t->nflows = n;
+	cm_ftable_index(t);
 	return (int)n;
 }
 
@@ -339,6 +711,69 @@ static inline void cm_prefix_mask(u32 plen, __be32 mask[4])
 		mask[i] = bits ? cpu_to_be32(~0u << (32 - bits)) : 0;
 		plen -= bits;
 	}
+}
+
+/*
+ * Failure policy. @up has bit n set for every node that is alive (node 0,
+ * the host, always). The nodes get their tables compiled from the
+ * effective chains: a bypass chain without its dead nodes; on a drop
+ * chain, a node whose next hop is dead ends the chain and drops
+ * (CHAINMESH_H_LAST | CHAINMESH_H_DROP).
+ */
+static inline bool cm_node_up(u64 up, u32 node)
+{
+	return node < CHAINMESH_MAX_NODES && ((up >> node) & 1);
+}
+
+/* cm_chains_effective - @chains (CHAINMESH_MAX_CHAINS) as the nodes get
+ * them while the nodes in @up are alive, into @eff */
+static inline void cm_chains_effective(const struct cm_chain *chains, u64 up,
+				       struct cm_chain *eff)
+{
+	u32 i, j;
+
+	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
+		const struct cm_chain *c = &chains[i];
+		struct cm_chain *e = &eff[i];
+
+		*e = *c;
+		if (!c->used || c->policy != CHAINMESH_POLICY_BYPASS)
+			continue;
+		e->nhops = 0;
+		for (j = 0; j < c->nhops; j++)
+			if (cm_node_up(up, c->hops[j]))
+				e->hops[e->nhops++] = c->hops[j];
+	}
+}
+
+/*
+ * cm_ftable_compile_live - node @node's table with the failure policies
+ * applied: cm_ftable_compile() of the effective chains @eff (from
+ * cm_chains_effective() with the same @up), then drop chains cut short
+ * before their first dead hop.
+ * Return: as cm_ftable_compile().
+ */
+static inline int cm_ftable_compile_live(const struct chainmesh_flow *flows,
+					 u32 nflows, const struct cm_chain *eff,
+					 u64 up, u32 node, u32 max_flows,
+					 struct cm_ftable *t)
+{
+	int ret = cm_ftable_compile(flows, nflows, eff, node, max_flows, t);
+	u32 i;
+
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
+		struct chainmesh_fhop *h = &t->hops[i];
+
+		if (!eff[i].used || eff[i].policy != CHAINMESH_POLICY_DROP ||
+		    !(h->flags & CHAINMESH_H_VALID) ||
+		    h->next == CHAINMESH_NODE_NONE || cm_node_up(up, h->next))
+			continue;
+		h->next = CHAINMESH_NODE_NONE;
+		h->flags |= CHAINMESH_H_LAST | CHAINMESH_H_DROP;
+	}
+	return ret;
 }
 
 #endif /* _CHAINMESH_FLOW_H */

@@ -34,13 +34,33 @@ struct cm_layout {
 	u64 pools_off;
 	u64 pool_stride;
 	u64 size;		/* bytes used, <= region size */
+	/* cm_buf_check() without dividing: buf_size == 1 << buf_shift, and
+	 * for rel < nodes * pool_stride, rel / pool_stride ==
+	 * ((rel >> 12) * pool_recip) >> CM_POOL_RECIP_SHIFT (see below) */
+	u32 buf_shift;
+	u64 pool_recip;
 };
+
+/*
+ * Why the reciprocal is exact: pool_stride = d pages with 1 <= d <= 2^20
+ * (at most 65536 buffers of 64 KiB) and x = rel >> 12 < 64 d. With
+ * m = ceil(2^46 / d) = (2^46 + e) / d, 0 <= e < d, x * m / 2^46 =
+ * x / d + x * e / (d * 2^46), and x * e < 2^26 * 2^20 makes the second
+ * term smaller than 1 / d, so the floor is floor(x / d); x * m < 2^53.
+ * floor(rel / (4096 d)) == floor((rel >> 12) / d) as pool_stride is a
+ * multiple of a page.
+ */
+#define CM_POOL_RECIP_SHIFT	46
 
 #define CM_MIN_RING_SLOTS	8
 #define CM_MAX_RING_SLOTS	32768
 #define CM_MIN_BUF_SIZE		1024
 #define CM_MAX_BUF_SIZE		65536
 #define CM_MAX_BUFS_PER_NODE	65536
+
+_Static_assert(CHAINMESH_PAGE_SIZE == 1 << 12 && CHAINMESH_MAX_NODES <= 64 &&
+	       (u64)CM_MAX_BUFS_PER_NODE * CM_MAX_BUF_SIZE <= 1ull << 32,
+	       "cm_buf_check: the reciprocal's bounds");
 
 static inline u64 cm_align(u64 v, u64 a)
 {
@@ -126,6 +146,10 @@ static inline int cm_layout_compute(const struct cm_layout_params *p,
 	l->pools_off = off;
 	l->pool_stride = cm_align((u64)p->bufs_per_node * p->buf_size, pg);
 	off += p->nodes * l->pool_stride;
+	while ((1u << l->buf_shift) < p->buf_size)
+		l->buf_shift++;
+	l->pool_recip = ((1ull << CM_POOL_RECIP_SHIFT) + l->pool_stride / pg - 1) /
+			(l->pool_stride / pg);
 
 	l->size = off;
 	return off <= region_size ? 0 : -E2BIG;
@@ -277,13 +301,14 @@ static inline enum cm_bad cm_buf_check(const struct cm_layout *l, u64 addr,
 	if (addr < l->pools_off || addr >= l->size)
 		return CM_BAD_ADDR;
 	rel = addr - l->pools_off;
-	*owner = (u32)(rel / l->pool_stride);
-	in = rel % l->pool_stride;
+	/* rel / pool_stride and its remainder, by multiplying (see above) */
+	*owner = (u32)(((rel >> 12) * l->pool_recip) >> CM_POOL_RECIP_SHIFT);
+	in = rel - *owner * l->pool_stride;
 	if (*owner >= l->p.nodes)
 		return CM_BAD_ADDR;
 	if (in & (l->p.buf_size - 1))
 		return CM_BAD_ALIGN;
-	*idx = (u32)(in / l->p.buf_size);
+	*idx = (u32)(in >> l->buf_shift);
 	if (*idx >= l->p.bufs_per_node)
 		return CM_BAD_ADDR;
 	return CM_BAD_NONE;

@@ -163,21 +163,51 @@ _Static_assert(sizeof(struct cm_desc_slot) == sizeof(struct chainmesh_desc) &&
 	       __builtin_offsetof(struct cm_desc, flags) == 15,
 	       "cm_desc_slot: descriptor layout");
 
+static inline u64 cm_desc_meta(const struct cm_desc *d)
+{
+	return (u64)d->data_off | (u64)d->len << 16 | (u64)d->chain << 32 |
+	       (u64)d->hop << 48 | (u64)d->flags << 56;
+}
+
+static inline void cm_desc_slot_write(struct cm_desc_slot *s,
+				      const struct cm_desc *d)
+{
+	WRITE_ONCE(s->addr, cpu_to_le64(d->addr));
+	WRITE_ONCE(s->meta, cpu_to_le64(cm_desc_meta(d)));
+}
+
 /* Fill the next data slot; the caller checked cm_ring_prod_space(). */
 static inline void cm_ring_push_desc(struct cm_ring_prod *p,
 				     const struct cm_desc *d)
 {
 	u32 head = p->head;
-	struct cm_desc_slot *s = (struct cm_desc_slot *)p->slots +
-				 (head & p->mask);
-	u64 meta = (u64)d->data_off | (u64)d->len << 16 |
-		   (u64)d->chain << 32 | (u64)d->hop << 48 |
-		   (u64)d->flags << 56;
 
-	WRITE_ONCE(s->addr, cpu_to_le64(d->addr));
-	WRITE_ONCE(s->meta, cpu_to_le64(meta));
+	cm_desc_slot_write((struct cm_desc_slot *)p->slots + (head & p->mask), d);
 	/* from the local: the slot stores may alias *p */
 	p->head = head + 1;
+}
+
+/*
+ * cm_ring_push_descs - fill the next @n data slots from @d
+ *
+ * The caller checked cm_ring_prod_space() >= @n. Same slots as @n calls of
+ * cm_ring_push_desc(), with one index update; a batch that wraps is
+ * written as two runs. Publish with cm_ring_publish() as usual.
+ */
+static inline void cm_ring_push_descs(struct cm_ring_prod *p,
+				      const struct cm_desc *d, u32 n)
+{
+	struct cm_desc_slot *slots = (struct cm_desc_slot *)p->slots;
+	u32 head = p->head, pos = head & p->mask;
+	u32 run = p->mask + 1 - pos, i;
+
+	if (run > n)
+		run = n;
+	for (i = 0; i < run; i++)
+		cm_desc_slot_write(slots + pos + i, d + i);
+	for (; i < n; i++)
+		cm_desc_slot_write(slots + (i - run), d + i);
+	p->head = head + n;
 }
 
 /* Fill the next return slot with a buffer offset. */
@@ -229,18 +259,13 @@ static inline int cm_ring_cons_avail(struct cm_ring_cons *c)
 	return (int)n;
 }
 
-/* Copy the next data slot out, each word read once; the caller checked
- * cm_ring_cons_avail() and validates the copy. */
-static inline void cm_ring_pop_desc(struct cm_ring_cons *c, struct cm_desc *d)
+static inline void cm_desc_slot_read(const struct cm_desc_slot *s,
+				     struct cm_desc *d)
 {
-	u32 tail = c->tail;
-	const struct cm_desc_slot *s =
-		(const struct cm_desc_slot *)c->slots + (tail & c->mask);
 	u64 addr, meta;
 
 	addr = le64_to_cpu(READ_ONCE(s->addr));
 	meta = le64_to_cpu(READ_ONCE(s->meta));
-	c->tail = tail + 1;
 	d->addr = addr;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	/* one store; through the struct, not a field, for FORTIFY_SOURCE */
@@ -253,6 +278,40 @@ static inline void cm_ring_pop_desc(struct cm_ring_cons *c, struct cm_desc *d)
 	d->hop = (u8)(meta >> 48);
 	d->flags = (u8)(meta >> 56);
 #endif
+}
+
+/* Copy the next data slot out, each word read once; the caller checked
+ * cm_ring_cons_avail() and validates the copy. */
+static inline void cm_ring_pop_desc(struct cm_ring_cons *c, struct cm_desc *d)
+{
+	u32 tail = c->tail;
+
+	cm_desc_slot_read((const struct cm_desc_slot *)c->slots + (tail & c->mask),
+			  d);
+	c->tail = tail + 1;
+}
+
+/*
+ * cm_ring_pop_descs - copy the next @n data slots out into @d
+ *
+ * The caller checked cm_ring_cons_avail() >= @n and validates each copy.
+ * Same copies as @n calls of cm_ring_pop_desc(), with one index update;
+ * hand the slots back with cm_ring_release() as usual.
+ */
+static inline void cm_ring_pop_descs(struct cm_ring_cons *c, struct cm_desc *d,
+				     u32 n)
+{
+	const struct cm_desc_slot *slots = (const struct cm_desc_slot *)c->slots;
+	u32 tail = c->tail, pos = tail & c->mask;
+	u32 run = c->mask + 1 - pos, i;
+
+	if (run > n)
+		run = n;
+	for (i = 0; i < run; i++)
+		cm_desc_slot_read(slots + pos + i, d + i);
+	for (; i < n; i++)
+		cm_desc_slot_read(slots + (i - run), d + i);
+	c->tail = tail + n;
 }
 
 static inline u64 cm_ring_pop_addr(struct cm_ring_cons *c)
@@ -274,13 +333,19 @@ static inline void cm_ring_release(struct cm_ring_cons *c)
  * cm_ring_want_kick - ask the producer for a doorbell, then re-check
  *
  * Return: true when entries arrived meanwhile; the caller keeps polling.
+ * A head more than one ring ahead is not news but a broken peer, which
+ * cm_ring_cons_avail() refuses: polling again at once would refuse it
+ * again, forever (a NAPI livelock); its next doorbell polls instead.
  */
 static inline bool cm_ring_want_kick(struct cm_ring_cons *c)
 {
+	u32 n;
+
 	WRITE_ONCE(c->hdr->want_kick, cpu_to_le32(1));
 	/* [K2] pairs with [K1]: want_kick store before head load. */
 	smp_mb();
-	return le32_to_cpu(READ_ONCE(c->hdr->head)) != c->tail;
+	n = le32_to_cpu(READ_ONCE(c->hdr->head)) - c->tail;
+	return n && n <= c->mask + 1;
 }
 
 /* Polling: the producer need not ring. */

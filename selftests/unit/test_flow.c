@@ -677,6 +677,329 @@ TEST(lookup_order)
 	free(t);
 }
 
+/* ---- the lookup index, against a plain scan ---- */
+
+static u64 xs(u64 *r)
+{
+	*r ^= *r << 13;
+	*r ^= *r >> 7;
+	*r ^= *r << 17;
+	return *r;
+}
+
+/* The reference: the first entry cm_flow_match() accepts. */
+static const struct chainmesh_flow *ref_lookup(const struct cm_ftable *t,
+					       const struct cm_flow_key *k)
+{
+	u32 i;
+
+	for (i = 0; i < t->nflows; i++)
+		if (cm_flow_match(&t->flows[i], k))
+			return &t->flows[i];
+	return NULL;
+}
+
+static const u16 vids[] = { 1, 5, 100, 4095 }, kvids[] = { 1, 5, 100, 7 };
+static const u16 sports[] = { 53, 80, 443, 40000 };
+static const u16 dports[] = { 53, 80, 443, 5201 };
+
+/* Few distinct values, so that flows overlap and keys hit them. */
+static __be32 rnd_word(u64 *r)
+{
+	static const u32 pool[] = {
+		0x0a000001, 0x0a000002, 0x0a0000ff, 0x0a010203, 0x0a01ff00,
+		0xc0a80101, 0x20010db8, 0x00000000, 0xffffffff, 0x7f000001,
+	};
+	u64 x = xs(r);
+
+	return htonl(x & 1 ? pool[x >> 8 & 7] ^ (u32)(x >> 40 & 3) : pool[(x >> 8) % 10]);
+}
+
+static void rnd_addr(u64 *r, u8 family, __be32 a[4])
+{
+	u32 i;
+
+	memset(a, 0, 16);
+	for (i = 0; i < (family == 6 ? 4u : 1u); i++)
+		a[i] = rnd_word(r);
+}
+
+static u32 rnd_plen(u64 *r, u8 family)
+{
+	static const u32 p4[] = { 0, 8, 16, 24, 31, 32, 32, 32 };
+	static const u32 p6[] = { 0, 32, 48, 64, 120, 127, 128, 128 };
+	u64 x = xs(r);
+
+	if (!(x & 15))
+		return (u32)(x >> 8) % (family == 6 ? 129 : 33);
+	return family == 6 ? p6[x >> 4 & 7] : p4[x >> 4 & 7];
+}
+
+static __be16 rnd_pmask(u64 *r)
+{
+	static const u16 m[] = { 0, 0, 0xffff, 0xffff, 0xff00, 0xfffc, 0x8000, 0x00ff };
+
+	return htons(m[xs(r) >> 20 & 7]);
+}
+
+/* One of a few flow shapes (a mask set), or, now and then, any mask. */
+static void rnd_flow(u64 *r, struct chainmesh_flow *f, u32 id, u16 prio,
+		     u32 shapes)
+{
+	u64 shape = xs(r) % shapes, x;
+	u64 sr = 0x1234567 + shape * 0x9e3779b97f4a7c15ull;	/* the shape's */
+	u64 *mr = (xs(r) & 7) ? &sr : r;	/* 1 in 8: a random mask */
+	__be32 sm[4], dm[4];
+	u32 i;
+
+	flow(f, id, 1, prio);
+	x = xs(mr);
+	f->family = (u8[]){ 0, 4, 4, 6 }[x & 3];
+	f->ip_proto = (u8[]){ 0, 6, 17, 17 }[x >> 2 & 3];
+	f->vlan = (x >> 4 & 3) == 3 ? htons(vids[xs(r) & 3]) : 0;
+	cm_prefix_mask(f->family ? rnd_plen(mr, f->family) : 0, sm);
+	cm_prefix_mask(f->family ? rnd_plen(mr, f->family) : 0, dm);
+	f->sport_mask = rnd_pmask(mr);
+	f->dport_mask = rnd_pmask(mr);
+
+	if (f->ip_proto && !(xs(mr) & 3))
+		f->ip_proto = (xs(r) & 1) ? 6 : 17;
+	rnd_addr(r, f->family ? f->family : 6, f->src);
+	rnd_addr(r, f->family ? f->family : 6, f->dst);
+	for (i = 0; i < 4; i++) {
+		f->src_mask[i] = sm[i];
+		f->dst_mask[i] = dm[i];
+		f->src[i] &= sm[i];
+		f->dst[i] &= dm[i];
+	}
+	f->sport = htons(sports[xs(r) & 3]) & f->sport_mask;
+	f->dport = htons(dports[xs(r) & 3]) & f->dport_mask;
+	/* 1 in 64: a value bit outside its mask, a flow that matches nothing */
+	if (!(xs(r) & 63))
+		f->dport |= ~f->dport_mask & htons(1);
+}
+
+/* A key near a flow of @t (its value, other bits random), or any key. */
+static void rnd_key(u64 *r, const struct cm_ftable *t, struct cm_flow_key *k)
+{
+	u64 x = xs(r);
+	u32 i;
+
+	memset(k, 0, sizeof(*k));
+	k->family = (u8[]){ 4, 4, 6, 0 }[x & 3];
+	k->proto = (u8[]){ 6, 17, 1, 58 }[x >> 2 & 3];
+	k->vlan = (x >> 4 & 3) == 3 ? htons(kvids[x >> 6 & 3]) : 0;
+	rnd_addr(r, k->family == 6 ? 6 : 4, k->src);
+	rnd_addr(r, k->family == 6 ? 6 : 4, k->dst);
+	k->sport = htons(sports[x >> 8 & 3] ^ (u16)(x >> 10 & 1));
+	k->dport = htons(dports[x >> 12 & 3] ^ (u16)(x >> 14 & 1));
+
+	if (t->nflows && (x >> 16 & 3)) {
+		const struct chainmesh_flow *f = &t->flows[(x >> 20) % t->nflows];
+
+		if (f->family)
+			k->family = f->family;
+		if (f->ip_proto)
+			k->proto = f->ip_proto;
+		if (f->vlan)
+			k->vlan = f->vlan;
+		k->sport = (k->sport & ~f->sport_mask) | f->sport;
+		k->dport = (k->dport & ~f->dport_mask) | f->dport;
+		for (i = 0; i < 4; i++) {
+			k->src[i] = (k->src[i] & ~f->src_mask[i]) | f->src[i];
+			k->dst[i] = (k->dst[i] & ~f->dst_mask[i]) | f->dst[i];
+		}
+	}
+}
+
+/* A random logical table of @n flows, compiled for node 1. */
+static u32 rnd_table(struct __cm_meta *_metadata, u64 *r, u32 n, u32 shapes,
+		     u32 nprio, struct cm_ftable *t)
+{
+	static struct chainmesh_flow fl[CHAINMESH_MAX_FLOWS];
+	static u16 ids[CHAINMESH_MAX_FLOWS];
+	u32 i, j;
+
+	for (i = 0; i < CHAINMESH_MAX_FLOWS; i++)
+		ids[i] = (u16)i;
+	for (i = CHAINMESH_MAX_FLOWS - 1; i > 0; i--) {
+		u16 tmp = ids[i];
+
+		j = (u32)(xs(r) % (i + 1));
+		ids[i] = ids[j];
+		ids[j] = tmp;
+	}
+	for (i = 0; i < n; i++) {
+		rnd_flow(r, &fl[i], ids[i], (u16)(xs(r) % nprio), shapes);
+		/* 1 in 16: the same match as an earlier flow */
+		if (i && !(xs(r) & 15)) {
+			u32 id = ids[i];
+			u16 prio = fl[i].priority;
+
+			fl[i] = fl[xs(r) % i];
+			fl[i].flow_id = cpu_to_le32(id);
+			fl[i].priority = prio;
+		}
+	}
+	compile_one(_metadata, fl, n, t);
+	return n;
+}
+
+static u32 check_lookups(struct __cm_meta *_metadata, u64 *r,
+			 const struct cm_ftable *t, u32 nkeys)
+{
+	const struct chainmesh_flow *got, *want;
+	struct cm_flow_key k;
+	u32 i, hits = 0;
+
+	for (i = 0; i < nkeys; i++) {
+		rnd_key(r, t, &k);
+		got = cm_flow_lookup(t, &k);
+		want = ref_lookup(t, &k);
+		ASSERT_TRUE(got == want) {
+			TH_LOG("table of %u: entry %ld, want %ld", t->nflows,
+			       got ? (long)(got - t->flows) : -1L,
+			       want ? (long)(want - t->flows) : -1L);
+			show_key("key", &k);
+		}
+		hits += !!want;
+	}
+	return hits;
+}
+
+TEST_TIMEOUT(lookup_index_differential, 120)
+{
+	static const u32 sizes[] = { 1, 2, 3, 5, 17, 64, 200, 512, 1023, 1024 };
+	struct cm_ftable *t = calloc(1, sizeof(*t));
+	u64 r = 0xdeadbeefcafef00dull, lookups = 0, hits = 0;
+	u32 round, n, shapes, nprio, groups = 0, linear = 0;
+
+	ASSERT_NOT_NULL(t);
+	for (round = 0; round < 600; round++) {
+		n = round < 40 ? sizes[round % 10] : 1 + (u32)(xs(&r) % CHAINMESH_MAX_FLOWS);
+		shapes = (u32[]){ 1, 3, 8, 40, 200 }[round % 5];
+		nprio = (u32[]){ 1, 4, 1000 }[round % 3];
+		rnd_table(_metadata, &r, n, shapes, nprio, t);
+		ASSERT_TRUE(t->ix.owner == t);
+		ASSERT_EQ(t->nflows, t->ix.nflows);
+		ASSERT_LE(t->ix.ngroups, CM_FIDX_GROUPS);
+		groups += t->ix.ngroups;
+		linear += t->ix.nlinear;
+		hits += check_lookups(_metadata, &r, t, 2000);
+		lookups += 2000;
+	}
+	TH_LOG("%llu lookups, %llu matched; %u groups, %u scanned entries in all",
+	       (unsigned long long)lookups, (unsigned long long)hits, groups, linear);
+	EXPECT_GT(hits, lookups / 4);
+	EXPECT_GT(groups, 0);
+	free(t);
+}
+
+/* More masks than groups: the smaller ones are scanned, still in order. */
+TEST(lookup_index_many_masks)
+{
+	struct cm_ftable *t = calloc(1, sizeof(*t));
+	static struct chainmesh_flow fl[CHAINMESH_MAX_FLOWS];
+	u64 r = 42;
+	u32 i;
+
+	ASSERT_NOT_NULL(t);
+	/* 100 masks (dst /0../99 over IPv6) of 10 flows each, then a catch-all */
+	for (i = 0; i + 1 < CHAINMESH_MAX_FLOWS && i < 1000; i++) {
+		flow(&fl[i], i, 1, (u16)(i % 7));
+		f_dst(&fl[i], i % 3 ? "2001:db8::" : "2001:db8:ff00::", i % 100);
+		fl[i].src[0] = htonl(i / 100) & htonl(0xff);
+		fl[i].src_mask[0] = htonl(0xff);
+	}
+	flow(&fl[i], i, 1, 6);
+	compile_one(_metadata, fl, i + 1, t);
+	EXPECT_EQ(CM_FIDX_GROUPS, t->ix.ngroups);
+	EXPECT_GT(t->ix.nlinear, 0);
+	for (i = 0; i < 20000; i++) {
+		struct cm_flow_key k;
+
+		key6(&k, 17, "::1", "2001:db8:ff00::1", 1, 2);
+		k.src[0] = htonl(xs(&r) % 12);
+		k.dst[1] = htonl((u32)xs(&r) & 0xffff0000);
+		k.family = xs(&r) & 1 ? 6 : 4;
+		ASSERT_TRUE(cm_flow_lookup(t, &k) == ref_lookup(t, &k))
+			TH_LOG("key %u", i);
+	}
+	free(t);
+}
+
+/* A copy, or a table changed by hand, scans until indexed again. */
+TEST(lookup_index_copies)
+{
+	struct cm_ftable *t = calloc(1, sizeof(*t)), *c = malloc(sizeof(*c));
+	u64 r = 7;
+
+	ASSERT_NOT_NULL(t);
+	ASSERT_NOT_NULL(c);
+	rnd_table(_metadata, &r, 700, 5, 10, t);
+	memcpy(c, t, sizeof(*c));
+	EXPECT_TRUE(c->ix.owner != c);
+	check_lookups(_metadata, &r, c, 3000);
+	cm_ftable_index(c);
+	EXPECT_TRUE(c->ix.owner == c);
+	check_lookups(_metadata, &r, c, 3000);
+
+	/* fewer entries, index not rebuilt: the scan sees only those */
+	c->nflows = 300;
+	check_lookups(_metadata, &r, c, 3000);
+	c->nflows = 0;
+	check_lookups(_metadata, &r, c, 100);
+	free(c);
+	free(t);
+}
+
+/* What a node snapshots is indexed, and agrees with the host's table. */
+TEST(lookup_index_snapshot)
+{
+	struct cm_layout_params p = {
+		.nodes = 3, .ring_slots = 8, .buf_size = 1024,
+		.bufs_per_node = 4, .max_flows = CHAINMESH_MAX_FLOWS,
+	};
+	struct cm_ftable *t = calloc(1, sizeof(*t)), *s = calloc(1, sizeof(*s));
+	struct cm_layout l;
+	struct cm_flow_key k;
+	void *base;
+	u64 r = 99;
+	u32 round, i;
+
+	ASSERT_NOT_NULL(t);
+	ASSERT_NOT_NULL(s);
+	ASSERT_EQ(0, cm_layout_compute(&p, ~0ull, &l));
+	base = calloc(1, l.size);
+	ASSERT_NOT_NULL(base);
+	for (round = 0; round < 20; round++) {
+		rnd_table(_metadata, &r, 1 + (u32)(xs(&r) % CHAINMESH_MAX_FLOWS),
+			  1 + round, 5, t);
+		cm_ftable_publish(cm_ftable(base, &l, 1), t);
+		ASSERT_EQ(0, cm_ftable_snapshot(cm_ftable(base, &l, 1), &l, 1, s));
+		ASSERT_TRUE(s->ix.owner == s);
+		for (i = 0; i < 2000; i++) {
+			const struct chainmesh_flow *a, *b;
+
+			rnd_key(&r, t, &k);
+			a = cm_flow_lookup(t, &k);
+			b = cm_flow_lookup(s, &k);
+			ASSERT_EQ(a ? a - t->flows : -1, b ? b - s->flows : -1);
+			ASSERT_TRUE(b == ref_lookup(s, &k));
+		}
+	}
+	/* A refused table is empty, whatever its index said. */
+	cm_ftable_hdr(cm_ftable(base, &l, 1))->nflows = cpu_to_le32(CHAINMESH_MAX_FLOWS + 1);
+	ASSERT_EQ(-EPROTO, cm_ftable_snapshot(cm_ftable(base, &l, 1), &l, 1, s));
+	for (i = 0; i < 100; i++) {
+		rnd_key(&r, t, &k);
+		ASSERT_NULL(cm_flow_lookup(s, &k));
+	}
+	free(base);
+	free(s);
+	free(t);
+}
+
 /* ---- compiling ---- */
 
 static void chain(struct cm_chain *c, u32 used, u32 nhops, const u8 *hops)

@@ -587,4 +587,43 @@ TEST(buf_check_spread)
 	}
 }
 
+/*
+ * cm_buf_check divides by pool_stride with a reciprocal: every pool size
+ * the parameters allow, at every pool boundary of 64 nodes.
+ */
+TEST(buf_check_every_pool_size)
+{
+	static const u32 bsize[] = { 1024, 2048, 4096, 65536 };
+	struct cm_layout_params p = { .nodes = 64, .ring_slots = 8, .max_flows = 1 };
+	struct cm_layout l;
+	u32 b, n, owner, idx, last;
+	u64 checks = 0;
+
+	for (b = 0; b < 4; b++) {
+		p.buf_size = bsize[b];
+		for (p.bufs_per_node = 1; p.bufs_per_node <= CM_MAX_BUFS_PER_NODE;
+		     p.bufs_per_node++) {
+			ASSERT_EQ(0, cm_layout_compute(&p, ~0ull, &l));
+			last = p.bufs_per_node - 1;
+			for (n = 0; n < p.nodes; n++) {
+				ASSERT_EQ(CM_BAD_NONE, cm_buf_check(&l, cm_buf_addr(&l, n, 0),
+								   &owner, &idx));
+				ASSERT_EQ(n, owner);
+				ASSERT_EQ(0, idx);
+				ASSERT_EQ(CM_BAD_NONE, cm_buf_check(&l, cm_buf_addr(&l, n, last),
+								   &owner, &idx));
+				ASSERT_EQ(n, owner) TH_LOG("bufs %u size %u", p.bufs_per_node,
+							   p.buf_size);
+				ASSERT_EQ(last, idx);
+				/* the pool's last byte: padding or its last buffer */
+				ASSERT_NE(CM_BAD_NONE, cm_buf_check(&l, cm_buf_addr(&l, n, 0) +
+								   l.pool_stride - 1,
+								   &owner, &idx));
+				checks += 3;
+			}
+		}
+	}
+	TH_LOG("%llu checks", (unsigned long long)checks);
+}
+
 TEST_HARNESS_MAIN

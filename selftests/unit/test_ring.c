@@ -238,6 +238,113 @@ TEST_F(ring, batch)
 	EXPECT_EQ(SLOTS, check_space(_metadata, self));
 }
 
+/*
+ * Bulk push and pop against one-at-a-time on a twin ring: every batch
+ * size at every slot offset, across 2^32; the slots, the shared indices
+ * and the copies out must be the same, and nothing past @n is written.
+ */
+TEST_F(ring, bulk_same_as_single)
+{
+	struct chainmesh_ring_hdr *twin = ring_alloc(SLOTS, sizeof(struct chainmesh_desc),
+						     START);
+	size_t bytes = sizeof(*twin) + SLOTS * sizeof(struct chainmesh_desc);
+	struct cm_desc in[SLOTS + 1], out[SLOTS + 1], one;
+	struct cm_ring_prod tp;
+	struct cm_ring_cons tc;
+	u32 off, n, i;
+
+	ASSERT_NOT_NULL(twin);
+	memcpy(twin, self->hdr, bytes);
+	cm_ring_prod_init(&tp, twin, SLOTS);
+	cm_ring_cons_init(&tc, twin, SLOTS);
+
+	for (off = 0; off < 3 * SLOTS; off++) {
+		for (n = 0; n <= SLOTS; n++) {
+			/* free for real (the cached view may lag behind) */
+			ASSERT_GE(SLOTS - (self->p.head - shared_tail(self)), n);
+			ASSERT_GE(SLOTS - (tp.head - le32_to_cpu(twin->tail)), n);
+			cm_ring_prod_space(&self->p);
+			cm_ring_prod_space(&tp);
+			for (i = 0; i < n; i++)
+				mkdesc(self->pushed + i, &in[i]);
+			cm_ring_push_descs(&self->p, in, n);
+			for (i = 0; i < n; i++)
+				cm_ring_push_desc(&tp, &in[i]);
+			ASSERT_EQ(tp.head, self->p.head);
+			cm_ring_publish(&self->p);
+			cm_ring_publish(&tp);
+			ASSERT_EQ(0, memcmp(twin, self->hdr, bytes))
+				TH_LOG("push: offset %u, %u descriptors", off, n);
+
+			ASSERT_EQ((int)n, n ? cm_ring_cons_avail(&self->c) : 0);
+			ASSERT_EQ((int)n, n ? cm_ring_cons_avail(&tc) : 0);
+			memset(out, 0x5c, sizeof(out));
+			cm_ring_pop_descs(&self->c, out, n);
+			for (i = 0; i < n; i++) {
+				cm_ring_pop_desc(&tc, &one);
+				ASSERT_TRUE(desc_is(&out[i], self->pushed + i))
+					TH_LOG("pop: offset %u, %u descriptors, #%u", off, n, i);
+				ASSERT_EQ(0, memcmp(&one, &out[i], sizeof(one)));
+			}
+			ASSERT_EQ(0x5c, ((u8 *)&out[n])[0]);
+			ASSERT_EQ(0x5c, ((u8 *)&out[n])[sizeof(out[n]) - 1]);
+			ASSERT_EQ(tc.tail, self->c.tail);
+			cm_ring_release(&self->c);
+			cm_ring_release(&tc);
+			ASSERT_EQ(0, memcmp(twin, self->hdr, bytes));
+			self->pushed += n;
+		}
+		/* one more, so the next round starts at the next offset */
+		mkdesc(self->pushed, &in[0]);
+		cm_ring_push_descs(&self->p, in, 1);
+		cm_ring_push_desc(&tp, &in[0]);
+		cm_ring_publish(&self->p);
+		cm_ring_publish(&tp);
+		ASSERT_EQ(1, cm_ring_cons_avail(&self->c));
+		ASSERT_EQ(1, cm_ring_cons_avail(&tc));
+		cm_ring_pop_descs(&self->c, out, 1);
+		cm_ring_pop_desc(&tc, &one);
+		ASSERT_TRUE(desc_is(&out[0], self->pushed++));
+		cm_ring_release(&self->c);
+		cm_ring_release(&tc);
+	}
+	EXPECT_LT(shared_head(self), START);	/* went through 2^32 */
+	free(twin);
+}
+
+/* Bulk on one side, single on the other, batches crossing the wrap. */
+TEST_F(ring, bulk_mixed)
+{
+	struct cm_desc d[SLOTS];
+	u32 round, n, i;
+
+	for (round = 0; round < 10 * SLOTS; round++) {
+		n = (round * 5) % SLOTS + 1;
+		for (i = 0; i < n; i++)
+			mkdesc(self->pushed + i, &d[i]);
+		ASSERT_GT(check_space(_metadata, self), 0);
+		ASSERT_GE(SLOTS - (self->p.head - shared_tail(self)), n);
+		if (round & 1) {
+			cm_ring_push_descs(&self->p, d, n);
+			self->pushed += n;
+		} else {
+			push(self, n);
+		}
+		cm_ring_publish(&self->p);
+		ASSERT_EQ((int)n, check_avail(_metadata, self));
+		if (round & 2) {
+			cm_ring_pop_descs(&self->c, d, n);
+			for (i = 0; i < n; i++)
+				ASSERT_TRUE(desc_is(&d[i], self->popped++));
+		} else {
+			ASSERT_TRUE(pop(self, n));
+		}
+		cm_ring_release(&self->c);
+	}
+	EXPECT_EQ(self->pushed, self->popped);
+	EXPECT_EQ((u32)(START + self->pushed), shared_head(self));
+}
+
 TEST_F(ring, kick_suppression)
 {
 	/* Consumer goes to sleep on an empty ring. */
@@ -310,8 +417,10 @@ TEST_F(ring, corrupt_head)
 	EXPECT_EQ(-EPROTO, cm_ring_cons_avail(&self->c));
 	EXPECT_EQ(START, self->c.tail);
 	EXPECT_EQ(START, self->c.head_cache);
-	/* Asking for a kick then polls, and polling refuses again. */
-	EXPECT_TRUE(cm_ring_want_kick(&self->c));
+	/* Asking for a kick does not poll again at once (that would spin
+	 * on a head nobody fixes); the peer's next doorbell polls. */
+	EXPECT_FALSE(cm_ring_want_kick(&self->c));
+	EXPECT_EQ(1, le32_to_cpu(self->hdr->want_kick));
 	EXPECT_EQ(-EPROTO, cm_ring_cons_avail(&self->c));
 
 	/* A full ring is fine. */
@@ -452,6 +561,7 @@ struct stress {
 	u32 slots;
 	u64 items;
 	bool kick;
+	bool bulk;		/* cm_ring_push_descs / cm_ring_pop_descs */
 	u32 futex;		/* bumped on each doorbell */
 	/* results */
 	int prod_err;
@@ -504,7 +614,16 @@ static void *stress_producer(void *arg)
 			n = (u32)space;
 		if (n > s->items - seq)
 			n = (u32)(s->items - seq);
-		while (n--) {
+		if (s->bulk) {
+			struct cm_desc b[32];
+			u32 i;
+
+			for (i = 0; i < n; i++)
+				mkdesc(seq + i, &b[i]);
+			cm_ring_push_descs(&p, b, n);
+			seq += n;
+		}
+		while (!s->bulk && n--) {
 			mkdesc(seq++, &d);
 			cm_ring_push_desc(&p, &d);
 		}
@@ -536,6 +655,22 @@ static void *stress_consumer(void *arg)
 		if (n < 0) {
 			s->cons_err = n;
 			break;
+		}
+		if (n && s->bulk) {
+			struct cm_desc b[64];
+			u32 i, k = n > 64 ? 64 : (u32)n;
+
+			cm_ring_pop_descs(&c, b, k);
+			for (i = 0; i < k; i++, seq++) {
+				if (!desc_is(&b[i], seq)) {
+					s->cons_err = -EILSEQ;
+					s->bad_seq = seq;
+					return NULL;
+				}
+			}
+			cm_ring_release(&c);
+			spins = 0;
+			continue;
 		}
 		if (n) {
 			while (n--) {
@@ -574,11 +709,11 @@ static void *stress_consumer(void *arg)
 	return NULL;
 }
 
-static void stress_run(struct __cm_meta *_metadata, u32 slots, u64 items,
-		       bool kick)
+static void stress_run_bulk(struct __cm_meta *_metadata, u32 slots, u64 items,
+			    bool kick, bool bulk)
 {
 	struct stress s = {
-		.slots = slots, .items = items, .kick = kick,
+		.slots = slots, .items = items, .kick = kick, .bulk = bulk,
 	};
 	struct timespec t0, t1;
 	pthread_t pt, ct;
@@ -607,6 +742,12 @@ static void stress_run(struct __cm_meta *_metadata, u32 slots, u64 items,
 	free(s.hdr);
 }
 
+static void stress_run(struct __cm_meta *_metadata, u32 slots, u64 items,
+		       bool kick)
+{
+	stress_run_bulk(_metadata, slots, items, kick, false);
+}
+
 TEST_TIMEOUT(stress_poll, 20)
 {
 	stress_run(_metadata, 256, 20000000, false);
@@ -625,6 +766,16 @@ TEST_TIMEOUT(stress_kick, 20)
 TEST_TIMEOUT(stress_kick_small, 20)
 {
 	stress_run(_metadata, 8, 2000000, true);
+}
+
+TEST_TIMEOUT(stress_poll_bulk, 20)
+{
+	stress_run_bulk(_metadata, 256, 20000000, false, true);
+}
+
+TEST_TIMEOUT(stress_kick_bulk_small, 20)
+{
+	stress_run_bulk(_metadata, 8, 2000000, true, true);
 }
 
 TEST_HARNESS_MAIN

@@ -368,3 +368,36 @@ cm_ping_lsmod()
 		vm_exec "$vm" "! grep -q chainmesh /proc/modules" || return 1
 	done
 }
+
+# ------------------------------------------------------------------ real host
+
+# host_lab_start [--nested] [start-host options]: like lab_start, but one
+# VM (vm0) that is a real host: no ivshmem device, the daemon and cm-peer
+# in its initramfs (`cmlab build-host`); --nested adds QEMU and the lab's
+# kernel and initramfs, to boot guests inside it (cm-vm-start/exec).
+host_lab_start()
+{
+	local nested=
+
+	[ "$1" = --nested ] && nested=--nested
+	if [ -z "$CMLAB_DIR" ]; then
+		CMLAB_DIR=$(mktemp -d /tmp/lab-XXXXXX)
+		cm_lab_owns_dir=1
+	fi
+	export CMLAB_DIR
+	mkdir -p "$CMLAB_DIR"
+	trap lab_cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+	if ! CM_OUT=$("$CMLAB" build-host $nested 2>&1); then
+		echo "$CM_OUT" >&2
+		return 1
+	fi
+	cm_lab_started=1
+	CM_OUT=$("$CMLAB" start-host --lifetime "${CMLAB_LIFETIME:-1200}" "$@" 2>&1)
+}
+
+# ping_received OUTPUT: the "N packets received" of busybox ping's summary.
+ping_received()
+{
+	sed -n 's/.* \([0-9]*\) packets received.*/\1/p' <<<"$1"
+}

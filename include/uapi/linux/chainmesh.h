@@ -232,6 +232,12 @@ struct chainmesh_flow_stats {
  *             DPORT, DPORT_MASK, VLAN }
  * CHAINMESH_CMD_FLOW_DEL (CAP_NET_ADMIN)
  *   request:  CHAINMESH_A_MESH_NAME, CHAINMESH_A_FLOW { ID }
+ * CHAINMESH_CMD_FLOW_SET (CAP_NET_ADMIN)
+ *   request:  as FLOW_NEW, for a flow that exists: its match, chain and
+ *             priority become the request's (attributes left out match
+ *             anything, as in FLOW_NEW), in one update of every node's
+ *             table; its counters go on. Announced as FLOW_ADD_NTF.
+ *             (The core refuses NLM_F_REPLACE for this family.)
  * CHAINMESH_CMD_FLOW_GET (dump, no privilege)
  *   reply:    CHAINMESH_A_MESH_NAME, CHAINMESH_A_FLOW { ...as above...,
  *             STATS { CHAINMESH_A_FSTAT { NODE, PACKETS, BYTES } ... } }
@@ -250,7 +256,8 @@ struct chainmesh_flow_stats {
  *   MESH_ADD_NTF, MESH_DEL_NTF        a mesh appeared or went away
  *   NODE_CHANGE_NTF                   a node's state changed (up, down...)
  *   CHAIN_ADD_NTF, CHAIN_DEL_NTF      chains the user added or deleted
- *   FLOW_ADD_NTF, FLOW_DEL_NTF        flows likewise
+ *   FLOW_ADD_NTF, FLOW_DEL_NTF        flows likewise (ADD also for a
+ *                                     flow that FLOW_SET replaced)
  */
 #define CHAINMESH_GENL_NAME	"chainmesh"
 #define CHAINMESH_GENL_VERSION	1
@@ -275,6 +282,7 @@ enum chainmesh_cmd {
 	CHAINMESH_CMD_CHAIN_DEL_NTF,
 	CHAINMESH_CMD_FLOW_ADD_NTF,
 	CHAINMESH_CMD_FLOW_DEL_NTF,
+	CHAINMESH_CMD_FLOW_SET,
 
 	__CHAINMESH_CMD_MAX
 };

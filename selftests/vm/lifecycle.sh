@@ -1,0 +1,246 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Peer death and rebirth under traffic: a guest that unloads its module
+# and loads it again, a guest whose QEMU is killed (a crash), and the same
+# guest booted again. Nothing else is restarted.
+#
+#                 +------------------------------------------+
+#                 | VM0  node 0 (host)   chainmesh_host.ko   |
+#                 |      heartbeat watcher, flow tables      |
+#                 +--------------------+---------------------+
+#                                      | peer 0
+#   chainmesh-ivshmemd ===== one shared region (memfd, 16 MiB) =====
+#                  | peer 1                             | peer 2
+#   +--------------+-------------+       +--------------+-------------+
+#   | VM1  node 1  chainmesh.ko  | ----> | VM2  node 2  chainmesh.ko  |
+#   |      cm0 10.0.0.1/24       | <---- |      cm0 10.0.0.2/24       |
+#   |      pings VM2 all along   |       |  rmmod/insmod, kill, boot  |
+#   +----------------------------+       +----------------------------+
+#
+#   chain 1 = hops 1 2, chain 2 = hops 2 1 (lib.sh's ping scenario)
+#
+#   1. unload: VM2 rmmods under traffic; the host sees it absent, VM1's
+#      pool is full again (VM2 handed VM1's buffers back as it left);
+#      insmod again: it rejoins and the pings are answered again.
+#   2. crash: VM2's QEMU is SIGKILLed under traffic; the host marks node 2
+#      down within CM_DOWN_MAX_S (default 4 s; the host's rule is a
+#      heartbeat standing still for 1 s and 10 watcher ticks, see
+#      Documentation/threat-model.rst), VM1 stops sending to it, and
+#      VM1's pool should be full again once the host reclaims what the
+#      dead node held (a TODO until the host does so).
+#   3. reboot: `cmlab restart vm2` boots it again as peer 2; it loads the
+#      module, rejoins, the pings are answered again within
+#      CM_REJOIN_MAX_S (default 60 s) and no buffer is leaked anywhere.
+#
+# Measured times are printed as TAP comments.
+
+set -e
+# shellcheck source=selftests/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+DOWN_MAX=${CM_DOWN_MAX_S:-4}
+REJOIN_MAX=${CM_REJOIN_MAX_S:-60}
+
+step()
+{
+	local desc=$1 fatal=$2
+
+	shift 2
+	CM_OUT=
+	if "$@"; then
+		ok "$desc"
+		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
+	else
+		not_ok "$desc"
+		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
+		if [ "$fatal" = fatal ]; then
+			echo "Bail out! $desc"
+			exit 1
+		fi
+	fi
+}
+
+# A step that is expected to fail until the code it tests exists.
+todo_step()
+{
+	local desc=$1 why=$2
+
+	shift 2
+	CM_OUT=
+	if "$@"; then
+		ok "$desc # TODO $why"
+	else
+		cm_tap_n=$((cm_tap_n + 1))
+		echo "not ok $cm_tap_n - $desc # TODO $why"
+		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
+	fi
+}
+
+now()
+{
+	date +%s.%N
+}
+
+# since T0: seconds elapsed, two decimals
+since()
+{
+	awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'
+}
+
+# le A B: A <= B, decimals allowed
+le()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'
+}
+
+setup_guest()
+{
+	local vm=$1 addr=$2
+
+	cm_ping_guest_load "$vm" && cm_ping_guest_addr "$vm" "$addr"
+}
+
+start_ping()
+{
+	vm_exec vm1 "ping -i 0.1 -W 1 10.0.0.2 >/tmp/ping.log 2>&1 &
+		     echo \$! >/tmp/ping.pid"
+}
+
+stop_ping()
+{
+	vm_exec vm1 "kill -INT \$(cat /tmp/ping.pid); sleep 1; tail -n 2 /tmp/ping.log"
+}
+
+node_state()
+{
+	local n=$1 want=$2
+
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node $n state $want'" "${3:-10}"
+}
+
+pool_full()
+{
+	local vm=$1
+
+	vm_wait_for "$vm" "ethtool -S cm0 | grep -q 'pool_free: 512\$'" "${2:-10}" ||
+		{ vm_exec "$vm" "ethtool -S cm0 | grep -E 'pool_free|peer2_tx_packets|drop'"; return 1; }
+}
+
+# The pings from VM1 are answered again (the background ping's log grows
+# with replies): poll a fresh one-shot ping.
+pings_answered()
+{
+	vm_wait_for vm1 "ping -c 1 -W 1 10.0.0.2 >/dev/null" "${1:-30}"
+}
+
+# ---------------------------------------------------------------- unload
+
+unload_vm2()
+{
+	local t0
+
+	t0=$(now)
+	vm_exec vm2 "rmmod chainmesh" 30 || return 1
+	tap_diag "vm2: rmmod under traffic took $(since "$t0") s"
+}
+
+reload_vm2()
+{
+	local t0
+
+	t0=$(now)
+	setup_guest vm2 10.0.0.2/24 && node_state 2 up 20 && pings_answered 30 ||
+		return 1
+	T_RELOAD=$(since "$t0")
+	tap_diag "vm2: insmod to first answered ping: $T_RELOAD s"
+	le "$T_RELOAD" "$REJOIN_MAX"
+}
+
+# ---------------------------------------------------------------- crash
+
+T_DOWN=
+
+kill_vm2()
+{
+	local t0
+
+	t0=$(now)
+	"$CMLAB" kill vm2 >/dev/null 2>&1 || return 1
+	node_state 2 down 15 || return 1
+	T_DOWN=$(since "$t0")
+	tap_diag "host marked node 2 down $T_DOWN s after the kill (limit $DOWN_MAX s)"
+	le "$T_DOWN" "$DOWN_MAX"
+}
+
+vm1_stops_sending()
+{
+	local a b da db
+
+	# nothing more goes to node 2; the pings are dropped and counted
+	# (tx_drop_peer_down, or tx_drop_no_hop once the chain is recompiled)
+	vm_exec vm1 "ethtool -S cm0" || return 1
+	a=$(awk '$1 == "peer2_tx_packets:" { print $2 }' <<<"$CM_OUT")
+	da=$(awk '$1 ~ /^tx_drop_/ { s += $2 } END { print s + 0 }' <<<"$CM_OUT")
+	sleep 2
+	vm_exec vm1 "ethtool -S cm0" || return 1
+	b=$(awk '$1 == "peer2_tx_packets:" { print $2 }' <<<"$CM_OUT")
+	db=$(awk '$1 ~ /^tx_drop_/ { s += $2 } END { print s + 0 }' <<<"$CM_OUT")
+	CM_OUT="peer2_tx_packets $a -> $b, tx drops $da -> $db"
+	ge "$a" 1 && [ "$a" = "$b" ] && [ "$db" -gt "$da" ]
+}
+
+# ---------------------------------------------------------------- reboot
+
+restart_vm2()
+{
+	local t0
+
+	t0=$(now)
+	CM_OUT=$("$CMLAB" restart vm2 2>&1) || return 1
+	T_RESTART0=$t0
+	tap_diag "vm2: QEMU restarted, shell up after $(since "$t0") s"
+	"$CMLAB" status | grep -q '^vm2 peer 2 '
+}
+
+rejoin_vm2()
+{
+	setup_guest vm2 10.0.0.2/24 && node_state 2 up 20 && pings_answered 30 ||
+		return 1
+	T_REJOIN=$(since "$T_RESTART0")
+	tap_diag "vm2: restart to first answered ping: $T_REJOIN s (limit $REJOIN_MAX s)"
+	le "$T_REJOIN" "$REJOIN_MAX"
+}
+
+tap_plan 24
+step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
+step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
+step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal setup_guest vm1 10.0.0.1/24
+step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal setup_guest vm2 10.0.0.2/24
+step "vm0: nodes 1 and 2 up, chains and flows added" fatal \
+	eval 'cm_ping_nodes_up && cm_ping_add_flows && cm_ping_carrier'
+step "vm1: continuous ping of 10.0.0.2 started" fatal start_ping
+step "vm1: pings answered" fatal pings_answered 20
+
+step "unload: vm2 rmmod chainmesh under traffic" - unload_vm2
+step "unload: vm0 sees node 2 absent" - node_state 2 absent 5
+step "unload: vm1 pool_free back to 512" - pool_full vm1
+step "unload: vm2 insmod again, rejoins, pings answered" - reload_vm2
+
+step "crash: vm2 killed, host marks node 2 down within $DOWN_MAX s" - kill_vm2
+step "crash: vm1 sends nothing more to node 2, counts the drops" - vm1_stops_sending
+todo_step "crash: vm1 pool_free back to 512 (host reclaims the dead node's buffers)" \
+	"host does not reclaim a dead node's buffers yet" pool_full vm1 5
+step "crash: vm1 and the host keep running (shell, node 1 up)" - node_state 1 up 5
+
+step "reboot: cmlab restart vm2, peer id 2 again" - restart_vm2
+step "reboot: vm2 rejoins, pings answered within $REJOIN_MAX s" - rejoin_vm2
+step "reboot: vm0 sees nodes 1 and 2 up" - eval 'node_state 1 up 5 && node_state 2 up 5'
+step "vm1: ping stopped" - stop_ping
+step "end: vm1 pool_free 512 (no buffer leaked)" - pool_full vm1 10
+step "end: vm2 pool_free 512 (no buffer leaked)" - pool_full vm2 10
+step "end: all rmmod cleanly" - eval 'vm_exec vm1 "rmmod chainmesh" 30 &&
+	vm_exec vm2 "rmmod chainmesh" 30 && vm_exec vm0 "rmmod chainmesh_host" 30'
+step "end: nothing left behind (lsmod)" - cm_ping_lsmod
+step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
+tap_exit_status

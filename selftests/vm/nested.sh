@@ -1,0 +1,284 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The path operators run, end to end: a host (VM0, 2 vCPUs, 2 GiB) with
+# chainmesh_host.ko in its real backing and the ivshmem daemon boots two
+# guests of its own with QEMU (nested TCG), started with the options
+# `chainmesh mesh qemu-args` prints; the CLI's chains carry a ping from
+# the host node through both guests and back.
+#
+#   +-------------------------- VM0: the KVM host ----------------------------+
+#   |  cmh-m 10.7.0.254/24  chainmesh_host.ko, mesh m (shmem, 3 nodes)        |
+#   |       node 0          chainmesh-ivshmemd -M m  /run/chainmesh/m.sock    |
+#   |                                 | region fd, eventfds                   |
+#   |            +--------------------+---------------------+                  |
+#   |  +---------+--------------------+  +------------------+-------------+    |
+#   |  | QEMU g1  node 1  chainmesh.ko |  | QEMU g2  node 2  chainmesh.ko |    |
+#   |  | cm0 10.7.0.1/24, ip_forward   |  | cm0 10.7.0.2/24               |    |
+#   |  +-------------------------------+  +-------------------------------+    |
+#   +-------------------------------------------------------------------------+
+#
+#   chain 1 = hops 0 1 2: flow 1  10.7.0.254 -> 10.7.0.2   cmh-m -> g1 -> g2
+#   chain 2 = hops 2 0:   flow 2  10.7.0.2 -> 10.7.0.254   g2 -> cmh-m
+#   then flow 2 moves to chain 3 = hops 2 1 0              g2 -> g1 -> cmh-m
+#
+# g1 forwards with its stack (ip_forward); the chain context rides in
+# skb->mark. Asserts ping's summary, per-node per-flow counters, node
+# counters, g1's `ip -s link` and ethtool counters, clean unloads in all
+# three kernels and consoles without Oops/WARN/BUG. Prints TAP.
+#
+# Knobs: CM_NESTED_BOOT (s to wait for the guests' shells, default 360;
+# about 80 s on an idle 2-core machine), CM_PING_COUNT (default 10).
+
+set -e
+# shellcheck source=selftests/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+COUNT=${CM_PING_COUNT:-10}
+BOOT=${CM_NESTED_BOOT:-360}
+SOCK=/run/chainmesh/m.sock
+BAD='Oops|BUG:|WARNING:|Call Trace|Kernel panic|general protection'
+
+step()
+{
+	local desc=$1 fatal=$2
+
+	shift 2
+	CM_OUT=
+	if "$@"; then
+		ok "$desc"
+		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
+	else
+		not_ok "$desc"
+		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
+		if [ "$fatal" = fatal ]; then
+			echo "Bail out! $desc"
+			exit 1
+		fi
+	fi
+}
+
+# h CMD [SECS]: in the host VM
+h()
+{
+	vm_exec vm0 "$@"
+}
+
+# g GUEST CMD [SECS]: in a nested guest, through the host VM
+g()
+{
+	local secs=${3:-30} b64
+
+	b64=$(printf '%s' "$2" | base64 -w 0)
+	vm_exec vm0 "cm-vm-exec $1 $secs \"\$(echo $b64 | base64 -d)\"" $((secs + 20))
+}
+
+host_up()
+{
+	host_lab_start --nested --smp 2 --mem 2048
+}
+
+host_mesh()
+{
+	h "insmod $CM_HOST_KO && chainmesh mesh add m nodes 3 &&
+	   mkdir -p /run/chainmesh &&
+	   chainmesh-ivshmemd -M m -S $SOCK -l /tmp/ivshmemd.log -p /tmp/ivshmemd.pid -d &&
+	   n=0; until grep -q 'listening on $SOCK' /tmp/ivshmemd.log; do
+		[ \$n -ge 50 ] && exit 1; n=\$((n + 1)); usleep 100000; done
+	   ip addr add 10.7.0.254/24 dev cmh-m && ip link set cmh-m up"
+}
+
+# start_guest NAME NODE: QEMU with the CLI's options; the daemon gives ids
+# in connection order, so wait for this one's join before the next
+start_guest()
+{
+	local name=$1 node=$2
+
+	h "args=\$(chainmesh mesh qemu-args m node $node) &&
+	   echo \"\$args\" | grep -q 'path=$SOCK,' &&
+	   cm-vm-start $name \$args && n=0 &&
+	   until grep -q 'peer $node joined' /tmp/ivshmemd.log; do
+		[ \$n -ge 200 ] && { cat /tmp/vms/$name.qemu.log; exit 1; }
+		n=\$((n + 1)); usleep 100000; done"
+}
+
+guests_boot()
+{
+	local t0=$SECONDS
+
+	h "for name in g1 g2; do
+		until grep -q 'userspace up' /tmp/vms/\$name.console.log; do
+			sleep 1; done
+		until cm-vm-exec \$name 5 true >/dev/null 2>&1; do sleep 1; done
+	   done" "$BOOT" || return 1
+	CM_OUT="guests' shells up $((SECONDS - t0)) s after g2's start"
+	tap_diag "$CM_OUT"
+}
+
+guest_load()
+{
+	local name=$1 addr=$2 fwd=
+
+	[ "$name" = g1 ] && fwd="sysctl -qw net.ipv4.ip_forward=1 &&
+		sysctl -qw net.ipv4.conf.all.send_redirects=0 &&
+		sysctl -qw net.ipv4.conf.cm0.send_redirects=0 &&
+		sysctl -qw net.ipv4.conf.all.rp_filter=0 &&
+		sysctl -qw net.ipv4.conf.cm0.rp_filter=0 &&"
+	g "$name" "insmod $CM_GUEST_KO && n=0 &&
+		until [ -e /sys/class/net/cm0 ]; do
+			[ \$n -ge 300 ] && exit 1; n=\$((n + 1)); usleep 100000; done
+		$fwd ip addr add $addr dev cm0 && ip link set cm0 up" 60
+}
+
+nodes_up()
+{
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 1 state up' &&
+			 chainmesh node show | grep -q '^node 2 state up'" 60
+}
+
+flows()
+{
+	h "chainmesh chain add 1 hops 0 1 2 &&
+	   chainmesh chain add 2 hops 2 0 &&
+	   chainmesh flow add 1 chain 1 src 10.7.0.254/32 dst 10.7.0.2/32 &&
+	   chainmesh flow add 2 chain 2 src 10.7.0.2/32 dst 10.7.0.254/32"
+}
+
+carrier()
+{
+	g g1 "grep -q 1 /sys/class/net/cm0/carrier" &&
+		g g2 "grep -q 1 /sys/class/net/cm0/carrier"
+}
+
+ping_g2()
+{
+	h "ping -c $COUNT -i 0.5 -W 5 10.7.0.2" $((COUNT + 60)) || true
+	local got
+
+	got=$(ping_received "$CM_OUT")
+	CM_OUT=$(tail -n 2 <<<"$CM_OUT")
+	[ "$got" = "$COUNT" ]
+}
+
+# flow_at FLOW MIN NODE...: FLOW counted >= MIN packets at every NODE
+flow_at()
+{
+	local flow=$1 min=$2 node pk out=
+
+	shift 2
+	for node in "$@"; do
+		pk=$(cm_flow_node_packets vm0 "$flow" "$node") || return 1
+		out+="node $node: ${pk:-none}  "
+		ge "$pk" "$min" || { CM_OUT=$out; return 1; }
+	done
+	CM_OUT=$out
+}
+
+node_counters()
+{
+	local min=$1 node tx rx bad out=
+
+	h "chainmesh node show" || return 1
+	for node in 0 1 2; do
+		tx=$(cm_node_field "$node" tx)
+		rx=$(cm_node_field "$node" rx)
+		bad=$(cm_node_field "$node" bad)
+		out+="node $node: tx $tx rx $rx bad $bad  "
+		ge "$tx" "$min" && ge "$rx" "$min" && [ "$bad" = 0 ] ||
+			{ CM_OUT=$out; return 1; }
+	done
+	CM_OUT=$out
+}
+
+# g1 forwarded every request: in and out of cm0, sent on by its context
+g1_counters()
+{
+	local min=$1 rx tx ctx
+
+	g g1 "ip -s link show dev cm0; ethtool -S cm0" || return 1
+	rx=$(awk 'want { print $2; exit } $1 == "RX:" { want = 1 }' <<<"$CM_OUT")
+	tx=$(awk 'want { print $2; exit } $1 == "TX:" { want = 1 }' <<<"$CM_OUT")
+	ctx=$(awk '$1 == "tx_ctx:" { print $2 }' <<<"$CM_OUT")
+	CM_OUT="g1 cm0: rx $rx tx $tx packets, tx_ctx $ctx"
+	ge "$rx" "$min" && ge "$tx" "$min" && ge "$ctx" "$min"
+}
+
+move_flow()
+{
+	h "chainmesh chain add 3 hops 2 1 0 &&
+	   chainmesh flow del 2 &&
+	   chainmesh flow add 2 chain 3 src 10.7.0.2/32 dst 10.7.0.254/32 &&
+	   chainmesh chain del 2 &&
+	   chainmesh chain show | grep -q '^chain 3 hops 2 1 0 ' &&
+	   ! chainmesh chain show | grep -q '^chain 2 '"
+}
+
+guests_unload()
+{
+	g g1 "rmmod chainmesh && ! grep -q chainmesh /proc/modules" &&
+		g g2 "rmmod chainmesh && ! grep -q chainmesh /proc/modules" &&
+		vm_wait_for vm0 "chainmesh node show | grep -q '^node 1 state absent' &&
+				 chainmesh node show | grep -q '^node 2 state absent'" 20
+}
+
+guests_clean()
+{
+	local name
+
+	for name in g1 g2; do
+		g "$name" "! dmesg | grep -E '$BAD'" || return 1
+	done
+}
+
+# stop QEMU (SIGTERM, then SIGKILL), keep the consoles in CMLAB_DIR
+guests_stop()
+{
+	h "for name in g1 g2; do
+		pid=\$(cat /tmp/vms/\$name.pid) && kill \$pid; n=0
+		while kill -0 \$pid 2>/dev/null; do
+			[ \$n -ge 50 ] && kill -9 \$pid; n=\$((n + 1)); usleep 100000; done
+	   done" 30 || return 1
+	for name in g1 g2; do
+		h "cat /tmp/vms/$name.console.log" 30 >/dev/null || return 1
+		printf '%s\n' "$CM_OUT" >"$CMLAB_DIR/nested-$name.console.log"
+		! grep -E "$BAD" "$CMLAB_DIR/nested-$name.console.log" || return 1
+	done
+}
+
+host_teardown()
+{
+	h "chainmesh flow del 1 && chainmesh flow del 2 &&
+	   chainmesh chain del 1 && chainmesh chain del 3 &&
+	   kill \$(cat /tmp/ivshmemd.pid) && n=0 &&
+	   while [ -e $SOCK ]; do
+		[ \$n -ge 50 ] && exit 1; n=\$((n + 1)); usleep 100000; done
+	   grep -q 'peer 2 left' /tmp/ivshmemd.log &&
+	   chainmesh mesh del m && [ ! -e /sys/class/net/cmh-m ] &&
+	   rmmod chainmesh_host && ! grep -q chainmesh /proc/modules &&
+	   ! dmesg | grep -E '$BAD'"
+}
+
+tap_plan 22
+step "host VM: 2 vCPUs, 2 GiB, QEMU and the lab guests inside" fatal host_up
+step "host: chainmesh_host.ko, mesh add m nodes 3, daemon -M m, cmh-m up" fatal host_mesh
+step "host: QEMU g1 with 'mesh qemu-args m node 1' joins as peer 1" fatal start_guest g1 1
+step "host: QEMU g2 with 'mesh qemu-args m node 2' joins as peer 2" fatal start_guest g2 2
+step "g1, g2: booted, lab shells answer" fatal guests_boot
+step "g1: insmod chainmesh.ko, cm0 10.7.0.1/24 up, ip_forward" fatal guest_load g1 10.7.0.1/24
+step "g2: insmod chainmesh.ko, cm0 10.7.0.2/24 up" fatal guest_load g2 10.7.0.2/24
+step "host: node show: nodes 1 and 2 up" fatal nodes_up
+step "host: chains 1 (0 1 2), 2 (2 0), flows 1 and 2" fatal flows
+step "g1, g2: cm0 has carrier" - carrier
+step "host: ping -c $COUNT 10.7.0.2 (cmh-m -> g1 -> g2 -> cmh-m): all answered" - ping_g2
+step "flow 1 counted >= $COUNT packets at nodes 0, 1, 2" - flow_at 1 "$COUNT" 0 1 2
+step "flow 2 counted >= $COUNT packets at nodes 2, 0" - flow_at 2 "$COUNT" 2 0
+step "node show: nodes 0, 1, 2 tx, rx >= $COUNT, bad 0" - node_counters "$COUNT"
+step "g1: ip -s link cm0 rx, tx and ethtool tx_ctx >= $COUNT" - g1_counters "$COUNT"
+step "host: flow 2 moved to chain 3 (2 1 0), chain 2 deleted" - move_flow
+step "host: ping -c $COUNT 10.7.0.2 (cmh-m -> g1 -> g2 -> g1 -> cmh-m): all answered" - ping_g2
+step "flow 2 counted >= $COUNT packets at nodes 2, 1, 0" - flow_at 2 "$COUNT" 2 1 0
+step "g1, g2: rmmod chainmesh; host sees both absent" - guests_unload
+step "g1, g2: dmesg without Oops/BUG/WARNING" - guests_clean
+step "g1, g2: QEMU stopped, consoles clean" - guests_stop
+step "host: flows, chains, daemon, mesh del, rmmod; no WARN; console clean" - eval 'host_teardown && lab_stop'
+tap_exit_status

@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# XDP on a chain: VM2 runs an XDP program that returns XDP_TX, so frames of
+# VM1 -> VM3 go through VM2 without VM2's stack seeing them and without a
+# copy: the buffer VM1 filled is the one VM3 reads.
+#
+#                 +-----------------------------------------+
+#                 | VM0  node 0  chainmesh_host.ko          |
+#                 +-------------------+---------------------+
+#   ===== one shared region: ring 1->2, ring 2->3, ring 3->2, ring 2->1 =====
+#        |                        |                         |
+#   +----+----------+   +---------+------------+   +--------+------+
+#   | VM1 node 1    |   | VM2 node 2           |   | VM3 node 3    |
+#   | cm0 10.0.0.1  |-->| cm0 + xdp_tx.o       |-->| cm0 10.0.0.3  |
+#   |               |<--| (XDP_TX: next hop)   |<--|               |
+#   +---------------+   +----------------------+   +---------------+
+#
+#   chain 1 = hops 1 2 3: flow 1  10.0.0.1 -> 10.0.0.3
+#   chain 2 = hops 3 2 1: flow 2  10.0.0.3 -> 10.0.0.1
+#
+# Asserts: pings answered; VM2's xdp_tx_zerocopy counts them and its
+# stack counts nothing received; the buffer offsets VM3 received from VM2
+# are offsets VM1 sent, in VM1's pool (debugfs hops logs); then XDP off
+# (the stack forwards, by the chain context in skb->mark), XDP_REDIRECT
+# to an AF_XDP socket in VM3 and to a veth in VM2 (page copies). Prints
+# TAP.
+
+set -e
+# shellcheck source=selftests/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=selftests/vm/lib/datapath.sh
+. "$(dirname "$0")/lib/datapath.sh"
+
+dp_require clang
+
+COUNT=10
+
+flows()
+{
+	vm_exec vm0 "chainmesh chain add 1 hops 1 2 3 &&
+		     chainmesh chain add 2 hops 3 2 1 &&
+		     chainmesh flow add 1 chain 1 src 10.0.0.1/32 dst 10.0.0.3/32 &&
+		     chainmesh flow add 2 chain 2 src 10.0.0.3/32 dst 10.0.0.1/32"
+}
+
+xdp_attach()
+{
+	vm_exec vm2 "ip link set cm0 xdp obj /lib/cmtest/$1 sec xdp &&
+		     ip link show cm0 | grep -q 'prog/xdp'"
+}
+
+ping_all()
+{
+	vm_exec vm1 "ping -c $COUNT -i 0.2 -W 2 10.0.0.3" $((COUNT + 30))
+	grep -q " $COUNT packets received" <<<"$CM_OUT"
+}
+
+xdp_counters()
+{
+	local zc tx
+
+	zc=$(dp_stat vm2 xdp_tx_zerocopy) && tx=$(dp_stat vm2 xdp_tx) || return 1
+	CM_OUT="vm2: xdp_tx $tx xdp_tx_zerocopy $zc"
+	ge "$zc" $((2 * COUNT)) && [ "$zc" = "$tx" ]
+}
+
+stack_blind()
+{
+	local rx
+
+	rx=$(cm_link_packets vm2 cm0 rx) || return 1
+	CM_OUT="vm2 cm0 rx (stack) $rx packets"
+	[ "$rx" = 0 ]
+}
+
+# Offsets VM1 sent to VM2, VM2 handed on by XDP_TX, VM3 got from VM2.
+same_buffers()
+{
+	local sent fwd got missing
+
+	vm_exec vm1 "cat /sys/kernel/debug/chainmesh/cm0/hops" || return 1
+	sent=$(awk '$1 == "tx" && $3 == 2 { print $5 }' <<<"$CM_OUT" | sort -u)
+	vm_exec vm2 "cat /sys/kernel/debug/chainmesh/cm0/hops" || return 1
+	fwd=$(awk '$1 == "xdp_tx" && $3 == 3 && $7 == 1 { print $5 }' <<<"$CM_OUT" | sort -u)
+	vm_exec vm3 "cat /sys/kernel/debug/chainmesh/cm0/hops" || return 1
+	got=$(awk '$1 == "rx" && $3 == 2 && $7 == 1 { print $5 }' <<<"$CM_OUT" | sort -u)
+	missing=$(comm -13 <(echo "$sent") <(echo "$got"); comm -13 <(echo "$fwd") <(echo "$got"))
+	CM_OUT="vm1 sent $(wc -w <<<"$sent"), vm2 forwarded $(wc -w <<<"$fwd"), vm3 got $(wc -w <<<"$got") buffers of node 1; e.g. $(head -1 <<<"$got")${missing:+; not sent by vm1/vm2: $missing}"
+	[ "$(wc -w <<<"$got")" -ge "$COUNT" ] && [ -z "$missing" ]
+}
+
+xdp_off_forward()
+{
+	vm_exec vm2 "ip link set cm0 xdp off &&
+		     sysctl -qw net.ipv4.ip_forward=1 &&
+		     sysctl -qw net.ipv4.conf.all.send_redirects=0 &&
+		     sysctl -qw net.ipv4.conf.cm0.send_redirects=0" &&
+	ping_all || return 1
+	ctx=$(dp_stat vm2 tx_ctx) || return 1
+	CM_OUT="vm2 tx_ctx $ctx"
+	ge "$ctx" $((2 * COUNT))
+}
+
+# VM3 (the last hop) hands chain 1's frames to an AF_XDP socket.
+afxdp()
+{
+	local got red0 red1
+
+	red0=$(dp_stat vm3 xdp_redirect) || return 1
+	vm_exec vm3 "rm -f /tmp/xsk; (xsk_rx cm0 1500 40 > /tmp/xsk 2>&1 &);
+		     n=0; until grep -q listening /tmp/xsk; do
+			[ \$n -ge 50 ] && { cat /tmp/xsk; exit 1; }
+			n=\$((n + 1)); usleep 100000
+		     done" || return 1
+	vm_exec vm1 "cmudp send 10.0.0.3 4444 $COUNT" || return 1
+	vm_wait_for vm3 "grep -q received /tmp/xsk" 20 || return 1
+	vm_exec vm3 "cat /tmp/xsk" || return 1
+	got=$(sed -n 's/^received \([0-9]*\) .*/\1/p' <<<"$CM_OUT")
+	red1=$(dp_stat vm3 xdp_redirect) || return 1
+	CM_OUT="vm3: AF_XDP socket received $got, xdp_redirect +$((red1 - red0))"
+	ge "$got" "$COUNT" && ge $((red1 - red0)) "$COUNT"
+}
+
+redirect()
+{
+	local before after red
+
+	vm_exec vm2 "modprobe veth && ip link add veth0 type veth peer name veth1 &&
+		     ip link set veth1 xdp obj /lib/cmtest/xdp_pass.o sec xdp &&
+		     ip link set veth0 up && ip link set veth1 up &&
+		     cat /sys/class/net/veth0/ifindex" || return 1
+	if [ "$CM_OUT" != "${CM_IFINDEX:-4}" ]; then
+		CM_OUT="veth0 has ifindex $CM_OUT, xdp_redirect.o was built for ${CM_IFINDEX:-4}"
+		return 1
+	fi
+	before=$(cm_link_packets vm2 veth1 rx) || return 1
+	xdp_attach xdp_redirect.o || return 1
+	vm_exec vm1 "ping -c $COUNT -i 0.2 -W 1 10.0.0.3" $((COUNT + 30)) || true
+	after=$(cm_link_packets vm2 veth1 rx) || return 1
+	red=$(dp_stat vm2 xdp_redirect) || return 1
+	fail=$(dp_stat vm2 xdp_redirect_fail) || return 1
+	CM_OUT="vm2: xdp_redirect $red (failed $fail), veth1 rx $before -> $after"
+	ge "$red" "$COUNT" && [ "$fail" = 0 ] && ge $((after - before)) "$COUNT"
+}
+
+pools_full()
+{
+	local vm free size
+
+	for vm in vm1 vm2 vm3; do
+		free=$(dp_stat $vm pool_free) && size=$(dp_stat $vm pool_size) || return 1
+		CM_OUT="$vm pool $free/$size"
+		[ "$free" = "$size" ] || return 1
+	done
+}
+
+tap_plan 18
+cm_step "lab: daemon and 4 VMs up" fatal dp_lab_start 4
+cm_step "vm0: insmod chainmesh_host.ko" fatal dp_host_load
+cm_step "vm1: chainmesh.ko, cm0 10.0.0.1 up" fatal dp_guest_up vm1 1
+cm_step "vm2: chainmesh.ko, cm0 10.0.0.2 up" fatal dp_guest_up vm2 2
+cm_step "vm3: chainmesh.ko, cm0 10.0.0.3 up" fatal dp_guest_up vm3 3
+cm_step "nodes 1 2 3 up, carrier on" fatal dp_nodes_up 1 2 3
+cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal flows
+cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal xdp_attach xdp_tx.o
+cm_step "vm1: ping -c $COUNT 10.0.0.3 through vm2's XDP_TX: all answered" - ping_all
+cm_step "vm2: xdp_tx_zerocopy == xdp_tx >= $((2 * COUNT))" - xdp_counters
+cm_step "vm2: its stack saw nothing (cm0 rx 0)" - stack_blind
+cm_step "vm3 received vm1's buffers, same offsets at hop 1, 2 and 3" - same_buffers
+cm_step "vm2: xdp off, ip_forward on: pings forwarded by the stack with context" - xdp_off_forward
+cm_step "vm3: XDP_REDIRECT to an AF_XDP socket (copy mode)" - afxdp
+cm_step "vm2: XDP_REDIRECT to a veth: copies reach veth1" - redirect
+cm_step "vm1..3: every buffer back in its pool" - wait_for pools_full 10
+cm_step "all: rmmod chainmesh, chainmesh_host" - dp_unload vm1 vm2 vm3
+cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
+tap_exit_status

@@ -1,0 +1,1649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cm-peer: a chainmesh node in userspace, for tests.
+ *
+ * It connects to chainmesh-ivshmemd's unix socket exactly as QEMU's
+ * ivshmem-doorbell does (protocol: tools/chainmesh-ivshmemd.c), so it gets
+ * the lowest free peer id, the region fd and every peer's doorbell
+ * eventfd. It maps the region, waits for the host's layout (magic, then
+ * cm_layout_from_hdr()), joins as node <peer id> (MAC, epoch, state UP
+ * with release, heartbeat every 100 ms from a thread) and runs one mode:
+ *
+ *   cm-peer [-S SOCK] [-w SECS] [-V VECTORS] [-q] MODE [OPTIONS]
+ *
+ *   info                      print the layout and the node table, leave
+ *   echo [--duration T] [--raw]
+ *                             every frame received on an inbound data
+ *                             ring goes back to its sender from our own
+ *                             pool: MACs swapped; unless --raw also the
+ *                             IPv4/IPv6 addresses and L4 ports, and ICMP
+ *                             echo requests become replies (so `ping` of
+ *                             an address routed to this node answers)
+ *   send --to N --count C [--size S] [--src IP] [--dst IP]
+ *        [--dport P] [--timeout T]
+ *                             C IPv4/UDP frames of S bytes (default 128)
+ *                             from our pool to node N's data ring, with
+ *                             kick suppression honoured; then waits for
+ *                             the buffers to come back
+ *   chaos [--seed S] --duration T [--targets N[,N...]] [--kinds K[,K...]]
+ *         [--gap US] [--hold MS] [--list]
+ *                             seeded random and crafted corruption of
+ *                             whatever this node can write (and more, see
+ *                             --list) against live peers; --gap: pause
+ *                             between attacks (default 200 us); --hold:
+ *                             how long a corrupted ring index stays before
+ *                             it is put back (default 1..20 ms, random)
+ *
+ * Global options: -S the daemon's socket (default $CMLAB_DIR/ivshmem.sock),
+ * -w seconds to wait for the layout (default 30), -V vectors per peer
+ * (must match the daemon's -n, default 1), -q fewer messages.
+ *
+ * Every mode serves its inbound rings while it runs: our buffers coming
+ * back are freed (a return of a buffer not in flight is counted), peers'
+ * frames are consumed and their buffers sent home, so the node never
+ * starves anybody unless chaos decides to. On SIGINT/SIGTERM, or when the
+ * mode ends, the node drains its inbound data rings and leaves (state
+ * ABSENT). Killing it with SIGKILL is a crash: the host notices by the
+ * heartbeat.
+ *
+ * Output: "cm-peer: node N joined ..." once joined; chaos prints its seed
+ * first ("cm-peer: chaos seed S": replay with --seed S) and a summary line
+ * per attack kind at the end; every mode ends with a "cm-peer: summary"
+ * line of counters. Exit status: 0, 1 on error, 2 on usage.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <chainmesh/layout.h>
+#include <chainmesh/ring.h>
+#include <chainmesh/flow.h>
+
+#define CMP_MAX_VECTORS	64
+#define CMP_TICK_MS	100
+
+struct cmp_peer {
+	struct cm_ring_prod tx;		/* data ring self -> n */
+	struct cm_ring_cons rx;		/* data ring n -> self */
+	struct cm_ring_cons ret;	/* return ring n -> self: ours back */
+	struct cm_ring_prod back;	/* return ring self -> n: theirs home */
+	bool tx_pending;
+	bool back_pending;
+};
+
+/* What the node counts, printed in the summary. */
+struct cmp_stats {
+	u64 rx_frames;
+	u64 rx_bad[__CM_BAD_MAX];	/* by reason, from peers */
+	u64 rx_bad_index;
+	u64 tx_frames;
+	u64 tx_no_buf;
+	u64 tx_ring_full;
+	u64 tx_ring_bad;
+	u64 kicks_sent;
+	u64 kicks_got;
+	u64 returned;			/* our buffers back */
+	u64 sent_home;			/* peers' buffers pushed home */
+	u64 home_full;
+};
+
+struct cmp {
+	const char *sock_path;
+	unsigned int vectors;
+	int wait_s;
+	bool quiet;
+
+	int sock;
+	int self;
+	int own_efd;
+	int efd[CHAINMESH_MAX_NODES];	/* peer doorbells, under @lock */
+	pthread_mutex_t lock;
+
+	void *base;
+	u64 size;
+	struct cm_layout l;
+	u32 mesh_id;
+	u64 host_epoch;
+	struct chainmesh_node *node;
+	u8 mac[6];
+
+	struct cmp_peer peers[CHAINMESH_MAX_NODES];
+	u32 *free;			/* free stack of our buffer indices */
+	u32 nfree;
+	u8 *inflight;
+
+	pthread_t hb_thread;
+	bool hb_started;
+	u64 heartbeat;
+	/* chaos: the heartbeat thread skips ticks until this (ms, monotonic) */
+	volatile u64 hb_stall_until;
+
+	struct cmp_stats st;
+};
+
+static volatile sig_atomic_t cmp_stop;
+
+static void cmp_log(struct cmp *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void cmp_log(struct cmp *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c && c->quiet)
+		return;
+	va_start(ap, fmt);
+	fputs("cm-peer: ", stdout);
+	vfprintf(stdout, fmt, ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	va_end(ap);
+}
+
+static void cmp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void cmp_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("cm-peer: error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static u64 cmp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+static void cmp_sleep_us(u64 us)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(us / 1000000),
+		.tv_nsec = (long)(us % 1000000) * 1000,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR && !cmp_stop)
+		;
+}
+
+/* ------------------------------------------------------------ daemon */
+
+/* One message: a little-endian int64 and maybe an fd. 0, or -1 at EOF. */
+static int cmp_recv_msg(int sock, int64_t *val, int *fd, bool block)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	int64_t le;
+	struct iovec iov = { .iov_base = &le, .iov_len = sizeof(le) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (block ? MSG_WAITALL : MSG_DONTWAIT));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 1;
+	if (n != (ssize_t)sizeof(le))
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	*val = (int64_t)le64toh((uint64_t)le);
+	return 0;
+}
+
+/* A peer's eventfd (vector 0 kept, others closed), or a peer leaving. */
+static void cmp_peer_msg(struct cmp *c, int64_t id, int fd)
+{
+	if (id < 0 || id >= CHAINMESH_MAX_NODES || id == c->self) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (fd < 0) {
+		if (c->efd[id] >= 0)
+			close(c->efd[id]);
+		c->efd[id] = -1;
+	} else if (c->efd[id] < 0) {
+		c->efd[id] = fd;
+	} else {
+		/* a second vector, or a new peer with the same id */
+		close(c->efd[id]);
+		c->efd[id] = fd;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int cmp_connect(struct cmp *c)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	unsigned int own = 0;
+	int64_t val;
+	int fd, i;
+	struct stat st;
+
+	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
+		c->efd[i] = -1;
+	c->own_efd = -1;
+	if (strlen(c->sock_path) >= sizeof(sun.sun_path)) {
+		cmp_err("socket path too long");
+		return -1;
+	}
+	strcpy(sun.sun_path, c->sock_path);
+	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->sock < 0 || connect(c->sock, (struct sockaddr *)&sun, sizeof(sun))) {
+		cmp_err("connect %s: %s", c->sock_path, strerror(errno));
+		return -1;
+	}
+	if (cmp_recv_msg(c->sock, &val, &fd, true) || val != 0) {
+		cmp_err("daemon: bad protocol version");
+		return -1;
+	}
+	if (cmp_recv_msg(c->sock, &val, &fd, true) || val < 0 ||
+	    val >= CHAINMESH_MAX_NODES) {
+		cmp_err("daemon: bad peer id");
+		return -1;
+	}
+	c->self = (int)val;
+	if (cmp_recv_msg(c->sock, &val, &fd, true) || val != -1 || fd < 0) {
+		cmp_err("daemon: no region fd");
+		return -1;
+	}
+	if (fstat(fd, &st) || st.st_size < CHAINMESH_PAGE_SIZE) {
+		cmp_err("region fd: bad size");
+		return -1;
+	}
+	c->size = (u64)st.st_size;
+	c->base = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (c->base == MAP_FAILED) {
+		cmp_err("mmap region: %s", strerror(errno));
+		return -1;
+	}
+	/* Other peers' eventfds, then ours (one per vector): then we are set. */
+	while (own < c->vectors) {
+		if (cmp_recv_msg(c->sock, &val, &fd, true)) {
+			cmp_err("daemon went away during setup");
+			return -1;
+		}
+		if (val == c->self) {
+			if (fd < 0)
+				continue;
+			if (own++ == 0)
+				c->own_efd = fd;
+			else
+				close(fd);
+		} else {
+			cmp_peer_msg(c, val, fd);
+		}
+	}
+	return 0;
+}
+
+/* Joins and leaves of other peers, without blocking. */
+static void cmp_daemon_poll(struct cmp *c)
+{
+	int64_t val;
+	int fd, r;
+
+	while ((r = cmp_recv_msg(c->sock, &val, &fd, false)) == 0)
+		cmp_peer_msg(c, val, fd);
+	if (r < 0 && !cmp_stop) {
+		cmp_log(c, "daemon closed the connection");
+		cmp_stop = 1;
+	}
+}
+
+static void cmp_kick(struct cmp *c, u32 n)
+{
+	u64 one = 1;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->efd[n] >= 0 && write(c->efd[n], &one, sizeof(one)) == sizeof(one))
+		c->st.kicks_sent++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ------------------------------------------------------------ membership */
+
+static void *cmp_heartbeat(void *arg)
+{
+	struct cmp *c = arg;
+
+	while (!cmp_stop) {
+		if (cmp_now_ms() >= c->hb_stall_until)
+			WRITE_ONCE(c->node->heartbeat, cpu_to_le64(++c->heartbeat));
+		cmp_daemon_poll(c);
+		cmp_sleep_us(CMP_TICK_MS * 1000);
+	}
+	return NULL;
+}
+
+static int cmp_wait_layout(struct cmp *c)
+{
+	struct chainmesh_region_hdr *h = c->base;
+	u64 deadline = cmp_now_ms() + (u64)c->wait_s * 1000;
+	int err = -EAGAIN;
+
+	while (!cmp_stop) {
+		if (le32_to_cpu(smp_load_acquire(&h->magic)) == CHAINMESH_MAGIC) {
+			c->host_epoch = le64_to_cpu(READ_ONCE(h->host_epoch));
+			c->mesh_id = le32_to_cpu(READ_ONCE(h->mesh_id));
+			err = cm_layout_from_hdr(h, c->size, &c->l);
+			if (!err)
+				break;
+		}
+		if (cmp_now_ms() > deadline) {
+			cmp_err("no valid layout in the region after %d s (%s)",
+				c->wait_s, err == -EAGAIN ? "no magic" : strerror(-err));
+			return -1;
+		}
+		cmp_sleep_us(CMP_TICK_MS * 1000);
+	}
+	if (cmp_stop)
+		return -1;
+	if (c->self < 1 || (u32)c->self >= c->l.p.nodes) {
+		cmp_err("peer id %d is not a guest node of this mesh (%u nodes)",
+			c->self, c->l.p.nodes);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_join(struct cmp *c)
+{
+	const struct cm_layout *l = &c->l;
+	u32 n, i;
+
+	c->free = calloc(l->p.bufs_per_node, sizeof(*c->free));
+	c->inflight = calloc(l->p.bufs_per_node, 1);
+	if (!c->free || !c->inflight)
+		return -1;
+	for (i = 0; i < l->p.bufs_per_node; i++)
+		c->free[i] = l->p.bufs_per_node - 1 - i;
+	c->nfree = l->p.bufs_per_node;
+
+	for (n = 0; n < l->p.nodes; n++) {
+		struct cmp_peer *p = &c->peers[n];
+
+		if (n == (u32)c->self)
+			continue;
+		cm_ring_prod_init(&p->tx, cm_data_ring(c->base, l, c->self, n),
+				  l->p.ring_slots);
+		cm_ring_cons_init(&p->rx, cm_data_ring(c->base, l, n, c->self),
+				  l->p.ring_slots);
+		cm_ring_cons_init(&p->ret, cm_ret_ring(c->base, l, n, c->self),
+				  l->ret_slots);
+		cm_ring_prod_init(&p->back, cm_ret_ring(c->base, l, c->self, n),
+				  l->ret_slots);
+		/* Returns of a previous life are not in flight in this one. */
+		i = (u32)cm_ring_cons_avail(&p->ret);
+		if ((int)i > 0) {
+			while (i--)
+				cm_ring_pop_addr(&p->ret);
+			cm_ring_release(&p->ret);
+		}
+		/* We sleep on our doorbell: always ask for kicks. */
+		WRITE_ONCE(p->rx.hdr->want_kick, cpu_to_le32(1));
+		WRITE_ONCE(p->ret.hdr->want_kick, cpu_to_le32(1));
+	}
+
+	c->mac[0] = 0x02;
+	c->mac[1] = 0x43;
+	c->mac[2] = 0x4d;
+	c->mac[3] = (c->mesh_id >> 8) & 0xff;
+	c->mac[4] = c->mesh_id & 0xff;
+	c->mac[5] = (u8)c->self;
+	c->node = cm_node(c->base, l, c->self);
+	WRITE_ONCE(c->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
+	memcpy(c->node->mac, c->mac, 6);
+	WRITE_ONCE(c->node->features, 0);
+	WRITE_ONCE(c->node->epoch,
+		   cpu_to_le32(le32_to_cpu(READ_ONCE(c->node->epoch)) + 1));
+	c->heartbeat = le64_to_cpu(READ_ONCE(c->node->heartbeat)) + 1;
+	WRITE_ONCE(c->node->heartbeat, cpu_to_le64(c->heartbeat));
+	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
+
+	if (pthread_create(&c->hb_thread, NULL, cmp_heartbeat, c)) {
+		cmp_err("cannot start the heartbeat thread");
+		return -1;
+	}
+	c->hb_started = true;
+	cmp_log(c, "node %d joined mesh %08x (%u nodes, host epoch %llu"
+		", ring %u slots, %u x %u B buffers)", c->self, c->mesh_id,
+		l->p.nodes, c->host_epoch, l->p.ring_slots, l->p.bufs_per_node,
+		l->p.buf_size);
+	return 0;
+}
+
+static bool cmp_node_up(struct cmp *c, u32 n)
+{
+	struct chainmesh_node *e = cm_node(c->base, &c->l, n);
+	u32 verdict = le32_to_cpu(READ_ONCE(e->host_state));
+
+	return le32_to_cpu(READ_ONCE(e->state)) == CHAINMESH_NODE_UP &&
+	       verdict != CHAINMESH_NODE_DOWN && verdict != CHAINMESH_NODE_BROKEN;
+}
+
+/* ------------------------------------------------------------ datapath */
+
+static u8 *cmp_buf(struct cmp *c, u64 addr)
+{
+	return (u8 *)c->base + addr;
+}
+
+static bool cmp_alloc(struct cmp *c, u32 *idx)
+{
+	if (!c->nfree) {
+		c->st.tx_no_buf++;
+		return false;
+	}
+	*idx = c->free[--c->nfree];
+	c->inflight[*idx] = 1;
+	return true;
+}
+
+static enum cm_bad cmp_free(struct cmp *c, u32 idx)
+{
+	if (!c->inflight[idx])
+		return CM_BAD_RETURN;
+	c->inflight[idx] = 0;
+	c->free[c->nfree++] = idx;
+	return CM_BAD_NONE;
+}
+
+/* A buffer's journey ends here: home to its owner. */
+static void cmp_give_back(struct cmp *c, u32 from, u32 owner, u32 idx, u64 addr)
+{
+	struct cmp_peer *op;
+	enum cm_bad why;
+
+	if (owner == (u32)c->self) {
+		why = cmp_free(c, idx);
+		if (why)
+			c->st.rx_bad[why]++;
+		return;
+	}
+	(void)from;
+	op = &c->peers[owner];
+	if (cm_ring_prod_space(&op->back) <= 0) {
+		c->st.home_full++;
+		return;
+	}
+	cm_ring_push_addr(&op->back, addr);
+	op->back_pending = true;
+	c->st.sent_home++;
+}
+
+/* Push a frame already in our buffer @idx to node @to. */
+static bool cmp_push(struct cmp *c, u32 to, u32 idx, u16 len, u16 chain,
+		     u8 hop, u8 flags)
+{
+	struct cmp_peer *p = &c->peers[to];
+	struct cm_desc d = {
+		.addr = cm_buf_addr(&c->l, c->self, idx),
+		.data_off = CHAINMESH_HEADROOM,
+		.len = len,
+		.chain = chain,
+		.hop = hop,
+		.flags = flags,
+	};
+	int space = cm_ring_prod_space(&p->tx);
+
+	if (space <= 0) {
+		if (space < 0)
+			c->st.tx_ring_bad++;
+		else
+			c->st.tx_ring_full++;
+		return false;
+	}
+	cm_ring_push_desc(&p->tx, &d);
+	p->tx_pending = true;
+	c->st.tx_frames++;
+	return true;
+}
+
+static void cmp_flush(struct cmp *c)
+{
+	u32 n;
+
+	for (n = 0; n < c->l.p.nodes; n++) {
+		struct cmp_peer *p = &c->peers[n];
+
+		if (p->tx_pending) {
+			p->tx_pending = false;
+			if (cm_ring_publish(&p->tx))
+				cmp_kick(c, n);
+		}
+		if (p->back_pending) {
+			p->back_pending = false;
+			if (cm_ring_publish(&p->back))
+				cmp_kick(c, n);
+		}
+	}
+}
+
+static u16 cmp_csum_fold(u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (u16)sum;
+}
+
+/* RFC 1624: checksum @csum (network order bytes at @p) after a 16-bit
+ * word changed from @old to @new. */
+static void cmp_csum_replace(u8 *p, u16 old, u16 new)
+{
+	u16 csum = cm_get_be16(p);
+	u32 sum = (u16)~csum + (u16)~old + new;
+
+	csum = (u16)~cmp_csum_fold(sum);
+	p[0] = csum >> 8;
+	p[1] = csum & 0xff;
+}
+
+static void cmp_swap(u8 *a, u8 *b, size_t n)
+{
+	u8 t[16];
+
+	memcpy(t, a, n);
+	memcpy(a, b, n);
+	memcpy(b, t, n);
+}
+
+/* Turn a received frame around: MACs, and unless @raw IPs, ports, ICMP. */
+static void cmp_reflect(struct cmp *c, u32 to, u8 *f, u32 len, bool raw)
+{
+	u32 off = CM_ETH_HLEN, ihl, l4;
+	u16 proto;
+
+	memcpy(f, cm_node(c->base, &c->l, to)->mac, 6);
+	memcpy(f + 6, c->mac, 6);
+	if (raw)
+		return;
+	proto = cm_get_be16(f + 12);
+	if ((proto == CM_ETH_P_8021Q || proto == CM_ETH_P_8021AD) && len >= 18) {
+		proto = cm_get_be16(f + 16);
+		off += 4;
+	}
+	if (proto == CM_ETH_P_IP && len >= off + 20 && (f[off] >> 4) == 4) {
+		ihl = (f[off] & 0xf) * 4u;
+		if (ihl < 20 || len < off + ihl)
+			return;
+		cmp_swap(f + off + 12, f + off + 16, 4);
+		l4 = off + ihl;
+		if (cm_get_be16(f + off + 6) & 0x1fff)
+			return;
+		if (f[off + 9] == 1 && len >= l4 + 4 && f[l4] == 8) {
+			f[l4] = 0;	/* echo request -> reply */
+			cmp_csum_replace(f + l4 + 2, 0x0800, 0x0000);
+		} else if ((f[off + 9] == CM_IPPROTO_TCP ||
+			    f[off + 9] == CM_IPPROTO_UDP) && len >= l4 + 4) {
+			cmp_swap(f + l4, f + l4 + 2, 2);
+		}
+	} else if (proto == CM_ETH_P_IPV6 && len >= off + 40 &&
+		   (f[off] >> 4) == 6) {
+		cmp_swap(f + off + 8, f + off + 24, 16);
+		l4 = off + 40;
+		if (f[off + 6] == 58 && len >= l4 + 4 && f[l4] == 128) {
+			f[l4] = 129;
+			cmp_csum_replace(f + l4 + 2, 0x8000, 0x8100);
+		} else if ((f[off + 6] == CM_IPPROTO_TCP ||
+			    f[off + 6] == CM_IPPROTO_UDP) && len >= l4 + 4) {
+			cmp_swap(f + l4, f + l4 + 2, 2);
+		}
+	}
+}
+
+enum cmp_rx_mode {
+	CMP_RX_SINK,		/* count and return */
+	CMP_RX_ECHO,		/* reflect to the sender */
+	CMP_RX_ECHO_RAW,	/* swap MACs only */
+};
+
+static void cmp_rx_frame(struct cmp *c, u32 from, const struct cm_desc *d,
+			 enum cmp_rx_mode mode)
+{
+	u8 frame[CM_MAX_BUF_SIZE];
+	u32 idx;
+
+	c->st.rx_frames++;
+	if (mode == CMP_RX_SINK)
+		return;
+	/* Copy once: the sender may still write its buffer. */
+	memcpy(frame, cmp_buf(c, d->addr) + d->data_off, d->len);
+	cmp_reflect(c, from, frame, d->len, mode == CMP_RX_ECHO_RAW);
+	if (d->len > c->l.p.buf_size - CHAINMESH_HEADROOM || !cmp_alloc(c, &idx))
+		return;
+	memcpy(cmp_buf(c, cm_buf_addr(&c->l, c->self, idx)) + CHAINMESH_HEADROOM,
+	       frame, d->len);
+	if (!cmp_push(c, from, idx, d->len, 0, 0, 0))
+		cmp_free(c, idx);
+}
+
+/* Serve every inbound ring once: returns, then data. */
+static int cmp_service(struct cmp *c, enum cmp_rx_mode mode)
+{
+	u32 n, owner, idx;
+	struct cm_desc d;
+	enum cm_bad why;
+	int avail, i, done = 0;
+
+	for (n = 0; n < c->l.p.nodes; n++) {
+		struct cmp_peer *p = &c->peers[n];
+
+		if (n == (u32)c->self)
+			continue;
+		avail = cm_ring_cons_avail(&p->ret);
+		if (avail < 0)
+			c->st.rx_bad_index++;
+		for (i = 0; i < avail; i++) {
+			why = cm_buf_check(&c->l, cm_ring_pop_addr(&p->ret),
+					   &owner, &idx);
+			if (!why && owner != (u32)c->self)
+				why = CM_BAD_OWNER;
+			if (!why)
+				why = cmp_free(c, idx);
+			if (why)
+				c->st.rx_bad[why]++;
+			else
+				c->st.returned++;
+		}
+		if (avail > 0)
+			cm_ring_release(&p->ret);
+
+		avail = cm_ring_cons_avail(&p->rx);
+		if (avail < 0)
+			c->st.rx_bad_index++;
+		for (i = 0; i < avail; i++) {
+			cm_ring_pop_desc(&p->rx, &d);
+			why = cm_desc_check(&c->l, &d, &owner, &idx);
+			if (why == CM_BAD_ADDR || why == CM_BAD_ALIGN) {
+				c->st.rx_bad[why]++;
+				continue;
+			}
+			if (why)
+				c->st.rx_bad[why]++;
+			else
+				cmp_rx_frame(c, n, &d, mode);
+			cmp_give_back(c, n, owner, idx, d.addr);
+		}
+		if (avail > 0) {
+			cm_ring_release(&p->rx);
+			done += avail;
+		}
+	}
+	cmp_flush(c);
+	return done;
+}
+
+/* Sleep until a kick or @ms. */
+static void cmp_wait_kick(struct cmp *c, int ms)
+{
+	struct pollfd pfd = { .fd = c->own_efd, .events = POLLIN };
+	u64 v;
+
+	if (poll(&pfd, 1, ms) > 0 && read(c->own_efd, &v, sizeof(v)) == sizeof(v))
+		c->st.kicks_got += v;
+}
+
+static void cmp_leave(struct cmp *c, bool drain)
+{
+	if (!c->node)
+		return;
+	if (drain)
+		cmp_service(c, CMP_RX_SINK);
+	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
+}
+
+static void cmp_summary(struct cmp *c)
+{
+	const struct cmp_stats *s = &c->st;
+
+	printf("cm-peer: summary node %d rx %llu tx %llu"
+	       " returned %llu sent_home %llu home_full %llu"
+	       " no_buf %llu ring_full %llu ring_bad %llu"
+	       " kicks_sent %llu kicks_got %llu"
+	       " bad_addr %llu bad_align %llu bad_owner %llu"
+	       " bad_len %llu bad_return %llu bad_index %llu"
+	       " pool_free %u/%u\n", c->self, s->rx_frames, s->tx_frames,
+	       s->returned, s->sent_home, s->home_full, s->tx_no_buf,
+	       s->tx_ring_full, s->tx_ring_bad, s->kicks_sent, s->kicks_got,
+	       s->rx_bad[CM_BAD_ADDR], s->rx_bad[CM_BAD_ALIGN],
+	       s->rx_bad[CM_BAD_OWNER], s->rx_bad[CM_BAD_LEN],
+	       s->rx_bad[CM_BAD_RETURN], s->rx_bad_index, c->nfree,
+	       c->l.p.bufs_per_node);
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------ modes */
+
+static int cmp_mode_info(struct cmp *c)
+{
+	static const char * const names[] = {
+		"absent", "joining", "up", "down", "broken",
+	};
+	u32 n, s, h;
+
+	printf("mesh %08x nodes %u ring_slots %u ret_slots %u buf_size %u "
+	       "bufs_per_node %u max_flows %u region %llu used %llu"
+	       " host_epoch %llu\n", c->mesh_id, c->l.p.nodes,
+	       c->l.p.ring_slots, c->l.ret_slots, c->l.p.buf_size,
+	       c->l.p.bufs_per_node, c->l.p.max_flows, c->size, c->l.size,
+	       c->host_epoch);
+	for (n = 0; n < c->l.p.nodes; n++) {
+		struct chainmesh_node *e = cm_node(c->base, &c->l, n);
+		const u8 *m = e->mac;
+
+		s = le32_to_cpu(READ_ONCE(e->state));
+		h = le32_to_cpu(READ_ONCE(e->host_state));
+		printf("node %u state %s host_state %s epoch %u heartbeat %llu"
+		       " mac %02x:%02x:%02x:%02x:%02x:%02x\n", n,
+		       s < 5 ? names[s] : "garbage", h < 5 ? names[h] : "garbage",
+		       le32_to_cpu(READ_ONCE(e->epoch)),
+		       (u64)le64_to_cpu(READ_ONCE(e->heartbeat)),
+		       m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
+	return 0;
+}
+
+static int cmp_mode_echo(struct cmp *c, int duration, bool raw)
+{
+	u64 end = duration > 0 ? cmp_now_ms() + (u64)duration * 1000 : UINT64_MAX;
+
+	while (!cmp_stop && cmp_now_ms() < end) {
+		if (!cmp_service(c, raw ? CMP_RX_ECHO_RAW : CMP_RX_ECHO))
+			cmp_wait_kick(c, 10);
+	}
+	return 0;
+}
+
+static u16 cmp_ip_csum(const u8 *p, u32 len)
+{
+	u32 sum = 0, i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += cm_get_be16(p + i);
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return (u16)~cmp_csum_fold(sum);
+}
+
+/* An IPv4/UDP frame of @len bytes, Ethernet header included. */
+static void cmp_build_udp(struct cmp *c, u32 to, u8 *f, u32 len,
+			  struct in_addr src, struct in_addr dst, u16 dport,
+			  u64 seq)
+{
+	u8 *ip = f + CM_ETH_HLEN, *udp = ip + 20;
+	u32 iplen = len - CM_ETH_HLEN, i;
+	u16 csum;
+
+	memcpy(f, cm_node(c->base, &c->l, to)->mac, 6);
+	memcpy(f + 6, c->mac, 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[2] = iplen >> 8;
+	ip[3] = iplen & 0xff;
+	ip[4] = (seq >> 8) & 0xff;
+	ip[5] = seq & 0xff;
+	ip[6] = 0x40;		/* DF */
+	ip[8] = 64;
+	ip[9] = CM_IPPROTO_UDP;
+	memcpy(ip + 12, &src, 4);
+	memcpy(ip + 16, &dst, 4);
+	csum = cmp_ip_csum(ip, 20);
+	ip[10] = csum >> 8;
+	ip[11] = csum & 0xff;
+	udp[0] = 0x9c;		/* sport 40000 */
+	udp[1] = 0x40;
+	udp[2] = dport >> 8;
+	udp[3] = dport & 0xff;
+	udp[4] = (iplen - 20) >> 8;
+	udp[5] = (iplen - 20) & 0xff;
+	udp[6] = 0;		/* no checksum */
+	udp[7] = 0;
+	for (i = 42; i < len; i++)
+		f[i] = (u8)(seq + i);
+}
+
+struct cmp_send_opts {
+	int to;
+	u64 count;
+	u32 size;
+	struct in_addr src, dst;
+	u16 dport;
+	int timeout;
+};
+
+static int cmp_mode_send(struct cmp *c, const struct cmp_send_opts *o)
+{
+	u64 end = cmp_now_ms() + (u64)o->timeout * 1000, sent = 0, t0;
+	u32 idx, batch;
+
+	if (o->to < 0 || (u32)o->to >= c->l.p.nodes || o->to == c->self) {
+		cmp_err("--to %d: not another node of this mesh", o->to);
+		return 1;
+	}
+	if (o->size < 42 || o->size > c->l.p.buf_size - CHAINMESH_HEADROOM) {
+		cmp_err("--size %u: need 42..%u", o->size,
+			c->l.p.buf_size - CHAINMESH_HEADROOM);
+		return 1;
+	}
+	t0 = cmp_now_ms();
+	while (!cmp_stop && sent < o->count && cmp_now_ms() < end) {
+		cmp_service(c, CMP_RX_SINK);
+		if (!cmp_node_up(c, (u32)o->to)) {
+			cmp_wait_kick(c, 10);
+			continue;
+		}
+		for (batch = 0; batch < 32 && sent < o->count; batch++) {
+			if (!cmp_alloc(c, &idx))
+				break;
+			cmp_build_udp(c, (u32)o->to,
+				      cmp_buf(c, cm_buf_addr(&c->l, c->self, idx)) +
+				      CHAINMESH_HEADROOM, o->size, o->src, o->dst,
+				      o->dport, sent);
+			if (!cmp_push(c, (u32)o->to, idx, (u16)o->size, 0, 0, 0)) {
+				cmp_free(c, idx);
+				break;
+			}
+			sent++;
+		}
+		cmp_flush(c);
+		if (batch < 32 && sent < o->count)
+			cmp_wait_kick(c, 10);
+	}
+	/* Wait for our buffers to come home. */
+	end = cmp_now_ms() + 2000;
+	while (!cmp_stop && c->nfree < c->l.p.bufs_per_node && cmp_now_ms() < end)
+		if (!cmp_service(c, CMP_RX_SINK))
+			cmp_wait_kick(c, 10);
+	cmp_log(c, "sent %llu of %llu frames to node %d in %llu"
+		" ms, %u of %u buffers home", sent, o->count, o->to,
+		cmp_now_ms() - t0, c->nfree, c->l.p.bufs_per_node);
+	return sent == o->count ? 0 : 1;
+}
+
+/* ------------------------------------------------------------ chaos */
+
+/*
+ * Attack kinds. "legal" ones write only what this node may write (its
+ * outbound data and return rings, its consumer indices, its node entry,
+ * its own buffers, doorbells); the others write what belongs to someone
+ * else, as a hostile kernel with the whole region mapped can.
+ */
+enum cmp_kind {
+	K_DESC_ADDR,		/* addr outside every pool */
+	K_DESC_ALIGN,		/* addr inside a pool, not on a buffer */
+	K_DESC_OWNER,		/* a buffer of another node (target's, third's) */
+	K_DESC_LEN0,		/* len 0 .. ETH_HLEN-1 */
+	K_DESC_LEN_HUGE,	/* len past the buffer */
+	K_DESC_OFF,		/* data_off past the buffer */
+	K_DESC_CHAIN,		/* bogus chain / hop with context */
+	K_FRAME_GARBAGE,	/* valid descriptor, random bytes */
+	K_FRAME_TRUNC,		/* valid descriptor, headers cut short */
+	K_FRAME_TOCTOU,		/* frame rewritten right after publishing */
+	K_HEAD_BACK,		/* data ring head behind the consumer */
+	K_HEAD_FULL,		/* head past a full ring */
+	K_HEAD_RANDOM,		/* head anywhere */
+	K_HEAD_REPLAY,		/* head exactly one ring ahead: stale slots */
+	K_TAIL,			/* our consumer index of the target's ring */
+	K_KICKFLAG,		/* want_kick garbage on our inbound rings */
+	K_RET_UNKNOWN,		/* return a buffer of the target we never got */
+	K_RET_DUP,		/* return the same buffer twice */
+	K_RET_BAD,		/* return garbage offsets */
+	K_RET_HEAD,		/* return ring head garbage */
+	K_STATE,		/* our node state garbage */
+	K_HB_STALL,		/* heartbeat stops for a while */
+	K_MAC,			/* our MAC garbage */
+	K_DOORBELL,		/* doorbell storm */
+	K_FTABLE,		/* target's flow table: refused entries (not ours) */
+	__K_MAX
+};
+
+static const struct {
+	const char *name;
+	bool legal;
+	bool dflt;
+} cmp_kinds[__K_MAX] = {
+	[K_DESC_ADDR]		= { "desc_addr", true, true },
+	[K_DESC_ALIGN]		= { "desc_align", true, true },
+	[K_DESC_OWNER]		= { "desc_owner", true, true },
+	[K_DESC_LEN0]		= { "desc_len0", true, true },
+	[K_DESC_LEN_HUGE]	= { "desc_len_huge", true, true },
+	[K_DESC_OFF]		= { "desc_off", true, true },
+	[K_DESC_CHAIN]		= { "desc_chain", true, true },
+	[K_FRAME_GARBAGE]	= { "frame_garbage", true, true },
+	[K_FRAME_TRUNC]		= { "frame_trunc", true, true },
+	[K_FRAME_TOCTOU]	= { "frame_toctou", true, true },
+	[K_HEAD_BACK]		= { "head_back", true, true },
+	[K_HEAD_FULL]		= { "head_full", true, true },
+	[K_HEAD_RANDOM]		= { "head_random", true, true },
+	[K_HEAD_REPLAY]		= { "head_replay", true, true },
+	[K_TAIL]		= { "tail", true, true },
+	[K_KICKFLAG]		= { "kickflag", true, true },
+	[K_RET_UNKNOWN]		= { "ret_unknown", true, true },
+	[K_RET_DUP]		= { "ret_dup", true, true },
+	[K_RET_BAD]		= { "ret_bad", true, true },
+	[K_RET_HEAD]		= { "ret_head", true, true },
+	[K_STATE]		= { "state", true, true },
+	[K_HB_STALL]		= { "hb_stall", true, true },
+	[K_MAC]			= { "mac", true, true },
+	[K_DOORBELL]		= { "doorbell", true, true },
+	[K_FTABLE]		= { "ftable", false, true },
+};
+
+struct cmp_chaos {
+	u64 seed;
+	u64 rng;
+	int duration;
+	u32 gap_us;
+	u32 hold_ms;		/* index corruption held this long; 0: 1..20 ms */
+	u32 targets[CHAINMESH_MAX_NODES];
+	u32 ntargets;
+	bool enabled[__K_MAX];
+	u64 done[__K_MAX];
+	u64 detail[__K_MAX];	/* descriptors, returns, kicks... written */
+	u32 rr;			/* round robin over our pool */
+};
+
+static u64 cmp_rand(struct cmp_chaos *x)
+{
+	/* splitmix64: one state word, good enough and replayable */
+	u64 z = (x->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static u32 cmp_rand_below(struct cmp_chaos *x, u32 n)
+{
+	return n ? (u32)(cmp_rand(x) % n) : 0;
+}
+
+/* How long a corrupted index stays before it is put back. */
+static void cmp_chaos_hold(struct cmp_chaos *x)
+{
+	cmp_sleep_us(x->hold_ms ? (u64)x->hold_ms * 1000 :
+		     1000 + cmp_rand_below(x, 20000));
+}
+
+/* One of our buffers, round robin: chaos does not care if it is in use. */
+static u32 cmp_chaos_buf(struct cmp *c, struct cmp_chaos *x)
+{
+	return x->rr++ % c->l.p.bufs_per_node;
+}
+
+/* Write a descriptor raw into the target's ring and publish it. */
+static void cmp_chaos_desc(struct cmp *c, struct cmp_chaos *x, u32 t,
+			   const struct cm_desc *d, enum cmp_kind k)
+{
+	struct cmp_peer *p = &c->peers[t];
+
+	if (cm_ring_prod_space(&p->tx) <= 0)
+		return;
+	cm_ring_push_desc(&p->tx, d);
+	p->tx_pending = true;
+	x->detail[k]++;
+}
+
+/* A plausible frame for @t in buffer @idx: IPv4/UDP unless told. */
+static u16 cmp_chaos_frame(struct cmp *c, struct cmp_chaos *x, u32 t, u32 idx)
+{
+	u8 *f = cmp_buf(c, cm_buf_addr(&c->l, c->self, idx)) + CHAINMESH_HEADROOM;
+	struct in_addr src = { htonl(0x0a000000u | (u32)c->self) };
+	struct in_addr dst = { htonl(0x0a000000u | t) };
+	u16 len = (u16)(42 + cmp_rand_below(x, 200));
+
+	cmp_build_udp(c, t, f, len, src, dst, 9, cmp_rand(x));
+	return len;
+}
+
+/* Headers cut short at every interesting place. */
+static u16 cmp_chaos_trunc(struct cmp *c, struct cmp_chaos *x, u32 t, u32 idx)
+{
+	u8 *f = cmp_buf(c, cm_buf_addr(&c->l, c->self, idx)) + CHAINMESH_HEADROOM;
+	u32 i;
+
+	for (i = 0; i < 128; i++)
+		f[i] = (u8)cmp_rand(x);
+	memcpy(f, cm_node(c->base, &c->l, t)->mac, 6);
+	memcpy(f + 6, c->mac, 6);
+	switch (cmp_rand_below(x, 6)) {
+	case 0:		/* IPv4, cut inside the header */
+		f[12] = 0x08; f[13] = 0x00; f[14] = 0x45;
+		return (u16)(14 + cmp_rand_below(x, 20));
+	case 1:		/* IPv4 claiming options it does not have */
+		f[12] = 0x08; f[13] = 0x00; f[14] = 0x4f;
+		return (u16)(34 + cmp_rand_below(x, 40));
+	case 2:		/* IPv6, cut */
+		f[12] = 0x86; f[13] = 0xdd; f[14] = 0x60;
+		return (u16)(14 + cmp_rand_below(x, 40));
+	case 3:		/* VLAN tag, cut */
+		f[12] = 0x81; f[13] = 0x00;
+		return (u16)(14 + cmp_rand_below(x, 4));
+	case 4:		/* QinQ then IPv4 with UDP ports cut */
+		f[12] = 0x88; f[13] = 0xa8; f[16] = 0x08; f[17] = 0x00;
+		f[18] = 0x45; f[20] = 0; f[21] = 0; f[27] = CM_IPPROTO_UDP;
+		return (u16)(38 + cmp_rand_below(x, 4));
+	default:	/* Ethernet header alone */
+		return 14;
+	}
+}
+
+static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
+			  u32 t)
+{
+	const struct cm_layout *l = &c->l;
+	struct cmp_peer *p = &c->peers[t];
+	struct cm_desc d = { .data_off = CHAINMESH_HEADROOM, .len = 64 };
+	u32 idx = cmp_chaos_buf(c, x), slots, n, i, old;
+	u64 a;
+
+	d.addr = cm_buf_addr(l, c->self, idx);
+	switch (k) {
+	case K_DESC_ADDR: {
+		const u64 bad[] = {
+			0, 8, l->node_table_off, l->rings_off, l->pools_off - l->p.buf_size,
+			l->size, c->size, c->size + l->p.buf_size, ~0ull,
+			~0ull - l->p.buf_size + 1, 1ull << 63,
+			l->pools_off + (u64)l->p.nodes * l->pool_stride,
+		};
+		d.addr = cmp_rand_below(x, 4) ? bad[cmp_rand_below(x, (u32)(sizeof(bad) / sizeof(bad[0])))] :
+			 cmp_rand(x);
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	}
+	case K_DESC_ALIGN:
+		d.addr += 1 + cmp_rand_below(x, l->p.buf_size - 1);
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_DESC_OWNER:
+		/* the target's own buffer, or any node's (0 included) */
+		n = cmp_rand_below(x, 2) ? t : cmp_rand_below(x, l->p.nodes);
+		d.addr = cm_buf_addr(l, n, cmp_rand_below(x, l->p.bufs_per_node));
+		d.len = 60;
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_DESC_LEN0:
+		d.len = (u16)cmp_rand_below(x, CM_ETH_HLEN);
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_DESC_LEN_HUGE:
+		d.len = cmp_rand_below(x, 2) ? 0xffff :
+			(u16)(l->p.buf_size - CHAINMESH_HEADROOM + 1 +
+			      cmp_rand_below(x, 64));
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_DESC_OFF:
+		d.data_off = (u16)(l->p.buf_size - cmp_rand_below(x, 14));
+		if (cmp_rand_below(x, 2))
+			d.data_off = 0xffff;
+		d.len = 14;
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_DESC_CHAIN:
+		cmp_chaos_frame(c, x, t, idx);
+		d.flags = (u8)(CHAINMESH_D_CTX | (cmp_rand(x) & 0xfe));
+		d.chain = cmp_rand_below(x, 2) ? (u16)cmp_rand(x) :
+			  (u16)cmp_rand_below(x, CHAINMESH_MAX_CHAINS);
+		d.hop = (u8)cmp_rand(x);
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_FRAME_GARBAGE:
+		d.len = (u16)(14 + cmp_rand_below(x, l->p.buf_size - CHAINMESH_HEADROOM - 14));
+		for (i = 0; i < d.len; i++)
+			cmp_buf(c, d.addr)[CHAINMESH_HEADROOM + i] = (u8)cmp_rand(x);
+		if (cmp_rand_below(x, 2))	/* so that it is delivered */
+			memcpy(cmp_buf(c, d.addr) + CHAINMESH_HEADROOM,
+			       cm_node(c->base, l, t)->mac, 6);
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_FRAME_TRUNC:
+		d.len = cmp_chaos_trunc(c, x, t, idx);
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_FRAME_TOCTOU:
+		d.len = cmp_chaos_frame(c, x, t, idx);
+		cmp_chaos_desc(c, x, t, &d, k);
+		cmp_flush(c);
+		/* rewrite it while the target may be copying it */
+		for (n = 0; n < 200; n++)
+			for (i = 0; i < d.len; i++)
+				WRITE_ONCE(cmp_buf(c, d.addr)[CHAINMESH_HEADROOM + i],
+					   (u8)(n + i));
+		break;
+	case K_HEAD_BACK:
+	case K_HEAD_FULL:
+	case K_HEAD_RANDOM:
+		slots = l->p.ring_slots;
+		old = p->tx.published;
+		if (k == K_HEAD_BACK)
+			n = old - 1 - cmp_rand_below(x, slots);
+		else if (k == K_HEAD_FULL)
+			n = old + slots + 1 + cmp_rand_below(x, 1u << 20);
+		else
+			n = (u32)cmp_rand(x);
+		smp_store_release(&p->tx.hdr->head, cpu_to_le32(n));
+		cmp_kick(c, t);
+		cmp_chaos_hold(x);
+		/* Back to the truth; if the target consumed stale slots under
+		 * a random head, take its tail as ours. */
+		n = le32_to_cpu(smp_load_acquire(&p->tx.hdr->tail));
+		if (n - old <= slots && n != old) {
+			p->tx.head = p->tx.published = n;
+			x->detail[k]++;		/* stale slots consumed */
+		}
+		smp_store_release(&p->tx.hdr->head, cpu_to_le32(p->tx.published));
+		p->tx.tail_cache = p->tx.published - slots;
+		break;
+	case K_HEAD_REPLAY:
+		/* Exactly one ring ahead of the consumer: every slot again. */
+		n = le32_to_cpu(smp_load_acquire(&p->tx.hdr->tail));
+		if (p->tx.published != n)
+			break;		/* only on an empty ring */
+		p->tx.head = p->tx.published = n + l->p.ring_slots;
+		smp_store_release(&p->tx.hdr->head, cpu_to_le32(p->tx.head));
+		p->tx.tail_cache = n;
+		cmp_kick(c, t);
+		x->detail[k] += l->p.ring_slots;
+		break;
+	case K_TAIL:
+		/* The target's producer index into us: our tail garbage. */
+		old = p->rx.tail;
+		n = cmp_rand_below(x, 2) ? (u32)cmp_rand(x) :
+		    old + l->p.ring_slots + 1 + cmp_rand_below(x, 100);
+		smp_store_release(&p->rx.hdr->tail, cpu_to_le32(n));
+		cmp_chaos_hold(x);
+		smp_store_release(&p->rx.hdr->tail, cpu_to_le32(old));
+		break;
+	case K_KICKFLAG:
+		WRITE_ONCE(p->rx.hdr->want_kick, cpu_to_le32((u32)cmp_rand(x)));
+		WRITE_ONCE(p->ret.hdr->want_kick, cpu_to_le32((u32)cmp_rand(x)));
+		WRITE_ONCE(p->rx.hdr->prod_flags, cpu_to_le32((u32)cmp_rand(x)));
+		cmp_sleep_us(cmp_rand_below(x, 5000));
+		WRITE_ONCE(p->rx.hdr->want_kick, cpu_to_le32(1));
+		WRITE_ONCE(p->ret.hdr->want_kick, cpu_to_le32(1));
+		break;
+	case K_RET_UNKNOWN:
+	case K_RET_DUP:
+	case K_RET_BAD:
+		if (cm_ring_prod_space(&p->back) < 2)
+			break;
+		a = cm_buf_addr(l, t, cmp_rand_below(x, l->p.bufs_per_node));
+		if (k == K_RET_BAD) {
+			switch (cmp_rand_below(x, 4)) {
+			case 0: a = cmp_rand(x); break;
+			case 1: a += 1 + cmp_rand_below(x, l->p.buf_size - 1); break;
+			case 2: a = cm_buf_addr(l, c->self, idx); break;	/* not theirs */
+			default: a = l->size + cmp_rand_below(x, 1u << 20); break;
+			}
+		}
+		cm_ring_push_addr(&p->back, a);
+		x->detail[k]++;
+		if (k == K_RET_DUP) {
+			cm_ring_push_addr(&p->back, a);
+			x->detail[k]++;
+		}
+		p->back_pending = true;
+		break;
+	case K_RET_HEAD:
+		slots = l->ret_slots;
+		old = p->back.published;
+		n = cmp_rand_below(x, 2) ? old - 1 - cmp_rand_below(x, slots) :
+		    old + slots + 1 + cmp_rand_below(x, 1000);
+		smp_store_release(&p->back.hdr->head, cpu_to_le32(n));
+		cmp_kick(c, t);
+		cmp_chaos_hold(x);
+		smp_store_release(&p->back.hdr->head, cpu_to_le32(old));
+		break;
+	case K_STATE:
+		n = (u32)cmp_rand(x);
+		if (cmp_rand_below(x, 2))
+			n = CHAINMESH_NODE_BROKEN + 1 + cmp_rand_below(x, 4);
+		smp_store_release(&c->node->state, cpu_to_le32(n));
+		cmp_sleep_us(1000 + cmp_rand_below(x, 150000));
+		smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
+		break;
+	case K_HB_STALL:
+		/* Shorter or longer than the host's 1 s: flapping included;
+		 * at most one stall per 5 s, or the node is never up. */
+		if (cmp_now_ms() < c->hb_stall_until + 5000)
+			return;
+		c->hb_stall_until = cmp_now_ms() + 200 + cmp_rand_below(x, 1800);
+		x->detail[k]++;
+		break;
+	case K_MAC:
+		for (i = 0; i < 6; i++)
+			WRITE_ONCE(c->node->mac[i], (u8)cmp_rand(x));
+		cmp_sleep_us(cmp_rand_below(x, 20000));
+		memcpy(c->node->mac, c->mac, 6);
+		break;
+	case K_DOORBELL:
+		n = 100 + cmp_rand_below(x, 5000);
+		for (i = 0; i < n && !cmp_stop; i++)
+			cmp_kick(c, t);
+		x->detail[k] += n;
+		break;
+	case K_FTABLE: {
+		/* Someone else's table: a hostile kernel can write it. Make it
+		 * one the target must refuse (next hop out of range), wait,
+		 * then put the host's bytes back under a new sequence. */
+		void *ft = cm_ftable(c->base, l, t);
+		struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
+		struct chainmesh_fhop *hops = cm_ftable_hops(ft), save;
+		u32 seq = le32_to_cpu(READ_ONCE(h->seq)), nfl;
+
+		if (seq & 1)
+			break;
+		i = cmp_rand_below(x, CHAINMESH_MAX_CHAINS);
+		save = hops[i];
+		nfl = le32_to_cpu(READ_ONCE(h->nflows));
+		WRITE_ONCE(h->seq, cpu_to_le32(seq + 1));
+		smp_wmb();
+		if (cmp_rand_below(x, 2)) {
+			hops[i].flags = CHAINMESH_H_VALID;
+			hops[i].next = (u8)(l->p.nodes + cmp_rand_below(x, 200));
+		} else {
+			WRITE_ONCE(h->nflows, cpu_to_le32(l->p.max_flows + 1 +
+							  cmp_rand_below(x, 1000)));
+		}
+		smp_wmb();
+		WRITE_ONCE(h->seq, cpu_to_le32(seq + 2));
+		cmp_sleep_us(5000 + cmp_rand_below(x, 50000));
+		WRITE_ONCE(h->seq, cpu_to_le32(seq + 3));
+		smp_wmb();
+		hops[i] = save;
+		WRITE_ONCE(h->nflows, cpu_to_le32(nfl));
+		smp_wmb();
+		WRITE_ONCE(h->seq, cpu_to_le32(seq + 4));
+		break;
+	}
+	case __K_MAX:
+		break;
+	}
+	x->done[k]++;
+}
+
+static int cmp_mode_chaos(struct cmp *c, struct cmp_chaos *x)
+{
+	enum cmp_kind kinds[__K_MAX];
+	u64 end, next_report;
+	u32 nk = 0, i, n, t;
+
+	for (i = 0; i < __K_MAX; i++)
+		if (x->enabled[i])
+			kinds[nk++] = (enum cmp_kind)i;
+	if (!x->ntargets) {
+		for (n = 0; n < c->l.p.nodes; n++)
+			if (n != (u32)c->self && cmp_node_up(c, n))
+				x->targets[x->ntargets++] = n;
+	}
+	for (i = 0; i < x->ntargets; i++) {
+		if (x->targets[i] >= c->l.p.nodes || x->targets[i] == (u32)c->self) {
+			cmp_err("target %u is not another node of this mesh",
+				x->targets[i]);
+			return 1;
+		}
+	}
+	if (!nk || !x->ntargets) {
+		cmp_err("nothing to do: %u kinds, %u targets", nk, x->ntargets);
+		return 1;
+	}
+	printf("cm-peer: chaos targets");
+	for (i = 0; i < x->ntargets; i++)
+		printf(" %u", x->targets[i]);
+	printf(", %u kinds, %d s\n", nk, x->duration);
+	fflush(stdout);
+
+	end = cmp_now_ms() + (u64)x->duration * 1000;
+	next_report = cmp_now_ms() + 5000;
+	while (!cmp_stop && cmp_now_ms() < end) {
+		t = x->targets[cmp_rand_below(x, x->ntargets)];
+		cmp_chaos_one(c, x, kinds[cmp_rand_below(x, nk)], t);
+		cmp_flush(c);
+		cmp_service(c, CMP_RX_SINK);
+		if (x->gap_us)
+			cmp_sleep_us(x->gap_us);
+		if (cmp_now_ms() >= next_report) {
+			u64 total = 0;
+
+			for (i = 0; i < __K_MAX; i++)
+				total += x->done[i];
+			cmp_log(c, "chaos: %llu attacks so far", total);
+			next_report += 5000;
+		}
+	}
+	/* Leave the rings as a well-behaved node would. */
+	c->hb_stall_until = 0;
+	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
+	memcpy(c->node->mac, c->mac, 6);
+	for (i = 0; i < 20; i++) {
+		cmp_service(c, CMP_RX_SINK);
+		cmp_sleep_us(10000);
+	}
+	for (i = 0; i < __K_MAX; i++)
+		if (x->enabled[i])
+			printf("cm-peer: chaos kind %-14s %s runs %llu"
+			       " writes %llu\n", cmp_kinds[i].name,
+			       cmp_kinds[i].legal ? "legal  " : "foreign", x->done[i],
+			       x->detail[i]);
+	printf("cm-peer: chaos done seed %llu\n", x->seed);
+	fflush(stdout);
+	return 0;
+}
+
+static int cmp_parse_kinds(struct cmp_chaos *x, char *arg)
+{
+	char *tok, *save = NULL;
+	u32 i;
+
+	memset(x->enabled, 0, sizeof(x->enabled));
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool found = false;
+
+		for (i = 0; i < __K_MAX; i++) {
+			if (!strcmp(tok, "all") || !strcmp(tok, cmp_kinds[i].name) ||
+			    (!strcmp(tok, "legal") && cmp_kinds[i].legal)) {
+				x->enabled[i] = true;
+				found = true;
+			}
+		}
+		if (!found) {
+			cmp_err("unknown chaos kind '%s' (see chaos --list)", tok);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int cmp_parse_targets(struct cmp_chaos *x, char *arg)
+{
+	char *tok, *save = NULL, *end;
+	unsigned long v;
+
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		v = strtoul(tok, &end, 0);
+		if (*end || v >= CHAINMESH_MAX_NODES || x->ntargets >= CHAINMESH_MAX_NODES)
+			return -1;
+		x->targets[x->ntargets++] = (u32)v;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void cmp_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: cm-peer [-S SOCKET] [-w SECS] [-V VECTORS] [-q] MODE [OPTIONS]\n"
+"\n"
+"A userspace chainmesh node for tests: joins the mesh through the ivshmem\n"
+"daemon's socket (default $CMLAB_DIR/ivshmem.sock) as node <peer id>.\n"
+"\n"
+"Modes:\n"
+"  info                          layout and node table, then leave\n"
+"  echo [--duration T] [--raw]   send every received frame back to its\n"
+"                                sender (IPs, ports swapped, ICMP echo\n"
+"                                requests answered; --raw: MACs only)\n"
+"  send --to N --count C [--size S] [--src IP] [--dst IP] [--dport P]\n"
+"       [--timeout T]            C IPv4/UDP frames of S bytes to node N\n"
+"  chaos [--seed S] --duration T [--targets N,..] [--kinds K,..]\n"
+"        [--gap US] [--hold MS] [--list]\n"
+"                                seeded corruption against live peers\n");
+}
+
+static void cmp_on_signal(int sig)
+{
+	(void)sig;
+	cmp_stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "duration", required_argument, NULL, 'd' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "to", required_argument, NULL, 't' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "size", required_argument, NULL, 's' },
+		{ "src", required_argument, NULL, 'A' },
+		{ "dst", required_argument, NULL, 'B' },
+		{ "dport", required_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "seed", required_argument, NULL, 'e' },
+		{ "targets", required_argument, NULL, 'g' },
+		{ "kinds", required_argument, NULL, 'k' },
+		{ "gap", required_argument, NULL, 'G' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cmp_send_opts so = { .to = -1, .count = 0, .size = 128,
+				    .dport = 9, .timeout = 30 };
+	static struct cmp_chaos x;
+	static struct cmp c;
+	const char *mode, *dir;
+	char sock_buf[256];
+	bool raw = false, seeded = false, src_set = false, dst_set = false;
+	struct sigaction sa;
+	int opt, ret = 1, duration = 0;
+	u32 i;
+
+	c.vectors = 1;
+	c.wait_s = 30;
+	c.sock = -1;
+	pthread_mutex_init(&c.lock, NULL);
+	dir = getenv("CMLAB_DIR");
+	if (dir) {
+		snprintf(sock_buf, sizeof(sock_buf), "%s/ivshmem.sock", dir);
+		c.sock_path = sock_buf;
+	} else {
+		c.sock_path = "/tmp/chainmesh-ivshmemd.sock";
+	}
+
+	while ((opt = getopt(argc, argv, "+S:w:V:qh")) != -1) {
+		switch (opt) {
+		case 'S':
+			c.sock_path = optarg;
+			break;
+		case 'w':
+			c.wait_s = atoi(optarg);
+			break;
+		case 'V':
+			c.vectors = (unsigned int)atoi(optarg);
+			if (c.vectors < 1 || c.vectors > CMP_MAX_VECTORS) {
+				cmp_err("-V: 1..%d", CMP_MAX_VECTORS);
+				return 2;
+			}
+			break;
+		case 'q':
+			c.quiet = true;
+			break;
+		case 'h':
+			cmp_usage(stdout);
+			return 0;
+		default:
+			cmp_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		cmp_usage(stderr);
+		return 2;
+	}
+	mode = argv[optind];
+	optind++;
+
+	for (i = 0; i < __K_MAX; i++)
+		x.enabled[i] = cmp_kinds[i].dflt;
+	x.gap_us = 200;
+	while ((opt = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			duration = atoi(optarg);
+			break;
+		case 'r':
+			raw = true;
+			break;
+		case 't':
+			so.to = atoi(optarg);
+			break;
+		case 'c':
+			so.count = strtoull(optarg, NULL, 0);
+			break;
+		case 's':
+			so.size = (u32)strtoul(optarg, NULL, 0);
+			break;
+		case 'A':
+			if (inet_pton(AF_INET, optarg, &so.src) != 1) {
+				cmp_err("--src %s: not an IPv4 address", optarg);
+				return 2;
+			}
+			src_set = true;
+			break;
+		case 'B':
+			if (inet_pton(AF_INET, optarg, &so.dst) != 1) {
+				cmp_err("--dst %s: not an IPv4 address", optarg);
+				return 2;
+			}
+			dst_set = true;
+			break;
+		case 'P':
+			so.dport = (u16)atoi(optarg);
+			break;
+		case 'T':
+			so.timeout = atoi(optarg);
+			break;
+		case 'e':
+			x.seed = strtoull(optarg, NULL, 0);
+			seeded = true;
+			break;
+		case 'g':
+			if (cmp_parse_targets(&x, optarg)) {
+				cmp_err("--targets %s: node ids, comma separated", optarg);
+				return 2;
+			}
+			break;
+		case 'k':
+			if (cmp_parse_kinds(&x, optarg))
+				return 2;
+			break;
+		case 'G':
+			x.gap_us = (u32)strtoul(optarg, NULL, 0);
+			break;
+		case 'H':
+			x.hold_ms = (u32)strtoul(optarg, NULL, 0);
+			break;
+		case 'l':
+			for (i = 0; i < __K_MAX; i++)
+				printf("%-14s %s%s\n", cmp_kinds[i].name,
+				       cmp_kinds[i].legal ? "legal" : "foreign",
+				       cmp_kinds[i].dflt ? "" : " (not default)");
+			return 0;
+		case 'h':
+			cmp_usage(stdout);
+			return 0;
+		default:
+			cmp_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		cmp_usage(stderr);
+		return 2;
+	}
+	if (strcmp(mode, "info") && strcmp(mode, "echo") && strcmp(mode, "send") &&
+	    strcmp(mode, "chaos")) {
+		cmp_err("unknown mode '%s'", mode);
+		cmp_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(mode, "send") && (so.to < 0 || !so.count)) {
+		cmp_err("send needs --to N and --count C");
+		return 2;
+	}
+	if (!strcmp(mode, "chaos")) {
+		if (duration <= 0) {
+			cmp_err("chaos needs --duration T (seconds)");
+			return 2;
+		}
+		if (!seeded)
+			x.seed = (u64)time(NULL) * 1000003u ^ (u64)getpid();
+		/* First line, before anything can fail: a run can be replayed. */
+		printf("cm-peer: chaos seed %llu\n", x.seed);
+		fflush(stdout);
+		x.rng = x.seed;
+		x.duration = duration;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cmp_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cmp_connect(&c))
+		goto out;
+	cmp_log(&c, "peer id %d, region %llu bytes", c.self, c.size);
+	if (cmp_wait_layout(&c))
+		goto out;
+	if (!strcmp(mode, "info")) {
+		ret = cmp_mode_info(&c);
+		goto out;
+	}
+	if (cmp_join(&c))
+		goto out;
+
+	if (!strcmp(mode, "echo")) {
+		ret = cmp_mode_echo(&c, duration, raw);
+	} else if (!strcmp(mode, "send")) {
+		if (!src_set)
+			so.src.s_addr = htonl(0x0a000000u | (u32)c.self);
+		if (!dst_set)
+			so.dst.s_addr = htonl(0x0a000000u | (u32)so.to);
+		ret = cmp_mode_send(&c, &so);
+	} else {
+		ret = cmp_mode_chaos(&c, &x);
+	}
+	cmp_leave(&c, true);
+	cmp_summary(&c);
+out:
+	cmp_stop = 1;
+	if (c.hb_started)
+		pthread_join(c.hb_thread, NULL);
+	return ret;
+}
