@@ -19,7 +19,8 @@
 #
 # For each path (chainmesh, bridge) and hop count h (VM1 -> VM(h+1)),
 # interleaved, RUNS times:
-#   latency:    busybox ping -c PINGS -i 0.02, VM1 -> far end
+#   latency:    busybox ping -c PINGS -i 0.02, VM1 -> far end: the
+#               median and 90th percentile of the round trips
 #   throughput: cmblast (bench/cmblast.c, static) sends 64-byte UDP
 #               datagrams from VM1 for SECS seconds; the far end counts
 #               what arrives: packets per second received
@@ -262,16 +263,25 @@ reach()
 	vm_exec vm1 "ping -c 3 -i 0.2 -W 3 $d" 30
 }
 
-# latency PATH HOPS -> "avg max loss%" in ms
+# latency PATH HOPS -> "median p90 loss%": RTTs in ms, each echo's own
+# (the median shrugs off the scheduling spikes of a busy host)
 latency()
 {
-	local d avg max loss
+	local d
 
 	read -r d _ <<<"$(dst "$1" "$2")"
-	vm_exec vm1 "ping -q -c $PINGS -i 0.02 -W 3 $d" $((PINGS / 10 + 60)) || true
-	loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' <<<"$CM_OUT")
-	read -r avg max < <(sed -n 's|.*= [0-9.]*/\([0-9.]*\)/\([0-9.]*\) ms.*|\1 \2|p' <<<"$CM_OUT")
-	echo "${avg:-nan} ${max:-nan} ${loss:-100}"
+	vm_exec vm1 "ping -c $PINGS -i 0.02 -W 3 $d" $((PINGS / 10 + 60)) || true
+	awk -v want="$PINGS" '
+		/ time=/ { t = $0; sub(/.* time=/, "", t); sub(/ .*/, "", t); v[n++] = t + 0 }
+		END {
+			if (!n) { print "nan nan 100"; exit }
+			for (i = 1; i < n; i++)
+				for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+					x = v[j]; v[j] = v[j - 1]; v[j - 1] = x
+				}
+			med = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+			printf "%.3f %.3f %.1f\n", med, v[int(0.9 * (n - 1))], 100 * (want - n) / want
+		}' <<<"$CM_OUT"
 }
 
 # rate PATH HOPS -> "rx_pps tx_pps"
@@ -320,7 +330,7 @@ for h in $HOPS; do
 done
 [ -n "$hops" ] || { log "no chain gets through"; exit 1; }
 
-echo "run,path,hops,lat_avg_ms,lat_max_ms,loss_pct,rx_pps,tx_pps" >"$raw"
+echo "run,path,hops,lat_med_ms,lat_p90_ms,loss_pct,rx_pps,tx_pps" >"$raw"
 for run in $(seq 1 "$RUNS"); do
 	for h in $hops; do
 		# alternate who goes first, against drift
@@ -330,7 +340,7 @@ for run in $(seq 1 "$RUNS"); do
 			lat=$(latency "$p" "$h")
 			r=$(rate "$p" "$h")
 			echo "$run,$p,$h,${lat// /,},${r// /,}" >>"$raw"
-			log "run $run $p $h hop(s): latency avg/max/loss $lat, rx/tx pps $r"
+			log "run $run $p $h hop(s): rtt median/p90 ms, loss % $lat; rx/tx pps $r"
 		done
 	done
 done
@@ -344,7 +354,7 @@ med = {}
 for r in rows:
     k = (r["path"], int(r["hops"]))
     med.setdefault(k, {"lat": [], "max": [], "loss": [], "rx": [], "tx": []})
-    for f, c in (("lat", "lat_avg_ms"), ("max", "lat_max_ms"), ("loss", "loss_pct"),
+    for f, c in (("lat", "lat_med_ms"), ("max", "lat_p90_ms"), ("loss", "loss_pct"),
                  ("rx", "rx_pps"), ("tx", "tx_pps")):
         try:
             med[k][f].append(float(r[c]))
@@ -353,8 +363,8 @@ for r in rows:
 m = lambda v: statistics.median(v) if v else float("nan")
 hops = sorted({h for _, h in med})
 with open(out_csv, "w") as f:
-    f.write("hops,cm_rx_pps,br_rx_pps,pps_ratio,cm_lat_ms,br_lat_ms,lat_ratio,"
-            "cm_lat_max_ms,br_lat_max_ms,cm_loss_pct,br_loss_pct,cm_tx_pps,br_tx_pps\n")
+    f.write("hops,cm_rx_pps,br_rx_pps,pps_ratio,cm_rtt_ms,br_rtt_ms,rtt_ratio,"
+            "cm_rtt_p90_ms,br_rtt_p90_ms,cm_loss_pct,br_loss_pct,cm_tx_pps,br_tx_pps\n")
     lines = []
     for h in hops:
         c, b = med.get(("chainmesh", h)), med.get(("bridge", h))
@@ -370,8 +380,8 @@ with open(out_csv, "w") as f:
         lines.append((h, cr, br, pr, cl, bl, lr))
 with open(out_txt, "w") as f:
     f.write("# chain: median of %s runs; %s s UDP blasts of 64-byte datagrams,"
-            " %s pings at 20 ms\n" % (runs, secs, pings))
-    f.write("# pps ratio = chainmesh / bridge received pps; latency ratio ="
+            " %s pings at 20 ms (median RTT)\n" % (runs, secs, pings))
+    f.write("# pps ratio = chainmesh / bridge received pps; RTT ratio ="
             " bridge / chainmesh RTT (above 1: chainmesh better)\n")
     f.write("%4s %12s %12s %7s %10s %10s %7s\n" % ("hops", "cm rx pps", "bridge pps",
             "ratio", "cm rtt ms", "br rtt ms", "ratio"))

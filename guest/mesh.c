@@ -181,11 +181,7 @@ void cm_mesh_exit(struct cm_mesh *mesh)
 
 bool cm_mesh_node_up(struct cm_dev *cm, u32 n)
 {
-	struct chainmesh_node *node = cm_node(cm->base, &cm->l, n);
-	u32 verdict = le32_to_cpu(READ_ONCE(node->host_state));
-
-	return le32_to_cpu(READ_ONCE(node->state)) == CHAINMESH_NODE_UP &&
-	       verdict != CHAINMESH_NODE_DOWN && verdict != CHAINMESH_NODE_BROKEN;
+	return cm_node_alive(cm->base, &cm->l, n);
 }
 
 int cm_ftsnap_init(struct cm_ftsnap *snap)

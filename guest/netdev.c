@@ -19,7 +19,6 @@
 #include "mesh.h"
 #include "netdev.h"
 #include "pci.h"
-#include "pool.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -93,13 +92,11 @@ bool cm_route(struct cm_dev *cm, const struct cm_ftable *t,
 	struct cm_flow_key key;
 	u16 chain;
 
-	if (ctx && ctx->chain < CHAINMESH_MAX_CHAINS) {
-		hop = &t->hops[ctx->chain];
-		if ((hop->flags & CHAINMESH_H_VALID) && hop->hop == ctx->hop) {
-			chain = ctx->chain;
-			r->flow = -1;	/* counted where it entered this node */
-			goto found;
-		}
+	if (ctx && cm_ftable_on_chain(t, ctx->chain, ctx->hop)) {
+		chain = ctx->chain;
+		hop = &t->hops[chain];
+		r->flow = -1;	/* counted where it entered this node */
+		goto found;
 	}
 	cm_flow_parse(frame, len, &key);
 	flow = cm_flow_lookup(t, &key);
@@ -146,9 +143,7 @@ int cm_tx_push(struct cm_dev *cm, const struct cm_route *r,
 	space = cm_ring_prod_space(&tp->ring);
 	if (unlikely(space <= 0))
 		return space ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
-	out.chain = r->chain;
-	out.hop = r->hop;
-	out.flags = CHAINMESH_D_CTX;
+	cm_desc_set_ctx(&out, r->chain, r->hop);
 	cm_ring_push_desc(&tp->ring, &out);
 	__set_bit(r->peer, tx->pending);
 
@@ -216,13 +211,6 @@ void cm_tx_wake(struct cm_dev *cm)
 	netif_wake_queue(cm->netdev);
 }
 
-/* The receiver finds its own address: PACKET_HOST, no promiscuity. */
-static void cm_tx_set_dest(struct cm_dev *cm, u64 addr, u32 peer)
-{
-	memcpy(cm_buf(cm, addr) + CHAINMESH_HEADROOM,
-	       cm_node(cm->base, &cm->l, peer)->mac, ETH_ALEN);
-}
-
 static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 {
 	struct cm_dev *cm = netdev_priv(netdev);
@@ -235,6 +223,7 @@ static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 	struct cm_route r;
 	const u8 *frame;
 	struct cm_desc d;
+	u8 *buf;
 	int err;
 
 	/* No VLAN offload is advertised: a tag is in the frame, where
@@ -271,19 +260,17 @@ static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 		cm_tx_flush(cm);
 		return NETDEV_TX_BUSY;	/* the queue is stopped: no busy loop */
 	}
-	if (unlikely(!cm_pool_peek(&cm->pool, &idx))) {
+	buf = cm_tx_buf(&cm->pool, cm->base, &cm->l, cm->self, &idx, &d);
+	if (unlikely(!buf)) {
 		why = CM_TX_DROP_NO_BUF;
 		goto drop;
 	}
-	d.addr = cm_buf_addr(&cm->l, cm->self, idx);
-	if (unlikely(skb_copy_bits(skb, 0, cm_buf(cm, d.addr) + CHAINMESH_HEADROOM,
-				   len))) {
+	if (unlikely(skb_copy_bits(skb, 0, buf, len))) {
 		why = CM_TX_DROP_LEN;
 		goto drop;
 	}
-	d.data_off = CHAINMESH_HEADROOM;
 	d.len = len;
-	cm_tx_set_dest(cm, d.addr, r.peer);
+	cm_frame_set_dest(cm->base, &cm->l, buf, r.peer);
 	err = cm_tx_push(cm, &r, &d);
 	if (unlikely(err)) {
 		why = err;
@@ -690,13 +677,7 @@ struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
 
 	netdev->max_mtu = l->p.buf_size - CHAINMESH_HEADROOM - ETH_HLEN;
 	netdev->mtu = min_t(u32, ETH_DATA_LEN, netdev->max_mtu);
-	/* 02:43:4d ("CM", locally administered), mesh id, node id */
-	mac[0] = 0x02;
-	mac[1] = 0x43;
-	mac[2] = 0x4d;
-	mac[3] = (mesh_id >> 8) & 0xff;
-	mac[4] = mesh_id & 0xff;
-	mac[5] = self;
+	cm_node_mac(mesh_id, self, mac);
 	eth_hw_addr_set(netdev, mac);
 
 	err = cm_pool_init(&cm->pool, l->p.bufs_per_node);

@@ -7,23 +7,19 @@
 #ifndef _CM_NETDEV_H
 #define _CM_NETDEV_H
 
-#include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/u64_stats_sync.h>
 #include <net/xdp.h>
 
+#include <chainmesh/datapath.h>
 #include <chainmesh/layout.h>
+#include <chainmesh/pool.h>
 #include <chainmesh/ring.h>
 
 #include "mesh.h"
-#include "pool.h"
 #include "rx.h"
 
 struct cm_ivshmem;
-
-/* Enough for cm_flow_parse(): Ethernet, a VLAN tag, IPv4 with options or
- * IPv6, and the L4 ports. */
-#define CM_PARSE_LEN	(VLAN_ETH_HLEN + 60 + 8)
 
 /* Frames the transmit path did not send. */
 enum cm_tx_drop {

@@ -25,7 +25,6 @@
 #include "mesh.h"
 #include "netdev.h"
 #include "pci.h"
-#include "pool.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -34,6 +33,19 @@ static void cm_rx_bad(struct cm_rx *rx, u32 peer, enum cm_bad why)
 	u64_stats_update_begin(&rx->syncp);
 	u64_stats_inc(&rx->bad[why]);
 	u64_stats_inc(&rx->peers[peer].bad);
+	u64_stats_update_end(&rx->syncp);
+}
+
+/* What cm_pool_drain_ret() refused from @peer. */
+static void cm_rx_bad_tally(struct cm_rx *rx, u32 peer,
+			    const struct cm_ret_tally *t)
+{
+	u32 why;
+
+	u64_stats_update_begin(&rx->syncp);
+	for (why = CM_BAD_NONE + 1; why < __CM_BAD_MAX; why++)
+		u64_stats_add(&rx->bad[why], t->why[why]);
+	u64_stats_add(&rx->peers[peer].bad, t->bad);
 	u64_stats_update_end(&rx->syncp);
 }
 
@@ -99,35 +111,6 @@ void cm_rx_give_back(struct cm_dev *cm, u32 from, u32 owner, u32 idx,
 	__set_bit(owner, rx->back_pending);
 }
 
-/* Chain context: we must be on the chain, at the hop the sender named. */
-static bool cm_rx_chain_ok(const struct cm_ftable *t, const struct cm_desc *d)
-{
-	const struct chainmesh_fhop *hop;
-
-	if (!(d->flags & CHAINMESH_D_CTX))
-		return true;
-	if (d->chain >= CHAINMESH_MAX_CHAINS)
-		return false;
-	hop = &t->hops[d->chain];
-	return (hop->flags & CHAINMESH_H_VALID) && hop->hop == d->hop;
-}
-
-/* The flow a received frame counts against, or -1. */
-static int cm_rx_flow(const struct cm_ftable *t, const struct cm_desc *d,
-		      const u8 *frame)
-{
-	const struct chainmesh_flow *flow;
-	struct cm_flow_key key;
-
-	cm_flow_parse(frame, min_t(u32, d->len, CM_PARSE_LEN), &key);
-	flow = cm_flow_lookup(t, &key);
-	if (!flow)
-		return -1;
-	if ((d->flags & CHAINMESH_D_CTX) && le16_to_cpu(flow->chain) != d->chain)
-		return -1;
-	return le32_to_cpu(flow->flow_id);
-}
-
 /*
  * A frame on its way along a chain keeps its place in skb->mark, for
  * cm_start_xmit() when the stack forwards it; the last hop clears it.
@@ -140,7 +123,7 @@ static void cm_rx_mark(struct sk_buff *skb, const struct cm_ftable *t,
 	struct cm_ctx ctx;
 	u8 flags;
 
-	/* cm_rx_chain_ok() checked chain and hop of a context. */
+	/* cm_desc_ctx_ok() checked chain and hop of a context. */
 	if (!mask || !(d->flags & CHAINMESH_D_CTX))
 		return;
 	flags = t->hops[d->chain].flags;
@@ -161,21 +144,18 @@ static void cm_rx_one(struct cm_dev *cm, u32 from, struct cm_desc *d,
 	enum cm_bad why;
 	u8 *buf;
 
-	why = cm_buf_check(&cm->l, d->addr, &owner, &idx);
+	why = cm_desc_check(&cm->l, d, &owner, &idx);
 	if (unlikely(why)) {
+		if (why == CM_BAD_LEN)
+			goto bad;
 		/* Not a buffer at all: nothing we may hand back. */
 		cm_rx_bad(rx, from, why);
 		return;
 	}
-	if (unlikely(d->len < ETH_HLEN ||
-		     (u32)d->data_off + d->len > cm->l.p.buf_size)) {
-		why = CM_BAD_LEN;
-		goto bad;
-	}
-	if (unlikely(!cm_rx_chain_ok(*t, d))) {
+	if (unlikely(!cm_desc_ctx_ok(*t, d))) {
 		/* The host may have just published our new table. */
 		*t = cm_ftsnap_refresh(&rx->ft, cm);
-		if (!cm_rx_chain_ok(*t, d)) {
+		if (!cm_desc_ctx_ok(*t, d)) {
 			why = CM_BAD_CHAIN;
 			goto bad;
 		}
@@ -185,7 +165,7 @@ static void cm_rx_one(struct cm_dev *cm, u32 from, struct cm_desc *d,
 		goto give_back;
 	}
 	buf = cm_buf(cm, d->addr);
-	cm_rx_count(rx, from, cm_rx_flow(*t, d, buf + d->data_off), d->len);
+	cm_rx_count(rx, from, cm_desc_flow(*t, d, buf + d->data_off), d->len);
 
 	if (prog &&
 	    cm_xdp_run(cm, prog, from, d, owner, idx, *t, &metasize) ==
@@ -248,34 +228,18 @@ static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
 static void cm_rx_returns(struct cm_dev *cm)
 {
 	struct cm_rx *rx = &cm->rx;
-	u32 p, owner, idx;
-	enum cm_bad why;
-	int n, i;
+	struct cm_ret_tally t;
+	u32 p;
 
 	for (p = 0; p < cm->l.p.nodes; p++) {
-		struct cm_rx_peer *rp = &rx->peers[p];
-
 		if (p == cm->self)
 			continue;
-		n = cm_ring_cons_avail(&rp->ret);
-		if (unlikely(n < 0)) {
-			cm_rx_bad(rx, p, CM_BAD_INDEX);
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			why = cm_buf_check(&cm->l, cm_ring_pop_addr(&rp->ret),
-					   &owner, &idx);
-			if (!why && owner != cm->self)
-				why = CM_BAD_OWNER;
-			if (!why)
-				why = cm_pool_put(&cm->pool, idx);
-			if (why)
-				cm_rx_bad(rx, p, why);
-			else
-				rx->freed = true;
-		}
-		if (n)
-			cm_ring_release(&rp->ret);
+		cm_pool_drain_ret(&cm->pool, &cm->l, cm->self,
+				  &rx->peers[p].ret, &t);
+		if (t.freed)
+			rx->freed = true;
+		if (unlikely(t.bad))
+			cm_rx_bad_tally(rx, p, &t);
 	}
 }
 

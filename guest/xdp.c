@@ -24,7 +24,6 @@
 #include <net/xdp.h>
 
 #include "netdev.h"
-#include "pool.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -92,7 +91,7 @@ static bool cm_xdp_tx(struct cm_dev *cm, u32 from, const struct cm_desc *d,
 		      &r, &why))
 		return false;
 	/* The next node must find its own address, as cm_start_xmit() does. */
-	memcpy(frame, cm_node(cm->base, &cm->l, r.peer)->mac, ETH_ALEN);
+	cm_frame_set_dest(cm->base, &cm->l, frame, r.peer);
 
 	e = &rx->xdp_tx[rx->xdp_tx_n++];
 	e->r = r;
@@ -239,6 +238,7 @@ int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 	enum cm_tx_drop why;
 	struct cm_route r;
 	struct cm_desc d;
+	u8 *buf;
 	int i;
 
 	if (unlikely(flags & ~XDP_XMIT_FLAGS_MASK))
@@ -259,14 +259,13 @@ int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 			dropped++;
 			continue;
 		}
-		if (!cm_pool_peek(&cm->pool, &idx))
+		buf = cm_tx_buf(&cm->pool, cm->base, &cm->l, cm->self, &idx,
+				&d);
+		if (!buf)
 			break;
-		d.addr = cm_buf_addr(&cm->l, cm->self, idx);
-		d.data_off = CHAINMESH_HEADROOM;
 		d.len = f->len;
-		memcpy(cm_buf(cm, d.addr) + CHAINMESH_HEADROOM, f->data, f->len);
-		memcpy(cm_buf(cm, d.addr) + CHAINMESH_HEADROOM,
-		       cm_node(cm->base, &cm->l, r.peer)->mac, ETH_ALEN);
+		memcpy(buf, f->data, f->len);
+		cm_frame_set_dest(cm->base, &cm->l, buf, r.peer);
 		if (cm_tx_push(cm, &r, &d))
 			break;
 		cm_pool_take(&cm->pool, idx);

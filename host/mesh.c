@@ -23,6 +23,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include <chainmesh/datapath.h>
+
 #include "mesh.h"
 #include "netlink.h"
 #include "node.h"
@@ -142,9 +144,9 @@ static void cm_mesh_watch(struct work_struct *work)
 static void cm_mesh_join_self(struct cm_mesh *m)
 {
 	struct chainmesh_node *e = cm_node(m->base, &m->l, m->self);
-	const u8 mac[6] = { 0x02, 0x43, 0x4d, (m->mesh_id >> 8) & 0xff,
-			    m->mesh_id & 0xff, m->self };
+	u8 mac[6];
 
+	cm_node_mac(m->mesh_id, m->self, mac);
 	memcpy(e->mac, mac, sizeof(mac));
 	WRITE_ONCE(e->features, 0);
 	WRITE_ONCE(e->epoch, cpu_to_le32(le32_to_cpu(READ_ONCE(e->epoch)) + 1));

@@ -14,28 +14,25 @@
  * ring indices, returned offsets) is read once and validated, as in a
  * guest.
  *
- * The free list of our pool is private: transmit takes (consumer), NAPI
- * puts back (producer); a per-buffer "in flight" byte refuses a return of
- * a buffer we did not hand out.
+ * The buffer pool and the datapath steps that need no sk_buff are the
+ * guests' own: include/chainmesh/pool.h and datapath.h.
  */
 #include <linux/bitmap.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
-#include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/rcupdate.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/u64_stats_sync.h>
 
+#include <chainmesh/datapath.h>
 #include <chainmesh/flow.h>
+#include <chainmesh/pool.h>
 #include <chainmesh/ring.h>
 
 #include "mesh.h"
 #include "node.h"
-
-/* Ethernet, a VLAN tag, IPv4 with options or IPv6, and the L4 ports. */
-#define CM_PARSE_LEN	(VLAN_ETH_HLEN + 60 + 8)
 
 struct cm_hctr {
 	u64_stats_t packets;
@@ -62,12 +59,7 @@ struct cm_hnode {
 	u32 self;
 	struct cm_hft __rcu *ft;
 
-	/* Pool: free list of our buffer indices, in private memory. */
-	u32 *free;
-	u8 *inflight;
-	u32 fmask;
-	u32 ftail ____cacheline_aligned_in_smp;	/* transmit: next to take */
-	u32 fhead ____cacheline_aligned_in_smp;	/* NAPI: next free slot */
+	struct cm_pool pool;		/* transmit takes, NAPI puts back */
 
 	/* Transmit, under the netdev's tx lock (one queue). */
 	struct cm_ring_prod *tx ____cacheline_aligned_in_smp;
@@ -109,81 +101,6 @@ static void cm_hctr_add(struct cm_hctr *c, u32 len)
 	u64_stats_add(&c->bytes, len);
 }
 
-/* Pool */
-
-static int cm_hpool_init(struct cm_hnode *hn)
-{
-	u32 n = hn->l->p.bufs_per_node, size = roundup_pow_of_two(n), i;
-
-	hn->free = kvcalloc(size, sizeof(*hn->free), GFP_KERNEL);
-	if (!hn->free)
-		return -ENOMEM;
-	hn->inflight = kvzalloc(n, GFP_KERNEL);
-	if (!hn->inflight) {
-		kvfree(hn->free);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		hn->free[i] = i;
-	hn->fmask = size - 1;
-	hn->ftail = 0;
-	hn->fhead = n;
-	return 0;
-}
-
-static void cm_hpool_destroy(struct cm_hnode *hn)
-{
-	kvfree(hn->inflight);
-	kvfree(hn->free);
-}
-
-static bool cm_hpool_avail(const struct cm_hnode *hn)
-{
-	/* Pairs with the release in cm_hpool_put(). */
-	return smp_load_acquire(&hn->fhead) != hn->ftail;
-}
-
-static bool cm_hpool_peek(const struct cm_hnode *hn, u32 *idx)
-{
-	if (!cm_hpool_avail(hn))
-		return false;
-	*idx = hn->free[hn->ftail & hn->fmask];
-	return true;
-}
-
-static void cm_hpool_take(struct cm_hnode *hn, u32 idx)
-{
-	/* Our read of the slot is done before NAPI may put the buffer back. */
-	smp_store_release(&hn->inflight[idx], 1);
-	WRITE_ONCE(hn->ftail, hn->ftail + 1);
-}
-
-/* NAPI: buffer @idx (checked < bufs_per_node) came back. */
-static enum cm_bad cm_hpool_put(struct cm_hnode *hn, u32 idx)
-{
-	/* Only one return of a buffer handed out once wins. */
-	if (xchg(&hn->inflight[idx], 0) != 1)
-		return CM_BAD_RETURN;
-	hn->free[hn->fhead & hn->fmask] = idx;
-	smp_store_release(&hn->fhead, hn->fhead + 1);
-	return CM_BAD_NONE;
-}
-
-static u32 cm_hpool_count(const struct cm_hnode *hn)
-{
-	return READ_ONCE(hn->fhead) - READ_ONCE(hn->ftail);
-}
-
-/* Liveness of a peer, as it and the watcher say. */
-static bool cm_hnode_peer_up(struct cm_hnode *hn, u32 n)
-{
-	struct chainmesh_node *e = cm_node(hn->base, hn->l, n);
-	u32 verdict = le32_to_cpu(READ_ONCE(e->host_state));
-
-	return le32_to_cpu(READ_ONCE(e->state)) == CHAINMESH_NODE_UP &&
-	       verdict != CHAINMESH_NODE_DOWN && verdict != CHAINMESH_NODE_BROKEN;
-}
-
 static void cm_hnode_kick(struct cm_hnode *hn, u32 peer)
 {
 	hn->m->bell->kick(hn->m, peer);
@@ -204,7 +121,7 @@ static void cm_hnode_tx_flush(struct cm_hnode *hn)
 
 static bool cm_hnode_tx_room(struct cm_hnode *hn, struct cm_ring_prod *ring)
 {
-	return cm_hpool_avail(hn) && cm_ring_prod_space(ring) > 0;
+	return cm_pool_avail(&hn->pool) && cm_ring_prod_space(ring) > 0;
 }
 
 /* Stop before the next frame finds no buffer or a full ring; NAPI wakes
@@ -225,7 +142,7 @@ static void cm_hnode_tx_wake(struct cm_hnode *hn)
 	/* Pairs with cm_hnode_tx_maybe_stop(). */
 	smp_mb();
 	if (unlikely(netif_queue_stopped(hn->dev)) && netif_running(hn->dev) &&
-	    cm_hpool_count(hn))
+	    cm_pool_count(&hn->pool))
 		netif_wake_queue(hn->dev);
 }
 
@@ -275,27 +192,22 @@ static netdev_tx_t cm_hnode_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (!cm_hnode_classify(hn, frame, min_t(u32, len, CM_PARSE_LEN), &hop,
 			       &chain, &flow_id))
 		goto drop;
-	if (unlikely(!cm_hnode_peer_up(hn, hop.next)))
+	if (unlikely(!cm_node_alive(hn->base, l, hop.next)))
 		goto drop;
 	ring = &hn->tx[hop.next];
 	if (unlikely(cm_ring_prod_space(ring) <= 0))
 		goto drop;
-	if (unlikely(!cm_hpool_peek(hn, &idx)))
+	buf = cm_tx_buf(&hn->pool, hn->base, l, hn->self, &idx, &d);
+	if (unlikely(!buf))
 		goto drop;
-
-	d.addr = cm_buf_addr(l, hn->self, idx);
-	buf = (u8 *)hn->base + d.addr + CHAINMESH_HEADROOM;
 	if (unlikely(skb_copy_bits(skb, 0, buf, len)))
 		goto drop;
-	/* The receiver finds its own address (the peer wrote it before UP). */
-	memcpy(buf, cm_node(hn->base, l, hop.next)->mac, ETH_ALEN);
-	cm_hpool_take(hn, idx);
+	cm_frame_set_dest(hn->base, l, buf, hop.next);
+	cm_pool_take(&hn->pool, idx);
 
-	d.data_off = CHAINMESH_HEADROOM;
 	d.len = len;
-	d.chain = chain;
-	d.hop = hop.hop + 1;		/* the receiver's place on the chain */
-	d.flags = CHAINMESH_D_CTX;
+	/* hop: the receiver's place on the chain */
+	cm_desc_set_ctx(&d, chain, hop.hop + 1);
 	cm_ring_push_desc(ring, &d);
 	__set_bit(hop.next, hn->tx_pending);
 
@@ -341,7 +253,7 @@ static void cm_hnode_give_back(struct cm_hnode *hn, u32 owner, u32 idx, u64 addr
 	struct cm_ring_prod *back;
 
 	if (owner == hn->self) {
-		if (cm_hpool_put(hn, idx))
+		if (cm_pool_put(&hn->pool, idx))
 			cm_hnode_rx_bad(hn);
 		else
 			hn->freed = true;
@@ -362,24 +274,14 @@ static void cm_hnode_give_back(struct cm_hnode *hn, u32 owner, u32 idx, u64 addr
 static int cm_hnode_rx_flow(struct cm_hnode *hn, const struct cm_desc *d,
 			    const u8 *frame, bool *bad)
 {
-	const struct chainmesh_flow *flow;
-	const struct chainmesh_fhop *hop;
 	const struct cm_hft *ft;
-	struct cm_flow_key key;
 	int id = -1;
 
-	cm_flow_parse(frame, d->len, &key);
 	rcu_read_lock();
 	ft = rcu_dereference(hn->ft);
-	*bad = false;
-	if (d->flags & CHAINMESH_D_CTX) {
-		hop = d->chain < CHAINMESH_MAX_CHAINS ? &ft->t.hops[d->chain] : NULL;
-		*bad = !hop || !(hop->flags & CHAINMESH_H_VALID) || hop->hop != d->hop;
-	}
-	flow = *bad ? NULL : cm_flow_lookup(&ft->t, &key);
-	if (flow && (!(d->flags & CHAINMESH_D_CTX) ||
-		     le16_to_cpu(flow->chain) == d->chain))
-		id = le32_to_cpu(flow->flow_id);
+	*bad = !cm_desc_ctx_ok(&ft->t, d);
+	if (!*bad)
+		id = cm_desc_flow(&ft->t, d, frame);
 	rcu_read_unlock();
 	return id;
 }
@@ -389,17 +291,17 @@ static void cm_hnode_rx_one(struct cm_hnode *hn, const struct cm_desc *d)
 	const struct cm_layout *l = hn->l;
 	struct sk_buff *skb;
 	u32 owner, idx;
+	enum cm_bad why;
 	bool bad;
 	int flow;
 
-	if (unlikely(cm_buf_check(l, d->addr, &owner, &idx))) {
+	why = cm_desc_check(l, d, &owner, &idx);
+	if (unlikely(why)) {
+		cm_hnode_rx_bad(hn);
+		if (why == CM_BAD_LEN)
+			goto give_back;
 		/* Not a buffer at all: nothing we may hand back. */
-		cm_hnode_rx_bad(hn);
 		return;
-	}
-	if (unlikely(d->len < ETH_HLEN || (u32)d->data_off + d->len > l->p.buf_size)) {
-		cm_hnode_rx_bad(hn);
-		goto give_back;
 	}
 	if (unlikely(!netif_running(hn->dev))) {
 		cm_hnode_rx_drop(hn);
@@ -457,33 +359,20 @@ static int cm_hnode_rx_data(struct cm_hnode *hn, u32 from, int quota)
 /* Our buffers coming back: transmit completions, not charged to budget. */
 static void cm_hnode_rx_returns(struct cm_hnode *hn)
 {
-	u32 p, owner, idx;
-	enum cm_bad why;
-	int n, i;
+	struct cm_ret_tally t;
+	u32 p;
 
 	for (p = 0; p < hn->l->p.nodes; p++) {
-		struct cm_ring_cons *c = &hn->rx[p].ret;
-
 		if (p == hn->self)
 			continue;
-		n = cm_ring_cons_avail(c);
-		if (unlikely(n < 0)) {
-			cm_hnode_rx_bad(hn);
-			continue;
+		cm_pool_drain_ret(&hn->pool, hn->l, hn->self, &hn->rx[p].ret, &t);
+		if (t.freed)
+			hn->freed = true;
+		if (unlikely(t.bad)) {
+			u64_stats_update_begin(&hn->rx_syncp);
+			u64_stats_add(&hn->rx_bad, t.bad);
+			u64_stats_update_end(&hn->rx_syncp);
 		}
-		for (i = 0; i < n; i++) {
-			why = cm_buf_check(hn->l, cm_ring_pop_addr(c), &owner, &idx);
-			if (!why && owner != hn->self)
-				why = CM_BAD_OWNER;
-			if (!why)
-				why = cm_hpool_put(hn, idx);
-			if (why)
-				cm_hnode_rx_bad(hn);
-			else
-				hn->freed = true;
-		}
-		if (n)
-			cm_ring_release(c);
 	}
 }
 
@@ -673,7 +562,7 @@ void cm_hnode_tick(struct cm_hnode *hn, bool poll)
 	u32 n;
 
 	for (n = 0; n < hn->l->p.nodes && !up; n++)
-		up = n != hn->self && cm_hnode_peer_up(hn, n);
+		up = n != hn->self && cm_node_alive(hn->base, hn->l, n);
 	if (up && !netif_carrier_ok(dev))
 		netif_carrier_on(dev);
 	else if (!up && netif_carrier_ok(dev))
@@ -794,7 +683,7 @@ struct cm_hnode *cm_hnode_create(struct cm_mesh *m, struct device *parent)
 	hn->rx_flows = kvcalloc(CHAINMESH_MAX_FLOWS, sizeof(*hn->rx_flows), GFP_KERNEL);
 	if (!hn->rx_flows)
 		goto err_free_tx_flows;
-	err = cm_hpool_init(hn);
+	err = cm_pool_init(&hn->pool, m->l.p.bufs_per_node);
 	if (err)
 		goto err_free_rx_flows;
 	err = cm_hnode_rings_init(hn);
@@ -816,7 +705,7 @@ err_del_napi:
 	netif_napi_del(&hn->napi);
 	cm_hnode_rings_destroy(hn);
 err_destroy_pool:
-	cm_hpool_destroy(hn);
+	cm_pool_destroy(&hn->pool);
 err_free_rx_flows:
 	kvfree(hn->rx_flows);
 err_free_tx_flows:
@@ -837,7 +726,7 @@ void cm_hnode_destroy(struct cm_hnode *hn)
 	unregister_netdev(dev);
 	netif_napi_del(&hn->napi);
 	cm_hnode_rings_destroy(hn);
-	cm_hpool_destroy(hn);
+	cm_pool_destroy(&hn->pool);
 	kvfree(hn->rx_flows);
 	kvfree(hn->tx_flows);
 	/* No reader left: unregister_netdev() waited for them. */

@@ -99,6 +99,7 @@ struct cmp_stats {
 	u64 kicks_got;
 	u64 returned;			/* our buffers back */
 	u64 sent_home;			/* peers' buffers pushed home */
+	u64 hoarded;			/* peers' buffers kept (chaos) */
 	u64 home_full;
 };
 
@@ -132,6 +133,8 @@ struct cmp {
 	u64 heartbeat;
 	/* chaos: the heartbeat thread skips ticks until this (ms, monotonic) */
 	volatile u64 hb_stall_until;
+	/* chaos: peers' buffers are kept, never sent home, until this (ms) */
+	u64 hoard_until;
 
 	struct cmp_stats st;
 };
@@ -494,6 +497,10 @@ static void cmp_give_back(struct cmp *c, u32 from, u32 owner, u32 idx, u64 addr)
 		return;
 	}
 	(void)from;
+	if (c->hoard_until && cmp_now_ms() < c->hoard_until) {
+		c->st.hoarded++;
+		return;
+	}
 	op = &c->peers[owner];
 	if (cm_ring_prod_space(&op->back) <= 0) {
 		c->st.home_full++;
@@ -730,13 +737,13 @@ static void cmp_summary(struct cmp *c)
 	const struct cmp_stats *s = &c->st;
 
 	printf("cm-peer: summary node %d rx %llu tx %llu"
-	       " returned %llu sent_home %llu home_full %llu"
+	       " returned %llu sent_home %llu home_full %llu hoarded %llu"
 	       " no_buf %llu ring_full %llu ring_bad %llu"
 	       " kicks_sent %llu kicks_got %llu"
 	       " bad_addr %llu bad_align %llu bad_owner %llu"
 	       " bad_len %llu bad_return %llu bad_index %llu"
 	       " pool_free %u/%u\n", c->self, s->rx_frames, s->tx_frames,
-	       s->returned, s->sent_home, s->home_full, s->tx_no_buf,
+	       s->returned, s->sent_home, s->home_full, s->hoarded, s->tx_no_buf,
 	       s->tx_ring_full, s->tx_ring_bad, s->kicks_sent, s->kicks_got,
 	       s->rx_bad[CM_BAD_ADDR], s->rx_bad[CM_BAD_ALIGN],
 	       s->rx_bad[CM_BAD_OWNER], s->rx_bad[CM_BAD_LEN],
@@ -929,6 +936,7 @@ enum cmp_kind {
 	K_MAC,			/* our MAC garbage */
 	K_DOORBELL,		/* doorbell storm */
 	K_FTABLE,		/* target's flow table: refused entries (not ours) */
+	K_HOARD,		/* keep the peers' buffers we receive, for good */
 	__K_MAX
 };
 
@@ -962,6 +970,8 @@ static const struct {
 	[K_MAC]			= { "mac", true, true },
 	[K_DOORBELL]		= { "doorbell", true, true },
 	[K_FTABLE]		= { "ftable", false, true },
+	/* not by default: without reclaim the victims never get them back */
+	[K_HOARD]		= { "hoard", true, false },
 };
 
 struct cmp_chaos {
@@ -1291,6 +1301,10 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 		WRITE_ONCE(h->seq, cpu_to_le32(seq + 4));
 		break;
 	}
+	case K_HOARD:
+		/* A sink that never returns: the senders' pools shrink. */
+		c->hoard_until = cmp_now_ms() + 500 + cmp_rand_below(x, 2500);
+		break;
 	case __K_MAX:
 		break;
 	}

@@ -18,6 +18,7 @@
 #else
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <endian.h>
@@ -43,6 +44,14 @@ typedef __u64 u64;
 #endif
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+/* As the kernel's: a full barrier on either side. */
+#define xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+
+#define ____cacheline_aligned_in_smp	__attribute__((__aligned__(64)))
+
+#define GFP_KERNEL		0
+#define kvcalloc(n, size, gfp)	calloc((n), (size))
+#define kvfree(p)		free(p)
 
 #define cpu_to_le16(x)	((__le16)htole16(x))
 #define cpu_to_le32(x)	((__le32)htole32(x))

@@ -72,7 +72,8 @@ struct cm_desc {
  *
  * The buffer must be one of a pool's, and the frame, at least an Ethernet
  * header long, must lie inside it. Chain context is the flow table's to
- * check.
+ * check. @owner and @idx are set unless the buffer itself is refused:
+ * after CM_BAD_LEN, it is a real buffer that must go home.
  */
 static inline enum cm_bad cm_desc_check(const struct cm_layout *l,
 					const struct cm_desc *d,

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # A hostile peer: tools/cm-peer in chaos mode joins the mesh as node 3 and
-# attacks VM1 and VM2 with seeded random and crafted corruption of all it
-# can write (descriptors, ring indices, returns, its node entry, buffer
-# contents, doorbell storms; a victim's flow table too) while VM1 pings
-# VM2 through the mesh.
+# attacks VM1, VM2 and the host node (VM0) with seeded random and crafted
+# corruption of all it can write (descriptors, ring indices, returns, its
+# node entry, buffer contents, doorbell storms; a victim's flow table too)
+# while VM1 pings VM2 through the mesh.
 #
 #                 +------------------------------------------+
 #                 | VM0  node 0 (host)   chainmesh_host.ko   |
@@ -20,6 +20,7 @@
 #         ^    ping 10.0.0.2 (chains 1: 1 2, 2: 2 1)   ^           +-+--------+
 #         |                                            |             |
 #         +------------- corrupted rings, returns, doorbells --------+
+#   (node 0 in VM0 is attacked the same way, through rings 3->0, 0->3)
 #   chain 3 = hops 1 3: flow 3 10.0.0.1 -> 10.0.0.3, so that VM1 also
 #   transmits into the attacker (its consumer index is attacked too)
 #
@@ -29,7 +30,8 @@
 # along; no buffer leaked (pool_free back to full); clean rmmod.
 #
 # Knobs: CM_CHAOS_SEED (replay a run; printed in any case),
-# CM_CHAOS_SECONDS (default 30), CM_CHAOS_MAX_LOSS (percent of the pings
+# CM_CHAOS_SECONDS (default 30), CM_CHAOS_TARGETS (default 0,1,2: the
+# host node and both guests), CM_CHAOS_MAX_LOSS (percent of the pings
 # sent during the attack that may be lost, default 10).
 
 set -e
@@ -39,6 +41,7 @@ set -e
 SEED=${CM_CHAOS_SEED:-$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))}
 SECS=${CM_CHAOS_SECONDS:-30}
 MAX_LOSS=${CM_CHAOS_MAX_LOSS:-10}
+TARGETS=${CM_CHAOS_TARGETS:-0,1,2}
 REASONS="addr align owner len index chain return"
 
 step()
@@ -94,7 +97,7 @@ PEER_OUT=
 start_chaos()
 {
 	PEER_OUT=$("$CMLAB" peer chaos --seed "$SEED" --duration "$SECS" \
-		   --targets 1,2 2>&1) || { CM_OUT=$PEER_OUT; return 1; }
+		   --targets "$TARGETS" 2>&1) || { CM_OUT=$PEER_OUT; return 1; }
 	CM_OUT=$PEER_OUT
 	[[ "$PEER_OUT" == *" peer 3 "* ]]
 }
@@ -166,6 +169,18 @@ pool_full()
 		{ vm_exec "$vm" "ethtool -S cm0 | grep pool_free"; return 1; }
 }
 
+# The host node counts what it refused in its node entry's counters.
+host_bad()
+{
+	local bad
+
+	case ",$TARGETS," in *,0,*) ;; *) CM_OUT="node 0 not attacked"; return 0 ;; esac
+	vm_exec vm0 "chainmesh node show" || return 1
+	bad=$(cm_node_field 0 bad)
+	tap_diag "vm0: host node bad $bad"
+	ge "$bad" 1
+}
+
 host_view()
 {
 	vm_exec vm0 "chainmesh node show" &&
@@ -187,7 +202,7 @@ rmmod_victims()
 		vm_exec vm0 "rmmod chainmesh_host" 30 && cm_ping_lsmod
 }
 
-tap_plan 23
+tap_plan 24
 tap_diag "chaos seed $SEED, $SECS s (replay: CM_CHAOS_SEED=$SEED $0)"
 step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
 step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
@@ -208,6 +223,7 @@ step "vm1: rejected input counted per reason ($REASONS)" - bad_counted vm1
 step "vm2: rejected input counted per reason ($REASONS)" - bad_counted vm2
 step "vm1: pool_free back to 512 (no buffer leaked)" - pool_full vm1
 step "vm2: pool_free back to 512 (no buffer leaked)" - pool_full vm2
+step "vm0: host node counted the rejected input (node 0 bad)" - host_bad
 step "vm0: nodes 1 and 2 still up" - host_view
 step "vm0: node table and counters" - vm_exec vm0 "chainmesh node show"
 step "consoles: no soft lockup, RCU stall, hung task" - consoles_quiet

@@ -20,9 +20,10 @@
 #   chain 1 = hops 0 1: flow 1  10.9.0.1 -> 10.9.0.2   (host -> peer)
 #   chain 2 = hops 1 0: flow 2  10.9.0.2 -> 10.9.0.1   (peer -> host)
 #
-# Asserts ping's summary, node/flow counters over netlink, `ip -s link`
-# of cmh-t, the monitor's notifications, mesh del and rmmod with nothing
-# left behind, and a console without Oops/WARN/BUG. Prints TAP.
+# Asserts ping's summary, node/flow counters over netlink (text and -j),
+# `ip -s link` of cmh-t, the monitor's notifications, mesh del and rmmod
+# with nothing left behind, rmmod under a live peer that still maps the
+# region, and a console without Oops/WARN/BUG. Prints TAP.
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -160,6 +161,21 @@ link_counters()
 	ge "$tx" "$min" && ge "$rx" "$min"
 }
 
+# -j: every show is a JSON array of the objects `show` prints
+json_show()
+{
+	h "chainmesh -j node show; echo; chainmesh -j flow show" || return 1
+	python3 -c '
+import json, sys
+nodes, flows = [json.loads(l) for l in sys.stdin.read().split("\n") if l.strip()]
+n0 = [n for n in nodes if n["id"] == 0][0]
+assert n0["state"] == "up" and n0["tx_packets"] >= int(sys.argv[1]), n0
+f1 = [f for f in flows if f["id"] == 1][0]
+assert f1["chain"] == 1 and f1["dst"] == "10.9.0.2/32", f1
+assert [s for s in f1["stats"] if s["node"] == 0][0]["packets"] >= int(sys.argv[1]), f1
+' "$COUNT" <<<"$CM_OUT"
+}
+
 # UDP frames from a second cm-peer (node 2) to 10.9.0.1: they leave their
 # chain at node 0 and come out of cmh-t
 peer_send()
@@ -213,12 +229,33 @@ unload()
 	   [ ! -e /dev/chainmesh ]"
 }
 
+# Unload under a live peer: the daemon gone (so /dev/chainmesh is closed),
+# cm-peer still maps the region and is node 1 of a mesh nobody deleted.
+unload_live()
+{
+	h "insmod $CM_HOST_KO && chainmesh mesh add u nodes 2 &&
+	   chainmesh-ivshmemd -M u -S /run/chainmesh/u.sock -l /tmp/u.log -p /tmp/u.pid -d &&
+	   n=0; until grep -q 'listening on' /tmp/u.log; do
+		[ \$n -ge 50 ] && exit 1; n=\$((n + 1)); usleep 100000; done
+	   cm-peer -S /run/chainmesh/u.sock echo >/tmp/peer2.log 2>&1 &
+	   echo \$! >/tmp/peer2.pid; n=0
+	   until chainmesh node show | grep -q '^node 1 state up'; do
+		[ \$n -ge 100 ] && exit 1; n=\$((n + 1)); usleep 100000; done
+	   kill \$(cat /tmp/u.pid); n=0
+	   while [ -e /run/chainmesh/u.sock ]; do
+		[ \$n -ge 50 ] && exit 1; n=\$((n + 1)); usleep 100000; done
+	   kill -0 \$(cat /tmp/peer2.pid) &&
+	   rmmod chainmesh_host && ! grep -q chainmesh /proc/modules &&
+	   [ ! -e /sys/class/net/cmh-u ]; rc=\$?
+	   kill \$(cat /tmp/peer2.pid) 2>/dev/null; exit \$rc"
+}
+
 dmesg_clean()
 {
 	h "! dmesg | grep -E 'WARNING|BUG|Oops|Call Trace'"
 }
 
-tap_plan 19
+tap_plan 21
 step "lab: one VM as the host, no ivshmem device" fatal host_lab_start
 step "insmod chainmesh_host.ko, /dev/chainmesh, monitor" fatal load
 step "mesh add t nodes 4: shmem backing, cmh-t" fatal mesh_add
@@ -232,10 +269,12 @@ step "node show: node 0 tx, rx >= $COUNT, bad 0" - node0_counters
 step "flow show: flow 1 (requests) >= $COUNT packets at node 0" - flow_counter 1 "$COUNT"
 step "flow show: flow 3 (replies) >= $COUNT packets at node 0" - flow_counter 3 "$COUNT"
 step "ip -s link cmh-t: tx, rx >= $COUNT" - link_counters "$COUNT"
+step "-j node show, -j flow show: JSON with the same counters" - json_show
 step "cm-peer send: $UDP UDP frames node 2 -> node 0: cmh-t rx, flow 2 at node 0" - peer_send
 step "cm-peer echo stops: node 1 absent" - peer_stop
 step "monitor: mesh-add, chain-add, flow-add, node 1 up and absent" - monitor_seen
 step "chain del refused while used; flows, chains, daemon, mesh del t" - teardown_mesh
 step "rmmod chainmesh_host: nothing left" - unload
+step "unload with a live mesh and a live peer mapping it (daemon gone)" - unload_live
 step "dmesg and console: no WARNING/BUG/Oops" - eval 'dmesg_clean && lab_stop'
 tap_exit_status

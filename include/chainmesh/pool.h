@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * A node's own buffer pool, as every node keeps it (the guests' chainmesh.ko
+ * and node 0 in chainmesh_host.ko). Which of its buffers are free lives in
+ * private memory, never in the shared region, so no peer can corrupt it.
+ *
+ * The free list is a private SPSC ring of buffer indices: the transmit
+ * path takes (consumer), NAPI puts back what peers return (producer).
+ * Each buffer has an "in flight" byte: the transmit path sets it when it
+ * hands the buffer out, NAPI clears it with xchg() when the buffer comes
+ * back. A return of a buffer that is not in flight is refused
+ * (CM_BAD_RETURN), so a peer can never make a buffer appear twice on the
+ * free list, and the free list can never overflow.
+ */
+#ifndef _CHAINMESH_POOL_H
+#define _CHAINMESH_POOL_H
+
+#ifdef __KERNEL__
+#include <linux/atomic.h>
+#include <linux/cache.h>
+#include <linux/slab.h>
+#endif
+
+#include "compat.h"
+#include "layout.h"
+#include "ring.h"
+
+struct cm_pool {
+	u32 *free;		/* free buffer indices */
+	u8 *inflight;		/* per buffer: a peer may hold it */
+	u32 nbufs;
+	u32 mask;
+	u32 tail ____cacheline_aligned_in_smp;	/* transmit path: next to take */
+	u32 head ____cacheline_aligned_in_smp;	/* NAPI: next free slot */
+};
+
+/* All @nbufs buffers free. Return: 0 or -ENOMEM. */
+static inline int cm_pool_init(struct cm_pool *pool, u32 nbufs)
+{
+	u32 size = cm_pow2_ceil(nbufs);
+	u32 i;
+
+	pool->free = kvcalloc(size, sizeof(*pool->free), GFP_KERNEL);
+	if (!pool->free)
+		return -ENOMEM;
+	pool->inflight = kvcalloc(nbufs, sizeof(*pool->inflight), GFP_KERNEL);
+	if (!pool->inflight) {
+		kvfree(pool->free);
+		pool->free = NULL;
+		return -ENOMEM;
+	}
+	for (i = 0; i < nbufs; i++)
+		pool->free[i] = i;
+	pool->nbufs = nbufs;
+	pool->mask = size - 1;
+	pool->tail = 0;
+	pool->head = nbufs;
+	return 0;
+}
+
+static inline void cm_pool_destroy(struct cm_pool *pool)
+{
+	kvfree(pool->inflight);
+	kvfree(pool->free);
+	pool->inflight = NULL;
+	pool->free = NULL;
+}
+
+/* Free buffers, as seen by the transmit path. */
+static inline u32 cm_pool_avail(const struct cm_pool *pool)
+{
+	/* Pairs with the release in cm_pool_put(). */
+	return smp_load_acquire(&pool->head) - pool->tail;
+}
+
+/* Free buffers, as seen from anywhere else (a hint). */
+static inline u32 cm_pool_count(const struct cm_pool *pool)
+{
+	return READ_ONCE(pool->head) - READ_ONCE(pool->tail);
+}
+
+/* Transmit path: the next free buffer, not taken yet. */
+static inline bool cm_pool_peek(const struct cm_pool *pool, u32 *idx)
+{
+	if (!cm_pool_avail(pool))
+		return false;
+	*idx = pool->free[pool->tail & pool->mask];
+	return true;
+}
+
+/* Transmit path: take the buffer cm_pool_peek() returned; it is in flight. */
+static inline void cm_pool_take(struct cm_pool *pool, u32 idx)
+{
+	/* Release: our read of the slot is done before NAPI may accept the
+	 * buffer back and put it there again. */
+	smp_store_release(&pool->inflight[idx], 1);
+	WRITE_ONCE(pool->tail, pool->tail + 1);
+}
+
+/*
+ * cm_pool_put - NAPI: a buffer of ours came back (returned, or ended its
+ * journey here); @idx was checked against the pool size by cm_buf_check()
+ *
+ * Return: CM_BAD_NONE, or CM_BAD_RETURN when it was not in flight.
+ */
+static inline enum cm_bad cm_pool_put(struct cm_pool *pool, u32 idx)
+{
+	/* Full barrier: only one return of a buffer handed out once wins. */
+	if (xchg(&pool->inflight[idx], 0) != 1)
+		return CM_BAD_RETURN;
+	pool->free[pool->head & pool->mask] = idx;
+	/* Pairs with the acquire in cm_pool_avail(). */
+	smp_store_release(&pool->head, pool->head + 1);
+	return CM_BAD_NONE;
+}
+
+/* What one cm_pool_drain_ret() took back and refused. */
+struct cm_ret_tally {
+	u32 freed;			/* back on the free list */
+	u32 bad;			/* refused, all reasons */
+	u32 why[__CM_BAD_MAX];		/* refused, per reason */
+};
+
+/*
+ * cm_pool_drain_ret - NAPI: take our buffers back from a return ring
+ * @self: our node id: every offset on the ring must be a buffer of ours
+ * @c: the return ring peer -> @self
+ * @t: set to what became of the entries
+ *
+ * Every entry is consumed, at most ret_slots of them. A head the peer
+ * moved more than a ring ahead counts once as CM_BAD_INDEX and consumes
+ * nothing.
+ */
+static inline void cm_pool_drain_ret(struct cm_pool *pool,
+				     const struct cm_layout *l, u32 self,
+				     struct cm_ring_cons *c,
+				     struct cm_ret_tally *t)
+{
+	u32 owner, idx;
+	enum cm_bad why;
+	int n, i;
+
+	memset(t, 0, sizeof(*t));
+	n = cm_ring_cons_avail(c);
+	if (unlikely(n < 0)) {
+		t->bad++;
+		t->why[CM_BAD_INDEX]++;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		why = cm_buf_check(l, cm_ring_pop_addr(c), &owner, &idx);
+		if (!why && owner != self)
+			why = CM_BAD_OWNER;
+		if (!why)
+			why = cm_pool_put(pool, idx);
+		if (why) {
+			t->bad++;
+			t->why[why]++;
+		} else {
+			t->freed++;
+		}
+	}
+	if (n)
+		cm_ring_release(c);
+}
+
+#endif /* _CHAINMESH_POOL_H */
