@@ -30,10 +30,12 @@
 #include "node.h"
 
 #define CM_WATCH_PERIOD		msecs_to_jiffies(100)
-/* A node is dead when its heartbeat stood still for 1 s and for as many
- * of our ticks: a late watcher alone must not kill every node at once. */
-#define CM_DEAD_AFTER		HZ
-#define CM_DEAD_TICKS		10
+/* A node is dead when its heartbeat stood still for dead_ms and for as
+ * many of our ticks: a late watcher alone must not kill every node at
+ * once. Guests under emulation can stall for a second: 2 s by default. */
+static unsigned int dead_ms = 2000;
+module_param(dead_ms, uint, 0644);
+MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
 
 DEFINE_MUTEX(cm_mesh_lock);
 LIST_HEAD(cm_meshes);
@@ -69,6 +71,7 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 {
 	struct chainmesh_node *e = cm_node(m->base, &m->l, n);
 	struct cm_node_watch *w = &m->nw[n];
+	unsigned int dead = max(READ_ONCE(dead_ms), 300U);
 	u32 state, epoch, verdict;
 	u64 hb;
 
@@ -76,18 +79,22 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 	epoch = le32_to_cpu(READ_ONCE(e->epoch));
 	hb = le64_to_cpu(READ_ONCE(e->heartbeat));
 
-	if (hb != w->heartbeat || epoch != w->epoch) {
+	/* A state change counts as life: a node that just left ABSENT has
+	 * not ticked yet, and must not be judged by its time away. */
+	if (hb != w->heartbeat || epoch != w->epoch || state != w->state) {
 		w->heartbeat = hb;
 		w->epoch = epoch;
+		w->state = state;
 		w->moved = now;
 		w->still = 0;
-	} else if (w->still < CM_DEAD_TICKS) {
+	} else if (w->still < dead / 100) {
 		w->still++;
 	}
 
 	verdict = state;
 	if ((state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING) &&
-	    w->still >= CM_DEAD_TICKS && time_after(now, w->moved + CM_DEAD_AFTER))
+	    w->still >= dead / 100 &&
+	    time_after(now, w->moved + msecs_to_jiffies(dead)))
 		verdict = CHAINMESH_NODE_DOWN;
 
 	if (verdict == w->verdict)

@@ -26,8 +26,9 @@
 struct cm_node_watch {
 	u64 heartbeat;
 	u32 epoch;
+	u32 state;		/* the node's own state, as last read */
 	u32 verdict;		/* host_state we last wrote */
-	unsigned long moved;	/* jiffies when heartbeat or epoch last moved */
+	unsigned long moved;	/* jiffies when heartbeat, epoch or state last moved */
 	unsigned int still;	/* ticks since then */
 };
 

@@ -24,8 +24,8 @@
 #      pool is full again (VM2 handed VM1's buffers back as it left);
 #      insmod again: it rejoins and the pings are answered again.
 #   2. crash: VM2's QEMU is SIGKILLed under traffic; the host marks node 2
-#      down within CM_DOWN_MAX_S (default 4 s; the host's rule is a
-#      heartbeat standing still for 1 s and 10 watcher ticks, see
+#      down within CM_DOWN_MAX_S (default 5 s; the host's rule is a
+#      heartbeat standing still for dead_ms = 2 s and 20 watcher ticks, see
 #      Documentation/threat-model.rst), VM1 stops sending to it, and
 #      VM1's pool should be full again once the host reclaims what the
 #      dead node held (a TODO until the host does so).
@@ -39,7 +39,7 @@ set -e
 # shellcheck source=selftests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-DOWN_MAX=${CM_DOWN_MAX_S:-4}
+DOWN_MAX=${CM_DOWN_MAX_S:-5}
 REJOIN_MAX=${CM_REJOIN_MAX_S:-60}
 
 step()
