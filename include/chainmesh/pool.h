@@ -121,6 +121,8 @@ struct cm_ret_tally {
 	u32 why[__CM_BAD_MAX];		/* refused, per reason */
 };
 
+#define CM_RET_BATCH	32
+
 /*
  * cm_pool_drain_ret - NAPI: take our buffers back from a return ring
  * @self: our node id: every offset on the ring must be a buffer of ours
@@ -129,16 +131,19 @@ struct cm_ret_tally {
  *
  * Every entry is consumed, at most ret_slots of them. A head the peer
  * moved more than a ring ahead counts once as CM_BAD_INDEX and consumes
- * nothing.
+ * nothing. Slots are handed back to the peer before their buffers go on
+ * the free list: a buffer sent again at once may come back at once, and
+ * ret_slots >= bufs_per_node holds only if its old slot is free by then.
  */
 static inline void cm_pool_drain_ret(struct cm_pool *pool,
 				     const struct cm_layout *l, u32 self,
 				     struct cm_ring_cons *c,
 				     struct cm_ret_tally *t)
 {
+	u64 addr[CM_RET_BATCH];
 	u32 owner, idx;
 	enum cm_bad why;
-	int n, i;
+	int n, i, k;
 
 	memset(t, 0, sizeof(*t));
 	n = cm_ring_cons_avail(c);
@@ -147,21 +152,26 @@ static inline void cm_pool_drain_ret(struct cm_pool *pool,
 		t->why[CM_BAD_INDEX]++;
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		why = cm_buf_check(l, cm_ring_pop_addr(c), &owner, &idx);
-		if (!why && owner != self)
-			why = CM_BAD_OWNER;
-		if (!why)
-			why = cm_pool_put(pool, idx);
-		if (why) {
-			t->bad++;
-			t->why[why]++;
-		} else {
-			t->freed++;
-		}
-	}
-	if (n)
+	while (n > 0) {
+		k = n < CM_RET_BATCH ? n : CM_RET_BATCH;
+		for (i = 0; i < k; i++)
+			addr[i] = cm_ring_pop_addr(c);
 		cm_ring_release(c);
+		for (i = 0; i < k; i++) {
+			why = cm_buf_check(l, addr[i], &owner, &idx);
+			if (!why && owner != self)
+				why = CM_BAD_OWNER;
+			if (!why)
+				why = cm_pool_put(pool, idx);
+			if (why) {
+				t->bad++;
+				t->why[why]++;
+			} else {
+				t->freed++;
+			}
+		}
+		n -= k;
+	}
 }
 
 #endif /* _CHAINMESH_POOL_H */
