@@ -748,34 +748,34 @@ static void stress_run(struct __cm_meta *_metadata, u32 slots, u64 items,
 	stress_run_bulk(_metadata, slots, items, kick, false);
 }
 
-TEST_TIMEOUT(stress_poll, 20)
+TEST_TIMEOUT(stress_poll, 60)
 {
 	stress_run(_metadata, 256, 20000000, false);
 }
 
-TEST_TIMEOUT(stress_poll_small, 20)
+TEST_TIMEOUT(stress_poll_small, 60)
 {
 	stress_run(_metadata, 8, 5000000, false);
 }
 
-TEST_TIMEOUT(stress_kick, 20)
+TEST_TIMEOUT(stress_kick, 60)
 {
 	stress_run(_metadata, 256, 4000000, true);
 }
 
-TEST_TIMEOUT(stress_kick_small, 20)
+TEST_TIMEOUT(stress_kick_small, 60)
 {
 	stress_run(_metadata, 8, 2000000, true);
 }
 
-TEST_TIMEOUT(stress_poll_bulk, 20)
+TEST_TIMEOUT(stress_poll_bulk, 60)
 {
-	stress_run_bulk(_metadata, 256, 20000000, false, true);
+	stress_run_bulk(_metadata, 256, 5000000, false, true);
 }
 
-TEST_TIMEOUT(stress_kick_bulk_small, 20)
+TEST_TIMEOUT(stress_kick_bulk_small, 60)
 {
-	stress_run_bulk(_metadata, 8, 2000000, true, true);
+	stress_run_bulk(_metadata, 8, 1000000, true, true);
 }
 
 TEST_HARNESS_MAIN
