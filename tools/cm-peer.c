@@ -312,17 +312,21 @@ static int cmp_connect(struct cmp *c)
 	return 0;
 }
 
-/* Joins and leaves of other peers, without blocking. */
+/* Joins and leaves of other peers, without blocking. Like QEMU, a peer
+ * outlives its daemon: the region and the eventfds it has stay valid. */
 static void cmp_daemon_poll(struct cmp *c)
 {
 	int64_t val;
 	int fd, r;
 
+	if (c->sock < 0)
+		return;
 	while ((r = cmp_recv_msg(c->sock, &val, &fd, false)) == 0)
 		cmp_peer_msg(c, val, fd);
-	if (r < 0 && !cmp_stop) {
-		cmp_log(c, "daemon closed the connection");
-		cmp_stop = 1;
+	if (r < 0) {
+		cmp_log(c, "daemon closed the connection; going on without it");
+		close(c->sock);
+		c->sock = -1;
 	}
 }
 
