@@ -594,6 +594,7 @@ void cm_hnode_set_table(struct cm_hnode *hn, const struct cm_ftable *t)
 	memcpy(ft->t.flows, t->flows, t->nflows * sizeof(t->flows[0]));
 	ft->t.nflows = t->nflows;
 	ft->t.seq = t->seq;
+	cm_ftable_index(&ft->t);
 	old = rcu_replace_pointer(hn->ft, ft, lockdep_is_held(&cm_mesh_lock));
 	kvfree_rcu(old, rcu);
 }
