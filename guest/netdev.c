@@ -276,7 +276,7 @@ static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 		why = err;
 		goto drop;
 	}
-	cm_pool_take(&cm->pool, idx);
+	cm_pool_take_to(&cm->pool, idx, r.peer);
 	if (unlikely(READ_ONCE(cm_hop_log_on)))
 		cm_hop_log(cm, CM_HOP_TX, r.peer, &d);
 
@@ -403,7 +403,8 @@ static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
 #define CM_PEER_STATS	5	/* tx packets, tx bytes, rx packets, rx bytes, bad */
 #define CM_DEV_STATS	(__CM_TX_DROP_MAX + __CM_RX_DROP_MAX + \
 			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + \
-			 __CM_XDP_STAT_MAX + 3)	/* + tx_wake_stalled, pool_free, pool_size */
+			 __CM_XDP_STAT_MAX + 4)	/* + tx_wake_stalled, pool_free,
+						 * pool_size, pool_reclaimed */
 
 static int cm_get_sset_count(struct net_device *netdev, int sset)
 {
@@ -434,6 +435,7 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 	ethtool_sprintf(&data, "tx_wake_stalled");
 	ethtool_sprintf(&data, "pool_free");
 	ethtool_sprintf(&data, "pool_size");
+	ethtool_sprintf(&data, "pool_reclaimed");
 	for (i = 0; i < cm->l.p.nodes; i++) {
 		if (i == cm->self)
 			continue;
@@ -466,6 +468,7 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 	*data++ = READ_ONCE(cm->stall_wakes);
 	*data++ = cm_pool_count(&cm->pool);
 	*data++ = cm->pool.nbufs;
+	*data++ = READ_ONCE(cm->rx.reclaimed);
 	for (i = 0; i < cm->l.p.nodes; i++) {
 		if (i == cm->self)
 			continue;
@@ -564,12 +567,21 @@ static bool cm_tx_stalled(struct cm_dev *cm)
 void cm_dev_tick(struct cm_dev *cm)
 {
 	struct net_device *netdev = cm->netdev;
-	bool up = false;
+	bool up = false, alive;
 	u32 n;
 
-	/* Carrier: someone else to talk to. */
-	for (n = 0; n < cm->l.p.nodes && !up; n++)
-		up = n != cm->self && cm_mesh_node_up(cm, n);
+	/* Carrier: someone else to talk to. A peer that stopped being alive
+	 * (down, broken, absent, rejoining) keeps none of our buffers. */
+	for (n = 0; n < cm->l.p.nodes; n++) {
+		if (n == cm->self)
+			continue;
+		alive = cm_mesh_node_up(cm, n);
+		up |= alive;
+		if (alive)
+			__set_bit(n, cm->peer_alive);
+		else if (__test_and_clear_bit(n, cm->peer_alive))
+			cm_rx_peer_died(cm, n);
+	}
 	if (up && !netif_carrier_ok(netdev))
 		netif_carrier_on(netdev);
 	else if (!up && netif_carrier_ok(netdev))
@@ -674,6 +686,7 @@ struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
 	cm->self = self;
 	cm->mesh_id = mesh_id;
 	cm->node = cm_node(cm->base, l, self);
+	bitmap_zero(cm->peer_alive, CHAINMESH_MAX_NODES);
 
 	netdev->max_mtu = l->p.buf_size - CHAINMESH_HEADROOM - ETH_HLEN;
 	netdev->mtu = min_t(u32, ETH_DATA_LEN, netdev->max_mtu);

@@ -120,6 +120,7 @@ struct cm_dev {
 	u64 heartbeat;
 	u32 stall_ticks;		/* ticks the queue stayed stopped */
 	u64 stall_wakes;		/* queue woken by the tick, not by NAPI */
+	DECLARE_BITMAP(peer_alive, CHAINMESH_MAX_NODES);	/* at the last tick */
 	struct cm_pool pool;
 	struct bpf_prog __rcu *xdp_prog;
 	struct cm_hoplog *hoplog;

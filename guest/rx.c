@@ -256,6 +256,40 @@ static void cm_rx_flush(struct cm_dev *cm)
 	}
 }
 
+/*
+ * Peers the mesh tick saw die: our buffers whose first hop they were come
+ * home. Under the tx lock, which every producer holds from its check that
+ * the peer is alive to cm_pool_take_to(): nothing is sent to a dead peer
+ * after this. See Documentation/architecture.rst, "Lifecycle".
+ */
+static void cm_rx_reclaim(struct cm_dev *cm)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(cm->netdev, 0);
+	struct cm_rx *rx = &cm->rx;
+	u32 p, n;
+
+	__netif_tx_lock(txq, smp_processor_id());
+	for (p = 0; p < cm->l.p.nodes; p++) {
+		if (!test_and_clear_bit(p, rx->reclaim))
+			continue;
+		n = cm_pool_reclaim(&cm->pool, p);
+		if (!n)
+			continue;
+		rx->freed = true;
+		WRITE_ONCE(rx->reclaimed, rx->reclaimed + n);
+		netdev_info(cm->netdev, "node %u is gone: %u buffers taken back\n",
+			    p, n);
+	}
+	__netif_tx_unlock(txq);
+}
+
+/* Mesh tick: @peer was alive at the last tick and is not any more. */
+void cm_rx_peer_died(struct cm_dev *cm, u32 peer)
+{
+	set_bit(peer, cm->rx.reclaim);
+	cm_rx_poke(cm);
+}
+
 /* Ask every producer for a doorbell; true when entries arrived meanwhile. */
 static bool cm_rx_arm(struct cm_dev *cm)
 {
@@ -304,6 +338,9 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 	cm_rx_returns(cm);
 
 	if (budget) {
+		/* Not from netpoll (budget 0), which may hold the tx lock. */
+		if (unlikely(!bitmap_empty(rx->reclaim, CHAINMESH_MAX_NODES)))
+			cm_rx_reclaim(cm);
 		rcu_read_lock();
 		prog = rcu_dereference(cm->xdp_prog);
 		t = cm_ftsnap_refresh(&rx->ft, cm);
@@ -350,6 +387,44 @@ void cm_rx_poke(struct cm_dev *cm)
 	local_bh_enable();
 }
 
+/*
+ * A previous life of this node (it crashed) left descriptors in its
+ * inbound data rings. A buffer its owner sent us itself went home when
+ * the owner saw us die (cm_pool_reclaim()) and may be in use again: skip
+ * it. One another node passed on to us (XDP_TX) was taken back by no
+ * one: send it home.
+ */
+static void cm_rx_skip_stale(struct cm_dev *cm)
+{
+	struct cm_rx *rx = &cm->rx;
+	struct cm_ring_prod *back;
+	u32 p, owner, idx;
+	struct cm_desc d;
+	int n;
+
+	for (p = 0; p < cm->l.p.nodes; p++) {
+		if (p == cm->self)
+			continue;
+		/* An insane head is NAPI's to count. */
+		n = cm_ring_cons_avail(&rx->peers[p].data);
+		if (n <= 0)
+			continue;
+		while (n--) {
+			cm_ring_pop_desc(&rx->peers[p].data, &d);
+			if (cm_buf_check(&cm->l, d.addr, &owner, &idx) ||
+			    owner == p || owner == cm->self)
+				continue;
+			back = &rx->peers[owner].back;
+			if (cm_ring_prod_space(back) <= 0)
+				continue;
+			cm_ring_push_addr(back, d.addr);
+			__set_bit(owner, rx->back_pending);
+		}
+		cm_ring_release(&rx->peers[p].data);
+	}
+	cm_rx_flush(cm);
+}
+
 int cm_rx_init(struct cm_dev *cm)
 {
 	const struct cm_layout *l = &cm->l;
@@ -380,6 +455,8 @@ int cm_rx_init(struct cm_dev *cm)
 	rx->first = 0;
 	rx->armed = false;
 	rx->freed = false;
+	bitmap_zero(rx->reclaim, CHAINMESH_MAX_NODES);
+	rx->reclaimed = 0;
 
 	for (p = 0; p < l->p.nodes; p++) {
 		struct cm_rx_peer *rp = &rx->peers[p];
@@ -400,6 +477,7 @@ int cm_rx_init(struct cm_dev *cm)
 			cm_ring_release(&rp->ret);
 		}
 	}
+	cm_rx_skip_stale(cm);
 	netif_napi_add(cm->netdev, &rx->napi, cm_rx_poll);
 	/* For the page copies XDP_REDIRECT hands on; XDP on the region
 	 * itself never lets a buffer go through the memory model. */

@@ -59,6 +59,9 @@ void cm_xdp_tx_flush(struct cm_dev *cm)
 			continue;
 		}
 		sent++;
+		/* Our own buffer, passed on: the next node holds it now. */
+		if (e->owner == cm->self)
+			cm_pool_set_hop(&cm->pool, e->idx, e->r.peer);
 		if (unlikely(READ_ONCE(cm_hop_log_on)))
 			cm_hop_log(cm, CM_HOP_XDP_TX, e->r.peer, &e->d);
 	}
@@ -268,7 +271,7 @@ int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 		cm_frame_set_dest(cm->base, &cm->l, buf, r.peer);
 		if (cm_tx_push(cm, &r, &d))
 			break;
-		cm_pool_take(&cm->pool, idx);
+		cm_pool_take_to(&cm->pool, idx, r.peer);
 		if (unlikely(READ_ONCE(cm_hop_log_on)))
 			cm_hop_log(cm, CM_HOP_XDP_XMIT, r.peer, &d);
 		xdp_return_frame(f);

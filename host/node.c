@@ -76,6 +76,9 @@ struct cm_hnode {
 	u32 first;
 	bool armed;
 	bool freed;
+	/* Peers the watcher saw die, set by its tick, cleared by NAPI. */
+	unsigned long reclaim[BITS_TO_LONGS(CHAINMESH_MAX_NODES)];
+	DECLARE_BITMAP(peer_alive, CHAINMESH_MAX_NODES);	/* tick only */
 	struct cm_hctr rx_total;
 	struct cm_hctr *rx_flows;
 	u64_stats_t rx_drops;
@@ -203,7 +206,7 @@ static netdev_tx_t cm_hnode_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (unlikely(skb_copy_bits(skb, 0, buf, len)))
 		goto drop;
 	cm_frame_set_dest(hn->base, l, buf, hop.next);
-	cm_pool_take(&hn->pool, idx);
+	cm_pool_take_to(&hn->pool, idx, hop.next);
 
 	d.len = len;
 	/* hop: the receiver's place on the chain */
@@ -419,6 +422,31 @@ static void cm_hnode_disarm(struct cm_hnode *hn)
 	hn->armed = false;
 }
 
+/*
+ * Peers that died: our buffers whose first hop they were come home (see
+ * Documentation/architecture.rst, "Lifecycle"). Under the tx lock, held
+ * by transmit from its check that the peer is alive to cm_pool_take_to():
+ * nothing is sent to a dead peer after this.
+ */
+static void cm_hnode_reclaim(struct cm_hnode *hn)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(hn->dev, 0);
+	u32 p, n;
+
+	__netif_tx_lock(txq, smp_processor_id());
+	for (p = 0; p < hn->l->p.nodes; p++) {
+		if (!test_and_clear_bit(p, hn->reclaim))
+			continue;
+		n = cm_pool_reclaim(&hn->pool, p);
+		if (!n)
+			continue;
+		hn->freed = true;
+		netdev_info(hn->dev, "node %u is gone: %u buffers taken back\n",
+			    p, n);
+	}
+	__netif_tx_unlock(txq);
+}
+
 static int cm_hnode_poll(struct napi_struct *napi, int budget)
 {
 	struct cm_hnode *hn = container_of(napi, struct cm_hnode, napi);
@@ -428,6 +456,9 @@ static int cm_hnode_poll(struct napi_struct *napi, int budget)
 	cm_hnode_disarm(hn);
 	cm_hnode_rx_returns(hn);
 	if (budget) {
+		/* Not from netpoll (budget 0), which may hold the tx lock. */
+		if (unlikely(!bitmap_empty(hn->reclaim, CHAINMESH_MAX_NODES)))
+			cm_hnode_reclaim(hn);
 		for (i = 0, p = hn->first; i < nodes && done < budget; i++) {
 			if (p != hn->self)
 				done += cm_hnode_rx_data(hn, p, budget - done);
@@ -558,11 +589,22 @@ static void cm_hnode_stats_publish(struct cm_hnode *hn)
 void cm_hnode_tick(struct cm_hnode *hn, bool poll)
 {
 	struct net_device *dev = hn->dev;
-	bool up = false;
+	bool up = false, alive, died = false;
 	u32 n;
 
-	for (n = 0; n < hn->l->p.nodes && !up; n++)
-		up = n != hn->self && cm_node_alive(hn->base, hn->l, n);
+	/* A peer that stopped being alive keeps none of our buffers. */
+	for (n = 0; n < hn->l->p.nodes; n++) {
+		if (n == hn->self)
+			continue;
+		alive = cm_node_alive(hn->base, hn->l, n);
+		up |= alive;
+		if (alive) {
+			__set_bit(n, hn->peer_alive);
+		} else if (__test_and_clear_bit(n, hn->peer_alive)) {
+			set_bit(n, hn->reclaim);
+			died = true;
+		}
+	}
 	if (up && !netif_carrier_ok(dev))
 		netif_carrier_on(dev);
 	else if (!up && netif_carrier_ok(dev))
@@ -574,7 +616,7 @@ void cm_hnode_tick(struct cm_hnode *hn, bool poll)
 	 * transmit path drop and count instead of stalling. */
 	if (netif_running(dev) && netif_queue_stopped(dev))
 		netif_wake_queue(dev);
-	if (poll)
+	if (poll || died)
 		cm_hnode_poke(hn);
 }
 

@@ -11,6 +11,11 @@
  * back. A return of a buffer that is not in flight is refused
  * (CM_BAD_RETURN), so a peer can never make a buffer appear twice on the
  * free list, and the free list can never overflow.
+ *
+ * Each buffer also records its first hop, the peer it was handed to, so
+ * that when that peer dies its owner can take back what it held
+ * (cm_pool_reclaim()); nothing in the region says which buffers a dead
+ * node held, and the owner trusts no peer to tell.
  */
 #ifndef _CHAINMESH_POOL_H
 #define _CHAINMESH_POOL_H
@@ -25,9 +30,15 @@
 #include "layout.h"
 #include "ring.h"
 
+#define CM_POOL_HOP_NONE	0xff
+
+_Static_assert(CHAINMESH_MAX_NODES <= CM_POOL_HOP_NONE,
+	       "cm_pool: a node id fits the first-hop byte");
+
 struct cm_pool {
 	u32 *free;		/* free buffer indices */
 	u8 *inflight;		/* per buffer: a peer may hold it */
+	u8 *hop;		/* per buffer: first hop, or CM_POOL_HOP_NONE */
 	u32 nbufs;
 	u32 mask;
 	u32 tail ____cacheline_aligned_in_smp;	/* transmit path: next to take */
@@ -44,24 +55,36 @@ static inline int cm_pool_init(struct cm_pool *pool, u32 nbufs)
 	if (!pool->free)
 		return -ENOMEM;
 	pool->inflight = kvcalloc(nbufs, sizeof(*pool->inflight), GFP_KERNEL);
-	if (!pool->inflight) {
-		kvfree(pool->free);
-		pool->free = NULL;
-		return -ENOMEM;
-	}
-	for (i = 0; i < nbufs; i++)
+	if (!pool->inflight)
+		goto err_free_free;
+	pool->hop = kvcalloc(nbufs, sizeof(*pool->hop), GFP_KERNEL);
+	if (!pool->hop)
+		goto err_free_inflight;
+	for (i = 0; i < nbufs; i++) {
 		pool->free[i] = i;
+		pool->hop[i] = CM_POOL_HOP_NONE;
+	}
 	pool->nbufs = nbufs;
 	pool->mask = size - 1;
 	pool->tail = 0;
 	pool->head = nbufs;
 	return 0;
+
+err_free_inflight:
+	kvfree(pool->inflight);
+	pool->inflight = NULL;
+err_free_free:
+	kvfree(pool->free);
+	pool->free = NULL;
+	return -ENOMEM;
 }
 
 static inline void cm_pool_destroy(struct cm_pool *pool)
 {
+	kvfree(pool->hop);
 	kvfree(pool->inflight);
 	kvfree(pool->free);
+	pool->hop = NULL;
 	pool->inflight = NULL;
 	pool->free = NULL;
 }
@@ -97,6 +120,22 @@ static inline void cm_pool_take(struct cm_pool *pool, u32 idx)
 	WRITE_ONCE(pool->tail, pool->tail + 1);
 }
 
+/* Transmit path: take it for a frame to node @peer, its first hop. */
+static inline void cm_pool_take_to(struct cm_pool *pool, u32 idx, u32 peer)
+{
+	/* Published by the release in cm_pool_take(). */
+	WRITE_ONCE(pool->hop[idx], (u8)peer);
+	cm_pool_take(pool, idx);
+}
+
+/* A buffer of ours, in flight, came back and goes on to @peer as it is
+ * (XDP_TX): @peer holds it now. Only the context of cm_pool_put() may,
+ * serialized with cm_pool_take_to() (the tx lock). */
+static inline void cm_pool_set_hop(struct cm_pool *pool, u32 idx, u32 peer)
+{
+	WRITE_ONCE(pool->hop[idx], (u8)peer);
+}
+
 /*
  * cm_pool_put - NAPI: a buffer of ours came back (returned, or ended its
  * journey here); @idx was checked against the pool size by cm_buf_check()
@@ -112,6 +151,32 @@ static inline enum cm_bad cm_pool_put(struct cm_pool *pool, u32 idx)
 	/* Pairs with the acquire in cm_pool_avail(). */
 	smp_store_release(&pool->head, pool->head + 1);
 	return CM_BAD_NONE;
+}
+
+/*
+ * cm_pool_reclaim - the context of cm_pool_put(), serialized with the
+ * transmit path: take back every buffer in flight whose first hop is @peer
+ *
+ * For a peer that died holding them. A buffer it had passed on (XDP_TX)
+ * may still come back from further down the chain: that return is
+ * refused as CM_BAD_RETURN. A peer that was only slow may still read a
+ * buffer taken back and sent again: its data, never its bounds, is wrong.
+ * Return: buffers put back on the free list.
+ */
+static inline u32 cm_pool_reclaim(struct cm_pool *pool, u32 peer)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < pool->nbufs; i++) {
+		/* Pairs with the release in cm_pool_take(): the hop was
+		 * written first. A buffer not in flight has a stale hop. */
+		if (smp_load_acquire(&pool->inflight[i]) != 1 ||
+		    READ_ONCE(pool->hop[i]) != peer)
+			continue;
+		if (cm_pool_put(pool, i) == CM_BAD_NONE)
+			n++;
+	}
+	return n;
 }
 
 /* What one cm_pool_drain_ret() took back and refused. */

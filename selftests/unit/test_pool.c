@@ -136,6 +136,60 @@ TEST_F(pool, rounds)
 	EXPECT_EQ(0xfff, seen);
 }
 
+/* Take the next free buffer for a frame to @peer. */
+static bool get_to(struct cm_pool *pool, u32 *idx, u32 peer)
+{
+	if (!cm_pool_peek(pool, idx))
+		return false;
+	cm_pool_take_to(pool, *idx, peer);
+	return true;
+}
+
+/* A dead peer's buffers come home, and only those: the ones sent to
+ * another peer, returned already, or passed on (XDP_TX) stay as they are;
+ * a late return of one taken back is refused. */
+TEST_F(pool, reclaim_first_hop)
+{
+	u32 idx[12], i;
+
+	EXPECT_EQ(CM_POOL_HOP_NONE, self->pool.hop[0]);
+	for (i = 0; i < 12; i++)
+		ASSERT_TRUE(get_to(&self->pool, &idx[i], i % 3 + 1));
+	EXPECT_EQ(0, cm_pool_count(&self->pool));
+	/* Sent to 2, came back: not in flight, its hop is stale. */
+	ASSERT_EQ(CM_BAD_NONE, cm_pool_put(&self->pool, idx[1]));
+	/* Sent to 2, passed on to 3 as it is. */
+	cm_pool_set_hop(&self->pool, idx[4], 3);
+
+	/* Node 2 dies: 7 and 10 were its. */
+	EXPECT_EQ(2, cm_pool_reclaim(&self->pool, 2));
+	EXPECT_EQ(3, cm_pool_count(&self->pool));
+	EXPECT_EQ(0, self->pool.inflight[idx[7]]);
+	EXPECT_EQ(0, self->pool.inflight[idx[10]]);
+	EXPECT_EQ(1, self->pool.inflight[idx[4]]);
+	/* Nothing twice, nothing of a node that held nothing. */
+	EXPECT_EQ(0, cm_pool_reclaim(&self->pool, 2));
+	EXPECT_EQ(0, cm_pool_reclaim(&self->pool, 5));
+	/* A return of one taken back, from further down the chain. */
+	EXPECT_EQ(CM_BAD_RETURN, cm_pool_put(&self->pool, idx[7]));
+	EXPECT_EQ(3, cm_pool_count(&self->pool));
+
+	/* Node 3 dies: 2, 5, 8, 11, and 4 it was passed. */
+	EXPECT_EQ(5, cm_pool_reclaim(&self->pool, 3));
+	EXPECT_EQ(8, cm_pool_count(&self->pool));
+	/* Node 1's four still out; reused buffers get a new hop. */
+	for (i = 0; i < 8; i++) {
+		u32 j;
+
+		ASSERT_TRUE(get_to(&self->pool, &j, 4));
+		EXPECT_EQ(4, self->pool.hop[j]);
+	}
+	EXPECT_EQ(0, cm_pool_reclaim(&self->pool, 3));
+	EXPECT_EQ(4, cm_pool_reclaim(&self->pool, 1));
+	EXPECT_EQ(8, cm_pool_reclaim(&self->pool, 4));
+	EXPECT_EQ(12, cm_pool_count(&self->pool));
+}
+
 /* A region with return rings; node 1 is us. */
 FIXTURE(ret) {
 	struct cm_layout l;
