@@ -23,7 +23,8 @@
 #               median and 90th percentile of the round trips
 #   throughput: cmblast (bench/cmblast.c, static) sends 64-byte UDP
 #               datagrams from VM1 for SECS seconds; the far end counts
-#               what arrives: packets per second received
+#               what arrives: packets per second received (cmblast goes
+#               into the guests through cmlab's extra files hook)
 # Medians go to $RESULTS/chain.csv and chain.txt, with the ratio
 # chainmesh / bridge (above 1: chainmesh faster, or lower latency).
 #
@@ -149,23 +150,37 @@ qemu_wrapper()
 	chmod +x "$CMLAB_DIR/qemu"
 }
 
-# The lab's initramfs plus cmblast and virtio-net, in a private build.
+# The lab's initramfs plus cmblast and virtio-net, in a build of our own
+# (other labs may be rebuilding the shared one): through cmlab's extra
+# files hook, or, with a cmlab that has none, as a second cpio archive
+# appended to the initramfs (the kernel unpacks both).
 lab_build()
 {
-	local shared=$CMLAB_DIR/lab priv=$CMLAB_DIR/build root
+	local priv=$CMLAB_DIR/lab extra=$CMLAB_DIR/extra root
 
-	# a build of our own: other labs may be rebuilding the shared one
-	CMLAB_BUILD=$shared CMLAB_KMODS="${CMLAB_KMODS:-} virtio_pci virtio_net" \
+	mkdir -p "$extra"
+	gcc -static -O2 -Wall -o "$extra/cmblast" "$BENCH/cmblast.c"
+	if "$CMLAB" build --help 2>&1 | grep -q -- --file; then
+		CMLAB_BUILD=$priv CMLAB_FILES="$extra/cmblast:/usr/bin/cmblast" \
+		CMLAB_KMODS="${CMLAB_KMODS:-} virtio_pci virtio_net" \
+			"$CMLAB" build >"$CMLAB_DIR/build.out" 2>&1 || {
+			cat "$CMLAB_DIR/build.out" >&2
+			return 1
+		}
+		export CMLAB_BUILD=$priv
+		return 0
+	fi
+	CMLAB_BUILD=$priv/base CMLAB_KMODS="${CMLAB_KMODS:-} virtio_pci virtio_net" \
 		"$CMLAB" build >"$CMLAB_DIR/build.out" 2>&1 || {
 		cat "$CMLAB_DIR/build.out" >&2
 		return 1
 	}
-	root=$priv/root
+	root=$extra/root
 	mkdir -p "$root/usr/bin"
-	gcc -static -O2 -Wall -o "$root/usr/bin/cmblast" "$BENCH/cmblast.c"
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$priv/extra.cpio.gz"
-	cat "$shared/initramfs.cpio.gz" "$priv/extra.cpio.gz" >"$priv/initramfs.cpio.gz"
-	python3 - "$shared/build.json" "$priv" <<-'PY'
+	cp "$extra/cmblast" "$root/usr/bin/cmblast"
+	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$extra/extra.cpio.gz"
+	cat "$priv/base/initramfs.cpio.gz" "$extra/extra.cpio.gz" >"$priv/initramfs.cpio.gz"
+	python3 - "$priv/base/build.json" "$priv" <<-'PY'
 	import json, os, sys
 	b = json.load(open(sys.argv[1]))
 	b["initrd"] = os.path.join(sys.argv[2], "initramfs.cpio.gz")

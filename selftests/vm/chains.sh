@@ -41,13 +41,6 @@ PORT_B=7002
 MATCH_A="src 10.0.0.1/32 dst 10.0.0.3/32"
 MATCH_B="proto udp dport $PORT_B"
 
-forwarder()
-{
-	vm_exec vm2 "sysctl -qw net.ipv4.ip_forward=1 &&
-		     sysctl -qw net.ipv4.conf.all.send_redirects=0 &&
-		     sysctl -qw net.ipv4.conf.cm0.send_redirects=0"
-}
-
 flows()
 {
 	vm_exec vm0 "chainmesh chain add 1 hops 1 2 3 &&
@@ -80,11 +73,7 @@ else:
 # udp_batch PORT N: VM3 counts what VM1's N datagrams to PORT delivered.
 udp_batch()
 {
-	local port=$1 n=$2
-
-	dp_cmudp_recv vm3 "$port" 1500 20 "/tmp/recv.$port" || return 1
-	vm_exec vm1 "cmudp send 10.0.0.3 $port $n" || return 1
-	dp_cmudp_result vm3 "/tmp/recv.$port" 30
+	dp_udp_batch "$1" "$2" 1500 20 30
 }
 
 A0=
@@ -227,13 +216,8 @@ show_all()
 
 dp_require
 tap_plan 21
-cm_step "lab: daemon and 4 VMs up" fatal dp_lab_start 4
-cm_step "vm0: insmod chainmesh_host.ko" fatal dp_host_load
-cm_step "vm1: chainmesh.ko, cm0 10.0.0.1" fatal dp_guest_up vm1 1
-cm_step "vm2: chainmesh.ko, cm0 10.0.0.2" fatal dp_guest_up vm2 2
-cm_step "vm3: chainmesh.ko, cm0 10.0.0.3" fatal dp_guest_up vm3 3
-cm_step "nodes 1 2 3 up, carrier" fatal dp_nodes_up 1 2 3
-cm_step "vm2: ip_forward=1, no redirects" fatal forwarder
+dp_setup_steps
+cm_step "vm2: ip_forward=1, no redirects" fatal dp_ip_forward vm2
 cm_step "vm0: chains 1 (1 2 3), 2 (1 3); flows A (prio 20), B (prio 10)" fatal flows
 cm_step "flow A: $COUNT datagrams 1 -> 2 -> 3 all arrive" - baseline_a
 cm_step "flow B: $COUNT datagrams 1 -> 3 all arrive (B beats A on prio)" - baseline_b

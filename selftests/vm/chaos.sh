@@ -43,39 +43,7 @@ SECS=${CM_CHAOS_SECONDS:-30}
 MAX_LOSS=${CM_CHAOS_MAX_LOSS:-10}
 TARGETS=${CM_CHAOS_TARGETS:-0,1,2}
 REASONS="addr align owner len index chain return"
-
-step()
-{
-	local desc=$1 fatal=$2
-
-	shift 2
-	CM_OUT=
-	if "$@"; then
-		ok "$desc"
-		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-	else
-		not_ok "$desc"
-		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-		if [ "$fatal" = fatal ]; then
-			echo "Bail out! $desc (seed $SEED)"
-			exit 1
-		fi
-	fi
-}
-
-# ethtool_stat VM NAME: one counter of cm0.
-ethtool_stat()
-{
-	vm_exec "$1" "ethtool -S cm0" || return 1
-	awk -v k="$2:" '$1 == k { print $2; exit }' <<<"$CM_OUT"
-}
-
-setup_guest()
-{
-	local vm=$1 addr=$2
-
-	cm_ping_guest_load "$vm" && cm_ping_guest_addr "$vm" "$addr"
-}
+CM_BAIL_SUFFIX=" (seed $SEED)"
 
 add_flows()
 {
@@ -154,19 +122,11 @@ bad_counted()
 	local vm=$1 r v out=
 
 	for r in $REASONS; do
-		v=$(ethtool_stat "$vm" "rx_bad_$r") || return 1
+		v=$(cm_ethtool_stat "$vm" "rx_bad_$r") || return 1
 		out="$out rx_bad_$r=$v"
 		ge "$v" 1 || { CM_OUT="$vm:$out (rx_bad_$r not counted)"; return 1; }
 	done
 	tap_diag "$vm:$out"
-}
-
-pool_full()
-{
-	local vm=$1
-
-	vm_wait_for "$vm" "ethtool -S cm0 | grep -q 'pool_free: 512\$'" 20 ||
-		{ vm_exec "$vm" "ethtool -S cm0 | grep pool_free"; return 1; }
 }
 
 # The host node counts what it refused in its node entry's counters.
@@ -204,30 +164,30 @@ rmmod_victims()
 
 tap_plan 24
 tap_diag "chaos seed $SEED, $SECS s (replay: CM_CHAOS_SEED=$SEED $0)"
-step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
-step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
-step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal setup_guest vm1 10.0.0.1/24
-step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal setup_guest vm2 10.0.0.2/24
-step "vm0: nodes 1 and 2 up" fatal cm_ping_nodes_up
-step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal add_flows
-step "vm1, vm2: carrier" fatal cm_ping_carrier
-step "vm1: ping 10.0.0.2 before the attack" fatal ping_after
-step "vm1: continuous pings to 10.0.0.2 and 10.0.0.3 started" fatal start_pings
-step "cm-peer chaos joined as node 3 (seed $SEED)" fatal start_chaos
-step "vm1, vm2: shells answer during the $SECS s attack" - watch_victims
-step "cm-peer chaos ran to the end, seed printed" - wait_chaos
+cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
+cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
+cm_step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
+cm_step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal cm_ping_guest_up vm2 10.0.0.2/24
+cm_step "vm0: nodes 1 and 2 up" fatal cm_ping_nodes_up
+cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal add_flows
+cm_step "vm1, vm2: carrier" fatal cm_ping_carrier
+cm_step "vm1: ping 10.0.0.2 before the attack" fatal ping_after
+cm_step "vm1: continuous pings to 10.0.0.2 and 10.0.0.3 started" fatal start_pings
+cm_step "cm-peer chaos joined as node 3 (seed $SEED)" fatal start_chaos
+cm_step "vm1, vm2: shells answer during the $SECS s attack" - watch_victims
+cm_step "cm-peer chaos ran to the end, seed printed" - wait_chaos
 [ -z "$CHAOS_LOG" ] || tap_diag "$(grep -E 'chaos kind|summary' <<<"$CHAOS_LOG")"
-step "vm1: pings kept flowing during the attack" - stop_pings
-step "vm1: ping -c 10 10.0.0.2 all answered after it" - ping_after
-step "vm1: rejected input counted per reason ($REASONS)" - bad_counted vm1
-step "vm2: rejected input counted per reason ($REASONS)" - bad_counted vm2
-step "vm1: pool_free back to 512 (no buffer leaked)" - pool_full vm1
-step "vm2: pool_free back to 512 (no buffer leaked)" - pool_full vm2
-step "vm0: host node counted the rejected input (node 0 bad)" - host_bad
-step "vm0: nodes 1 and 2 still up" - host_view
-step "vm0: node table and counters" - vm_exec vm0 "chainmesh node show"
-step "consoles: no soft lockup, RCU stall, hung task" - consoles_quiet
-step "all: rmmod chainmesh, chainmesh_host" - rmmod_victims
-step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
+cm_step "vm1: pings kept flowing during the attack" - stop_pings
+cm_step "vm1: ping -c 10 10.0.0.2 all answered after it" - ping_after
+cm_step "vm1: rejected input counted per reason ($REASONS)" - bad_counted vm1
+cm_step "vm2: rejected input counted per reason ($REASONS)" - bad_counted vm2
+cm_step "vm1: pool_free back to 512 (no buffer leaked)" - cm_pool_full vm1 20
+cm_step "vm2: pool_free back to 512 (no buffer leaked)" - cm_pool_full vm2 20
+cm_step "vm0: host node counted the rejected input (node 0 bad)" - host_bad
+cm_step "vm0: nodes 1 and 2 still up" - host_view
+cm_step "vm0: node table and counters" - vm_exec vm0 "chainmesh node show"
+cm_step "consoles: no soft lockup, RCU stall, hung task" - consoles_quiet
+cm_step "all: rmmod chainmesh, chainmesh_host" - rmmod_victims
+cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_diag "chaos seed $SEED"
 tap_exit_status

@@ -55,14 +55,9 @@ vlan_up()
 {
 	local vm=$1 n=$2
 
-	vm_exec "$vm" "modprobe 8021q &&
-		       ip link add link cm0 name cm0.10 type vlan id 10 &&
+	# 8021q: loaded on demand (rtnl-link-vlan, modules.alias)
+	vm_exec "$vm" "ip link add link cm0 name cm0.10 type vlan id 10 &&
 		       ip addr add 10.1.0.$n/24 dev cm0.10 && ip link set cm0.10 up"
-}
-
-xdp_attach()
-{
-	vm_exec vm2 "ip link set cm0 xdp obj /lib/cmtest/xdp_tx.o sec xdp"
 }
 
 ping_to()
@@ -96,16 +91,11 @@ flow_counters()
 }
 
 tap_plan 16
-cm_step "lab: daemon and 4 VMs up" fatal dp_lab_start 4
-cm_step "vm0: insmod chainmesh_host.ko" fatal dp_host_load
-cm_step "vm1: chainmesh.ko, cm0 10.0.0.1 fd00::1 up" fatal dp_guest_up vm1 1
-cm_step "vm2: chainmesh.ko, cm0 up" fatal dp_guest_up vm2 2
-cm_step "vm3: chainmesh.ko, cm0 10.0.0.3 fd00::3 up" fatal dp_guest_up vm3 3
-cm_step "nodes 1 2 3 up, carrier on" fatal dp_nodes_up 1 2 3
+dp_setup_steps
 cm_step "vm0: chains 1, 2, 3, 5 and flows 1..6" fatal flows
 cm_step "vm1: cm0.10 10.1.0.1" fatal vlan_up vm1 1
 cm_step "vm3: cm0.10 10.1.0.3" fatal vlan_up vm3 3
-cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal xdp_attach
+cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal dp_xdp_attach xdp_tx.o
 cm_step "vm1: ping 10.0.0.3 (chain 1, direct)" - ping_to ping 10.0.0.3
 cm_step "vm1: ping6 fd00::3 (chain 3, through vm2)" - ping_to ping6 fd00::3
 cm_step "vm1: ping 10.1.0.3 over VLAN 10 (chain 5, through vm2)" - ping_to ping 10.1.0.3

@@ -42,22 +42,6 @@ flows()
 		     chainmesh flow add 1 chain 1 src 10.0.0.1/32 dst 10.0.0.3/32"
 }
 
-xdp_attach()
-{
-	vm_exec vm2 "ip link set cm0 xdp obj /lib/cmtest/xdp_tx.o sec xdp"
-}
-
-# sum_stats VM NAME...: the sum of those `ethtool -S cm0` counters.
-sum_stats()
-{
-	local vm=$1
-
-	shift
-	vm_exec "$vm" "ethtool -S cm0" || return 1
-	awk -v names="$*" 'BEGIN { n = split(names, a, " "); for (i = 1; i <= n; i++) want[a[i] ":"] = 1 }
-		$1 in want { s += $2 } END { print s + 0 }' <<<"$CM_OUT"
-}
-
 SENT=
 RECEIVED=
 QDROPS0=
@@ -88,13 +72,13 @@ accounting()
 	qd=$(qdisc_drops) || return 1
 	qd=$((qd - QDROPS0))
 	# tx_drop_no_flow: VM1's own IPv6 chatter, which no flow matches
-	d1=$(sum_stats vm1 tx_drop_len tx_drop_no_hop tx_drop_peer_down \
+	d1=$(dp_sum_stats vm1 tx_drop_len tx_drop_no_hop tx_drop_peer_down \
 		       tx_drop_ring_full tx_drop_ring_bad tx_drop_no_buf) || return 1
 	stopped=$(dp_stat vm1 tx_queue_stopped) || return 1
-	d2=$(sum_stats vm2 xdp_tx_drop xdp_tx_no_hop xdp_drop xdp_aborted rx_drop_nomem \
+	d2=$(dp_sum_stats vm2 xdp_tx_drop xdp_tx_no_hop xdp_drop xdp_aborted rx_drop_nomem \
 		       rx_drop_down rx_drop_no_return rx_bad_addr rx_bad_align rx_bad_owner \
 		       rx_bad_len rx_bad_index rx_bad_chain) || return 1
-	d3=$(sum_stats vm3 rx_drop_nomem rx_drop_down rx_drop_no_return rx_bad_addr \
+	d3=$(dp_sum_stats vm3 rx_drop_nomem rx_drop_down rx_drop_no_return rx_bad_addr \
 		       rx_bad_align rx_bad_owner rx_bad_len rx_bad_index rx_bad_chain) || return 1
 	vm_exec vm3 "cat /proc/net/snmp" || return 1
 	udp=$(awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $3 + $4 }' <<<"$CM_OUT")
@@ -106,38 +90,21 @@ no_local_drop()
 {
 	local d1 stopped requeue
 
-	d1=$(sum_stats vm1 tx_drop_ring_full tx_drop_no_buf) || return 1
+	d1=$(dp_sum_stats vm1 tx_drop_ring_full tx_drop_no_buf) || return 1
 	stopped=$(dp_stat vm1 tx_queue_stopped) || return 1
 	requeue=$(dp_stat vm1 tx_requeue) || return 1
 	CM_OUT="vm1: tx_drop_ring_full + tx_drop_no_buf $d1, tx_queue_stopped $stopped, tx_requeue $requeue"
 	[ "$d1" = 0 ] && ge "$stopped" 1
 }
 
-pools_full()
-{
-	local vm free size
-
-	for vm in vm1 vm2 vm3; do
-		free=$(dp_stat $vm pool_free) && size=$(dp_stat $vm pool_size) || return 1
-		CM_OUT="$vm pool $free/$size"
-		[ "$free" = "$size" ] || return 1
-	done
-}
-
 tap_plan 14
-cm_step "lab: daemon and 4 VMs up" fatal dp_lab_start 4
-cm_step "vm0: insmod chainmesh_host.ko ring_slots=32 bufs_per_node=64" fatal \
-	dp_host_load ring_slots=32 bufs_per_node=64
-cm_step "vm1: chainmesh.ko, cm0 10.0.0.1 up" fatal dp_guest_up vm1 1
-cm_step "vm2: chainmesh.ko, cm0 up" fatal dp_guest_up vm2 2
-cm_step "vm3: chainmesh.ko, cm0 10.0.0.3 up" fatal dp_guest_up vm3 3
-cm_step "nodes 1 2 3 up, carrier on" fatal dp_nodes_up 1 2 3
+dp_setup_steps ring_slots=32 bufs_per_node=64
 cm_step "vm0: chain 1 (1 2 3), flow 1" fatal flows
-cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal xdp_attach
+cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal dp_xdp_attach xdp_tx.o
 cm_step "vm1: $COUNT datagrams of $SIZE bytes sent, vm3 receives" - flood
 cm_step "sent = received + counted drops" - accounting
 cm_step "vm1: no local drop (queue stopped instead)" - no_local_drop
-cm_step "vm1..3: every buffer back in its pool" - wait_for pools_full 10
+cm_step "vm1..3: every buffer back in its pool" - wait_for "dp_pools_full vm1 vm2 vm3" 10
 cm_step "all: rmmod chainmesh, chainmesh_host" - dp_unload vm1 vm2 vm3
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_exit_status

@@ -38,21 +38,11 @@ dp_require nft
 
 COUNT=20
 
-flows()
-{
-	vm_exec vm0 "chainmesh chain add 1 hops 1 2 3 &&
-		     chainmesh chain add 2 hops 3 2 1 &&
-		     chainmesh flow add 1 chain 1 src 10.0.0.1/32 dst 10.0.0.3/32 &&
-		     chainmesh flow add 2 chain 2 src 10.0.0.3/32 dst 10.0.0.0/24"
-}
-
 vnf_filter()
 {
-	vm_exec vm2 "modprobe crc32c_generic && modprobe nf_tables && modprobe nft_chain_nat && modprobe nft_nat &&
-		     sysctl -qw net.ipv4.ip_forward=1 &&
-		     sysctl -qw net.ipv4.conf.all.send_redirects=0 &&
-		     sysctl -qw net.ipv4.conf.cm0.send_redirects=0 &&
-		     nft add table inet vnf &&
+	# nf_tables and its expressions: loaded on demand (modules.alias)
+	dp_ip_forward vm2 &&
+	vm_exec vm2 "nft add table inet vnf &&
 		     nft add chain inet vnf vnffwd '{ type filter hook forward priority 0; }' &&
 		     nft add rule inet vnf vnffwd udp dport 9999 counter drop"
 }
@@ -60,11 +50,7 @@ vnf_filter()
 # udp_batch PORT: VM3 counts what VM1's COUNT datagrams to PORT delivered.
 udp_batch()
 {
-	local port=$1
-
-	dp_cmudp_recv vm3 "$port" 1000 6 "/tmp/recv.$port" || return 1
-	vm_exec vm1 "cmudp send 10.0.0.3 $port $COUNT" || return 1
-	dp_cmudp_result vm3 "/tmp/recv.$port" 15
+	dp_udp_batch "$1" "$COUNT" 1000 6 15
 }
 
 port_open()
@@ -129,25 +115,9 @@ no_context()
 	[ "$got" = 0 ] && ge $((nf1 - nf0)) "$COUNT"
 }
 
-pools_full()
-{
-	local vm free size
-
-	for vm in vm1 vm2 vm3; do
-		free=$(dp_stat $vm pool_free) && size=$(dp_stat $vm pool_size) || return 1
-		CM_OUT="$vm pool $free/$size"
-		[ "$free" = "$size" ] || return 1
-	done
-}
-
 tap_plan 18
-cm_step "lab: daemon and 4 VMs up" fatal dp_lab_start 4
-cm_step "vm0: insmod chainmesh_host.ko" fatal dp_host_load
-cm_step "vm1: chainmesh.ko, cm0 10.0.0.1 up" fatal dp_guest_up vm1 1
-cm_step "vm2: chainmesh.ko, cm0 10.0.0.2 up" fatal dp_guest_up vm2 2
-cm_step "vm3: chainmesh.ko, cm0 10.0.0.3 up" fatal dp_guest_up vm3 3
-cm_step "nodes 1 2 3 up, carrier on" fatal dp_nodes_up 1 2 3
-cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal flows
+dp_setup_steps
+cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal dp_chain_flows 10.0.0.0/24
 cm_step "vm2: ip_forward, nft forward rule: udp dport 9999 drop" fatal vnf_filter
 cm_step "vm1 -> vm3: $COUNT datagrams to port 8888 all arrive" - port_open
 cm_step "vm1 -> vm3: port 9999 never arrives, vm2's rule counted $COUNT" - port_dropped
@@ -156,7 +126,7 @@ cm_step "vm2: SNAT 10.0.0.1 -> 10.0.0.2 on cm0" fatal vnf_snat
 cm_step "vm1 -> vm3 through SNAT: all arrive, sent on by context" - snat_through
 cm_step "vm1: ping 10.0.0.3 through SNAT (replies un-NATed by vm2)" - snat_ping
 cm_step "vm2 mark_mask=0: NATed frames match no flow, dropped" - no_context
-cm_step "vm1..3: every buffer back in its pool" - wait_for pools_full 10
+cm_step "vm1..3: every buffer back in its pool" - wait_for "dp_pools_full vm1 vm2 vm3" 10
 cm_step "all: rmmod chainmesh, chainmesh_host" - dp_unload vm1 vm2 vm3
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_exit_status

@@ -33,25 +33,6 @@ COUNT=10
 UDP=20
 SOCK=/run/chainmesh/t.sock
 
-step()
-{
-	local desc=$1 fatal=$2
-
-	shift 2
-	CM_OUT=
-	if "$@"; then
-		ok "$desc"
-		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-	else
-		not_ok "$desc"
-		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-		if [ "$fatal" = fatal ]; then
-			echo "Bail out! $desc"
-			exit 1
-		fi
-	fi
-}
-
 h()
 {
 	vm_exec vm0 "$@"
@@ -256,25 +237,25 @@ dmesg_clean()
 }
 
 tap_plan 21
-step "lab: one VM as the host, no ivshmem device" fatal host_lab_start
-step "insmod chainmesh_host.ko, /dev/chainmesh, monitor" fatal load
-step "mesh add t nodes 4: shmem backing, cmh-t" fatal mesh_add
-step "mesh add refused: same name, buf-size not a power of 2" - mesh_add_refused
-step "mesh qemu-args t node 2: the QEMU options; node 0, 4 refused" - qemu_args
-step "chainmesh-ivshmemd -M t listens on $SOCK" fatal daemon_start
-step "cmh-t 10.9.0.1/24 up, chains 1 (0 1), 2 (1 0 bypass), flows 1-3" fatal flows
-step "cm-peer echo joins as node 1 through the daemon" fatal peer_echo
-step "ping -c $COUNT 10.9.0.2 (cmh-t -> node 1 -> cmh-t): all answered" - ping_peer
-step "node show: node 0 tx, rx >= $COUNT, bad 0" - node0_counters
-step "flow show: flow 1 (requests) >= $COUNT packets at node 0" - flow_counter 1 "$COUNT"
-step "flow show: flow 3 (replies) >= $COUNT packets at node 0" - flow_counter 3 "$COUNT"
-step "ip -s link cmh-t: tx, rx >= $COUNT" - link_counters "$COUNT"
-step "-j node show, -j flow show: JSON with the same counters" - json_show
-step "cm-peer send: $UDP UDP frames node 2 -> node 0: cmh-t rx, flow 2 at node 0" - peer_send
-step "cm-peer echo stops: node 1 absent" - peer_stop
-step "monitor: mesh-add, chain-add, flow-add, node 1 up and absent" - monitor_seen
-step "chain del refused while used; flows, chains, daemon, mesh del t" - teardown_mesh
-step "rmmod chainmesh_host: nothing left" - unload
-step "unload with a live mesh and a live peer mapping it (daemon gone)" - unload_live
-step "dmesg and console: no WARNING/BUG/Oops" - eval 'dmesg_clean && lab_stop'
+cm_step "lab: one VM as the host, no ivshmem device" fatal host_lab_start
+cm_step "insmod chainmesh_host.ko, /dev/chainmesh, monitor" fatal load
+cm_step "mesh add t nodes 4: shmem backing, cmh-t" fatal mesh_add
+cm_step "mesh add refused: same name, buf-size not a power of 2" - mesh_add_refused
+cm_step "mesh qemu-args t node 2: the QEMU options; node 0, 4 refused" - qemu_args
+cm_step "chainmesh-ivshmemd -M t listens on $SOCK" fatal daemon_start
+cm_step "cmh-t 10.9.0.1/24 up, chains 1 (0 1), 2 (1 0 bypass), flows 1-3" fatal flows
+cm_step "cm-peer echo joins as node 1 through the daemon" fatal peer_echo
+cm_step "ping -c $COUNT 10.9.0.2 (cmh-t -> node 1 -> cmh-t): all answered" - ping_peer
+cm_step "node show: node 0 tx, rx >= $COUNT, bad 0" - node0_counters
+cm_step "flow show: flow 1 (requests) >= $COUNT packets at node 0" - flow_counter 1 "$COUNT"
+cm_step "flow show: flow 3 (replies) >= $COUNT packets at node 0" - flow_counter 3 "$COUNT"
+cm_step "ip -s link cmh-t: tx, rx >= $COUNT" - link_counters "$COUNT"
+cm_step "-j node show, -j flow show: JSON with the same counters" - json_show
+cm_step "cm-peer send: $UDP UDP frames node 2 -> node 0: cmh-t rx, flow 2 at node 0" - peer_send
+cm_step "cm-peer echo stops: node 1 absent" - peer_stop
+cm_step "monitor: mesh-add, chain-add, flow-add, node 1 up and absent" - monitor_seen
+cm_step "chain del refused while used; flows, chains, daemon, mesh del t" - teardown_mesh
+cm_step "rmmod chainmesh_host: nothing left" - unload
+cm_step "unload with a live mesh and a live peer mapping it (daemon gone)" - unload_live
+cm_step "dmesg and console: no WARNING/BUG/Oops" - eval 'dmesg_clean && lab_stop'
 tap_exit_status

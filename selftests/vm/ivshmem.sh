@@ -87,22 +87,22 @@ PY
 
 tap_plan 9
 
-tap_check "lab: daemon and 3 VMs up" lab_start 3
+cm_step "lab: daemon and 3 VMs up" - lab_start 3
 for i in 0 1 2; do
-	tap_check "vm$i: ivshmem 1af4:1110, IVPosition = $i" check_ivposition $i
+	cm_step "vm$i: ivshmem 1af4:1110, IVPosition = $i" - check_ivposition $i
 done
-tap_check "all: BAR2 is the 16 MiB region" check_bar2_size
-tap_check "vm1 writes BAR2, vm0 and vm2 read it back" check_shared
+cm_step "all: BAR2 is the 16 MiB region" - check_bar2_size
+cm_step "vm1 writes BAR2, vm0 and vm2 read it back" - check_shared
 
 helper_peer >"$CMLAB_DIR/helper.out" 2>&1 &
 helper=$!
-tap_check "helper joins as peer 3" \
+cm_step "helper joins as peer 3" - \
 	wait_for "grep -q 'peer 3 joined' '$CMLAB_DIR/ivshmemd.log'" 10
 vm_exec vm0 "$IVDEV; devmem \$((bar0 + 12)) 32 $((3 << 16))" || true
 wait "$helper" || true
 tap_diag "$(cat "$CMLAB_DIR/helper.out")"
-tap_check "vm0 rings peer 3: its eventfd fires, it leaves" \
+cm_step "vm0 rings peer 3: its eventfd fires, it leaves" - \
 	eval "grep -q '^doorbell [1-9]' '$CMLAB_DIR/helper.out' &&
 	      wait_for \"grep -q 'peer 3 left' '$CMLAB_DIR/ivshmemd.log'\" 10"
-tap_check "consoles: no Oops, BUG, WARNING, Call Trace, panic" lab_stop
+cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_exit_status

@@ -2,13 +2,15 @@
 # shellcheck shell=bash
 #
 # Shared helpers for the chainmesh VM tests (selftests/vm/*.sh) and the demo
-# (tools/lab/demo.sh): TAP output, the lab's lifetime, polling waits, and
-# the ping scenario itself, so that the test and the demo run the same code.
+# (tools/lab/demo.sh): TAP output and test steps, the lab's lifetime,
+# polling waits, and the ping scenario itself, so that the test and the
+# demo run the same code.
 #
 # Source it from bash; the caller uses `set -e`. Knobs (environment):
 #   CMLAB_DIR    lab state and console logs (default: a fresh /tmp/lab-XXXXXX,
 #                removed after a clean run unless CMLAB_KEEP=1)
 #   CMLAB_KMODS  extra Debian kernel modules for the initramfs
+#   CMLAB_LIFETIME  hard limit (s) of every lab process (default per test)
 #   CM_VERBOSE=1 echo every guest command and its output
 
 CM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -46,16 +48,57 @@ not_ok()
 	echo "not ok $cm_tap_n - $*"
 }
 
-# tap_check DESC CMD...: one test point from a command's status.
-tap_check()
-{
-	local desc=$1
+# tap_plan_late: the plan comes last (tap_done), for a test whose number
+# of test points is known only at its end.
+cm_tap_late=
 
-	shift
+tap_plan_late()
+{
+	cm_tap_late=1
+}
+
+# CM_BAIL_SUFFIX: appended to a fatal step's "Bail out!" line (a seed).
+CM_BAIL_SUFFIX=
+
+# cm_step DESC FATAL CMD...: one test point from CMD's status. CMD may put
+# what explains its result in $CM_OUT: a diagnostic when it fails (and
+# with CM_VERBOSE=1). FATAL "fatal": a failure ends the test ("Bail out!";
+# the EXIT trap stops the lab); "-": the test goes on. tools/lab/demo.sh
+# defines its own cm_step (progress lines) after sourcing this.
+cm_step()
+{
+	local desc=$1 fatal=$2
+
+	shift 2
+	CM_OUT=
 	if "$@"; then
 		ok "$desc"
+		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
 	else
 		not_ok "$desc"
+		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
+		if [ "$fatal" = fatal ]; then
+			echo "Bail out! $desc$CM_BAIL_SUFFIX"
+			[ -z "$cm_tap_late" ] || echo "1..$cm_tap_n"
+			exit 1
+		fi
+	fi
+}
+
+# cm_todo_step DESC WHY CMD...: a step expected to fail until the code it
+# tests exists: "# TODO WHY", and a failure does not fail the test.
+cm_todo_step()
+{
+	local desc=$1 why=$2
+
+	shift 2
+	CM_OUT=
+	if "$@"; then
+		ok "$desc # TODO $why"
+	else
+		cm_tap_n=$((cm_tap_n + 1))
+		echo "not ok $cm_tap_n - $desc # TODO $why"
+		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
 	fi
 }
 
@@ -63,6 +106,13 @@ tap_check()
 tap_exit_status()
 {
 	[ "$cm_tap_fail" -eq 0 ]
+}
+
+# tap_done: the plan if it comes last (tap_plan_late), the exit status.
+tap_done()
+{
+	[ -z "$cm_tap_late" ] || echo "1..$cm_tap_n"
+	tap_exit_status
 }
 
 tap_skip_all()
@@ -139,12 +189,10 @@ lab_cleanup()
 	exit "$rc"
 }
 
-# lab_start N: build the initramfs, start the daemon and VM0..VM(N-1); a
-# trap stops everything on exit, whatever happens.
-lab_start()
+# lab_dir_init: $CMLAB_DIR (a fresh one unless set) and the trap that
+# stops the lab on exit, whatever happens. Callable more than once.
+lab_dir_init()
 {
-	local n=$1
-
 	if [ -z "$CMLAB_DIR" ]; then
 		CMLAB_DIR=$(mktemp -d /tmp/lab-XXXXXX)
 		cm_lab_owns_dir=1
@@ -153,12 +201,38 @@ lab_start()
 	mkdir -p "$CMLAB_DIR"
 	trap lab_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
-	if ! CM_OUT=$("$CMLAB" build 2>&1); then
+}
+
+# lab_build [SUBCOMMAND] [OPTION...]: `cmlab build` (or build-host) with
+# OPTIONs (--kmod NAME, --file SRC:DST, --prog SRC:DST, --nested). With
+# options the build is this lab's own ($CMLAB_DIR/build): labs of other
+# tests, which share the default one, never see its extra files.
+lab_build()
+{
+	local sub=build
+
+	case "$1" in build|build-host) sub=$1; shift ;; esac
+	[ $# -eq 0 ] || export CMLAB_BUILD=$CMLAB_DIR/build
+	if ! CM_OUT=$("$CMLAB" "$sub" "$@" 2>&1); then
 		echo "$CM_OUT" >&2
 		return 1
 	fi
+}
+
+# lab_start N [BUILD OPTION...]: build the initramfs (lab_build), start
+# the daemon and VM0..VM(N-1), for $CMLAB_LIFETIME s at most (default: the
+# test's CM_LAB_LIFETIME).
+CM_LAB_LIFETIME=1200
+
+lab_start()
+{
+	local n=$1
+
+	shift
+	lab_dir_init
+	lab_build build "$@" || return 1
 	cm_lab_started=1
-	CM_OUT=$("$CMLAB" start "$n" --lifetime "${CMLAB_LIFETIME:-1200}" 2>&1)
+	CM_OUT=$("$CMLAB" start "$n" --lifetime "${CMLAB_LIFETIME:-$CM_LAB_LIFETIME}" 2>&1)
 }
 
 # lab_stop: stop the lab now; fails if a console shows an Oops/WARN/BUG.
@@ -198,6 +272,29 @@ cm_flow_node_packets()
 		cur == f && $1 == "node" && $2 == n { print $3; exit }' <<<"$CM_OUT"
 }
 
+# cm_ethtool_stat VM NAME: one `ethtool -S cm0` counter of VM.
+cm_ethtool_stat()
+{
+	vm_exec "$1" "ethtool -S cm0" || return 1
+	awk -v k="$2:" '$1 == k { print $2; exit }' <<<"$CM_OUT"
+}
+
+# cm_pool_full VM [TIMEOUT]: VM's pool_free is back to 512 (the default
+# bufs_per_node) within TIMEOUT s (default 10).
+cm_pool_full()
+{
+	local vm=$1
+
+	vm_wait_for "$vm" "ethtool -S cm0 | grep -q 'pool_free: 512\$'" "${2:-10}" ||
+		{ vm_exec "$vm" "ethtool -S cm0 | grep -E 'pool_free|peer2_tx_packets|drop'"; return 1; }
+}
+
+# ping_received OUTPUT: the "N packets received" of busybox ping's summary.
+ping_received()
+{
+	sed -n 's/.* \([0-9]*\) packets received.*/\1/p' <<<"$1"
+}
+
 # cm_link_packets VM DEV rx|tx: packets from `ip -s link show DEV`.
 cm_link_packets()
 {
@@ -225,14 +322,12 @@ ge()
 #   chain 1 = hops 1 2, chain 2 = hops 2 1
 #   flow 1: 10.0.0.1 -> 10.0.0.2 on chain 1, flow 2: back on chain 2
 #
-# Every step goes through cm_step, which the caller defines: the test turns
-# each into a TAP line, the demo into a progress line. A fatal step that
-# fails ends the scenario (the EXIT trap stops the lab).
+# Every step goes through cm_step: the test's (above) turns each into a
+# TAP line, the demo's into a progress line. A fatal step that fails ends
+# the scenario (the EXIT trap stops the lab).
 
 CM_PING_COUNT=${CM_PING_COUNT:-10}
 CM_PING_RECEIVED=
-
-# cm_step DESC FATAL CMD...: defined by the caller.
 
 cm_ping_start_lab()
 {
@@ -257,6 +352,12 @@ cm_ping_guest_addr()
 	local vm=$1 addr=$2
 
 	vm_exec "$vm" "ip addr add $addr dev cm0 && ip link set cm0 up"
+}
+
+# cm_ping_guest_up VM ADDR: both of the above.
+cm_ping_guest_up()
+{
+	cm_ping_guest_load "$1" && cm_ping_guest_addr "$1" "$2"
 }
 
 cm_ping_nodes_up()
@@ -285,7 +386,7 @@ cm_ping_run()
 	vm_exec vm1 "ping -c $CM_PING_COUNT -i 0.2 -W 2 10.0.0.2" $((CM_PING_COUNT + 30))
 	# shellcheck disable=SC2034 # for the caller (the demo prints it)
 	CM_PING_OUT=$CM_OUT
-	CM_PING_RECEIVED=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' <<<"$CM_OUT")
+	CM_PING_RECEIVED=$(ping_received "$CM_OUT")
 	[ "$CM_PING_RECEIVED" = "$CM_PING_COUNT" ]
 }
 
@@ -380,24 +481,9 @@ host_lab_start()
 	local nested=
 
 	[ "$1" = --nested ] && nested=--nested
-	if [ -z "$CMLAB_DIR" ]; then
-		CMLAB_DIR=$(mktemp -d /tmp/lab-XXXXXX)
-		cm_lab_owns_dir=1
-	fi
-	export CMLAB_DIR
-	mkdir -p "$CMLAB_DIR"
-	trap lab_cleanup EXIT
-	trap 'exit 130' INT TERM HUP
-	if ! CM_OUT=$("$CMLAB" build-host $nested 2>&1); then
-		echo "$CM_OUT" >&2
-		return 1
-	fi
+	lab_dir_init
+	# shellcheck disable=SC2086 # no option: the shared build
+	lab_build build-host $nested || return 1
 	cm_lab_started=1
-	CM_OUT=$("$CMLAB" start-host --lifetime "${CMLAB_LIFETIME:-1200}" "$@" 2>&1)
-}
-
-# ping_received OUTPUT: the "N packets received" of busybox ping's summary.
-ping_received()
-{
-	sed -n 's/.* \([0-9]*\) packets received.*/\1/p' <<<"$1"
+	CM_OUT=$("$CMLAB" start-host --lifetime "${CMLAB_LIFETIME:-$CM_LAB_LIFETIME}" "$@" 2>&1)
 }

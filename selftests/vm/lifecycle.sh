@@ -27,8 +27,9 @@
 #      down within CM_DOWN_MAX_S (default 5 s; the host's rule is a
 #      heartbeat standing still for dead_ms = 2 s and 20 watcher ticks, see
 #      Documentation/threat-model.rst), VM1 stops sending to it, and
-#      VM1's pool should be full again once the host reclaims what the
-#      dead node held (a TODO until the host does so).
+#      VM1's pool is full again within CM_RECLAIM_MAX_S (default 5 s)
+#      of the verdict: VM1 takes back the buffers whose first hop was
+#      node 2 (Documentation/architecture.rst, "Lifecycle").
 #   3. reboot: `cmlab restart vm2` boots it again as peer 2; it loads the
 #      module, rejoins, the pings are answered again within
 #      CM_REJOIN_MAX_S (default 60 s) and no buffer is leaked anywhere.
@@ -41,41 +42,7 @@ set -e
 
 DOWN_MAX=${CM_DOWN_MAX_S:-5}
 REJOIN_MAX=${CM_REJOIN_MAX_S:-60}
-
-step()
-{
-	local desc=$1 fatal=$2
-
-	shift 2
-	CM_OUT=
-	if "$@"; then
-		ok "$desc"
-		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-	else
-		not_ok "$desc"
-		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-		if [ "$fatal" = fatal ]; then
-			echo "Bail out! $desc"
-			exit 1
-		fi
-	fi
-}
-
-# A step that is expected to fail until the code it tests exists.
-todo_step()
-{
-	local desc=$1 why=$2
-
-	shift 2
-	CM_OUT=
-	if "$@"; then
-		ok "$desc # TODO $why"
-	else
-		cm_tap_n=$((cm_tap_n + 1))
-		echo "not ok $cm_tap_n - $desc # TODO $why"
-		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-	fi
-}
+RECLAIM_MAX=${CM_RECLAIM_MAX_S:-5}
 
 now()
 {
@@ -94,13 +61,6 @@ le()
 	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'
 }
 
-setup_guest()
-{
-	local vm=$1 addr=$2
-
-	cm_ping_guest_load "$vm" && cm_ping_guest_addr "$vm" "$addr"
-}
-
 start_ping()
 {
 	vm_exec vm1 "ping -i 0.1 -W 1 10.0.0.2 >/tmp/ping.log 2>&1 &
@@ -117,14 +77,6 @@ node_state()
 	local n=$1 want=$2
 
 	vm_wait_for vm0 "chainmesh node show | grep -q '^node $n state $want'" "${3:-10}"
-}
-
-pool_full()
-{
-	local vm=$1
-
-	vm_wait_for "$vm" "ethtool -S cm0 | grep -q 'pool_free: 512\$'" "${2:-10}" ||
-		{ vm_exec "$vm" "ethtool -S cm0 | grep -E 'pool_free|peer2_tx_packets|drop'"; return 1; }
 }
 
 # The pings from VM1 are answered again (the background ping's log grows
@@ -150,7 +102,7 @@ reload_vm2()
 	local t0
 
 	t0=$(now)
-	setup_guest vm2 10.0.0.2/24 && node_state 2 up 20 && pings_answered 30 ||
+	cm_ping_guest_up vm2 10.0.0.2/24 && node_state 2 up 20 && pings_answered 30 ||
 		return 1
 	T_RELOAD=$(since "$t0")
 	tap_diag "vm2: insmod to first answered ping: $T_RELOAD s"
@@ -205,7 +157,7 @@ restart_vm2()
 
 rejoin_vm2()
 {
-	setup_guest vm2 10.0.0.2/24 && node_state 2 up 20 && pings_answered 30 ||
+	cm_ping_guest_up vm2 10.0.0.2/24 && node_state 2 up 20 && pings_answered 30 ||
 		return 1
 	T_REJOIN=$(since "$T_RESTART0")
 	tap_diag "vm2: restart to first answered ping: $T_REJOIN s (limit $REJOIN_MAX s)"
@@ -213,34 +165,34 @@ rejoin_vm2()
 }
 
 tap_plan 24
-step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
-step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
-step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal setup_guest vm1 10.0.0.1/24
-step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal setup_guest vm2 10.0.0.2/24
-step "vm0: nodes 1 and 2 up, chains and flows added" fatal \
+cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
+cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
+cm_step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
+cm_step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal cm_ping_guest_up vm2 10.0.0.2/24
+cm_step "vm0: nodes 1 and 2 up, chains and flows added" fatal \
 	eval 'cm_ping_nodes_up && cm_ping_add_flows && cm_ping_carrier'
-step "vm1: continuous ping of 10.0.0.2 started" fatal start_ping
-step "vm1: pings answered" fatal pings_answered 20
+cm_step "vm1: continuous ping of 10.0.0.2 started" fatal start_ping
+cm_step "vm1: pings answered" fatal pings_answered 20
 
-step "unload: vm2 rmmod chainmesh under traffic" - unload_vm2
-step "unload: vm0 sees node 2 absent" - node_state 2 absent 5
-step "unload: vm1 pool_free back to 512" - pool_full vm1
-step "unload: vm2 insmod again, rejoins, pings answered" - reload_vm2
+cm_step "unload: vm2 rmmod chainmesh under traffic" - unload_vm2
+cm_step "unload: vm0 sees node 2 absent" - node_state 2 absent 5
+cm_step "unload: vm1 pool_free back to 512" - cm_pool_full vm1
+cm_step "unload: vm2 insmod again, rejoins, pings answered" - reload_vm2
 
-step "crash: vm2 killed, host marks node 2 down within $DOWN_MAX s" - kill_vm2
-step "crash: vm1 sends nothing more to node 2, counts the drops" - vm1_stops_sending
-todo_step "crash: vm1 pool_free back to 512 (host reclaims the dead node's buffers)" \
-	"host does not reclaim a dead node's buffers yet" pool_full vm1 5
-step "crash: vm1 and the host keep running (shell, node 1 up)" - node_state 1 up 5
+cm_step "crash: vm2 killed, host marks node 2 down within $DOWN_MAX s" - kill_vm2
+cm_step "crash: vm1 sends nothing more to node 2, counts the drops" - vm1_stops_sending
+cm_step "crash: vm1 pool_free back to 512 within $RECLAIM_MAX s (it reclaims node 2's)" - \
+	cm_pool_full vm1 "$RECLAIM_MAX"
+cm_step "crash: vm1 and the host keep running (shell, node 1 up)" - node_state 1 up 5
 
-step "reboot: cmlab restart vm2, peer id 2 again" - restart_vm2
-step "reboot: vm2 rejoins, pings answered within $REJOIN_MAX s" - rejoin_vm2
-step "reboot: vm0 sees nodes 1 and 2 up" - eval 'node_state 1 up 5 && node_state 2 up 5'
-step "vm1: ping stopped" - stop_ping
-step "end: vm1 pool_free 512 (no buffer leaked)" - pool_full vm1 10
-step "end: vm2 pool_free 512 (no buffer leaked)" - pool_full vm2 10
-step "end: all rmmod cleanly" - eval 'vm_exec vm1 "rmmod chainmesh" 30 &&
+cm_step "reboot: cmlab restart vm2, peer id 2 again" - restart_vm2
+cm_step "reboot: vm2 rejoins, pings answered within $REJOIN_MAX s" - rejoin_vm2
+cm_step "reboot: vm0 sees nodes 1 and 2 up" - eval 'node_state 1 up 5 && node_state 2 up 5'
+cm_step "vm1: ping stopped" - stop_ping
+cm_step "end: vm1 pool_free 512 (no buffer leaked)" - cm_pool_full vm1 10
+cm_step "end: vm2 pool_free 512 (no buffer leaked)" - cm_pool_full vm2 10
+cm_step "end: all rmmod cleanly" - eval 'vm_exec vm1 "rmmod chainmesh" 30 &&
 	vm_exec vm2 "rmmod chainmesh" 30 && vm_exec vm0 "rmmod chainmesh_host" 30'
-step "end: nothing left behind (lsmod)" - cm_ping_lsmod
-step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
+cm_step "end: nothing left behind (lsmod)" - cm_ping_lsmod
+cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_exit_status

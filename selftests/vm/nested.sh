@@ -42,25 +42,6 @@ DLOG=/var/log/chainmesh-m.log
 DPID=/run/chainmesh/m.pid
 BAD='Oops|BUG:|WARNING:|Call Trace|Kernel panic|general protection'
 
-step()
-{
-	local desc=$1 fatal=$2
-
-	shift 2
-	CM_OUT=
-	if "$@"; then
-		ok "$desc"
-		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-	else
-		not_ok "$desc"
-		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-		if [ "$fatal" = fatal ]; then
-			echo "Bail out! $desc"
-			exit 1
-		fi
-	fi
-}
-
 # h CMD [SECS]: in the host VM
 h()
 {
@@ -280,26 +261,26 @@ host_teardown()
 }
 
 tap_plan 22
-step "host VM: 2 vCPUs, 2 GiB, QEMU and the lab guests inside" fatal host_up
-step "host: chainmesh_host.ko, mesh add m nodes 3, daemon -M m, cmh-m up" fatal host_mesh
-step "host: QEMU g1 with 'mesh qemu-args m node 1' joins as peer 1" fatal start_guest g1 1
-step "host: QEMU g2 with 'mesh qemu-args m node 2' joins as peer 2" fatal start_guest g2 2
-step "g1, g2: booted, lab shells answer" fatal guests_boot
-step "g1: insmod chainmesh.ko, cm0 10.7.0.1/24 up, ip_forward" fatal guest_load g1 10.7.0.1/24
-step "g2: insmod chainmesh.ko, cm0 10.7.0.2/24 up" fatal guest_load g2 10.7.0.2/24
-step "host: node show: nodes 1 and 2 up" fatal nodes_up
-step "host: chains 1 (0 1 2), 2 (2 0), flows 1 and 2" fatal flows
-step "g1, g2: cm0 has carrier" - carrier
-step "host: ping -c $COUNT 10.7.0.2 (cmh-m -> g1 -> g2 -> cmh-m): all answered" - ping_g2
-step "flow 1 counted >= $COUNT packets at nodes 0, 1, 2" - flow_at 1 "$COUNT" 0 1 2
-step "flow 2 counted >= $COUNT packets at nodes 2, 0" - flow_at 2 "$COUNT" 2 0
-step "node show: nodes 0, 1, 2 tx, rx >= $COUNT, bad 0" - node_counters "$COUNT"
-step "g1: ip -s link cm0 rx, tx and ethtool tx_ctx >= $COUNT" - g1_counters "$COUNT"
-step "host: flow set moves flow 2 to chain 3 (2 1 0), chain 2 deleted" - move_flow
-step "host: ping -c $COUNT 10.7.0.2 (cmh-m -> g1 -> g2 -> g1 -> cmh-m): all answered" - ping_g2
-step "flow 2 counted >= $COUNT packets at node 1, >= $((2 * COUNT)) at 2, 0" - eval 'flow_at 2 "$COUNT" 1 && flow_at 2 $((2 * COUNT)) 2 0'
-step "g1, g2: rmmod chainmesh; host sees both absent" - guests_unload
-step "g1, g2: dmesg without Oops/BUG/WARNING" - guests_clean
-step "g1, g2: QEMU stopped, consoles clean" - guests_stop
-step "host: flows, chains, daemon, mesh del, rmmod; no WARN; console clean" - eval 'host_teardown && lab_stop'
+cm_step "host VM: 2 vCPUs, 2 GiB, QEMU and the lab guests inside" fatal host_up
+cm_step "host: chainmesh_host.ko, mesh add m nodes 3, daemon -M m, cmh-m up" fatal host_mesh
+cm_step "host: QEMU g1 with 'mesh qemu-args m node 1' joins as peer 1" fatal start_guest g1 1
+cm_step "host: QEMU g2 with 'mesh qemu-args m node 2' joins as peer 2" fatal start_guest g2 2
+cm_step "g1, g2: booted, lab shells answer" fatal guests_boot
+cm_step "g1: insmod chainmesh.ko, cm0 10.7.0.1/24 up, ip_forward" fatal guest_load g1 10.7.0.1/24
+cm_step "g2: insmod chainmesh.ko, cm0 10.7.0.2/24 up" fatal guest_load g2 10.7.0.2/24
+cm_step "host: node show: nodes 1 and 2 up" fatal nodes_up
+cm_step "host: chains 1 (0 1 2), 2 (2 0), flows 1 and 2" fatal flows
+cm_step "g1, g2: cm0 has carrier" - carrier
+cm_step "host: ping -c $COUNT 10.7.0.2 (cmh-m -> g1 -> g2 -> cmh-m): all answered" - ping_g2
+cm_step "flow 1 counted >= $COUNT packets at nodes 0, 1, 2" - flow_at 1 "$COUNT" 0 1 2
+cm_step "flow 2 counted >= $COUNT packets at nodes 2, 0" - flow_at 2 "$COUNT" 2 0
+cm_step "node show: nodes 0, 1, 2 tx, rx >= $COUNT, bad 0" - node_counters "$COUNT"
+cm_step "g1: ip -s link cm0 rx, tx and ethtool tx_ctx >= $COUNT" - g1_counters "$COUNT"
+cm_step "host: flow set moves flow 2 to chain 3 (2 1 0), chain 2 deleted" - move_flow
+cm_step "host: ping -c $COUNT 10.7.0.2 (cmh-m -> g1 -> g2 -> g1 -> cmh-m): all answered" - ping_g2
+cm_step "flow 2 counted >= $COUNT packets at node 1, >= $((2 * COUNT)) at 2, 0" - eval 'flow_at 2 "$COUNT" 1 && flow_at 2 $((2 * COUNT)) 2 0'
+cm_step "g1, g2: rmmod chainmesh; host sees both absent" - guests_unload
+cm_step "g1, g2: dmesg without Oops/BUG/WARNING" - guests_clean
+cm_step "g1, g2: QEMU stopped, consoles clean" - guests_stop
+cm_step "host: flows, chains, daemon, mesh del, rmmod; no WARN; console clean" - eval 'host_teardown && lab_stop'
 tap_exit_status

@@ -23,62 +23,16 @@ set -e
 # shellcheck source=selftests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# nl_lab_start: lab_start 1 with nltest in the initramfs: cmlab puts in
-# what it knows, nltest travels in a second cpio archive appended to it
-# (the kernel unpacks both), in a private CMLAB_BUILD.
+# nl_lab_start: lab_start 1 with nltest (built here, static) in the
+# initramfs.
 nl_lab_start()
 {
-	local shared priv root
-
-	if [ -z "$CMLAB_DIR" ]; then
-		CMLAB_DIR=$(mktemp -d /tmp/lab-XXXXXX)
-		cm_lab_owns_dir=1
-	fi
-	export CMLAB_DIR
-	mkdir -p "$CMLAB_DIR"
-	trap lab_cleanup EXIT
-	trap 'exit 130' INT TERM HUP
-	CM_OUT=$("$CMLAB" build 2>&1) || return 1
-	shared=${CMLAB_BUILD:-$CM_ROOT/build/lab}
-	priv=$CMLAB_DIR/build
-	root=$priv/root
-	rm -rf "$root"
-	mkdir -p "$root/usr/bin"
+	lab_dir_init
 	CM_OUT=$(${CC:-cc} -O2 -Wall -Wextra -static -I"$CM_ROOT/include" \
-		-I"$CM_ROOT/include/uapi" -o "$root/usr/bin/nltest" \
+		-I"$CM_ROOT/include/uapi" -o "$CMLAB_DIR/nltest" \
 		"$CM_ROOT/selftests/vm/nltest.c" 2>&1) || return 1
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) \
-		>"$priv/extra.cpio.gz"
-	cat "$shared/initramfs.cpio.gz" "$priv/extra.cpio.gz" >"$priv/initramfs.cpio.gz"
-	python3 - "$shared/build.json" "$priv" <<'PY' || return 1
-import json, os, sys
-b = json.load(open(sys.argv[1]))
-b["initrd"] = os.path.join(sys.argv[2], "initramfs.cpio.gz")
-json.dump(b, open(os.path.join(sys.argv[2], "build.json"), "w"), indent=1)
-PY
-	export CMLAB_BUILD=$priv
-	cm_lab_started=1
-	CM_OUT=$("$CMLAB" start 1 --lifetime "${CMLAB_LIFETIME:-600}" 2>&1)
-}
-
-step()
-{
-	local desc=$1 fatal=$2
-
-	shift 2
-	CM_OUT=
-	if "$@"; then
-		ok "$desc"
-		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-	else
-		not_ok "$desc"
-		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-		if [ "$fatal" = fatal ]; then
-			echo "Bail out! $desc"
-			echo "1..$cm_tap_n"
-			exit 1
-		fi
-	fi
+	CM_LAB_LIFETIME=600
+	lab_start 1 --file "$CMLAB_DIR/nltest:/usr/bin/nltest"
 }
 
 host_load()
@@ -166,15 +120,15 @@ unload()
 		vm_exec vm0 "! grep -q chainmesh /proc/modules"
 }
 
-step "lab: daemon and VM0 up, nltest in the initramfs" fatal nl_lab_start
-step "vm0: insmod chainmesh_host.ko, mesh lab" fatal host_load
+tap_plan_late
+cm_step "lab: daemon and VM0 up, nltest in the initramfs" fatal nl_lab_start
+cm_step "vm0: insmod chainmesh_host.ko, mesh lab" fatal host_load
 run_nltest
-step "cli: flow set 1 chain 2 ... replaces the flow" - cli_flow_set
-step "cli: flow change 1 chain 1 ... (json): back, dport gone" - cli_flow_change
-step "cli: refused set/add exit 1 with the kernel's message" - cli_refusals
-step "cli: flow help documents flow set" - cli_help
-step "cli: flows and chains deleted, tables empty" - cli_cleanup
-step "vm0: rmmod chainmesh_host, nothing left" - unload
-step "console: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
-echo "1..$cm_tap_n"
-tap_exit_status
+cm_step "cli: flow set 1 chain 2 ... replaces the flow" - cli_flow_set
+cm_step "cli: flow change 1 chain 1 ... (json): back, dport gone" - cli_flow_change
+cm_step "cli: refused set/add exit 1 with the kernel's message" - cli_refusals
+cm_step "cli: flow help documents flow set" - cli_help
+cm_step "cli: flows and chains deleted, tables empty" - cli_cleanup
+cm_step "vm0: rmmod chainmesh_host, nothing left" - unload
+cm_step "console: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
+tap_done

@@ -32,21 +32,6 @@ dp_require cc
 
 MIB=4
 
-flows()
-{
-	vm_exec vm0 "chainmesh chain add 1 hops 1 2 3 &&
-		     chainmesh chain add 2 hops 3 2 1 &&
-		     chainmesh flow add 1 chain 1 src 10.0.0.1/32 dst 10.0.0.3/32 &&
-		     chainmesh flow add 2 chain 2 src 10.0.0.3/32 dst 10.0.0.1/32"
-}
-
-forwarder()
-{
-	vm_exec vm2 "sysctl -qw net.ipv4.ip_forward=1 &&
-		     sysctl -qw net.ipv4.conf.all.send_redirects=0 &&
-		     sysctl -qw net.ipv4.conf.cm0.send_redirects=0"
-}
-
 mkfile()
 {
 	vm_exec vm1 "dd if=/dev/urandom of=/tmp/src bs=64k count=$((MIB * 16)) 2>/dev/null &&
@@ -96,17 +81,6 @@ gro()
 	grep -q ": on" <<<"$CM_OUT"
 }
 
-pools_full()
-{
-	local vm free size
-
-	for vm in vm1 vm2 vm3; do
-		free=$(dp_stat $vm pool_free) && size=$(dp_stat $vm pool_size) || return 1
-		CM_OUT="$vm pool $free/$size"
-		[ "$free" = "$size" ] || return 1
-	done
-}
-
 drvinfo()
 {
 	vm_exec vm1 "ethtool -i cm0"
@@ -114,15 +88,9 @@ drvinfo()
 }
 
 tap_plan 18
-cm_step "lab: daemon and 4 VMs up" fatal dp_lab_start 4
-cm_step "vm0: insmod chainmesh_host.ko nodes=4 buf_size=16384 bufs_per_node=128" fatal \
-	dp_host_load nodes=4 buf_size=16384 bufs_per_node=128
-cm_step "vm1: chainmesh.ko, cm0 10.0.0.1 up" fatal dp_guest_up vm1 1
-cm_step "vm2: chainmesh.ko, cm0 10.0.0.2 up" fatal dp_guest_up vm2 2
-cm_step "vm3: chainmesh.ko, cm0 10.0.0.3 up" fatal dp_guest_up vm3 3
-cm_step "nodes 1 2 3 up, carrier on" fatal dp_nodes_up 1 2 3
-cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal flows
-cm_step "vm2: ip_forward on" fatal forwarder
+dp_setup_steps nodes=4 buf_size=16384 bufs_per_node=128
+cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal dp_chain_flows
+cm_step "vm2: ip_forward on" fatal dp_ip_forward vm2
 cm_step "vm1: ethtool -i cm0: driver chainmesh, bus-info" - drvinfo
 cm_step "vm1: ip -d link: maxmtu 16114 (16 KiB buffers)" - max_mtu
 cm_step "vm3: GRO on" - gro
@@ -130,7 +98,7 @@ cm_step "vm1: $MIB MiB of random data" fatal mkfile
 cm_step "TCP vm1 -> vm3 through vm2's stack, MTU 1500: checksums match" - transfer 5001
 cm_step "vm1..3: MTU 9000, ping -s 8900 answered" - jumbo
 cm_step "TCP vm1 -> vm3 through vm2's stack, MTU 9000: checksums match" - transfer 5002
-cm_step "vm1..3: every buffer back in its pool" - wait_for pools_full 10
+cm_step "vm1..3: every buffer back in its pool" - wait_for "dp_pools_full vm1 vm2 vm3" 10
 cm_step "all: rmmod chainmesh, chainmesh_host" - dp_unload vm1 vm2 vm3
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_exit_status

@@ -36,20 +36,6 @@ dp_require clang
 
 COUNT=10
 
-flows()
-{
-	vm_exec vm0 "chainmesh chain add 1 hops 1 2 3 &&
-		     chainmesh chain add 2 hops 3 2 1 &&
-		     chainmesh flow add 1 chain 1 src 10.0.0.1/32 dst 10.0.0.3/32 &&
-		     chainmesh flow add 2 chain 2 src 10.0.0.3/32 dst 10.0.0.1/32"
-}
-
-xdp_attach()
-{
-	vm_exec vm2 "ip link set cm0 xdp obj /lib/cmtest/$1 sec xdp &&
-		     ip link show cm0 | grep -q 'prog/xdp'"
-}
-
 ping_all()
 {
 	vm_exec vm1 "ping -c $COUNT -i 0.2 -W 2 10.0.0.3" $((COUNT + 30))
@@ -92,10 +78,7 @@ same_buffers()
 
 xdp_off_forward()
 {
-	vm_exec vm2 "ip link set cm0 xdp off &&
-		     sysctl -qw net.ipv4.ip_forward=1 &&
-		     sysctl -qw net.ipv4.conf.all.send_redirects=0 &&
-		     sysctl -qw net.ipv4.conf.cm0.send_redirects=0" &&
+	vm_exec vm2 "ip link set cm0 xdp off" && dp_ip_forward vm2 &&
 	ping_all || return 1
 	ctx=$(dp_stat vm2 tx_ctx) || return 1
 	CM_OUT="vm2 tx_ctx $ctx"
@@ -126,7 +109,8 @@ redirect()
 {
 	local before after red
 
-	vm_exec vm2 "modprobe veth && ip link add veth0 type veth peer name veth1 &&
+	# veth: loaded on demand (rtnl-link-veth, modules.alias)
+	vm_exec vm2 "ip link add veth0 type veth peer name veth1 &&
 		     ip link set veth1 xdp obj /lib/cmtest/xdp_pass.o sec xdp &&
 		     ip link set veth0 up && ip link set veth1 up &&
 		     cat /sys/class/net/veth0/ifindex" || return 1
@@ -135,7 +119,7 @@ redirect()
 		return 1
 	fi
 	before=$(cm_link_packets vm2 veth1 rx) || return 1
-	xdp_attach xdp_redirect.o || return 1
+	dp_xdp_attach xdp_redirect.o || return 1
 	vm_exec vm1 "ping -c $COUNT -i 0.2 -W 1 10.0.0.3" $((COUNT + 30)) || true
 	after=$(cm_link_packets vm2 veth1 rx) || return 1
 	red=$(dp_stat vm2 xdp_redirect) || return 1
@@ -144,26 +128,10 @@ redirect()
 	ge "$red" "$COUNT" && [ "$fail" = 0 ] && ge $((after - before)) "$COUNT"
 }
 
-pools_full()
-{
-	local vm free size
-
-	for vm in vm1 vm2 vm3; do
-		free=$(dp_stat $vm pool_free) && size=$(dp_stat $vm pool_size) || return 1
-		CM_OUT="$vm pool $free/$size"
-		[ "$free" = "$size" ] || return 1
-	done
-}
-
 tap_plan 18
-cm_step "lab: daemon and 4 VMs up" fatal dp_lab_start 4
-cm_step "vm0: insmod chainmesh_host.ko" fatal dp_host_load
-cm_step "vm1: chainmesh.ko, cm0 10.0.0.1 up" fatal dp_guest_up vm1 1
-cm_step "vm2: chainmesh.ko, cm0 10.0.0.2 up" fatal dp_guest_up vm2 2
-cm_step "vm3: chainmesh.ko, cm0 10.0.0.3 up" fatal dp_guest_up vm3 3
-cm_step "nodes 1 2 3 up, carrier on" fatal dp_nodes_up 1 2 3
-cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal flows
-cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal xdp_attach xdp_tx.o
+dp_setup_steps
+cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal dp_chain_flows
+cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal dp_xdp_attach xdp_tx.o
 cm_step "vm1: ping -c $COUNT 10.0.0.3 through vm2's XDP_TX: all answered" - ping_all
 cm_step "vm2: xdp_tx_zerocopy == xdp_tx >= $((2 * COUNT))" - xdp_counters
 cm_step "vm2: its stack saw nothing (cm0 rx 0)" - stack_blind
@@ -171,7 +139,7 @@ cm_step "vm3 received vm1's buffers, same offsets at hop 1, 2 and 3" - same_buff
 cm_step "vm2: xdp off, ip_forward on: pings forwarded by the stack with context" - xdp_off_forward
 cm_step "vm3: XDP_REDIRECT to an AF_XDP socket (copy mode)" - afxdp
 cm_step "vm2: XDP_REDIRECT to a veth: copies reach veth1" - redirect
-cm_step "vm1..3: every buffer back in its pool" - wait_for pools_full 10
+cm_step "vm1..3: every buffer back in its pool" - wait_for "dp_pools_full vm1 vm2 vm3" 10
 cm_step "all: rmmod chainmesh, chainmesh_host" - dp_unload vm1 vm2 vm3
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_exit_status

@@ -10,16 +10,13 @@
 #   VM3 node 3 cm0 10.0.0.3  fd00::3
 #
 # The guests get, besides what `cmlab build` puts in: nft and tc (in
-# /usr/sbin) with their libraries, cmudp and xsk_rx (/usr/bin), and the
-# XDP programs of progs/ (/lib/cmtest).
-# cmlab has a hook for kernel modules only (CMLAB_KMODS), so these travel
-# as a second cpio archive appended to the lab's initramfs (the kernel
-# unpacks concatenated archives), in a private CMLAB_BUILD whose
-# build.json points at the lab's kernel and that initramfs.
+# /usr/sbin) with their libraries, cmudp and xsk_rx (/usr/bin), the XDP
+# programs of progs/ (/lib/cmtest) and the kernel modules of CM_DP_KMODS;
+# all through `cmlab build --prog/--file/--kmod`, in this lab's own build.
 
 CM_DP_PROGS=$CM_ROOT/selftests/vm/progs
-# Loaded with modprobe by the tests: the initramfs has modules.dep, not
-# modules.alias, so nothing autoloads (crc32c_generic: for libcrc32c).
+# In the initramfs with modules.dep and modules.alias: the guests' kernels
+# load them on demand (crc32c_generic: for libcrc32c, by crypto alias).
 CM_DP_KMODS=${CM_DP_KMODS:-"crc32c_generic nf_tables nft_chain_nat nft_nat nf_nat nf_conntrack 8021q veth"}
 
 # dp_require [PROG...]: skip the whole test (TAP) without the build tools
@@ -28,7 +25,7 @@ dp_require()
 {
 	local p
 
-	for p in clang cc cpio "$@"; do
+	for p in clang cc "$@"; do
 		command -v "$p" >/dev/null 2>&1 ||
 			[ -x "/usr/sbin/$p" ] ||
 			tap_skip_all "$p not installed"
@@ -37,63 +34,56 @@ dp_require()
 		tap_skip_all "no static libc (libc6-dev) for progs/"
 }
 
-# dp_extras DIR: stage the extra files under DIR/root, pack DIR/extra.cpio.gz
-dp_extras()
+# dp_build_options: the `cmlab build` options for the guests' extras,
+# one per line (progs/ built first).
+dp_build_options()
 {
-	local dir=$1 root=$1/root f lib
+	local f
 
 	make -s -C "$CM_DP_PROGS" ${CM_IFINDEX:+CM_IFINDEX=$CM_IFINDEX} >&2 || return 1
-	rm -rf "$root"
-	mkdir -p "$root/lib/cmtest" "$root/usr/bin" "$root/usr/sbin"
-	cp "$CM_DP_PROGS"/*.o "$root/lib/cmtest/"
-	cp "$CM_DP_PROGS/cmudp" "$CM_DP_PROGS/xsk_rx" "$root/usr/bin/"
-	# Debian's nft and tc (busybox's tc cannot show statistics); call
-	# them by path in the guests: busybox runs its own applets first.
-	for f in /usr/sbin/nft /sbin/tc; do
-		[ -x "$f" ] || continue
-		cp -L "$f" "$root/usr/sbin/"
-		for lib in $(ldd "$f" | grep -o '/[^ ]*'); do
-			mkdir -p "$root$(dirname "$lib")"
-			cp -L "$lib" "$root$lib"
-		done
+	for f in "$CM_DP_PROGS"/*.o; do
+		printf -- '--file\n%s:/lib/cmtest/\n' "$f"
 	done
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) \
-		>"$dir/extra.cpio.gz"
+	for f in cmudp xsk_rx; do
+		printf -- '--file\n%s:/usr/bin/\n' "$CM_DP_PROGS/$f"
+	done
+	# Debian's nft and tc (busybox's tc cannot show statistics); the
+	# tests call them by path: busybox runs its own applets first.
+	for f in /usr/sbin/nft /sbin/tc; do
+		[ -x "$f" ] && printf -- '--prog\n%s:/usr/sbin/\n' "$f"
+	done
+	# CMLAB_KMODS: a test may add to it without exporting it
+	for f in $CMLAB_KMODS $CM_DP_KMODS; do
+		printf -- '--kmod\n%s\n' "$f"
+	done
 }
 
 # dp_lab_start N: like lab_start, with the extras and CM_DP_KMODS.
 dp_lab_start()
 {
-	local n=$1 shared priv
+	local opts
 
-	if [ -z "$CMLAB_DIR" ]; then
-		CMLAB_DIR=$(mktemp -d /tmp/lab-XXXXXX)
-		# shellcheck disable=SC2034 # for lab_cleanup in lib.sh
-		cm_lab_owns_dir=1
-	fi
-	export CMLAB_DIR
-	mkdir -p "$CMLAB_DIR"
-	trap lab_cleanup EXIT
-	trap 'exit 130' INT TERM HUP
-	if ! CM_OUT=$(CMLAB_KMODS="$CMLAB_KMODS $CM_DP_KMODS" "$CMLAB" build 2>&1); then
-		echo "$CM_OUT" >&2
-		return 1
-	fi
-	shared=${CMLAB_BUILD:-$CM_ROOT/build/lab}
-	priv=$CMLAB_DIR/build
-	mkdir -p "$priv"
-	dp_extras "$priv" || return 1
-	cat "$shared/initramfs.cpio.gz" "$priv/extra.cpio.gz" >"$priv/initramfs.cpio.gz"
-	python3 - "$shared/build.json" "$priv" <<'PY' || return 1
-import json, os, sys
-b = json.load(open(sys.argv[1]))
-b["initrd"] = os.path.join(sys.argv[2], "initramfs.cpio.gz")
-json.dump(b, open(os.path.join(sys.argv[2], "build.json"), "w"), indent=1)
-PY
-	export CMLAB_BUILD=$priv
-	# shellcheck disable=SC2034 # for lab_cleanup in lib.sh
-	cm_lab_started=1
-	CM_OUT=$("$CMLAB" start "$n" --lifetime "${CMLAB_LIFETIME:-900}" 2>&1)
+	opts=$(dp_build_options) || return 1
+	# shellcheck disable=SC2034 # for lab_start in lib.sh
+	CM_LAB_LIFETIME=900
+	mapfile -t opts <<<"$opts"
+	lab_start "$1" "${opts[@]}"
+}
+
+# dp_setup_steps [HOST PARAMS]: the common topology, as the first six
+# (fatal) steps of a test: the lab, the host module, the three guests up,
+# every node up with carrier.
+dp_setup_steps()
+{
+	local n
+
+	cm_step "lab: daemon and 4 VMs up" fatal dp_lab_start 4
+	cm_step "vm0: insmod chainmesh_host.ko${*:+ $*}" fatal dp_host_load "$@"
+	for n in 1 2 3; do
+		cm_step "vm$n: chainmesh.ko, cm0 10.0.0.$n fd00::$n up" fatal \
+			dp_guest_up "vm$n" "$n"
+	done
+	cm_step "nodes 1 2 3 up, carrier on" fatal dp_nodes_up 1 2 3
 }
 
 # dp_host_load [PARAMS]: the host module in VM0.
@@ -133,8 +123,18 @@ dp_nodes_up()
 # dp_stat VM NAME: an `ethtool -S cm0` counter of VM.
 dp_stat()
 {
-	vm_exec "$1" "ethtool -S cm0" || return 1
-	awk -v k="$2:" '$1 == k { print $2; exit }' <<<"$CM_OUT"
+	cm_ethtool_stat "$@"
+}
+
+# dp_sum_stats VM NAME...: the sum of those `ethtool -S cm0` counters.
+dp_sum_stats()
+{
+	local vm=$1
+
+	shift
+	vm_exec "$vm" "ethtool -S cm0" || return 1
+	awk -v names="$*" 'BEGIN { n = split(names, a, " "); for (i = 1; i <= n; i++) want[a[i] ":"] = 1 }
+		$1 in want { s += $2 } END { print s + 0 }' <<<"$CM_OUT"
 }
 
 # dp_stats VM: the nonzero `ethtool -S cm0` counters (for diagnostics).
@@ -161,26 +161,6 @@ dp_cmudp_result()
 	sed -n 's/^received \([0-9]*\) .*/\1/p' <<<"$CM_OUT"
 }
 
-# cm_step DESC FATAL CMD...: one TAP line per step (as in ping.sh).
-cm_step()
-{
-	local desc=$1 fatal=$2
-
-	shift 2
-	CM_OUT=
-	if "$@"; then
-		ok "$desc"
-		[ -z "$CM_VERBOSE" ] || [ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-	else
-		not_ok "$desc"
-		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-		if [ "$fatal" = fatal ]; then
-			echo "Bail out! $desc"
-			exit 1
-		fi
-	fi
-}
-
 # dp_unload VM...: rmmod chainmesh in each guest, chainmesh_host in vm0.
 dp_unload()
 {
@@ -190,4 +170,53 @@ dp_unload()
 		vm_exec "$vm" "rmmod chainmesh" || return 1
 	done
 	vm_exec vm0 "rmmod chainmesh_host"
+}
+
+# dp_chain_flows [REPLY_DST]: chain 1 = hops 1 2 3 with flow 1 10.0.0.1 ->
+# 10.0.0.3, chain 2 = hops 3 2 1 with flow 2 10.0.0.3 -> REPLY_DST
+# (default 10.0.0.1/32).
+dp_chain_flows()
+{
+	vm_exec vm0 "chainmesh chain add 1 hops 1 2 3 &&
+		     chainmesh chain add 2 hops 3 2 1 &&
+		     chainmesh flow add 1 chain 1 src 10.0.0.1/32 dst 10.0.0.3/32 &&
+		     chainmesh flow add 2 chain 2 src 10.0.0.3/32 dst ${1:-10.0.0.1/32}"
+}
+
+# dp_ip_forward VM: VM's stack forwards (no redirects: the chain decides).
+dp_ip_forward()
+{
+	vm_exec "$1" "sysctl -qw net.ipv4.ip_forward=1 &&
+		      sysctl -qw net.ipv4.conf.all.send_redirects=0 &&
+		      sysctl -qw net.ipv4.conf.cm0.send_redirects=0"
+}
+
+# dp_xdp_attach OBJ: the XDP program /lib/cmtest/OBJ on VM2's cm0.
+dp_xdp_attach()
+{
+	vm_exec vm2 "ip link set cm0 xdp obj /lib/cmtest/$1 sec xdp &&
+		     ip link show cm0 | grep -q 'prog/xdp'"
+}
+
+# dp_udp_batch PORT N IDLE_MS MAX_S WAIT_S: VM3 counts what VM1's N
+# datagrams to 10.0.0.3:PORT delivered (dp_cmudp_recv, dp_cmudp_result).
+dp_udp_batch()
+{
+	local port=$1 n=$2
+
+	dp_cmudp_recv vm3 "$port" "$3" "$4" "/tmp/recv.$port" || return 1
+	vm_exec vm1 "cmudp send 10.0.0.3 $port $n" || return 1
+	dp_cmudp_result vm3 "/tmp/recv.$port" "$5"
+}
+
+# dp_pools_full VM...: every buffer of each VM is back in its pool.
+dp_pools_full()
+{
+	local vm free size
+
+	for vm in "$@"; do
+		free=$(dp_stat "$vm" pool_free) && size=$(dp_stat "$vm" pool_size) || return 1
+		CM_OUT="$vm pool $free/$size"
+		[ "$free" = "$size" ] || return 1
+	done
 }
