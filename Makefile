@@ -25,6 +25,7 @@ tools:
 
 deps:
 	./scripts/deps.sh
+	./scripts/deps-bench.sh
 
 check: deps
 	$(MAKE) all
@@ -35,7 +36,6 @@ demo: deps
 	./tools/lab/demo.sh
 
 bench: deps
-	./scripts/deps-bench.sh
 	./bench/run.sh
 
 install: modules_install

@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`, small: bench/run.sh with one run per point and few items,
+# into a scratch directory, without the lab chain (CHAIN=0). Checks that
+# every table, the callgrind counts, the plot and the rst fragment that
+# Documentation/performance.rst describes come out, with sane numbers.
+# The real numbers come from `make bench`. Prints TAP.
+
+set -e
+cd "$(dirname "$0")/../.."
+
+out=$(mktemp -d /tmp/cm-bench.XXXXXX)
+cleanup() { rm -rf "$out"; }
+trap cleanup EXIT
+
+n=0
+fail=0
+check()
+{
+	local desc=$1
+
+	shift
+	n=$((n + 1))
+	if "$@" >/dev/null 2>&1; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+		fail=1
+	fi
+}
+
+echo "1..6"
+check "make -C bench builds ring_bench (DPDK) and hop_bench" \
+	bash -c "make -s -C bench && test -x bench/ring_bench -a -x bench/hop_bench"
+check "bench/run.sh RUNS=1 CHAIN=0 exits 0" \
+	bash -c "cd bench && RESULTS='$out' RUNS=1 RING_ITEMS=262144 CHAIN=0 ./run.sh"
+# ring.csv: batch,items,runs,slots,cm_mitems_s,cm_ns_item,dpdk_mitems_s,...
+check "ring.csv: batches 1 8 32 256, both rings moved items" \
+	bash -c "awk -F, 'NR > 1 && \$5 > 0 && \$7 > 0 { b = b \" \" \$1 }
+			 END { exit b != \" 1 8 32 256\" }' '$out/ring.csv'"
+check "hop.csv: per-packet times for 1 and 1024 flows" \
+	bash -c "grep -q ',1,' '$out/hop.csv' && grep -q ',1024,' '$out/hop.csv'"
+check "callgrind.csv: instructions per packet of a hop, 1 and 1024 flows" \
+	bash -c "awk -F, '\$1 == \"hop\" && \$5 > 0 { n++ } END { exit n < 2 }' '$out/callgrind.csv'"
+check "ring.png and performance.rst.inc written" \
+	bash -c "head -c 4 '$out/ring.png' | grep -q PNG &&
+		 grep -q 'list-table' '$out/performance.rst.inc'"
+exit $fail
