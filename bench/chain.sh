@@ -151,41 +151,19 @@ qemu_wrapper()
 }
 
 # The lab's initramfs plus cmblast and virtio-net, in a build of our own
-# (other labs may be rebuilding the shared one): through cmlab's extra
-# files hook, or, with a cmlab that has none, as a second cpio archive
-# appended to the initramfs (the kernel unpacks both).
+# (other labs may be rebuilding the shared one), through cmlab's --file.
 lab_build()
 {
-	local priv=$CMLAB_DIR/lab extra=$CMLAB_DIR/extra root
+	local priv=$CMLAB_DIR/lab extra=$CMLAB_DIR/extra
 
 	mkdir -p "$extra"
 	gcc -static -O2 -Wall -o "$extra/cmblast" "$BENCH/cmblast.c"
-	if "$CMLAB" build --help 2>&1 | grep -q -- --file; then
-		CMLAB_BUILD=$priv CMLAB_FILES="$extra/cmblast:/usr/bin/cmblast" \
-		CMLAB_KMODS="${CMLAB_KMODS:-} virtio_pci virtio_net" \
-			"$CMLAB" build >"$CMLAB_DIR/build.out" 2>&1 || {
-			cat "$CMLAB_DIR/build.out" >&2
-			return 1
-		}
-		export CMLAB_BUILD=$priv
-		return 0
-	fi
-	CMLAB_BUILD=$priv/base CMLAB_KMODS="${CMLAB_KMODS:-} virtio_pci virtio_net" \
+	CMLAB_BUILD=$priv CMLAB_FILES="$extra/cmblast:/usr/bin/cmblast" \
+	CMLAB_KMODS="${CMLAB_KMODS:-} virtio_pci virtio_net" \
 		"$CMLAB" build >"$CMLAB_DIR/build.out" 2>&1 || {
 		cat "$CMLAB_DIR/build.out" >&2
 		return 1
 	}
-	root=$extra/root
-	mkdir -p "$root/usr/bin"
-	cp "$extra/cmblast" "$root/usr/bin/cmblast"
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$extra/extra.cpio.gz"
-	cat "$priv/base/initramfs.cpio.gz" "$extra/extra.cpio.gz" >"$priv/initramfs.cpio.gz"
-	python3 - "$priv/base/build.json" "$priv" <<-'PY'
-	import json, os, sys
-	b = json.load(open(sys.argv[1]))
-	b["initrd"] = os.path.join(sys.argv[2], "initramfs.cpio.gz")
-	json.dump(b, open(os.path.join(sys.argv[2], "build.json"), "w"), indent=1)
-	PY
 	export CMLAB_BUILD=$priv
 }
 

@@ -85,23 +85,6 @@ cm_step()
 	fi
 }
 
-# cm_todo_step DESC WHY CMD...: a step expected to fail until the code it
-# tests exists: "# TODO WHY", and a failure does not fail the test.
-cm_todo_step()
-{
-	local desc=$1 why=$2
-
-	shift 2
-	CM_OUT=
-	if "$@"; then
-		ok "$desc # TODO $why"
-	else
-		cm_tap_n=$((cm_tap_n + 1))
-		echo "not ok $cm_tap_n - $desc # TODO $why"
-		[ -z "$CM_OUT" ] || tap_diag "$CM_OUT"
-	fi
-}
-
 # tap_exit_status: 0 if no test point failed (the script's last command).
 tap_exit_status()
 {
