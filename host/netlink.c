@@ -154,46 +154,49 @@ static struct cm_mesh *cm_nl_mesh(struct genl_info *info)
 	return m;
 }
 
-static int cm_nl_parse_chain(struct genl_info *info, struct nlattr **tb,
-			     const struct nla_policy *policy)
+/* Parse the nest @type (a chain or a flow), whose attribute 1 is its id. */
+static int cm_nl_parse_nest(struct genl_info *info, struct nlattr **tb,
+			    int type, int maxtype,
+			    const struct nla_policy *policy)
 {
 	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *nest = info->attrs[CHAINMESH_A_CHAIN];
+	struct nlattr *nest = info->attrs[type];
+	bool chain = type == CHAINMESH_A_CHAIN;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_CHAIN)) {
-		GENL_SET_ERR_MSG(info, "chain attributes are required");
+	BUILD_BUG_ON(CHAINMESH_CHAIN_A_ID != 1 || CHAINMESH_FLOW_A_ID != 1);
+	if (GENL_REQ_ATTR_CHECK(info, type)) {
+		if (chain)
+			GENL_SET_ERR_MSG(info, "chain attributes are required");
+		else
+			GENL_SET_ERR_MSG(info, "flow attributes are required");
 		return -EINVAL;
 	}
-	err = nla_parse_nested(tb, CHAINMESH_CHAIN_A_MAX, nest, policy, extack);
+	err = nla_parse_nested(tb, maxtype, nest, policy, extack);
 	if (err)
 		return err;
-	if (NL_REQ_ATTR_CHECK(extack, nest, tb, CHAINMESH_CHAIN_A_ID)) {
-		NL_SET_ERR_MSG(extack, "chain id is required");
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, 1)) {
+		if (chain)
+			NL_SET_ERR_MSG(extack, "chain id is required");
+		else
+			NL_SET_ERR_MSG(extack, "flow id is required");
 		return -EINVAL;
 	}
 	return 0;
 }
 
+static int cm_nl_parse_chain(struct genl_info *info, struct nlattr **tb,
+			     const struct nla_policy *policy)
+{
+	return cm_nl_parse_nest(info, tb, CHAINMESH_A_CHAIN,
+				CHAINMESH_CHAIN_A_MAX, policy);
+}
+
 static int cm_nl_parse_flow(struct genl_info *info, struct nlattr **tb,
 			    const struct nla_policy *policy)
 {
-	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *nest = info->attrs[CHAINMESH_A_FLOW];
-	int err;
-
-	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_FLOW)) {
-		GENL_SET_ERR_MSG(info, "flow attributes are required");
-		return -EINVAL;
-	}
-	err = nla_parse_nested(tb, CHAINMESH_FLOW_A_MAX, nest, policy, extack);
-	if (err)
-		return err;
-	if (NL_REQ_ATTR_CHECK(extack, nest, tb, CHAINMESH_FLOW_A_ID)) {
-		NL_SET_ERR_MSG(extack, "flow id is required");
-		return -EINVAL;
-	}
-	return 0;
+	return cm_nl_parse_nest(info, tb, CHAINMESH_A_FLOW,
+				CHAINMESH_FLOW_A_MAX, policy);
 }
 
 /* Message builders: each returns 0 or -EMSGSIZE with nothing left behind.

@@ -8,27 +8,13 @@
 # The real numbers come from `make bench`. Prints TAP.
 
 set -e
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 cd "$(dirname "$0")/../.."
 
 out=$(mktemp -d /tmp/cm-bench.XXXXXX)
 cleanup() { rm -rf "$out"; }
 trap cleanup EXIT
 
-n=0
-fail=0
-check()
-{
-	local desc=$1
-
-	shift
-	n=$((n + 1))
-	if "$@" >/dev/null 2>&1; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		fail=1
-	fi
-}
 
 echo "1..6"
 check "make -C bench builds ring_bench (DPDK) and hop_bench" \
@@ -46,4 +32,4 @@ check "callgrind.csv: instructions per packet of a hop, 1 and 1024 flows" \
 check "ring.png and performance.rst.inc written" \
 	bash -c "head -c 4 '$out/ring.png' | grep -q PNG &&
 		 grep -q 'list-table' '$out/performance.rst.inc'"
-exit $fail
+exit $cm_check_fail

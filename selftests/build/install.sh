@@ -7,27 +7,13 @@
 # into a scratch DESTDIR; boots nothing. Prints TAP.
 
 set -e
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 cd "$(dirname "$0")/../.."
 
 dest=$(mktemp -d /tmp/cm-install.XXXXXX)
 cleanup() { rm -rf "$dest"; }
 trap cleanup EXIT
 
-n=0
-fail=0
-check()
-{
-	local desc=$1
-
-	shift
-	n=$((n + 1))
-	if "$@" >/dev/null 2>&1; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		fail=1
-	fi
-}
 
 kver=$(ls -1 /lib/modules | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$' | sort -V | tail -n 1)
 
@@ -56,4 +42,4 @@ check "dkms.conf names both modules where the build puts them" \
 		 [ -f \"\${BUILT_MODULE_LOCATION[0]}chainmesh_host.ko\" ] &&
 		 [ \"\${BUILT_MODULE_NAME[1]}\" = chainmesh ] &&
 		 [ -f \"\${BUILT_MODULE_LOCATION[1]}chainmesh.ko\" ]"
-exit $fail
+exit $cm_check_fail
