@@ -51,6 +51,8 @@
 #include <chainmesh/ring.h>
 #include <chainmesh/flow.h>
 
+#include "median.h"
+
 #define SELF		1u
 #define NEXT		2u
 #define CHAIN		1u
@@ -304,19 +306,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Cost of one clock read, subtracted from every timed interval. */

@@ -41,6 +41,8 @@
 #include <chainmesh/layout.h>
 #include <chainmesh/ring.h>
 
+#include "median.h"
+
 #define MAX_BATCH	256
 #define MAX_RUNS	64
 
@@ -302,19 +304,6 @@ static double run_one(struct bench *b)
 	}
 	return (b->t1.tv_sec - b->t0.tv_sec) +
 	       (b->t1.tv_nsec - b->t0.tv_nsec) * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void usage(void)
