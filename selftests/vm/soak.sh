@@ -228,17 +228,6 @@ traffic_start()
 	start vm1 && start vm3
 }
 
-# ctr VM NAME...: the sum of those `ethtool -S cm0` counters of VM, now.
-ctr()
-{
-	local vm=$1
-
-	shift
-	vm_exec "$vm" "ethtool -S cm0" || return 1
-	awk -v names="$*" 'BEGIN { n = split(names, a, " "); for (i = 1; i <= n; i++) want[a[i] ":"] = 1 }
-		$1 in want { s += $2 } END { print s + 0 }' <<<"$CM_OUT"
-}
-
 # soak_run: sleep through the soak, sampling every SAMPLE s that frames
 # still reach VM3 and VM1 and that no descriptor was bad.
 STALLS=0
@@ -246,13 +235,13 @@ soak_run()
 {
 	local t=0 t0=$SECONDS a3 a1 b3 b1 bad lines=
 
-	a3=$(ctr vm3 peer2_rx_packets) && a1=$(ctr vm1 peer2_rx_packets) || return 1
+	a3=$(dp_sum_stats vm3 peer2_rx_packets) && a1=$(dp_sum_stats vm1 peer2_rx_packets) || return 1
 	while [ "$t" -lt "$SOAK" ]; do
 		t=$((t + SAMPLE < SOAK ? t + SAMPLE : SOAK))
 		# by the clock: the samples' own time is not added to the soak
 		[ $((t0 + t - SECONDS)) -le 0 ] || sleep $((t0 + t - SECONDS))
-		b3=$(ctr vm3 peer2_rx_packets) && b1=$(ctr vm1 peer2_rx_packets) || return 1
-		bad=$(ctr vm2 rx_bad_addr rx_bad_align rx_bad_owner rx_bad_len rx_bad_index rx_bad_chain rx_bad_return) ||
+		b3=$(dp_sum_stats vm3 peer2_rx_packets) && b1=$(dp_sum_stats vm1 peer2_rx_packets) || return 1
+		bad=$(dp_sum_stats vm2 rx_bad_addr rx_bad_align rx_bad_owner rx_bad_len rx_bad_index rx_bad_chain rx_bad_return) ||
 			return 1
 		lines="$lines${lines:+
 }t=${t}s: vm3 +$((b3 - a3)) frames, vm1 +$((b1 - a1)), vm2 bad $bad"
