@@ -95,6 +95,7 @@ static inline void cm_ring_reset(struct chainmesh_ring_hdr *hdr)
 	WRITE_ONCE(hdr->head, 0);
 	WRITE_ONCE(hdr->prod_flags, 0);
 	WRITE_ONCE(hdr->tail, 0);
+	WRITE_ONCE(hdr->cons_flags, 0);
 	WRITE_ONCE(hdr->want_kick, 0);
 }
 
@@ -204,10 +205,18 @@ static inline void cm_ring_push_descs(struct cm_ring_prod *p,
 
 	if (run > n)
 		run = n;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* struct cm_desc is the slot's byte image here (asserted above); the
+	 * slots are ours until published, so no store needs to be single. */
+	memcpy(slots + pos, d, run * sizeof(*d));
+	memcpy(slots, d + run, (n - run) * sizeof(*d));
+	(void)i;
+#else
 	for (i = 0; i < run; i++)
 		cm_desc_slot_write(slots + pos + i, d + i);
 	for (; i < n; i++)
 		cm_desc_slot_write(slots + (i - run), d + i);
+#endif
 	p->head = head + n;
 }
 

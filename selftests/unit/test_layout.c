@@ -406,7 +406,8 @@ TEST(hdr_corruption_errors)
 	} while (0)
 
 	CORRUPT(version, 0, -EPROTO);
-	CORRUPT(version, cpu_to_le32(2), -EPROTO);
+	CORRUPT(version, cpu_to_le32(CHAINMESH_LAYOUT_VERSION + 1), -EPROTO);
+	CORRUPT(version, cpu_to_le32(1), -EPROTO);	/* v1: want_kick by tail */
 	CORRUPT(region_size, cpu_to_le64(region + 1), -E2BIG);
 	CORRUPT(region_size, cpu_to_le64(region * 2), -E2BIG);
 	CORRUPT(region_size, cpu_to_le64(l.size - 1), -E2BIG);

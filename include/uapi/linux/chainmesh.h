@@ -3,7 +3,7 @@
  * chainmesh: service chains between VMs over one shared memory region.
  *
  * This header is the binary contract between the host module, the guest
- * module and userspace: the layout of the shared region (version 1) and the
+ * module and userspace: the layout of the shared region (version 2) and the
  * generic netlink family. It is C90 clean and compiles in the kernel and in
  * userspace.
  *
@@ -51,7 +51,7 @@
 #include <linux/ioctl.h>
 
 #define CHAINMESH_MAGIC			0x48534d43	/* "CMSH" */
-#define CHAINMESH_LAYOUT_VERSION	1
+#define CHAINMESH_LAYOUT_VERSION	2
 #define CHAINMESH_MAX_NODES		64
 #define CHAINMESH_MAX_CHAINS		256
 #define CHAINMESH_MAX_FLOWS		1024
@@ -130,17 +130,24 @@ struct chainmesh_desc {
 #define CHAINMESH_D_CTX		0x01	/* chain and hop are valid */
 
 /*
- * Ring header: two cache lines, one per side, followed by the slots
- * (struct chainmesh_desc for data rings, __le64 buffer offsets for
- * return rings). Indices run free over 32 bits; slot = index & (slots - 1).
+ * Ring header: three cache lines, followed by the slots (struct
+ * chainmesh_desc for data rings, __le64 buffer offsets for return rings).
+ * Indices run free over 32 bits; slot = index & (slots - 1).
+ *
+ * @want_kick has a line of its own: the producer loads it on every
+ * publish, the consumer writes it only when it goes to sleep or wakes.
+ * Next to @tail, which the consumer writes on every release, each of
+ * those loads would be a cache miss (layout version 1 had it there).
  */
 struct chainmesh_ring_hdr {
 	__le32 head;		/* producer writes (release); consumer reads (acquire) */
 	__le32 prod_flags;	/* producer writes; consumer reads: unused, zero */
 	__u8 pad0[56];
 	__le32 tail;		/* consumer writes (release); producer reads (acquire) */
-	__le32 want_kick;	/* consumer writes; producer reads after a full barrier */
+	__le32 cons_flags;	/* consumer writes; producer reads: unused, zero */
 	__u8 pad1[56];
+	__le32 want_kick;	/* consumer writes; producer reads after a full barrier */
+	__u8 pad2[60];
 };
 
 /* Per-node flow table: the host writes it under @seq, its node reads it. */
