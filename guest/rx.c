@@ -206,8 +206,9 @@ static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
 		      bool deliver)
 {
 	struct cm_rx_peer *rp = &cm->rx.peers[from];
-	struct cm_desc d;
-	int n, i;
+	struct cm_desc d[CM_RX_BURST];
+	u32 done, burst, i;
+	int n;
 
 	n = cm_ring_cons_avail(&rp->data);
 	if (unlikely(n < 0)) {
@@ -215,9 +216,10 @@ static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
 		return 0;
 	}
 	n = min(n, quota);
-	for (i = 0; i < n; i++) {
-		cm_ring_pop_desc(&rp->data, &d);
-		cm_rx_one(cm, from, &d, t, prog, deliver);
+	for (done = 0; done < (u32)n; done += burst) {
+		burst = cm_rx_pop_burst(&rp->data, cm->base, &cm->l, d, n - done);
+		for (i = 0; i < burst; i++)
+			cm_rx_one(cm, from, &d[i], t, prog, deliver);
 	}
 	if (n)
 		cm_ring_release(&rp->data);

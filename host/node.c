@@ -341,8 +341,9 @@ give_back:
 static int cm_hnode_rx_data(struct cm_hnode *hn, u32 from, int quota)
 {
 	struct cm_ring_cons *c = &hn->rx[from].data;
-	struct cm_desc d;
-	int n, i;
+	struct cm_desc d[CM_RX_BURST];
+	u32 done, burst, i;
+	int n;
 
 	n = cm_ring_cons_avail(c);
 	if (unlikely(n < 0)) {
@@ -350,9 +351,10 @@ static int cm_hnode_rx_data(struct cm_hnode *hn, u32 from, int quota)
 		return 0;
 	}
 	n = min(n, quota);
-	for (i = 0; i < n; i++) {
-		cm_ring_pop_desc(c, &d);
-		cm_hnode_rx_one(hn, &d);
+	for (done = 0; done < (u32)n; done += burst) {
+		burst = cm_rx_pop_burst(c, hn->base, hn->l, d, n - done);
+		for (i = 0; i < burst; i++)
+			cm_hnode_rx_one(hn, &d[i]);
 	}
 	if (n)
 		cm_ring_release(c);

@@ -13,6 +13,7 @@
 #include <linux/errno.h>
 #include <linux/string.h>
 #include <linux/log2.h>
+#include <linux/prefetch.h>
 #include <asm/barrier.h>
 #include <asm/byteorder.h>
 #else
@@ -46,6 +47,7 @@ typedef __u64 u64;
 #define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
 /* As the kernel's: a full barrier on either side. */
 #define xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define prefetch(x)		__builtin_prefetch(x)
 
 #define ____cacheline_aligned_in_smp	__attribute__((__aligned__(64)))
 

@@ -83,6 +83,34 @@ static inline int cm_desc_flow(const struct cm_ftable *t,
 	return (int)le32_to_cpu(flow->flow_id);
 }
 
+/* Descriptors a receive path copies out at once, then works through. */
+#define CM_RX_BURST	16
+
+/*
+ * cm_rx_pop_burst - copy up to CM_RX_BURST data slots out, and start
+ * fetching the first line of each frame while the first is handled
+ * @n: slots the caller may take (cm_ring_cons_avail(), its budget)
+ *
+ * The offsets are the peer's, not checked yet: a prefetch cannot fault,
+ * and one that points outside the region is not issued at all.
+ *
+ * Return: descriptors copied into @d; validate each as usual.
+ */
+static inline u32 cm_rx_pop_burst(struct cm_ring_cons *c, void *base,
+				  const struct cm_layout *l, struct cm_desc *d,
+				  u32 n)
+{
+	u32 i;
+
+	if (n > CM_RX_BURST)
+		n = CM_RX_BURST;
+	cm_ring_pop_descs(c, d, n);
+	for (i = 0; i < n; i++)
+		if (d[i].addr < l->size && d[i].addr + d[i].data_off < l->size)
+			prefetch((u8 *)base + d[i].addr + d[i].data_off);
+	return n;
+}
+
 /*
  * cm_tx_buf - transmit path: the buffer of our pool a frame is copied into
  * @self: our node id
