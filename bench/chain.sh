@@ -31,7 +31,7 @@
 # Needs root (netns, taps, bridges), qemu-system-x86_64, gcc with a static
 # libc, the built modules and tools (make), python3. Without them it says
 # why and exits 0 (bench/run.sh goes on). Environment: RESULTS, RUNS
-# (default 3), SECS (5), PINGS (100), HOPS ("1 2 3"; the most decides how
+# (default 3), SECS (5), PINGS (100), HOPS ("1 2 3 4"; the most decides how
 # many guests boot).
 set -e
 
@@ -43,7 +43,7 @@ case $RESULTS in /*) ;; *) RESULTS=$BENCH/$RESULTS ;; esac
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 PINGS=${PINGS:-100}
-HOPS=${HOPS:-"1 2 3"}
+HOPS=${HOPS:-"1 2 3 4"}
 PORT=9100
 MAXHOP=0
 for h in $HOPS; do [ "$h" -gt "$MAXHOP" ] && MAXHOP=$h; done
