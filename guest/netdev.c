@@ -691,7 +691,8 @@ void cm_dev_fence(struct cm_dev *cm)
 	u32 verdict = le32_to_cpu(READ_ONCE(cm->node->host_state)), epoch;
 
 	/* Peers send nothing to a node that is not up. */
-	smp_store_release(&cm->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
+	smp_store_release(&cm->node->state,
+			  cpu_to_le32(CHAINMESH_NODE_JOINING));
 	napi_disable(&cm->rx.napi);
 	/* Every producer checks cm_dev_fenced() under the tx lock: none is
 	 * past that check after this. */
@@ -710,8 +711,8 @@ void cm_dev_fence(struct cm_dev *cm)
 	cm_rx_poke(cm);
 	netdev_warn(cm->netdev,
 		    "host called node %u %s: fenced, rejoined as epoch %u\n",
-		    cm->self, verdict == CHAINMESH_NODE_DOWN ? "down" : "broken",
-		    epoch);
+		    cm->self,
+		    verdict == CHAINMESH_NODE_DOWN ? "down" : "broken", epoch);
 }
 
 static int cm_tx_init(struct cm_dev *cm)

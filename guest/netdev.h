@@ -124,7 +124,7 @@ struct cm_dev {
 	u32 stall_ticks;		/* ticks the queue stayed stopped */
 	u64 stall_wakes;		/* queue woken by the tick, not by NAPI */
 	bool acked;			/* the host saw this life up */
-	u64 fences;			/* times the host called us down or broken */
+	u64 fences;			/* host called us down or broken */
 	struct cm_peers peers;		/* see include/chainmesh/peers.h */
 	struct cm_pool pool;
 	u64 pool_off;			/* our pool's offset in the region */

@@ -300,7 +300,7 @@ static void cm_rx_flush(struct cm_dev *cm)
 static u32 cm_rx_send_home_queued(struct cm_dev *cm, u32 peer)
 {
 	struct cm_ring_prod *tp = &cm->tx.peers[peer].ring;
-	const struct cm_desc_slot *slots = tp->slots;
+	const struct cm_desc_slot *slots = tp->slots, *slot;
 	struct cm_ring_prod *back;
 	u32 tail, n, i, owner, idx, sent = 0;
 	u64 addr;
@@ -312,7 +312,8 @@ static u32 cm_rx_send_home_queued(struct cm_dev *cm, u32 peer)
 	if (n > cm->l.p.ring_slots)
 		return 0;
 	for (i = 0; i < n; i++) {
-		addr = le64_to_cpu(READ_ONCE(slots[(tail + i) & tp->mask].addr));
+		slot = &slots[(tail + i) & tp->mask];
+		addr = le64_to_cpu(READ_ONCE(slot->addr));
 		if (cm_buf_check(&cm->l, addr, &owner, &idx) ||
 		    owner == cm->self || owner == peer)
 			continue;

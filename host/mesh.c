@@ -201,7 +201,8 @@ static void cm_mesh_watch(struct work_struct *work)
 	 * the others' from their node entries. */
 	for (n = 0; n < m->l.p.nodes; n++)
 		m->nw[n].blame = n == m->self ? cm_hnode_blame(m->hn) :
-			le64_to_cpu(READ_ONCE(cm_node(m->base, &m->l, n)->blame));
+			le64_to_cpu(READ_ONCE(cm_node(m->base, &m->l,
+						      n)->blame));
 
 	bitmap_zero(changed, CHAINMESH_MAX_NODES);
 	bitmap_zero(alive, CHAINMESH_MAX_NODES);

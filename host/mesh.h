@@ -33,7 +33,7 @@ struct cm_node_watch {
 	bool down;		/* this life (epoch) stood still too long */
 	bool broken;		/* this life (epoch) was reported broken */
 	u64 blame;		/* the nodes it reports broken, as last read */
-	u64 stale;		/* nodes whose report on it predates its epoch */
+	u64 stale;		/* nodes whose report predates its epoch */
 };
 
 /* A node's per-flow counters when the flow was created. */

@@ -71,10 +71,10 @@ struct cm_peers {
 	unsigned long live[BITS_TO_LONGS(CHAINMESH_MAX_NODES)];
 	u32 epoch[CHAINMESH_MAX_NODES];	/* as last read; logs read it too */
 	u8 hold[CHAINMESH_MAX_NODES];
-	u64 blame;			/* published by the tick, read anywhere */
+	u64 blame;			/* the tick publishes, all read */
 	/* NAPI's. */
 	struct cm_peer_judge judge[CHAINMESH_MAX_NODES];
-	u64 broken[CHAINMESH_MAX_NODES];	/* times judged, read anywhere */
+	u64 broken[CHAINMESH_MAX_NODES];	/* times judged; all read */
 };
 
 /* A fresh node: no peer alive to it until its first tick. */
@@ -85,7 +85,8 @@ static inline void cm_peers_init(struct cm_peers *ps, void *base,
 
 	memset(ps, 0, sizeof(*ps));
 	for (p = 0; p < l->p.nodes; p++)
-		ps->epoch[p] = le32_to_cpu(READ_ONCE(cm_node(base, l, p)->epoch));
+		ps->epoch[p] =
+			le32_to_cpu(READ_ONCE(cm_node(base, l, p)->epoch));
 }
 
 /* Transmit: may we send to @peer (< nodes)? Its node entry, the host's
@@ -133,7 +134,8 @@ static inline bool cm_peers_tick(struct cm_peers *ps, void *base,
 			}
 		}
 		cut = test_bit(p, ps->judged) ||
-		      le32_to_cpu(READ_ONCE(e->host_state)) == CHAINMESH_NODE_BROKEN;
+		      le32_to_cpu(READ_ONCE(e->host_state)) ==
+		      CHAINMESH_NODE_BROKEN;
 		if (cut)
 			set_bit(p, ps->cut);
 		live = !cut && cm_node_alive(base, l, p);
@@ -185,7 +187,8 @@ static inline bool cm_peers_bad(struct cm_peers *ps, void *base,
 
 	if (!n || !limit || test_bit(peer, ps->judged))
 		return false;
-	if (!j->bad || time_after(now, j->since + msecs_to_jiffies(window_ms))) {
+	if (!j->bad ||
+	    time_after(now, j->since + msecs_to_jiffies(window_ms))) {
 		j->since = now;
 		j->bad = 0;
 	}
@@ -193,7 +196,8 @@ static inline bool cm_peers_bad(struct cm_peers *ps, void *base,
 	if (j->bad < limit)
 		return false;
 	j->bad = 0;
-	WRITE_ONCE(j->epoch, le32_to_cpu(READ_ONCE(cm_node(base, l, peer)->epoch)));
+	WRITE_ONCE(j->epoch,
+		   le32_to_cpu(READ_ONCE(cm_node(base, l, peer)->epoch)));
 	WRITE_ONCE(ps->broken[peer], ps->broken[peer] + 1);
 	clear_bit(peer, ps->tx_ok);
 	set_bit(peer, ps->cut);

@@ -241,10 +241,11 @@ FIXTURE(life) {
 
 FIXTURE_SETUP(life)
 {
-	self->hdr = aligned_alloc(CHAINMESH_CACHELINE, sizeof(*self->hdr) +
-				  8 * sizeof(struct chainmesh_desc));
+	size_t size = sizeof(*self->hdr) + 8 * sizeof(struct chainmesh_desc);
+
+	self->hdr = aligned_alloc(CHAINMESH_CACHELINE, size);
 	ASSERT_TRUE(self->hdr != NULL);
-	memset(self->hdr, 0, sizeof(*self->hdr) + 8 * sizeof(struct chainmesh_desc));
+	memset(self->hdr, 0, size);
 	cm_ring_prod_init(&self->p, self->hdr, 8);
 	cm_ring_cons_init(&self->c, self->hdr, 8);
 }
