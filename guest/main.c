@@ -51,6 +51,22 @@ module_param_named(hop_log, cm_hop_log_on, bool, 0644);
 MODULE_PARM_DESC(hop_log,
 		 "Log the buffers seen per hop in debugfs chainmesh/<dev>/hops (default off)");
 
+/* Honest peers send none of the input that counts (include/chainmesh/
+ * peers.h): the limit only rides out a burst that is not a pattern. */
+unsigned int cm_bad_limit = 32;
+module_param_named(bad_limit, cm_bad_limit, uint, 0644);
+MODULE_PARM_DESC(bad_limit,
+		 "A peer that sends this many bad descriptors or ring indices within bad_window_ms is broken: its data ring is no longer read and the host is told (0: never; default 32)");
+
+unsigned int cm_bad_window_ms = 1000;
+module_param_named(bad_window_ms, cm_bad_window_ms, uint, 0644);
+MODULE_PARM_DESC(bad_window_ms, "See bad_limit (ms, default 1000)");
+
+unsigned int cm_peer_share = 50;
+module_param_named(peer_share, cm_peer_share, uint, 0644);
+MODULE_PARM_DESC(peer_share,
+		 "Percent of this node's buffers that one next hop may hold at once (1..100, default 50)");
+
 static int __init cm_init(void)
 {
 	int err;

@@ -69,8 +69,11 @@ static int cm_mesh_join(struct cm_mesh *mesh)
 	}
 	memcpy(node->mac, cm->netdev->dev_addr, ETH_ALEN);
 	WRITE_ONCE(node->features, 0);
-	WRITE_ONCE(node->epoch,
-		   cpu_to_le32(le32_to_cpu(READ_ONCE(node->epoch)) + 1));
+	WRITE_ONCE(node->blame, 0);
+	/* Pairs with the peers' acquire of our epoch: the rings we reset
+	 * (cm_dev_create()) are seen reset by whoever sees the new epoch. */
+	smp_store_release(&node->epoch,
+			  cpu_to_le32(le32_to_cpu(READ_ONCE(node->epoch)) + 1));
 	cm->heartbeat = le64_to_cpu(READ_ONCE(node->heartbeat));
 	/* Peers read our MAC and use our rings once they see UP. */
 	smp_store_release(&node->state, cpu_to_le32(CHAINMESH_NODE_UP));
@@ -85,16 +88,14 @@ static int cm_mesh_join(struct cm_mesh *mesh)
 	return 0;
 }
 
-/* @ours: the region still holds the layout we joined; else touch nothing. */
+/* @ours: the region still holds the layout we joined; else touch nothing.
+ * cm_dev_destroy() says ABSENT once it handed the peers' buffers back. */
 static void cm_mesh_leave(struct cm_mesh *mesh, bool ours)
 {
 	struct cm_dev *cm = mesh->cm;
 
 	mesh->cm = NULL;
 	mesh->refused = 0;
-	if (ours)
-		smp_store_release(&cm->node->state,
-				  cpu_to_le32(CHAINMESH_NODE_ABSENT));
 	cm_dev_destroy(cm, ours);
 }
 
@@ -117,6 +118,8 @@ static void cm_mesh_tick(struct cm_mesh *mesh)
 		return;
 	}
 	WRITE_ONCE(cm->node->heartbeat, cpu_to_le64(++cm->heartbeat));
+	if (cm_dev_fence_due(cm))
+		cm_dev_fence(cm);
 	cm_dev_tick(cm);
 }
 
@@ -179,9 +182,10 @@ void cm_mesh_exit(struct cm_mesh *mesh)
 		cm_mesh_leave(mesh, cm_mesh_ours(mesh));
 }
 
+/* May we send to node @n (< nodes)? See include/chainmesh/peers.h. */
 bool cm_mesh_node_up(struct cm_dev *cm, u32 n)
 {
-	return cm_node_alive(cm->base, &cm->l, n);
+	return cm_peers_tx_ok(&cm->peers, cm->base, &cm->l, n);
 }
 
 int cm_ftsnap_init(struct cm_ftsnap *snap)

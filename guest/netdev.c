@@ -22,6 +22,12 @@
 #include "rx.h"
 #include "xdp.h"
 
+/* A next hop over its share that gave nothing back for this long keeps
+ * what it is sent: frames to it are dropped rather than stopping the
+ * queue that every next hop shares. Longer than an emulated guest's
+ * pauses, so that a slow hop still gets backpressure. */
+#define CM_HOARD_MS	2000
+
 static u64 cm_stat(const u64_stats_t *v, const struct u64_stats_sync *syncp)
 {
 	unsigned int start;
@@ -119,9 +125,36 @@ found:
 	return true;
 }
 
-static bool cm_tx_room(struct cm_dev *cm, struct cm_tx_peer *tp)
+/* Transmit path: @peer holds its share of our pool. */
+static bool cm_tx_over_quota(struct cm_dev *cm, u32 peer)
 {
-	return cm_pool_avail(&cm->pool) && cm_ring_prod_space(&tp->ring) > 0;
+	return cm_pool_held(&cm->pool, peer) >= READ_ONCE(cm->hop_cap);
+}
+
+/* Over its share, and nothing of ours came back from it for a while. */
+static bool cm_tx_hoarder(struct cm_dev *cm, u32 peer)
+{
+	return cm_tx_over_quota(cm, peer) &&
+	       time_after(jiffies, READ_ONCE(cm->hop_ok[peer]) +
+			  msecs_to_jiffies(CM_HOARD_MS));
+}
+
+/*
+ * Can the next frame to @peer go? A buffer, a slot, and the peer under
+ * its share. A hoarder's frames go on, to be dropped by cm_tx_push():
+ * waiting for it would stop every other next hop too.
+ */
+static bool cm_tx_room(struct cm_dev *cm, u32 peer)
+{
+	return cm_pool_avail(&cm->pool) &&
+	       cm_ring_prod_space(&cm->tx.peers[peer].ring) > 0 &&
+	       (!cm_tx_over_quota(cm, peer) || cm_tx_hoarder(cm, peer));
+}
+
+/* @addr is a buffer of our own pool. */
+static bool cm_tx_own(const struct cm_dev *cm, u64 addr)
+{
+	return addr - cm->pool_off < cm->pool_len;
 }
 
 /*
@@ -140,6 +173,11 @@ int cm_tx_push(struct cm_dev *cm, const struct cm_route *r,
 
 	if (unlikely(!cm_mesh_node_up(cm, r->peer)))
 		return CM_TX_DROP_PEER_DOWN;
+	if (unlikely(cm_dev_fenced(cm)))
+		return CM_TX_DROP_FENCED;
+	/* Our buffers only: one passed on as it is costs our pool nothing. */
+	if (unlikely(cm_tx_own(cm, d->addr) && cm_tx_over_quota(cm, r->peer)))
+		return CM_TX_DROP_QUOTA;
 	space = cm_ring_prod_space(&tp->ring);
 	if (unlikely(space <= 0))
 		return space ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
@@ -155,35 +193,37 @@ int cm_tx_push(struct cm_dev *cm, const struct cm_route *r,
 
 /*
  * A hint from the shared indices of our ring to @peer, for contexts that
- * do not own its producer side (NAPI, the mesh tick): does it have room?
+ * do not own its producer side (NAPI, the mesh tick): does it have room,
+ * and may the peer hold one more of our buffers?
  */
 static bool cm_tx_ring_room_hint(struct cm_dev *cm, u32 peer)
 {
 	struct chainmesh_ring_hdr *h = cm->tx.peers[peer].ring.hdr;
 
-	return le32_to_cpu(READ_ONCE(h->head)) - le32_to_cpu(READ_ONCE(h->tail)) <
-	       cm->l.p.ring_slots;
+	if (le32_to_cpu(READ_ONCE(h->head)) - le32_to_cpu(READ_ONCE(h->tail)) >=
+	    cm->l.p.ring_slots)
+		return false;
+	return !cm_tx_over_quota(cm, peer) || cm_tx_hoarder(cm, peer);
 }
 
 /*
- * Stop the queue when the next frame to @peer could find no buffer, or
- * its ring full: the stack holds its frames instead of us dropping them.
- * NAPI wakes the queue when our buffers come back and that ring has room
- * (a buffer comes back only after every node of its chain consumed it);
- * the mesh tick re-checks, for rings full of other nodes' buffers.
+ * Stop the queue when the next frame to @peer could find no buffer, its
+ * ring full, or the peer holding its share of our pool: the stack holds
+ * its frames instead of us dropping them. NAPI wakes the queue when our
+ * buffers come back and that ring has room (a buffer comes back only
+ * after every node of its chain consumed it); the mesh tick re-checks,
+ * for rings full of other nodes' buffers.
  * Return: true when there is room after all and the queue runs.
  */
 static bool cm_tx_stop(struct cm_dev *cm, u32 peer)
 {
-	struct cm_tx_peer *tp = &cm->tx.peers[peer];
-
 	WRITE_ONCE(cm->tx.stopped_for, peer);
 	cm_tx_count(&cm->tx, CM_TX_STOPPED, 1);
 	netif_stop_queue(cm->netdev);
 	/* Pairs with cm_tx_wake(): either NAPI sees the queue stopped, or
 	 * we see the buffers it freed. */
 	smp_mb();
-	if (!cm_tx_room(cm, tp))
+	if (!cm_tx_room(cm, peer))
 		return false;
 	netif_start_queue(cm->netdev);
 	return true;
@@ -191,7 +231,7 @@ static bool cm_tx_stop(struct cm_dev *cm, u32 peer)
 
 static void cm_tx_maybe_stop(struct cm_dev *cm, u32 peer)
 {
-	if (unlikely(!cm_tx_room(cm, &cm->tx.peers[peer])))
+	if (unlikely(!cm_tx_room(cm, peer)))
 		cm_tx_stop(cm, peer);
 }
 
@@ -252,7 +292,7 @@ static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 	/* Local traffic waits for room, as cm_tx_maybe_stop() meant it to;
 	 * only a race (XDP_TX filled the ring, or the frame goes to another
 	 * peer than the last one) gets here without it. */
-	if (unlikely(!cm_tx_room(cm, &tx->peers[r.peer])) &&
+	if (unlikely(!cm_tx_room(cm, r.peer)) &&
 	    cm_mesh_node_up(cm, r.peer) &&
 	    cm_ring_prod_space(&tx->peers[r.peer].ring) >= 0 &&
 	    !cm_tx_stop(cm, r.peer)) {
@@ -354,6 +394,8 @@ static const char cm_tx_drop_names[][ETH_GSTRING_LEN] = {
 	[CM_TX_DROP_RING_FULL]	= "tx_drop_ring_full",
 	[CM_TX_DROP_RING_BAD]	= "tx_drop_ring_bad",
 	[CM_TX_DROP_NO_BUF]	= "tx_drop_no_buf",
+	[CM_TX_DROP_QUOTA]	= "tx_drop_quota",
+	[CM_TX_DROP_FENCED]	= "tx_drop_fenced",
 };
 static_assert(ARRAY_SIZE(cm_tx_drop_names) == __CM_TX_DROP_MAX);
 
@@ -400,11 +442,13 @@ static const char cm_bad_names[][ETH_GSTRING_LEN] = {
 };
 static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
 
-#define CM_PEER_STATS	5	/* tx packets, tx bytes, rx packets, rx bytes, bad */
+/* tx packets, tx bytes, rx packets, rx bytes, bad, broken, held */
+#define CM_PEER_STATS	7
 #define CM_DEV_STATS	(__CM_TX_DROP_MAX + __CM_RX_DROP_MAX + \
 			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + \
-			 __CM_XDP_STAT_MAX + 4)	/* + tx_wake_stalled, pool_free,
-						 * pool_size, pool_reclaimed */
+			 __CM_XDP_STAT_MAX + 6)	/* + tx_wake_stalled, pool_free,
+						 * pool_size, pool_reclaimed,
+						 * pool_sent_home, fenced */
 
 static int cm_get_sset_count(struct net_device *netdev, int sset)
 {
@@ -436,6 +480,8 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 	ethtool_sprintf(&data, "pool_free");
 	ethtool_sprintf(&data, "pool_size");
 	ethtool_sprintf(&data, "pool_reclaimed");
+	ethtool_sprintf(&data, "pool_sent_home");
+	ethtool_sprintf(&data, "fenced");
 	for (i = 0; i < cm->l.p.nodes; i++) {
 		if (i == cm->self)
 			continue;
@@ -444,6 +490,8 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 		ethtool_sprintf(&data, "peer%u_rx_packets", i);
 		ethtool_sprintf(&data, "peer%u_rx_bytes", i);
 		ethtool_sprintf(&data, "peer%u_bad", i);
+		ethtool_sprintf(&data, "peer%u_broken", i);
+		ethtool_sprintf(&data, "peer%u_held", i);
 	}
 }
 
@@ -469,6 +517,8 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 	*data++ = cm_pool_count(&cm->pool);
 	*data++ = cm->pool.nbufs;
 	*data++ = READ_ONCE(cm->rx.reclaimed);
+	*data++ = READ_ONCE(cm->rx.sent_home);
+	*data++ = READ_ONCE(cm->fences);
 	for (i = 0; i < cm->l.p.nodes; i++) {
 		if (i == cm->self)
 			continue;
@@ -477,6 +527,8 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 		*data++ = cm_stat(&rx->peers[i].ctr.packets, &rx->syncp);
 		*data++ = cm_stat(&rx->peers[i].ctr.bytes, &rx->syncp);
 		*data++ = cm_stat(&rx->peers[i].bad, &rx->syncp);
+		*data++ = READ_ONCE(cm->peers.broken[i]);
+		*data++ = cm_pool_held(&cm->pool, i);
 	}
 }
 
@@ -563,30 +615,43 @@ static bool cm_tx_stalled(struct cm_dev *cm)
 	return !cm_mesh_node_up(cm, peer) || cm_tx_ring_room_hint(cm, peer);
 }
 
+/*
+ * Quotas: each next hop may hold peer_share percent of our pool. A hop
+ * that gave a buffer back since the last tick, or holds none, is making
+ * progress; one over its share without any for CM_HOARD_MS is hoarding.
+ */
+static void cm_tx_quota_tick(struct cm_dev *cm)
+{
+	u32 share = clamp_val(READ_ONCE(cm_peer_share), 1, 100), p, back;
+	unsigned long now = jiffies;
+
+	WRITE_ONCE(cm->hop_cap, max(1U, cm->pool.nbufs * share / 100));
+	for (p = 0; p < cm->l.p.nodes; p++) {
+		back = READ_ONCE(cm->pool.hop_back[p]);
+		if (back != cm->hop_back[p] || !cm_pool_held(&cm->pool, p)) {
+			cm->hop_back[p] = back;
+			WRITE_ONCE(cm->hop_ok[p], now);
+		}
+	}
+}
+
 /* Mesh work, every tick while joined. */
 void cm_dev_tick(struct cm_dev *cm)
 {
 	struct net_device *netdev = cm->netdev;
-	bool up = false, alive;
-	u32 n;
+	bool up, work;
 
-	/* Carrier: someone else to talk to. A peer that stopped being alive
-	 * (down, broken, absent, rejoining) keeps none of our buffers. */
-	for (n = 0; n < cm->l.p.nodes; n++) {
-		if (n == cm->self)
-			continue;
-		alive = cm_mesh_node_up(cm, n);
-		up |= alive;
-		if (alive)
-			__set_bit(n, cm->peer_alive);
-		else if (__test_and_clear_bit(n, cm->peer_alive))
-			cm_rx_peer_died(cm, n);
-	}
+	/* Who died (NAPI takes back what they held), who came back (NAPI
+	 * resyncs with their rings), whom we judged broken (the host reads
+	 * it in our node entry). Carrier: someone else to talk to. */
+	work = cm_peers_tick(&cm->peers, cm->base, &cm->l, cm->self, &up);
+	WRITE_ONCE(cm->node->blame, cpu_to_le64(READ_ONCE(cm->peers.blame)));
 	if (up && !netif_carrier_ok(netdev))
 		netif_carrier_on(netdev);
 	else if (!up && netif_carrier_ok(netdev))
 		netif_carrier_off(netdev);
 
+	cm_tx_quota_tick(cm);
 	cm_stats_publish(cm);
 
 	if (!netif_running(netdev) || !netif_queue_stopped(netdev)) {
@@ -597,8 +662,57 @@ void cm_dev_tick(struct cm_dev *cm)
 		netif_wake_queue(netdev);
 	}
 
-	if (!cm->ivs->irq)
+	if (work || !cm->ivs->irq)
 		cm_rx_poke(cm);
+}
+
+/* Mesh work: must this node fence itself (cm_dev_fenced())? */
+bool cm_dev_fence_due(struct cm_dev *cm)
+{
+	u32 v = le32_to_cpu(READ_ONCE(cm->node->host_state));
+
+	if (v == CHAINMESH_NODE_UP) {
+		WRITE_ONCE(cm->acked, true);
+		return false;
+	}
+	return cm_dev_fenced(cm);
+}
+
+/*
+ * cm_dev_fence - the host called this life down or broken (it stalled, or
+ * a peer reported it): its peers took back every buffer they had queued
+ * to it, and may be using them again. Stop the datapath, drop what is
+ * queued to us unread, and rejoin as a new epoch, which the host takes
+ * back as it takes back any node that comes back. Our own pool stays as
+ * it is: peers still return what we sent them. Mesh work only.
+ */
+void cm_dev_fence(struct cm_dev *cm)
+{
+	u32 verdict = le32_to_cpu(READ_ONCE(cm->node->host_state)), epoch;
+
+	/* Peers send nothing to a node that is not up. */
+	smp_store_release(&cm->node->state,
+			  cpu_to_le32(CHAINMESH_NODE_JOINING));
+	napi_disable(&cm->rx.napi);
+	/* Every producer checks cm_dev_fenced() under the tx lock: none is
+	 * past that check after this. */
+	netif_tx_lock_bh(cm->netdev);
+	netif_tx_unlock_bh(cm->netdev);
+	cm_rx_fence(cm);
+
+	epoch = le32_to_cpu(READ_ONCE(cm->node->epoch)) + 1;
+	/* Pairs with the peers' acquire of our epoch (peers.h). */
+	smp_store_release(&cm->node->epoch, cpu_to_le32(epoch));
+	WRITE_ONCE(cm->acked, false);
+	WRITE_ONCE(cm->fences, cm->fences + 1);
+	smp_store_release(&cm->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
+
+	napi_enable(&cm->rx.napi);
+	cm_rx_poke(cm);
+	netdev_warn(cm->netdev,
+		    "host called node %u %s: fenced, rejoined as epoch %u\n",
+		    cm->self,
+		    verdict == CHAINMESH_NODE_DOWN ? "down" : "broken", epoch);
 }
 
 static int cm_tx_init(struct cm_dev *cm)
@@ -620,11 +734,15 @@ static int cm_tx_init(struct cm_dev *cm)
 		goto err_free_flows;
 	u64_stats_init(&tx->syncp);
 	bitmap_zero(tx->pending, CHAINMESH_MAX_NODES);
-	for (n = 0; n < cm->l.p.nodes; n++)
-		if (n != cm->self)
-			cm_ring_prod_init(&tx->peers[n].ring,
-					  cm_data_ring(cm->base, &cm->l, cm->self, n),
-					  cm->l.p.ring_slots);
+	/* A new life starts on empty rings (datapath.h). */
+	for (n = 0; n < cm->l.p.nodes; n++) {
+		if (n == cm->self)
+			continue;
+		cm_ring_prod_init(&tx->peers[n].ring,
+				  cm_data_ring(cm->base, &cm->l, cm->self, n),
+				  cm->l.p.ring_slots);
+		cm_ring_prod_restart(&tx->peers[n].ring);
+	}
 	return 0;
 
 err_free_flows:
@@ -686,7 +804,10 @@ struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
 	cm->self = self;
 	cm->mesh_id = mesh_id;
 	cm->node = cm_node(cm->base, l, self);
-	bitmap_zero(cm->peer_alive, CHAINMESH_MAX_NODES);
+	cm->acked = false;
+	cm_peers_init(&cm->peers, cm->base, l);
+	cm->pool_off = cm_buf_addr(l, self, 0);
+	cm->pool_len = (u64)l->p.bufs_per_node * l->p.buf_size;
 
 	netdev->max_mtu = l->p.buf_size - CHAINMESH_HEADROOM - ETH_HLEN;
 	netdev->mtu = min_t(u32, ETH_DATA_LEN, netdev->max_mtu);
@@ -696,6 +817,7 @@ struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
 	err = cm_pool_init(&cm->pool, l->p.bufs_per_node);
 	if (err)
 		goto err_free_netdev;
+	cm_tx_quota_tick(cm);
 	err = cm_tx_init(cm);
 	if (err)
 		goto err_destroy_pool;
@@ -735,9 +857,13 @@ err_free_netdev:
 }
 
 /*
- * cm_dev_destroy - undo cm_dev_create(); the node table says we left
- * @ours: the region still holds our layout: hand peers' buffers back and
- * leave final counters; otherwise write nothing into it.
+ * cm_dev_destroy - undo cm_dev_create() and leave the mesh
+ * @ours: the region still holds our layout: hand peers' buffers back,
+ * leave final counters, then say ABSENT; otherwise write nothing into it.
+ *
+ * Peers see us up until the drain is over, so that whatever they queue
+ * meanwhile is either sent home by it or taken back by them when they
+ * see us absent, never both.
  */
 void cm_dev_destroy(struct cm_dev *cm, bool ours)
 {
@@ -749,6 +875,9 @@ void cm_dev_destroy(struct cm_dev *cm, bool ours)
 	if (ours) {
 		cm_rx_drain(cm);
 		cm_stats_publish(cm);
+		WRITE_ONCE(cm->node->blame, 0);
+		smp_store_release(&cm->node->state,
+				  cpu_to_le32(CHAINMESH_NODE_ABSENT));
 	}
 	kfree(cm->hoplog);
 	cm_rx_destroy(cm);

@@ -13,6 +13,7 @@
 
 #include <chainmesh/datapath.h>
 #include <chainmesh/layout.h>
+#include <chainmesh/peers.h>
 #include <chainmesh/pool.h>
 #include <chainmesh/ring.h>
 
@@ -30,6 +31,8 @@ enum cm_tx_drop {
 	CM_TX_DROP_RING_FULL,	/* next node's data ring is full */
 	CM_TX_DROP_RING_BAD,	/* next node's consumer index is insane */
 	CM_TX_DROP_NO_BUF,	/* own pool empty */
+	CM_TX_DROP_QUOTA,	/* next node holds its share of our pool */
+	CM_TX_DROP_FENCED,	/* the host called us down: we send nothing */
 	__CM_TX_DROP_MAX
 };
 
@@ -120,8 +123,18 @@ struct cm_dev {
 	u64 heartbeat;
 	u32 stall_ticks;		/* ticks the queue stayed stopped */
 	u64 stall_wakes;		/* queue woken by the tick, not by NAPI */
-	DECLARE_BITMAP(peer_alive, CHAINMESH_MAX_NODES);	/* at the last tick */
+	bool acked;			/* the host saw this life up */
+	u64 fences;			/* host called us down or broken */
+	struct cm_peers peers;		/* see include/chainmesh/peers.h */
 	struct cm_pool pool;
+	u64 pool_off;			/* our pool's offset in the region */
+	u64 pool_len;
+	/* Quotas: how many of our buffers one next hop may hold (the tick
+	 * sets it from peer_share), and when each hop last gave some back
+	 * or held none (jiffies, the tick writes, transmit reads). */
+	u32 hop_cap;
+	unsigned long hop_ok[CHAINMESH_MAX_NODES];
+	u32 hop_back[CHAINMESH_MAX_NODES];	/* the tick's last look */
 	struct bpf_prog __rcu *xdp_prog;
 	struct cm_hoplog *hoplog;
 	struct dentry *debugfs;
@@ -133,6 +146,8 @@ struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
 			     u32 self, u32 mesh_id);
 void cm_dev_destroy(struct cm_dev *cm, bool ours);
 void cm_dev_tick(struct cm_dev *cm);
+bool cm_dev_fence_due(struct cm_dev *cm);
+void cm_dev_fence(struct cm_dev *cm);
 void cm_tx_wake(struct cm_dev *cm);
 
 bool cm_route(struct cm_dev *cm, const struct cm_ftable *t,
@@ -147,10 +162,27 @@ void cm_debugfs_exit(struct cm_dev *cm);
 void cm_hop_log(struct cm_dev *cm, enum cm_hop_what what, u32 peer,
 		const struct cm_desc *d);
 
-/* Module parameters (main.c): skb->mark bits of the chain context, hop log. */
+/* Module parameters (main.c): skb->mark bits of the chain context, hop
+ * log, when a peer is broken, and each next hop's share of our pool. */
 extern u32 cm_mark_mask;
 extern bool cm_hop_log_on;
+extern unsigned int cm_bad_limit;
+extern unsigned int cm_bad_window_ms;
+extern unsigned int cm_peer_share;
 extern struct dentry *cm_debugfs_root;
+
+/* The host's verdict on this node's current life is DOWN or BROKEN: its
+ * peers took back what they had sent it. It sends and reads nothing
+ * until it has rejoined (cm_dev_fence()). */
+static inline bool cm_dev_fenced(const struct cm_dev *cm)
+{
+	u32 v;
+
+	if (!READ_ONCE(cm->acked))
+		return false;
+	v = le32_to_cpu(READ_ONCE(cm->node->host_state));
+	return v == CHAINMESH_NODE_DOWN || v == CHAINMESH_NODE_BROKEN;
+}
 
 /*
  * Context encoding inside the mark_mask bits (a contiguous run of at least

@@ -11,6 +11,11 @@
  * Kick suppression: while polling, every inbound ring says "no kick"; on
  * completion each says "kick me" again and re-checks its head, and a poll
  * is rescheduled if anything slipped in (ring.h [K1]/[K2]).
+ *
+ * Bad input is counted per peer and per reason; a peer that sends too
+ * much of it is judged broken and its data ring is read no more
+ * (include/chainmesh/peers.h). While the host calls this node down or
+ * broken, no data ring is read at all (the fence, netdev.c).
  */
 #include <linux/bitmap.h>
 #include <linux/etherdevice.h>
@@ -28,25 +33,45 @@
 #include "rx.h"
 #include "xdp.h"
 
-static void cm_rx_bad(struct cm_rx *rx, u32 peer, enum cm_bad why)
+/* @n bad inputs from @peer that count against it: judge it. */
+static void cm_rx_judge(struct cm_dev *cm, u32 peer, u32 n)
 {
+	if (!cm_peers_bad(&cm->peers, cm->base, &cm->l, peer, n,
+			  READ_ONCE(cm_bad_limit), READ_ONCE(cm_bad_window_ms)))
+		return;
+	netdev_warn(cm->netdev,
+		    "node %u sent %u bad descriptors or indices within %u ms: broken, no longer read\n",
+		    peer, READ_ONCE(cm_bad_limit), READ_ONCE(cm_bad_window_ms));
+}
+
+static void cm_rx_bad(struct cm_dev *cm, u32 peer, enum cm_bad why)
+{
+	struct cm_rx *rx = &cm->rx;
+
 	u64_stats_update_begin(&rx->syncp);
 	u64_stats_inc(&rx->bad[why]);
 	u64_stats_inc(&rx->peers[peer].bad);
 	u64_stats_update_end(&rx->syncp);
+	if (cm_bad_blames(why))
+		cm_rx_judge(cm, peer, 1);
 }
 
 /* What cm_pool_drain_ret() refused from @peer. */
-static void cm_rx_bad_tally(struct cm_rx *rx, u32 peer,
+static void cm_rx_bad_tally(struct cm_dev *cm, u32 peer,
 			    const struct cm_ret_tally *t)
 {
-	u32 why;
+	struct cm_rx *rx = &cm->rx;
+	u32 why, n = 0;
 
 	u64_stats_update_begin(&rx->syncp);
 	for (why = CM_BAD_NONE + 1; why < __CM_BAD_MAX; why++)
 		u64_stats_add(&rx->bad[why], t->why[why]);
 	u64_stats_add(&rx->peers[peer].bad, t->bad);
 	u64_stats_update_end(&rx->syncp);
+	for (why = CM_BAD_NONE + 1; why < __CM_BAD_MAX; why++)
+		if (cm_bad_blames(why))
+			n += t->why[why];
+	cm_rx_judge(cm, peer, n);
 }
 
 static void cm_rx_drop(struct cm_rx *rx, enum cm_rx_drop why)
@@ -96,7 +121,7 @@ void cm_rx_give_back(struct cm_dev *cm, u32 from, u32 owner, u32 idx,
 	if (owner == cm->self) {
 		why = cm_pool_put(&cm->pool, idx);
 		if (why)
-			cm_rx_bad(rx, from, why);
+			cm_rx_bad(cm, from, why);
 		else
 			rx->freed = true;
 		return;
@@ -149,7 +174,7 @@ static void cm_rx_one(struct cm_dev *cm, u32 from, struct cm_desc *d,
 		if (why == CM_BAD_LEN)
 			goto bad;
 		/* Not a buffer at all: nothing we may hand back. */
-		cm_rx_bad(rx, from, why);
+		cm_rx_bad(cm, from, why);
 		return;
 	}
 	if (unlikely(!cm_desc_ctx_ok(*t, d))) {
@@ -195,12 +220,13 @@ static void cm_rx_one(struct cm_dev *cm, u32 from, struct cm_desc *d,
 	return;
 
 bad:
-	cm_rx_bad(rx, from, why);
+	cm_rx_bad(cm, from, why);
 give_back:
 	cm_rx_give_back(cm, from, owner, idx, d->addr);
 }
 
-/* Up to @quota descriptors from peer @from's data ring. */
+/* Up to @quota descriptors from peer @from's data ring; no burst after
+ * the one in which it is judged broken. */
 static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
 		      const struct cm_ftable **t, struct bpf_prog *prog,
 		      bool deliver)
@@ -212,7 +238,7 @@ static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
 
 	n = cm_ring_cons_avail(&rp->data);
 	if (unlikely(n < 0)) {
-		cm_rx_bad(&cm->rx, from, CM_BAD_INDEX);
+		cm_rx_bad(cm, from, CM_BAD_INDEX);
 		return 0;
 	}
 	n = min(n, quota);
@@ -220,29 +246,39 @@ static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
 		burst = cm_rx_pop_burst(&rp->data, cm->base, &cm->l, d, n - done);
 		for (i = 0; i < burst; i++)
 			cm_rx_one(cm, from, &d[i], t, prog, deliver);
+		/* The rest of a burst already copied out is checked as usual. */
+		if (unlikely(cm_peers_cut(&cm->peers, from))) {
+			done += burst;
+			break;
+		}
 	}
-	if (n)
+	if (done)
 		cm_ring_release(&rp->data);
-	return n;
+	return done;
 }
 
-/* Our buffers coming back; at most ret_slots per peer. */
-static void cm_rx_returns(struct cm_dev *cm)
+/* Our buffers coming back; at most ret_slots per peer. A broken peer's
+ * return ring too: it holds only our buffers, each checked against its
+ * in-flight byte, and what a peer we cut still returns is ours again. */
+static void cm_rx_returns_from(struct cm_dev *cm, u32 p)
 {
 	struct cm_rx *rx = &cm->rx;
 	struct cm_ret_tally t;
+
+	cm_pool_drain_ret(&cm->pool, &cm->l, cm->self, &rx->peers[p].ret, &t);
+	if (t.freed)
+		rx->freed = true;
+	if (unlikely(t.bad))
+		cm_rx_bad_tally(cm, p, &t);
+}
+
+static void cm_rx_returns(struct cm_dev *cm)
+{
 	u32 p;
 
-	for (p = 0; p < cm->l.p.nodes; p++) {
-		if (p == cm->self)
-			continue;
-		cm_pool_drain_ret(&cm->pool, &cm->l, cm->self,
-				  &rx->peers[p].ret, &t);
-		if (t.freed)
-			rx->freed = true;
-		if (unlikely(t.bad))
-			cm_rx_bad_tally(rx, p, &t);
-	}
+	for (p = 0; p < cm->l.p.nodes; p++)
+		if (p != cm->self)
+			cm_rx_returns_from(cm, p);
 }
 
 /* Publish the return rings we pushed to; ring owners that asked. */
@@ -259,41 +295,92 @@ static void cm_rx_flush(struct cm_dev *cm)
 }
 
 /*
- * Peers the mesh tick saw die: our buffers whose first hop they were come
- * home. Under the tx lock, which every producer holds from its check that
- * the peer is alive to cm_pool_take_to(): nothing is sent to a dead peer
- * after this. See Documentation/architecture.rst, "Lifecycle".
+ * @peer died with buffers of other nodes that we had passed on to it
+ * (XDP_TX) still queued in our data ring to it. Their owners take back
+ * only what they sent it themselves: send these home on its behalf. Its
+ * next life, or its fence, drops the ring unread. Return: buffers sent.
  */
-static void cm_rx_reclaim(struct cm_dev *cm)
+static u32 cm_rx_send_home_queued(struct cm_dev *cm, u32 peer)
+{
+	struct cm_ring_prod *tp = &cm->tx.peers[peer].ring;
+	const struct cm_desc_slot *slots = tp->slots, *slot;
+	struct cm_ring_prod *back;
+	u32 tail, n, i, owner, idx, sent = 0;
+	u64 addr;
+
+	/* Pairs with its release of tail [C2]; our head is private. */
+	tail = le32_to_cpu(smp_load_acquire(&tp->hdr->tail));
+	n = tp->head - tail;
+	/* A tail it scribbled on says nothing about what it read. */
+	if (n > cm->l.p.ring_slots)
+		return 0;
+	for (i = 0; i < n; i++) {
+		slot = &slots[(tail + i) & tp->mask];
+		addr = le64_to_cpu(READ_ONCE(slot->addr));
+		if (cm_buf_check(&cm->l, addr, &owner, &idx) ||
+		    owner == cm->self || owner == peer)
+			continue;
+		back = &cm->rx.peers[owner].back;
+		if (cm_ring_prod_space(back) <= 0)
+			continue;
+		cm_ring_push_addr(back, addr);
+		__set_bit(owner, cm->rx.back_pending);
+		sent++;
+	}
+	return sent;
+}
+
+/*
+ * What the tick saw change (include/chainmesh/peers.h): peers that died
+ * leave us our buffers whose first hop they were, and others' buffers we
+ * passed on to them; peers that came (back) may have reset their rings:
+ * forget the head we cached of theirs, then send to them again. Under the
+ * tx lock, which every producer holds from its check that the peer may
+ * be sent to until cm_pool_take_to(): nothing goes to a dead peer after
+ * this. See Documentation/architecture.rst, "Lifecycle".
+ */
+static void cm_rx_peer_changes(struct cm_dev *cm)
 {
 	struct netdev_queue *txq = netdev_get_tx_queue(cm->netdev, 0);
+	struct cm_peers *ps = &cm->peers;
 	struct cm_rx *rx = &cm->rx;
-	u32 p, n;
+	u32 p, n, home;
 
 	__netif_tx_lock(txq, smp_processor_id());
 	for (p = 0; p < cm->l.p.nodes; p++) {
-		if (!test_and_clear_bit(p, rx->reclaim))
+		if (!test_and_clear_bit(p, ps->reclaim))
 			continue;
+		/* What it returned before it went is not to take back. */
+		cm_rx_returns_from(cm, p);
 		n = cm_pool_reclaim(&cm->pool, p);
-		if (!n)
+		home = cm_rx_send_home_queued(cm, p);
+		if (!n && !home)
 			continue;
-		rx->freed = true;
+		rx->freed |= n != 0;
 		WRITE_ONCE(rx->reclaimed, rx->reclaimed + n);
-		netdev_info(cm->netdev, "node %u is gone: %u buffers taken back\n",
-			    p, n);
+		WRITE_ONCE(rx->sent_home, rx->sent_home + home);
+		netdev_info(cm->netdev,
+			    "node %u is gone: %u buffers taken back, %u of others sent home\n",
+			    p, n, home);
+	}
+	for (p = 0; p < cm->l.p.nodes; p++) {
+		if (!test_and_clear_bit(p, ps->resync))
+			continue;
+		cm_ring_cons_forget(&rx->peers[p].data);
+		if (cm_peers_cut(ps, p))
+			netdev_info(cm->netdev, "node %u is back (epoch %u): read again\n",
+				    p, READ_ONCE(ps->epoch[p]));
+		cm_peers_resynced(ps, p);
 	}
 	__netif_tx_unlock(txq);
 }
 
-/* Mesh tick: @peer was alive at the last tick and is not any more. */
-void cm_rx_peer_died(struct cm_dev *cm, u32 peer)
-{
-	set_bit(peer, cm->rx.reclaim);
-	cm_rx_poke(cm);
-}
-
-/* Ask every producer for a doorbell; true when entries arrived meanwhile. */
-static bool cm_rx_arm(struct cm_dev *cm)
+/*
+ * Ask every producer for a doorbell; true when entries arrived meanwhile.
+ * Data rings we do not read (a cut peer's; all while @fenced) ask for
+ * none and are no reason to poll again.
+ */
+static bool cm_rx_arm(struct cm_dev *cm, bool fenced)
 {
 	struct cm_rx *rx = &cm->rx;
 	bool more = false;
@@ -302,7 +389,10 @@ static bool cm_rx_arm(struct cm_dev *cm)
 	for (p = 0; p < cm->l.p.nodes; p++) {
 		if (p == cm->self)
 			continue;
-		more |= cm_ring_want_kick(&rx->peers[p].data);
+		if (fenced || cm_peers_cut(&cm->peers, p))
+			cm_ring_no_kick(&rx->peers[p].data);
+		else
+			more |= cm_ring_want_kick(&rx->peers[p].data);
 		more |= cm_ring_want_kick(&rx->peers[p].ret);
 	}
 	rx->armed = true;
@@ -330,6 +420,8 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 {
 	struct cm_dev *cm = container_of(napi, struct cm_dev, rx.napi);
 	u32 nodes = cm->l.p.nodes, i, p;
+	struct cm_peers *ps = &cm->peers;
+	bool fenced = cm_dev_fenced(cm);
 	struct cm_rx *rx = &cm->rx;
 	const struct cm_ftable *t;
 	struct bpf_prog *prog;
@@ -341,13 +433,15 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 
 	if (budget) {
 		/* Not from netpoll (budget 0), which may hold the tx lock. */
-		if (unlikely(!bitmap_empty(rx->reclaim, CHAINMESH_MAX_NODES)))
-			cm_rx_reclaim(cm);
+		if (unlikely(!bitmap_empty(ps->reclaim, CHAINMESH_MAX_NODES) ||
+			     !bitmap_empty(ps->resync, CHAINMESH_MAX_NODES)))
+			cm_rx_peer_changes(cm);
 		rcu_read_lock();
 		prog = rcu_dereference(cm->xdp_prog);
 		t = cm_ftsnap_refresh(&rx->ft, cm);
 		for (i = 0, p = rx->first; i < nodes && done < budget; i++) {
-			if (p != cm->self)
+			/* Fenced: what is queued to us went home already. */
+			if (p != cm->self && !fenced && !cm_peers_cut(ps, p))
 				done += cm_rx_data(cm, p, budget - done, &t,
 						   prog, true);
 			if (++p == nodes)
@@ -368,7 +462,8 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 		cm_tx_wake(cm);
 	}
 
-	if (done < budget && napi_complete_done(napi, done) && cm_rx_arm(cm))
+	if (done < budget && napi_complete_done(napi, done) &&
+	    cm_rx_arm(cm, fenced))
 		napi_schedule(napi);
 	return done;
 }
@@ -390,48 +485,26 @@ void cm_rx_poke(struct cm_dev *cm)
 }
 
 /*
- * A previous life of this node (it crashed) left descriptors in its
- * inbound data rings. A buffer its owner sent us itself went home when
- * the owner saw us die (cm_pool_reclaim()) and may be in use again: skip
- * it. One another node passed on to us (XDP_TX) was taken back by no
- * one: send it home.
+ * The host called this node down or broken, so its peers took back
+ * every buffer queued to it: those they sent it (their first hop was us)
+ * and those they had passed on to it (cm_rx_send_home_queued()). NAPI is
+ * off: drop what is queued unread. Our own buffers keep coming home on
+ * the return rings, which NAPI drains as ever.
  */
-static void cm_rx_skip_stale(struct cm_dev *cm)
+void cm_rx_fence(struct cm_dev *cm)
 {
-	struct cm_rx *rx = &cm->rx;
-	struct cm_ring_prod *back;
-	u32 p, owner, idx;
-	struct cm_desc d;
-	int n;
+	u32 p;
 
-	for (p = 0; p < cm->l.p.nodes; p++) {
-		if (p == cm->self)
-			continue;
-		/* An insane head is NAPI's to count. */
-		n = cm_ring_cons_avail(&rx->peers[p].data);
-		if (n <= 0)
-			continue;
-		while (n--) {
-			cm_ring_pop_desc(&rx->peers[p].data, &d);
-			if (cm_buf_check(&cm->l, d.addr, &owner, &idx) ||
-			    owner == p || owner == cm->self)
-				continue;
-			back = &rx->peers[owner].back;
-			if (cm_ring_prod_space(back) <= 0)
-				continue;
-			cm_ring_push_addr(back, d.addr);
-			__set_bit(owner, rx->back_pending);
-		}
-		cm_ring_release(&rx->peers[p].data);
-	}
-	cm_rx_flush(cm);
+	for (p = 0; p < cm->l.p.nodes; p++)
+		if (p != cm->self)
+			cm_ring_cons_skip(&cm->rx.peers[p].data);
 }
 
 int cm_rx_init(struct cm_dev *cm)
 {
 	const struct cm_layout *l = &cm->l;
 	struct cm_rx *rx = &cm->rx;
-	int err, n;
+	int err;
 	u32 p;
 
 	rx->peers = kcalloc(l->p.nodes, sizeof(*rx->peers), GFP_KERNEL);
@@ -457,9 +530,12 @@ int cm_rx_init(struct cm_dev *cm)
 	rx->first = 0;
 	rx->armed = false;
 	rx->freed = false;
-	bitmap_zero(rx->reclaim, CHAINMESH_MAX_NODES);
 	rx->reclaimed = 0;
+	rx->sent_home = 0;
 
+	/* A new life starts on empty rings (datapath.h): a previous life's
+	 * descriptors went home when our peers saw it end, its returns are
+	 * of buffers this life never lent. */
 	for (p = 0; p < l->p.nodes; p++) {
 		struct cm_rx_peer *rp = &rx->peers[p];
 
@@ -467,19 +543,14 @@ int cm_rx_init(struct cm_dev *cm)
 			continue;
 		cm_ring_cons_init(&rp->data, cm_data_ring(cm->base, l, p, cm->self),
 				  l->p.ring_slots);
+		cm_ring_cons_skip(&rp->data);
 		cm_ring_cons_init(&rp->ret, cm_ret_ring(cm->base, l, p, cm->self),
 				  l->ret_slots);
+		cm_ring_cons_skip(&rp->ret);
 		cm_ring_prod_init(&rp->back, cm_ret_ring(cm->base, l, cm->self, p),
 				  l->ret_slots);
-		/* Returns of a previous life: not in flight in this one. */
-		n = cm_ring_cons_avail(&rp->ret);
-		if (n > 0) {
-			while (n--)
-				cm_ring_pop_addr(&rp->ret);
-			cm_ring_release(&rp->ret);
-		}
+		cm_ring_prod_restart(&rp->back);
 	}
-	cm_rx_skip_stale(cm);
 	netif_napi_add(cm->netdev, &rx->napi, cm_rx_poll);
 	/* For the page copies XDP_REDIRECT hands on; XDP on the region
 	 * itself never lets a buffer go through the memory model. */
@@ -528,7 +599,7 @@ int cm_rx_start(struct cm_dev *cm)
 			goto err_disable_napi;
 	}
 	/* Poll once: whatever came before we asked for kicks. */
-	cm_rx_arm(cm);
+	cm_rx_arm(cm, false);
 	cm_rx_poke(cm);
 	return 0;
 
@@ -545,16 +616,20 @@ void cm_rx_stop(struct cm_dev *cm)
 }
 
 /*
- * cm_rx_drain - after cm_rx_stop(): send home the peers' buffers still
- * queued to us, so that leaving costs them nothing.
+ * cm_rx_drain - after cm_rx_stop(), while we are still up: send home the
+ * peers' buffers queued to us, so that leaving costs them nothing. Not
+ * those of a peer we cut (we read nothing of it), nor any while fenced
+ * (they went home already).
  */
 void cm_rx_drain(struct cm_dev *cm)
 {
 	const struct cm_ftable *t = cm->rx.ft.cur;
 	u32 p;
 
+	if (cm_dev_fenced(cm))
+		return;
 	for (p = 0; p < cm->l.p.nodes; p++)
-		if (p != cm->self)
+		if (p != cm->self && !cm_peers_cut(&cm->peers, p))
 			cm_rx_data(cm, p, cm->l.p.ring_slots, &t, NULL, false);
 	cm_rx_flush(cm);
 }

@@ -72,10 +72,8 @@ struct cm_rx {
 	u32 first;			/* data ring served first, rotates */
 	bool armed;			/* want_kick set on every inbound ring */
 	bool freed;			/* this poll put buffers on our free list */
-	/* Peers that died: NAPI takes back the buffers we gave them. Set by
-	 * the mesh tick, cleared by NAPI: atomic bitops. */
-	unsigned long reclaim[BITS_TO_LONGS(CHAINMESH_MAX_NODES)];
 	u64 reclaimed;			/* buffers taken back, NAPI writes */
+	u64 sent_home;			/* others' buffers a dead peer held */
 };
 
 int cm_rx_init(struct cm_dev *cm);
@@ -85,7 +83,7 @@ void cm_rx_stop(struct cm_dev *cm);
 void cm_rx_drain(struct cm_dev *cm);
 
 void cm_rx_poke(struct cm_dev *cm);
-void cm_rx_peer_died(struct cm_dev *cm, u32 peer);
+void cm_rx_fence(struct cm_dev *cm);
 void cm_rx_give_back(struct cm_dev *cm, u32 from, u32 owner, u32 idx,
 		     u64 addr);
 void cm_rx_xdp_count(struct cm_rx *rx, enum cm_xdp_stat what);

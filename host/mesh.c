@@ -16,6 +16,14 @@
  * flow.h: a bypass chain skips its dead nodes; on a drop chain, the node
  * before one that is not alive ends the chain with CHAINMESH_H_DROP. Each
  * change of the alive set recompiles.
+ *
+ * Broken nodes: every node judges its peers by the bad input they send
+ * (include/chainmesh/peers.h) and reports those it judged broken in its
+ * node entry's blame word; node 0's own judgments come straight from its
+ * datapath. A node reported by one live node is BROKEN for the rest of
+ * its life (its epoch): out of every chain, its rings cut by its peers,
+ * until it joins again. One report is enough: a node that lies can
+ * already make any other look absent by writing its state.
  */
 #include <linux/jiffies.h>
 #include <linux/netlink.h>
@@ -36,6 +44,20 @@
 static unsigned int dead_ms = 2000;
 module_param(dead_ms, uint, 0644);
 MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
+
+unsigned int cm_bad_limit = 32;
+module_param_named(bad_limit, cm_bad_limit, uint, 0644);
+MODULE_PARM_DESC(bad_limit,
+		 "Node 0 judges a peer broken after this many bad descriptors or ring indices within bad_window_ms (0: never, and nodes' reports are ignored: no node is called broken; default 32)");
+
+unsigned int cm_bad_window_ms = 1000;
+module_param_named(bad_window_ms, cm_bad_window_ms, uint, 0644);
+MODULE_PARM_DESC(bad_window_ms, "See bad_limit (ms, default 1000)");
+
+unsigned int cm_peer_share = 50;
+module_param_named(peer_share, cm_peer_share, uint, 0644);
+MODULE_PARM_DESC(peer_share,
+		 "Percent of node 0's buffers that one next hop may hold at once (1..100, default 50)");
 
 DEFINE_MUTEX(cm_mesh_lock);
 LIST_HEAD(cm_meshes);
@@ -66,6 +88,48 @@ static u32 cm_state_sanitize(u32 state)
 	return state <= CHAINMESH_NODE_BROKEN ? state : CHAINMESH_NODE_BROKEN;
 }
 
+/* Live nodes that report node @n broken: bit r for node r. */
+static u64 cm_mesh_reporters(struct cm_mesh *m, u32 n)
+{
+	u64 who = 0;
+	u32 r;
+
+	for (r = 0; r < m->l.p.nodes; r++)
+		if (r != n && (m->nw[r].blame >> n & 1) &&
+		    (r == m->self || m->nw[r].verdict == CHAINMESH_NODE_UP))
+			who |= 1ull << r;
+	return who;
+}
+
+/*
+ * Is node @n's current life broken? Reports that were there when it came
+ * back (a new epoch) are about its last life: they count again only
+ * once their reporter has cleared them.
+ */
+static bool cm_mesh_judge_node(struct cm_mesh *m, u32 n, bool new_life)
+{
+	struct cm_node_watch *w = &m->nw[n];
+	u64 who = cm_mesh_reporters(m, n);
+	DECLARE_BITMAP(by, CHAINMESH_MAX_NODES);
+
+	if (new_life) {
+		if (w->broken)
+			pr_info("%s: node %u rejoined as epoch %u, taken back\n",
+				m->name, n, w->epoch);
+		w->broken = false;
+		w->stale = who;
+	}
+	w->stale &= who;
+	who &= ~w->stale;
+	if (w->broken || !who || !READ_ONCE(cm_bad_limit))
+		return w->broken;
+	w->broken = true;
+	bitmap_from_u64(by, who);
+	pr_warn("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
+		m->name, n, w->epoch, CHAINMESH_MAX_NODES, by);
+	return true;
+}
+
 /* Return: true when our verdict on node @n changed. */
 static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 {
@@ -73,11 +137,13 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 	struct cm_node_watch *w = &m->nw[n];
 	unsigned int dead = max(READ_ONCE(dead_ms), 300U);
 	u32 state, epoch, verdict;
+	bool new_life;
 	u64 hb;
 
 	state = cm_state_sanitize(le32_to_cpu(READ_ONCE(e->state)));
 	epoch = le32_to_cpu(READ_ONCE(e->epoch));
 	hb = le64_to_cpu(READ_ONCE(e->heartbeat));
+	new_life = epoch != w->epoch;
 
 	/* A state change counts as life: a node that just left ABSENT has
 	 * not ticked yet, and must not be judged by its time away. */
@@ -91,11 +157,22 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 		w->still++;
 	}
 
-	verdict = state;
+	/* Down is for the rest of this life: its peers took back what they
+	 * had sent it, so a node that was only stalled must see the verdict
+	 * and rejoin as a new epoch (the fence), not just carry on. */
+	if (new_life)
+		w->down = false;
 	if ((state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING) &&
 	    w->still >= dead / 100 &&
 	    time_after(now, w->moved + msecs_to_jiffies(dead)))
+		w->down = true;
+
+	verdict = state;
+	if (w->down &&
+	    (state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING))
 		verdict = CHAINMESH_NODE_DOWN;
+	if (cm_mesh_judge_node(m, n, new_life))
+		verdict = CHAINMESH_NODE_BROKEN;
 
 	if (verdict == w->verdict)
 		return false;
@@ -119,6 +196,13 @@ static void cm_mesh_watch(struct work_struct *work)
 
 	WRITE_ONCE(cm_node(m->base, &m->l, m->self)->heartbeat,
 		   cpu_to_le64(++m->heartbeat));
+
+	/* Every report once, before any verdict: node 0's from its datapath,
+	 * the others' from their node entries. */
+	for (n = 0; n < m->l.p.nodes; n++)
+		m->nw[n].blame = n == m->self ? cm_hnode_blame(m->hn) :
+			le64_to_cpu(READ_ONCE(cm_node(m->base, &m->l,
+						      n)->blame));
 
 	bitmap_zero(changed, CHAINMESH_MAX_NODES);
 	bitmap_zero(alive, CHAINMESH_MAX_NODES);
@@ -528,10 +612,13 @@ void cm_mesh_node_info(struct cm_mesh *m, u32 n, struct cm_node_info *ni)
 	/* Pairs with the node's release of state: its MAC is written first. */
 	ni->state = cm_state_sanitize(le32_to_cpu(smp_load_acquire(&e->state)));
 	host = le32_to_cpu(READ_ONCE(e->host_state));
-	/* Report our verdict on a node that claims to be alive but is not. */
+	/* Report our verdict on a node that claims to be alive but is not,
+	 * and on one whose life is broken whatever it claims. */
 	if (host == CHAINMESH_NODE_DOWN &&
 	    (ni->state == CHAINMESH_NODE_UP || ni->state == CHAINMESH_NODE_JOINING))
 		ni->state = CHAINMESH_NODE_DOWN;
+	else if (host == CHAINMESH_NODE_BROKEN)
+		ni->state = CHAINMESH_NODE_BROKEN;
 	ni->epoch = le32_to_cpu(READ_ONCE(e->epoch));
 	ni->heartbeat = le64_to_cpu(READ_ONCE(e->heartbeat));
 	for (i = 0; i < 6; i++)

@@ -30,6 +30,10 @@ struct cm_node_watch {
 	u32 verdict;		/* host_state we last wrote */
 	unsigned long moved;	/* jiffies when heartbeat, epoch or state last moved */
 	unsigned int still;	/* ticks since then */
+	bool down;		/* this life (epoch) stood still too long */
+	bool broken;		/* this life (epoch) was reported broken */
+	u64 blame;		/* the nodes it reports broken, as last read */
+	u64 stale;		/* nodes whose report predates its epoch */
 };
 
 /* A node's per-flow counters when the flow was created. */
@@ -93,6 +97,11 @@ struct cm_node_info {
 	u64 drops;
 	u64 bad_desc;
 };
+
+/* Module parameters (mesh.c): when a peer is broken, next hops' share. */
+extern unsigned int cm_bad_limit;
+extern unsigned int cm_bad_window_ms;
+extern unsigned int cm_peer_share;
 
 /* Protects the mesh list and every mesh's logical table. */
 extern struct mutex cm_mesh_lock;

@@ -14,8 +14,10 @@
  * ring indices, returned offsets) is read once and validated, as in a
  * guest.
  *
- * The buffer pool and the datapath steps that need no sk_buff are the
- * guests' own: include/chainmesh/pool.h and datapath.h.
+ * The buffer pool, the datapath steps that need no sk_buff, and what a
+ * node knows of its peers (who is alive to it, whom it judged broken) are
+ * the guests' own: include/chainmesh/pool.h, datapath.h and peers.h.
+ * Node 0's judgments reach the watcher directly (cm_hnode_blame()).
  */
 #include <linux/bitmap.h>
 #include <linux/etherdevice.h>
@@ -28,6 +30,7 @@
 
 #include <chainmesh/datapath.h>
 #include <chainmesh/flow.h>
+#include <chainmesh/peers.h>
 #include <chainmesh/pool.h>
 #include <chainmesh/ring.h>
 
@@ -76,9 +79,7 @@ struct cm_hnode {
 	u32 first;
 	bool armed;
 	bool freed;
-	/* Peers the watcher saw die, set by its tick, cleared by NAPI. */
-	unsigned long reclaim[BITS_TO_LONGS(CHAINMESH_MAX_NODES)];
-	DECLARE_BITMAP(peer_alive, CHAINMESH_MAX_NODES);	/* tick only */
+	struct cm_peers peers;		/* the watcher's tick, NAPI, transmit */
 	struct cm_hctr rx_total;
 	struct cm_hctr *rx_flows;
 	u64_stats_t rx_drops;
@@ -107,6 +108,14 @@ static void cm_hctr_add(struct cm_hctr *c, u32 len)
 static void cm_hnode_kick(struct cm_hnode *hn, u32 peer)
 {
 	hn->m->bell->kick(hn->m, peer);
+}
+
+/* Our buffers one next hop may hold: peer_share percent of the pool. */
+static u32 cm_hnode_hop_cap(struct cm_hnode *hn)
+{
+	u32 share = clamp_val(READ_ONCE(cm_peer_share), 1, 100);
+
+	return max(1U, hn->pool.nbufs * share / 100);
 }
 
 /* Transmit */
@@ -195,7 +204,10 @@ static netdev_tx_t cm_hnode_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (!cm_hnode_classify(hn, frame, min_t(u32, len, CM_PARSE_LEN), &hop,
 			       &chain, &flow_id))
 		goto drop;
-	if (unlikely(!cm_node_alive(hn->base, l, hop.next)))
+	if (unlikely(!cm_peers_tx_ok(&hn->peers, hn->base, l, hop.next)))
+		goto drop;
+	/* A peer that keeps what it is sent takes no more than its share. */
+	if (unlikely(cm_pool_held(&hn->pool, hop.next) >= cm_hnode_hop_cap(hn)))
 		goto drop;
 	ring = &hn->tx[hop.next];
 	if (unlikely(cm_ring_prod_space(ring) <= 0))
@@ -236,11 +248,24 @@ out:
 
 /* Receive */
 
-static void cm_hnode_rx_bad(struct cm_hnode *hn)
+/* @n bad inputs from @peer that count against it: judge it. */
+static void cm_hnode_judge(struct cm_hnode *hn, u32 peer, u32 n)
+{
+	if (!cm_peers_bad(&hn->peers, hn->base, hn->l, peer, n,
+			  READ_ONCE(cm_bad_limit), READ_ONCE(cm_bad_window_ms)))
+		return;
+	netdev_warn(hn->dev,
+		    "node %u sent %u bad descriptors or indices within %u ms: broken, no longer read\n",
+		    peer, READ_ONCE(cm_bad_limit), READ_ONCE(cm_bad_window_ms));
+}
+
+static void cm_hnode_rx_bad(struct cm_hnode *hn, u32 peer, enum cm_bad why)
 {
 	u64_stats_update_begin(&hn->rx_syncp);
 	u64_stats_inc(&hn->rx_bad);
 	u64_stats_update_end(&hn->rx_syncp);
+	if (cm_bad_blames(why))
+		cm_hnode_judge(hn, peer, 1);
 }
 
 static void cm_hnode_rx_drop(struct cm_hnode *hn)
@@ -250,14 +275,17 @@ static void cm_hnode_rx_drop(struct cm_hnode *hn)
 	u64_stats_update_end(&hn->rx_syncp);
 }
 
-/* A buffer's journey ends here: send it home. */
-static void cm_hnode_give_back(struct cm_hnode *hn, u32 owner, u32 idx, u64 addr)
+/* A buffer's journey ends here, @from sent it: send it home. */
+static void cm_hnode_give_back(struct cm_hnode *hn, u32 from, u32 owner,
+			       u32 idx, u64 addr)
 {
 	struct cm_ring_prod *back;
+	enum cm_bad why;
 
 	if (owner == hn->self) {
-		if (cm_pool_put(&hn->pool, idx))
-			cm_hnode_rx_bad(hn);
+		why = cm_pool_put(&hn->pool, idx);
+		if (why)
+			cm_hnode_rx_bad(hn, from, why);
 		else
 			hn->freed = true;
 		return;
@@ -289,7 +317,8 @@ static int cm_hnode_rx_flow(struct cm_hnode *hn, const struct cm_desc *d,
 	return id;
 }
 
-static void cm_hnode_rx_one(struct cm_hnode *hn, const struct cm_desc *d)
+static void cm_hnode_rx_one(struct cm_hnode *hn, u32 from,
+			    const struct cm_desc *d)
 {
 	const struct cm_layout *l = hn->l;
 	struct sk_buff *skb;
@@ -300,7 +329,7 @@ static void cm_hnode_rx_one(struct cm_hnode *hn, const struct cm_desc *d)
 
 	why = cm_desc_check(l, d, &owner, &idx);
 	if (unlikely(why)) {
-		cm_hnode_rx_bad(hn);
+		cm_hnode_rx_bad(hn, from, why);
 		if (why == CM_BAD_LEN)
 			goto give_back;
 		/* Not a buffer at all: nothing we may hand back. */
@@ -317,11 +346,11 @@ static void cm_hnode_rx_one(struct cm_hnode *hn, const struct cm_desc *d)
 	}
 	/* Peers may write the buffer at any time: copy once, look at the copy. */
 	skb_put_data(skb, (u8 *)hn->base + d->addr + d->data_off, d->len);
-	cm_hnode_give_back(hn, owner, idx, d->addr);
+	cm_hnode_give_back(hn, from, owner, idx, d->addr);
 
 	flow = cm_hnode_rx_flow(hn, d, skb->data, &bad);
 	if (unlikely(bad)) {
-		cm_hnode_rx_bad(hn);
+		cm_hnode_rx_bad(hn, from, CM_BAD_CHAIN);
 		napi_consume_skb(skb, 1);
 		return;
 	}
@@ -335,9 +364,11 @@ static void cm_hnode_rx_one(struct cm_hnode *hn, const struct cm_desc *d)
 	return;
 
 give_back:
-	cm_hnode_give_back(hn, owner, idx, d->addr);
+	cm_hnode_give_back(hn, from, owner, idx, d->addr);
 }
 
+/* Up to @quota descriptors from @from; no burst after the one in which
+ * it is judged broken. */
 static int cm_hnode_rx_data(struct cm_hnode *hn, u32 from, int quota)
 {
 	struct cm_ring_cons *c = &hn->rx[from].data;
@@ -347,38 +378,54 @@ static int cm_hnode_rx_data(struct cm_hnode *hn, u32 from, int quota)
 
 	n = cm_ring_cons_avail(c);
 	if (unlikely(n < 0)) {
-		cm_hnode_rx_bad(hn);
+		cm_hnode_rx_bad(hn, from, CM_BAD_INDEX);
 		return 0;
 	}
 	n = min(n, quota);
 	for (done = 0; done < (u32)n; done += burst) {
 		burst = cm_rx_pop_burst(c, hn->base, hn->l, d, n - done);
 		for (i = 0; i < burst; i++)
-			cm_hnode_rx_one(hn, &d[i]);
-	}
-	if (n)
-		cm_ring_release(c);
-	return n;
-}
-
-/* Our buffers coming back: transmit completions, not charged to budget. */
-static void cm_hnode_rx_returns(struct cm_hnode *hn)
-{
-	struct cm_ret_tally t;
-	u32 p;
-
-	for (p = 0; p < hn->l->p.nodes; p++) {
-		if (p == hn->self)
-			continue;
-		cm_pool_drain_ret(&hn->pool, hn->l, hn->self, &hn->rx[p].ret, &t);
-		if (t.freed)
-			hn->freed = true;
-		if (unlikely(t.bad)) {
-			u64_stats_update_begin(&hn->rx_syncp);
-			u64_stats_add(&hn->rx_bad, t.bad);
-			u64_stats_update_end(&hn->rx_syncp);
+			cm_hnode_rx_one(hn, from, &d[i]);
+		/* The rest of a burst already copied out is checked as usual. */
+		if (unlikely(cm_peers_cut(&hn->peers, from))) {
+			done += burst;
+			break;
 		}
 	}
+	if (done)
+		cm_ring_release(c);
+	return done;
+}
+
+/* Our buffers coming back from @p, a peer we cut included (they are
+ * ours, each checked against its in-flight byte). */
+static void cm_hnode_rx_returns_from(struct cm_hnode *hn, u32 p)
+{
+	struct cm_ret_tally t;
+	u32 why, n = 0;
+
+	cm_pool_drain_ret(&hn->pool, hn->l, hn->self, &hn->rx[p].ret, &t);
+	if (t.freed)
+		hn->freed = true;
+	if (likely(!t.bad))
+		return;
+	u64_stats_update_begin(&hn->rx_syncp);
+	u64_stats_add(&hn->rx_bad, t.bad);
+	u64_stats_update_end(&hn->rx_syncp);
+	for (why = CM_BAD_NONE + 1; why < __CM_BAD_MAX; why++)
+		if (cm_bad_blames(why))
+			n += t.why[why];
+	cm_hnode_judge(hn, p, n);
+}
+
+/* Transmit completions, not charged to budget. */
+static void cm_hnode_rx_returns(struct cm_hnode *hn)
+{
+	u32 p;
+
+	for (p = 0; p < hn->l->p.nodes; p++)
+		if (p != hn->self)
+			cm_hnode_rx_returns_from(hn, p);
 }
 
 static void cm_hnode_rx_flush(struct cm_hnode *hn)
@@ -393,7 +440,7 @@ static void cm_hnode_rx_flush(struct cm_hnode *hn)
 }
 
 /* Ask every producer for a doorbell; true when entries arrived meanwhile
- * (ring.h [K2]). */
+ * (ring.h [K2]). A cut peer's data ring asks for none. */
 static bool cm_hnode_arm(struct cm_hnode *hn)
 {
 	bool more = false;
@@ -402,7 +449,10 @@ static bool cm_hnode_arm(struct cm_hnode *hn)
 	for (p = 0; p < hn->l->p.nodes; p++) {
 		if (p == hn->self)
 			continue;
-		more |= cm_ring_want_kick(&hn->rx[p].data);
+		if (cm_peers_cut(&hn->peers, p))
+			cm_ring_no_kick(&hn->rx[p].data);
+		else
+			more |= cm_ring_want_kick(&hn->rx[p].data);
 		more |= cm_ring_want_kick(&hn->rx[p].ret);
 	}
 	hn->armed = true;
@@ -425,26 +475,41 @@ static void cm_hnode_disarm(struct cm_hnode *hn)
 }
 
 /*
- * Peers that died: our buffers whose first hop they were come home (see
- * Documentation/architecture.rst, "Lifecycle"). Under the tx lock, held
- * by transmit from its check that the peer is alive to cm_pool_take_to():
- * nothing is sent to a dead peer after this.
+ * What the tick saw change (include/chainmesh/peers.h): peers that died
+ * leave us our buffers whose first hop they were (node 0 passes on no
+ * one else's); peers that came (back) may have reset their rings: forget
+ * the head we cached of theirs, then send to them again. Under the tx
+ * lock, held by transmit from its check that the peer may be sent to
+ * until cm_pool_take_to(): nothing goes to a dead peer after this. See
+ * Documentation/architecture.rst, "Lifecycle".
  */
-static void cm_hnode_reclaim(struct cm_hnode *hn)
+static void cm_hnode_peer_changes(struct cm_hnode *hn)
 {
 	struct netdev_queue *txq = netdev_get_tx_queue(hn->dev, 0);
+	struct cm_peers *ps = &hn->peers;
 	u32 p, n;
 
 	__netif_tx_lock(txq, smp_processor_id());
 	for (p = 0; p < hn->l->p.nodes; p++) {
-		if (!test_and_clear_bit(p, hn->reclaim))
+		if (!test_and_clear_bit(p, ps->reclaim))
 			continue;
+		/* What it returned before it went is not to take back. */
+		cm_hnode_rx_returns_from(hn, p);
 		n = cm_pool_reclaim(&hn->pool, p);
 		if (!n)
 			continue;
 		hn->freed = true;
 		netdev_info(hn->dev, "node %u is gone: %u buffers taken back\n",
 			    p, n);
+	}
+	for (p = 0; p < hn->l->p.nodes; p++) {
+		if (!test_and_clear_bit(p, ps->resync))
+			continue;
+		cm_ring_cons_forget(&hn->rx[p].data);
+		if (cm_peers_cut(ps, p))
+			netdev_info(hn->dev, "node %u is back (epoch %u): read again\n",
+				    p, READ_ONCE(ps->epoch[p]));
+		cm_peers_resynced(ps, p);
 	}
 	__netif_tx_unlock(txq);
 }
@@ -453,16 +518,18 @@ static int cm_hnode_poll(struct napi_struct *napi, int budget)
 {
 	struct cm_hnode *hn = container_of(napi, struct cm_hnode, napi);
 	u32 nodes = hn->l->p.nodes, i, p;
+	struct cm_peers *ps = &hn->peers;
 	int done = 0;
 
 	cm_hnode_disarm(hn);
 	cm_hnode_rx_returns(hn);
 	if (budget) {
 		/* Not from netpoll (budget 0), which may hold the tx lock. */
-		if (unlikely(!bitmap_empty(hn->reclaim, CHAINMESH_MAX_NODES)))
-			cm_hnode_reclaim(hn);
+		if (unlikely(!bitmap_empty(ps->reclaim, CHAINMESH_MAX_NODES) ||
+			     !bitmap_empty(ps->resync, CHAINMESH_MAX_NODES)))
+			cm_hnode_peer_changes(hn);
 		for (i = 0, p = hn->first; i < nodes && done < budget; i++) {
-			if (p != hn->self)
+			if (p != hn->self && !cm_peers_cut(ps, p))
 				done += cm_hnode_rx_data(hn, p, budget - done);
 			if (++p == nodes)
 				p = 0;
@@ -591,22 +658,11 @@ static void cm_hnode_stats_publish(struct cm_hnode *hn)
 void cm_hnode_tick(struct cm_hnode *hn, bool poll)
 {
 	struct net_device *dev = hn->dev;
-	bool up = false, alive, died = false;
-	u32 n;
+	bool up, work;
 
-	/* A peer that stopped being alive keeps none of our buffers. */
-	for (n = 0; n < hn->l->p.nodes; n++) {
-		if (n == hn->self)
-			continue;
-		alive = cm_node_alive(hn->base, hn->l, n);
-		up |= alive;
-		if (alive) {
-			__set_bit(n, hn->peer_alive);
-		} else if (__test_and_clear_bit(n, hn->peer_alive)) {
-			set_bit(n, hn->reclaim);
-			died = true;
-		}
-	}
+	/* A peer that stopped being alive keeps none of our buffers; one
+	 * that came back starts on reset rings. */
+	work = cm_peers_tick(&hn->peers, hn->base, hn->l, hn->self, &up);
 	if (up && !netif_carrier_ok(dev))
 		netif_carrier_on(dev);
 	else if (!up && netif_carrier_ok(dev))
@@ -618,8 +674,14 @@ void cm_hnode_tick(struct cm_hnode *hn, bool poll)
 	 * transmit path drop and count instead of stalling. */
 	if (netif_running(dev) && netif_queue_stopped(dev))
 		netif_wake_queue(dev);
-	if (poll || died)
+	if (poll || work)
 		cm_hnode_poke(hn);
+}
+
+/* Peers node 0 judged broken, for the watcher: bit n for node n. */
+u64 cm_hnode_blame(struct cm_hnode *hn)
+{
+	return READ_ONCE(hn->peers.blame);
 }
 
 /* cm_mesh_lock held: node 0's newly compiled table. */
@@ -710,6 +772,7 @@ struct cm_hnode *cm_hnode_create(struct cm_mesh *m, struct device *parent)
 	hn->base = m->base;
 	hn->l = &m->l;
 	hn->self = m->self;
+	cm_peers_init(&hn->peers, hn->base, hn->l);
 	u64_stats_init(&hn->tx_syncp);
 	u64_stats_init(&hn->rx_syncp);
 

@@ -8,6 +8,8 @@
 #ifndef _CM_HOST_NODE_H
 #define _CM_HOST_NODE_H
 
+#include <linux/types.h>
+
 struct cm_mesh;
 struct cm_hnode;
 struct device;
@@ -19,5 +21,6 @@ void cm_hnode_kicked(struct cm_hnode *hn);
 void cm_hnode_tick(struct cm_hnode *hn, bool poll);
 int cm_hnode_ifindex(struct cm_hnode *hn);
 void cm_hnode_set_table(struct cm_hnode *hn, const struct cm_ftable *t);
+u64 cm_hnode_blame(struct cm_hnode *hn);
 
 #endif /* _CM_HOST_NODE_H */

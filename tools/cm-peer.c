@@ -70,6 +70,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <chainmesh/datapath.h>
 #include <chainmesh/layout.h>
 #include <chainmesh/ring.h>
 #include <chainmesh/flow.h>
@@ -404,21 +405,21 @@ static int cmp_join(struct cmp *c)
 
 		if (n == (u32)c->self)
 			continue;
+		/* A new life starts on empty rings, as a guest's does
+		 * (datapath.h): what a previous one left went home when the
+		 * peers saw it end, or is of buffers this one never lent. */
 		cm_ring_prod_init(&p->tx, cm_data_ring(c->base, l, c->self, n),
 				  l->p.ring_slots);
+		cm_ring_prod_restart(&p->tx);
 		cm_ring_cons_init(&p->rx, cm_data_ring(c->base, l, n, c->self),
 				  l->p.ring_slots);
+		cm_ring_cons_skip(&p->rx);
 		cm_ring_cons_init(&p->ret, cm_ret_ring(c->base, l, n, c->self),
 				  l->ret_slots);
+		cm_ring_cons_skip(&p->ret);
 		cm_ring_prod_init(&p->back, cm_ret_ring(c->base, l, c->self, n),
 				  l->ret_slots);
-		/* Returns of a previous life are not in flight in this one. */
-		i = (u32)cm_ring_cons_avail(&p->ret);
-		if ((int)i > 0) {
-			while (i--)
-				cm_ring_pop_addr(&p->ret);
-			cm_ring_release(&p->ret);
-		}
+		cm_ring_prod_restart(&p->back);
 		/* We sleep on our doorbell: always ask for kicks. */
 		WRITE_ONCE(p->rx.hdr->want_kick, cpu_to_le32(1));
 		WRITE_ONCE(p->ret.hdr->want_kick, cpu_to_le32(1));
@@ -434,8 +435,10 @@ static int cmp_join(struct cmp *c)
 	WRITE_ONCE(c->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
 	memcpy(c->node->mac, c->mac, 6);
 	WRITE_ONCE(c->node->features, 0);
-	WRITE_ONCE(c->node->epoch,
-		   cpu_to_le32(le32_to_cpu(READ_ONCE(c->node->epoch)) + 1));
+	WRITE_ONCE(c->node->blame, 0);
+	/* Release: peers that see the new epoch see the rings reset. */
+	smp_store_release(&c->node->epoch,
+			  cpu_to_le32(le32_to_cpu(READ_ONCE(c->node->epoch)) + 1));
 	c->heartbeat = le64_to_cpu(READ_ONCE(c->node->heartbeat)) + 1;
 	WRITE_ONCE(c->node->heartbeat, cpu_to_le64(c->heartbeat));
 	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));

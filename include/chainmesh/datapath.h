@@ -140,6 +140,49 @@ static inline void cm_frame_set_dest(void *base, const struct cm_layout *l,
 	memcpy(frame, cm_node(base, l, peer)->mac, 6 /* ETH_ALEN */);
 }
 
+/*
+ * A node's new life starts on empty rings (Documentation/architecture.rst,
+ * "Lifecycle"): its producer index where the consumer's is, its consumer
+ * index where the producer's is. What a previous life left queued is
+ * dropped unread: every buffer in it went home when its peers saw that
+ * life end, and reading it again would return them twice.
+ */
+static inline void cm_ring_prod_restart(struct cm_ring_prod *p)
+{
+	/* Pairs with the consumer's release of tail [C2]. */
+	u32 tail = le32_to_cpu(smp_load_acquire(&p->hdr->tail));
+
+	p->head = tail;
+	p->published = tail;
+	p->tail_cache = tail;
+	smp_store_release(&p->hdr->head, cpu_to_le32(tail));
+}
+
+/* Consumer: drop what is queued, unread; a head more than a ring ahead
+ * (a broken producer) is left to cm_ring_cons_avail() to refuse. */
+static inline void cm_ring_cons_skip(struct cm_ring_cons *c)
+{
+	u32 start = c->tail;
+	int i, n;
+
+	/* What the cached head covers, then what the shared one adds. */
+	for (i = 0; i < 2; i++) {
+		n = cm_ring_cons_avail(c);
+		if (n <= 0)
+			break;
+		c->tail += n;
+	}
+	if (c->tail != start)
+		cm_ring_release(c);
+}
+
+/* Consumer: forget the producer's head we cached; a producer's new life
+ * may have moved it back to our tail (cm_ring_prod_restart()). */
+static inline void cm_ring_cons_forget(struct cm_ring_cons *c)
+{
+	c->head_cache = c->tail;
+}
+
 /* Chain context of a descriptor we send: @hop is the receiver's place. */
 static inline void cm_desc_set_ctx(struct cm_desc *d, u16 chain, u8 hop)
 {

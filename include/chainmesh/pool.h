@@ -16,6 +16,11 @@
  * that when that peer dies its owner can take back what it held
  * (cm_pool_reclaim()); nothing in the region says which buffers a dead
  * node held, and the owner trusts no peer to tell.
+ *
+ * Per first hop, the pool counts buffers handed out (transmit path) and
+ * come back (NAPI), each counter with one writer: their difference is
+ * what that hop holds (cm_pool_held()), which the transmit path caps so
+ * that one peer that keeps what it is sent cannot take the whole pool.
  */
 #ifndef _CHAINMESH_POOL_H
 #define _CHAINMESH_POOL_H
@@ -42,7 +47,11 @@ struct cm_pool {
 	u32 nbufs;
 	u32 mask;
 	u32 tail ____cacheline_aligned_in_smp;	/* transmit path: next to take */
+	/* transmit path: buffers handed to each first hop, running count */
+	u32 hop_out[CHAINMESH_MAX_NODES];
 	u32 head ____cacheline_aligned_in_smp;	/* NAPI: next free slot */
+	/* NAPI: buffers of each first hop come back, running count */
+	u32 hop_back[CHAINMESH_MAX_NODES];
 };
 
 /* All @nbufs buffers free. Return: 0 or -ENOMEM. */
@@ -68,6 +77,8 @@ static inline int cm_pool_init(struct cm_pool *pool, u32 nbufs)
 	pool->mask = size - 1;
 	pool->tail = 0;
 	pool->head = nbufs;
+	memset(pool->hop_out, 0, sizeof(pool->hop_out));
+	memset(pool->hop_back, 0, sizeof(pool->hop_back));
 	return 0;
 
 err_free_inflight:
@@ -111,21 +122,42 @@ static inline bool cm_pool_peek(const struct cm_pool *pool, u32 *idx)
 	return true;
 }
 
-/* Transmit path: take the buffer cm_pool_peek() returned; it is in flight. */
-static inline void cm_pool_take(struct cm_pool *pool, u32 idx)
+static inline void __cm_pool_take(struct cm_pool *pool, u32 idx, u8 hop)
 {
+	/* Published by the release below, with the buffer. */
+	WRITE_ONCE(pool->hop[idx], hop);
 	/* Release: our read of the slot is done before NAPI may accept the
 	 * buffer back and put it there again. */
 	smp_store_release(&pool->inflight[idx], 1);
 	WRITE_ONCE(pool->tail, pool->tail + 1);
 }
 
+/* Transmit path: take the buffer cm_pool_peek() returned; it is in
+ * flight, with no first hop (nobody to take it back from). */
+static inline void cm_pool_take(struct cm_pool *pool, u32 idx)
+{
+	__cm_pool_take(pool, idx, CM_POOL_HOP_NONE);
+}
+
 /* Transmit path: take it for a frame to node @peer, its first hop. */
 static inline void cm_pool_take_to(struct cm_pool *pool, u32 idx, u32 peer)
 {
-	/* Published by the release in cm_pool_take(). */
-	WRITE_ONCE(pool->hop[idx], (u8)peer);
-	cm_pool_take(pool, idx);
+	WRITE_ONCE(pool->hop_out[peer], pool->hop_out[peer] + 1);
+	__cm_pool_take(pool, idx, (u8)peer);
+}
+
+/* Buffers whose first hop is @peer (< CHAINMESH_MAX_NODES) that have not
+ * come back. Exact in the transmit path; a hint anywhere else. */
+static inline u32 cm_pool_held(const struct cm_pool *pool, u32 peer)
+{
+	return READ_ONCE(pool->hop_out[peer]) - READ_ONCE(pool->hop_back[peer]);
+}
+
+/* NAPI: a buffer of the first hop @hop came back, whoever returned it. */
+static inline void cm_pool_credit(struct cm_pool *pool, u8 hop)
+{
+	if (hop < CHAINMESH_MAX_NODES)
+		WRITE_ONCE(pool->hop_back[hop], pool->hop_back[hop] + 1);
 }
 
 /* A buffer of ours, in flight, came back and goes on to @peer as it is
@@ -133,6 +165,8 @@ static inline void cm_pool_take_to(struct cm_pool *pool, u32 idx, u32 peer)
  * serialized with cm_pool_take_to() (the tx lock). */
 static inline void cm_pool_set_hop(struct cm_pool *pool, u32 idx, u32 peer)
 {
+	cm_pool_credit(pool, READ_ONCE(pool->hop[idx]));
+	WRITE_ONCE(pool->hop_out[peer], pool->hop_out[peer] + 1);
 	WRITE_ONCE(pool->hop[idx], (u8)peer);
 }
 
@@ -147,6 +181,8 @@ static inline enum cm_bad cm_pool_put(struct cm_pool *pool, u32 idx)
 	/* Full barrier: only one return of a buffer handed out once wins. */
 	if (xchg(&pool->inflight[idx], 0) != 1)
 		return CM_BAD_RETURN;
+	/* Its hop was written before the buffer went out (release). */
+	cm_pool_credit(pool, READ_ONCE(pool->hop[idx]));
 	pool->free[pool->head & pool->mask] = idx;
 	/* Pairs with the acquire in cm_pool_avail(). */
 	smp_store_release(&pool->head, pool->head + 1);

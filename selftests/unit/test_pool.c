@@ -190,6 +190,138 @@ TEST_F(pool, reclaim_first_hop)
 	EXPECT_EQ(12, cm_pool_count(&self->pool));
 }
 
+/* What each first hop holds: handed out minus come back, whoever
+ * returns it; a buffer passed on moves to its new hop; a refused return
+ * credits nothing; a reclaim empties the hop. */
+TEST_F(pool, held_per_hop)
+{
+	u32 idx[12], i, any;
+
+	for (i = 0; i < 5; i++)
+		ASSERT_TRUE(get_to(&self->pool, &idx[i], i < 3 ? 1 : 2));
+	EXPECT_EQ(3, cm_pool_held(&self->pool, 1));
+	EXPECT_EQ(2, cm_pool_held(&self->pool, 2));
+	EXPECT_EQ(0, cm_pool_held(&self->pool, 3));
+
+	ASSERT_EQ(CM_BAD_NONE, cm_pool_put(&self->pool, idx[0]));
+	EXPECT_EQ(2, cm_pool_held(&self->pool, 1));
+	EXPECT_EQ(CM_BAD_RETURN, cm_pool_put(&self->pool, idx[0]));
+	EXPECT_EQ(2, cm_pool_held(&self->pool, 1));
+
+	/* Came back from 2's chain and goes on to 3 (XDP_TX). */
+	cm_pool_set_hop(&self->pool, idx[3], 3);
+	EXPECT_EQ(1, cm_pool_held(&self->pool, 2));
+	EXPECT_EQ(1, cm_pool_held(&self->pool, 3));
+	ASSERT_EQ(CM_BAD_NONE, cm_pool_put(&self->pool, idx[3]));
+	EXPECT_EQ(0, cm_pool_held(&self->pool, 3));
+
+	EXPECT_EQ(2, cm_pool_reclaim(&self->pool, 1));
+	EXPECT_EQ(0, cm_pool_held(&self->pool, 1));
+	EXPECT_EQ(1, cm_pool_held(&self->pool, 2));
+
+	/* No first hop, no account; a reused buffer counts for its new hop. */
+	ASSERT_TRUE(get(&self->pool, &any));
+	ASSERT_EQ(CM_BAD_NONE, cm_pool_put(&self->pool, any));
+	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
+		EXPECT_EQ(i == 2 ? 1 : 0, cm_pool_held(&self->pool, i));
+	for (i = 0; i < 11; i++)
+		ASSERT_TRUE(get_to(&self->pool, &idx[i], 5));
+	EXPECT_EQ(11, cm_pool_held(&self->pool, 5));
+	EXPECT_EQ(0, cm_pool_count(&self->pool));
+	EXPECT_EQ(11, cm_pool_reclaim(&self->pool, 5));
+	EXPECT_EQ(0, cm_pool_held(&self->pool, 5));
+}
+
+/* A ring of 8 descriptors, both ends: what a previous life left. */
+FIXTURE(life) {
+	struct chainmesh_ring_hdr *hdr;
+	struct cm_ring_prod p;
+	struct cm_ring_cons c;
+};
+
+FIXTURE_SETUP(life)
+{
+	size_t size = sizeof(*self->hdr) + 8 * sizeof(struct chainmesh_desc);
+
+	self->hdr = aligned_alloc(CHAINMESH_CACHELINE, size);
+	ASSERT_TRUE(self->hdr != NULL);
+	memset(self->hdr, 0, size);
+	cm_ring_prod_init(&self->p, self->hdr, 8);
+	cm_ring_cons_init(&self->c, self->hdr, 8);
+}
+
+FIXTURE_TEARDOWN(life)
+{
+	free(self->hdr);
+}
+
+/* Push and publish @n descriptors; false when the ring had no room. */
+static bool life_push(FIXTURE_DATA(life) *self, u32 n)
+{
+	struct cm_desc d = { .addr = 0x1000, .len = 60 };
+
+	while (n--) {
+		if (cm_ring_prod_space(&self->p) <= 0)
+			return false;
+		cm_ring_push_desc(&self->p, &d);
+		d.addr += 0x1000;
+	}
+	cm_ring_publish(&self->p);
+	return true;
+}
+
+/* The producer's new life drops what the consumer had not read: its head
+ * goes back to the consumer's tail; a consumer that forgets its cached
+ * head then sees exactly the new life's descriptors. */
+TEST_F(life, producer_restart)
+{
+	struct cm_desc d;
+
+	ASSERT_TRUE(life_push(self, 5));
+	ASSERT_EQ(5, cm_ring_cons_avail(&self->c));
+	cm_ring_pop_desc(&self->c, &d);
+	cm_ring_release(&self->c);
+
+	/* The producer dies with 4 unread and comes back. */
+	cm_ring_prod_init(&self->p, self->hdr, 8);
+	EXPECT_EQ(5, self->p.head);
+	cm_ring_prod_restart(&self->p);
+	EXPECT_EQ(1, self->p.head);
+	EXPECT_EQ(1, le32_to_cpu(self->hdr->head));
+	EXPECT_EQ(8, cm_ring_prod_space(&self->p));
+
+	cm_ring_cons_forget(&self->c);
+	EXPECT_EQ(0, cm_ring_cons_avail(&self->c));
+	ASSERT_TRUE(life_push(self, 8));
+	EXPECT_EQ(8, cm_ring_cons_avail(&self->c));
+	cm_ring_pop_desc(&self->c, &d);
+	EXPECT_EQ(0x1000, d.addr);
+}
+
+/* The consumer's new life (or its fence) skips what is queued, whatever
+ * it cached; an insane head is left for cm_ring_cons_avail() to refuse. */
+TEST_F(life, consumer_skip)
+{
+	ASSERT_TRUE(life_push(self, 3));
+	ASSERT_EQ(3, cm_ring_cons_avail(&self->c));	/* cached: 3 */
+	ASSERT_TRUE(life_push(self, 4));
+	cm_ring_cons_skip(&self->c);
+	EXPECT_EQ(7, self->c.tail);
+	EXPECT_EQ(7, le32_to_cpu(self->hdr->tail));
+	EXPECT_EQ(0, cm_ring_cons_avail(&self->c));
+
+	/* Nothing queued: nothing moves, nothing is published. */
+	self->hdr->tail = cpu_to_le32(99);
+	cm_ring_cons_skip(&self->c);
+	EXPECT_EQ(99, le32_to_cpu(self->hdr->tail));
+	self->hdr->tail = cpu_to_le32(7);
+
+	self->hdr->head = cpu_to_le32(7 + 9);
+	cm_ring_cons_skip(&self->c);
+	EXPECT_EQ(7, self->c.tail);
+	EXPECT_EQ(-EPROTO, cm_ring_cons_avail(&self->c));
+}
+
 /* A region with return rings; node 1 is us. */
 FIXTURE(ret) {
 	struct cm_layout l;

@@ -317,16 +317,20 @@ cm_ping_start_lab()
 	lab_start 3
 }
 
+# Module parameters for every insmod of the scenario (e.g. bad_limit=0).
+CM_HOST_ARGS=${CM_HOST_ARGS:-}
+CM_GUEST_ARGS=${CM_GUEST_ARGS:-}
+
 cm_ping_host_load()
 {
-	vm_exec vm0 "insmod $CM_HOST_KO"
+	vm_exec vm0 "insmod $CM_HOST_KO $CM_HOST_ARGS"
 }
 
 cm_ping_guest_load()
 {
 	local vm=$1
 
-	vm_exec "$vm" "insmod $CM_GUEST_KO" &&
+	vm_exec "$vm" "insmod $CM_GUEST_KO $CM_GUEST_ARGS" &&
 		vm_wait_for "$vm" "[ -e /sys/class/net/cm0 ]" 20
 }
 

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Peer death and rebirth under traffic: a guest that unloads its module
-# and loads it again, a guest whose QEMU is killed (a crash), and the same
-# guest booted again. Nothing else is restarted.
+# Peer death and rebirth under traffic: a guest that stalls past the dead
+# time and resumes, a guest that unloads its module and loads it again, a
+# guest whose QEMU is killed (a crash), and the same guest booted again.
+# Nothing else is restarted.
 #
 #                 +------------------------------------------+
 #                 | VM0  node 0 (host)   chainmesh_host.ko   |
@@ -15,11 +16,19 @@
 #   +--------------+-------------+       +--------------+-------------+
 #   | VM1  node 1  chainmesh.ko  | ----> | VM2  node 2  chainmesh.ko  |
 #   |      cm0 10.0.0.1/24       | <---- |      cm0 10.0.0.2/24       |
-#   |      pings VM2 all along   |       |  rmmod/insmod, kill, boot  |
+#   |      pings VM2 all along   |       | stall, rmmod/insmod, kill, |
+#   |                            |       | boot                       |
 #   +----------------------------+       +----------------------------+
 #
 #   chain 1 = hops 1 2, chain 2 = hops 2 1 (lib.sh's ping scenario)
 #
+#   0. stall: VM2's QEMU is stopped (SIGSTOP) until the host calls node 2
+#      down, which takes back what was queued to it (VM1's pool is full
+#      again while VM2 is still stopped), then resumed (SIGCONT). VM2 sees
+#      the verdict and fences itself: it reads and returns nothing of what
+#      was queued to it, and rejoins as the next epoch; the host takes it
+#      back, the pings are answered again, no peer counts a bad return
+#      (rx_bad_return at VM1, node 0's bad) and every pool is full.
 #   1. unload: VM2 rmmods under traffic; the host sees it absent, VM1's
 #      pool is full again (VM2 handed VM1's buffers back as it left);
 #      insmod again: it rejoins and the pings are answered again.
@@ -84,6 +93,53 @@ node_state()
 pings_answered()
 {
 	vm_wait_for vm1 "ping -c 1 -W 1 10.0.0.2 >/dev/null" "${1:-30}"
+}
+
+# ---------------------------------------------------------------- stall
+
+EPOCH0=
+
+stall_vm2()
+{
+	vm_exec vm0 "chainmesh node show" || return 1
+	EPOCH0=$(cm_node_field 2 epoch)
+	"$CMLAB" pause vm2 >/dev/null 2>&1 || return 1
+	node_state 2 down 15 || return 1
+	tap_diag "vm2 stopped at epoch $EPOCH0; host calls node 2 down"
+}
+
+resume_vm2()
+{
+	local t0 epoch
+
+	"$CMLAB" resume vm2 >/dev/null 2>&1 || return 1
+	t0=$(now)
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 2 state up epoch $((EPOCH0 + 1)) '" 20 ||
+		return 1
+	epoch=$(vm_exec vm0 "chainmesh node show" && cm_node_field 2 epoch)
+	tap_diag "vm2 resumed; up again as epoch $epoch $(since "$t0") s later"
+	[ "$epoch" = $((EPOCH0 + 1)) ]
+}
+
+fenced_once()
+{
+	local f
+
+	f=$(cm_ethtool_stat vm2 fenced) || return 1
+	vm_exec vm2 "dmesg | grep fenced"
+	CM_OUT="vm2 fenced $f: $CM_OUT"
+	[ "$f" = 1 ]
+}
+
+no_bad_return()
+{
+	local r h
+
+	r=$(cm_ethtool_stat vm1 rx_bad_return) || return 1
+	vm_exec vm0 "chainmesh node show" || return 1
+	h=$(cm_node_field 0 bad)
+	CM_OUT="vm1 rx_bad_return $r, node 0 bad $h"
+	[ "$r" = 0 ] && [ "$h" = 0 ]
 }
 
 # ---------------------------------------------------------------- unload
@@ -164,7 +220,7 @@ rejoin_vm2()
 	le "$T_REJOIN" "$REJOIN_MAX"
 }
 
-tap_plan 24
+tap_plan 31
 cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
 cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
 cm_step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
@@ -173,6 +229,14 @@ cm_step "vm0: nodes 1 and 2 up, chains and flows added" fatal \
 	eval 'cm_ping_nodes_up && cm_ping_add_flows && cm_ping_carrier'
 cm_step "vm1: continuous ping of 10.0.0.2 started" fatal start_ping
 cm_step "vm1: pings answered" fatal pings_answered 20
+
+cm_step "stall: vm2 stopped, host marks node 2 down" - stall_vm2
+cm_step "stall: vm1 pool_free back to 512 while vm2 is stopped" - cm_pool_full vm1 "$RECLAIM_MAX"
+cm_step "stall: vm2 resumed, fences, up again as the next epoch" - resume_vm2
+cm_step "stall: vm2 counted one fence" - fenced_once
+cm_step "stall: pings answered again" - pings_answered 30
+cm_step "stall: no bad return at vm1 nor node 0" - no_bad_return
+cm_step "stall: vm1, vm2 pool_free 512" - eval 'cm_pool_full vm1 10 && cm_pool_full vm2 10'
 
 cm_step "unload: vm2 rmmod chainmesh under traffic" - unload_vm2
 cm_step "unload: vm0 sees node 2 absent" - node_state 2 absent 5

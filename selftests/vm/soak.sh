@@ -341,7 +341,7 @@ c()
 	echo "$s"
 }
 
-TX_DROPS=(tx_drop_len tx_drop_no_flow tx_drop_no_hop tx_drop_peer_down tx_drop_ring_full tx_drop_ring_bad tx_drop_no_buf)
+TX_DROPS=(tx_drop_len tx_drop_no_flow tx_drop_no_hop tx_drop_peer_down tx_drop_ring_full tx_drop_ring_bad tx_drop_no_buf tx_drop_quota tx_drop_fenced)
 RX_DROPS=(rx_drop_nomem rx_drop_down)
 BAD=(rx_bad_addr rx_bad_align rx_bad_owner rx_bad_len rx_bad_index rx_bad_chain rx_bad_return)
 XDP_LOSS=(xdp_tx_drop xdp_tx_no_hop xdp_drop xdp_aborted xdp_redirect)

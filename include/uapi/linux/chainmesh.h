@@ -109,7 +109,9 @@ struct chainmesh_node {
 	__u8 pad0[2];
 	__le32 features;	/* node writes; all read */
 	__le32 host_state;	/* host writes; all read: host's verdict */
-	__u8 pad1[32];
+	__le64 blame;		/* node writes; host reads: bit n set, this
+				 * node judged node n broken (bad input) */
+	__u8 pad1[24];
 };
 
 /*

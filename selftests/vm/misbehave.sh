@@ -1,0 +1,250 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A peer that misbehaves while it stays alive: tools/cm-peer joins as
+# node 3, first keeping every buffer it is sent (a hoarder), then sending
+# garbage (descriptors outside every pool, misaligned, runts and frames
+# past their buffer, insane ring heads), then comes back well behaved.
+# The default module parameters: peer_share=50, bad_limit=32 within
+# bad_window_ms=1000 (Documentation/operations.rst).
+#
+#                 +------------------------------------------+
+#                 | VM0  node 0 (host)   chainmesh_host.ko   |
+#                 |      watcher: reports -> BROKEN verdict  |
+#                 +--------------------+---------------------+
+#                                      | peer 0
+#   chainmesh-ivshmemd ===== one shared region (memfd, 16 MiB) ===========
+#                  | peer 1                   | peer 2              | peer 3
+#   +--------------+-------------+ +----------+-----------------+ +-+--------+
+#   | VM1  node 1  chainmesh.ko  | | VM2  node 2  chainmesh.ko   | | cm-peer  |
+#   |      cm0 10.0.0.1/24       | |      cm0 10.0.0.2/24        | | hoard,   |
+#   +----------------------------+ +-----------------------------+ | chaos,   |
+#     ping 10.0.0.2: chains 1 (1 2), 2 (2 1)                       | echo     |
+#     ping 10.0.0.3: chain 3 (1 3), into node 3                    +----------+
+#
+#   1. quota: node 3 hoards; VM1 floods it (ping -i 0.01). VM1 lets it
+#      hold exactly its share (256 of 512 buffers: peer3_held), drops the
+#      rest (tx_drop_quota), and its pings to VM2 are all answered. Once
+#      the hoarder leaves, VM1 takes its buffers back (pool_free 512).
+#   2. broken: node 3 sends garbage to VM1 and VM2 (seed printed). The
+#      victims judge it broken (peer3_broken) and read nothing more from
+#      it (their rx_bad_* counters stand still while it goes on), the host
+#      calls it broken (`node show`), VM1 stops sending to it, and the
+#      pings between VM1 and VM2 keep flowing. It stays broken after it
+#      left.
+#   3. rejoin: a well-behaved cm-peer (echo) joins as node 3, a new epoch:
+#      the host calls it up, VM1's pings to 10.0.0.3 are answered again.
+#   End: every pool full, clean rmmod, quiet consoles.
+#
+# Knobs: CM_MISBEHAVE_SEED (replay the garbage; printed in any case).
+
+set -e
+# shellcheck source=selftests/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+SEED=${CM_MISBEHAVE_SEED:-$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))}
+SHARE=256			# peer_share 50% of bufs_per_node 512
+GARBAGE=desc_addr,desc_align,desc_len0,desc_len_huge,desc_off,head_random
+BAD="rx_bad_addr rx_bad_align rx_bad_owner rx_bad_len rx_bad_index"
+CM_BAIL_SUFFIX=" (seed $SEED)"
+
+add_flows()
+{
+	cm_ping_add_flows &&
+	vm_exec vm0 "chainmesh chain add 3 hops 1 3 &&
+		     chainmesh flow add 3 chain 3 src 10.0.0.1/32 dst 10.0.0.3/32"
+}
+
+# peer_up ARGS...: cmlab peer ARGS, which must join as node 3.
+peer_up()
+{
+	CM_OUT=$("$CMLAB" peer "$@" 2>&1) || return 1
+	[[ "$CM_OUT" == *" peer 3 "* ]]
+}
+
+stat_of()
+{
+	cm_ethtool_stat "$@"
+}
+
+# ---------------------------------------------------------------- quota
+
+hoard_flood()
+{
+	peer_up chaos --kinds hoard --targets 1 --duration 120 || return 1
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state up'" 10 ||
+		return 1
+	vm_exec vm1 "ping -c 3000 -i 0.01 -W 1 10.0.0.3 >/dev/null 2>&1 &
+		     echo \$! >/tmp/flood.pid"
+}
+
+held_share()
+{
+	local held drops free
+
+	vm_wait_for vm1 "ethtool -S cm0 | grep -q 'peer3_held: $SHARE\$'" 20 || true
+	held=$(stat_of vm1 peer3_held) && drops=$(stat_of vm1 tx_drop_quota) &&
+		free=$(stat_of vm1 pool_free) || return 1
+	CM_OUT="vm1: peer3_held $held (share $SHARE), tx_drop_quota $drops, pool_free $free"
+	[ "$held" = "$SHARE" ] && ge "$drops" 1 && ge "$free" $((512 - SHARE))
+}
+
+ping_vm2_all()
+{
+	vm_exec vm1 "ping -c 20 -i 0.2 -W 2 10.0.0.2" 60 || true
+	[ "$(ping_received "$CM_OUT")" = 20 ]
+}
+
+hoarder_leaves()
+{
+	vm_exec vm1 "kill \$(cat /tmp/flood.pid) 2>/dev/null; true" || return 1
+	"$CMLAB" peer-stop 0 >/dev/null 2>&1 || return 1
+	cm_pool_full vm1 10 && [ "$(stat_of vm1 peer3_held)" = 0 ]
+}
+
+# ---------------------------------------------------------------- broken
+
+T_CHAOS=
+
+start_garbage()
+{
+	vm_exec vm1 "ping -i 0.2 -W 1 10.0.0.2 >/tmp/ping2.log 2>&1 &
+		     echo \$! >/tmp/ping2.pid
+		     ping -i 0.5 -W 1 10.0.0.3 >/dev/null 2>&1 &
+		     echo \$! >/tmp/ping3.pid" || return 1
+	# node 3 up and VM1 sending to it before the garbage starts
+	peer_up chaos --seed "$SEED" --duration 25 --targets 1,2 --kinds "$GARBAGE" \
+		--gap 1000 || return 1
+	T_CHAOS=$SECONDS
+}
+
+host_says_broken()
+{
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state broken'" 15 ||
+		{ vm_exec vm0 "chainmesh node show; dmesg | tail -5"; return 1; }
+	tap_diag "host: node 3 broken $((SECONDS - T_CHAOS)) s after the garbage started"
+	vm_exec vm0 "dmesg | grep 'reported broken'"
+}
+
+judged()
+{
+	local b1 b2 n1 n2
+
+	b1=$(stat_of vm1 peer3_broken) && n1=$(stat_of vm1 peer3_bad) &&
+		b2=$(stat_of vm2 peer3_broken) && n2=$(stat_of vm2 peer3_bad) || return 1
+	CM_OUT="vm1: peer3_broken $b1 peer3_bad $n1; vm2: peer3_broken $b2 peer3_bad $n2"
+	# Both count its garbage; at least one judged it before the host's
+	# verdict cut it off at the other too.
+	ge "$n1" 1 && ge "$n2" 1 && [ $((b1 + b2)) -ge 1 ] && [ "$b1" -le 1 ] && [ "$b2" -le 1 ]
+}
+
+bad_sum()
+{
+	local r s=0 v
+
+	for r in $BAD; do
+		v=$(stat_of "$1" "$r") || return 1
+		s=$((s + v))
+	done
+	echo "$s"
+}
+
+# The attack goes on (the chaos peer runs 25 s); the victims read none of it.
+not_read()
+{
+	local a1 a2 b1 b2 alive
+
+	a1=$(bad_sum vm1) && a2=$(bad_sum vm2) || return 1
+	sleep 3
+	b1=$(bad_sum vm1) && b2=$(bad_sum vm2) || return 1
+	alive=$(grep -c "chaos: .* attacks so far" "$CMLAB_DIR/peer1.log" || true)
+	CM_OUT="rx_bad_* vm1 $a1 -> $b1, vm2 $a2 -> $b2 (chaos progress lines: $alive)"
+	[ "$a1" = "$b1" ] && [ "$a2" = "$b2" ] && ! grep -q "chaos done" "$CMLAB_DIR/peer1.log"
+}
+
+vm1_stops_sending()
+{
+	local a b
+
+	a=$(stat_of vm1 peer3_tx_packets) || return 1
+	sleep 2
+	b=$(stat_of vm1 peer3_tx_packets) || return 1
+	CM_OUT="vm1 peer3_tx_packets $a -> $b"
+	ge "$a" 1 && [ "$a" = "$b" ]
+}
+
+pings_flow()
+{
+	local sent recv
+
+	vm_exec vm1 "kill -INT \$(cat /tmp/ping2.pid) \$(cat /tmp/ping3.pid)
+		     sleep 1; tail -n 3 /tmp/ping2.log" || return 1
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$CM_OUT")
+	recv=$(ping_received "$CM_OUT")
+	CM_OUT="vm1 -> vm2 during the attack: sent $sent received $recv"
+	ge "$sent" 20 && [ $(( (sent - recv) * 10 )) -le "$sent" ]
+}
+
+garbage_ends()
+{
+	CM_OUT=$("$CMLAB" peer-wait 1 --timeout 60 2>&1) || return 1
+	CM_OUT=$(grep -E 'seed|chaos kind|summary' <<<"$CM_OUT")
+	grep -q "chaos done seed $SEED" <<<"$CM_OUT" &&
+		vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state broken'" 5
+}
+
+# ---------------------------------------------------------------- rejoin
+
+rejoin()
+{
+	peer_up echo --duration 60 || return 1
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state up'" 10 ||
+		{ vm_exec vm0 "chainmesh node show"; return 1; }
+	vm_exec vm0 "chainmesh node show | grep '^node 3'"
+}
+
+ping_node3()
+{
+	vm_wait_for vm1 "ping -c 1 -W 1 10.0.0.3 >/dev/null" 15 || return 1
+	vm_exec vm1 "ping -c 5 -i 0.2 -W 2 10.0.0.3" 30 || true
+	[ "$(ping_received "$CM_OUT")" = 5 ]
+}
+
+end_pools()
+{
+	"$CMLAB" peer-stop 2 >/dev/null 2>&1 || return 1
+	cm_pool_full vm1 10 && cm_pool_full vm2 10
+}
+
+tap_plan 23
+tap_diag "garbage seed $SEED (replay: CM_MISBEHAVE_SEED=$SEED $0)"
+cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
+cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
+cm_step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
+cm_step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal cm_ping_guest_up vm2 10.0.0.2/24
+cm_step "vm0: nodes 1 and 2 up" fatal cm_ping_nodes_up
+cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal add_flows
+cm_step "vm1, vm2: carrier" fatal cm_ping_carrier
+
+cm_step "quota: node 3 hoards, vm1 floods it" fatal hoard_flood
+cm_step "quota: node 3 holds exactly its share of vm1's pool, the rest dropped" - held_share
+cm_step "quota: vm1's pings to vm2 all answered meanwhile" - ping_vm2_all
+cm_step "quota: hoarder gone, vm1 pool_free back to 512" - hoarder_leaves
+
+cm_step "broken: pings running, node 3 sends garbage (seed $SEED)" fatal start_garbage
+cm_step "broken: the host calls node 3 broken" - host_says_broken
+cm_step "broken: vm1 and vm2 count its garbage, judge it broken" - judged
+cm_step "broken: vm1 and vm2 read nothing more from it" - not_read
+cm_step "broken: vm1 sends nothing more to it" - vm1_stops_sending
+cm_step "broken: vm1 -> vm2 pings kept flowing (loss <= 10%)" - pings_flow
+cm_step "broken: node 3 left, still broken at the host" - garbage_ends
+
+cm_step "rejoin: node 3 joins again as a new epoch, the host calls it up" - rejoin
+cm_step "rejoin: vm1's pings to 10.0.0.3 answered again" - ping_node3
+cm_step "end: vm1, vm2 pool_free 512" - end_pools
+cm_step "end: all rmmod cleanly" - eval 'vm_exec vm1 "rmmod chainmesh" 30 &&
+	vm_exec vm2 "rmmod chainmesh" 30 && vm_exec vm0 "rmmod chainmesh_host" 30 &&
+	cm_ping_lsmod'
+cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
+tap_diag "garbage seed $SEED"
+tap_exit_status
