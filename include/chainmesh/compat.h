@@ -50,6 +50,7 @@ typedef __u64 u64;
 #define ____cacheline_aligned_in_smp	__attribute__((__aligned__(64)))
 
 #define GFP_KERNEL		0
+#define kvmalloc(size, gfp)	malloc(size)
 #define kvcalloc(n, size, gfp)	calloc((n), (size))
 #define kvfree(p)		free(p)
 
