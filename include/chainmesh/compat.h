@@ -65,6 +65,10 @@ typedef __u64 u64;
 #define be16_to_cpu(x)	be16toh((uint16_t)(x))
 #define be32_to_cpu(x)	be32toh((uint32_t)(x))
 
+#ifndef __force
+#define __force
+#endif
+
 #ifndef __always_inline
 #define __always_inline	inline __attribute__((__always_inline__))
 #endif

@@ -281,40 +281,84 @@ cm_flow_lookup_linear(const struct cm_ftable *t, const struct cm_flow_key *k)
 	return NULL;
 }
 
-_Static_assert(sizeof(struct cm_flow_key) == CM_FIDX_WORDS * 4,
-	       "cm_flow_key: no padding, words for the index");
+/*
+ * The index sees a key, and a flow's value and mask, as CM_FIDX_WORDS
+ * words, all made the same way: word 0 holds family, protocol and VLAN,
+ * word 1 the two ports, 2..5 the source, 6..9 the destination. They are
+ * built in registers from the fields (no copy through the stack, which
+ * costs a store-forwarding stall per lookup); a flow matches a key k iff
+ * (k & m) == v word by word.
+ */
+static inline u32 cm_fidx_w0(u8 family, u8 proto, __be16 vlan)
+{
+	return family | (u32)proto << 8 | (u32)(__force u16)vlan << 16;
+}
+
+static inline u32 cm_fidx_w1(__be16 sport, __be16 dport)
+{
+	return (__force u16)sport | (u32)(__force u16)dport << 16;
+}
+
+static inline void cm_fidx_key(const struct cm_flow_key *k, u32 w[CM_FIDX_WORDS])
+{
+	w[0] = cm_fidx_w0(k->family, k->proto, k->vlan);
+	w[1] = cm_fidx_w1(k->sport, k->dport);
+	memcpy(&w[2], k->src, 16);
+	memcpy(&w[6], k->dst, 16);
+}
+
+/* Bits where @a and @b differ, over all words (unrolled: hot in builds). */
+static inline u32 cm_fidx_diff(const u32 a[CM_FIDX_WORDS], const u32 b[CM_FIDX_WORDS])
+{
+	return (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
+	       (a[4] ^ b[4]) | (a[5] ^ b[5]) | (a[6] ^ b[6]) | (a[7] ^ b[7]) |
+	       (a[8] ^ b[8]) | (a[9] ^ b[9]);
+}
+
+/* The value words of @f alone. */
+static inline void cm_fidx_value(const struct chainmesh_flow *f,
+				 u32 v[CM_FIDX_WORDS])
+{
+	v[0] = cm_fidx_w0(f->family, f->ip_proto, f->vlan);
+	v[1] = cm_fidx_w1(f->sport, f->dport);
+	memcpy(&v[2], f->src, 16);
+	memcpy(&v[6], f->dst, 16);
+}
 
 /*
- * A flow as the index sees it: @m its mask and @v its value, both in the
- * shape of a key, so that the flow matches k iff (k & m) == v word by
- * word. Return: false when a value bit lies outside its mask: such a flow
- * matches nothing (cm_flow_match compares the masked key with it).
+ * A flow as the index sees it: @v its value, @m its mask. Return: false
+ * when a value bit lies outside its mask: such a flow matches nothing
+ * (cm_flow_match compares the masked key with it).
  */
 static inline bool cm_fidx_flow(const struct chainmesh_flow *f,
 				u32 v[CM_FIDX_WORDS], u32 m[CM_FIDX_WORDS])
 {
-	struct cm_flow_key kv, km;
-	u32 i, bad = 0;
+	u32 x[CM_FIDX_WORDS];
 
-	kv.family = f->family;
-	kv.proto = f->ip_proto;
-	kv.vlan = f->vlan;
-	kv.sport = f->sport;
-	kv.dport = f->dport;
-	memcpy(kv.src, f->src, sizeof(kv.src));
-	memcpy(kv.dst, f->dst, sizeof(kv.dst));
-	km.family = f->family ? 0xff : 0;
-	km.proto = f->ip_proto ? 0xff : 0;
-	km.vlan = f->vlan ? cpu_to_be16(0xffff) : 0;
-	km.sport = f->sport_mask;
-	km.dport = f->dport_mask;
-	memcpy(km.src, f->src_mask, sizeof(km.src));
-	memcpy(km.dst, f->dst_mask, sizeof(km.dst));
-	memcpy(v, &kv, sizeof(kv));
-	memcpy(m, &km, sizeof(km));
-	for (i = 0; i < CM_FIDX_WORDS; i++)
-		bad |= v[i] & ~m[i];
-	return !bad;
+	cm_fidx_value(f, v);
+	m[0] = cm_fidx_w0(f->family ? 0xff : 0, f->ip_proto ? 0xff : 0,
+			  f->vlan ? cpu_to_be16(0xffff) : 0);
+	m[1] = cm_fidx_w1(f->sport_mask, f->dport_mask);
+	memcpy(&m[2], f->src_mask, 16);
+	memcpy(&m[6], f->dst_mask, 16);
+	/* v & ~m == 0 iff v | m == m */
+	x[0] = v[0] | m[0];
+	x[1] = v[1] | m[1];
+	x[2] = v[2] | m[2];
+	x[3] = v[3] | m[3];
+	x[4] = v[4] | m[4];
+	x[5] = v[5] | m[5];
+	x[6] = v[6] | m[6];
+	x[7] = v[7] | m[7];
+	x[8] = v[8] | m[8];
+	x[9] = v[9] | m[9];
+	return !cm_fidx_diff(x, m);
+}
+
+static inline bool cm_fidx_same(const u32 a[CM_FIDX_WORDS],
+				const u32 b[CM_FIDX_WORDS])
+{
+	return !cm_fidx_diff(a, b);
 }
 
 /*
@@ -371,22 +415,17 @@ static inline bool cm_fidx_hit(const u32 w[CM_FIDX_WORDS],
 			       const u32 m[CM_FIDX_WORDS],
 			       const struct chainmesh_flow *f, bool narrow)
 {
-	struct cm_flow_key kv;
-	u32 v[CM_FIDX_WORDS], d = 0, i;
+	u32 d, i;
 
-	kv.family = f->family;
-	kv.proto = f->ip_proto;
-	kv.vlan = f->vlan;
-	kv.sport = f->sport;
-	kv.dport = f->dport;
-	memcpy(kv.src, f->src, sizeof(kv.src));
-	memcpy(kv.dst, f->dst, sizeof(kv.dst));
-	memcpy(v, &kv, sizeof(v));
+	d = ((w[0] & m[0]) ^ cm_fidx_w0(f->family, f->ip_proto, f->vlan)) |
+	    ((w[1] & m[1]) ^ cm_fidx_w1(f->sport, f->dport)) |
+	    ((w[2] & m[2]) ^ (__force u32)f->src[0]) |
+	    ((w[6] & m[6]) ^ (__force u32)f->dst[0]);
 	if (narrow)
-		return !(((w[0] & m[0]) ^ v[0]) | ((w[1] & m[1]) ^ v[1]) |
-			 ((w[2] & m[2]) ^ v[2]) | ((w[6] & m[6]) ^ v[6]));
-	for (i = 0; i < CM_FIDX_WORDS; i++)
-		d |= (w[i] & m[i]) ^ v[i];
+		return !d;
+	for (i = 1; i < 4; i++)
+		d |= ((w[2 + i] & m[2 + i]) ^ (__force u32)f->src[i]) |
+		     ((w[6 + i] & m[6 + i]) ^ (__force u32)f->dst[i]);
 	return !d;
 }
 
@@ -413,7 +452,7 @@ static inline u32 cm_fidx_mask_slot(const struct cm_ftable *t,
 			return s;
 		if (e->hash == hash) {
 			cm_fidx_flow(&t->flows[e->ent], v2, m2);
-			if (!memcmp(m, m2, sizeof(m2)))
+			if (cm_fidx_same(m, m2))
 				return s;
 		}
 		s = (s + 1) & smask;
@@ -426,11 +465,12 @@ static inline void cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
 				  const u32 v[CM_FIDX_WORDS])
 {
 	struct cm_fidx *x = &t->ix;
-	u32 h = cm_fidx_hash(v, x->groups[g].mask, g);
-	u32 smask = (1u << x->shift) - 1, s = cm_fidx_home(x, h);
-	u32 v2[CM_FIDX_WORDS], m2[CM_FIDX_WORDS];
+	const struct cm_fidx_group *gr = &x->groups[g];
+	u32 h, smask = (1u << x->shift) - 1, s, v2[CM_FIDX_WORDS];
 
-	for (;; s = (s + 1) & smask) {
+	/* a value has no bit outside its mask: the narrow hash is the hash */
+	h = gr->narrow ? cm_fidx_hash4(v, gr->mask, g) : cm_fidx_hash(v, gr->mask, g);
+	for (s = cm_fidx_home(x, h);; s = (s + 1) & smask) {
 		struct cm_fidx_slot *e = &x->slots[s];
 
 		if (e->ent == CM_FIDX_NONE) {
@@ -440,8 +480,8 @@ static inline void cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
 		}
 		if (e->hash != h || e->ent >> CM_FIDX_ENT_BITS != g)
 			continue;
-		cm_fidx_flow(&t->flows[e->ent & CM_FIDX_ENT_MASK], v2, m2);
-		if (!memcmp(v, v2, sizeof(v2)))
+		cm_fidx_value(&t->flows[e->ent & CM_FIDX_ENT_MASK], v2);
+		if (cm_fidx_same(v, v2))
 			return;
 	}
 }
@@ -475,7 +515,7 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 			continue;
 		}
 		/* neighbours often share their mask: no hashing then */
-		if (run == CM_FIDX_NONE || memcmp(m, pm, sizeof(m))) {
+		if (run == CM_FIDX_NONE || !cm_fidx_same(m, pm)) {
 			u32 h = cm_fidx_hash(m, m, CM_FIDX_MASK_SALT);
 			u32 s = cm_fidx_mask_slot(t, m, h);
 
@@ -491,13 +531,17 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 		kind[i] = run;
 	}
 
-	/* 2: the largest masks get a hash group */
+	/* 2: the largest masks get a hash group; aux[f] becomes the mask's
+	 * group (below), or CM_FIDX_NONE: scanned */
 	for (i = 0; i < n; i++) {
 		u32 size;
 
-		if (kind[i] != i || aux[i] < CM_FIDX_MIN_GROUP)
+		if (kind[i] != i)
 			continue;
 		size = aux[i];
+		aux[i] = CM_FIDX_NONE;
+		if (size < CM_FIDX_MIN_GROUP)
+			continue;
 		if (ng == CM_FIDX_GROUPS && size <= x->groups[ng - 1].size)
 			continue;
 		g = ng < CM_FIDX_GROUPS ? ng++ : ng - 1;
@@ -514,10 +558,6 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 			x->groups[i] = x->groups[i - 1];
 		x->groups[i] = tmp;
 	}
-	/* aux[f] becomes the mask's group, or CM_FIDX_NONE: scanned */
-	for (i = 0; i < n; i++)
-		if (kind[i] == i)
-			aux[i] = CM_FIDX_NONE;
 	for (g = 0; g < ng; g++) {
 		u32 *gm = x->groups[g].mask;
 
@@ -536,7 +576,7 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 			kind[nl++] = i;
 			continue;
 		}
-		cm_fidx_flow(&t->flows[i], v, m);
+		cm_fidx_value(&t->flows[i], v);
 		cm_fidx_insert(t, g, i, v);
 	}
 	x->ngroups = ng;
@@ -545,18 +585,20 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 	x->owner = t;
 }
 
-/* Group @g's entry for the key (words @w) if below @best, else @best. */
+/* Group @g's entry for the key (words @w) if below @best, else @best;
+ * the table has @smask + 1 slots, 32 - @hshift bits of hash pick one. */
 static __always_inline u32 cm_fidx_probe(const struct cm_ftable *t,
 					 const u32 w[CM_FIDX_WORDS], u32 g,
-					 u32 best, bool narrow)
+					 u32 best, bool narrow, u32 hshift,
+					 u32 smask)
 {
 	const struct cm_fidx *x = &t->ix;
 	const u32 *m = x->groups[g].mask;
-	u32 smask = (1u << x->shift) - 1, tag = g << CM_FIDX_ENT_BITS;
+	u32 tag = g << CM_FIDX_ENT_BITS;
 	u32 h, s, probes;
 
 	h = narrow ? cm_fidx_hash4(w, m, g) : cm_fidx_hash(w, m, g);
-	s = cm_fidx_home(x, h);
+	s = h >> hshift;
 	for (probes = 0; probes <= smask; probes++) {
 		const struct cm_fidx_slot *e = &x->slots[s];
 
@@ -584,21 +626,23 @@ static inline const struct chainmesh_flow *
 cm_flow_lookup(const struct cm_ftable *t, const struct cm_flow_key *k)
 {
 	const struct cm_fidx *x = &t->ix;
-	u32 best = t->nflows, w[CM_FIDX_WORDS], g, ng, i, nl;
+	u32 best = t->nflows, w[CM_FIDX_WORDS], g, ng, i, nl, hshift, smask;
 
 	if (unlikely(x->owner != t || x->nflows != best))
 		return cm_flow_lookup_linear(t, k);
 	ng = x->ngroups < CM_FIDX_GROUPS ? x->ngroups : CM_FIDX_GROUPS;
 	if (ng)
-		memcpy(w, k, sizeof(w));
+		cm_fidx_key(k, w);
+	hshift = 32 - x->shift;
+	smask = (1u << x->shift) - 1;
 	for (g = 0; g < ng; g++) {
 		if (x->groups[g].first >= best)
 			break;
 		/* constant @narrow: one specialised copy each */
 		if (x->groups[g].narrow)
-			best = cm_fidx_probe(t, w, g, best, true);
+			best = cm_fidx_probe(t, w, g, best, true, hshift, smask);
 		else
-			best = cm_fidx_probe(t, w, g, best, false);
+			best = cm_fidx_probe(t, w, g, best, false, hshift, smask);
 	}
 	nl = x->nlinear < t->nflows ? x->nlinear : t->nflows;
 	for (i = 0; i < nl; i++) {
