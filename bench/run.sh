@@ -183,7 +183,8 @@ if [ -s "$RESULTS/update.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	set logscale xy 10
 	set xrange [0.7:200000]
 	set datafile missing "?"
-	set key top left
+	set format y "10^{%L}"
+	set key top left box opaque
 	set grid
 	plot "$RESULTS/flows.dat" using 1:2 with linespoints lw 2 pt 7 title "lookup, hash index (1 mask)", \
 	     "" using 1:3 with linespoints lw 2 pt 5 title "lookup, linear scan", \
