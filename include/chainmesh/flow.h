@@ -679,6 +679,8 @@ static inline bool cm_ftable_changed(void *ft, const struct cm_ftable *t)
 	return le32_to_cpu(READ_ONCE(cm_ftable_hdr(ft)->seq)) != t->seq;
 }
 
+#define CM_FSNAP_CHUNK		512	/* entries copied between two looks at seq */
+
 /*
  * cm_ftable_snapshot - copy a node's shared table into @t and validate it
  *
@@ -692,7 +694,7 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 				     u32 self, struct cm_ftable *t)
 {
 	struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
-	u32 s1, s2, i, n;
+	u32 s1, s2, i, k, n;
 
 	/* [F2] pairs with [F1] */
 	s1 = le32_to_cpu(smp_load_acquire(&h->seq));
@@ -700,12 +702,20 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 		return -EAGAIN;
 	n = le32_to_cpu(READ_ONCE(h->nflows));
 	t->ix.owner = NULL;	/* the entries change under it */
-	if (n > l->p.max_flows || n > t->cap)
+	if (n > l->p.max_flows || n > t->cap) {
 		n = ~0u;	/* refuse below, once seq proves it untorn */
-	else {
+	} else {
 		memcpy(t->hops, cm_ftable_hops(ft), sizeof(t->hops));
-		memcpy(t->flows, cm_ftable_flows(ft),
-		       n * sizeof(struct chainmesh_flow));
+		/* In chunks, giving up once the host writes again: a big table
+		 * the host keeps rewriting would otherwise be copied whole for
+		 * nothing, again and again. Only the check below is [F2]. */
+		for (i = 0; i < n; i += k) {
+			k = n - i < CM_FSNAP_CHUNK ? n - i : CM_FSNAP_CHUNK;
+			memcpy(t->flows + i, cm_ftable_flows(ft) + i,
+			       k * sizeof(struct chainmesh_flow));
+			if (le32_to_cpu(READ_ONCE(h->seq)) != s1)
+				return -EAGAIN;
+		}
 	}
 	smp_rmb();
 	s2 = le32_to_cpu(READ_ONCE(h->seq));
