@@ -455,7 +455,8 @@ TEST(fit_agrees_with_compile)
 			c->used = xs(&r) % 5 != 0;	/* now and then deleted */
 			c->nhops = 0;
 			for (h = 0; h < 1 + xs(&r) % 5; h++) {
-				u32 node = (u32)(xs(&r) % (nodes + 2));	/* some off the mesh */
+				/* some off the mesh */
+				u32 node = (u32)(xs(&r) % (nodes + 2));
 
 				if (used >> node & 1)
 					continue;
