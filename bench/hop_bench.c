@@ -17,13 +17,28 @@
  * The flow table is compiled, published and snapshotted with the real
  * helpers. The packet matches the last of its flows: the others are UDP
  * flows to the same destination and port from other /32 sources, so each
- * miss is decided on the source address. 1 and 1024 flows
- * (CHAINMESH_MAX_FLOWS) are measured through the hop. The "lookup" tests
- * time cm_flow_lookup() alone on a compiled (indexed) table: all flows
- * with one mask, and spread over M masks (up to 16 source prefixes times
- * 4 destination port masks), which the index probes one by one. The "scan" test times the linear
- * scan cm_flow_lookup() used to be (cm_flow_lookup_linear(): cm_flow_match
- * in a loop), also over arrays larger than a node's table can hold.
+ * miss is decided on the source address. 1, 1024, 10 000 and 100 000 flows
+ * are measured through the hop. The "lookup" tests time cm_flow_lookup()
+ * alone on a compiled and indexed table: all flows with one mask, and
+ * spread over M masks (up to 16 source prefixes times 4 destination port
+ * masks), which the index probes one by one. The "scan" test times the
+ * linear scan cm_flow_lookup() used to be (cm_flow_lookup_linear():
+ * cm_flow_match in a loop).
+ *
+ * Update cost: what one change of a node's table costs, host and node
+ * (cm_bench_update): the host publishes the table (cm_ftable_publish),
+ * the node sees the sequence move and takes it (cm_ftable_snapshot: copy,
+ * validation, cm_ftable_index), alternating two versions that differ in
+ * one entry. The timed form also reports the host's compile of the table
+ * and the index build alone.
+ *
+ * Under traffic (-T): a reader thread classifies packets as a guest does,
+ * refreshing its private table whenever the sequence moved (snapshot into
+ * a spare, swap; a snapshot that met a write is retried at the next
+ * check, the old table still in use), while a writer thread publishes the
+ * two versions at a given rate; both pinned. Reported: the reader's
+ * lookups per second, its snapshots, the copies it made in vain (torn:
+ * the host wrote meanwhile), and the publishes done.
  *
  * Only the hop is timed (clock_gettime around each burst, its own cost
  * subtracted); feeding ring 0->1 and draining ring 1->2 are not. The
@@ -31,16 +46,19 @@
  * decides to kick; the doorbell write itself (MMIO) is not counted.
  * Everything stays in cache: this is the CPU cost of the code.
  *
- *   hop_bench [-o CSV] [-r RUNS] [-b BURST]
- *   hop_bench -C hop|lookup|scan -f FLOWS -n PACKETS [-b BURST] [-m MASKS]
+ *   hop_bench [-o CSV] [-u CSV] [-r RUNS] [-b BURST]
+ *   hop_bench -T CSV [-r RUNS] [-c CPU,CPU] [-d MS] [-R RATES] [-F FLOWS]
+ *   hop_bench -C hop|lookup|scan|update -f FLOWS -n PACKETS [-b BURST] [-m MASKS]
  *
- * The second form runs exactly PACKETS packets (or lookups) once, untimed,
- * for valgrind --tool=callgrind --toggle-collect=cm_bench_hop_burst (or
- * cm_bench_lookup, cm_bench_scan); instructions per packet = collected
- * Ir / PACKETS.
+ * The last form runs exactly PACKETS packets (lookups, updates) once,
+ * untimed, for valgrind --tool=callgrind --toggle-collect=cm_bench_hop_burst
+ * (or cm_bench_lookup, cm_bench_scan, cm_bench_update); instructions per
+ * packet = collected Ir / PACKETS.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +77,14 @@
 #define FRAME_LEN	60u	/* Ethernet + IPv4 + UDP + 18 bytes, no FCS */
 #define MAX_BURST	256u
 #define MAX_RUNS	64
-#define NSCAN		3
+#define NSCAN		4
+#define NSIZES		4
+#define MAX_RATES	8
+#define NKEYS		1024
 
-static const u32 scan_flows[NSCAN] = { 1, 1024, 100000 };
+static const u32 scan_flows[NSCAN] = { 1, 1024, 10000, 100000 };
+/* table sizes of the hop, the update cost and the traffic tests */
+static const u32 sizes[NSIZES] = { 1, 1024, 10000, 100000 };
 
 struct hop {
 	void *base;
@@ -133,7 +156,7 @@ static void hop_init(struct hop *h, u32 nflows)
 {
 	struct cm_layout_params lp = {
 		.nodes = 3, .ring_slots = 256, .buf_size = 2048,
-		.bufs_per_node = 512, .max_flows = CHAINMESH_MAX_FLOWS,
+		.bufs_per_node = 512, .max_flows = nflows,
 	};
 	struct cm_chain *chains;
 	struct chainmesh_flow *flows;
@@ -147,8 +170,8 @@ static void hop_init(struct hop *h, u32 nflows)
 				cm_align(h->l.size, CHAINMESH_PAGE_SIZE));
 	chains = calloc(CHAINMESH_MAX_CHAINS, sizeof(*chains));
 	flows = calloc(nflows, sizeof(*flows));
-	t = malloc(sizeof(*t));
-	h->ft = malloc(sizeof(*h->ft));
+	t = cm_ftable_alloc(nflows);
+	h->ft = cm_ftable_alloc(nflows);
 	if (!h->base || !chains || !flows || !t || !h->ft)
 		die("out of memory");
 	memset(h->base, 0, h->l.size);
@@ -172,7 +195,7 @@ static void hop_init(struct hop *h, u32 nflows)
 	if (cm_ftable_snapshot(cm_ftable(h->base, &h->l, SELF), &h->l, SELF,
 			       h->ft) || h->ft->nflows != nflows)
 		die("snapshot");
-	free(t);
+	cm_ftable_free(t);
 	free(flows);
 	free(chains);
 
@@ -190,7 +213,7 @@ static void hop_init(struct hop *h, u32 nflows)
 
 static void hop_fini(struct hop *h)
 {
-	free(h->ft);
+	cm_ftable_free(h->ft);
 	free(h->base);
 }
 
@@ -364,7 +387,7 @@ static struct cm_ftable *lookup_table(u32 n, u32 masks)
 {
 	struct cm_chain *chains = calloc(CHAINMESH_MAX_CHAINS, sizeof(*chains));
 	struct chainmesh_flow *flows = calloc(n, sizeof(*flows));
-	struct cm_ftable *t = malloc(sizeof(*t));
+	struct cm_ftable *t = cm_ftable_alloc(n);
 	u32 i, j;
 
 	if (!chains || !flows || !t)
@@ -385,9 +408,11 @@ static struct cm_ftable *lookup_table(u32 n, u32 masks)
 		flows[i].dport_mask = cpu_to_be16(0xffff << (m / 16));
 		flows[i].dport &= flows[i].dport_mask;
 	}
-	if (cm_ftable_compile(flows, n, chains, SELF, CHAINMESH_MAX_FLOWS, t) !=
-	    (int)n || t->ix.owner != t || t->ix.ngroups + t->ix.nlinear == 0)
+	if (cm_ftable_compile(flows, n, chains, SELF, n, t) != (int)n)
 		die("lookup: compile");
+	cm_ftable_index(t);
+	if (t->ix.owner != t || t->ix.ngroups + t->ix.nlinear == 0)
+		die("lookup: index");
 	free(flows);
 	free(chains);
 	return t;
@@ -452,6 +477,279 @@ static double run_scan(const struct chainmesh_flow *flows, u32 n, u64 lookups,
 	return ns;
 }
 
+/* ---- update cost ---- */
+
+/* One node's table in a region, two versions of it on the host's side,
+ * and the node's current and spare snapshots. */
+struct upd {
+	void *base;
+	struct cm_layout l;
+	void *ft;			/* node 1's table in the region */
+	struct chainmesh_flow *flows;	/* the logical table, table order */
+	struct cm_chain *chains;
+	struct cm_ftable *ver[2];	/* the host's compiled versions */
+	struct cm_ftable *cur, *spare;	/* node 1's */
+	u32 nflows;
+	u64 n;
+};
+
+static void swap_tables(struct upd *u)
+{
+	struct cm_ftable *t = u->cur;
+
+	u->cur = u->spare;
+	u->spare = t;
+}
+
+static void upd_init(struct upd *u, u32 nflows)
+{
+	struct cm_layout_params lp = {
+		.nodes = 3, .ring_slots = 8, .buf_size = 1024,
+		.bufs_per_node = 1, .max_flows = nflows,
+	};
+	u32 v;
+
+	memset(u, 0, sizeof(*u));
+	u->nflows = nflows;
+	if (cm_layout_compute(&lp, ~0ull, &u->l))
+		die("update: layout");
+	u->base = calloc(1, u->l.size);
+	u->ft = NULL;
+	u->chains = calloc(CHAINMESH_MAX_CHAINS, sizeof(*u->chains));
+	u->flows = calloc(nflows, sizeof(*u->flows));
+	u->ver[0] = cm_ftable_alloc(nflows);
+	u->ver[1] = cm_ftable_alloc(nflows);
+	u->cur = cm_ftable_alloc(nflows);
+	u->spare = cm_ftable_alloc(nflows);
+	if (!u->base || !u->chains || !u->flows || !u->ver[0] || !u->ver[1] ||
+	    !u->cur || !u->spare)
+		die("out of memory");
+	u->ft = cm_ftable(u->base, &u->l, SELF);
+	u->chains[CHAIN].used = 1;
+	u->chains[CHAIN].nhops = 3;
+	u->chains[CHAIN].hops[1] = SELF;
+	u->chains[CHAIN].hops[2] = NEXT;
+	mkflows(u->flows, nflows);
+	/* version 1: the middle flow's port moved, the rest as version 0 */
+	for (v = 0; v < 2; v++) {
+		u->flows[nflows / 2].dport = cpu_to_be16(5201 + v);
+		if (cm_ftable_compile(u->flows, nflows, u->chains, SELF, nflows,
+				      u->ver[v]) != (int)nflows)
+			die("update: compile");
+	}
+	cm_ftable_publish(u->ft, u->ver[0]);
+	if (cm_ftable_snapshot(u->ft, &u->l, SELF, u->cur))
+		die("update: snapshot");
+}
+
+static void upd_fini(struct upd *u)
+{
+	cm_ftable_free(u->spare);
+	cm_ftable_free(u->cur);
+	cm_ftable_free(u->ver[1]);
+	cm_ftable_free(u->ver[0]);
+	free(u->flows);
+	free(u->chains);
+	free(u->base);
+}
+
+/* One change of node 1's table: the host publishes, the node takes it. */
+__attribute__((noinline))
+void cm_bench_update(struct upd *u)
+{
+	cm_ftable_publish(u->ft, u->ver[++u->n & 1]);
+	if (!cm_ftable_changed(u->ft, u->cur) ||
+	    cm_ftable_snapshot(u->ft, &u->l, SELF, u->spare))
+		die("update: snapshot");
+	swap_tables(u);
+}
+
+/* Updates to time, enough for about a tenth of a second a run. */
+static u64 updates_for(u32 flows)
+{
+	u64 n = (1ull << 20) / flows;
+
+	return n < 4 ? 4 : n > 4096 ? 4096 : n;
+}
+
+struct upd_cost {
+	double compile, publish, snapshot, index;	/* ns each */
+};
+
+/* @n updates, each phase timed alone: the host's compile of the table,
+ * its publish, the node's snapshot (with its index), the index alone. */
+static void run_update(struct upd *u, u64 n, double tick, struct upd_cost *c)
+{
+	double t0;
+	u64 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < n; i++) {
+		/* into the spare, which the snapshot overwrites next */
+		t0 = now();
+		if (cm_ftable_compile(u->flows, u->nflows, u->chains, SELF,
+				      u->nflows, u->spare) != (int)u->nflows)
+			die("update: compile");
+		c->compile += now() - t0 - tick;
+		t0 = now();
+		cm_ftable_publish(u->ft, u->ver[++u->n & 1]);
+		c->publish += now() - t0 - tick;
+		t0 = now();
+		if (cm_ftable_snapshot(u->ft, &u->l, SELF, u->spare))
+			die("update: snapshot");
+		c->snapshot += now() - t0 - tick;
+		t0 = now();
+		cm_ftable_index(u->spare);
+		c->index += now() - t0 - tick;
+		swap_tables(u);
+	}
+	c->compile /= n;
+	c->publish /= n;
+	c->snapshot /= n;
+	c->index /= n;
+}
+
+/* ---- lookups under updates ---- */
+
+struct traffic {
+	struct upd u;
+	struct cm_flow_key keys[NKEYS];	/* each matches its flow only */
+	const struct chainmesh_flow *want[NKEYS];	/* in version 0 */
+	int cpu[2];
+	double rate;			/* publishes per second, 0: none */
+	int go, stop;
+	u64 lookups, snapshots, retries, publishes;
+};
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+	int err;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (err) {
+		fprintf(stderr, "hop_bench: cannot pin to CPU %d: %s\n", cpu,
+			strerror(err));
+		exit(1);
+	}
+}
+
+/* The guest's way: check the sequence, snapshot into the spare and swap
+ * when it moved, keep the old table when the host was writing. */
+static void *traffic_reader(void *arg)
+{
+	struct traffic *t = arg;
+	struct upd *u = &t->u;
+	u64 lookups = 0, snaps = 0, retries = 0;
+	u32 i;
+
+	pin(t->cpu[0]);
+	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
+		;
+	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		/* a write in progress costs nothing: retried at the next check */
+		if (cm_ftable_changed(u->ft, u->cur) &&
+		    !(le32_to_cpu(READ_ONCE(cm_ftable_hdr(u->ft)->seq)) & 1)) {
+			int err = cm_ftable_snapshot(u->ft, &u->l, SELF, u->spare);
+
+			if (!err) {
+				swap_tables(u);
+				snaps++;
+			} else if (err == -EAGAIN) {
+				retries++;	/* copied, but the host wrote meanwhile */
+			} else {
+				die("traffic: snapshot refused");
+			}
+		}
+		/* a burst's worth of packets between two checks */
+		for (i = 0; i < 32; i++) {
+			const struct chainmesh_flow *f;
+			u32 k = (u32)(lookups + i) % NKEYS;
+
+			f = cm_flow_lookup(u->cur, &t->keys[k]);
+			if (!f || f->flow_id != t->want[k]->flow_id)
+				die("traffic: wrong match");
+		}
+		lookups += 32;
+	}
+	t->lookups = lookups;
+	t->snapshots = snaps;
+	t->retries = retries;
+	return NULL;
+}
+
+static void *traffic_writer(void *arg)
+{
+	struct traffic *t = arg;
+	double next, gap = t->rate > 0 ? 1e9 / t->rate : 0;
+	u64 n = 0;
+
+	pin(t->cpu[1]);
+	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
+		;
+	next = now();
+	while (gap && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		double wait = next - now();
+
+		if (wait > 0) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(wait / 1e9),
+				.tv_nsec = (long)((u64)wait % 1000000000ull),
+			};
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		cm_ftable_publish(t->u.ft, t->u.ver[++n & 1]);
+		next += gap;
+		if (next < now() - 1e8)	/* cannot keep up: as fast as it can */
+			next = now();
+	}
+	t->publishes = n;
+	return NULL;
+}
+
+/* Keys of flows spread over the table, none of the flow that changes. */
+static void traffic_keys(struct traffic *t)
+{
+	const struct cm_ftable *v0 = t->u.ver[0];
+	u8 f[FRAME_LEN];
+	u32 i, e;
+
+	mkframe(f);
+	for (i = 0; i < NKEYS; i++) {
+		e = (u32)((u64)i * 2654435761u % v0->nflows);
+		if (e == v0->nflows / 2 && v0->nflows > 1)
+			e++;
+		memcpy(f + 26, &v0->flows[e].src[0], 4);	/* its source */
+		cm_flow_parse(f, sizeof(f), &t->keys[i]);
+		t->want[i] = &v0->flows[e];
+	}
+}
+
+/* Lookups per second of the reader over @ms while the writer publishes
+ * at @rate; counts into @t. */
+static void run_traffic(struct traffic *t, double rate, u32 ms)
+{
+	pthread_t rd, wr;
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000l };
+
+	t->rate = rate;
+	t->go = t->stop = 0;
+	t->lookups = t->snapshots = t->retries = t->publishes = 0;
+	if (pthread_create(&rd, NULL, traffic_reader, t) ||
+	    pthread_create(&wr, NULL, traffic_writer, t))
+		die("pthread_create");
+	usleep(10000);
+	__atomic_store_n(&t->go, 1, __ATOMIC_RELEASE);
+	nanosleep(&ts, NULL);
+	__atomic_store_n(&t->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(rd, NULL);
+	pthread_join(wr, NULL);
+}
+
 /* Enough packets for about a tenth of a second per run. */
 static u64 packets_for(u32 flows, u32 burst)
 {
@@ -467,33 +765,159 @@ static u64 packets_for(u32 flows, u32 burst)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: hop_bench [-o CSV] [-r RUNS] [-b BURST]\n"
-		"       hop_bench -C hop|lookup|scan -f FLOWS -n PACKETS [-b BURST] [-m MASKS]\n");
+		"usage: hop_bench [-o CSV] [-u CSV] [-r RUNS] [-b BURST]\n"
+		"       hop_bench -T CSV [-r RUNS] [-c CPU,CPU] [-d MS] [-R RATES] [-F FLOWS]\n"
+		"       hop_bench -C hop|lookup|scan|update -f FLOWS -n PACKETS [-b BURST] [-m MASKS]\n");
 	exit(2);
+}
+
+/* "a,b,c" into @v (at most @max), returns how many. */
+static u32 parse_list(const char *s, u32 *v, u32 max)
+{
+	u32 n = 0;
+	char *end;
+
+	while (*s && n < max) {
+		v[n++] = strtoul(s, &end, 0);
+		if (end == s)
+			usage();
+		s = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+static int fixed_work(const char *mode, u32 flows, u64 packets, u32 burst,
+		      u32 masks)
+{
+	struct hop h;
+
+	if (!flows || !packets || flows > CHAINMESH_MAX_FLOWS)
+		usage();
+	if (!strcmp(mode, "hop")) {
+		if (packets % burst)
+			usage();
+		hop_init(&h, flows);
+		run_hop(&h, packets, burst, false, 0);
+		hop_fini(&h);
+	} else if (!strcmp(mode, "lookup")) {
+		struct cm_ftable *t;
+
+		if (!masks || masks > 64)
+			usage();
+		t = lookup_table(flows, masks);
+		run_lookup(t, packets, false, 0);
+		cm_ftable_free(t);
+	} else if (!strcmp(mode, "scan")) {
+		struct chainmesh_flow *t = scan_table(flows);
+
+		run_scan(t, flows, packets, false, 0);
+		free(t);
+	} else if (!strcmp(mode, "update")) {
+		struct upd u;
+		u64 i;
+
+		upd_init(&u, flows);
+		for (i = 0; i < packets; i++)
+			cm_bench_update(&u);
+		upd_fini(&u);
+	} else {
+		usage();
+	}
+	printf("%s flows %u burst %u packets %llu\n", mode, flows, burst,
+	       (unsigned long long)packets);
+	return 0;
+}
+
+/* -T: reader lookups per second at each table size and publish rate. */
+static int traffic_main(const char *csv, int runs, const int cpu[2], u32 ms,
+			const u32 *rates, u32 nrates, const u32 *flows, u32 nflows)
+{
+	double v[MAX_RUNS], snaps[MAX_RUNS], retries[MAX_RUNS], pubs[MAX_RUNS];
+	double base = 0;
+	struct traffic *t;
+	u32 i, j;
+	int r;
+	FILE *f;
+
+	f = fopen(csv, "w");
+	if (!f) {
+		fprintf(stderr, "hop_bench: %s: %s\n", csv, strerror(errno));
+		return 1;
+	}
+	fprintf(f, "flows,rate,runs,ms,mlookups_per_s,snapshots_per_s,torn_per_s,publishes_per_s,ratio\n");
+	printf("# lookups under table updates: median of %d runs of %u ms, CPUs %d,%d\n",
+	       runs, ms, cpu[0], cpu[1]);
+	printf("%7s %6s %12s %10s %10s %10s %6s\n", "flows", "rate", "Mlookups/s",
+	       "snaps/s", "torn/s", "pubs/s", "ratio");
+	for (i = 0; i < nflows; i++) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			die("out of memory");
+		upd_init(&t->u, flows[i]);
+		traffic_keys(t);
+		t->cpu[0] = cpu[0];
+		t->cpu[1] = cpu[1];
+		for (j = 0; j < nrates; j++) {
+			for (r = 0; r < runs; r++) {
+				run_traffic(t, rates[j], ms);
+				v[r] = t->lookups / (ms * 1e3);
+				snaps[r] = t->snapshots * 1e3 / ms;
+				retries[r] = t->retries * 1e3 / ms;
+				pubs[r] = t->publishes * 1e3 / ms;
+			}
+			v[0] = median(v, runs);
+			snaps[0] = median(snaps, runs);
+			retries[0] = median(retries, runs);
+			pubs[0] = median(pubs, runs);
+			if (!rates[j])
+				base = v[0];
+			printf("%7u %6u %12.2f %10.1f %10.1f %10.1f %6.2f\n", flows[i],
+			       rates[j], v[0], snaps[0], retries[0], pubs[0],
+			       base ? v[0] / base : 0);
+			fprintf(f, "%u,%u,%d,%u,%.3f,%.1f,%.1f,%.1f,%.3f\n", flows[i],
+				rates[j], runs, ms, v[0], snaps[0], retries[0], pubs[0],
+				base ? v[0] / base : 0);
+			fflush(stdout);
+		}
+		upd_fini(&t->u);
+		free(t);
+	}
+	if (fclose(f)) {
+		fprintf(stderr, "hop_bench: %s: %s\n", csv, strerror(errno));
+		return 1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const u32 hop_flows[] = { 1, CHAINMESH_MAX_FLOWS };
-	const char *csv = NULL, *mode = NULL;
+	const char *csv = NULL, *ucsv = NULL, *tcsv = NULL, *mode = NULL;
 	double v[MAX_RUNS], tick, med;
 	static const u32 lookup_rows[][2] = {	/* flows, masks */
-		{ 1, 1 }, { CHAINMESH_MAX_FLOWS, 1 }, { CHAINMESH_MAX_FLOWS, 4 },
-		{ CHAINMESH_MAX_FLOWS, 16 }, { CHAINMESH_MAX_FLOWS, 64 },
+		{ 1, 1 }, { 1024, 1 }, { 10000, 1 }, { 100000, 1 },
+		{ 1024, 4 }, { 1024, 16 }, { 1024, 64 }, { 100000, 16 },
 	};
-	u32 burst = 32, flows = 0, masks = 1, i;
+	u32 rates[MAX_RATES] = { 0, 10, 100, 1000 }, nrates = 4;
+	u32 tflows[NSIZES] = { 1024, 10000, 100000 }, ntflows = 3;
+	u32 burst = 32, flows = 0, masks = 1, ms = 1000, i;
+	int runs = 5, opt, r, cpu[2] = { 0, 1 };
 	u64 packets = 0;
-	int runs = 5, opt, r;
 	FILE *f = NULL;
 	struct hop h;
 
-	while ((opt = getopt(argc, argv, "o:r:b:C:f:n:m:h")) != -1) {
+	while ((opt = getopt(argc, argv, "o:u:T:r:b:C:f:n:m:c:d:R:F:h")) != -1) {
 		switch (opt) {
 		case 'm':
 			masks = strtoul(optarg, NULL, 0);
 			break;
 		case 'o':
 			csv = optarg;
+			break;
+		case 'u':
+			ucsv = optarg;
+			break;
+		case 'T':
+			tcsv = optarg;
 			break;
 		case 'r':
 			runs = atoi(optarg);
@@ -510,42 +934,35 @@ int main(int argc, char **argv)
 		case 'n':
 			packets = strtoull(optarg, NULL, 0);
 			break;
+		case 'c':
+			if (sscanf(optarg, "%d,%d", &cpu[0], &cpu[1]) != 2)
+				usage();
+			break;
+		case 'd':
+			ms = strtoul(optarg, NULL, 0);
+			break;
+		case 'R':
+			nrates = parse_list(optarg, rates, MAX_RATES);
+			break;
+		case 'F':
+			ntflows = parse_list(optarg, tflows, NSIZES);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (burst < 1 || burst > MAX_BURST || runs < 1 || runs > MAX_RUNS)
+	if (burst < 1 || burst > MAX_BURST || runs < 1 || runs > MAX_RUNS ||
+	    !ms || !nrates || !ntflows)
 		usage();
-
-	if (mode) {		/* fixed work, for callgrind */
-		if (!flows || !packets)
+	for (i = 0; i < ntflows; i++)
+		if (!tflows[i] || tflows[i] > CHAINMESH_MAX_FLOWS)
 			usage();
-		if (!strcmp(mode, "hop")) {
-			if (flows > CHAINMESH_MAX_FLOWS || packets % burst)
-				usage();
-			hop_init(&h, flows);
-			run_hop(&h, packets, burst, false, 0);
-			hop_fini(&h);
-		} else if (!strcmp(mode, "lookup")) {
-			struct cm_ftable *t;
 
-			if (flows > CHAINMESH_MAX_FLOWS || !masks || masks > 64)
-				usage();
-			t = lookup_table(flows, masks);
-			run_lookup(t, packets, false, 0);
-			free(t);
-		} else if (!strcmp(mode, "scan")) {
-			struct chainmesh_flow *t = scan_table(flows);
-
-			run_scan(t, flows, packets, false, 0);
-			free(t);
-		} else {
-			usage();
-		}
-		printf("%s flows %u burst %u packets %llu\n", mode, flows,
-		       burst, (unsigned long long)packets);
-		return 0;
-	}
+	if (mode)		/* fixed work, for callgrind */
+		return fixed_work(mode, flows, packets, burst, masks);
+	if (tcsv)
+		return traffic_main(tcsv, runs, cpu, ms, rates, nrates, tflows,
+				    ntflows);
 
 	if (csv) {
 		f = fopen(csv, "w");
@@ -561,19 +978,19 @@ int main(int argc, char **argv)
 	printf("%-5s %7s %6s %9s %11s %9s\n", "test", "flows", "burst",
 	       "packets", "ns/packet", "best");
 
-	for (i = 0; i < sizeof(hop_flows) / sizeof(hop_flows[0]); i++) {
+	for (i = 0; i < NSIZES; i++) {
 		packets = (1ull << 20) / burst * burst;	/* hashed: flat cost */
-		hop_init(&h, hop_flows[i]);
+		hop_init(&h, sizes[i]);
 		run_hop(&h, packets, burst, false, 0);	/* warm up */
 		for (r = 0; r < runs; r++)
 			v[r] = run_hop(&h, packets, burst, true, tick) / packets;
 		hop_fini(&h);
 		/* median() sorts: v[0] is then the best */
-		printf("%-5s %7u %6u %9llu %11.1f", "hop", hop_flows[i], burst,
+		printf("%-5s %7u %6u %9llu %11.1f", "hop", sizes[i], burst,
 		       (unsigned long long)packets, median(v, runs));
 		printf(" %9.1f\n", v[0]);
 		if (f)
-			fprintf(f, "hop,%u,%u,%llu,%d,%.2f,%.2f\n", hop_flows[i],
+			fprintf(f, "hop,%u,%u,%llu,%d,%.2f,%.2f\n", sizes[i],
 				burst, (unsigned long long)packets, runs,
 				median(v, runs), v[0]);
 	}
@@ -595,13 +1012,13 @@ int main(int argc, char **argv)
 		if (f)
 			fprintf(f, "%s,%u,0,%llu,%d,%.2f,%.2f\n", name, nf,
 				(unsigned long long)packets, runs, med, v[0]);
-		free(t);
+		cm_ftable_free(t);
 	}
 	for (i = 0; i < NSCAN; i++) {
 		struct chainmesh_flow *t = scan_table(scan_flows[i]);
 
 		packets = packets_for(scan_flows[i], 1) / 4;
-		if (scan_flows[i] > CHAINMESH_MAX_FLOWS)
+		if (scan_flows[i] > 1024)
 			packets = 1024;
 		run_scan(t, scan_flows[i], packets / 8 + 1, false, 0);
 		for (r = 0; r < runs; r++)
@@ -618,6 +1035,49 @@ int main(int argc, char **argv)
 	}
 	if (f && fclose(f)) {
 		fprintf(stderr, "hop_bench: %s: %s\n", csv, strerror(errno));
+		return 1;
+	}
+
+	/* what one change of a node's table costs, host and node */
+	if (ucsv) {
+		f = fopen(ucsv, "w");
+		if (!f) {
+			fprintf(stderr, "hop_bench: %s: %s\n", ucsv, strerror(errno));
+			return 1;
+		}
+		fprintf(f, "flows,updates,runs,compile_ns,publish_ns,snapshot_ns,index_ns,update_ns\n");
+	}
+	printf("# table updates: ns each, median of %d runs\n", runs);
+	printf("%7s %8s %12s %12s %12s %12s %12s\n", "flows", "updates",
+	       "compile", "publish", "snapshot", "(index)", "update");
+	for (i = 0; i < NSIZES; i++) {
+		double c[MAX_RUNS], p[MAX_RUNS], s[MAX_RUNS], x[MAX_RUNS];
+		struct upd_cost cost;
+		struct upd u;
+		u64 n = updates_for(sizes[i]);
+
+		upd_init(&u, sizes[i]);
+		run_update(&u, n / 4 + 1, tick, &cost);	/* warm up */
+		for (r = 0; r < runs; r++) {
+			run_update(&u, n, tick, &cost);
+			c[r] = cost.compile;
+			p[r] = cost.publish;
+			s[r] = cost.snapshot;
+			x[r] = cost.index;
+			v[r] = cost.publish + cost.snapshot;
+		}
+		upd_fini(&u);
+		printf("%7u %8llu %12.0f %12.0f %12.0f %12.0f %12.0f\n", sizes[i],
+		       (unsigned long long)n, median(c, runs), median(p, runs),
+		       median(s, runs), median(x, runs), median(v, runs));
+		if (f)
+			fprintf(f, "%u,%llu,%d,%.0f,%.0f,%.0f,%.0f,%.0f\n", sizes[i],
+				(unsigned long long)n, runs, median(c, runs),
+				median(p, runs), median(s, runs), median(x, runs),
+				median(v, runs));
+	}
+	if (f && fclose(f)) {
+		fprintf(stderr, "hop_bench: %s: %s\n", ucsv, strerror(errno));
 		return 1;
 	}
 	return 0;

@@ -5,8 +5,12 @@
 #
 #   ring.csv ring.txt       ring_bench: our SPSC ring vs DPDK rte_ring
 #   hop.csv hop.txt         hop_bench: ns per packet of a hop, lookups
+#   update.csv              hop_bench: ns per change of a node's flow table
+#   traffic.csv traffic.txt hop_bench -T: lookups per second while the
+#                           table is republished at given rates
 #   callgrind.csv           instructions per packet (valgrind, repeatable)
 #   ring.png                throughput by batch size (gnuplot)
+#   flows.png               lookup and update cost by table size (gnuplot)
 #   chain.csv chain.txt     chain.sh: guests chained over chainmesh and
 #                           over virtio-net + bridge, in the lab
 #   chain.png               chain packet rate by hop count (gnuplot)
@@ -14,8 +18,11 @@
 #
 # Environment: RESULTS (directory), RUNS (runs per point, median taken),
 # RING_ITEMS (items per ring run), RING_CPUS (two CPUs, "0,1"), RING_PNG_URI
-# (how the rst fragment names the plot), CHAIN=0 (skip the lab chain
-# benchmark; chain.sh's own knobs: CHAIN_RUNS, SECS, PINGS, HOPS).
+# (how the rst fragment names the plot), TRAFFIC_RUNS and TRAFFIC_MS
+# (runs and length of each lookups-under-updates point, default 3 and
+# 1000), TRAFFIC_RATES (publishes per second, "0,10,100,1000"), CHAIN=0
+# (skip the lab chain benchmark; chain.sh's own knobs: CHAIN_RUNS, SECS,
+# PINGS, HOPS).
 # Missing optional tools (DPDK, valgrind, gnuplot; see
 # scripts/deps-bench.sh) skip their part; chain.sh skips itself without
 # root, QEMU or the built modules.
@@ -27,9 +34,13 @@ RUNS=${RUNS:-5}
 RING_ITEMS=${RING_ITEMS:-16777216}
 RING_CPUS=${RING_CPUS:-0,1}
 RING_PNG_URI=${RING_PNG_URI:-../bench/results/ring.png}
+TRAFFIC_RUNS=${TRAFFIC_RUNS:-3}
+TRAFFIC_MS=${TRAFFIC_MS:-1000}
+TRAFFIC_RATES=${TRAFFIC_RATES:-0,10,100,1000}
 
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/{ring,hop,callgrind,chain}.{csv,txt} "$RESULTS"/{ring,chain}.png \
+rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain}.{csv,txt} \
+	"$RESULTS"/{ring,chain,flows}.png \
 	"$RESULTS"/chain.raw.csv "$RESULTS"/performance.rst.inc "$RESULTS"/callgrind.out.*
 make -s
 
@@ -44,9 +55,18 @@ else
 	log "ring_bench skipped (needs libdpdk-dev and two CPUs)"
 fi
 
-# 2. Per-packet cost of a hop, in ns.
+# 2. Per-packet cost of a hop and of lookups, in ns; the cost of a table
+#    update; lookups while the table is republished.
 log "hop_bench: $RUNS runs per point"
-./hop_bench -r "$RUNS" -o "$RESULTS/hop.csv" | tee "$RESULTS/hop.txt"
+./hop_bench -r "$RUNS" -o "$RESULTS/hop.csv" -u "$RESULTS/update.csv" |
+	tee "$RESULTS/hop.txt"
+if [ "$(nproc)" -ge 2 ]; then
+	log "hop_bench -T: lookups under updates, $TRAFFIC_RUNS runs of $TRAFFIC_MS ms, CPUs $RING_CPUS"
+	./hop_bench -T "$RESULTS/traffic.csv" -r "$TRAFFIC_RUNS" -d "$TRAFFIC_MS" \
+		-R "$TRAFFIC_RATES" -c "$RING_CPUS" | tee "$RESULTS/traffic.txt"
+else
+	log "hop_bench -T skipped (needs two CPUs)"
+fi
 
 # 3. Instructions per packet under callgrind, only the hop (or the scan)
 #    counted: test flows burst packets.
@@ -57,6 +77,7 @@ if command -v valgrind >/dev/null 2>&1; then
 		fn=cm_bench_hop_burst
 		[ "$test" = scan ] && fn=cm_bench_scan
 		[ "$test" = lookup ] && fn=cm_bench_lookup
+		[ "$test" = update ] && fn=cm_bench_update
 		[ "$masks" -gt 1 ] && test=$test-${masks}m
 		out="$RESULTS/callgrind.out.$test.$flows"
 		valgrind --tool=callgrind --callgrind-out-file="$out" \
@@ -72,14 +93,24 @@ if command -v valgrind >/dev/null 2>&1; then
 	done <<-EOF
 	hop 1 32 32768 1
 	hop 1024 32 32768 1
+	hop 10000 32 32768 1
+	hop 100000 32 32768 1
 	lookup 1 1 32768 1
 	lookup 1024 1 32768 1
+	lookup 10000 1 32768 1
+	lookup 100000 1 32768 1
 	lookup 1024 1 32768 4
 	lookup 1024 1 32768 16
 	lookup 1024 1 32768 64
+	lookup 100000 1 32768 16
 	scan 1 1 32768 1
 	scan 1024 1 256 1
+	scan 10000 1 32 1
 	scan 100000 1 8 1
+	update 1 1 4096 1
+	update 1024 1 256 1
+	update 10000 1 32 1
+	update 100000 1 4 1
 	EOF
 	column -s, -t "$RESULTS/callgrind.csv"
 else
@@ -132,6 +163,36 @@ if [ -s "$RESULTS/chain.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	log "wrote $RESULTS/chain.png"
 fi
 
+if [ -s "$RESULTS/update.csv" ] && command -v gnuplot >/dev/null 2>&1; then
+	# flows, lookup ns (index, 1 mask), lookup ns (scan), update ns
+	awk -F, '
+		FILENAME ~ /update/ { if (FNR > 1) up[$1] = $8; next }
+		FNR > 1 && $1 == "lookup" { ix[$2] = $6 }
+		FNR > 1 && $1 == "scan" { sc[$2] = $6 }
+		END {
+			for (f in up)
+				printf "%s %s %s %s\n", f, (f in ix ? ix[f] : "?"),
+					(f in sc ? sc[f] : "?"), up[f]
+		}' "$RESULTS/hop.csv" "$RESULTS/update.csv" | sort -n > "$RESULTS/flows.dat"
+	gnuplot <<-EOF
+	set terminal pngcairo size 800,500 font ",10"
+	set output "$RESULTS/flows.png"
+	set title "Flow table scaling (median of $RUNS runs, in cache)"
+	set xlabel "flows in the node's table"
+	set ylabel "ns (log scale)"
+	set logscale xy 10
+	set xrange [0.7:200000]
+	set datafile missing "?"
+	set format y "10^{%L}"
+	set key top left box opaque
+	set grid
+	plot "$RESULTS/flows.dat" using 1:2 with linespoints lw 2 pt 7 title "lookup, hash index (1 mask)", \
+	     "" using 1:3 with linespoints lw 2 pt 5 title "lookup, linear scan", \
+	     "" using 1:4 with linespoints lw 2 pt 9 title "table update: publish + snapshot + index"
+	EOF
+	log "wrote $RESULTS/flows.png"
+fi
+
 # 6. The tables as reStructuredText.
 rst="$RESULTS/performance.rst.inc"
 {
@@ -173,11 +234,10 @@ rst="$RESULTS/performance.rst.inc"
 	fi
 	echo "Per-packet cost of a hop (burst pop, descriptor check, parse of a"
 	echo "UDP/IPv4 frame, flow lookup with the match last, counters, burst"
-	echo "push, publish and kick decision), bursts of 32, in cache. The"
-	echo "lookup rows time cm_flow_lookup() alone on an indexed table, its"
-	echo "flows over 1 to 64 masks (one hash probe per mask); the scan rows"
-	echo "the linear scan it replaced, also beyond the"
-	echo "$(awk -F, '$1 == "hop" { f = $2 } END { print f }' "$RESULTS/hop.csv") entries a node's table can hold."
+	echo "push, publish and kick decision), bursts of 32, in cache, for node"
+	echo "tables of 1 to 100 000 flows. The lookup rows time cm_flow_lookup()"
+	echo "alone on an indexed table, its flows over 1 to 64 masks (one hash"
+	echo "probe per mask); the scan rows the linear scan it replaced."
 	echo
 	echo ".. list-table::"
 	echo "   :header-rows: 1"
@@ -202,6 +262,62 @@ rst="$RESULTS/performance.rst.inc"
 		}' $( [ -s "$RESULTS/callgrind.csv" ] && echo "$RESULTS/callgrind.csv") \
 		"$RESULTS/hop.csv"
 	echo
+	if [ -s "$RESULTS/update.csv" ]; then
+		echo "Cost of one change of a node's table (µs, median of $RUNS runs):"
+		echo "the host compiles the table from its logical flows (in table"
+		echo "order: one pass) and publishes it under the sequence counter;"
+		echo "the node sees the counter move, copies and validates the table"
+		echo "and rebuilds its index (snapshot, the index build alone in the"
+		echo "next column). Update is publish plus snapshot; instructions per"
+		echo "update under callgrind (memcpy's rep movs counts as few)."
+		echo
+		echo ".. list-table::"
+		echo "   :header-rows: 1"
+		echo
+		echo "   * - flows"
+		echo "     - compile µs"
+		echo "     - publish µs"
+		echo "     - snapshot µs"
+		echo "     - of which index µs"
+		echo "     - update µs"
+		echo "     - instructions/update"
+		awk -F, '
+			FILENAME ~ /callgrind/ { if (FNR > 1 && $1 == "update") ir[$2] = $5; next }
+			FNR > 1 {
+				printf "   * - %s\n     - %.1f\n     - %.1f\n     - %.1f\n     - %.1f\n     - %.1f\n     - %s\n",
+					$1, $4 / 1e3, $5 / 1e3, $6 / 1e3, $7 / 1e3, $8 / 1e3,
+					($1 in ir ? sprintf("%.0f", ir[$1]) : "-")
+			}' $( [ -s "$RESULTS/callgrind.csv" ] && echo "$RESULTS/callgrind.csv") \
+			"$RESULTS/update.csv"
+		echo
+		if [ -s "$RESULTS/flows.png" ]; then
+			echo ".. image:: ${RING_PNG_URI%ring.png}flows.png"
+			echo "   :alt: lookup and update cost by number of flows"
+			echo
+		fi
+	fi
+	if [ -s "$RESULTS/traffic.csv" ]; then
+		echo "Lookups while the table changes: a reader thread classifies as a"
+		echo "guest does (checks the sequence every 32 lookups, snapshots and"
+		echo "swaps when it moved, keeps its table while the host writes), a"
+		echo "writer thread on the other CPU publishes the table at the given"
+		echo "rate; CPUs $RING_CPUS, median of $TRAFFIC_RUNS runs of $TRAFFIC_MS ms."
+		echo "Torn: copies the reader made in vain (the host wrote meanwhile)."
+		echo
+		echo ".. list-table::"
+		echo "   :header-rows: 1"
+		echo
+		echo "   * - flows"
+		echo "     - updates/s asked"
+		echo "     - updates/s done"
+		echo "     - Mlookups/s"
+		echo "     - vs no updates"
+		echo "     - snapshots/s"
+		echo "     - torn/s"
+		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %.0f\n     - %.1f\n     - %.2f\n     - %.0f\n     - %.0f\n", $1, $2, $8, $5, $9, $6, $7 }' \
+			"$RESULTS/traffic.csv"
+		echo
+	fi
 	if [ -s "$RESULTS/chain.csv" ]; then
 		echo "Chain through QEMU TCG guests in the lab (bench/chain.sh): VM1 sends"
 		echo "64-byte UDP datagrams as fast as it can to the end of an h-hop chain,"

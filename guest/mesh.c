@@ -188,10 +188,12 @@ bool cm_mesh_node_up(struct cm_dev *cm, u32 n)
 	return cm_peers_tx_ok(&cm->peers, cm->base, &cm->l, n);
 }
 
-int cm_ftsnap_init(struct cm_ftsnap *snap)
+/* Both tables sized for the layout's @max_flows, once: a snapshot never
+ * allocates. */
+int cm_ftsnap_init(struct cm_ftsnap *snap, u32 max_flows)
 {
-	snap->cur = kvzalloc(sizeof(*snap->cur), GFP_KERNEL);
-	snap->spare = kvzalloc(sizeof(*snap->spare), GFP_KERNEL);
+	snap->cur = cm_ftable_alloc(max_flows);
+	snap->spare = cm_ftable_alloc(max_flows);
 	snap->refused = false;
 	if (!snap->cur || !snap->spare) {
 		cm_ftsnap_destroy(snap);
@@ -202,8 +204,8 @@ int cm_ftsnap_init(struct cm_ftsnap *snap)
 
 void cm_ftsnap_destroy(struct cm_ftsnap *snap)
 {
-	kvfree(snap->spare);
-	kvfree(snap->cur);
+	cm_ftable_free(snap->spare);
+	cm_ftable_free(snap->cur);
 	snap->spare = NULL;
 	snap->cur = NULL;
 }

@@ -39,7 +39,7 @@ struct cm_ftsnap {
 	bool refused;			/* @spare holds a refused table's seq */
 };
 
-int cm_ftsnap_init(struct cm_ftsnap *snap);
+int cm_ftsnap_init(struct cm_ftsnap *snap, u32 max_flows);
 void cm_ftsnap_destroy(struct cm_ftsnap *snap);
 const struct cm_ftable *cm_ftsnap_refresh(struct cm_ftsnap *snap,
 					  struct cm_dev *cm);

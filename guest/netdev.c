@@ -585,7 +585,7 @@ static void cm_stats_publish(struct cm_dev *cm)
 	WRITE_ONCE(ns->drops, cpu_to_le64(drops));
 	WRITE_ONCE(ns->bad_desc, cpu_to_le64(bad));
 
-	for (i = 0; i < CHAINMESH_MAX_FLOWS; i++) {
+	for (i = 0; i < cm->l.p.max_flows; i++) {
 		packets = cm_stat(&tx->flows[i].packets, &tx->syncp) +
 			  cm_stat(&rx->flows[i].packets, &rx->syncp);
 		bytes = cm_stat(&tx->flows[i].bytes, &tx->syncp) +
@@ -724,12 +724,12 @@ static int cm_tx_init(struct cm_dev *cm)
 	tx->peers = kcalloc(cm->l.p.nodes, sizeof(*tx->peers), GFP_KERNEL);
 	if (!tx->peers)
 		return -ENOMEM;
-	tx->flows = kcalloc(CHAINMESH_MAX_FLOWS, sizeof(*tx->flows), GFP_KERNEL);
+	tx->flows = kvcalloc(cm->l.p.max_flows, sizeof(*tx->flows), GFP_KERNEL);
 	if (!tx->flows) {
 		err = -ENOMEM;
 		goto err_free_peers;
 	}
-	err = cm_ftsnap_init(&tx->ft);
+	err = cm_ftsnap_init(&tx->ft, cm->l.p.max_flows);
 	if (err)
 		goto err_free_flows;
 	u64_stats_init(&tx->syncp);
@@ -746,7 +746,7 @@ static int cm_tx_init(struct cm_dev *cm)
 	return 0;
 
 err_free_flows:
-	kfree(tx->flows);
+	kvfree(tx->flows);
 err_free_peers:
 	kfree(tx->peers);
 	return err;
@@ -755,7 +755,7 @@ err_free_peers:
 static void cm_tx_destroy(struct cm_dev *cm)
 {
 	cm_ftsnap_destroy(&cm->tx.ft);
-	kfree(cm->tx.flows);
+	kvfree(cm->tx.flows);
 	kfree(cm->tx.peers);
 }
 

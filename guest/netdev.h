@@ -72,7 +72,7 @@ struct cm_tx_peer {
 struct cm_tx {
 	struct cm_tx_peer *peers;	/* [nodes]; ours unused */
 	struct cm_ftsnap ft;
-	struct cm_ctr *flows;		/* [CHAINMESH_MAX_FLOWS] */
+	struct cm_ctr *flows;		/* [max_flows] */
 	struct cm_ctr total;
 	u64_stats_t drops[__CM_TX_DROP_MAX];
 	u64_stats_t stats[__CM_TX_STAT_MAX];

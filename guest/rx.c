@@ -510,7 +510,7 @@ int cm_rx_init(struct cm_dev *cm)
 	rx->peers = kcalloc(l->p.nodes, sizeof(*rx->peers), GFP_KERNEL);
 	if (!rx->peers)
 		return -ENOMEM;
-	rx->flows = kcalloc(CHAINMESH_MAX_FLOWS, sizeof(*rx->flows), GFP_KERNEL);
+	rx->flows = kvcalloc(l->p.max_flows, sizeof(*rx->flows), GFP_KERNEL);
 	if (!rx->flows) {
 		err = -ENOMEM;
 		goto err_free_peers;
@@ -520,7 +520,7 @@ int cm_rx_init(struct cm_dev *cm)
 		err = -ENOMEM;
 		goto err_free_flows;
 	}
-	err = cm_ftsnap_init(&rx->ft);
+	err = cm_ftsnap_init(&rx->ft, l->p.max_flows);
 	if (err)
 		goto err_free_xdp_tx;
 	u64_stats_init(&rx->syncp);
@@ -570,7 +570,7 @@ err_del_napi:
 err_free_xdp_tx:
 	kfree(rx->xdp_tx);
 err_free_flows:
-	kfree(rx->flows);
+	kvfree(rx->flows);
 err_free_peers:
 	kfree(rx->peers);
 	return err;
@@ -584,7 +584,7 @@ void cm_rx_destroy(struct cm_dev *cm)
 	netif_napi_del(&rx->napi);
 	cm_ftsnap_destroy(&rx->ft);
 	kfree(rx->xdp_tx);
-	kfree(rx->flows);
+	kvfree(rx->flows);
 	kfree(rx->peers);
 }
 

@@ -36,7 +36,7 @@ MODULE_PARM_DESC(bufs_per_node, "Buffers in each node's pool (1..65536)");
 
 static unsigned int max_flows = 256;
 module_param(max_flows, uint, 0444);
-MODULE_PARM_DESC(max_flows, "Entries in each node's flow table (1..1024)");
+MODULE_PARM_DESC(max_flows, "Flows of the mesh: ids below it, entries per node table (1..131072)");
 
 static char *mesh_name = "lab";
 module_param(mesh_name, charp, 0444);

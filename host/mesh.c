@@ -29,6 +29,7 @@
 #include <linux/netlink.h>
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 
 #include <chainmesh/datapath.h>
@@ -44,6 +45,8 @@
 static unsigned int dead_ms = 2000;
 module_param(dead_ms, uint, 0644);
 MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
+
+#define CM_FLOW_NONE		U32_MAX	/* flow_pos of an unused id */
 
 unsigned int cm_bad_limit = 32;
 module_param_named(bad_limit, cm_bad_limit, uint, 0644);
@@ -311,15 +314,9 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 	__set_bit(m->self, m->alive);
 	INIT_DELAYED_WORK(&m->watch, cm_mesh_watch);
 
-	m->flows = kvcalloc(CHAINMESH_MAX_FLOWS, sizeof(*m->flows), GFP_KERNEL);
-	if (!m->flows)
-		goto err_free_mesh;
 	m->eff = kvcalloc(CHAINMESH_MAX_CHAINS, sizeof(*m->eff), GFP_KERNEL);
 	if (!m->eff)
-		goto err_free_flows;
-	m->scratch = kvmalloc(sizeof(*m->scratch), GFP_KERNEL);
-	if (!m->scratch)
-		goto err_free_eff;
+		goto err_free_mesh;
 
 	err = cm_region_layout(b->base, b->size, p, &m->l, &m->mesh_id);
 	if (err) {
@@ -327,10 +324,22 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 			NL_SET_ERR_MSG(extack, "layout does not fit the region");
 		else
 			NL_SET_ERR_MSG(extack, "bad layout parameters");
-		goto err_free_scratch;
+		goto err_free_eff;
 	}
+	/* The logical table and its compiler's scratch, for max_flows. */
 	err = -ENOMEM;
-	m->fbase = kvcalloc((size_t)CHAINMESH_MAX_FLOWS * m->l.p.nodes,
+	m->flows = kvcalloc(m->l.p.max_flows, sizeof(*m->flows), GFP_KERNEL);
+	if (!m->flows)
+		goto err_free_eff;
+	m->flow_pos = kvmalloc_array(m->l.p.max_flows, sizeof(*m->flow_pos),
+				     GFP_KERNEL);
+	if (!m->flow_pos)
+		goto err_free_flows;
+	memset(m->flow_pos, 0xff, m->l.p.max_flows * sizeof(*m->flow_pos));
+	m->scratch = cm_ftable_alloc(m->l.p.max_flows);
+	if (!m->scratch)
+		goto err_free_flow_pos;
+	m->fbase = kvcalloc((size_t)m->l.p.max_flows * m->l.p.nodes,
 			    sizeof(*m->fbase), GFP_KERNEL);
 	if (!m->fbase)
 		goto err_free_scratch;
@@ -372,11 +381,13 @@ err_free_nw:
 err_free_fbase:
 	kvfree(m->fbase);
 err_free_scratch:
-	kvfree(m->scratch);
-err_free_eff:
-	kvfree(m->eff);
+	cm_ftable_free(m->scratch);
+err_free_flow_pos:
+	kvfree(m->flow_pos);
 err_free_flows:
 	kvfree(m->flows);
+err_free_eff:
+	kvfree(m->eff);
 err_free_mesh:
 	kvfree(m);
 	return ERR_PTR(err);
@@ -405,10 +416,11 @@ void cm_mesh_destroy(struct cm_mesh *m)
 	smp_store_release(&hdr->magic, 0);
 
 	kfree(m->nw);
-	kvfree(m->scratch);
-	kvfree(m->eff);
 	kvfree(m->fbase);
+	cm_ftable_free(m->scratch);
+	kvfree(m->flow_pos);
 	kvfree(m->flows);
+	kvfree(m->eff);
 	kvfree(m);
 }
 
@@ -417,63 +429,38 @@ int cm_mesh_ifindex(struct cm_mesh *m)
 	return cm_hnode_ifindex(m->hn);
 }
 
-/* Index of the first flow whose id is >= @id; flows are sorted by id. */
-static u32 cm_mesh_flow_pos(struct cm_mesh *m, u32 id)
-{
-	u32 lo = 0, hi = m->nflows;
-
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (le32_to_cpu(m->flows[mid].flow_id) < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The first flow whose id is >= @id, or NULL: dumps resume from here. */
-struct chainmesh_flow *cm_mesh_flow_next(struct cm_mesh *m, u32 id)
-{
-	u32 i;
-
-	lockdep_assert_held(&cm_mesh_lock);
-	i = cm_mesh_flow_pos(m, id);
-	return i < m->nflows ? &m->flows[i] : NULL;
-}
-
 struct chainmesh_flow *cm_mesh_flow(struct cm_mesh *m, u32 id)
 {
-	struct chainmesh_flow *f = cm_mesh_flow_next(m, id);
+	lockdep_assert_held(&cm_mesh_lock);
+	if (id >= m->l.p.max_flows || m->flow_pos[id] == CM_FLOW_NONE)
+		return NULL;
+	return &m->flows[m->flow_pos[id]];
+}
 
-	return f && le32_to_cpu(f->flow_id) == id ? f : NULL;
+/* The flow of the lowest id >= @id, or NULL: dumps resume from here. */
+struct chainmesh_flow *cm_mesh_flow_next(struct cm_mesh *m, u32 id)
+{
+	lockdep_assert_held(&cm_mesh_lock);
+	for (; id < m->l.p.max_flows; id++)
+		if (m->flow_pos[id] != CM_FLOW_NONE)
+			return &m->flows[m->flow_pos[id]];
+	return NULL;
 }
 
 bool cm_mesh_chain_in_use(struct cm_mesh *m, u32 chain)
 {
-	u32 i;
-
 	lockdep_assert_held(&cm_mesh_lock);
-	for (i = 0; i < m->nflows; i++)
-		if (le16_to_cpu(m->flows[i].chain) == chain)
-			return true;
-	return false;
+	return m->chain_nflows[chain];
 }
 
-/* Would the logical table fit in every node's table? */
+/* Would the logical table fit in every node's table? Counts only, no
+ * compiling: O(chains * hops), whatever the number of flows. Flow ids are
+ * below max_flows, so today no node can get more: this keeps the tables'
+ * bound checked where they are compiled, for next to nothing. */
 static int cm_mesh_check(struct cm_mesh *m)
 {
-	u32 n;
-	int ret;
-
-	for (n = 0; n < m->l.p.nodes; n++) {
-		ret = cm_ftable_compile(m->flows, m->nflows, m->chains, n,
-					m->l.p.max_flows, m->scratch);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
+	return cm_chains_fit(m->chains, m->chain_nflows, m->l.p.nodes,
+			     m->l.p.max_flows);
 }
 
 static void cm_mesh_publish(struct cm_mesh *m)
@@ -486,12 +473,17 @@ static void cm_mesh_publish(struct cm_mesh *m)
 	bitmap_to_arr64(&up, m->alive, CHAINMESH_MAX_NODES);
 	cm_chains_effective(m->chains, up, m->eff);
 	for (n = 0; n < m->l.p.nodes; n++) {
-		/* A subset of what cm_mesh_check() compiled: it fits. */
+		void *ft = cm_ftable(m->base, &m->l, n);
+
+		/* A subset of what cm_mesh_check() counted: it fits. */
 		ret = cm_ftable_compile_live(m->flows, m->nflows, m->eff, up, n,
 					     m->l.p.max_flows, m->scratch);
 		if (WARN_ON_ONCE(ret < 0))
 			continue;
-		cm_ftable_publish(cm_ftable(m->base, &m->l, n), m->scratch);
+		/* A node whose table did not change is left alone: it would
+		 * copy and index all of it again for nothing. */
+		if (!cm_ftable_same(ft, m->scratch))
+			cm_ftable_publish(ft, m->scratch);
 		if (n == m->self && m->hn)
 			cm_hnode_set_table(m->hn, m->scratch);
 	}
@@ -545,59 +537,156 @@ static void cm_mesh_flow_rebase(struct cm_mesh *m, u32 id)
 	}
 }
 
+/* flow_pos of the entries from @from on, which moved. */
+static void cm_mesh_flow_renumber(struct cm_mesh *m, u32 from)
+{
+	u32 i;
+
+	for (i = from; i < m->nflows; i++)
+		m->flow_pos[le32_to_cpu(m->flows[i].flow_id)] = i;
+}
+
+/* Where @f goes among the first @n flows: before the first it precedes. */
+static u32 cm_mesh_flow_slot(struct cm_mesh *m, const struct chainmesh_flow *f,
+			     u32 n)
+{
+	u32 lo = 0, hi = n;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (cm_flow_before(&m->flows[mid], f))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int cm_mesh_flow_cmp(const void *a, const void *b)
+{
+	if (cm_flow_before(a, b))
+		return -1;
+	return cm_flow_before(b, a);
+}
+
+static void cm_mesh_chain_count(struct cm_mesh *m,
+				const struct chainmesh_flow *flows, u32 n, int d)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		m->chain_nflows[le16_to_cpu(flows[i].chain)] += d;
+}
+
 /*
- * cm_mesh_set_flow - add flow @f, or replace the flow with its id
+ * cm_mesh_add_flows - add @n flows in one change of the nodes' tables
+ * @add: new flows, on chains that exist, ids unused, below max_flows and
+ *	 distinct; sorted here
  *
+ * One merge into the logical table, O(nflows + n log n), and one publish,
+ * however many flows: a batch costs the nodes one snapshot.
  * Return: 0, or -E2BIG when some node's table would overflow (nothing
  * changed).
  */
-int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f)
+int cm_mesh_add_flows(struct cm_mesh *m, struct chainmesh_flow *add, u32 n)
 {
-	u32 id = le32_to_cpu(f->flow_id);
-	struct chainmesh_flow old, *cur;
-	bool replace;
-	u32 i;
+	u32 i, j, w;
 	int err;
 
 	lockdep_assert_held(&cm_mesh_lock);
-	i = cm_mesh_flow_pos(m, id);
-	cur = &m->flows[i];
-	replace = i < m->nflows && le32_to_cpu(cur->flow_id) == id;
-	if (replace) {
-		old = *cur;
-	} else {
-		if (WARN_ON_ONCE(m->nflows >= CHAINMESH_MAX_FLOWS))
-			return -ENOSPC;
-		memmove(cur + 1, cur, (m->nflows - i) * sizeof(*cur));
-		m->nflows++;
-	}
-	*cur = *f;
-
+	if (WARN_ON_ONCE(n > m->l.p.max_flows - m->nflows))
+		return -ENOSPC;
+	cm_mesh_chain_count(m, add, n, 1);
 	err = cm_mesh_check(m);
 	if (err) {
-		if (replace) {
-			*cur = old;
-		} else {
-			m->nflows--;
-			memmove(cur, cur + 1, (m->nflows - i) * sizeof(*cur));
-		}
+		cm_mesh_chain_count(m, add, n, -1);
 		return err;
 	}
-	if (!replace)
-		cm_mesh_flow_rebase(m, id);
+
+	sort(add, n, sizeof(*add), cm_mesh_flow_cmp, NULL);
+	/* from the back: the flows before the first new one stay put */
+	i = m->nflows;
+	j = n;
+	w = m->nflows + n;
+	while (j) {
+		if (i && cm_flow_before(&add[j - 1], &m->flows[i - 1]))
+			m->flows[--w] = m->flows[--i];
+		else
+			m->flows[--w] = add[--j];
+	}
+	m->nflows += n;
+	cm_mesh_flow_renumber(m, i);
+	for (j = 0; j < n; j++)
+		cm_mesh_flow_rebase(m, le32_to_cpu(add[j].flow_id));
 	cm_mesh_publish(m);
 	return 0;
 }
 
-/* The caller checked that the flow exists. */
-void cm_mesh_del_flow(struct cm_mesh *m, u32 id)
+/*
+ * cm_mesh_set_flow - replace the flow with @f's id, which exists
+ *
+ * Its counters go on. Return: 0, or -E2BIG when some node's table would
+ * overflow (nothing changed).
+ */
+int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f)
 {
-	struct chainmesh_flow *f = cm_mesh_flow(m, id);
+	u32 id = le32_to_cpu(f->flow_id), p, q;
+	struct chainmesh_flow *cur;
+	int err;
 
-	if (WARN_ON_ONCE(!f))
-		return;
-	m->nflows--;
-	memmove(f, f + 1, (&m->flows[m->nflows] - f) * sizeof(*f));
+	lockdep_assert_held(&cm_mesh_lock);
+	cur = cm_mesh_flow(m, id);
+	if (WARN_ON_ONCE(!cur))
+		return -ENOENT;
+	cm_mesh_chain_count(m, cur, 1, -1);
+	cm_mesh_chain_count(m, f, 1, 1);
+	err = cm_mesh_check(m);
+	if (err) {
+		cm_mesh_chain_count(m, f, 1, -1);
+		cm_mesh_chain_count(m, cur, 1, 1);
+		return err;
+	}
+
+	/* out of its place, into the one its priority gives it */
+	p = m->flow_pos[id];
+	memmove(&m->flows[p], &m->flows[p + 1],
+		(m->nflows - p - 1) * sizeof(*f));
+	q = cm_mesh_flow_slot(m, f, m->nflows - 1);
+	memmove(&m->flows[q + 1], &m->flows[q],
+		(m->nflows - 1 - q) * sizeof(*f));
+	m->flows[q] = *f;
+	cm_mesh_flow_renumber(m, min(p, q));
+	cm_mesh_publish(m);
+	return 0;
+}
+
+/* cm_mesh_del_flows - delete flows @ids (they exist, distinct) in one
+ * change of the nodes' tables: one pass, one publish. */
+void cm_mesh_del_flows(struct cm_mesh *m, const u32 *ids, u32 n)
+{
+	u32 i, w, first = m->nflows;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	for (i = 0; i < n; i++) {
+		const struct chainmesh_flow *f = cm_mesh_flow(m, ids[i]);
+
+		if (WARN_ON_ONCE(!f))
+			continue;
+		cm_mesh_chain_count(m, f, 1, -1);
+		first = min(first, m->flow_pos[ids[i]]);
+		m->flow_pos[ids[i]] = CM_FLOW_NONE;
+	}
+	/* an entry stays if its id still has a place */
+	for (i = w = first; i < m->nflows; i++) {
+		u32 id = le32_to_cpu(m->flows[i].flow_id);
+
+		if (m->flow_pos[id] == CM_FLOW_NONE)
+			continue;
+		m->flows[w] = m->flows[i];
+		m->flow_pos[id] = w++;
+	}
+	m->nflows = w;
 	cm_mesh_publish(m);
 }
 

@@ -68,9 +68,13 @@ struct cm_mesh {
 	u32 mesh_id;
 	u32 self;			/* our node id */
 
-	/* The logical table, under cm_mesh_lock. */
+	/* The logical table, under cm_mesh_lock. Flows are kept in table
+	 * order (priority, then id), so compiling a node's table is one
+	 * pass over them, no sort. */
 	struct cm_chain chains[CHAINMESH_MAX_CHAINS];
-	struct chainmesh_flow *flows;	/* nflows entries, sorted by id */
+	u32 chain_nflows[CHAINMESH_MAX_CHAINS];	/* flows on each chain */
+	struct chainmesh_flow *flows;	/* nflows of max_flows, table order */
+	u32 *flow_pos;			/* [flow id]: index in flows, or ~0 */
 	u32 nflows;
 	struct cm_fstat *fbase;		/* [flow id * nodes + node] */
 	struct cm_ftable *scratch;	/* one node's table being compiled */
@@ -133,8 +137,9 @@ struct chainmesh_flow *cm_mesh_flow_next(struct cm_mesh *m, u32 id);
 bool cm_mesh_chain_in_use(struct cm_mesh *m, u32 chain);
 int cm_mesh_set_chain(struct cm_mesh *m, u32 id, const struct cm_chain *c);
 void cm_mesh_del_chain(struct cm_mesh *m, u32 id);
+int cm_mesh_add_flows(struct cm_mesh *m, struct chainmesh_flow *add, u32 n);
 int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f);
-void cm_mesh_del_flow(struct cm_mesh *m, u32 id);
+void cm_mesh_del_flows(struct cm_mesh *m, const u32 *ids, u32 n);
 
 void cm_mesh_node_info(struct cm_mesh *m, u32 n, struct cm_node_info *ni);
 void cm_mesh_flow_stats(struct cm_mesh *m, u32 id, u32 n, struct cm_fstat *st);

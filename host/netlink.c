@@ -16,6 +16,7 @@
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/in.h>
+#include <linux/sort.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
@@ -60,12 +61,19 @@ static const struct nla_policy cm_chain_policy[CHAINMESH_CHAIN_A_MAX + 1] = {
 	[CHAINMESH_CHAIN_A_POLICY] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_POLICY_BYPASS),
 };
 
+/* Flow ids beyond a policy's s16 maximum: a full range (not const: 6.1's
+ * policy points at writable ranges, never written). The mesh's own
+ * max_flows is checked by cm_nl_flow_id(). */
+static struct netlink_range_validation cm_flow_id_range = {
+	.min = 0, .max = CHAINMESH_MAX_FLOWS - 1,
+};
+
 static const struct nla_policy cm_flow_id_policy[CHAINMESH_FLOW_A_MAX + 1] = {
-	[CHAINMESH_FLOW_A_ID] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_FLOWS - 1),
+	[CHAINMESH_FLOW_A_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_flow_id_range),
 };
 
 static const struct nla_policy cm_flow_policy[CHAINMESH_FLOW_A_MAX + 1] = {
-	[CHAINMESH_FLOW_A_ID] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_FLOWS - 1),
+	[CHAINMESH_FLOW_A_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_flow_id_range),
 	[CHAINMESH_FLOW_A_CHAIN] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_CHAINS - 1),
 	[CHAINMESH_FLOW_A_PRIORITY] = { .type = NLA_U16 },
 	/* 0, 4 or 6, checked by cm_nl_flow_build(): a validate function on an
@@ -154,24 +162,16 @@ static struct cm_mesh *cm_nl_mesh(struct genl_info *info)
 	return m;
 }
 
-/* Parse the nest @type (a chain or a flow), whose attribute 1 is its id. */
-static int cm_nl_parse_nest(struct genl_info *info, struct nlattr **tb,
-			    int type, int maxtype,
-			    const struct nla_policy *policy)
+/* Parse @nest, a chain or a flow (@chain false), whose attribute 1 is
+ * its id. */
+static int cm_nl_parse_nest_at(const struct nlattr *nest, struct nlattr **tb,
+			       bool chain, const struct nla_policy *policy,
+			       struct netlink_ext_ack *extack)
 {
-	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *nest = info->attrs[type];
-	bool chain = type == CHAINMESH_A_CHAIN;
+	int maxtype = chain ? CHAINMESH_CHAIN_A_MAX : CHAINMESH_FLOW_A_MAX;
 	int err;
 
 	BUILD_BUG_ON(CHAINMESH_CHAIN_A_ID != 1 || CHAINMESH_FLOW_A_ID != 1);
-	if (GENL_REQ_ATTR_CHECK(info, type)) {
-		if (chain)
-			GENL_SET_ERR_MSG(info, "chain attributes are required");
-		else
-			GENL_SET_ERR_MSG(info, "flow attributes are required");
-		return -EINVAL;
-	}
 	err = nla_parse_nested(tb, maxtype, nest, policy, extack);
 	if (err)
 		return err;
@@ -185,18 +185,51 @@ static int cm_nl_parse_nest(struct genl_info *info, struct nlattr **tb,
 	return 0;
 }
 
+/* Parse the request's nest @type (a chain or a flow), which it needs. */
+static int cm_nl_parse_nest(struct genl_info *info, struct nlattr **tb,
+			    int type, const struct nla_policy *policy)
+{
+	bool chain = type == CHAINMESH_A_CHAIN;
+
+	if (GENL_REQ_ATTR_CHECK(info, type)) {
+		if (chain)
+			GENL_SET_ERR_MSG(info, "chain attributes are required");
+		else
+			GENL_SET_ERR_MSG(info, "flow attributes are required");
+		return -EINVAL;
+	}
+	return cm_nl_parse_nest_at(info->attrs[type], tb, chain, policy,
+				   info->extack);
+}
+
 static int cm_nl_parse_chain(struct genl_info *info, struct nlattr **tb,
 			     const struct nla_policy *policy)
 {
-	return cm_nl_parse_nest(info, tb, CHAINMESH_A_CHAIN,
-				CHAINMESH_CHAIN_A_MAX, policy);
+	return cm_nl_parse_nest(info, tb, CHAINMESH_A_CHAIN, policy);
 }
 
+/* The flow nests of a request: FLOW_NEW and FLOW_DEL take a batch of
+ * them (the core validated each against the policy), others one. */
+static u32 cm_nl_count_flows(struct genl_info *info)
+{
+	const struct nlattr *attr;
+	u32 n = 0;
+	int rem;
+
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem)
+		n += nla_type(attr) == CHAINMESH_A_FLOW;
+	return n;
+}
+
+/* One flow nest: FLOW_SET and FLOW_GET. */
 static int cm_nl_parse_flow(struct genl_info *info, struct nlattr **tb,
 			    const struct nla_policy *policy)
 {
-	return cm_nl_parse_nest(info, tb, CHAINMESH_A_FLOW,
-				CHAINMESH_FLOW_A_MAX, policy);
+	if (info->attrs[CHAINMESH_A_FLOW] && cm_nl_count_flows(info) > 1) {
+		GENL_SET_ERR_MSG(info, "one flow per request");
+		return -EINVAL;
+	}
+	return cm_nl_parse_nest(info, tb, CHAINMESH_A_FLOW, policy);
 }
 
 /* Message builders: each returns 0 or -EMSGSIZE with nothing left behind.
@@ -578,7 +611,7 @@ static int cm_nl_dump_flows(struct sk_buff *skb, struct netlink_callback *cb,
 	int err;
 
 	/* By flow id, so that a batch resumes at the right flow. */
-	for (; *item < CHAINMESH_MAX_FLOWS; *item = le32_to_cpu(f->flow_id) + 1) {
+	for (; *item < m->l.p.max_flows; *item = le32_to_cpu(f->flow_id) + 1) {
 		f = cm_mesh_flow_next(m, *item);
 		if (!f)
 			break;
@@ -895,29 +928,45 @@ static int cm_nl_flow_port(struct netlink_ext_ack *extack, u8 proto,
 	return 0;
 }
 
-/* Build a flow from its attributes; cm_mesh_lock held (the chain must
- * exist). */
-static int cm_nl_flow_build(struct cm_mesh *m, struct nlattr **tb,
-			    struct genl_info *info, struct chainmesh_flow *f)
+/* The id of a flow nest, which must be below the mesh's max_flows: the
+ * policy only knows CHAINMESH_MAX_FLOWS. */
+static int cm_nl_flow_id(struct cm_mesh *m, struct nlattr **tb,
+			 struct netlink_ext_ack *extack, u32 *id)
 {
-	struct netlink_ext_ack *extack = info->extack;
+	*id = nla_get_u32(tb[CHAINMESH_FLOW_A_ID]);
+	if (*id >= m->l.p.max_flows) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID],
+				    "flow id is not below the mesh's max flows");
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/* Build a flow from the attributes @tb of its nest @nest; cm_mesh_lock
+ * held (the chain must exist). */
+static int cm_nl_flow_build(struct cm_mesh *m, const struct nlattr *nest,
+			    struct nlattr **tb, struct netlink_ext_ack *extack,
+			    struct chainmesh_flow *f)
+{
 	struct nlattr *src = tb[CHAINMESH_FLOW_A_SRC];
 	struct nlattr *dst = tb[CHAINMESH_FLOW_A_DST];
-	u32 chain;
+	u32 chain, id;
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	if (NL_REQ_ATTR_CHECK(extack, info->attrs[CHAINMESH_A_FLOW], tb,
-			      CHAINMESH_FLOW_A_CHAIN)) {
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, CHAINMESH_FLOW_A_CHAIN)) {
 		NL_SET_ERR_MSG(extack, "flow chain is required");
 		return -EINVAL;
 	}
+	err = cm_nl_flow_id(m, tb, extack, &id);
+	if (err)
+		return err;
 	chain = nla_get_u32(tb[CHAINMESH_FLOW_A_CHAIN]);
 	if (!m->chains[chain].used) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_CHAIN], "no such chain");
 		return -ENOENT;
 	}
-	f->flow_id = cpu_to_le32(nla_get_u32(tb[CHAINMESH_FLOW_A_ID]));
+	f->flow_id = cpu_to_le32(id);
 	f->chain = cpu_to_le16(chain);
 	if (tb[CHAINMESH_FLOW_A_PRIORITY])
 		f->priority = cpu_to_le16(nla_get_u16(tb[CHAINMESH_FLOW_A_PRIORITY]));
@@ -958,15 +1007,98 @@ static int cm_nl_flow_build(struct cm_mesh *m, struct nlattr **tb,
 	return 0;
 }
 
-/* FLOW_NEW (@replace false) or FLOW_SET: the whole flow from the request,
- * compiled and published once. */
-static int cm_nl_flow_write(struct genl_info *info, bool replace)
+static int cm_nl_flow_id_cmp(const void *a, const void *b)
+{
+	u32 x = le32_to_cpu(((const struct chainmesh_flow *)a)->flow_id);
+	u32 y = le32_to_cpu(((const struct chainmesh_flow *)b)->flow_id);
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * FLOW_NEW: every flow nest of the request (one, or a batch), each built
+ * and checked, then all added in one change of the nodes' tables, or
+ * none. A batch is how many flows are loaded: each change costs every
+ * node whose table it touches a copy and an index of its whole table.
+ */
+static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
+	struct chainmesh_flow *add;
+	const struct nlattr *attr;
+	struct cm_mesh *m;
+	u32 n, i = 0;
+	int rem, err;
+
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_FLOW)) {
+		GENL_SET_ERR_MSG(info, "flow attributes are required");
+		return -EINVAL;
+	}
+	n = cm_nl_count_flows(info);
+	add = kvmalloc_array(n, sizeof(*add), GFP_KERNEL);
+	if (!add)
+		return -ENOMEM;
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto out_unlock;
+	}
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(attr) != CHAINMESH_A_FLOW)
+			continue;
+		err = cm_nl_parse_nest_at(attr, tb, false, cm_flow_policy, extack);
+		if (err)
+			goto out_unlock;
+		err = cm_nl_flow_build(m, attr, tb, extack, &add[i]);
+		if (err)
+			goto out_unlock;
+		if (cm_mesh_flow(m, le32_to_cpu(add[i].flow_id))) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID],
+					    "flow exists: use flow set to change it");
+			err = -EEXIST;
+			goto out_unlock;
+		}
+		i++;
+	}
+	sort(add, n, sizeof(*add), cm_nl_flow_id_cmp, NULL);
+	for (i = 1; i < n; i++) {
+		if (add[i].flow_id == add[i - 1].flow_id) {
+			GENL_SET_ERR_MSG(info, "a flow id appears twice in the request");
+			err = -EINVAL;
+			goto out_unlock;
+		}
+	}
+
+	err = cm_mesh_add_flows(m, add, n);
+	if (err == -E2BIG) {
+		if (n == 1)
+			NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_CHAIN],
+					    "a node's flow table would overflow");
+		else
+			NL_SET_ERR_MSG(extack, "a node's flow table would overflow");
+		err = -ENOSPC;
+	} else if (!err) {
+		for (i = 0; i < n; i++)
+			cm_nl_notify_flow(m, cm_mesh_flow(m, le32_to_cpu(add[i].flow_id)),
+					  true);
+	}
+out_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	kvfree(add);
+	return err;
+}
+
+/* FLOW_SET: the whole flow from the request, in one change. NLM_F_REPLACE
+ * is refused by the core for this family: an op of its own. */
+static int cm_nl_flow_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
 	struct chainmesh_flow f;
 	struct cm_mesh *m;
-	bool exists;
 	int err;
 
 	err = cm_nl_parse_flow(info, tb, cm_flow_policy);
@@ -979,17 +1111,10 @@ static int cm_nl_flow_write(struct genl_info *info, bool replace)
 		err = PTR_ERR(m);
 		goto out_unlock;
 	}
-	err = cm_nl_flow_build(m, tb, info, &f);
+	err = cm_nl_flow_build(m, info->attrs[CHAINMESH_A_FLOW], tb, extack, &f);
 	if (err)
 		goto out_unlock;
-	exists = cm_mesh_flow(m, le32_to_cpu(f.flow_id));
-	if (exists && !replace) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID],
-				    "flow exists: use flow set to change it");
-		err = -EEXIST;
-		goto out_unlock;
-	}
-	if (!exists && replace) {
+	if (!cm_mesh_flow(m, le32_to_cpu(f.flow_id))) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
 		err = -ENOENT;
 		goto out_unlock;
@@ -1007,28 +1132,32 @@ out_unlock:
 	return err;
 }
 
-static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
+static int cm_nl_u32_cmp(const void *a, const void *b)
 {
-	return cm_nl_flow_write(info, false);
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-/* NLM_F_REPLACE is refused by the core for this family: an op of its own. */
-static int cm_nl_flow_set_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	return cm_nl_flow_write(info, true);
-}
-
+/* FLOW_DEL: every flow nest of the request (one, or a batch), all
+ * deleted in one change, or none. */
 static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
+	const struct nlattr *attr;
 	struct cm_mesh *m;
-	u32 id;
-	int err;
+	u32 n, i = 0, *ids;
+	int rem, err;
 
-	err = cm_nl_parse_flow(info, tb, cm_flow_id_policy);
-	if (err)
-		return err;
-	id = nla_get_u32(tb[CHAINMESH_FLOW_A_ID]);
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_FLOW)) {
+		GENL_SET_ERR_MSG(info, "flow attributes are required");
+		return -EINVAL;
+	}
+	n = cm_nl_count_flows(info);
+	ids = kvmalloc_array(n, sizeof(*ids), GFP_KERNEL);
+	if (!ids)
+		return -ENOMEM;
 
 	mutex_lock(&cm_mesh_lock);
 	m = cm_nl_mesh(info);
@@ -1036,15 +1165,35 @@ static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
 		err = PTR_ERR(m);
 		goto out_unlock;
 	}
-	if (!cm_mesh_flow(m, id)) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
-		err = -ENOENT;
-		goto out_unlock;
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(attr) != CHAINMESH_A_FLOW)
+			continue;
+		err = cm_nl_parse_nest_at(attr, tb, false, cm_flow_id_policy, extack);
+		if (err)
+			goto out_unlock;
+		ids[i] = nla_get_u32(tb[CHAINMESH_FLOW_A_ID]);
+		if (!cm_mesh_flow(m, ids[i])) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
+			err = -ENOENT;
+			goto out_unlock;
+		}
+		i++;
 	}
-	cm_nl_notify_flow(m, cm_mesh_flow(m, id), false);
-	cm_mesh_del_flow(m, id);
+	sort(ids, n, sizeof(*ids), cm_nl_u32_cmp, NULL);
+	for (i = 1; i < n; i++) {
+		if (ids[i] == ids[i - 1]) {
+			GENL_SET_ERR_MSG(info, "a flow id appears twice in the request");
+			err = -EINVAL;
+			goto out_unlock;
+		}
+	}
+	for (i = 0; i < n; i++)
+		cm_nl_notify_flow(m, cm_mesh_flow(m, ids[i]), false);
+	cm_mesh_del_flows(m, ids, n);
+	err = 0;
 out_unlock:
 	mutex_unlock(&cm_mesh_lock);
+	kvfree(ids);
 	return err;
 }
 

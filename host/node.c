@@ -42,10 +42,11 @@ struct cm_hctr {
 	u64_stats_t bytes;
 };
 
-/* Node 0's compiled table, replaced as a whole under RCU. */
+/* Node 0's compiled table, replaced as a whole under RCU; one
+ * allocation, @t's entries and index right after it. */
 struct cm_hft {
 	struct rcu_head rcu;
-	struct cm_ftable t;
+	struct cm_ftable t;	/* last */
 };
 
 struct cm_hrx_peer {
@@ -639,7 +640,7 @@ static void cm_hnode_stats_publish(struct cm_hnode *hn)
 					  cm_hstat(&hn->rx_drops, &hn->rx_syncp)));
 	WRITE_ONCE(ns->bad_desc, cpu_to_le64(cm_hstat(&hn->rx_bad, &hn->rx_syncp)));
 
-	for (i = 0; i < CHAINMESH_MAX_FLOWS; i++) {
+	for (i = 0; i < hn->l->p.max_flows; i++) {
 		packets = cm_hstat(&hn->tx_flows[i].packets, &hn->tx_syncp) +
 			  cm_hstat(&hn->rx_flows[i].packets, &hn->rx_syncp);
 		bytes = cm_hstat(&hn->tx_flows[i].bytes, &hn->tx_syncp) +
@@ -684,24 +685,38 @@ u64 cm_hnode_blame(struct cm_hnode *hn)
 	return READ_ONCE(hn->peers.blame);
 }
 
+/* An empty table for @cap entries, sized to what it holds. */
+static struct cm_hft *cm_hft_alloc(u32 cap)
+{
+	struct cm_hft *ft;
+
+	ft = kvmalloc(offsetof(struct cm_hft, t) + cm_ftable_size(cap), GFP_KERNEL);
+	if (ft)
+		cm_ftable_init(&ft->t, cap);
+	return ft;
+}
+
 /* cm_mesh_lock held: node 0's newly compiled table. */
 void cm_hnode_set_table(struct cm_hnode *hn, const struct cm_ftable *t)
 {
 	struct cm_hft *ft, *old;
 
 	lockdep_assert_held(&cm_mesh_lock);
-	ft = kvmalloc(sizeof(*ft), GFP_KERNEL);
+	old = rcu_dereference_protected(hn->ft, lockdep_is_held(&cm_mesh_lock));
+	/* Most changes are to other nodes' tables: keep the index we have. */
+	if (old->t.nflows == t->nflows &&
+	    !memcmp(old->t.hops, t->hops, sizeof(t->hops)) &&
+	    !memcmp(old->t.flows, t->flows, t->nflows * sizeof(t->flows[0])))
+		return;
+	ft = cm_hft_alloc(max(t->nflows, 1U));
 	if (!ft) {
 		/* The shared table is published: only node 0 lags behind. */
 		netdev_err(hn->dev, "no memory for the new flow table\n");
 		return;
 	}
-	memcpy(ft->t.hops, t->hops, sizeof(t->hops));
-	memcpy(ft->t.flows, t->flows, t->nflows * sizeof(t->flows[0]));
-	ft->t.nflows = t->nflows;
-	ft->t.seq = t->seq;
+	cm_ftable_copy(&ft->t, t);
 	cm_ftable_index(&ft->t);
-	old = rcu_replace_pointer(hn->ft, ft, lockdep_is_held(&cm_mesh_lock));
+	rcu_assign_pointer(hn->ft, ft);
 	kvfree_rcu(old, rcu);
 }
 
@@ -782,13 +797,14 @@ struct cm_hnode *cm_hnode_create(struct cm_mesh *m, struct device *parent)
 	eth_hw_addr_set(dev, mac);
 
 	err = -ENOMEM;
-	RCU_INIT_POINTER(hn->ft, kvzalloc(sizeof(struct cm_hft), GFP_KERNEL));
+	RCU_INIT_POINTER(hn->ft, cm_hft_alloc(1));
 	if (!rcu_access_pointer(hn->ft))
 		goto err_free_netdev;
-	hn->tx_flows = kvcalloc(CHAINMESH_MAX_FLOWS, sizeof(*hn->tx_flows), GFP_KERNEL);
+	/* indexed by flow id, below max_flows */
+	hn->tx_flows = kvcalloc(m->l.p.max_flows, sizeof(*hn->tx_flows), GFP_KERNEL);
 	if (!hn->tx_flows)
 		goto err_free_ft;
-	hn->rx_flows = kvcalloc(CHAINMESH_MAX_FLOWS, sizeof(*hn->rx_flows), GFP_KERNEL);
+	hn->rx_flows = kvcalloc(m->l.p.max_flows, sizeof(*hn->rx_flows), GFP_KERNEL);
 	if (!hn->rx_flows)
 		goto err_free_tx_flows;
 	err = cm_pool_init(&hn->pool, m->l.p.bufs_per_node);

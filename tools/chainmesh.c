@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <net/if.h>
 
 #include <libmnl/libmnl.h>
@@ -44,6 +46,8 @@
 
 static const char *prog = "chainmesh";
 static bool json;
+/* In a batch: the line at fault, for every message. */
+static char batch_where[48];
 
 static const char usage_mesh[] =
 "  chainmesh [-j] mesh show [NAME]\n"
@@ -90,9 +94,10 @@ static const char usage_flow[] =
 "                [proto tcp|udp|sctp|icmp|icmpv6|NUM] [src ADDR[/PLEN]]\n"
 "                [dst ADDR[/PLEN]] [sport P[/MASK]] [dport P[/MASK]]\n"
 "                [vlan VID] [mesh NAME]\n"
-"      Add flow ID (0..1023): packets that match go along chain CID. Lower\n"
-"      prio matches first (default 0). The family defaults to the\n"
-"      addresses' one; omitted fields match anything.\n"
+"      Add flow ID (below the mesh's max-flows): packets that match go\n"
+"      along chain CID. Lower prio matches first (default 0). The family\n"
+"      defaults to the addresses' one; omitted fields match anything. To\n"
+"      add many flows, put them in a file for 'chainmesh -batch'.\n"
 "  chainmesh flow set ID chain CID [prio P] [MATCH ...] [mesh NAME]\n"
 "      Replace flow ID in one step: its chain, priority and match become\n"
 "      the ones given (same arguments as 'flow add'; what is left out\n"
@@ -113,8 +118,15 @@ static void usage_to(FILE *f, const char *object)
 "       chainmesh OBJECT help\n"
 "\n"
 "OBJECT := { mesh | node | chain | flow | monitor }\n"
-"OPTIONS := { -j[son] | -h[elp] }\n"
+"OPTIONS := { -j[son] | -b[atch] FILE | -h[elp] }\n"
 "  -j, --json   print JSON (an array of objects) instead of text\n"
+"  -b, -batch FILE\n"
+"               run the commands of FILE ('-': standard input), one a line\n"
+"               without 'chainmesh', '#' to the end of a line a comment;\n"
+"               stop at the first that fails. Consecutive 'flow add' (or\n"
+"               'flow del') lines go as one request of many flows, applied\n"
+"               in one update of each node's table, all or none: the way\n"
+"               to load many flows\n"
 "  -h, --help   print this help\n"
 "\n"
 "Without 'mesh NAME' a command applies to the only mesh there is.\n"
@@ -143,7 +155,7 @@ fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, "%s: %s", prog, batch_where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -156,7 +168,7 @@ usage_fail(const char *object, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, "%s: %s", prog, batch_where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -1258,19 +1270,16 @@ static void do_chain(struct cm_cmd *c)
 	}
 }
 
-/* flow add (FLOW_NEW) and flow set (FLOW_SET): the same arguments. */
-static void flow_write(struct cm_cmd *c, uint8_t cmd, const char *what)
+/* The arguments of flow add and flow set, as a flow nest of @nlh;
+ * returns the mesh they name, or NULL. */
+static const char *flow_put(struct cm_cmd *c, struct nlmsghdr *nlh,
+			    const char *what)
 {
-	char buf[CHAINMESH_NAME_LEN];
 	const char *name = NULL;
-	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 	bool chain = false;
 	char *arg;
 
-	/* Build the request as we parse; the family id and the mesh name go
-	 * in once the socket is open (attribute order does not matter). */
-	nlh = cm_msg(c->nl.req, 0, cmd, NLM_F_ACK);
 	nest = mnl_attr_nest_start(nlh, CHAINMESH_A_FLOW);
 	mnl_attr_put_u32(nlh, CHAINMESH_FLOW_A_ID,
 			 parse_ulong("flow", "flow id", next_arg(c), UINT32_MAX));
@@ -1316,6 +1325,20 @@ static void flow_write(struct cm_cmd *c, uint8_t cmd, const char *what)
 	if (!chain)
 		usage_fail("flow", "%s: 'chain CID' is required", what);
 	mnl_attr_nest_end(nlh, nest);
+	return name;
+}
+
+/* flow add (FLOW_NEW) and flow set (FLOW_SET): the same arguments. */
+static void flow_write(struct cm_cmd *c, uint8_t cmd, const char *what)
+{
+	char buf[CHAINMESH_NAME_LEN];
+	struct nlmsghdr *nlh;
+	const char *name;
+
+	/* Build the request as we parse; the family id and the mesh name go
+	 * in once the socket is open (attribute order does not matter). */
+	nlh = cm_msg(c->nl.req, 0, cmd, NLM_F_ACK);
+	name = flow_put(c, nlh, what);
 
 	cm_nl_open(&c->nl);
 	name = cm_mesh_pick(&c->nl, name, buf);
@@ -1442,11 +1465,203 @@ static const struct {
 	{ "monitor", do_monitor },
 };
 
+/* One command line: run the OBJECT's command. */
+static void run_cmd(struct cm_cmd *c, int argc, char **argv)
+{
+	size_t i;
+
+	if (!argc || matches(argv[0], "help")) {
+		usage_to(argc ? stdout : stderr, NULL);
+		exit(argc ? 0 : EXIT_USAGE);
+	}
+	for (i = 0; i < sizeof(cm_objects) / sizeof(cm_objects[0]); i++) {
+		if (matches(argv[0], cm_objects[i].name)) {
+			c->object = cm_objects[i].name;
+			c->argc = argc - 1;
+			c->argv = argv + 1;
+			cm_objects[i].fn(c);
+			return;
+		}
+	}
+	usage_fail(NULL, "unknown object '%s'", argv[0]);
+}
+
+/*
+ * Batch mode. Runs of "flow add" or of "flow del" lines become one
+ * FLOW_NEW or FLOW_DEL request of many flow nests (the kernel applies
+ * such a request at once, or not at all); any other line runs as its own
+ * command, in a child, so that it exits as it would alone.
+ */
+#define CM_BATCH_MAX	(64 * 1024)	/* a request, well below the send buffer */
+#define CM_BATCH_ROOM	1024		/* a flow nest takes less */
+#define CM_BATCH_ARGS	64
+
+struct cm_batch {
+	struct cm_cmd c;		/* its socket is the batch's */
+	char req[CM_BATCH_MAX] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;		/* the request being filled, or NULL */
+	uint8_t cmd;
+	char mesh[CHAINMESH_NAME_LEN];	/* of the request */
+	char only[CHAINMESH_NAME_LEN];	/* the only mesh, when none is named */
+	unsigned long first, last;	/* its lines */
+	unsigned int nflows;
+	bool open;
+};
+
+static void batch_flush(struct cm_batch *b)
+{
+	struct cm_talk t = { .cb = NULL };
+	char what[96];
+	int err;
+
+	if (!b->nlh)
+		return;
+	mnl_attr_put_strz(b->nlh, CHAINMESH_A_MESH_NAME, b->mesh);
+	snprintf(batch_where, sizeof(batch_where), "lines %lu-%lu: ", b->first,
+		 b->last);
+	snprintf(what, sizeof(what), "flow %s of %u flows",
+		 b->cmd == CHAINMESH_CMD_FLOW_NEW ? "add" : "del", b->nflows);
+	err = cm_talk(&b->c.nl, b->nlh, &t);
+	if (err)
+		cm_refused(what, &t, err);
+	b->nlh = NULL;
+}
+
+/* A flow add or del line, into the request (flushed first when it is of
+ * another kind or mesh, or full). */
+static void batch_flow(struct cm_batch *b, uint8_t cmd, int argc, char **argv,
+		       unsigned long line)
+{
+	char tmp[CM_BATCH_ROOM] __attribute__((aligned(8)));
+	struct nlmsghdr *one = mnl_nlmsg_put_header(tmp);
+	const struct nlattr *nest;
+	const char *name;
+	struct nlattr *attr;
+
+	b->c.object = "flow";
+	b->c.argc = argc;
+	b->c.argv = argv;
+	if (cmd == CHAINMESH_CMD_FLOW_NEW) {
+		name = flow_put(&b->c, one, "flow add");
+	} else {
+		unsigned long id = parse_ulong("flow", "id", next_arg(&b->c), UINT32_MAX);
+
+		name = opt_mesh_only(&b->c);
+		attr = mnl_attr_nest_start(one, CHAINMESH_A_FLOW);
+		mnl_attr_put_u32(one, CHAINMESH_FLOW_A_ID, id);
+		mnl_attr_nest_end(one, attr);
+	}
+	nest = mnl_nlmsg_get_payload(one);
+	if (!b->open) {
+		cm_nl_open(&b->c.nl);
+		b->open = true;
+	}
+	if (!name)
+		name = b->only[0] ? b->only : cm_mesh_pick(&b->c.nl, NULL, b->only);
+	if (b->nlh && (b->cmd != cmd || strcmp(b->mesh, name) ||
+		       b->nlh->nlmsg_len + CM_BATCH_ROOM > CM_BATCH_MAX))
+		batch_flush(b);
+	if (!b->nlh) {
+		b->nlh = cm_msg(b->req, b->c.nl.family, cmd, NLM_F_ACK);
+		b->cmd = cmd;
+		snprintf(b->mesh, sizeof(b->mesh), "%s", name);
+		b->first = line;
+		b->nflows = 0;
+	}
+	memcpy((char *)b->nlh + b->nlh->nlmsg_len, nest, mnl_attr_get_len(nest));
+	b->nlh->nlmsg_len += MNL_ALIGN(mnl_attr_get_len(nest));
+	b->last = line;
+	b->nflows++;
+}
+
+/* All of @path ('-': standard input), NUL terminated: read before any
+ * child runs, as a child's exit would move a shared file offset. */
+static char *batch_slurp(const char *path)
+{
+	size_t len = 0, cap = 0, n;
+	char *buf = NULL, *more;
+	FILE *f;
+
+	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f)
+		fail("%s: %s", path, strerror(errno));
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? 2 * cap : 65536;
+			more = realloc(buf, cap);
+			if (!more)
+				fail("%s: out of memory", path);
+			buf = more;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n);
+	if (ferror(f))
+		fail("%s: %s", path, strerror(errno));
+	if (f != stdin)
+		fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int batch_run(const char *path)
+{
+	static struct cm_batch b;
+	char *buf = batch_slurp(path), *line, *next, *argv[CM_BATCH_ARGS], *p;
+	unsigned long n = 0;
+	int argc, status;
+	pid_t pid;
+
+	for (line = buf; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		n++;
+		snprintf(batch_where, sizeof(batch_where), "line %lu: ", n);
+		p = strchr(line, '#');
+		if (p)
+			*p = '\0';
+		argc = 0;
+		for (p = strtok(line, " \t\r"); p; p = strtok(NULL, " \t\r")) {
+			if (argc == CM_BATCH_ARGS)
+				usage_fail(NULL, "more than %d words", CM_BATCH_ARGS);
+			argv[argc++] = p;
+		}
+		if (!argc)
+			continue;
+		if (argc >= 2 && matches(argv[0], "flow") &&
+		    (matches(argv[1], "add") || matches(argv[1], "delete"))) {
+			batch_flow(&b, matches(argv[1], "add") ? CHAINMESH_CMD_FLOW_NEW :
+				   CHAINMESH_CMD_FLOW_DEL, argc - 2, argv + 2, n);
+			continue;
+		}
+		batch_flush(&b);
+		snprintf(batch_where, sizeof(batch_where), "line %lu: ", n);
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			fail("fork: %s", strerror(errno));
+		if (!pid) {
+			static struct cm_cmd c;
+
+			run_cmd(&c, argc, argv);
+			exit(0);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			fail("waitpid: %s", strerror(errno));
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_REFUSED);
+	}
+	batch_flush(&b);
+	free(buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct cm_cmd c;
-	const char *obj;
-	size_t i;
 
 	argc--;
 	argv++;
@@ -1454,6 +1669,13 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[0], "-j") || !strcmp(argv[0], "-json") ||
 		    !strcmp(argv[0], "--json")) {
 			json = true;
+		} else if (!strcmp(argv[0], "-b") || !strcmp(argv[0], "-batch") ||
+			   !strcmp(argv[0], "--batch")) {
+			if (argc < 2)
+				usage_fail(NULL, "%s: a file is needed", argv[0]);
+			if (argc > 2)
+				usage_fail(NULL, "nothing may follow -batch FILE");
+			return batch_run(argv[1]);
 		} else if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "-help") ||
 			   !strcmp(argv[0], "--help")) {
 			usage_to(stdout, NULL);
@@ -1468,20 +1690,6 @@ int main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	if (!argc || matches(argv[0], "help")) {
-		usage_to(argc ? stdout : stderr, NULL);
-		return argc ? 0 : EXIT_USAGE;
-	}
-
-	obj = argv[0];
-	for (i = 0; i < sizeof(cm_objects) / sizeof(cm_objects[0]); i++) {
-		if (matches(obj, cm_objects[i].name)) {
-			c.object = cm_objects[i].name;
-			c.argc = argc - 1;
-			c.argv = argv + 1;
-			cm_objects[i].fn(&c);
-			return 0;
-		}
-	}
-	usage_fail(NULL, "unknown object '%s'", obj);
+	run_cmd(&c, argc, argv);
+	return 0;
 }

@@ -52,6 +52,7 @@ typedef __u64 u64;
 #define ____cacheline_aligned_in_smp	__attribute__((__aligned__(64)))
 
 #define GFP_KERNEL		0
+#define kvmalloc(size, gfp)	malloc(size)
 #define kvcalloc(n, size, gfp)	calloc((n), (size))
 #define kvfree(p)		free(p)
 
@@ -65,6 +66,10 @@ typedef __u64 u64;
 #define cpu_to_be32(x)	((__be32)htobe32(x))
 #define be16_to_cpu(x)	be16toh((uint16_t)(x))
 #define be32_to_cpu(x)	be32toh((uint32_t)(x))
+
+#ifndef __force
+#define __force
+#endif
 
 #ifndef __always_inline
 #define __always_inline	inline __attribute__((__always_inline__))

@@ -17,6 +17,10 @@
 #ifndef _CHAINMESH_FLOW_H
 #define _CHAINMESH_FLOW_H
 
+#ifdef __KERNEL__
+#include <linux/slab.h>
+#endif
+
 #include <linux/chainmesh.h>
 #include "compat.h"
 #include "layout.h"
@@ -45,39 +49,46 @@ struct cm_chain {
  * copy by cm_ftable_index(): flows are grouped by their mask; each group of
  * at least CM_FIDX_MIN_GROUP flows has its masked values in one hash table
  * (open addressing, keyed by group and value, holding the lowest entry
- * index of each value); the rest, and groups beyond CM_FIDX_GROUPS, are
- * scanned in order. A lookup hashes the key once per group, groups sorted
- * by their lowest entry so that it stops at the first group that cannot
- * beat the match it has. Expected cost: one probe per mask in use.
+ * index of each value, never more than half full); the rest, and groups
+ * beyond CM_FIDX_GROUPS, are scanned in order. A lookup hashes the key once
+ * per group, groups sorted by their lowest entry so that it stops at the
+ * first group that cannot beat the match it has. Expected cost: one probe
+ * per mask in use, whatever the number of flows.
+ *
+ * A table and its index are one allocation, sized for @cap entries
+ * (cm_ftable_alloc(), cm_ftable_size()); building the index allocates
+ * nothing and takes O(nflows) expected time.
  */
 #define CM_FIDX_WORDS		10	/* struct cm_flow_key in 32-bit words */
 #define CM_FIDX_GROUPS		64
 #define CM_FIDX_MIN_GROUP	2	/* a lone flow is cheaper to match than hash */
-#define CM_FIDX_SHIFT		11
-#define CM_FIDX_SLOTS		(1u << CM_FIDX_SHIFT)
-#define CM_FIDX_EMPTY		0xffff
+#define CM_FIDX_MIN_SHIFT	4
+#define CM_FIDX_NONE		0xffffffffu
+#define CM_FIDX_ENT_BITS	24	/* a slot holds group << 24 | entry */
+#define CM_FIDX_ENT_MASK	((1u << CM_FIDX_ENT_BITS) - 1)
 
 struct cm_fidx_group {
 	u32 mask[CM_FIDX_WORDS];	/* as struct cm_flow_key words */
-	u16 first;			/* lowest entry index in the group */
-	u16 size;
+	u32 first;			/* lowest entry index in the group */
+	u32 size;
 	u32 narrow;			/* only words 0, 1, 2, 6 masked (IPv4) */
 };
 
 struct cm_fidx_slot {
 	u32 hash;
-	u16 group;
-	u16 flow;			/* entry index, CM_FIDX_EMPTY if free */
+	u32 ent;			/* group << 24 | entry, CM_FIDX_NONE if free */
 };
 
 struct cm_fidx {
 	const void *owner;		/* the table it indexes, NULL: none */
 	u32 nflows;			/* the table's nflows when built */
-	u16 ngroups;
-	u16 nlinear;
+	u32 ngroups;
+	u32 nlinear;
+	u32 shift;			/* 1 << shift slots in use */
 	struct cm_fidx_group groups[CM_FIDX_GROUPS];
-	u16 linear[CHAINMESH_MAX_FLOWS];	/* entries scanned in order */
-	struct cm_fidx_slot slots[CM_FIDX_SLOTS];
+	u32 *linear;			/* [cap] entries scanned in order */
+	u32 *aux;			/* [cap] the build's scratch */
+	struct cm_fidx_slot *slots;	/* [1 << cm_fidx_shift(cap)] */
 };
 
 /* A node's table in private memory: validated copy of its shared table.
@@ -85,16 +96,83 @@ struct cm_fidx {
  * call cm_ftable_index() (until then lookups scan). */
 struct cm_ftable {
 	u32 seq;
-	u32 nflows;
+	u32 nflows;			/* <= cap */
+	u32 cap;			/* entries @flows and @ix have room for */
 	struct chainmesh_fhop hops[CHAINMESH_MAX_CHAINS];
-	struct chainmesh_flow flows[CHAINMESH_MAX_FLOWS];
+	struct chainmesh_flow *flows;	/* [cap], right after the struct */
 	struct cm_fidx ix;
 };
 
-_Static_assert(CM_FIDX_SLOTS >= 2 * CHAINMESH_MAX_FLOWS &&
-	       CHAINMESH_MAX_FLOWS < CM_FIDX_EMPTY &&
-	       CM_FIDX_GROUPS < 0x8000,
+_Static_assert(CHAINMESH_MAX_FLOWS <= CM_FIDX_ENT_MASK &&
+	       CHAINMESH_MAX_FLOWS <= 1u << 29 &&
+	       CM_FIDX_GROUPS < CM_FIDX_NONE >> CM_FIDX_ENT_BITS,
 	       "cm_fidx: sizes");
+
+/* log2 of the slots for @cap entries: at least twice @cap (<= 2^29). */
+static inline u32 cm_fidx_shift(u32 cap)
+{
+	u32 shift = CM_FIDX_MIN_SHIFT;
+
+	while ((1u << shift) < 2 * cap)
+		shift++;
+	return shift;
+}
+
+/* Bytes of a table of @cap (<= CHAINMESH_MAX_FLOWS) entries and its index. */
+static inline size_t cm_ftable_size(u32 cap)
+{
+	return sizeof(struct cm_ftable) +
+	       (size_t)cap * (sizeof(struct chainmesh_flow) + 2 * sizeof(u32)) +
+	       ((size_t)1 << cm_fidx_shift(cap)) * sizeof(struct cm_fidx_slot);
+}
+
+/*
+ * cm_ftable_init - an empty, unindexed table of @cap entries at @t, whose
+ * arrays take the cm_ftable_size(@cap) - sizeof(*t) bytes right after it
+ * (so @t may end a larger allocation)
+ */
+static inline void cm_ftable_init(struct cm_ftable *t, u32 cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->cap = cap;
+	t->flows = (struct chainmesh_flow *)(t + 1);
+	t->ix.linear = (u32 *)(t->flows + cap);
+	t->ix.aux = t->ix.linear + cap;
+	t->ix.slots = (struct cm_fidx_slot *)(t->ix.aux + cap);
+}
+
+/* A table of @cap (1..CHAINMESH_MAX_FLOWS) entries, or NULL; may sleep. */
+static inline struct cm_ftable *cm_ftable_alloc(u32 cap)
+{
+	struct cm_ftable *t;
+
+	if (!cap || cap > CHAINMESH_MAX_FLOWS)
+		return NULL;
+	t = kvmalloc(cm_ftable_size(cap), GFP_KERNEL);
+	if (t)
+		cm_ftable_init(t, cap);
+	return t;
+}
+
+static inline void cm_ftable_free(struct cm_ftable *t)
+{
+	kvfree(t);
+}
+
+/* @src's hops and entries into @dst, unindexed. Return: 0, or -E2BIG
+ * when they do not fit (@dst untouched). */
+static inline int cm_ftable_copy(struct cm_ftable *dst,
+				 const struct cm_ftable *src)
+{
+	if (src->nflows > dst->cap)
+		return -E2BIG;
+	dst->ix.owner = NULL;
+	dst->seq = src->seq;
+	dst->nflows = src->nflows;
+	memcpy(dst->hops, src->hops, sizeof(dst->hops));
+	memcpy(dst->flows, src->flows, src->nflows * sizeof(src->flows[0]));
+	return 0;
+}
 
 #define CM_ETH_HLEN		14
 #define CM_ETH_P_IP		0x0800
@@ -203,40 +281,84 @@ cm_flow_lookup_linear(const struct cm_ftable *t, const struct cm_flow_key *k)
 	return NULL;
 }
 
-_Static_assert(sizeof(struct cm_flow_key) == CM_FIDX_WORDS * 4,
-	       "cm_flow_key: no padding, words for the index");
+/*
+ * The index sees a key, and a flow's value and mask, as CM_FIDX_WORDS
+ * words, all made the same way: word 0 holds family, protocol and VLAN,
+ * word 1 the two ports, 2..5 the source, 6..9 the destination. They are
+ * built in registers from the fields (no copy through the stack, which
+ * costs a store-forwarding stall per lookup); a flow matches a key k iff
+ * (k & m) == v word by word.
+ */
+static inline u32 cm_fidx_w0(u8 family, u8 proto, __be16 vlan)
+{
+	return family | (u32)proto << 8 | (u32)(__force u16)vlan << 16;
+}
+
+static inline u32 cm_fidx_w1(__be16 sport, __be16 dport)
+{
+	return (__force u16)sport | (u32)(__force u16)dport << 16;
+}
+
+static inline void cm_fidx_key(const struct cm_flow_key *k, u32 w[CM_FIDX_WORDS])
+{
+	w[0] = cm_fidx_w0(k->family, k->proto, k->vlan);
+	w[1] = cm_fidx_w1(k->sport, k->dport);
+	memcpy(&w[2], k->src, 16);
+	memcpy(&w[6], k->dst, 16);
+}
+
+/* Bits where @a and @b differ, over all words (unrolled: hot in builds). */
+static inline u32 cm_fidx_diff(const u32 a[CM_FIDX_WORDS], const u32 b[CM_FIDX_WORDS])
+{
+	return (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
+	       (a[4] ^ b[4]) | (a[5] ^ b[5]) | (a[6] ^ b[6]) | (a[7] ^ b[7]) |
+	       (a[8] ^ b[8]) | (a[9] ^ b[9]);
+}
+
+/* The value words of @f alone. */
+static inline void cm_fidx_value(const struct chainmesh_flow *f,
+				 u32 v[CM_FIDX_WORDS])
+{
+	v[0] = cm_fidx_w0(f->family, f->ip_proto, f->vlan);
+	v[1] = cm_fidx_w1(f->sport, f->dport);
+	memcpy(&v[2], f->src, 16);
+	memcpy(&v[6], f->dst, 16);
+}
 
 /*
- * A flow as the index sees it: @m its mask and @v its value, both in the
- * shape of a key, so that the flow matches k iff (k & m) == v word by
- * word. Return: false when a value bit lies outside its mask: such a flow
- * matches nothing (cm_flow_match compares the masked key with it).
+ * A flow as the index sees it: @v its value, @m its mask. Return: false
+ * when a value bit lies outside its mask: such a flow matches nothing
+ * (cm_flow_match compares the masked key with it).
  */
 static inline bool cm_fidx_flow(const struct chainmesh_flow *f,
 				u32 v[CM_FIDX_WORDS], u32 m[CM_FIDX_WORDS])
 {
-	struct cm_flow_key kv, km;
-	u32 i, bad = 0;
+	u32 x[CM_FIDX_WORDS];
 
-	kv.family = f->family;
-	kv.proto = f->ip_proto;
-	kv.vlan = f->vlan;
-	kv.sport = f->sport;
-	kv.dport = f->dport;
-	memcpy(kv.src, f->src, sizeof(kv.src));
-	memcpy(kv.dst, f->dst, sizeof(kv.dst));
-	km.family = f->family ? 0xff : 0;
-	km.proto = f->ip_proto ? 0xff : 0;
-	km.vlan = f->vlan ? cpu_to_be16(0xffff) : 0;
-	km.sport = f->sport_mask;
-	km.dport = f->dport_mask;
-	memcpy(km.src, f->src_mask, sizeof(km.src));
-	memcpy(km.dst, f->dst_mask, sizeof(km.dst));
-	memcpy(v, &kv, sizeof(kv));
-	memcpy(m, &km, sizeof(km));
-	for (i = 0; i < CM_FIDX_WORDS; i++)
-		bad |= v[i] & ~m[i];
-	return !bad;
+	cm_fidx_value(f, v);
+	m[0] = cm_fidx_w0(f->family ? 0xff : 0, f->ip_proto ? 0xff : 0,
+			  f->vlan ? cpu_to_be16(0xffff) : 0);
+	m[1] = cm_fidx_w1(f->sport_mask, f->dport_mask);
+	memcpy(&m[2], f->src_mask, 16);
+	memcpy(&m[6], f->dst_mask, 16);
+	/* v & ~m == 0 iff v | m == m */
+	x[0] = v[0] | m[0];
+	x[1] = v[1] | m[1];
+	x[2] = v[2] | m[2];
+	x[3] = v[3] | m[3];
+	x[4] = v[4] | m[4];
+	x[5] = v[5] | m[5];
+	x[6] = v[6] | m[6];
+	x[7] = v[7] | m[7];
+	x[8] = v[8] | m[8];
+	x[9] = v[9] | m[9];
+	return !cm_fidx_diff(x, m);
+}
+
+static inline bool cm_fidx_same(const u32 a[CM_FIDX_WORDS],
+				const u32 b[CM_FIDX_WORDS])
+{
+	return !cm_fidx_diff(a, b);
 }
 
 /*
@@ -293,112 +415,140 @@ static inline bool cm_fidx_hit(const u32 w[CM_FIDX_WORDS],
 			       const u32 m[CM_FIDX_WORDS],
 			       const struct chainmesh_flow *f, bool narrow)
 {
-	struct cm_flow_key kv;
-	u32 v[CM_FIDX_WORDS], d = 0, i;
+	u32 d, i;
 
-	kv.family = f->family;
-	kv.proto = f->ip_proto;
-	kv.vlan = f->vlan;
-	kv.sport = f->sport;
-	kv.dport = f->dport;
-	memcpy(kv.src, f->src, sizeof(kv.src));
-	memcpy(kv.dst, f->dst, sizeof(kv.dst));
-	memcpy(v, &kv, sizeof(v));
+	d = ((w[0] & m[0]) ^ cm_fidx_w0(f->family, f->ip_proto, f->vlan)) |
+	    ((w[1] & m[1]) ^ cm_fidx_w1(f->sport, f->dport)) |
+	    ((w[2] & m[2]) ^ (__force u32)f->src[0]) |
+	    ((w[6] & m[6]) ^ (__force u32)f->dst[0]);
 	if (narrow)
-		return !(((w[0] & m[0]) ^ v[0]) | ((w[1] & m[1]) ^ v[1]) |
-			 ((w[2] & m[2]) ^ v[2]) | ((w[6] & m[6]) ^ v[6]));
-	for (i = 0; i < CM_FIDX_WORDS; i++)
-		d |= (w[i] & m[i]) ^ v[i];
+		return !d;
+	for (i = 1; i < 4; i++)
+		d |= ((w[2 + i] & m[2 + i]) ^ (__force u32)f->src[i]) |
+		     ((w[6 + i] & m[6 + i]) ^ (__force u32)f->dst[i]);
 	return !d;
 }
 
-static inline u32 cm_fidx_home(u32 hash)
+static inline u32 cm_fidx_home(const struct cm_fidx *x, u32 hash)
 {
-	return hash >> (32 - CM_FIDX_SHIFT);
+	return hash >> (32 - x->shift);
 }
 
 #define CM_FIDX_MASK_SALT	0xffff	/* never a group number */
-#define CM_FIDX_GROUPED		0x8000	/* per-entry class while building */
-#define CM_FIDX_LINEAR		0x7fff
 
-/* Slot of the mask @m in the build's mask table, free or its own. */
+/* Slot of the mask @m in the build's mask table (slots hold entry
+ * indices there), free or its own. */
 static inline u32 cm_fidx_mask_slot(const struct cm_ftable *t,
 				    const u32 m[CM_FIDX_WORDS], u32 hash)
 {
 	const struct cm_fidx *x = &t->ix;
-	u32 s = cm_fidx_home(hash), v2[CM_FIDX_WORDS], m2[CM_FIDX_WORDS];
+	u32 smask = (1u << x->shift) - 1, s = cm_fidx_home(x, hash);
+	u32 v2[CM_FIDX_WORDS], m2[CM_FIDX_WORDS];
 
 	for (;;) {
 		const struct cm_fidx_slot *e = &x->slots[s];
 
-		if (e->flow == CM_FIDX_EMPTY)
+		if (e->ent == CM_FIDX_NONE)
 			return s;
 		if (e->hash == hash) {
-			cm_fidx_flow(&t->flows[e->flow], v2, m2);
-			if (!memcmp(m, m2, sizeof(m2)))
+			cm_fidx_flow(&t->flows[e->ent], v2, m2);
+			if (cm_fidx_same(m, m2))
 				return s;
 		}
-		s = (s + 1) & (CM_FIDX_SLOTS - 1);
+		s = (s + 1) & smask;
+	}
+}
+
+/* Put entry @i, value @v of group @g, in the value table, unless an
+ * earlier entry of the group has the same value (it shadows @i). */
+static inline void cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
+				  const u32 v[CM_FIDX_WORDS])
+{
+	struct cm_fidx *x = &t->ix;
+	const struct cm_fidx_group *gr = &x->groups[g];
+	u32 h, smask = (1u << x->shift) - 1, s, v2[CM_FIDX_WORDS];
+
+	/* a value has no bit outside its mask: the narrow hash is the hash */
+	h = gr->narrow ? cm_fidx_hash4(v, gr->mask, g) : cm_fidx_hash(v, gr->mask, g);
+	for (s = cm_fidx_home(x, h);; s = (s + 1) & smask) {
+		struct cm_fidx_slot *e = &x->slots[s];
+
+		if (e->ent == CM_FIDX_NONE) {
+			e->hash = h;
+			e->ent = g << CM_FIDX_ENT_BITS | i;
+			return;
+		}
+		if (e->hash != h || e->ent >> CM_FIDX_ENT_BITS != g)
+			continue;
+		cm_fidx_value(&t->flows[e->ent & CM_FIDX_ENT_MASK], v2);
+		if (cm_fidx_same(v, v2))
+			return;
 	}
 }
 
 /*
  * cm_ftable_index - build @t's lookup index from its entries
  *
- * Called by cm_ftable_snapshot() and cm_ftable_compile() on the private
- * table, once its entries are final; O(nflows) expected, no allocation.
+ * Called on a private table once its entries are final: by
+ * cm_ftable_snapshot() on every table a node takes, and by whoever else
+ * looks up in a table it compiled or copied. O(nflows) expected, no
+ * allocation: the index lives in @t's own arrays.
  */
 static inline void cm_ftable_index(struct cm_ftable *t)
 {
 	struct cm_fidx *x = &t->ix;
-	u32 v[CM_FIDX_WORDS], m[CM_FIDX_WORDS], v2[CM_FIDX_WORDS];
-	u16 *kind = x->linear;	/* per entry while building, then the list */
-	u32 n = t->nflows, i, g, s, ng = 0, nl = 0;
+	u32 v[CM_FIDX_WORDS], m[CM_FIDX_WORDS], pm[CM_FIDX_WORDS];
+	u32 *kind = x->linear;	/* per entry while building, then the list */
+	u32 *aux = x->aux;
+	u32 n = t->nflows < t->cap ? t->nflows : t->cap;
+	u32 i, g, ng = 0, nl = 0, run = CM_FIDX_NONE;
 
 	x->owner = NULL;
-	if (n > CHAINMESH_MAX_FLOWS)
-		n = CHAINMESH_MAX_FLOWS;
+	x->shift = cm_fidx_shift(n);
 
-	/* 1: one slot per distinct mask: its first entry and its count */
-	memset(x->slots, 0xff, sizeof(x->slots));
+	/* 1: the distinct masks, each known by its first entry f (kind[i]
+	 * of its entries), with its number of entries in aux[f] */
+	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
 	for (i = 0; i < n; i++) {
-		u32 h;
-
 		if (!cm_fidx_flow(&t->flows[i], v, m)) {
-			kind[i] = CM_FIDX_EMPTY;	/* matches nothing */
+			kind[i] = CM_FIDX_NONE;	/* matches nothing */
 			continue;
 		}
-		h = cm_fidx_hash(m, m, CM_FIDX_MASK_SALT);
-		s = cm_fidx_mask_slot(t, m, h);
-		if (x->slots[s].flow == CM_FIDX_EMPTY) {
-			x->slots[s].hash = h;
-			x->slots[s].group = 0;
-			x->slots[s].flow = (u16)i;
+		/* neighbours often share their mask: no hashing then */
+		if (run == CM_FIDX_NONE || !cm_fidx_same(m, pm)) {
+			u32 h = cm_fidx_hash(m, m, CM_FIDX_MASK_SALT);
+			u32 s = cm_fidx_mask_slot(t, m, h);
+
+			if (x->slots[s].ent == CM_FIDX_NONE) {
+				x->slots[s].hash = h;
+				x->slots[s].ent = i;
+				aux[i] = 0;
+			}
+			run = x->slots[s].ent;
+			memcpy(pm, m, sizeof(pm));
 		}
-		x->slots[s].group++;
-		kind[i] = (u16)s;
+		aux[run]++;
+		kind[i] = run;
 	}
 
-	/* 2: the largest masks get a hash group (first = mask slot here) */
-	for (s = 0; s < CM_FIDX_SLOTS; s++) {
-		u16 size = x->slots[s].group;
+	/* 2: the largest masks get a hash group; aux[f] becomes the mask's
+	 * group (below), or CM_FIDX_NONE: scanned */
+	for (i = 0; i < n; i++) {
+		u32 size;
 
-		if (x->slots[s].flow == CM_FIDX_EMPTY || size < CM_FIDX_MIN_GROUP)
+		if (kind[i] != i)
+			continue;
+		size = aux[i];
+		aux[i] = CM_FIDX_NONE;
+		if (size < CM_FIDX_MIN_GROUP)
 			continue;
 		if (ng == CM_FIDX_GROUPS && size <= x->groups[ng - 1].size)
 			continue;
 		g = ng < CM_FIDX_GROUPS ? ng++ : ng - 1;
 		for (; g > 0 && x->groups[g - 1].size < size; g--)
 			x->groups[g] = x->groups[g - 1];
-		x->groups[g].first = (u16)s;
+		x->groups[g].first = i;
 		x->groups[g].size = size;
-	}
-	for (g = 0; g < ng; g++) {
-		u32 *gm = x->groups[g].mask;
-
-		x->groups[g].first = x->slots[x->groups[g].first].flow;
-		cm_fidx_flow(&t->flows[x->groups[g].first], v, gm);
-		x->groups[g].narrow = !(gm[3] | gm[4] | gm[5] | gm[7] | gm[8] | gm[9]);
 	}
 	/* by first entry, for the lookup's early exit */
 	for (g = 1; g < ng; g++) {
@@ -409,76 +559,59 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 		x->groups[i] = tmp;
 	}
 	for (g = 0; g < ng; g++) {
-		const u32 *gm = x->groups[g].mask;
+		u32 *gm = x->groups[g].mask;
 
-		s = cm_fidx_mask_slot(t, gm, cm_fidx_hash(gm, gm, CM_FIDX_MASK_SALT));
-		x->slots[s].group = CM_FIDX_GROUPED | g;
-	}
-	for (i = 0; i < n; i++) {
-		if (kind[i] == CM_FIDX_EMPTY)
-			continue;
-		s = kind[i];
-		kind[i] = x->slots[s].group & CM_FIDX_GROUPED ?
-			   x->slots[s].group : CM_FIDX_LINEAR;
+		cm_fidx_flow(&t->flows[x->groups[g].first], v, gm);
+		x->groups[g].narrow = !(gm[3] | gm[4] | gm[5] | gm[7] | gm[8] | gm[9]);
+		aux[x->groups[g].first] = g;
 	}
 
 	/* 3: the values of each group; the rest in order (nl <= i) */
-	memset(x->slots, 0xff, sizeof(x->slots));
+	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
 	for (i = 0; i < n; i++) {
-		u32 c = kind[i], h;
-
-		if (c == CM_FIDX_EMPTY)
+		if (kind[i] == CM_FIDX_NONE)
 			continue;
-		if (c == CM_FIDX_LINEAR) {
-			kind[nl++] = (u16)i;
+		g = aux[kind[i]];
+		if (g == CM_FIDX_NONE) {
+			kind[nl++] = i;
 			continue;
 		}
-		g = c & ~CM_FIDX_GROUPED;
-		cm_fidx_flow(&t->flows[i], v, m);
-		h = cm_fidx_hash(v, x->groups[g].mask, g);
-		for (s = cm_fidx_home(h);; s = (s + 1) & (CM_FIDX_SLOTS - 1)) {
-			struct cm_fidx_slot *e = &x->slots[s];
-
-			if (e->flow == CM_FIDX_EMPTY) {
-				e->hash = h;
-				e->group = (u16)g;
-				e->flow = (u16)i;
-				break;
-			}
-			if (e->group != g || e->hash != h)
-				continue;
-			cm_fidx_flow(&t->flows[e->flow], v2, m);
-			if (!memcmp(v, v2, sizeof(v2)))
-				break;	/* same value, earlier entry: shadowed */
-		}
+		cm_fidx_value(&t->flows[i], v);
+		cm_fidx_insert(t, g, i, v);
 	}
-	x->ngroups = (u16)ng;
-	x->nlinear = (u16)nl;
-	x->nflows = t->nflows;
+	x->ngroups = ng;
+	x->nlinear = nl;
+	x->nflows = n;
 	x->owner = t;
 }
 
-/* Group @g's entry for the key (words @w) if below @best, else @best. */
+/* Group @g's entry for the key (words @w) if below @best, else @best;
+ * the table has @smask + 1 slots, 32 - @hshift bits of hash pick one. */
 static __always_inline u32 cm_fidx_probe(const struct cm_ftable *t,
 					 const u32 w[CM_FIDX_WORDS], u32 g,
-					 u32 best, bool narrow)
+					 u32 best, bool narrow, u32 hshift,
+					 u32 smask)
 {
 	const struct cm_fidx *x = &t->ix;
 	const u32 *m = x->groups[g].mask;
+	u32 tag = g << CM_FIDX_ENT_BITS;
 	u32 h, s, probes;
 
 	h = narrow ? cm_fidx_hash4(w, m, g) : cm_fidx_hash(w, m, g);
-	s = cm_fidx_home(h);
-	for (probes = 0; probes < CM_FIDX_SLOTS; probes++) {
+	s = h >> hshift;
+	for (probes = 0; probes <= smask; probes++) {
 		const struct cm_fidx_slot *e = &x->slots[s];
 
-		if (e->flow == CM_FIDX_EMPTY)
+		if (e->ent == CM_FIDX_NONE)
 			break;
 		/* one value per group can match: the first found */
-		if (e->hash == h && e->group == g)
-			if (cm_fidx_hit(w, m, &t->flows[e->flow], narrow))
-				return e->flow < best ? e->flow : best;
-		s = (s + 1) & (CM_FIDX_SLOTS - 1);
+		if (e->hash == h && (e->ent & ~CM_FIDX_ENT_MASK) == tag) {
+			u32 f = e->ent & CM_FIDX_ENT_MASK;
+
+			if (cm_fidx_hit(w, m, &t->flows[f], narrow))
+				return f < best ? f : best;
+		}
+		s = (s + 1) & smask;
 	}
 	return best;
 }
@@ -493,23 +626,25 @@ static inline const struct chainmesh_flow *
 cm_flow_lookup(const struct cm_ftable *t, const struct cm_flow_key *k)
 {
 	const struct cm_fidx *x = &t->ix;
-	u32 best = t->nflows, w[CM_FIDX_WORDS], g, ng, i, nl;
+	u32 best = t->nflows, w[CM_FIDX_WORDS], g, ng, i, nl, hshift, smask;
 
 	if (unlikely(x->owner != t || x->nflows != best))
 		return cm_flow_lookup_linear(t, k);
 	ng = x->ngroups < CM_FIDX_GROUPS ? x->ngroups : CM_FIDX_GROUPS;
 	if (ng)
-		memcpy(w, k, sizeof(w));
+		cm_fidx_key(k, w);
+	hshift = 32 - x->shift;
+	smask = (1u << x->shift) - 1;
 	for (g = 0; g < ng; g++) {
 		if (x->groups[g].first >= best)
 			break;
 		/* constant @narrow: one specialised copy each */
 		if (x->groups[g].narrow)
-			best = cm_fidx_probe(t, w, g, best, true);
+			best = cm_fidx_probe(t, w, g, best, true, hshift, smask);
 		else
-			best = cm_fidx_probe(t, w, g, best, false);
+			best = cm_fidx_probe(t, w, g, best, false, hshift, smask);
 	}
-	nl = x->nlinear < CHAINMESH_MAX_FLOWS ? x->nlinear : CHAINMESH_MAX_FLOWS;
+	nl = x->nlinear < t->nflows ? x->nlinear : t->nflows;
 	for (i = 0; i < nl; i++) {
 		u32 f = x->linear[i];
 
@@ -544,18 +679,22 @@ static inline bool cm_ftable_changed(void *ft, const struct cm_ftable *t)
 	return le32_to_cpu(READ_ONCE(cm_ftable_hdr(ft)->seq)) != t->seq;
 }
 
+#define CM_FSNAP_CHUNK		512	/* entries copied between two looks at seq */
+
 /*
  * cm_ftable_snapshot - copy a node's shared table into @t and validate it
  *
  * Return: 0; -EAGAIN when the host was writing (keep the old table and try
- * again later); -EPROTO when an entry is out of range (table refused).
+ * again later); -EPROTO when an entry is out of range, or there are more
+ * than the layout's max_flows or than @t holds (table refused).
  * On error @t may be partly overwritten: snapshot into a spare table.
+ * Cost: a copy of the entries in use and cm_ftable_index(), O(nflows).
  */
 static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 				     u32 self, struct cm_ftable *t)
 {
 	struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
-	u32 s1, s2, i, n;
+	u32 s1, s2, i, k, n;
 
 	/* [F2] pairs with [F1] */
 	s1 = le32_to_cpu(smp_load_acquire(&h->seq));
@@ -563,12 +702,20 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 		return -EAGAIN;
 	n = le32_to_cpu(READ_ONCE(h->nflows));
 	t->ix.owner = NULL;	/* the entries change under it */
-	if (n > l->p.max_flows)
+	if (n > l->p.max_flows || n > t->cap) {
 		n = ~0u;	/* refuse below, once seq proves it untorn */
-	else {
+	} else {
 		memcpy(t->hops, cm_ftable_hops(ft), sizeof(t->hops));
-		memcpy(t->flows, cm_ftable_flows(ft),
-		       n * sizeof(struct chainmesh_flow));
+		/* In chunks, giving up once the host writes again: a big table
+		 * the host keeps rewriting would otherwise be copied whole for
+		 * nothing, again and again. Only the check below is [F2]. */
+		for (i = 0; i < n; i += k) {
+			k = n - i < CM_FSNAP_CHUNK ? n - i : CM_FSNAP_CHUNK;
+			memcpy(t->flows + i, cm_ftable_flows(ft) + i,
+			       k * sizeof(struct chainmesh_flow));
+			if (le32_to_cpu(READ_ONCE(h->seq)) != s1)
+				return -EAGAIN;
+		}
 	}
 	smp_rmb();
 	s2 = le32_to_cpu(READ_ONCE(h->seq));
@@ -591,10 +738,11 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 		if (hp->next == CHAINMESH_NODE_NONE && !(hp->flags & CHAINMESH_H_LAST))
 			return -EPROTO;
 	}
+	/* flow ids index the per-flow counters: max_flows of them */
 	for (i = 0; i < n; i++) {
 		struct chainmesh_flow *f = &t->flows[i];
 
-		if (le32_to_cpu(f->flow_id) >= CHAINMESH_MAX_FLOWS ||
+		if (le32_to_cpu(f->flow_id) >= l->p.max_flows ||
 		    le16_to_cpu(f->chain) >= CHAINMESH_MAX_CHAINS)
 			return -EPROTO;
 	}
@@ -622,6 +770,26 @@ static inline void cm_ftable_publish(void *ft, const struct cm_ftable *t)
 	WRITE_ONCE(h->seq, cpu_to_le32(seq + 2));
 }
 
+/*
+ * cm_ftable_same - host side: does the shared table already hold @t?
+ *
+ * Then publishing it again would only make its node copy and index the
+ * same table again, O(nflows) for nothing. Only the host writes a table,
+ * so this compares with what it published, unless a peer scribbled on
+ * it, and then the two differ and the table is published again.
+ */
+static inline bool cm_ftable_same(void *ft, const struct cm_ftable *t)
+{
+	struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
+	u32 seq = le32_to_cpu(READ_ONCE(h->seq));
+
+	if (!seq || (seq & 1) || le32_to_cpu(READ_ONCE(h->nflows)) != t->nflows)
+		return false;
+	return !memcmp(cm_ftable_hops(ft), t->hops, sizeof(t->hops)) &&
+	       !memcmp(cm_ftable_flows(ft), t->flows,
+		       t->nflows * sizeof(struct chainmesh_flow));
+}
+
 /* Position of @node on @c, or -1. */
 static inline int cm_chain_pos(const struct cm_chain *c, u32 node)
 {
@@ -633,23 +801,106 @@ static inline int cm_chain_pos(const struct cm_chain *c, u32 node)
 	return -1;
 }
 
+/* Table order: priority, then flow id (unique in a logical table). */
+static inline bool cm_flow_before(const struct chainmesh_flow *a,
+				  const struct chainmesh_flow *b)
+{
+	u16 pa = le16_to_cpu(a->priority), pb = le16_to_cpu(b->priority);
+
+	if (pa != pb)
+		return pa < pb;
+	return le32_to_cpu(a->flow_id) < le32_to_cpu(b->flow_id);
+}
+
+/* Entry @a before @b in table order, equal ones by position: stable. */
+static inline bool cm_fsort_before(const struct chainmesh_flow *f, u32 a, u32 b)
+{
+	if (cm_flow_before(&f[a], &f[b]))
+		return true;
+	return a < b && !cm_flow_before(&f[b], &f[a]);
+}
+
+/* Sift p[i] down the max-heap p[0..n) of entry indices. */
+static inline void cm_fsort_sift(const struct chainmesh_flow *f, u32 *p,
+				 u32 i, u32 n)
+{
+	u32 top = p[i], c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && cm_fsort_before(f, p[c], p[c + 1]))
+			c++;
+		if (!cm_fsort_before(f, top, p[c]))
+			break;
+		p[i] = p[c];
+		i = c;
+	}
+	p[i] = top;
+}
+
+/*
+ * cm_ftable_sort - put @t's n entries in table order
+ *
+ * Heapsort of their indices in @t->ix.linear (O(n log n), no allocation,
+ * no recursion), then each entry moved once, cycle by cycle. Invalidates
+ * the index.
+ */
+static inline void cm_ftable_sort(struct cm_ftable *t, u32 n)
+{
+	struct chainmesh_flow *f = t->flows, tmp;
+	u32 *p = t->ix.linear, i, j, k;
+
+	t->ix.owner = NULL;
+	for (i = 0; i < n; i++)
+		p[i] = i;
+	for (i = n / 2; i-- > 0;)
+		cm_fsort_sift(f, p, i, n);
+	for (i = n; i-- > 1;) {
+		k = p[0];
+		p[0] = p[i];
+		p[i] = k;
+		cm_fsort_sift(f, p, 0, i);
+	}
+	/* entry j takes f[p[j]]; p[j] = j once it has */
+	for (i = 0; i < n; i++) {
+		if (p[i] == i)
+			continue;
+		tmp = f[i];
+		for (j = i; p[j] != i; j = k) {
+			k = p[j];
+			f[j] = f[k];
+			p[j] = j;
+		}
+		f[j] = tmp;
+		p[j] = j;
+	}
+}
+
 /*
  * cm_ftable_compile - node @node's table from the logical table
- * @flows: @nflows logical flows, any order
+ * @flows: @nflows logical flows; in table order (priority, then flow id)
+ *	   the compiler only filters them, O(nflows); in any other order it
+ *	   also sorts, O(nflows log nflows)
  * @chains: CHAINMESH_MAX_CHAINS chains, indexed by id
+ * @t: holds at least @max_flows entries (its cap)
  *
  * A node's table holds what it does for every chain it is on (its hop and
  * the next node) and the flows whose chain it is on, sorted by priority,
- * then flow id, so that the first match wins.
- * Return: number of flows in @t, or -E2BIG beyond @max_flows.
+ * then flow id, so that the first match wins. @t is left unindexed: call
+ * cm_ftable_index() to look up in it (nodes index what they snapshot).
+ * Return: number of flows in @t, or -E2BIG beyond @max_flows (or @t's cap).
  */
 static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflows,
 				    const struct cm_chain *chains, u32 node,
 				    u32 max_flows, struct cm_ftable *t)
 {
-	u32 i, n = 0;
+	u32 i, n = 0, lim = max_flows < t->cap ? max_flows : t->cap;
+	bool sorted = true;
 
 	t->ix.owner = NULL;
+	t->nflows = 0;
 	memset(t->hops, 0, sizeof(t->hops));
 	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
 		const struct cm_chain *c = &chains[i];
@@ -672,32 +923,60 @@ static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflo
 
 	for (i = 0; i < nflows; i++) {
 		const struct chainmesh_flow *f = &flows[i];
-		u16 prio = le16_to_cpu(f->priority);
-		u32 id = le32_to_cpu(f->flow_id);
-		u32 j;
+		u16 chain = le16_to_cpu(f->chain);
 
-		if (le16_to_cpu(f->chain) >= CHAINMESH_MAX_CHAINS ||
-		    !(t->hops[le16_to_cpu(f->chain)].flags & CHAINMESH_H_VALID))
+		if (chain >= CHAINMESH_MAX_CHAINS ||
+		    !(t->hops[chain].flags & CHAINMESH_H_VALID))
 			continue;
-		if (n == max_flows)
+		if (n == lim)
 			return -E2BIG;
-		/* insertion sort by (priority, flow id); flow ids are unique */
-		j = n;
-		while (j > 0) {
-			const struct chainmesh_flow *p = &t->flows[j - 1];
-			u16 pp = le16_to_cpu(p->priority);
-
-			if (pp < prio || (pp == prio && le32_to_cpu(p->flow_id) < id))
-				break;
-			t->flows[j] = *p;
-			j--;
-		}
-		t->flows[j] = *f;
-		n++;
+		if (n && sorted && cm_flow_before(f, &t->flows[n - 1]))
+			sorted = false;
+		t->flows[n++] = *f;
 	}
+	if (!sorted)
+		cm_ftable_sort(t, n);
 	t->nflows = n;
-	cm_ftable_index(t);
 	return (int)n;
+}
+
+/*
+ * cm_chains_fit - would every node's table hold its flows?
+ * @per_chain: CHAINMESH_MAX_CHAINS counts, the flows of each chain
+ *
+ * A node's table holds the flows of the chains it is on: what
+ * cm_ftable_compile() would say for each of the @nodes nodes, without
+ * compiling, O(chains * hops). The failure policy only takes flows away
+ * (cm_ftable_compile_live()), so what fits here fits alive too.
+ * Return: 0, or -E2BIG when some node would get more than @max_flows.
+ */
+static inline int cm_chains_fit(const struct cm_chain *chains,
+				const u32 *per_chain, u32 nodes, u32 max_flows)
+{
+	u32 use[CHAINMESH_MAX_NODES], c, j;
+
+	memset(use, 0, sizeof(use));
+	for (c = 0; c < CHAINMESH_MAX_CHAINS; c++) {
+		const struct cm_chain *ch = &chains[c];
+		u32 nh = ch->nhops < CHAINMESH_MAX_NODES ? ch->nhops : CHAINMESH_MAX_NODES;
+		u64 seen = 0;
+
+		if (!ch->used || !per_chain[c])
+			continue;
+		for (j = 0; j < nh; j++) {
+			u32 node = ch->hops[j];
+
+			/* a node counts a chain once (cm_chain_pos()) */
+			if (node >= nodes || node >= CHAINMESH_MAX_NODES ||
+			    (seen >> node & 1))
+				continue;
+			seen |= 1ull << node;
+			if (per_chain[c] > max_flows - use[node])
+				return -E2BIG;
+			use[node] += per_chain[c];
+		}
+	}
+	return 0;
 }
 
 /* Mask of a prefix length over 4 words of an address. */

@@ -62,6 +62,28 @@ _Static_assert(CHAINMESH_PAGE_SIZE == 1 << 12 && CHAINMESH_MAX_NODES <= 64 &&
 	       (u64)CM_MAX_BUFS_PER_NODE * CM_MAX_BUF_SIZE <= 1ull << 32,
 	       "cm_buf_check: the reciprocal's bounds");
 
+/*
+ * Each node's share of the largest layout the bounds above allow (its flow
+ * table and counters, its 2 x 64 rings, its pool, a page of alignment per
+ * section): 64 of them stay far below 2^63, so no sum or product in
+ * cm_layout_compute() can overflow, whatever a header says.
+ */
+#define CM_LAYOUT_MAX_PER_NODE						\
+	(5ull * CHAINMESH_PAGE_SIZE + sizeof(struct chainmesh_node) +	\
+	 sizeof(struct chainmesh_ftable_hdr) +				\
+	 CHAINMESH_MAX_CHAINS * sizeof(struct chainmesh_fhop) +		\
+	 sizeof(struct chainmesh_node_stats) +				\
+	 (u64)CHAINMESH_MAX_FLOWS * (sizeof(struct chainmesh_flow) +	\
+				     sizeof(struct chainmesh_flow_stats)) + \
+	 (u64)CHAINMESH_MAX_NODES * 2 *					\
+	 (sizeof(struct chainmesh_ring_hdr) + CHAINMESH_CACHELINE +	\
+	  (u64)CM_MAX_RING_SLOTS * sizeof(struct chainmesh_desc) +	\
+	  (u64)CM_MAX_BUFS_PER_NODE * sizeof(__le64)) +			\
+	 (u64)CM_MAX_BUFS_PER_NODE * CM_MAX_BUF_SIZE)
+
+_Static_assert(CHAINMESH_MAX_NODES * CM_LAYOUT_MAX_PER_NODE < 1ull << 40,
+	       "cm_layout_compute: no overflow");
+
 static inline u64 cm_align(u64 v, u64 a)
 {
 	return (v + a - 1) & ~(a - 1);
@@ -83,10 +105,10 @@ static inline u64 cm_ftable_bytes(u32 max_flows)
 	       (u64)max_flows * sizeof(struct chainmesh_flow);
 }
 
-static inline u64 cm_stats_bytes(void)
+static inline u64 cm_stats_bytes(u32 max_flows)
 {
 	return sizeof(struct chainmesh_node_stats) +
-	       CHAINMESH_MAX_FLOWS * sizeof(struct chainmesh_flow_stats);
+	       (u64)max_flows * sizeof(struct chainmesh_flow_stats);
 }
 
 /*
@@ -128,7 +150,7 @@ static inline int cm_layout_compute(const struct cm_layout_params *p,
 	off += p->nodes * l->ftable_stride;
 
 	l->stats_off = off;
-	l->stats_stride = cm_align(cm_stats_bytes(), pg);
+	l->stats_stride = cm_align(cm_stats_bytes(p->max_flows), pg);
 	off += p->nodes * l->stats_stride;
 
 	l->rings_off = off;

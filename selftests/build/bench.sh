@@ -16,20 +16,28 @@ cleanup() { rm -rf "$out"; }
 trap cleanup EXIT
 
 
-echo "1..6"
+echo "1..8"
 check "make -C bench builds ring_bench (DPDK) and hop_bench" \
 	bash -c "make -s -C bench && test -x bench/ring_bench -a -x bench/hop_bench"
 check "bench/run.sh RUNS=1 CHAIN=0 exits 0" \
-	bash -c "cd bench && RESULTS='$out' RUNS=1 RING_ITEMS=262144 CHAIN=0 ./run.sh"
+	bash -c "cd bench && RESULTS='$out' RUNS=1 RING_ITEMS=262144 CHAIN=0 \
+		 TRAFFIC_RUNS=1 TRAFFIC_MS=200 ./run.sh"
 # ring.csv: batch,items,runs,slots,cm_mitems_s,cm_ns_item,dpdk_mitems_s,...
 check "ring.csv: batches 1 8 32 256, both rings moved items" \
 	bash -c "awk -F, 'NR > 1 && \$5 > 0 && \$7 > 0 { b = b \" \" \$1 }
 			 END { exit b != \" 1 8 32 256\" }' '$out/ring.csv'"
-check "hop.csv: per-packet times for 1 and 1024 flows" \
-	bash -c "grep -q ',1,' '$out/hop.csv' && grep -q ',1024,' '$out/hop.csv'"
+check "hop.csv: per-packet times for 1, 1024 and 100000 flows" \
+	bash -c "grep -q '^hop,1,' '$out/hop.csv' && grep -q '^hop,1024,' '$out/hop.csv' &&
+		 grep -q '^lookup,100000,' '$out/hop.csv'"
+check "update.csv: update cost for 1 to 100000 flows" \
+	bash -c "awk -F, 'NR > 1 && \$8 > 0 { n++ } END { exit n != 4 }' '$out/update.csv'"
+check "traffic.csv: lookups under updates, each point counted" \
+	bash -c "awk -F, 'NR > 1 && \$5 > 0 { n++ } END { exit n < 3 }' '$out/traffic.csv'"
 check "callgrind.csv: instructions per packet of a hop, 1 and 1024 flows" \
 	bash -c "awk -F, '\$1 == \"hop\" && \$5 > 0 { n++ } END { exit n < 2 }' '$out/callgrind.csv'"
-check "ring.png and performance.rst.inc written" \
+check "ring.png, flows.png and performance.rst.inc written" \
 	bash -c "head -c 4 '$out/ring.png' | grep -q PNG &&
-		 grep -q 'list-table' '$out/performance.rst.inc'"
+		 head -c 4 '$out/flows.png' | grep -q PNG &&
+		 grep -q 'list-table' '$out/performance.rst.inc' &&
+		 grep -q 'Lookups while the table changes' '$out/performance.rst.inc'"
 exit $cm_check_fail

@@ -26,7 +26,8 @@ static void check_layout(const struct cm_layout *l, u64 bar)
 		  sizeof(struct chainmesh_node) <= l->ftables_off);
 	FZ_ASSERT(l->ftable_stride >= cm_ftable_bytes(l->p.max_flows));
 	FZ_ASSERT(l->ftables_off + l->p.nodes * l->ftable_stride <= l->stats_off);
-	FZ_ASSERT(l->stats_stride >= cm_stats_bytes());
+	FZ_ASSERT(l->p.max_flows >= 1 && l->p.max_flows <= CHAINMESH_MAX_FLOWS);
+	FZ_ASSERT(l->stats_stride >= cm_stats_bytes(l->p.max_flows));
 	FZ_ASSERT(l->stats_off + l->p.nodes * l->stats_stride <= l->rings_off);
 	FZ_ASSERT(l->ring_stride >= sizeof(struct chainmesh_ring_hdr) +
 		  (u64)l->p.ring_slots * sizeof(struct chainmesh_desc));
@@ -40,7 +41,8 @@ static void check_layout(const struct cm_layout *l, u64 bar)
 	/* The last of everything, through the accessors (only the offsets
 	 * they compute matter: base is a made-up address). */
 	FZ_ASSERT(OFF(cm_ftable(BASE, l, n)) + cm_ftable_bytes(l->p.max_flows) <= l->size);
-	FZ_ASSERT(OFF(cm_flow_stats(BASE, l, n) + CHAINMESH_MAX_FLOWS) <= l->size);
+	FZ_ASSERT(OFF(cm_flow_stats(BASE, l, n) + l->p.max_flows) <= l->stats_off +
+		  l->p.nodes * l->stats_stride);
 	FZ_ASSERT(OFF(cm_ret_ring(BASE, l, n, n)) + l->ret_stride <= l->size);
 	FZ_ASSERT(OFF(cm_node(BASE, l, CHAINMESH_MAX_NODES - 1) + 1) <= l->ftables_off);
 	FZ_ASSERT(cm_buf_addr(l, n, l->p.bufs_per_node - 1) + l->p.buf_size <= l->size);

@@ -49,7 +49,7 @@ struct peer {
 	struct cm_ring_prod out, back;	/* data us -> 0, return us -> 0 */
 	u32 *free;
 	u32 nfree;
-	struct cm_ftable ft;
+	struct cm_ftable *ft, *spare;	/* for the layout's max_flows */
 	u32 ip_local, ip_host;
 	unsigned long sent, replies, echoed, bad, noflow;
 };
@@ -93,12 +93,14 @@ static void kick_host(struct peer *p)
 static void table(struct peer *p)
 {
 	void *ft = cm_ftable(p->base, &p->l, p->self);
-	static struct cm_ftable spare;
+	struct cm_ftable *t = p->spare;
 
-	if (!cm_ftable_changed(ft, &p->ft))
+	if (!cm_ftable_changed(ft, p->ft))
 		return;
-	if (!cm_ftable_snapshot(ft, &p->l, p->self, &spare))
-		memcpy(&p->ft, &spare, sizeof(spare));
+	if (!cm_ftable_snapshot(ft, &p->l, p->self, t)) {
+		p->spare = p->ft;
+		p->ft = t;
+	}
 }
 
 /* Classify and send @len bytes of @frame to the next node of its chain. */
@@ -112,12 +114,12 @@ static int send_frame(struct peer *p, u8 *frame, u32 len)
 
 	table(p);
 	cm_flow_parse(frame, len, &key);
-	f = cm_flow_lookup(&p->ft, &key);
+	f = cm_flow_lookup(p->ft, &key);
 	if (!f) {
 		p->noflow++;
 		return -1;
 	}
-	h = &p->ft.hops[le16_to_cpu(f->chain)];
+	h = &p->ft->hops[le16_to_cpu(f->chain)];
 	/* This peer talks to node 0 only. */
 	if (!(h->flags & CHAINMESH_H_VALID) || h->next != 0 || !p->nfree ||
 	    cm_ring_prod_space(&p->out) <= 0) {
@@ -334,6 +336,10 @@ int main(int argc, char **argv)
 	}
 
 	p->free = calloc(p->l.p.bufs_per_node, sizeof(*p->free));
+	p->ft = cm_ftable_alloc(p->l.p.max_flows);
+	p->spare = cm_ftable_alloc(p->l.p.max_flows);
+	if (!p->free || !p->ft || !p->spare)
+		die("calloc");
 	for (i = 0; i < p->l.p.bufs_per_node; i++)
 		p->free[p->nfree++] = i;
 	cm_ring_cons_init(&p->in, cm_data_ring(p->base, &p->l, 0, p->self), p->l.p.ring_slots);

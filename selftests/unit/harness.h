@@ -66,7 +66,7 @@ struct __cm_result {
 
 /*
  * Built with ASan: leak checking needs ptrace, which CI containers may
- * refuse, and the headers under test allocate nothing.
+ * refuse.
  */
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)

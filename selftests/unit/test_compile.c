@@ -30,6 +30,7 @@
 #define NODES		6
 #define ALL_UP		((1ull << NODES) - 1)
 #define DEAD(n)		(ALL_UP & ~(1ull << (n)))
+#define TABLE_CAP	64	/* entries of each compiled table */
 
 /* ---- building the logical table ---- */
 
@@ -107,7 +108,7 @@ FIXTURE_SETUP(cc)
 	ASSERT_NOT_NULL(self->chains);
 	ASSERT_NOT_NULL(self->eff);
 	for (n = 0; n < NODES; n++) {
-		self->t[n] = calloc(1, sizeof(*self->t[n]));
+		self->t[n] = cm_ftable_alloc(TABLE_CAP);
 		ASSERT_NOT_NULL(self->t[n]);
 	}
 	chain(self->chains, 1, CHAINMESH_POLICY_DROP, 3, (const u8[]){ 1, 2, 3 });
@@ -135,7 +136,7 @@ FIXTURE_TEARDOWN(cc)
 	u32 n;
 
 	for (n = 0; n < NODES; n++)
-		free(self->t[n]);
+		cm_ftable_free(self->t[n]);
 	free(self->eff);
 	free(self->chains);
 }
@@ -147,11 +148,13 @@ static void compile_all(struct __cm_meta *_metadata, FIXTURE_DATA(cc) *self,
 	u32 n;
 
 	cm_chains_effective(self->chains, up, self->eff);
-	for (n = 0; n < NODES; n++)
+	for (n = 0; n < NODES; n++) {
 		ASSERT_LE(0, cm_ftable_compile_live(self->flows, self->nflows,
 						    self->eff, up, n,
 						    CHAINMESH_MAX_FLOWS, self->t[n]))
 			TH_LOG("node %u", n);
+		cm_ftable_index(self->t[n]);	/* lookups through the index */
+	}
 }
 
 /* The flow ids of a table, in table order, as "10 12 ..." */
@@ -266,7 +269,7 @@ TEST_F(cc, node_on_no_chain)
 /* With every node alive the failure policy changes nothing. */
 TEST_F(cc, all_up_is_plain_compile)
 {
-	struct cm_ftable *ref = calloc(1, sizeof(*ref));
+	struct cm_ftable *ref = cm_ftable_alloc(TABLE_CAP);
 	u32 n;
 
 	ASSERT_NOT_NULL(ref);
@@ -280,7 +283,7 @@ TEST_F(cc, all_up_is_plain_compile)
 		EXPECT_EQ(0, memcmp(ref->flows, self->t[n]->flows,
 				    ref->nflows * sizeof(ref->flows[0])));
 	}
-	free(ref);
+	cm_ftable_free(ref);
 }
 
 /* Drop chain 1 (1 2 3) with node 2 dead: node 1 ends it, dropping; no
@@ -316,7 +319,7 @@ TEST_F(cc, drop_dead_last_hop)
 /* The first hop is the sender itself: its death changes nobody's table. */
 TEST_F(cc, drop_dead_first_hop)
 {
-	struct cm_ftable *ref = calloc(1, sizeof(*ref));
+	struct cm_ftable *ref = cm_ftable_alloc(TABLE_CAP);
 	u32 n;
 
 	ASSERT_NOT_NULL(ref);
@@ -331,7 +334,7 @@ TEST_F(cc, drop_dead_first_hop)
 		EXPECT_EQ(0, memcmp(ref->hops, self->t[n]->hops, sizeof(ref->hops)))
 			TH_LOG("node %u", n);
 	}
-	free(ref);
+	cm_ftable_free(ref);
 }
 
 /* Bypass: the dead hop leaves the chain; everyone after it moves up one
@@ -414,6 +417,77 @@ TEST_F(cc, overflow)
 	cm_chains_effective(self->chains, DEAD(2), self->eff);
 	EXPECT_EQ(2, cm_ftable_compile_live(self->flows, self->nflows, self->eff,
 					    DEAD(2), 2, 2, self->t[2]));
+}
+
+static u64 xs(u64 *r)
+{
+	*r ^= *r << 13;
+	*r ^= *r >> 7;
+	*r ^= *r << 17;
+	return *r;
+}
+
+/*
+ * The host's fit check counts flows per chain instead of compiling every
+ * node's table: it must agree with cm_ftable_compile() on every node, for
+ * random chains (some deleted, some on no node of the mesh) and flows.
+ */
+TEST(fit_agrees_with_compile)
+{
+	struct cm_chain *chains = calloc(CHAINMESH_MAX_CHAINS, sizeof(*chains));
+	struct chainmesh_flow *fl = calloc(3000, sizeof(*fl));
+	struct cm_ftable *t = cm_ftable_alloc(3000);
+	u32 per_chain[CHAINMESH_MAX_CHAINS], most, round, i, n, nodes, nfl;
+	u64 r = 0xfeedface;
+	int ret;
+
+	ASSERT_NOT_NULL(chains);
+	ASSERT_NOT_NULL(fl);
+	ASSERT_NOT_NULL(t);
+	for (round = 0; round < 300; round++) {
+		nodes = 2 + (u32)(xs(&r) % 9);
+		memset(chains, 0, CHAINMESH_MAX_CHAINS * sizeof(*chains));
+		memset(per_chain, 0, sizeof(per_chain));
+		for (i = 0; i < 12; i++) {
+			struct cm_chain *c = &chains[xs(&r) % CHAINMESH_MAX_CHAINS];
+			u32 h, used = 0;
+
+			c->used = xs(&r) % 5 != 0;	/* now and then deleted */
+			c->nhops = 0;
+			for (h = 0; h < 1 + xs(&r) % 5; h++) {
+				/* some off the mesh */
+				u32 node = (u32)(xs(&r) % (nodes + 2));
+
+				if (used >> node & 1)
+					continue;
+				used |= 1u << node;
+				c->hops[c->nhops++] = (u8)node;
+			}
+		}
+		nfl = (u32)(xs(&r) % 3000);
+		for (i = 0; i < nfl; i++) {
+			u16 c = (u16)(xs(&r) % CHAINMESH_MAX_CHAINS);
+
+			flow(&fl[i], i, c, (u16)(xs(&r) % 7));
+			per_chain[c]++;
+		}
+		/* the most flows a node of the mesh gets */
+		most = 0;
+		for (n = 0; n < nodes; n++) {
+			ret = cm_ftable_compile(fl, nfl, chains, n, 3000, t);
+			ASSERT_LE(0, ret);
+			if ((u32)ret > most)
+				most = (u32)ret;
+		}
+		EXPECT_EQ(0, cm_chains_fit(chains, per_chain, nodes, most))
+			TH_LOG("round %u: %u fit", round, most);
+		if (most)
+			EXPECT_EQ(-E2BIG, cm_chains_fit(chains, per_chain, nodes, most - 1))
+				TH_LOG("round %u: %u do not fit", round, most - 1);
+	}
+	cm_ftable_free(t);
+	free(fl);
+	free(chains);
 }
 
 TEST_HARNESS_MAIN

@@ -15,6 +15,9 @@
 
 #include "harness.h"
 
+/* Tables of the index tests: as large as a node's used to be at most. */
+#define NMAX	1024u
+
 /* ---- frames ---- */
 
 struct frame {
@@ -617,13 +620,14 @@ static void compile_one(struct __cm_meta *_metadata,
 	chains[1].hops[1] = 2;
 	ASSERT_EQ((int)n, cm_ftable_compile(flows, n, chains, 1,
 					    CHAINMESH_MAX_FLOWS, t));
+	cm_ftable_index(t);
 }
 
 /* Overlapping flows: priority decides, then flow id; never specificity. */
 TEST(lookup_order)
 {
 	struct chainmesh_flow fl[6];
-	struct cm_ftable *t = calloc(1, sizeof(*t));
+	struct cm_ftable *t = cm_ftable_alloc(6);
 	const struct chainmesh_flow *m;
 	struct cm_flow_key k;
 
@@ -674,7 +678,7 @@ TEST(lookup_order)
 	t->nflows = 0;
 	key4(&k, 6, "9.9.9.9", "10.1.2.3", 1000, 80, 0);
 	EXPECT_NULL(cm_flow_lookup(t, &k));
-	free(t);
+	cm_ftable_free(t);
 }
 
 /* ---- the lookup index, against a plain scan ---- */
@@ -816,13 +820,13 @@ static void rnd_key(u64 *r, const struct cm_ftable *t, struct cm_flow_key *k)
 static u32 rnd_table(struct __cm_meta *_metadata, u64 *r, u32 n, u32 shapes,
 		     u32 nprio, struct cm_ftable *t)
 {
-	static struct chainmesh_flow fl[CHAINMESH_MAX_FLOWS];
-	static u16 ids[CHAINMESH_MAX_FLOWS];
+	static struct chainmesh_flow fl[NMAX];
+	static u16 ids[NMAX];
 	u32 i, j;
 
-	for (i = 0; i < CHAINMESH_MAX_FLOWS; i++)
+	for (i = 0; i < NMAX; i++)
 		ids[i] = (u16)i;
-	for (i = CHAINMESH_MAX_FLOWS - 1; i > 0; i--) {
+	for (i = NMAX - 1; i > 0; i--) {
 		u16 tmp = ids[i];
 
 		j = (u32)(xs(r) % (i + 1));
@@ -870,13 +874,13 @@ static u32 check_lookups(struct __cm_meta *_metadata, u64 *r,
 TEST_TIMEOUT(lookup_index_differential, 120)
 {
 	static const u32 sizes[] = { 1, 2, 3, 5, 17, 64, 200, 512, 1023, 1024 };
-	struct cm_ftable *t = calloc(1, sizeof(*t));
+	struct cm_ftable *t = cm_ftable_alloc(NMAX);
 	u64 r = 0xdeadbeefcafef00dull, lookups = 0, hits = 0;
 	u32 round, n, shapes, nprio, groups = 0, linear = 0;
 
 	ASSERT_NOT_NULL(t);
 	for (round = 0; round < 600; round++) {
-		n = round < 40 ? sizes[round % 10] : 1 + (u32)(xs(&r) % CHAINMESH_MAX_FLOWS);
+		n = round < 40 ? sizes[round % 10] : 1 + (u32)(xs(&r) % NMAX);
 		shapes = (u32[]){ 1, 3, 8, 40, 200 }[round % 5];
 		nprio = (u32[]){ 1, 4, 1000 }[round % 3];
 		rnd_table(_metadata, &r, n, shapes, nprio, t);
@@ -892,20 +896,20 @@ TEST_TIMEOUT(lookup_index_differential, 120)
 	       (unsigned long long)lookups, (unsigned long long)hits, groups, linear);
 	EXPECT_GT(hits, lookups / 4);
 	EXPECT_GT(groups, 0);
-	free(t);
+	cm_ftable_free(t);
 }
 
 /* More masks than groups: the smaller ones are scanned, still in order. */
 TEST(lookup_index_many_masks)
 {
-	struct cm_ftable *t = calloc(1, sizeof(*t));
-	static struct chainmesh_flow fl[CHAINMESH_MAX_FLOWS];
+	struct cm_ftable *t = cm_ftable_alloc(NMAX);
+	static struct chainmesh_flow fl[NMAX];
 	u64 r = 42;
 	u32 i;
 
 	ASSERT_NOT_NULL(t);
 	/* 100 masks (dst /0../99 over IPv6) of 10 flows each, then a catch-all */
-	for (i = 0; i + 1 < CHAINMESH_MAX_FLOWS && i < 1000; i++) {
+	for (i = 0; i + 1 < NMAX && i < 1000; i++) {
 		flow(&fl[i], i, 1, (u16)(i % 7));
 		f_dst(&fl[i], i % 3 ? "2001:db8::" : "2001:db8:ff00::", i % 100);
 		fl[i].src[0] = htonl(i / 100) & htonl(0xff);
@@ -925,20 +929,27 @@ TEST(lookup_index_many_masks)
 		ASSERT_TRUE(cm_flow_lookup(t, &k) == ref_lookup(t, &k))
 			TH_LOG("key %u", i);
 	}
-	free(t);
+	cm_ftable_free(t);
 }
 
 /* A copy, or a table changed by hand, scans until indexed again. */
 TEST(lookup_index_copies)
 {
-	struct cm_ftable *t = calloc(1, sizeof(*t)), *c = malloc(sizeof(*c));
+	struct cm_ftable *t = cm_ftable_alloc(NMAX), *c = cm_ftable_alloc(700);
+	struct cm_ftable shallow, big = { .nflows = 701 };
 	u64 r = 7;
 
 	ASSERT_NOT_NULL(t);
 	ASSERT_NOT_NULL(c);
 	rnd_table(_metadata, &r, 700, 5, 10, t);
-	memcpy(c, t, sizeof(*c));
+	ASSERT_EQ(0, cm_ftable_copy(c, t));
 	EXPECT_TRUE(c->ix.owner != c);
+	EXPECT_EQ(700, c->nflows);
+	EXPECT_EQ(-E2BIG, cm_ftable_copy(c, &big));
+	/* a struct copy keeps the other table's arrays, not its index */
+	shallow = *t;
+	EXPECT_TRUE(shallow.ix.owner != &shallow);
+	check_lookups(_metadata, &r, &shallow, 300);
 	check_lookups(_metadata, &r, c, 3000);
 	cm_ftable_index(c);
 	EXPECT_TRUE(c->ix.owner == c);
@@ -949,8 +960,8 @@ TEST(lookup_index_copies)
 	check_lookups(_metadata, &r, c, 3000);
 	c->nflows = 0;
 	check_lookups(_metadata, &r, c, 100);
-	free(c);
-	free(t);
+	cm_ftable_free(c);
+	cm_ftable_free(t);
 }
 
 /* What a node snapshots is indexed, and agrees with the host's table. */
@@ -958,9 +969,9 @@ TEST(lookup_index_snapshot)
 {
 	struct cm_layout_params p = {
 		.nodes = 3, .ring_slots = 8, .buf_size = 1024,
-		.bufs_per_node = 4, .max_flows = CHAINMESH_MAX_FLOWS,
+		.bufs_per_node = 4, .max_flows = NMAX,
 	};
-	struct cm_ftable *t = calloc(1, sizeof(*t)), *s = calloc(1, sizeof(*s));
+	struct cm_ftable *t = cm_ftable_alloc(NMAX), *s = cm_ftable_alloc(NMAX);
 	struct cm_layout l;
 	struct cm_flow_key k;
 	void *base;
@@ -973,7 +984,7 @@ TEST(lookup_index_snapshot)
 	base = calloc(1, l.size);
 	ASSERT_NOT_NULL(base);
 	for (round = 0; round < 20; round++) {
-		rnd_table(_metadata, &r, 1 + (u32)(xs(&r) % CHAINMESH_MAX_FLOWS),
+		rnd_table(_metadata, &r, 1 + (u32)(xs(&r) % NMAX),
 			  1 + round, 5, t);
 		cm_ftable_publish(cm_ftable(base, &l, 1), t);
 		ASSERT_EQ(0, cm_ftable_snapshot(cm_ftable(base, &l, 1), &l, 1, s));
@@ -989,15 +1000,15 @@ TEST(lookup_index_snapshot)
 		}
 	}
 	/* A refused table is empty, whatever its index said. */
-	cm_ftable_hdr(cm_ftable(base, &l, 1))->nflows = cpu_to_le32(CHAINMESH_MAX_FLOWS + 1);
+	cm_ftable_hdr(cm_ftable(base, &l, 1))->nflows = cpu_to_le32(NMAX + 1);
 	ASSERT_EQ(-EPROTO, cm_ftable_snapshot(cm_ftable(base, &l, 1), &l, 1, s));
 	for (i = 0; i < 100; i++) {
 		rnd_key(&r, t, &k);
 		ASSERT_NULL(cm_flow_lookup(s, &k));
 	}
 	free(base);
-	free(s);
-	free(t);
+	cm_ftable_free(s);
+	cm_ftable_free(t);
 }
 
 /* ---- compiling ---- */
@@ -1056,7 +1067,7 @@ TEST(compile_chains)
 {
 	static struct cm_chain chains[CHAINMESH_MAX_CHAINS];
 	static struct chainmesh_flow fl[600], ref[600];
-	struct cm_ftable *t = calloc(1, sizeof(*t));
+	struct cm_ftable *t = cm_ftable_alloc(600);
 	u64 rnd = 0x9e3779b97f4a7c15ull;
 	static const u16 chain_of[] = { 1, 2, 3, 4, 255, 77 };
 	u32 i, node, nref;
@@ -1098,7 +1109,7 @@ TEST(compile_chains)
 		rnd ^= rnd << 13;
 		rnd ^= rnd >> 7;
 		rnd ^= rnd << 17;
-		flow(&fl[i], (u32)(rnd >> 20) % CHAINMESH_MAX_FLOWS,
+		flow(&fl[i], (u32)(rnd >> 20) % NMAX,
 		     chain_of[rnd % 6], (u16)(rnd >> 40) % 8);
 		fl[i].src[0] = htonl(i);	/* tells them apart */
 	}
@@ -1133,7 +1144,7 @@ TEST(compile_chains)
 			EXPECT_EQ(0, cm_ftable_compile(fl, 600, chains, node, 1, t));
 		}
 	}
-	free(t);
+	cm_ftable_free(t);
 }
 
 /* ---- snapshot and publish ---- */
@@ -1156,8 +1167,8 @@ FIXTURE_SETUP(ft)
 
 	ASSERT_EQ(0, cm_layout_compute(&p, ~0ull, &self->l));
 	self->base = calloc(1, self->l.size);
-	self->t = calloc(1, sizeof(*self->t));
-	self->snap = calloc(1, sizeof(*self->snap));
+	self->t = cm_ftable_alloc(p.max_flows);
+	self->snap = cm_ftable_alloc(p.max_flows);
 	ASSERT_NOT_NULL(self->base);
 	ASSERT_NOT_NULL(self->t);
 	ASSERT_NOT_NULL(self->snap);
@@ -1171,8 +1182,8 @@ FIXTURE_SETUP(ft)
 
 FIXTURE_TEARDOWN(ft)
 {
-	free(self->snap);
-	free(self->t);
+	cm_ftable_free(self->snap);
+	cm_ftable_free(self->t);
 	free(self->base);
 }
 
@@ -1269,8 +1280,14 @@ TEST_F(ft, refuses_bad_tables)
 
 	ft = good_table(_metadata, self);
 	f = &cm_ftable_flows(ft)[5];
+	f->flow_id = cpu_to_le32(l->p.max_flows);
+	REFUSED("flow id = max_flows");
+	ft = good_table(_metadata, self);
 	f->flow_id = cpu_to_le32(CHAINMESH_MAX_FLOWS);
 	REFUSED("flow id");
+	ft = good_table(_metadata, self);
+	f->flow_id = cpu_to_le32(l->p.max_flows - 1);
+	EXPECT_EQ(0, cm_ftable_snapshot(ft, l, 1, self->snap));
 	ft = good_table(_metadata, self);
 	f->chain = cpu_to_le16(CHAINMESH_MAX_CHAINS);
 	REFUSED("chain id");
@@ -1331,7 +1348,7 @@ static void fill(struct cm_ftable *t, u32 nflows, u8 salt)
 {
 	u32 c, i;
 
-	memset(t, 0, sizeof(*t));
+	cm_ftable_init(t, t->cap);
 	for (c = 0; c < CHAINMESH_MAX_CHAINS; c++) {
 		static const u8 next[] = { 0, 2, 3, NONE };
 		u8 nx = next[(c + salt) % 4];
@@ -1345,7 +1362,7 @@ static void fill(struct cm_ftable *t, u32 nflows, u8 salt)
 		struct chainmesh_flow *f = &t->flows[i];
 
 		memset(f, salt ^ (u8)i, sizeof(*f));
-		f->flow_id = cpu_to_le32((i * 7 + salt) % CHAINMESH_MAX_FLOWS);
+		f->flow_id = cpu_to_le32((i * 7 + salt) % t->cap);
 		f->chain = cpu_to_le16((i + salt) % CHAINMESH_MAX_CHAINS);
 	}
 	t->nflows = nflows;
@@ -1376,7 +1393,7 @@ TEST_F_TIMEOUT(ft, concurrent_republish, 20)
 
 	r.ft = cm_ftable(self->base, &self->l, 1);
 	r.a = self->t;
-	r.b = calloc(1, sizeof(*r.b));
+	r.b = cm_ftable_alloc(self->l.p.max_flows);
 	ASSERT_NOT_NULL(r.b);
 	fill(r.a, self->l.p.max_flows, 0x11);
 	fill(r.b, self->l.p.max_flows - 13, 0xa6);
@@ -1412,7 +1429,240 @@ TEST_F_TIMEOUT(ft, concurrent_republish, 20)
 	EXPECT_EQ(0, torn);
 	EXPECT_GT(ok_a, 0);
 	EXPECT_GT(ok_b, 0);
-	free(r.b);
+	cm_ftable_free(r.b);
+}
+
+/* ---- tables of 100 000 flows ---- */
+
+#define NBIG	100000u
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Flow @k of a big table: a destination of its own (an IPv4 /32 in 10/8,
+ * an IPv4 /24 from 11/8 on, or an IPv6 /64), so that no two flows
+ * overlap; its other fields in one of 120 mask shapes, most flows in 8 of
+ * them, a few hundred spread over the others (more masks than index
+ * groups: the smallest are scanned).
+ */
+static void big_flow(struct chainmesh_flow *f, u32 k, u64 *r)
+{
+	static const u32 splen[] = { 0, 8, 16, 24, 32 };
+	static const u16 smask[] = { 0, 0xffff, 0xff00, 0xfff0 };
+	u32 shape = k % 200 ? (u32)(xs(r) % 8) : 8 + (u32)(xs(r) % 112);
+	u32 kind = shape % 3, i;
+	__be32 m[4];
+
+	flow(f, k, 1, (u16)(xs(r) % 1000));
+	f->ip_proto = k & 1 ? 17 : 6;
+	if (kind == 2) {
+		f->family = 6;
+		f->dst[0] = htonl(0x20010db8);
+		f->dst[1] = htonl(k);
+		cm_prefix_mask(64, f->dst_mask);
+	} else {
+		f->family = 4;
+		f->dst[0] = htonl(kind ? (11u << 24) + (k << 8) : (10u << 24) + k);
+		cm_prefix_mask(kind ? 24 : 32, f->dst_mask);
+	}
+	cm_prefix_mask(splen[shape / 3 % 5], m);
+	for (i = 0; i < 4; i++) {
+		f->src_mask[i] = m[i];
+		f->src[i] = (__be32)xs(r) & m[i];
+	}
+	f->sport_mask = htons(smask[shape / 15 % 4]);
+	f->sport = (__be16)xs(r) & f->sport_mask;
+	f->dport_mask = htons(shape / 60 ? 0xffff : 0xfffc);
+	f->dport = (__be16)xs(r) & f->dport_mask;
+}
+
+/* A key that @f matches, its other bits random. */
+static void key_of(u64 *r, const struct chainmesh_flow *f, struct cm_flow_key *k)
+{
+	u32 i;
+
+	memset(k, 0, sizeof(*k));
+	k->family = f->family;
+	k->proto = f->ip_proto;
+	k->sport = ((__be16)xs(r) & ~f->sport_mask) | f->sport;
+	k->dport = ((__be16)xs(r) & ~f->dport_mask) | f->dport;
+	for (i = 0; i < (f->family == 6 ? 4u : 1u); i++) {
+		k->src[i] = ((__be32)xs(r) & ~f->src_mask[i]) | f->src[i];
+		k->dst[i] = ((__be32)xs(r) & ~f->dst_mask[i]) | f->dst[i];
+	}
+}
+
+FIXTURE(big) {
+	struct cm_layout l;
+	void *base;
+	struct cm_chain *chains;
+	struct chainmesh_flow *flows;	/* NBIG + 1, the last a catch-all */
+	struct cm_ftable *t, *snap;
+};
+
+FIXTURE_SETUP(big)
+{
+	struct cm_layout_params p = {
+		.nodes = 2, .ring_slots = 8, .buf_size = 1024,
+		.bufs_per_node = 4, .max_flows = CHAINMESH_MAX_FLOWS,
+	};
+	u64 r = 0x5eed;
+	u32 k;
+
+	ASSERT_EQ(0, cm_layout_compute(&p, ~0ull, &self->l));
+	self->base = calloc(1, self->l.size);
+	self->chains = calloc(CHAINMESH_MAX_CHAINS, sizeof(*self->chains));
+	self->flows = calloc(NBIG + 1, sizeof(*self->flows));
+	self->t = cm_ftable_alloc(p.max_flows);
+	self->snap = cm_ftable_alloc(p.max_flows);
+	ASSERT_NOT_NULL(self->base);
+	ASSERT_NOT_NULL(self->chains);
+	ASSERT_NOT_NULL(self->flows);
+	ASSERT_NOT_NULL(self->t);
+	ASSERT_NOT_NULL(self->snap);
+	chain(&self->chains[1], 1, 2, (const u8[]){ 0, 1 });
+	for (k = 0; k < NBIG; k++)
+		big_flow(&self->flows[k], k, &r);
+	flow(&self->flows[NBIG], NBIG, 1, 65535);	/* anything */
+}
+
+FIXTURE_TEARDOWN(big)
+{
+	cm_ftable_free(self->snap);
+	cm_ftable_free(self->t);
+	free(self->flows);
+	free(self->chains);
+	free(self->base);
+}
+
+/*
+ * 100 000 flows (and a catch-all) in random order: compiled for node 1,
+ * published, snapshotted and indexed as a node does; each flow found by
+ * a key of its own, random keys agree with a scan, others fall to the
+ * catch-all.
+ */
+TEST_F_TIMEOUT(big, table_100k, 240)
+{
+	const struct cm_fidx *x = &self->snap->ix;
+	void *ft = cm_ftable(self->base, &self->l, 1);
+	const struct chainmesh_flow *got;
+	struct cm_flow_key k;
+	struct timespec t0;
+	u64 r = 77;
+	u32 i, id;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ((int)NBIG + 1, cm_ftable_compile(self->flows, NBIG + 1, self->chains,
+						   1, self->l.p.max_flows, self->t));
+	TH_LOG("compile (with sort): %.1f ms", ms_since(&t0));
+	for (i = 1; i < self->t->nflows; i++)
+		ASSERT_TRUE(cm_flow_before(&self->t->flows[i - 1], &self->t->flows[i]))
+			TH_LOG("entry %u", i);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cm_ftable_publish(ft, self->t);
+	TH_LOG("publish: %.1f ms", ms_since(&t0));
+	EXPECT_TRUE(cm_ftable_same(ft, self->t));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, cm_ftable_snapshot(ft, &self->l, 1, self->snap));
+	TH_LOG("snapshot and index: %.1f ms", ms_since(&t0));
+	ASSERT_EQ(NBIG + 1, self->snap->nflows);
+	ASSERT_TRUE(x->owner == self->snap);
+	EXPECT_EQ(CM_FIDX_GROUPS, x->ngroups);
+	EXPECT_GT(x->nlinear, 0);
+	EXPECT_LT(x->nlinear, 1000);
+	TH_LOG("index: %u groups, %u entries scanned, %u slots", x->ngroups,
+	       x->nlinear, 1u << x->shift);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < self->snap->nflows; i++) {
+		const struct chainmesh_flow *f = &self->snap->flows[i];
+
+		id = le32_to_cpu(f->flow_id);
+		if (id == NBIG)
+			continue;
+		key_of(&r, f, &k);
+		got = cm_flow_lookup(self->snap, &k);
+		ASSERT_TRUE(got == f) {
+			TH_LOG("flow %u (entry %u): got %ld", id, i,
+			       got ? (long)le32_to_cpu(got->flow_id) : -1L);
+			show_key("key", &k);
+		}
+	}
+	TH_LOG("%u lookups, each its own flow: %.1f ms", NBIG, ms_since(&t0));
+
+	for (i = 0; i < 2000; i++) {
+		rnd_key(&r, self->snap, &k);
+		ASSERT_TRUE(cm_flow_lookup(self->snap, &k) == ref_lookup(self->snap, &k))
+			show_key("key", &k);
+	}
+	key4(&k, 6, "9.9.9.9", "192.0.2.1", 1, 2, 0);
+	got = cm_flow_lookup(self->snap, &k);
+	ASSERT_NOT_NULL(got);
+	EXPECT_EQ(NBIG, le32_to_cpu(got->flow_id));
+}
+
+/* Flows given in table order compile without sorting to the same table;
+ * a republish of the same table is recognised, a change is not. */
+TEST_F_TIMEOUT(big, compile_orders_and_republish, 120)
+{
+	struct cm_ftable *sorted = cm_ftable_alloc(self->l.p.max_flows);
+	void *ft = cm_ftable(self->base, &self->l, 1);
+	struct timespec t0;
+
+	ASSERT_NOT_NULL(sorted);
+	ASSERT_EQ((int)NBIG + 1, cm_ftable_compile(self->flows, NBIG + 1, self->chains,
+						   1, self->l.p.max_flows, self->t));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ((int)NBIG + 1, cm_ftable_compile(self->t->flows, NBIG + 1, self->chains,
+						   1, self->l.p.max_flows, sorted));
+	TH_LOG("compile (in order): %.1f ms", ms_since(&t0));
+	EXPECT_EQ(0, memcmp(sorted->flows, self->t->flows,
+			    (NBIG + 1) * sizeof(sorted->flows[0])));
+	/* one entry too many for the table, or for its cap */
+	EXPECT_EQ(-E2BIG, cm_ftable_compile(self->flows, NBIG + 1, self->chains, 1,
+					    NBIG, sorted));
+
+	EXPECT_FALSE(cm_ftable_same(ft, self->t));	/* never published */
+	cm_ftable_publish(ft, self->t);
+	EXPECT_TRUE(cm_ftable_same(ft, self->t));
+	self->t->flows[NBIG / 2].dport ^= htons(1);
+	EXPECT_FALSE(cm_ftable_same(ft, self->t));
+	self->t->flows[NBIG / 2].dport ^= htons(1);
+	self->t->hops[7].flags = CHAINMESH_H_VALID | CHAINMESH_H_LAST;
+	self->t->hops[7].next = CHAINMESH_NODE_NONE;
+	EXPECT_FALSE(cm_ftable_same(ft, self->t));
+	self->t->nflows--;
+	cm_ftable_publish(ft, self->t);
+	EXPECT_TRUE(cm_ftable_same(ft, self->t));
+	cm_ftable_free(sorted);
+}
+
+/* A snapshot larger than the table it lands in is refused, not copied. */
+TEST_F(big, snapshot_bounded_by_cap)
+{
+	void *ft = cm_ftable(self->base, &self->l, 1);
+	struct cm_ftable *small = cm_ftable_alloc(1000);
+
+	ASSERT_NOT_NULL(small);
+	ASSERT_EQ(1000, cm_ftable_compile(self->flows, 1000, self->chains, 1,
+					  self->l.p.max_flows, self->t));
+	cm_ftable_publish(ft, self->t);
+	EXPECT_EQ(0, cm_ftable_snapshot(ft, &self->l, 1, small));
+	ASSERT_EQ(1001, cm_ftable_compile(self->flows, 1001, self->chains, 1,
+					  self->l.p.max_flows, self->t));
+	cm_ftable_publish(ft, self->t);
+	EXPECT_EQ(-EPROTO, cm_ftable_snapshot(ft, &self->l, 1, small));
+	EXPECT_EQ(0, small->nflows);
+	EXPECT_EQ(NULL, cm_ftable_alloc(0));
+	EXPECT_EQ(NULL, cm_ftable_alloc(CHAINMESH_MAX_FLOWS + 1));
+	cm_ftable_free(small);
 }
 
 TEST_HARNESS_MAIN

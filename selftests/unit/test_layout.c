@@ -103,7 +103,7 @@ static bool check_geometry(struct __cm_meta *_metadata,
 	EXPECT_GE(l.ret_slots, p->bufs_per_node);
 	EXPECT_LT(l.ret_slots / 2, p->bufs_per_node);
 	EXPECT_GE(l.ftable_stride, cm_ftable_bytes(p->max_flows));
-	EXPECT_GE(l.stats_stride, cm_stats_bytes());
+	EXPECT_GE(l.stats_stride, cm_stats_bytes(p->max_flows));
 	EXPECT_GE(l.ring_stride, sizeof(struct chainmesh_ring_hdr) +
 				 (u64)p->ring_slots * sizeof(struct chainmesh_desc));
 	EXPECT_GE(l.ret_stride, sizeof(struct chainmesh_ring_hdr) +
@@ -137,7 +137,7 @@ static bool check_geometry(struct __cm_meta *_metadata,
 			  sizeof(struct chainmesh_node_stats),
 			  off_of(cm_flow_stats(FAKE_BASE, &l, i)));
 		walk_obj(&w, off_of(cm_stats(FAKE_BASE, &l, i)),
-			 cm_stats_bytes(), PG, "stats", i, 0);
+			 cm_stats_bytes(p->max_flows), PG, "stats", i, 0);
 	}
 
 	walk_section(&w, l.rings_off, l.rets_off);
@@ -182,7 +182,7 @@ TEST(geometry_all_node_counts)
 		{ 0, 256, 2048, 512, 256 },	/* the lab's defaults */
 		{ 0, 8, 1024, 1, 1 },		/* smallest */
 		{ 0, 64, 1024, 3, 255 },	/* pool padding */
-		{ 0, 32768, 65536, 65536, 1024 }, /* largest */
+		{ 0, 32768, 65536, 65536, CHAINMESH_MAX_FLOWS }, /* largest */
 	};
 	struct cm_layout_params p;
 	u32 n, k;
@@ -203,7 +203,7 @@ TEST(geometry_spread)
 	static const u32 slots[] = { 8, 64, 1024, 32768 };
 	static const u32 bsize[] = { 1024, 2048, 4096, 16384, 65536 };
 	static const u32 bufs[] = { 1, 3, 7, 512, 4097, 65536 };
-	static const u32 flows[] = { 1, 255, 256, 1024 };
+	static const u32 flows[] = { 1, 255, 256, 1024, 100000, CHAINMESH_MAX_FLOWS };
 	struct cm_layout_params p;
 	u32 a, b, c, d, e, count = 0;
 
@@ -231,6 +231,75 @@ TEST(lab_defaults_fit_16m)
 	EXPECT_EQ(512, l.ret_slots);
 }
 
+static void check_hdr(struct __cm_meta *_metadata,
+		      const struct cm_layout_params *p);
+
+/*
+ * The largest layout the bounds allow computes without overflow (and
+ * CM_LAYOUT_MAX_PER_NODE bounds it), and a header carrying it round-trips;
+ * the same parameters in a small region are refused, not wrapped around.
+ */
+TEST(max_flows_bounds)
+{
+	struct cm_layout_params big = {
+		CHAINMESH_MAX_NODES, CM_MAX_RING_SLOTS, CM_MAX_BUF_SIZE,
+		CM_MAX_BUFS_PER_NODE, CHAINMESH_MAX_FLOWS,
+	};
+	struct cm_layout_params two = { 2, 256, 2048, 512, CHAINMESH_MAX_FLOWS };
+	struct cm_layout l;
+	u64 sum;
+
+	ASSERT_EQ(0, cm_layout_compute(&big, ~0ull, &l));
+	EXPECT_LE(l.size, CHAINMESH_MAX_NODES * CM_LAYOUT_MAX_PER_NODE);
+	/* the sections the flows need, counted independently */
+	sum = (u64)big.nodes * (cm_ftable_bytes(big.max_flows) +
+				cm_stats_bytes(big.max_flows));
+	EXPECT_GE(l.rings_off - l.ftables_off, sum);
+	EXPECT_EQ(0, cm_layout_compute(&big, l.size, &l));
+	EXPECT_EQ(-E2BIG, cm_layout_compute(&big, l.size - 1, &l));
+	EXPECT_EQ(-E2BIG, cm_layout_compute(&big, 16 << 20, &l));
+	check_geometry(_metadata, &big);
+	check_hdr(_metadata, &two);
+	ASSERT_EQ(0, cm_layout_compute(&two, ~0ull, &l));
+	TH_LOG("2 nodes of %u flows: %llu bytes", two.max_flows,
+	       (unsigned long long)l.size);
+}
+
+/*
+ * What fits the lab: the largest max_flows for the lab's defaults in its
+ * 16 MiB region, and for 4 nodes in 16 and 64 MiB (operations.rst).
+ */
+static u32 max_flows_fitting(struct cm_layout_params p, u64 region)
+{
+	struct cm_layout l;
+	u32 lo = 0, hi = CHAINMESH_MAX_FLOWS;
+
+	while (lo < hi) {
+		p.max_flows = lo + (hi - lo + 1) / 2;
+		if (!cm_layout_compute(&p, region, &l))
+			lo = p.max_flows;
+		else
+			hi = p.max_flows - 1;
+	}
+	return lo;
+}
+
+TEST(max_flows_in_lab_regions)
+{
+	struct cm_layout_params four = lab_params;
+	u32 lab16, four16, four64;
+
+	four.nodes = 4;
+	lab16 = max_flows_fitting(lab_params, 16 << 20);
+	four16 = max_flows_fitting(four, 16 << 20);
+	four64 = max_flows_fitting(four, 64 << 20);
+	TH_LOG("largest max_flows: 8 nodes in 16 MiB %u, 4 nodes in 16 MiB %u, in 64 MiB %u",
+	       lab16, four16, four64);
+	EXPECT_GE(lab16, 4096);
+	EXPECT_GE(four16, 16384);
+	EXPECT_GE(four64, 100000);
+}
+
 TEST(params_out_of_range)
 {
 	static const struct {
@@ -250,7 +319,8 @@ TEST(params_out_of_range)
 		{ { 8, 256, 2048, 0, 256 } },
 		{ { 8, 256, 2048, 65537, 256 } },
 		{ { 8, 256, 2048, 512, 0 } },
-		{ { 8, 256, 2048, 512, 1025 } },
+		{ { 8, 256, 2048, 512, CHAINMESH_MAX_FLOWS + 1 } },
+		{ { 8, 256, 2048, 512, 1u << 31 } },
 		{ { 8, 256, 2048, 512, ~0u } },
 	};
 	struct cm_layout l;
@@ -432,8 +502,13 @@ TEST(hdr_corruption_errors)
 	CORRUPT(bufs_per_node, cpu_to_le32(500), -EPROTO);
 	CORRUPT(bufs_per_node, cpu_to_le32(511), 0);	/* same geometry */
 	CORRUPT(max_flows, 0, -EINVAL);
-	CORRUPT(max_flows, cpu_to_le32(1025), -EINVAL);
+	CORRUPT(max_flows, cpu_to_le32(CHAINMESH_MAX_FLOWS + 1), -EINVAL);
+	CORRUPT(max_flows, cpu_to_le32(1u << 31), -EINVAL);
+	CORRUPT(max_flows, cpu_to_le32(~0u), -EINVAL);
+	CORRUPT(max_flows, cpu_to_le32(CHAINMESH_MAX_FLOWS), -E2BIG);
 	CORRUPT(max_flows, cpu_to_le32(1024), -EPROTO);
+	CORRUPT(max_flows, cpu_to_le32(512), -EPROTO);
+	CORRUPT(max_flows, cpu_to_le32(257), 0);	/* same geometry */
 
 #define CORRUPT_OFF(field) do {						\
 		u64 v = le64_to_cpu(h.field);				\

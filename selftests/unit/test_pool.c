@@ -499,7 +499,7 @@ TEST_F(ret, tx_step)
 	EXPECT_EQ(CM_BAD_LEN, check(l, &d));
 	d.len = 60;
 
-	t = calloc(1, sizeof(*t));
+	t = cm_ftable_alloc(1);
 	ASSERT_NOT_NULL(t);
 	EXPECT_FALSE(cm_desc_ctx_ok(t, &d));
 	t->hops[5].flags = CHAINMESH_H_VALID;
@@ -513,7 +513,7 @@ TEST_F(ret, tx_step)
 	EXPECT_TRUE(cm_desc_ctx_ok(t, &d));
 	/* No flows: nothing to count against. */
 	EXPECT_EQ(-1, cm_desc_flow(t, &d, buf));
-	free(t);
+	cm_ftable_free(t);
 
 	EXPECT_FALSE(cm_node_alive(self->base, l, 2));
 	peer->state = cpu_to_le32(CHAINMESH_NODE_UP);

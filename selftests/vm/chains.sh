@@ -24,7 +24,17 @@
 # counts and by every node's per-flow counters (`chainmesh -j flow show`).
 # Then, while VM1 sends both flows, `chainmesh flow set` moves flow A to
 # chain 2: flow B loses nothing, and after the move flow A no longer
-# passes VM2. Prints TAP.
+# passes VM2.
+#
+# A full table of 100 000 flows: the host runs with nodes=4 and
+# max_flows=MAXF (100 000) in a 64 MiB region, about as many as fit. One
+# `chainmesh -batch` file fills every other flow id: MAXF - 3 flows that
+# match none of the traffic (UDP 10.0.0.1 -> 10.64.x.y, prio 1, chain 1)
+# and flow C (the top id, MAXF - 1: UDP 10.0.0.1 -> 10.0.0.3 port 7003,
+# prio 2, chain 1), last of them in the table of nodes 1, 2 and 3:
+# datagrams to 7003 go 1 -> 2 -> 3, counted at flow C by the three (the
+# last per-flow counter of each). A batch of deletions takes them away
+# again, and port 7003 falls back to flow A. Prints TAP.
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -33,6 +43,12 @@ set -e
 . "$(dirname "$0")/lib/datapath.sh"
 
 COUNT=${CM_CHAINS_COUNT:-40}
+MAXF=${CM_CHAINS_MAX_FLOWS:-100000}
+BULK=$((MAXF - 3))	# every id below MAXF - 1 but flows 1 and 2
+# shellcheck disable=SC2034 # for lab_start in lib.sh
+CM_LAB_REGION=${CM_CHAINS_REGION:-64M}
+FLOW_C=$((MAXF - 1))
+PORT_C=7003
 # traffic during the move: ROUNDS rounds of BATCH datagrams per flow
 ROUNDS=${CM_CHAINS_ROUNDS:-30}
 BATCH=5
@@ -195,6 +211,67 @@ after_move()
 	[ "$got" = "$COUNT" ] && [ "$n2a" = "$n2b" ] && ge "$n3b" $((n3a + COUNT))
 }
 
+# BULK flows and flow C from one batch file, generated in VM0.
+bulk_load()
+{
+	vm_exec vm0 "awk 'BEGIN {
+		for (i = 0; i < $FLOW_C; i++)
+			if (i != 1 && i != 2)
+				printf \"flow add %d chain 1 prio 1 proto udp src 10.0.0.1/32 dst 10.%d.%d.%d/32 dport $PORT_C\\n\",
+					i, 64 + int(i / 65536), int(i / 256) % 256, i % 256
+		printf \"flow add $FLOW_C chain 1 prio 2 proto udp src 10.0.0.1/32 dst 10.0.0.3/32 dport $PORT_C\\n\"
+	}' > /tmp/bulk && wc -l < /tmp/bulk &&
+	t0=\$(date +%s) && chainmesh -batch /tmp/bulk && t1=\$(date +%s) &&
+	echo loaded in \$((t1 - t0)) s &&
+	chainmesh flow show > /tmp/fs && grep -c '^flow ' /tmp/fs" 900 || return 1
+	tap_diag "$CM_OUT"
+	[ "$(tail -n 1 <<<"$CM_OUT")" = "$MAXF" ]
+}
+
+# fc_packets NODE: packets NODE counted for flow C in VM0's /tmp/fs.
+FS_C=
+fc_packets()
+{
+	awk -v n="$1" '$1 == "node" && $2 == n ":" { print $3 }' <<<"$FS_C"
+}
+
+bulk_traffic()
+{
+	local got
+
+	got=$(udp_batch $PORT_C "$COUNT") || return 1
+	CM_OUT="flow C: vm3 received $got/$COUNT"
+	[ "$got" = "$COUNT" ]
+}
+
+bulk_counters()
+{
+	local n1 n2 n3
+
+	vm_exec vm0 "chainmesh flow show > /tmp/fs && grep -A4 '^flow $FLOW_C ' /tmp/fs" 300 ||
+		return 1
+	FS_C=$CM_OUT
+	n1=$(fc_packets 1) n2=$(fc_packets 2) n3=$(fc_packets 3)
+	CM_OUT="flow C packets: node 1 $n1, node 2 $n2, node 3 $n3"
+	ge "$n1" "$COUNT" && ge "$n2" "$COUNT" && ge "$n3" "$COUNT"
+}
+
+bulk_delete()
+{
+	local got
+
+	vm_exec vm0 "awk 'BEGIN {
+		for (i = 0; i <= $FLOW_C; i++)
+			if (i != 1 && i != 2)
+				print \"flow del\", i
+	}' > /tmp/unbulk && chainmesh -batch /tmp/unbulk &&
+	chainmesh flow show | grep -c '^flow '" 600 || return 1
+	[ "$CM_OUT" = 2 ] || return 1
+	got=$(udp_batch $PORT_C "$COUNT") || return 1
+	CM_OUT="flows left: 2; port $PORT_C by flow A: vm3 received $got/$COUNT"
+	[ "$got" = "$COUNT" ]
+}
+
 node_health()
 {
 	local n bad
@@ -215,8 +292,8 @@ show_all()
 }
 
 dp_require
-tap_plan 21
-dp_setup_steps
+tap_plan 25
+dp_setup_steps nodes=4 max_flows=$MAXF
 cm_step "vm2: ip_forward=1, no redirects" fatal dp_ip_forward vm2
 cm_step "vm0: chains 1 (1 2 3), 2 (1 3); flows A (prio 20), B (prio 10)" fatal flows
 cm_step "flow A: $COUNT datagrams 1 -> 2 -> 3 all arrive" - baseline_a
@@ -228,6 +305,10 @@ cm_step "flow B lost nothing during the move" - no_loss_b
 cm_step "flow A lost nothing during the move" - no_loss_a
 cm_step "flow show: flow 1 on chain 2, same match; moved mid-run" - moved_shown
 cm_step "flow A after the move: 1 -> 3, node 2 no longer counts it" - after_move
+cm_step "vm0: $BULK flows and flow C ($FLOW_C) from one chainmesh -batch: $MAXF, full" - bulk_load
+cm_step "flow C: $COUNT datagrams 1 -> 2 -> 3 all arrive, past $BULK flows" - bulk_traffic
+cm_step "flow C counted at nodes 1, 2, 3" - bulk_counters
+cm_step "batch of deletions: 2 flows left, port $PORT_C back to flow A" - bulk_delete
 cm_step "nodes 1 2 3: no bad descriptors" - node_health
 cm_step "node and flow show" - show_all
 cm_step "all: rmmod chainmesh, chainmesh_host" - dp_unload vm1 vm2 vm3

@@ -101,6 +101,31 @@ cli_refusals()
 	[ "$rc" = 2 ]
 }
 
+# chainmesh -batch: runs of flow lines are one request each, all or none;
+# a failure names its lines and stops the batch with the status it has.
+cli_batch()
+{
+	local rc=0
+
+	# line 5's chain does not exist: lines 2 to 6, one request, all refused
+	vm_exec vm0 "printf 'chain add 5 hops 1 2\nflow add 10 chain 5 # comment\n\nflow add 11 chain 5 dst 10.0.0.9/32\nflow add 12 chain 77\nflow add 13 chain 5\n' > /tmp/b1 &&
+		     chainmesh -batch /tmp/b1" || rc=$?
+	[ "$rc" = 1 ] && grep -q 'lines 2-6: flow add of 4 flows: no such chain' <<<"$CM_OUT" ||
+		return 1
+	vm_exec vm0 "chainmesh chain show | grep -c '^chain 5 ';
+		     chainmesh flow show | grep -c '^flow 1[0-3] '; true" || return 1
+	[ "$CM_OUT" = "1
+0" ] || return 1
+	# a line the CLI cannot parse ends the batch before its request goes
+	vm_exec vm0 "printf 'flow add 10 chain 5\nflow add xx chain 5\n' | chainmesh -batch -;
+		     echo rc \$?; chainmesh flow show | grep -c '^flow 10 '; true" || return 1
+	grep -q 'line 2: ' <<<"$CM_OUT" && grep -q '^rc 2$' <<<"$CM_OUT" &&
+		[ "$(tail -n 1 <<<"$CM_OUT")" = 0 ] || return 1
+	vm_exec vm0 "printf 'flow add 10 chain 5\nflow add 11 chain 5 prio 3\nflow show\nflow del 10\nflow del 11\nchain del 5\nchain show\n' |
+		     chainmesh -batch -" || return 1
+	grep -q '^flow 11 chain 5 prio 3$' <<<"$CM_OUT" && ! grep -q '^chain 5 ' <<<"$CM_OUT"
+}
+
 cli_help()
 {
 	vm_exec vm0 "chainmesh flow help" &&
@@ -127,6 +152,7 @@ run_nltest
 cm_step "cli: flow set 1 chain 2 ... replaces the flow" - cli_flow_set
 cm_step "cli: flow change 1 chain 1 ... (json): back, dport gone" - cli_flow_change
 cm_step "cli: refused set/add exit 1 with the kernel's message" - cli_refusals
+cm_step "cli: -batch: flow lines in one request, all or none; errors name lines" - cli_batch
 cm_step "cli: flow help documents flow set" - cli_help
 cm_step "cli: flows and chains deleted, tables empty" - cli_cleanup
 cm_step "vm0: rmmod chainmesh_host, nothing left" - unload

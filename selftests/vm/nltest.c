@@ -18,7 +18,8 @@
  *
  * Raw netlink sockets only, so that it builds static and runs in the
  * lab's initramfs. It adds chains 1 (1 2) and 2 (2 1) and flow 1 for the
- * refusals to collide with, and removes them at the end.
+ * refusals to collide with, and removes them at the end. Batches (several
+ * flow nests in one FLOW_NEW or FLOW_DEL) are applied whole or not at all.
  */
 #include <errno.h>
 #include <grp.h>
@@ -601,7 +602,7 @@ static void test_mesh(void)
 	refuse(m, ERANGE, "mesh new: max flows 0");
 	m = mesh_new_req(4);
 	put_u32(m, CHAINMESH_A_MESH_MAX_FLOWS, CHAINMESH_MAX_FLOWS + 1);
-	refuse(m, ERANGE, "mesh new: max flows 1025");
+	refuse(m, ERANGE, "mesh new: max flows CHAINMESH_MAX_FLOWS + 1");
 	m = mesh_new_req(64);
 	put_u32(m, CHAINMESH_A_MESH_BUF_SIZE, 65536);
 	put_u32(m, CHAINMESH_A_MESH_BUFS_PER_NODE, 4096);
@@ -822,7 +823,7 @@ static void test_flow_attrs(uint8_t cmd, const char *name, uint32_t id)
 		refuse(m, want, what);					\
 	} while (0)
 
-	F("a second flow id, 1024 (out of range)", ERANGE,
+	F("a second flow id, CHAINMESH_MAX_FLOWS (out of range)", ERANGE,
 	  put_u32(m, CHAINMESH_FLOW_A_ID, CHAINMESH_MAX_FLOWS));
 	F("a second chain, 256 (out of range)", ERANGE,
 	  put_u32(m, CHAINMESH_FLOW_A_CHAIN, CHAINMESH_MAX_CHAINS));
@@ -894,7 +895,8 @@ static void test_flow_attrs(uint8_t cmd, const char *name, uint32_t id)
 
 	m = flow_req_chain(cmd, CHAINMESH_MAX_FLOWS, 1);
 	nest_end(m);
-	snprintf(what, sizeof(what), "%s: flow id 1024 (out of range)", name);
+	snprintf(what, sizeof(what), "%s: flow id %u (out of range)", name,
+		 CHAINMESH_MAX_FLOWS);
 	refuse(m, ERANGE, what);
 	m = flow_req_chain(cmd, id, CHAINMESH_MAX_CHAINS);
 	nest_end(m);
@@ -987,7 +989,7 @@ static void test_flow(void)
 	nest(m, CHAINMESH_A_FLOW);
 	put_u32(m, CHAINMESH_FLOW_A_ID, CHAINMESH_MAX_FLOWS);
 	nest_end(m);
-	refuse(m, ERANGE, "flow del: flow id 1024");
+	refuse(m, ERANGE, "flow del: flow id CHAINMESH_MAX_FLOWS");
 	m = req(CHAINMESH_CMD_FLOW_DEL);
 	put_mesh(m);
 	nest(m, CHAINMESH_A_FLOW);
@@ -1019,6 +1021,118 @@ static void test_flow(void)
 	m = flow_req(CHAINMESH_CMD_FLOW_GET, 1);
 	nest_end(m);
 	refuse(m, EINVAL, "flow get: chain (not an attribute of get)");
+}
+
+/* The mesh's max_flows, from MESH_GET. */
+static uint32_t mesh_max_flows(void)
+{
+	struct snap s = { NULL, 0 };
+	struct result r;
+	uint32_t v = 0;
+	size_t i;
+	struct msg *m;
+
+	m = req(CHAINMESH_CMD_MESH_GET);
+	put_mesh(m);
+	talk_fd(sk, m, &r, &s);
+	for (i = 0; !r.err && i + 8 <= s.len; i += 4) {
+		struct nlattr *a = (struct nlattr *)(s.buf + i);
+
+		if (a->nla_len == 8 && a->nla_type == CHAINMESH_A_MESH_MAX_FLOWS) {
+			memcpy(&v, s.buf + i + 4, 4);
+			break;
+		}
+	}
+	free(s.buf);
+	return v;
+}
+
+/* A flow nest (id, chain) added to @m, which already has the mesh. */
+static void flow_nest(struct msg *m, uint32_t id, uint32_t chain)
+{
+	nest(m, CHAINMESH_A_FLOW);
+	put_u32(m, CHAINMESH_FLOW_A_ID, id);
+	if (chain)
+		put_u32(m, CHAINMESH_FLOW_A_CHAIN, chain);
+	nest_end(m);
+}
+
+/* Flow ids below the mesh's own max_flows; batches whole or not at all. */
+static void test_flow_batch(void)
+{
+	uint32_t max = mesh_max_flows(), i;
+	struct snap before, after;
+	char what[128];
+	struct msg *m;
+
+	tap(max >= 8 && max <= CHAINMESH_MAX_FLOWS, "mesh max flows: %u", max);
+	if (max < 8)
+		return;
+	m = flow_req(CHAINMESH_CMD_FLOW_NEW, max);
+	nest_end(m);
+	snprintf(what, sizeof(what), "flow new: flow id %u, the mesh's max flows", max);
+	refuse(m, ERANGE, what);
+	m = flow_req(CHAINMESH_CMD_FLOW_SET, max);
+	nest_end(m);
+	snprintf(what, sizeof(what), "flow set: flow id %u, the mesh's max flows", max);
+	refuse(m, ERANGE, what);
+
+	before = snapshot();
+	m = req(CHAINMESH_CMD_FLOW_NEW);
+	put_mesh(m);
+	for (i = 3; i < 7; i++)
+		flow_nest(m, i, i & 1 ? 1 : 2);
+	flow_nest(m, max - 1, 2);
+	accept_req(m, "flow new: a batch of 5 flows, the last id max flows - 1");
+	m = req(CHAINMESH_CMD_FLOW_DEL);
+	put_mesh(m);
+	flow_nest(m, max - 1, 0);
+	for (i = 3; i < 7; i++)
+		flow_nest(m, i, 0);
+	accept_req(m, "flow del: the batch of 5 flows");
+	after = snapshot();
+	tap(before.len == after.len && !memcmp(before.buf, after.buf, before.len),
+	    "batch added and deleted: dumps identical");
+	free(before.buf);
+	free(after.buf);
+
+	m = req(CHAINMESH_CMD_FLOW_NEW);
+	put_mesh(m);
+	flow_nest(m, 3, 1);
+	flow_nest(m, 4, 9);
+	flow_nest(m, 5, 1);
+	refuse(m, ENOENT, "flow new: batch of 3, the second on no chain: none added");
+	m = req(CHAINMESH_CMD_FLOW_NEW);
+	put_mesh(m);
+	flow_nest(m, 3, 1);
+	flow_nest(m, 4, 1);
+	flow_nest(m, 3, 2);
+	refuse(m, EINVAL, "flow new: batch with flow 3 twice: none added");
+	m = req(CHAINMESH_CMD_FLOW_NEW);
+	put_mesh(m);
+	flow_nest(m, 3, 1);
+	flow_nest(m, 1, 1);
+	refuse(m, EEXIST, "flow new: batch with flow 1, which exists: none added");
+	m = req(CHAINMESH_CMD_FLOW_NEW);
+	put_mesh(m);
+	flow_nest(m, 3, 1);
+	flow_nest(m, max, 1);
+	refuse(m, ERANGE, "flow new: batch with a flow id beyond max flows");
+	m = req(CHAINMESH_CMD_FLOW_SET);
+	put_mesh(m);
+	flow_nest(m, 1, 1);
+	flow_nest(m, 1, 2);
+	refuse(m, EINVAL, "flow set: two flow nests (one flow per request)");
+	m = req(CHAINMESH_CMD_FLOW_DEL);
+	put_mesh(m);
+	flow_nest(m, 1, 0);
+	flow_nest(m, 3, 0);
+	refuse(m, ENOENT, "flow del: batch of flow 1 and flow 3, which does not exist");
+	m = req(CHAINMESH_CMD_FLOW_DEL);
+	put_mesh(m);
+	flow_nest(m, 1, 0);
+	flow_nest(m, 1, 0);
+	refuse(m, EINVAL, "flow del: batch with flow 1 twice");
 }
 
 /* FLOW_SET does its job: one flow, another chain, same id; then back. */
@@ -1246,6 +1360,7 @@ int main(int argc, char **argv)
 	test_mesh();
 	test_chain();
 	test_flow();
+	test_flow_batch();
 	test_flow_set_works();
 	test_unprivileged();
 	teardown();

@@ -54,7 +54,7 @@
 #define CHAINMESH_LAYOUT_VERSION	2
 #define CHAINMESH_MAX_NODES		64
 #define CHAINMESH_MAX_CHAINS		256
-#define CHAINMESH_MAX_FLOWS		1024
+#define CHAINMESH_MAX_FLOWS		131072	/* bound of the header's max_flows */
 #define CHAINMESH_CACHELINE		64
 #define CHAINMESH_PAGE_SIZE		4096
 #define CHAINMESH_HEADROOM		256	/* XDP_PACKET_HEADROOM */
@@ -73,7 +73,8 @@ struct chainmesh_region_hdr {
 	__le32 ret_slots;	/* host writes; all read: power of two >= bufs */
 	__le32 buf_size;	/* host writes; all read: power of two */
 	__le32 bufs_per_node;	/* host writes; all read */
-	__le32 max_flows;	/* host writes; all read: entries per flow table */
+	__le32 max_flows;	/* host writes; all read: entries per flow table,
+				 * flow ids below it, 1..CHAINMESH_MAX_FLOWS */
 	__le32 mesh_id;		/* host writes; all read: random, for MACs */
 	__le32 pad0;
 	__le64 node_table_off;	/* host writes; all read: section offsets */
@@ -176,7 +177,7 @@ struct chainmesh_fhop {
 /* Flow entry, 128 bytes; after the hops, max_flows of them, sorted by
  * priority (lower first). Addresses and ports are big-endian. */
 struct chainmesh_flow {
-	__le32 flow_id;		/* host writes; node reads: < CHAINMESH_MAX_FLOWS */
+	__le32 flow_id;		/* host writes; node reads: < max_flows */
 	__le16 chain;		/* host writes; node reads: chain id */
 	__le16 priority;	/* host writes; node reads */
 	__u8 family;		/* host writes; node reads: 0 any, 4, 6 */
@@ -204,7 +205,7 @@ struct chainmesh_node_stats {
 	__u8 pad[16];
 };
 
-/* Followed by CHAINMESH_MAX_FLOWS of these, indexed by flow id. */
+/* Followed by max_flows of these, indexed by flow id. */
 struct chainmesh_flow_stats {
 	__le64 packets;		/* node writes; host reads */
 	__le64 bytes;
@@ -362,7 +363,7 @@ enum chainmesh_chain_attr {
 
 enum chainmesh_flow_attr {
 	CHAINMESH_FLOW_A_UNSPEC,
-	CHAINMESH_FLOW_A_ID,		/* u32: < CHAINMESH_MAX_FLOWS */
+	CHAINMESH_FLOW_A_ID,		/* u32: < the mesh's max_flows */
 	CHAINMESH_FLOW_A_CHAIN,		/* u32 */
 	CHAINMESH_FLOW_A_PRIORITY,	/* u16: lower matches first */
 	CHAINMESH_FLOW_A_FAMILY,	/* u8: 0 any, 4, 6 */
