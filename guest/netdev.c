@@ -183,6 +183,7 @@ int cm_tx_push(struct cm_dev *cm, const struct cm_route *r,
 		return space ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
 	cm_desc_set_ctx(&out, r->chain, r->hop);
 	cm_ring_push_desc(&tp->ring, &out);
+	cm_ring_space_ok(&tp->ring);
 	__set_bit(r->peer, tx->pending);
 
 	u64_stats_update_begin(&tx->syncp);
@@ -217,9 +218,15 @@ static bool cm_tx_ring_room_hint(struct cm_dev *cm, u32 peer)
  */
 static bool cm_tx_stop(struct cm_dev *cm, u32 peer)
 {
+	struct cm_ring_prod *ring = &cm->tx.peers[peer].ring;
+
 	WRITE_ONCE(cm->tx.stopped_for, peer);
 	cm_tx_count(&cm->tx, CM_TX_STOPPED, 1);
 	netif_stop_queue(cm->netdev);
+	/* A ring full of buffers we passed on for others: their return does
+	 * not wake us, the consumer's doorbell will ([S1]). */
+	if (cm_ring_prod_space(ring) == 0)
+		cm_ring_want_space(ring);
 	/* Pairs with cm_tx_wake(): either NAPI sees the queue stopped, or
 	 * we see the buffers it freed. */
 	smp_mb();

@@ -252,8 +252,10 @@ static int cm_rx_data(struct cm_dev *cm, u32 from, int quota,
 			break;
 		}
 	}
-	if (done)
+	if (done) {
 		cm_ring_release(&rp->data);
+		__set_bit(from, cm->rx.released);
+	}
 	return done;
 }
 
@@ -290,6 +292,15 @@ static void cm_rx_flush(struct cm_dev *cm)
 	for_each_set_bit(owner, rx->back_pending, CHAINMESH_MAX_NODES) {
 		__clear_bit(owner, rx->back_pending);
 		if (cm_ring_publish(&rx->peers[owner].back))
+			cm_ivshmem_kick(cm->ivs, owner);
+	}
+	if (bitmap_empty(rx->released, CHAINMESH_MAX_NODES))
+		return;
+	/* [S2] pairs with [S1]: tail stores before prod_flags loads. */
+	smp_mb();
+	for_each_set_bit(owner, rx->released, CHAINMESH_MAX_NODES) {
+		__clear_bit(owner, rx->released);
+		if (cm_ring_space_wanted(&rx->peers[owner].data))
 			cm_ivshmem_kick(cm->ivs, owner);
 	}
 }
@@ -457,7 +468,9 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 		rcu_read_unlock();
 	}
 	cm_rx_flush(cm);
-	if (rx->freed) {
+	/* Our buffers came back, or a doorbell may say a ring we stopped
+	 * for has room ([S1]/[S2]) though nothing of ours came back. */
+	if (rx->freed || netif_queue_stopped(cm->netdev)) {
 		rx->freed = false;
 		cm_tx_wake(cm);
 	}

@@ -64,6 +64,7 @@ struct cm_rx {
 	u64_stats_t bad[__CM_BAD_MAX];
 	struct u64_stats_sync syncp;
 	DECLARE_BITMAP(back_pending, CHAINMESH_MAX_NODES);
+	DECLARE_BITMAP(released, CHAINMESH_MAX_NODES);	/* data rings */
 	u64_stats_t xdp[__CM_XDP_STAT_MAX];
 	struct xdp_rxq_info xdp_rxq;	/* of the page copies we redirect */
 	bool xdp_redirected;		/* xdp_do_flush() due */

@@ -77,6 +77,7 @@ struct cm_hnode {
 	struct napi_struct napi ____cacheline_aligned_in_smp;
 	struct cm_hrx_peer *rx;
 	DECLARE_BITMAP(back_pending, CHAINMESH_MAX_NODES);
+	DECLARE_BITMAP(released, CHAINMESH_MAX_NODES);	/* data rings */
 	u32 first;
 	bool armed;
 	bool freed;
@@ -393,8 +394,10 @@ static int cm_hnode_rx_data(struct cm_hnode *hn, u32 from, int quota)
 			break;
 		}
 	}
-	if (done)
+	if (done) {
 		cm_ring_release(c);
+		__set_bit(from, hn->released);
+	}
 	return done;
 }
 
@@ -436,6 +439,15 @@ static void cm_hnode_rx_flush(struct cm_hnode *hn)
 	for_each_set_bit(owner, hn->back_pending, CHAINMESH_MAX_NODES) {
 		__clear_bit(owner, hn->back_pending);
 		if (cm_ring_publish(&hn->rx[owner].back))
+			cm_hnode_kick(hn, owner);
+	}
+	if (bitmap_empty(hn->released, CHAINMESH_MAX_NODES))
+		return;
+	/* [S2] pairs with [S1]: tail stores before prod_flags loads. */
+	smp_mb();
+	for_each_set_bit(owner, hn->released, CHAINMESH_MAX_NODES) {
+		__clear_bit(owner, hn->released);
+		if (cm_ring_space_wanted(&hn->rx[owner].data))
 			cm_hnode_kick(hn, owner);
 	}
 }

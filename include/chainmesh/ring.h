@@ -25,6 +25,16 @@
  * Either the producer sees want_kick set and rings, or the consumer sees
  * the new head and polls: no wakeup is lost.
  *
+ * Space notification, the same pair the other way round, for a producer
+ * that stops while a ring is full of buffers whose return will not wake
+ * it (other nodes' buffers it passed on):
+ *
+ *  [S1] producer: store prod_flags WANT_SPACE; smp_mb(); load tail
+ *  [S2] consumer: store tail [C2]; smp_mb(); load prod_flags -> ring
+ *
+ * The consumer pays its barrier once per batch of releases, and only
+ * when it released something.
+ *
  * Nothing the peer wrote is trusted: head and tail are checked to stay
  * within one ring of our own index, and descriptors are copied out field
  * by field, once, before anyone validates them.
@@ -244,6 +254,39 @@ static inline bool cm_ring_publish(struct cm_ring_prod *p)
 	/* [K1] pairs with [K2]: head store before want_kick load. */
 	smp_mb();
 	return READ_ONCE(p->hdr->want_kick) != 0;
+}
+
+/*
+ * cm_ring_want_space - the producer found the ring full: ask for a
+ * doorbell when the consumer frees slots, then look again
+ *
+ * Return: free slots now (0: still full, the doorbell will come), or
+ * -EPROTO as cm_ring_prod_space().
+ */
+static inline int cm_ring_want_space(struct cm_ring_prod *p)
+{
+	WRITE_ONCE(p->hdr->prod_flags, cpu_to_le32(CHAINMESH_RING_WANT_SPACE));
+	/* [S1] pairs with [S2]: flag store before tail load. */
+	smp_mb();
+	return cm_ring_prod_space(p);
+}
+
+/* The producer runs again: no doorbell needed for space. */
+static inline void cm_ring_space_ok(struct cm_ring_prod *p)
+{
+	if (unlikely(READ_ONCE(p->hdr->prod_flags)))
+		WRITE_ONCE(p->hdr->prod_flags, 0);
+}
+
+/*
+ * cm_ring_space_wanted - consumer, after cm_ring_release() of this ring
+ * and one smp_mb() for all the rings it released ([S2]): does the
+ * producer wait for the slots it freed?
+ */
+static inline bool cm_ring_space_wanted(const struct cm_ring_cons *c)
+{
+	return le32_to_cpu(READ_ONCE(c->hdr->prod_flags)) &
+	       CHAINMESH_RING_WANT_SPACE;
 }
 
 /*

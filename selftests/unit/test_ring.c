@@ -378,6 +378,43 @@ TEST_F(ring, kick_suppression)
 	EXPECT_TRUE(cm_ring_publish(&self->p));
 }
 
+TEST_F(ring, space_notification)
+{
+	u32 i;
+
+	/* Fill the ring: the producer asks to be told when slots free. */
+	push(self, SLOTS);
+	cm_ring_publish(&self->p);
+	EXPECT_EQ(0, cm_ring_prod_space(&self->p));
+	EXPECT_FALSE(cm_ring_space_wanted(&self->c));
+	EXPECT_EQ(0, cm_ring_want_space(&self->p));
+	EXPECT_TRUE(cm_ring_space_wanted(&self->c));
+
+	/* The consumer frees slots and sees the request; the producer,
+	 * looking again, finds them. */
+	ASSERT_EQ((int)SLOTS, check_avail(_metadata, self));
+	ASSERT_TRUE(pop(self, 3));
+	cm_ring_release(&self->c);
+	EXPECT_TRUE(cm_ring_space_wanted(&self->c));
+	EXPECT_EQ(3, cm_ring_want_space(&self->p));
+
+	/* Running again, the producer withdraws it; the consumer no longer
+	 * rings it for each release. */
+	push(self, 1);
+	cm_ring_space_ok(&self->p);
+	EXPECT_EQ(0, le32_to_cpu(self->hdr->prod_flags));
+	for (i = 0; i < 2; i++) {
+		ASSERT_TRUE(pop(self, 1));
+		cm_ring_release(&self->c);
+		EXPECT_FALSE(cm_ring_space_wanted(&self->c));
+	}
+
+	/* A broken tail is refused as by cm_ring_prod_space(). */
+	self->hdr->tail = cpu_to_le32(self->p.head + 1);
+	self->p.tail_cache = self->p.head - SLOTS;
+	EXPECT_EQ(-EPROTO, cm_ring_want_space(&self->p));
+}
+
 TEST_F(ring, corrupt_tail)
 {
 	push(self, SLOTS);

@@ -142,9 +142,13 @@ struct chainmesh_desc {
  * Next to @tail, which the consumer writes on every release, each of
  * those loads would be a cache miss (layout version 1 had it there).
  */
+/* prod_flags: the producer waits for free slots; the consumer rings it
+ * when it releases some (see include/chainmesh/ring.h, [S1]/[S2]). */
+#define CHAINMESH_RING_WANT_SPACE	0x1
+
 struct chainmesh_ring_hdr {
 	__le32 head;		/* producer writes (release); consumer reads (acquire) */
-	__le32 prod_flags;	/* producer writes; consumer reads: unused, zero */
+	__le32 prod_flags;	/* producer writes; consumer reads: CHAINMESH_RING_* */
 	__u8 pad0[56];
 	__le32 tail;		/* consumer writes (release); producer reads (acquire) */
 	__le32 cons_flags;	/* consumer writes; producer reads: unused, zero */
