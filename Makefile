@@ -35,8 +35,10 @@ demo: deps
 	$(MAKE) all
 	./tools/lab/demo.sh
 
+# The tables go into Documentation/performance.rst, the plots next to it.
 bench: deps
-	./bench/run.sh
+	BENCH_DOC=$(CURDIR)/Documentation/performance.rst \
+		RING_PNG_URI=bench/ring.png ./bench/run.sh
 
 install: modules_install
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
