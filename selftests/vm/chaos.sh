@@ -52,13 +52,6 @@ CM_BAIL_SUFFIX=" (seed $SEED)"
 CM_HOST_ARGS="bad_limit=0 $CM_HOST_ARGS"
 CM_GUEST_ARGS="bad_limit=0 $CM_GUEST_ARGS"
 
-add_flows()
-{
-	cm_ping_add_flows &&
-	vm_exec vm0 "chainmesh chain add 3 hops 1 3 &&
-		     chainmesh flow add 3 chain 3 src 10.0.0.1/32 dst 10.0.0.3/32"
-}
-
 start_pings()
 {
 	vm_exec vm1 "ping -i 0.2 -W 1 10.0.0.2 >/tmp/ping2.log 2>&1 &
@@ -176,7 +169,7 @@ cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
 cm_step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
 cm_step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal cm_ping_guest_up vm2 10.0.0.2/24
 cm_step "vm0: nodes 1 and 2 up" fatal cm_ping_nodes_up
-cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal add_flows
+cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal cm_ping_add_flows_to_3
 cm_step "vm1, vm2: carrier" fatal cm_ping_carrier
 cm_step "vm1: ping 10.0.0.2 before the attack" fatal ping_after
 cm_step "vm1: continuous pings to 10.0.0.2 and 10.0.0.3 started" fatal start_pings

@@ -364,6 +364,15 @@ cm_ping_add_flows()
 		     chainmesh flow add 2 chain 2 src 10.0.0.2/32 dst 10.0.0.1/32"
 }
 
+# The ping scenario's chains plus chain 3 = hops 1 3, flow 3 from VM1 to
+# node 3 (a userspace peer in chaos.sh and misbehave.sh).
+cm_ping_add_flows_to_3()
+{
+	cm_ping_add_flows &&
+	vm_exec vm0 "chainmesh chain add 3 hops 1 3 &&
+		     chainmesh flow add 3 chain 3 src 10.0.0.1/32 dst 10.0.0.3/32"
+}
+
 cm_ping_carrier()
 {
 	vm_wait_for vm1 "grep -q 1 /sys/class/net/cm0/carrier" 20 &&

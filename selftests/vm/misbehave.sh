@@ -48,13 +48,6 @@ GARBAGE=desc_addr,desc_align,desc_len0,desc_len_huge,desc_off,head_random
 BAD="rx_bad_addr rx_bad_align rx_bad_owner rx_bad_len rx_bad_index"
 CM_BAIL_SUFFIX=" (seed $SEED)"
 
-add_flows()
-{
-	cm_ping_add_flows &&
-	vm_exec vm0 "chainmesh chain add 3 hops 1 3 &&
-		     chainmesh flow add 3 chain 3 src 10.0.0.1/32 dst 10.0.0.3/32"
-}
-
 # peer_up ARGS...: cmlab peer ARGS, which must join as node 3.
 peer_up()
 {
@@ -223,7 +216,7 @@ cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
 cm_step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
 cm_step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal cm_ping_guest_up vm2 10.0.0.2/24
 cm_step "vm0: nodes 1 and 2 up" fatal cm_ping_nodes_up
-cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal add_flows
+cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal cm_ping_add_flows_to_3
 cm_step "vm1, vm2: carrier" fatal cm_ping_carrier
 
 cm_step "quota: node 3 hoards, vm1 floods it" fatal hoard_flood
