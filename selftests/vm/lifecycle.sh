@@ -3,8 +3,9 @@
 #
 # Peer death and rebirth under traffic: a guest that stalls past the dead
 # time and resumes, a guest that unloads its module and loads it again, a
-# guest whose QEMU is killed (a crash), and the same guest booted again.
-# Nothing else is restarted.
+# guest whose QEMU is killed (a crash), and the same guest booted again;
+# nothing else is restarted. Last, the host module unloaded under traffic
+# and loaded again.
 #
 #                 +------------------------------------------+
 #                 | VM0  node 0 (host)   chainmesh_host.ko   |
@@ -42,6 +43,9 @@
 #   3. reboot: `cmlab restart vm2` boots it again as peer 2; it loads the
 #      module, rejoins, the pings are answered again within
 #      CM_REJOIN_MAX_S (default 60 s) and no buffer is leaked anywhere.
+#   4. host: VM0 rmmods chainmesh_host under traffic; both guests leave
+#      the mesh (cm0 goes); insmod again: they rejoin by themselves and,
+#      given their addresses and the flows again, answer pings.
 #
 # Measured times are printed as TAP comments.
 
@@ -198,6 +202,40 @@ vm1_stops_sending()
 	ge "$a" 1 && [ "$a" = "$b" ] && [ "$db" -gt "$da" ]
 }
 
+# ---------------------------------------------------------------- host
+
+# The host module goes under traffic: each guest sees the region's header
+# go, leaves the mesh (its cm0 with it) and writes nothing more into the
+# region. Loaded again, the host lays the region out as a new host epoch
+# and the guests join it by themselves; their addresses and the flows
+# are configuration, given again.
+unload_host()
+{
+	local t0
+
+	t0=$(now)
+	vm_exec vm0 "rmmod chainmesh_host" 30 || return 1
+	tap_diag "vm0: rmmod chainmesh_host under traffic took $(since "$t0") s"
+	vm_wait_for vm1 "[ ! -e /sys/class/net/cm0 ]" 10 &&
+		vm_wait_for vm2 "[ ! -e /sys/class/net/cm0 ]" 10 &&
+		vm_exec vm1 "dmesg | grep -c 'laid the region out anew'"
+}
+
+reload_host()
+{
+	local t0
+
+	t0=$(now)
+	cm_ping_host_load &&
+		vm_wait_for vm1 "[ -e /sys/class/net/cm0 ]" 20 &&
+		vm_wait_for vm2 "[ -e /sys/class/net/cm0 ]" 20 &&
+		cm_ping_guest_addr vm1 10.0.0.1/24 &&
+		cm_ping_guest_addr vm2 10.0.0.2/24 &&
+		cm_ping_nodes_up && cm_ping_add_flows && pings_answered 30 ||
+		return 1
+	tap_diag "vm0: insmod to first answered ping, guests rejoined by themselves: $(since "$t0") s"
+}
+
 # ---------------------------------------------------------------- reboot
 
 restart_vm2()
@@ -220,7 +258,7 @@ rejoin_vm2()
 	le "$T_REJOIN" "$REJOIN_MAX"
 }
 
-tap_plan 31
+tap_plan 33
 cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
 cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
 cm_step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
@@ -252,6 +290,8 @@ cm_step "crash: vm1 and the host keep running (shell, node 1 up)" - node_state 1
 cm_step "reboot: cmlab restart vm2, peer id 2 again" - restart_vm2
 cm_step "reboot: vm2 rejoins, pings answered within $REJOIN_MAX s" - rejoin_vm2
 cm_step "reboot: vm0 sees nodes 1 and 2 up" - eval 'node_state 1 up 5 && node_state 2 up 5'
+cm_step "host: vm0 rmmod chainmesh_host under traffic, vm1 and vm2 leave" - unload_host
+cm_step "host: vm0 insmod again, vm1 and vm2 rejoin, pings answered" - reload_host
 cm_step "vm1: ping stopped" - stop_ping
 cm_step "end: vm1 pool_free 512 (no buffer leaked)" - cm_pool_full vm1 10
 cm_step "end: vm2 pool_free 512 (no buffer leaked)" - cm_pool_full vm2 10
