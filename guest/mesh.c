@@ -222,8 +222,8 @@ int cm_ftsnap_init(struct cm_ftsnap *snap, struct cm_dev *cm)
 		if (i)
 			__set_bit(i, &snap->free);
 	}
-	/* Empty, seq 0: the first look at the host's seq (>= 2 once it
-	 * published) takes the real one. */
+	/* Empty, seq 0: a table the host published has another seq and
+	 * is taken at the first look. */
 	snap->cur_buf = 0;
 	RCU_INIT_POINTER(snap->cur, snap->buf[0].t);
 	return 0;
@@ -246,7 +246,8 @@ void cm_ftsnap_destroy(struct cm_ftsnap *snap)
 	set_bit(CM_FTSNAP_STOPPING, &snap->flags);
 	cancel_work_sync(&snap->work);
 	rcu_barrier();		/* every cm_ftsnap_reclaim() is over */
-	cancel_work_sync(&snap->work);	/* queued by one before STOPPING */
+	/* it may have queued us before it saw STOPPING */
+	cancel_work_sync(&snap->work);
 	RCU_INIT_POINTER(snap->cur, NULL);
 	for (i = 0; i < CM_FTSNAP_BUFS; i++) {
 		cm_ftable_free(snap->buf[i].t);
@@ -267,7 +268,8 @@ static bool cm_ftsnap_want(struct cm_ftsnap *snap, const struct cm_ftable *t)
 	if (seq == t->seq)
 		return false;
 	/* A refused table stays refused until the host writes another. */
-	return !(READ_ONCE(snap->refused) && READ_ONCE(snap->refused_seq) == seq);
+	return !(READ_ONCE(snap->refused) &&
+		 READ_ONCE(snap->refused_seq) == seq);
 }
 
 static bool cm_ftsnap_want_now(struct cm_ftsnap *snap)
@@ -280,7 +282,8 @@ static bool cm_ftsnap_want_now(struct cm_ftsnap *snap)
 	return want;
 }
 
-/* Large tables only: small ones are rebuilt by the datapath itself. */
+/* Cheap enough to rebuild in softirq? A hint from the host's header:
+ * the snapshot checks what it copies. */
 static bool cm_ftsnap_small(struct cm_ftsnap *snap)
 {
 	u32 n = le32_to_cpu(READ_ONCE(cm_ftable_hdr(snap->shared)->nflows));
@@ -300,7 +303,8 @@ static void cm_ftsnap_reclaim(struct rcu_head *head)
 	struct cm_ftsnap_buf *b = container_of(head, struct cm_ftsnap_buf, rcu);
 	struct cm_ftsnap *snap = b->snap;
 
-	smp_mb__before_atomic();	/* done with the table before it is free */
+	/* done with the table before it is free */
+	smp_mb__before_atomic();
 	set_bit(b - snap->buf, &snap->free);
 	/* A build may have found no free table meanwhile. */
 	if (cm_ftsnap_want_now(snap))
@@ -335,7 +339,8 @@ static int cm_ftsnap_build(struct cm_ftsnap *snap)
 			WRITE_ONCE(snap->refused_seq, b->t->seq);
 			WRITE_ONCE(snap->refused, true);
 			net_warn_ratelimited("%s: flow table seq %u refused: bad entry\n",
-					     netdev_name(cm->netdev), b->t->seq);
+					     netdev_name(cm->netdev),
+					     b->t->seq);
 		}
 		set_bit(i, &snap->free);	/* never published */
 		return err;
@@ -365,12 +370,14 @@ static void cm_ftsnap_work(struct work_struct *work)
 			local_bh_disable();
 		} else {
 			set_bit(CM_FTSNAP_LONG, &snap->flags);
-			smp_mb__after_atomic();	/* LONG seen with BUILDING */
+			/* LONG seen by whoever sees us BUILDING */
+			smp_mb__after_atomic();
 		}
 		if (!test_and_set_bit_lock(CM_FTSNAP_BUILDING, &snap->flags)) {
 			err = cm_ftsnap_build(snap);
 			if (!err)
-				WRITE_ONCE(snap->work_builds, snap->work_builds + 1);
+				WRITE_ONCE(snap->work_builds,
+					   snap->work_builds + 1);
 			clear_bit_unlock(CM_FTSNAP_BUILDING, &snap->flags);
 		} else {
 			err = 0;	/* the datapath is at it */

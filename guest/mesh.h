@@ -45,20 +45,20 @@ struct cm_ftsnap;
 struct cm_ftsnap_buf {
 	struct cm_ftable *t;
 	struct cm_ftsnap *snap;
-	struct rcu_head rcu;		/* freed after the swap that retired it */
+	struct rcu_head rcu;		/* after the swap retiring it */
 };
 
 struct cm_ftsnap {
 	struct cm_ftable __rcu *cur;	/* validated, in use */
 	void *shared;			/* our table in the region */
 	unsigned long flags;		/* CM_FTSNAP_* bits */
-	unsigned long free;		/* bit i: @buf[i] may be built into */
+	unsigned long free;		/* bit i: @buf[i] is free */
 	struct cm_dev *cm;
 	u32 cur_buf;			/* @buf holding @cur, builder's */
 	u32 refused_seq;		/* of a table that failed validation */
 	bool refused;
 	struct work_struct work;	/* rebuilds large tables */
-	u64 inline_builds;		/* for debugfs; written by the builder */
+	u64 inline_builds;		/* debugfs; the builder writes */
 	u64 work_builds;
 	struct cm_ftsnap_buf buf[CM_FTSNAP_BUFS];
 };
