@@ -32,13 +32,26 @@
  * one entry. The timed form also reports the host's compile of the table
  * and the index build alone.
  *
- * Under traffic (-T): a reader thread classifies packets as a guest does,
- * refreshing its private table whenever the sequence moved (snapshot into
- * a spare, swap; a snapshot that met a write is retried at the next
- * check, the old table still in use), while a writer thread publishes the
- * two versions at a given rate; both pinned. Reported: the reader's
- * lookups per second, its snapshots, the copies it made in vain (torn:
- * the host wrote meanwhile), and the publishes done.
+ * Under traffic (-T), a writer thread publishes the two versions at a
+ * given rate while a reader thread classifies packets as a guest does, in
+ * one of two models (-M):
+ *
+ *   shared: the guest now. The reader takes the current table's pointer
+ *   once per burst and checks the sequence; when it moved, it wakes a
+ *   builder thread (the guest's work item) and goes on with the table it
+ *   has. The builder snapshots into its spare, swaps the pointer, and
+ *   reuses the old table only once the reader has finished a burst since
+ *   the swap (a quiescent state, as an RCU grace period); a snapshot that
+ *   met a write is retried after 0.5 ms. The builder runs on a CPU of its
+ *   own when -c names three, else on the writer's.
+ *
+ *   inline: the guest before, each reader context refreshing its private
+ *   table itself in the datapath (snapshot into a spare, swap; a snapshot
+ *   that met a write is retried at the next check).
+ *
+ * All threads pinned. Reported: the reader's lookups per second, the
+ * snapshots taken, the copies made in vain (torn: the host wrote
+ * meanwhile), and the publishes done.
  *
  * Only the hop is timed (clock_gettime around each burst, its own cost
  * subtracted); feeding ring 0->1 and draining ring 1->2 are not. The
@@ -47,7 +60,8 @@
  * Everything stays in cache: this is the CPU cost of the code.
  *
  *   hop_bench [-o CSV] [-u CSV] [-r RUNS] [-b BURST]
- *   hop_bench -T CSV [-r RUNS] [-c CPU,CPU] [-d MS] [-R RATES] [-F FLOWS]
+ *   hop_bench -T CSV [-r RUNS] [-c CPU,CPU[,CPU]] [-d MS] [-R RATES] [-F FLOWS]
+ *             [-M shared,inline]
  *   hop_bench -C hop|lookup|scan|update -f FLOWS -n PACKETS [-b BURST] [-m MASKS]
  *
  * The last form runs exactly PACKETS packets (lookups, updates) once,
@@ -611,14 +625,25 @@ static void run_update(struct upd *u, u64 n, double tick, struct upd_cost *c)
 
 /* ---- lookups under updates ---- */
 
+enum { MODEL_SHARED, MODEL_INLINE, NMODELS };
+static const char *const model_names[NMODELS] = { "shared", "inline" };
+
 struct traffic {
 	struct upd u;
 	struct cm_flow_key keys[NKEYS];	/* each matches its flow only */
 	const struct chainmesh_flow *want[NKEYS];	/* in version 0 */
-	int cpu[2];
+	int cpu[3];			/* reader, writer, builder */
+	int model;
 	double rate;			/* publishes per second, 0: none */
 	int go, stop;
 	u64 lookups, snapshots, retries, publishes;
+	/* shared model: the table in use, the reader's quiescent states,
+	 * and the builder's wakeup */
+	struct cm_ftable *pub;
+	u64 qs;
+	int queued;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
 };
 
 static void pin(int cpu)
@@ -680,6 +705,92 @@ static void *traffic_reader(void *arg)
 	return NULL;
 }
 
+/* The guest's way now: one table, swapped by the builder; the reader only
+ * notices that the sequence moved and wakes the builder. */
+static void *traffic_reader_shared(void *arg)
+{
+	struct traffic *t = arg;
+	struct upd *u = &t->u;
+	const struct cm_ftable *tab;
+	u64 lookups = 0;
+	u32 i;
+
+	pin(t->cpu[0]);
+	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
+		;
+	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		/* rcu_dereference() */
+		tab = __atomic_load_n(&t->pub, __ATOMIC_SEQ_CST);
+		if (cm_ftable_changed(u->ft, tab) &&
+		    !__atomic_load_n(&t->queued, __ATOMIC_RELAXED) &&
+		    !__atomic_exchange_n(&t->queued, 1, __ATOMIC_ACQ_REL)) {
+			/* queue_work() */
+			pthread_mutex_lock(&t->lock);
+			pthread_cond_signal(&t->wake);
+			pthread_mutex_unlock(&t->lock);
+		}
+		for (i = 0; i < 32; i++) {
+			const struct chainmesh_flow *f;
+			u32 k = (u32)(lookups + i) % NKEYS;
+
+			f = cm_flow_lookup(tab, &t->keys[k]);
+			if (!f || f->flow_id != t->want[k]->flow_id)
+				die("traffic: wrong match");
+		}
+		lookups += 32;
+		/* end of the burst: @tab no longer used */
+		__atomic_store_n(&t->qs, lookups, __ATOMIC_SEQ_CST);
+	}
+	t->lookups = lookups;
+	return NULL;
+}
+
+/* The guest's work item: snapshot into the spare, swap, wait for the
+ * reader to pass a quiescent state before the old table is the spare. */
+static void *traffic_builder(void *arg)
+{
+	struct traffic *t = arg;
+	struct upd *u = &t->u;
+	u64 snaps = 0, retries = 0, q;
+	struct cm_ftable *old;
+	int err;
+
+	pin(t->cpu[2]);
+	for (;;) {
+		pthread_mutex_lock(&t->lock);
+		while (!__atomic_load_n(&t->queued, __ATOMIC_ACQUIRE) &&
+		       !__atomic_load_n(&t->stop, __ATOMIC_RELAXED))
+			pthread_cond_wait(&t->wake, &t->lock);
+		pthread_mutex_unlock(&t->lock);
+		if (__atomic_load_n(&t->stop, __ATOMIC_RELAXED))
+			break;
+		while (cm_ftable_changed(u->ft, u->cur) &&
+		       !__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+			err = cm_ftable_snapshot(u->ft, &u->l, SELF, u->spare);
+			if (err == -EAGAIN) {
+				retries++;
+				usleep(500);
+				continue;
+			}
+			if (err)
+				die("traffic: snapshot refused");
+			old = u->cur;
+			u->cur = u->spare;
+			__atomic_store_n(&t->pub, u->cur, __ATOMIC_SEQ_CST);
+			q = __atomic_load_n(&t->qs, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&t->qs, __ATOMIC_SEQ_CST) == q &&
+			       !__atomic_load_n(&t->stop, __ATOMIC_RELAXED))
+				sched_yield();
+			u->spare = old;
+			snaps++;
+		}
+		__atomic_store_n(&t->queued, 0, __ATOMIC_RELEASE);
+	}
+	t->snapshots = snaps;
+	t->retries = retries;
+	return NULL;
+}
+
 static void *traffic_writer(void *arg)
 {
 	struct traffic *t = arg;
@@ -733,14 +844,20 @@ static void traffic_keys(struct traffic *t)
  * at @rate; counts into @t. */
 static void run_traffic(struct traffic *t, double rate, u32 ms)
 {
-	pthread_t rd, wr;
+	pthread_t rd, wr, bd;
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000l };
+	bool shared = t->model == MODEL_SHARED;
 
 	t->rate = rate;
 	t->go = t->stop = 0;
 	t->lookups = t->snapshots = t->retries = t->publishes = 0;
-	if (pthread_create(&rd, NULL, traffic_reader, t) ||
-	    pthread_create(&wr, NULL, traffic_writer, t))
+	t->pub = t->u.cur;
+	t->qs = 0;
+	t->queued = 0;
+	if (pthread_create(&rd, NULL, shared ? traffic_reader_shared :
+			   traffic_reader, t) ||
+	    pthread_create(&wr, NULL, traffic_writer, t) ||
+	    (shared && pthread_create(&bd, NULL, traffic_builder, t)))
 		die("pthread_create");
 	usleep(10000);
 	__atomic_store_n(&t->go, 1, __ATOMIC_RELEASE);
@@ -748,6 +865,12 @@ static void run_traffic(struct traffic *t, double rate, u32 ms)
 	__atomic_store_n(&t->stop, 1, __ATOMIC_RELAXED);
 	pthread_join(rd, NULL);
 	pthread_join(wr, NULL);
+	if (shared) {
+		pthread_mutex_lock(&t->lock);
+		pthread_cond_signal(&t->wake);
+		pthread_mutex_unlock(&t->lock);
+		pthread_join(bd, NULL);
+	}
 }
 
 /* Enough packets for about a tenth of a second per run. */
@@ -766,7 +889,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: hop_bench [-o CSV] [-u CSV] [-r RUNS] [-b BURST]\n"
-		"       hop_bench -T CSV [-r RUNS] [-c CPU,CPU] [-d MS] [-R RATES] [-F FLOWS]\n"
+		"       hop_bench -T CSV [-r RUNS] [-c CPU,CPU[,CPU]] [-d MS] [-R RATES] [-F FLOWS]\n"
+		"                 [-M shared,inline]\n"
 		"       hop_bench -C hop|lookup|scan|update -f FLOWS -n PACKETS [-b BURST] [-m MASKS]\n");
 	exit(2);
 }
@@ -784,6 +908,29 @@ static u32 parse_list(const char *s, u32 *v, u32 max)
 		s = *end == ',' ? end + 1 : end;
 	}
 	return n;
+}
+
+/* "shared,inline" into a mask of models. */
+static unsigned int parse_models(const char *s)
+{
+	unsigned int models = 0;
+	size_t len;
+	int m;
+
+	while (*s) {
+		len = strcspn(s, ",");
+		for (m = 0; m < NMODELS; m++)
+			if (strlen(model_names[m]) == len &&
+			    !strncmp(s, model_names[m], len))
+				break;
+		if (m == NMODELS)
+			usage();
+		models |= 1u << m;
+		s += len + (s[len] == ',');
+	}
+	if (!models)
+		usage();
+	return models;
 }
 
 static int fixed_work(const char *mode, u32 flows, u64 packets, u32 burst,
@@ -828,15 +975,17 @@ static int fixed_work(const char *mode, u32 flows, u64 packets, u32 burst,
 	return 0;
 }
 
-/* -T: reader lookups per second at each table size and publish rate. */
-static int traffic_main(const char *csv, int runs, const int cpu[2], u32 ms,
-			const u32 *rates, u32 nrates, const u32 *flows, u32 nflows)
+/* -T: reader lookups per second at each table size, model and publish
+ * rate; the ratio is to the same model without updates. */
+static int traffic_main(const char *csv, int runs, const int cpu[3], u32 ms,
+			const u32 *rates, u32 nrates, const u32 *flows, u32 nflows,
+			unsigned int models)
 {
 	double v[MAX_RUNS], snaps[MAX_RUNS], retries[MAX_RUNS], pubs[MAX_RUNS];
 	double base = 0;
 	struct traffic *t;
 	u32 i, j;
-	int r;
+	int r, m;
 	FILE *f;
 
 	f = fopen(csv, "w");
@@ -844,20 +993,23 @@ static int traffic_main(const char *csv, int runs, const int cpu[2], u32 ms,
 		fprintf(stderr, "hop_bench: %s: %s\n", csv, strerror(errno));
 		return 1;
 	}
-	fprintf(f, "flows,rate,runs,ms,mlookups_per_s,snapshots_per_s,torn_per_s,publishes_per_s,ratio\n");
-	printf("# lookups under table updates: median of %d runs of %u ms, CPUs %d,%d\n",
-	       runs, ms, cpu[0], cpu[1]);
-	printf("%7s %6s %12s %10s %10s %10s %6s\n", "flows", "rate", "Mlookups/s",
-	       "snaps/s", "torn/s", "pubs/s", "ratio");
+	fprintf(f, "flows,rate,runs,ms,mlookups_per_s,snapshots_per_s,torn_per_s,publishes_per_s,ratio,model\n");
+	printf("# lookups under table updates: median of %d runs of %u ms, CPUs reader %d writer %d builder %d\n",
+	       runs, ms, cpu[0], cpu[1], cpu[2]);
+	printf("%7s %-6s %6s %12s %10s %10s %10s %6s\n", "flows", "model",
+	       "rate", "Mlookups/s", "snaps/s", "torn/s", "pubs/s", "ratio");
 	for (i = 0; i < nflows; i++) {
 		t = calloc(1, sizeof(*t));
 		if (!t)
 			die("out of memory");
 		upd_init(&t->u, flows[i]);
 		traffic_keys(t);
-		t->cpu[0] = cpu[0];
-		t->cpu[1] = cpu[1];
-		for (j = 0; j < nrates; j++) {
+		memcpy(t->cpu, cpu, sizeof(t->cpu));
+		pthread_mutex_init(&t->lock, NULL);
+		pthread_cond_init(&t->wake, NULL);
+		for (m = 0; m < NMODELS; m++)
+		for (j = 0; j < nrates && (models & 1u << m); j++) {
+			t->model = m;
 			for (r = 0; r < runs; r++) {
 				run_traffic(t, rates[j], ms);
 				v[r] = t->lookups / (ms * 1e3);
@@ -871,14 +1023,17 @@ static int traffic_main(const char *csv, int runs, const int cpu[2], u32 ms,
 			pubs[0] = median(pubs, runs);
 			if (!rates[j])
 				base = v[0];
-			printf("%7u %6u %12.2f %10.1f %10.1f %10.1f %6.2f\n", flows[i],
-			       rates[j], v[0], snaps[0], retries[0], pubs[0],
-			       base ? v[0] / base : 0);
-			fprintf(f, "%u,%u,%d,%u,%.3f,%.1f,%.1f,%.1f,%.3f\n", flows[i],
-				rates[j], runs, ms, v[0], snaps[0], retries[0], pubs[0],
-				base ? v[0] / base : 0);
+			printf("%7u %-6s %6u %12.2f %10.1f %10.1f %10.1f %6.2f\n",
+			       flows[i], model_names[m], rates[j], v[0], snaps[0],
+			       retries[0], pubs[0], base ? v[0] / base : 0);
+			fprintf(f, "%u,%u,%d,%u,%.3f,%.1f,%.1f,%.1f,%.3f,%s\n",
+				flows[i], rates[j], runs, ms, v[0], snaps[0],
+				retries[0], pubs[0], base ? v[0] / base : 0,
+				model_names[m]);
 			fflush(stdout);
 		}
+		pthread_cond_destroy(&t->wake);
+		pthread_mutex_destroy(&t->lock);
 		upd_fini(&t->u);
 		free(t);
 	}
@@ -900,12 +1055,13 @@ int main(int argc, char **argv)
 	u32 rates[MAX_RATES] = { 0, 10, 100, 1000 }, nrates = 4;
 	u32 tflows[NSIZES] = { 1024, 10000, 100000 }, ntflows = 3;
 	u32 burst = 32, flows = 0, masks = 1, ms = 1000, i;
-	int runs = 5, opt, r, cpu[2] = { 0, 1 };
+	int runs = 5, opt, r, cpu[3] = { 0, 1, -1 };
+	unsigned int models = (1u << NMODELS) - 1;
 	u64 packets = 0;
 	FILE *f = NULL;
 	struct hop h;
 
-	while ((opt = getopt(argc, argv, "o:u:T:r:b:C:f:n:m:c:d:R:F:h")) != -1) {
+	while ((opt = getopt(argc, argv, "o:u:T:r:b:C:f:n:m:c:d:R:F:M:h")) != -1) {
 		switch (opt) {
 		case 'm':
 			masks = strtoul(optarg, NULL, 0);
@@ -935,8 +1091,12 @@ int main(int argc, char **argv)
 			packets = strtoull(optarg, NULL, 0);
 			break;
 		case 'c':
-			if (sscanf(optarg, "%d,%d", &cpu[0], &cpu[1]) != 2)
+			if (sscanf(optarg, "%d,%d,%d", &cpu[0], &cpu[1],
+				   &cpu[2]) < 2)
 				usage();
+			break;
+		case 'M':
+			models = parse_models(optarg);
 			break;
 		case 'd':
 			ms = strtoul(optarg, NULL, 0);
@@ -960,9 +1120,11 @@ int main(int argc, char **argv)
 
 	if (mode)		/* fixed work, for callgrind */
 		return fixed_work(mode, flows, packets, burst, masks);
+	if (cpu[2] < 0)		/* no third CPU: with the writer */
+		cpu[2] = cpu[1];
 	if (tcsv)
 		return traffic_main(tcsv, runs, cpu, ms, rates, nrates, tflows,
-				    ntflows);
+				    ntflows, models);
 
 	if (csv) {
 		f = fopen(csv, "w");

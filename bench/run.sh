@@ -20,7 +20,8 @@
 # RING_ITEMS (items per ring run), RING_CPUS (two CPUs, "0,1"), RING_PNG_URI
 # (how the rst fragment names the plot), TRAFFIC_RUNS and TRAFFIC_MS
 # (runs and length of each lookups-under-updates point, default 3 and
-# 1000), TRAFFIC_RATES (publishes per second, "0,10,100,1000"), CHAIN=0
+# 1000), TRAFFIC_RATES (publishes per second, "0,10,100,1000"),
+# TRAFFIC_CPUS (reader, writer and builder CPUs, default RING_CPUS), CHAIN=0
 # (skip the lab chain benchmark; chain.sh's own knobs: CHAIN_RUNS, SECS,
 # PINGS, HOPS), BENCH_DOC (an .rst file: the text between its
 # ".. bench-results-begin" and ".. bench-results-end" lines becomes the
@@ -40,6 +41,7 @@ RING_PNG_URI=${RING_PNG_URI:-../bench/results/ring.png}
 TRAFFIC_RUNS=${TRAFFIC_RUNS:-3}
 TRAFFIC_MS=${TRAFFIC_MS:-1000}
 TRAFFIC_RATES=${TRAFFIC_RATES:-0,10,100,1000}
+TRAFFIC_CPUS=${TRAFFIC_CPUS:-$RING_CPUS}
 
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain}.{csv,txt} \
@@ -64,9 +66,9 @@ log "hop_bench: $RUNS runs per point"
 ./hop_bench -r "$RUNS" -o "$RESULTS/hop.csv" -u "$RESULTS/update.csv" |
 	tee "$RESULTS/hop.txt"
 if [ "$(nproc)" -ge 2 ]; then
-	log "hop_bench -T: lookups under updates, $TRAFFIC_RUNS runs of $TRAFFIC_MS ms, CPUs $RING_CPUS"
+	log "hop_bench -T: lookups under updates, $TRAFFIC_RUNS runs of $TRAFFIC_MS ms, CPUs $TRAFFIC_CPUS"
 	./hop_bench -T "$RESULTS/traffic.csv" -r "$TRAFFIC_RUNS" -d "$TRAFFIC_MS" \
-		-R "$TRAFFIC_RATES" -c "$RING_CPUS" | tee "$RESULTS/traffic.txt"
+		-R "$TRAFFIC_RATES" -c "$TRAFFIC_CPUS" | tee "$RESULTS/traffic.txt"
 else
 	log "hop_bench -T skipped (needs two CPUs)"
 fi
@@ -303,24 +305,29 @@ rst="$RESULTS/performance.rst.inc"
 		fi
 	fi
 	if [ -s "$RESULTS/traffic.csv" ]; then
-		echo "Lookups while the table changes: a reader thread classifies as a"
-		echo "guest does (checks the sequence every 32 lookups, snapshots and"
-		echo "swaps when it moved, keeps its table while the host writes), a"
-		echo "writer thread on the other CPU publishes the table at the given"
-		echo "rate; CPUs $RING_CPUS, median of $TRAFFIC_RUNS runs of $TRAFFIC_MS ms."
-		echo "Torn: copies the reader made in vain (the host wrote meanwhile)."
+		echo "Lookups while the table changes: a writer thread publishes the"
+		echo "table at the given rate while a reader thread classifies as a guest"
+		echo "does, checking the sequence every 32 lookups. Shared (the guest"
+		echo "now): the reader wakes a builder thread and keeps its table; the"
+		echo "builder snapshots, swaps the pointer and reuses the old table once"
+		echo "the reader finished a burst. Inline (the guest before): the reader"
+		echo "snapshots and swaps itself. CPUs $TRAFFIC_CPUS (reader, writer,"
+		echo "builder; the builder with the writer when only two are named),"
+		echo "median of $TRAFFIC_RUNS runs of $TRAFFIC_MS ms. Torn: copies made in"
+		echo "vain (the host wrote meanwhile)."
 		echo
 		echo ".. list-table::"
 		echo "   :header-rows: 1"
 		echo
 		echo "   * - flows"
+		echo "     - model"
 		echo "     - updates/s asked"
 		echo "     - updates/s done"
 		echo "     - Mlookups/s"
 		echo "     - vs no updates"
 		echo "     - snapshots/s"
 		echo "     - torn/s"
-		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %.0f\n     - %.1f\n     - %.2f\n     - %.0f\n     - %.0f\n", $1, $2, $8, $5, $9, $6, $7 }' \
+		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %s\n     - %.0f\n     - %.1f\n     - %.2f\n     - %.0f\n     - %.0f\n", $1, $10, $2, $8, $5, $9, $6, $7 }' \
 			"$RESULTS/traffic.csv"
 		echo
 	fi

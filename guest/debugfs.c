@@ -7,6 +7,11 @@
  *
  * A buffer keeps its offset (and its owner) from hop to hop when nothing
  * copies it, which is what the zero-copy tests compare.
+ *
+ * chainmesh/<dev>/ftable: the flow table snapshot in use and how many
+ * were built inline by the datapath and by the work item:
+ *
+ *   seq 42 flows 100000 inline 3 work 17
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -58,11 +63,27 @@ static int cm_hops_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(cm_hops);
 
+static int cm_ftable_show(struct seq_file *m, void *v)
+{
+	struct cm_dev *cm = m->private;
+	const struct cm_ftable *t;
+
+	rcu_read_lock();
+	t = rcu_dereference(cm->ft.cur);
+	seq_printf(m, "seq %u flows %u inline %llu work %llu\n", t->seq,
+		   t->nflows, READ_ONCE(cm->ft.inline_builds),
+		   READ_ONCE(cm->ft.work_builds));
+	rcu_read_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cm_ftable);
+
 /* After register_netdev(): the directory is named after the device. */
 void cm_debugfs_init(struct cm_dev *cm)
 {
 	cm->debugfs = debugfs_create_dir(netdev_name(cm->netdev), cm_debugfs_root);
 	debugfs_create_file("hops", 0400, cm->debugfs, cm, &cm_hops_fops);
+	debugfs_create_file("ftable", 0400, cm->debugfs, cm, &cm_ftable_fops);
 }
 
 /* Waits for readers of the files to leave them. */

@@ -7,6 +7,7 @@
 #ifndef _CM_MESH_H
 #define _CM_MESH_H
 
+#include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 
 #include <chainmesh/flow.h>
@@ -29,20 +30,74 @@ int cm_mesh_init(struct cm_mesh *mesh, struct cm_ivshmem *ivs);
 void cm_mesh_exit(struct cm_mesh *mesh);
 
 /*
- * A private copy of this node's flow table for one reader context (the
- * transmit path or NAPI). Each context refreshes its own copy when the
- * host's sequence counter moves, so no copy ever changes under a reader.
+ * This node's private copy of its flow table, one per node, shared by the
+ * transmit path, XDP and NAPI. Readers take @cur under RCU; a new copy is
+ * built into a free buffer and swapped in, and the table it replaced is
+ * free again only after a grace period. Small tables are rebuilt inline
+ * by the first reader that sees the host's sequence counter move; larger
+ * ones by @work, so that packets keep using the old table meanwhile.
+ * Three buffers: two builds may follow each other within a grace period.
  */
-struct cm_ftsnap {
-	struct cm_ftable *cur;		/* validated, in use */
-	struct cm_ftable *spare;	/* the next snapshot lands here */
-	bool refused;			/* @spare holds a refused table's seq */
+#define CM_FTSNAP_BUFS	3
+
+struct cm_ftsnap;
+
+struct cm_ftsnap_buf {
+	struct cm_ftable *t;
+	struct cm_ftsnap *snap;
+	struct rcu_head rcu;		/* after the swap retiring it */
 };
 
-int cm_ftsnap_init(struct cm_ftsnap *snap, u32 max_flows);
+struct cm_ftsnap {
+	struct cm_ftable __rcu *cur;	/* validated, in use */
+	void *shared;			/* our table in the region */
+	unsigned long flags;		/* CM_FTSNAP_* bits */
+	unsigned long free;		/* bit i: @buf[i] is free */
+	struct cm_dev *cm;
+	u32 cur_buf;			/* @buf holding @cur, builder's */
+	u32 refused_seq;		/* of a table that failed validation */
+	bool refused;
+	struct work_struct work;	/* rebuilds large tables */
+	u64 inline_builds;		/* debugfs; the builder writes */
+	u64 work_builds;
+	struct cm_ftsnap_buf buf[CM_FTSNAP_BUFS];
+};
+
+/*
+ * Inline rebuild limit (entries): a snapshot of 1024 flows costs about
+ * 20 us, one of 10 000 about 200 us (Documentation/performance.rst);
+ * 4096 keeps a softirq's worst case under 0.1 ms.
+ */
+#define CM_FTSNAP_INLINE_MAX	4096
+
+int cm_ftsnap_init(struct cm_ftsnap *snap, struct cm_dev *cm);
 void cm_ftsnap_destroy(struct cm_ftsnap *snap);
-const struct cm_ftable *cm_ftsnap_refresh(struct cm_ftsnap *snap,
-					  struct cm_dev *cm);
+const struct cm_ftable *cm_ftsnap_stale(struct cm_ftsnap *snap,
+					const struct cm_ftable *t, bool need);
+void cm_ftsnap_poke(struct cm_ftsnap *snap);
+
+static inline const struct cm_ftable *cm_ftsnap_deref(struct cm_ftsnap *snap)
+{
+	/* softirq (transmit, NAPI, XDP) or rcu_read_lock() */
+	return rcu_dereference_check(snap->cur, rcu_read_lock_bh_held());
+}
+
+/*
+ * cm_ftsnap_get - the table to classify with, under RCU
+ * @need: the caller cannot go on with the current table (a chain context
+ *	it does not know): rebuild inline if at all possible.
+ *
+ * The fast path is one compare of the host's sequence counter.
+ */
+static inline const struct cm_ftable *cm_ftsnap_get(struct cm_ftsnap *snap,
+						    bool need)
+{
+	const struct cm_ftable *t = cm_ftsnap_deref(snap);
+
+	if (likely(!cm_ftable_changed(snap->shared, t)))
+		return t;
+	return cm_ftsnap_stale(snap, t, need);
+}
 
 bool cm_mesh_node_up(struct cm_dev *cm, u32 n);
 

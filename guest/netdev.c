@@ -292,7 +292,7 @@ static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 	mask = READ_ONCE(cm_mark_mask);
 	if (cm_ctx_from_mark(skb->mark, mask, &ctx))
 		ctxp = &ctx;
-	t = cm_ftsnap_refresh(&tx->ft, cm);
+	t = cm_ftsnap_get(&cm->ft, false);
 	if (!cm_route(cm, t, ctxp, frame, plen, &r, &why))
 		goto drop;
 
@@ -660,6 +660,8 @@ void cm_dev_tick(struct cm_dev *cm)
 
 	cm_tx_quota_tick(cm);
 	cm_stats_publish(cm);
+	/* A table the datapath has not looked at yet is built ahead of it. */
+	cm_ftsnap_poke(&cm->ft);
 
 	if (!netif_running(netdev) || !netif_queue_stopped(netdev)) {
 		cm->stall_ticks = 0;
@@ -736,9 +738,6 @@ static int cm_tx_init(struct cm_dev *cm)
 		err = -ENOMEM;
 		goto err_free_peers;
 	}
-	err = cm_ftsnap_init(&tx->ft, cm->l.p.max_flows);
-	if (err)
-		goto err_free_flows;
 	u64_stats_init(&tx->syncp);
 	bitmap_zero(tx->pending, CHAINMESH_MAX_NODES);
 	/* A new life starts on empty rings (datapath.h). */
@@ -752,8 +751,6 @@ static int cm_tx_init(struct cm_dev *cm)
 	}
 	return 0;
 
-err_free_flows:
-	kvfree(tx->flows);
 err_free_peers:
 	kfree(tx->peers);
 	return err;
@@ -761,7 +758,6 @@ err_free_peers:
 
 static void cm_tx_destroy(struct cm_dev *cm)
 {
-	cm_ftsnap_destroy(&cm->tx.ft);
 	kvfree(cm->tx.flows);
 	kfree(cm->tx.peers);
 }
@@ -825,9 +821,12 @@ struct cm_dev *cm_dev_create(struct cm_ivshmem *ivs, const struct cm_layout *l,
 	if (err)
 		goto err_free_netdev;
 	cm_tx_quota_tick(cm);
-	err = cm_tx_init(cm);
+	err = cm_ftsnap_init(&cm->ft, cm);
 	if (err)
 		goto err_destroy_pool;
+	err = cm_tx_init(cm);
+	if (err)
+		goto err_destroy_ftsnap;
 	err = cm_rx_init(cm);
 	if (err)
 		goto err_destroy_tx;
@@ -856,6 +855,8 @@ err_destroy_rx:
 	cm_rx_destroy(cm);
 err_destroy_tx:
 	cm_tx_destroy(cm);
+err_destroy_ftsnap:
+	cm_ftsnap_destroy(&cm->ft);
 err_destroy_pool:
 	cm_pool_destroy(&cm->pool);
 err_free_netdev:
@@ -889,6 +890,8 @@ void cm_dev_destroy(struct cm_dev *cm, bool ours)
 	kfree(cm->hoplog);
 	cm_rx_destroy(cm);
 	cm_tx_destroy(cm);
+	/* After the drain, the last reader of the table. */
+	cm_ftsnap_destroy(&cm->ft);
 	cm_pool_destroy(&cm->pool);
 	free_netdev(netdev);
 }

@@ -71,7 +71,6 @@ struct cm_tx_peer {
 /* Serialized by the netdev's tx lock (one queue, no LLTX). */
 struct cm_tx {
 	struct cm_tx_peer *peers;	/* [nodes]; ours unused */
-	struct cm_ftsnap ft;
 	struct cm_ctr *flows;		/* [max_flows] */
 	struct cm_ctr total;
 	u64_stats_t drops[__CM_TX_DROP_MAX];
@@ -138,6 +137,8 @@ struct cm_dev {
 	struct bpf_prog __rcu *xdp_prog;
 	struct cm_hoplog *hoplog;
 	struct dentry *debugfs;
+	/* Read by transmit, XDP and NAPI on any CPU. */
+	struct cm_ftsnap ft ____cacheline_aligned_in_smp;
 	struct cm_tx tx ____cacheline_aligned_in_smp;
 	struct cm_rx rx ____cacheline_aligned_in_smp;
 };

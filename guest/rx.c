@@ -179,7 +179,7 @@ static void cm_rx_one(struct cm_dev *cm, u32 from, struct cm_desc *d,
 	}
 	if (unlikely(!cm_desc_ctx_ok(*t, d))) {
 		/* The host may have just published our new table. */
-		*t = cm_ftsnap_refresh(&rx->ft, cm);
+		*t = cm_ftsnap_get(&cm->ft, true);
 		if (!cm_desc_ctx_ok(*t, d)) {
 			why = CM_BAD_CHAIN;
 			goto bad;
@@ -449,7 +449,7 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 			cm_rx_peer_changes(cm);
 		rcu_read_lock();
 		prog = rcu_dereference(cm->xdp_prog);
-		t = cm_ftsnap_refresh(&rx->ft, cm);
+		t = cm_ftsnap_get(&cm->ft, false);
 		for (i = 0, p = rx->first; i < nodes && done < budget; i++) {
 			/* Fenced: what is queued to us went home already. */
 			if (p != cm->self && !fenced && !cm_peers_cut(ps, p))
@@ -533,9 +533,6 @@ int cm_rx_init(struct cm_dev *cm)
 		err = -ENOMEM;
 		goto err_free_flows;
 	}
-	err = cm_ftsnap_init(&rx->ft, l->p.max_flows);
-	if (err)
-		goto err_free_xdp_tx;
 	u64_stats_init(&rx->syncp);
 	rx->xdp_tx_n = 0;
 	rx->xdp_redirected = false;
@@ -579,8 +576,6 @@ err_unreg_rxq:
 	xdp_rxq_info_unreg(&rx->xdp_rxq);
 err_del_napi:
 	netif_napi_del(&rx->napi);
-	cm_ftsnap_destroy(&rx->ft);
-err_free_xdp_tx:
 	kfree(rx->xdp_tx);
 err_free_flows:
 	kvfree(rx->flows);
@@ -595,7 +590,6 @@ void cm_rx_destroy(struct cm_dev *cm)
 
 	xdp_rxq_info_unreg(&rx->xdp_rxq);
 	netif_napi_del(&rx->napi);
-	cm_ftsnap_destroy(&rx->ft);
 	kfree(rx->xdp_tx);
 	kvfree(rx->flows);
 	kfree(rx->peers);
@@ -636,13 +630,17 @@ void cm_rx_stop(struct cm_dev *cm)
  */
 void cm_rx_drain(struct cm_dev *cm)
 {
-	const struct cm_ftable *t = cm->rx.ft.cur;
+	const struct cm_ftable *t;
 	u32 p;
 
 	if (cm_dev_fenced(cm))
 		return;
+	/* BH off as in NAPI: the table may be rebuilt here (mesh.h). */
+	rcu_read_lock_bh();
+	t = cm_ftsnap_deref(&cm->ft);
 	for (p = 0; p < cm->l.p.nodes; p++)
 		if (p != cm->self && !cm_peers_cut(&cm->peers, p))
 			cm_rx_data(cm, p, cm->l.p.ring_slots, &t, NULL, false);
+	rcu_read_unlock_bh();
 	cm_rx_flush(cm);
 }

@@ -57,7 +57,6 @@ struct cm_rx_peer {
 struct cm_rx {
 	struct napi_struct napi;
 	struct cm_rx_peer *peers;	/* [nodes]; ours unused */
-	struct cm_ftsnap ft;
 	struct cm_ctr *flows;		/* [max_flows] */
 	struct cm_ctr total;
 	u64_stats_t drops[__CM_RX_DROP_MAX];

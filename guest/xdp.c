@@ -250,7 +250,7 @@ int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 		return -ENETDOWN;
 
 	__netif_tx_lock(txq, smp_processor_id());
-	t = cm_ftsnap_refresh(&tx->ft, cm);
+	t = cm_ftsnap_get(&cm->ft, false);
 	for (i = 0; i < n; i++) {
 		struct xdp_frame *f = frames[i];
 

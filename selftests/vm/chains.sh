@@ -33,8 +33,13 @@
 # and flow C (the top id, MAXF - 1: UDP 10.0.0.1 -> 10.0.0.3 port 7003,
 # prio 2, chain 1), last of them in the table of nodes 1, 2 and 3:
 # datagrams to 7003 go 1 -> 2 -> 3, counted at flow C by the three (the
-# last per-flow counter of each). A batch of deletions takes them away
-# again, and port 7003 falls back to flow A. Prints TAP.
+# last per-flow counter of each). Then, while VM1 sends flow C, VM0
+# rewrites the full table CHURN times (a batch deleting and re-adding a
+# flow that matches nothing: two updates of every node's table each):
+# flow C loses nothing, and nodes 1 to 3 rebuilt their tables in their
+# work item (debugfs chainmesh/cm0/ftable), off the datapath. A batch of
+# deletions takes them away again, and port 7003 falls back to flow A.
+# Prints TAP.
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -52,6 +57,7 @@ PORT_C=7003
 # traffic during the move: ROUNDS rounds of BATCH datagrams per flow
 ROUNDS=${CM_CHAINS_ROUNDS:-30}
 BATCH=5
+CHURN=${CM_CHAINS_CHURN:-15}	# batches rewriting the full table
 PORT_A=7001
 PORT_B=7002
 MATCH_A="src 10.0.0.1/32 dst 10.0.0.3/32"
@@ -256,6 +262,50 @@ bulk_counters()
 	ge "$n1" "$COUNT" && ge "$n2" "$COUNT" && ge "$n3" "$COUNT"
 }
 
+# work_builds VM: tables VM built in its work item so far.
+work_builds()
+{
+	vm_exec "$1" "cat /sys/kernel/debug/chainmesh/cm0/ftable" || return 1
+	awk '{ for (i = 1; i < NF; i++) if ($i == "work") print $(i + 1) }' <<<"$CM_OUT"
+}
+
+# Flow C flows from VM1 while VM0 applies CHURN batches to the full table.
+bulk_churn()
+{
+	local vm w0 w1 sent got out=
+
+	for vm in vm1 vm2 vm3; do
+		w0="$w0 $(work_builds $vm)" || return 1
+	done
+	dp_cmudp_recv vm3 $PORT_C 4000 120 /tmp/churn.$PORT_C || return 1
+	vm_exec vm0 "printf 'flow del 10\nflow add 10 chain 1 prio 1 proto udp src 10.0.0.1/32 dst 10.64.0.10/32 dport $PORT_C\n' > /tmp/churn &&
+		rm -f /tmp/churn.log && (i=0; while [ \$i -lt $CHURN ]; do
+			chainmesh -batch /tmp/churn || echo fail; i=\$((i + 1));
+			done > /tmp/churn.log 2>&1; echo done >> /tmp/churn.log) &" ||
+		return 1
+	vm_exec vm1 "rm -f /tmp/send.log; (i=0; while [ \$i -lt $ROUNDS ]; do
+			echo C \$(cmudp send 10.0.0.3 $PORT_C $BATCH 2>&1);
+			usleep 30000; i=\$((i + 1)); done > /tmp/send.log 2>&1;
+			echo done >> /tmp/send.log) &" || return 1
+	vm_wait_for vm1 "grep -q '^done' /tmp/send.log" 120 || return 1
+	vm_wait_for vm0 "grep -q '^done' /tmp/churn.log" 120 || return 1
+	vm_exec vm0 "cat /tmp/churn.log" || return 1
+	grep -q fail <<<"$CM_OUT" && out="batch failed"
+	vm_exec vm1 "cat /tmp/send.log" || return 1
+	sent=$(awk '$1 == "C" && $2 == "sent" { s += $3 } END { print s + 0 }' <<<"$CM_OUT")
+	got=$(dp_cmudp_result vm3 /tmp/churn.$PORT_C 30) || return 1
+	for vm in vm1 vm2 vm3; do
+		w1="$w1 $(work_builds $vm)" || return 1
+	done
+	CM_OUT="$CHURN batches${out:+ ($out)}: flow C sent $sent, vm3 received $got; work builds nodes 1-3:$w0 ->$w1"
+	tap_diag "$CM_OUT"
+	[ -z "$out" ] && [ "$sent" = $((ROUNDS * BATCH)) ] && [ "$got" = "$sent" ] &&
+		python3 -c '
+import sys
+a, b = sys.argv[1].split(), sys.argv[2].split()
+assert all(int(y) > int(x) for x, y in zip(a, b)), (a, b)' "$w0" "$w1"
+}
+
 bulk_delete()
 {
 	local got
@@ -292,7 +342,7 @@ show_all()
 }
 
 dp_require
-tap_plan 25
+tap_plan 26
 dp_setup_steps nodes=4 max_flows=$MAXF
 cm_step "vm2: ip_forward=1, no redirects" fatal dp_ip_forward vm2
 cm_step "vm0: chains 1 (1 2 3), 2 (1 3); flows A (prio 20), B (prio 10)" fatal flows
@@ -308,6 +358,7 @@ cm_step "flow A after the move: 1 -> 3, node 2 no longer counts it" - after_move
 cm_step "vm0: $BULK flows and flow C ($FLOW_C) from one chainmesh -batch: $MAXF, full" - bulk_load
 cm_step "flow C: $COUNT datagrams 1 -> 2 -> 3 all arrive, past $BULK flows" - bulk_traffic
 cm_step "flow C counted at nodes 1, 2, 3" - bulk_counters
+cm_step "flow C loses nothing while $CHURN batches rewrite the full table" - bulk_churn
 cm_step "batch of deletions: 2 flows left, port $PORT_C back to flow A" - bulk_delete
 cm_step "nodes 1 2 3: no bad descriptors" - node_health
 cm_step "node and flow show" - show_all
