@@ -34,9 +34,9 @@
 
 #include <chainmesh/datapath.h>
 
+#include "../node/ndev.h"
 #include "mesh.h"
 #include "netlink.h"
-#include "node.h"
 
 #define CM_WATCH_PERIOD		msecs_to_jiffies(100)
 /* A node is dead when its heartbeat stood still for dead_ms and for as
@@ -47,20 +47,6 @@ module_param(dead_ms, uint, 0644);
 MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
 
 #define CM_FLOW_NONE		U32_MAX	/* flow_pos of an unused id */
-
-unsigned int cm_bad_limit = 32;
-module_param_named(bad_limit, cm_bad_limit, uint, 0644);
-MODULE_PARM_DESC(bad_limit,
-		 "Node 0 judges a peer broken after this many bad descriptors or ring indices within bad_window_ms (0: never, and nodes' reports are ignored: no node is called broken; default 32)");
-
-unsigned int cm_bad_window_ms = 1000;
-module_param_named(bad_window_ms, cm_bad_window_ms, uint, 0644);
-MODULE_PARM_DESC(bad_window_ms, "See bad_limit (ms, default 1000)");
-
-unsigned int cm_peer_share = 50;
-module_param_named(peer_share, cm_peer_share, uint, 0644);
-MODULE_PARM_DESC(peer_share,
-		 "Percent of node 0's buffers that one next hop may hold at once (1..100, default 50)");
 
 DEFINE_MUTEX(cm_mesh_lock);
 LIST_HEAD(cm_meshes);
@@ -124,7 +110,7 @@ static bool cm_mesh_judge_node(struct cm_mesh *m, u32 n, bool new_life)
 	}
 	w->stale &= who;
 	who &= ~w->stale;
-	if (w->broken || !who || !READ_ONCE(cm_bad_limit))
+	if (w->broken || !who || !READ_ONCE(cm_policy.bad_limit))
 		return w->broken;
 	w->broken = true;
 	bitmap_from_u64(by, who);
@@ -203,7 +189,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	/* Every report once, before any verdict: node 0's from its datapath,
 	 * the others' from their node entries. */
 	for (n = 0; n < m->l.p.nodes; n++)
-		m->nw[n].blame = n == m->self ? cm_hnode_blame(m->hn) :
+		m->nw[n].blame = n == m->self ? cm_node_blame(m->nd) :
 			le64_to_cpu(READ_ONCE(cm_node(m->base, &m->l,
 						      n)->blame));
 
@@ -230,7 +216,9 @@ static void cm_mesh_watch(struct work_struct *work)
 		mutex_unlock(&cm_mesh_lock);
 	}
 
-	cm_hnode_tick(m->hn, READ_ONCE(m->polled));
+	/* The backing may have got node 0 a doorbell (shm.c). */
+	WRITE_ONCE(m->nd->polled, READ_ONCE(m->polled));
+	cm_node_tick(m->nd);
 	schedule_delayed_work(&m->watch, CM_WATCH_PERIOD);
 }
 
@@ -247,6 +235,43 @@ static void cm_mesh_join_self(struct cm_mesh *m)
 	WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
 	smp_store_release(&e->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	m->nw[m->self].verdict = CHAINMESH_NODE_UP;
+}
+
+/* Node 0's doorbell to node @peer: the backing's. */
+static void cm_mesh_kick(struct cm_ndev *nd, u32 peer)
+{
+	struct cm_mesh *m = nd->priv;
+
+	m->bell->kick(m, peer);
+}
+
+static const struct cm_node_ops cm_mesh_node_ops = {
+	.kick = cm_mesh_kick,
+};
+
+/* Node 0: the same node as every guest's (node/), on the host's region,
+ * doorbells and table; "cmh-NAME" when it fits, else numbered. */
+static struct cm_ndev *cm_mesh_node_create(struct cm_mesh *m,
+					   struct device *parent)
+{
+	struct cm_node_cfg cfg = {};
+	char name[IFNAMSIZ];
+
+	if (snprintf(name, sizeof(name), "cmh-%s", m->name) >= sizeof(name))
+		strscpy(name, "cmh%d", sizeof(name));
+	cfg.ifname = name;
+	cfg.name_assign_type = NET_NAME_USER;
+	cfg.parent = parent;
+	cfg.bus_info = m->name;
+	cfg.base = m->base;
+	cfg.l = &m->l;
+	cfg.self = m->self;
+	cfg.mac = cm_node(m->base, &m->l, m->self)->mac;
+	cfg.ftable = m->own_ft;
+	cfg.ops = &cm_mesh_node_ops;
+	cfg.priv = m;
+	cfg.polled = READ_ONCE(m->polled);
+	return cm_node_create(&cfg);
 }
 
 /*
@@ -347,12 +372,16 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 	if (!m->nw)
 		goto err_free_fbase;
 
-	cm_mesh_join_self(m);
-	m->hn = cm_hnode_create(m, b->parent);
-	if (IS_ERR(m->hn)) {
-		err = PTR_ERR(m->hn);
-		NL_SET_ERR_MSG(extack, "cannot create node 0's netdev");
+	m->own_ft = kvzalloc(cm_ftable_bytes(m->l.p.max_flows), GFP_KERNEL);
+	if (!m->own_ft)
 		goto err_free_nw;
+
+	cm_mesh_join_self(m);
+	m->nd = cm_mesh_node_create(m, b->parent);
+	if (IS_ERR(m->nd)) {
+		err = PTR_ERR(m->nd);
+		NL_SET_ERR_MSG(extack, "cannot create node 0's netdev");
+		goto err_free_own_ft;
 	}
 
 	mutex_lock(&cm_mesh_lock);
@@ -375,7 +404,9 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 err_unlock:
 	mutex_unlock(&cm_mesh_lock);
 	m->bell->quiesce(m);
-	cm_hnode_destroy(m->hn);
+	cm_node_destroy(m->nd, false);
+err_free_own_ft:
+	kvfree(m->own_ft);
 err_free_nw:
 	kfree(m->nw);
 err_free_fbase:
@@ -410,11 +441,13 @@ void cm_mesh_destroy(struct cm_mesh *m)
 
 	cancel_delayed_work_sync(&m->watch);
 	m->bell->quiesce(m);
-	cm_hnode_destroy(m->hn);
+	/* The region is ours and goes away: nothing to hand back. */
+	cm_node_destroy(m->nd, false);
 	smp_store_release(&cm_node(m->base, &m->l, m->self)->state,
 			  cpu_to_le32(CHAINMESH_NODE_ABSENT));
 	smp_store_release(&hdr->magic, 0);
 
+	kvfree(m->own_ft);
 	kfree(m->nw);
 	kvfree(m->fbase);
 	cm_ftable_free(m->scratch);
@@ -426,7 +459,7 @@ void cm_mesh_destroy(struct cm_mesh *m)
 
 int cm_mesh_ifindex(struct cm_mesh *m)
 {
-	return cm_hnode_ifindex(m->hn);
+	return m->nd->netdev->ifindex;
 }
 
 struct chainmesh_flow *cm_mesh_flow(struct cm_mesh *m, u32 id)
@@ -484,8 +517,9 @@ static void cm_mesh_publish(struct cm_mesh *m)
 		 * copy and index all of it again for nothing. */
 		if (!cm_ftable_same(ft, m->scratch))
 			cm_ftable_publish(ft, m->scratch);
-		if (n == m->self && m->hn)
-			cm_hnode_set_table(m->hn, m->scratch);
+		/* Node 0 reads its own from memory no peer can write. */
+		if (n == m->self && !cm_ftable_same(m->own_ft, m->scratch))
+			cm_ftable_publish(m->own_ft, m->scratch);
 	}
 	cm_mesh_gen++;
 }

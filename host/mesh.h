@@ -43,14 +43,14 @@ struct cm_fstat {
 };
 
 struct cm_mesh;
-struct cm_hnode;
+struct cm_ndev;
 struct netlink_ext_ack;
 
-/* Doorbells of the backing. Node 0's own doorbell calls cm_hnode_kicked(). */
+/* Doorbells of the backing. Node 0's own doorbell calls cm_node_kicked(). */
 struct cm_bell_ops {
 	/* Ring node @peer; from any context, hard interrupts excepted. */
 	void (*kick)(struct cm_mesh *m, u32 peer);
-	/* Make node 0's doorbell stop calling cm_hnode_kicked(); may sleep. */
+	/* Make node 0's doorbell stop calling cm_node_kicked(); may sleep. */
 	void (*quiesce)(struct cm_mesh *m);
 };
 
@@ -59,7 +59,8 @@ struct cm_mesh {
 	enum chainmesh_backing backing;
 	const struct cm_bell_ops *bell;
 	void *priv;			/* the backing's */
-	struct cm_hnode *hn;		/* node 0's netdev */
+	struct cm_ndev *nd;		/* node 0 (node/ndev.h) */
+	void *own_ft;			/* node 0's table, region format */
 	bool polled;			/* node 0 has no doorbell: poll each tick */
 	char name[CHAINMESH_NAME_LEN];
 	void *base;			/* the region, mapped write-back */
@@ -101,11 +102,6 @@ struct cm_node_info {
 	u64 drops;
 	u64 bad_desc;
 };
-
-/* Module parameters (mesh.c): when a peer is broken, next hops' share. */
-extern unsigned int cm_bad_limit;
-extern unsigned int cm_bad_window_ms;
-extern unsigned int cm_peer_share;
 
 /* Protects the mesh list and every mesh's logical table. */
 extern struct mutex cm_mesh_lock;

@@ -36,7 +36,7 @@
 #include <uapi/linux/fcntl.h>
 
 #include "mesh.h"
-#include "node.h"
+#include "../node/ndev.h"
 #include "shm.h"
 
 /* A region is vmapped whole: keep it well within vmalloc space. */
@@ -80,7 +80,7 @@ static void cm_shm_inbound_work(struct irq_work *work)
 {
 	struct cm_shm_inbound *in = container_of(work, struct cm_shm_inbound, work);
 
-	cm_hnode_kicked(in->m->hn);
+	cm_node_kicked(in->m->nd);
 }
 
 /* A peer signalled node 0: called with the eventfd's wait queue lock held. */
