@@ -258,10 +258,10 @@ cm_flow_node_packets()
 		cur == f && $1 == "node" && $2 == n { print $3; exit }' <<<"$CM_OUT"
 }
 
-# cm_ethtool_stat VM NAME: one `ethtool -S cm0` counter of VM.
+# cm_ethtool_stat VM NAME [DEV]: one `ethtool -S DEV` (cm0) counter of VM.
 cm_ethtool_stat()
 {
-	vm_exec "$1" "ethtool -S cm0" || return 1
+	vm_exec "$1" "ethtool -S ${3:-cm0}" || return 1
 	awk -v k="$2:" '$1 == k { print $2; exit }' <<<"$CM_OUT"
 }
 

@@ -34,6 +34,12 @@
 #      left.
 #   3. rejoin: a well-behaved cm-peer (echo) joins as node 3, a new epoch:
 #      the host calls it up, VM1's pings to 10.0.0.3 are answered again.
+#   4. node 0 is the same node as the guests (node/): as a sender, the
+#      hoarder holds exactly its share of node 0's pool (cmh-lab
+#      10.0.0.100, chain 4 (0 3)) while node 0's pings to VM1 (chains
+#      5 (0 1), 6 (1 0)) are all answered; as a victim of garbage, node 0
+#      counts it per reason and per peer in ethtool -S cmh-lab and judges
+#      the sender broken.
 #   End: every pool full, clean rmmod, quiet consoles.
 #
 # Knobs: CM_MISBEHAVE_SEED (replay the garbage; printed in any case).
@@ -203,13 +209,86 @@ ping_node3()
 	[ "$(ping_received "$CM_OUT")" = 5 ]
 }
 
+# ---------------------------------------------------------------- node 0
+
+node0_stat()
+{
+	cm_ethtool_stat vm0 "$1" cmh-lab
+}
+
+node0_flood()
+{
+	vm_exec vm0 "ip addr add 10.0.0.100/24 dev cmh-lab &&
+		     ip link set cmh-lab up &&
+		     chainmesh chain add 4 hops 0 3 &&
+		     chainmesh chain add 5 hops 0 1 &&
+		     chainmesh chain add 6 hops 1 0 &&
+		     chainmesh flow add 4 chain 4 src 10.0.0.100/32 dst 10.0.0.3/32 &&
+		     chainmesh flow add 5 chain 5 src 10.0.0.100/32 dst 10.0.0.1/32 &&
+		     chainmesh flow add 6 chain 6 src 10.0.0.1/32 dst 10.0.0.100/32" ||
+		return 1
+	peer_up chaos --kinds hoard --targets 0 --duration 120 || return 1
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state up'" 10 ||
+		return 1
+	vm_exec vm0 "ping -c 3000 -i 0.01 -W 1 10.0.0.3 >/dev/null 2>&1 &
+		     echo \$! >/tmp/flood.pid"
+}
+
+node0_held_share()
+{
+	local held drops free
+
+	vm_wait_for vm0 "ethtool -S cmh-lab | grep -q 'peer3_held: $SHARE\$'" 20 || true
+	held=$(node0_stat peer3_held) && drops=$(node0_stat tx_drop_quota) &&
+		free=$(node0_stat pool_free) || return 1
+	CM_OUT="vm0 cmh-lab: peer3_held $held (share $SHARE), tx_drop_quota $drops, pool_free $free"
+	[ "$held" = "$SHARE" ] && ge "$drops" 1 && ge "$free" $((512 - SHARE))
+}
+
+node0_ping_vm1()
+{
+	vm_exec vm0 "ping -c 20 -i 0.2 -W 2 10.0.0.1" 60 || true
+	[ "$(ping_received "$CM_OUT")" = 20 ]
+}
+
+node0_hoarder_leaves()
+{
+	vm_exec vm0 "kill \$(cat /tmp/flood.pid) 2>/dev/null; true" || return 1
+	"$CMLAB" peer-stop 3 >/dev/null 2>&1 || return 1
+	vm_wait_for vm0 "ethtool -S cmh-lab | grep -q 'pool_free: 512\$'" 10 &&
+		[ "$(node0_stat peer3_held)" = 0 ]
+}
+
+node0_garbage()
+{
+	local n=0
+
+	peer_up chaos --seed "$SEED" --duration 15 --targets 0 \
+		--kinds "$GARBAGE" --gap 200 || return 1
+	vm_wait_for vm0 "ethtool -S cmh-lab | grep -q 'peer3_broken: 1\$'" 20 ||
+		{ vm_exec vm0 "ethtool -S cmh-lab | grep -v ': 0\$'"; return 1; }
+	vm_exec vm0 "ethtool -S cmh-lab" || return 1
+	for r in $BAD; do
+		n=$((n + $(awk -v k="$r:" '$1 == k { print $2 }' <<<"$CM_OUT")))
+	done
+	CM_OUT="vm0 cmh-lab: rx_bad_* $n, $(grep -E 'peer3_(bad|broken):' <<<"$CM_OUT" | tr -s ' \n' ' ')"
+	ge "$n" 1 && ge "$(node0_stat peer3_bad)" 1
+}
+
+node0_garbage_ends()
+{
+	"$CMLAB" peer-wait 4 --timeout 60 >/dev/null 2>&1 || true
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state broken'" 5 &&
+		vm_exec vm0 "dmesg | grep 'cmh-lab: node 3 sent'"
+}
+
 end_pools()
 {
 	"$CMLAB" peer-stop 2 >/dev/null 2>&1 || return 1
 	cm_pool_full vm1 10 && cm_pool_full vm2 10
 }
 
-tap_plan 23
+tap_plan 30
 tap_diag "garbage seed $SEED (replay: CM_MISBEHAVE_SEED=$SEED $0)"
 cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
 cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
@@ -235,6 +314,14 @@ cm_step "broken: node 3 left, still broken at the host" - garbage_ends
 cm_step "rejoin: node 3 joins again as a new epoch, the host calls it up" - rejoin
 cm_step "rejoin: vm1's pings to 10.0.0.3 answered again" - ping_node3
 cm_step "end: vm1, vm2 pool_free 512" - end_pools
+cm_step "node 0: node 3 hoards, node 0 floods it" fatal node0_flood
+cm_step "node 0: node 3 holds exactly its share of node 0's pool, the rest dropped" - node0_held_share
+cm_step "node 0: its pings to vm1 all answered meanwhile" - node0_ping_vm1
+cm_step "node 0: hoarder gone, cmh-lab pool_free back to 512" - node0_hoarder_leaves
+cm_step "node 0: node 3 sends it garbage: counted per reason and peer, judged broken" - node0_garbage
+cm_step "node 0: node 3 left, broken at the host" - node0_garbage_ends
+cm_step "node 0: cmh-lab pool_free 512" - \
+	vm_wait_for vm0 "ethtool -S cmh-lab | grep -q 'pool_free: 512\$'" 10
 cm_step "end: all rmmod cleanly" - eval 'vm_exec vm1 "rmmod chainmesh" 30 &&
 	vm_exec vm2 "rmmod chainmesh" 30 && vm_exec vm0 "rmmod chainmesh_host" 30 &&
 	cm_ping_lsmod'
