@@ -5,6 +5,9 @@
  * 0 as the netdev cmh-NAME) and serves the "chainmesh" generic netlink
  * family.
  *
+ * Its module parameters: the lab backing's layout and the watcher's here,
+ * the node's (node 0's, as every node's) in node/params.c.
+ *
  * Two backings: the real one (shm.c: `mesh new` allocates host memory,
  * exported to the ivshmem daemon by /dev/chainmesh) and the lab's (pci.c:
  * the region is an ivshmem BAR and this module runs in a VM as node 0).
@@ -19,7 +22,7 @@
 #include "pci.h"
 #include "shm.h"
 
-static unsigned int nodes = 8;
+static unsigned int nodes = CM_DEF_NODES;
 module_param(nodes, uint, 0444);
 MODULE_PARM_DESC(nodes, "Nodes in the mesh, host included (2..64)");
 
@@ -38,6 +41,10 @@ MODULE_PARM_DESC(bufs_per_node, "Buffers in each node's pool (1..65536)");
 static unsigned int max_flows = CM_DEF_MAX_FLOWS;
 module_param(max_flows, uint, 0444);
 MODULE_PARM_DESC(max_flows, "Flows of the mesh: ids below it, entries per node table (1..131072)");
+
+unsigned int cm_dead_ms = CM_DEF_DEAD_MS;
+module_param_named(dead_ms, cm_dead_ms, uint, 0644);
+MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
 
 static char *mesh_name = "lab";
 module_param(mesh_name, charp, 0444);

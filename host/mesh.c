@@ -39,12 +39,6 @@
 #include "netlink.h"
 
 #define CM_WATCH_PERIOD		msecs_to_jiffies(100)
-/* A node is dead when its heartbeat stood still for dead_ms and for as
- * many of our ticks: a late watcher alone must not kill every node at
- * once. Guests under emulation can stall for a second: 2 s by default. */
-static unsigned int dead_ms = 2000;
-module_param(dead_ms, uint, 0644);
-MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
 
 #define CM_FLOW_NONE		U32_MAX	/* flow_pos of an unused id */
 
@@ -124,7 +118,7 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 {
 	struct chainmesh_node *e = cm_node(m->base, &m->l, n);
 	struct cm_node_watch *w = &m->nw[n];
-	unsigned int dead = max(READ_ONCE(dead_ms), 300U);
+	unsigned int dead = max(READ_ONCE(cm_dead_ms), 300U);
 	u32 state, epoch, verdict;
 	bool new_life;
 	u64 hb;

@@ -16,11 +16,12 @@
 #include <chainmesh/layout.h>
 #include <chainmesh/flow.h>
 
-/* Layout defaults, for the lab's module parameters and `mesh new`. */
-#define CM_DEF_RING_SLOTS	256
-#define CM_DEF_BUF_SIZE		2048
-#define CM_DEF_BUFS_PER_NODE	512
-#define CM_DEF_MAX_FLOWS	256
+/* A node is dead when its heartbeat stood still for dead_ms (module
+ * parameter, main.c) and for as many of the watcher's ticks: a late
+ * watcher alone must not kill every node at once. Guests under emulation
+ * can stall for a second: 2 s by default. */
+#define CM_DEF_DEAD_MS		2000
+extern unsigned int cm_dead_ms;
 
 /* What the watcher remembers of a node between two ticks. */
 struct cm_node_watch {

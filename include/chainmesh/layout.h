@@ -52,6 +52,13 @@ struct cm_layout {
  */
 #define CM_POOL_RECIP_SHIFT	46
 
+/* Defaults: the lab's module parameters, `chainmesh mesh add`. */
+#define CM_DEF_NODES		8
+#define CM_DEF_RING_SLOTS	256
+#define CM_DEF_BUF_SIZE		2048
+#define CM_DEF_BUFS_PER_NODE	512
+#define CM_DEF_MAX_FLOWS	256
+
 #define CM_MIN_RING_SLOTS	8
 #define CM_MAX_RING_SLOTS	32768
 #define CM_MIN_BUF_SIZE		1024
