@@ -265,14 +265,14 @@ cm_ethtool_stat()
 	awk -v k="$2:" '$1 == k { print $2; exit }' <<<"$CM_OUT"
 }
 
-# cm_pool_full VM [TIMEOUT]: VM's pool_free is back to 512 (the default
-# bufs_per_node) within TIMEOUT s (default 10).
+# cm_pool_full VM [TIMEOUT] [DEV]: VM's pool_free (of DEV, cm0) is back to
+# 512 (the default bufs_per_node) within TIMEOUT s (default 10).
 cm_pool_full()
 {
-	local vm=$1
+	local vm=$1 dev=${3:-cm0}
 
-	vm_wait_for "$vm" "ethtool -S cm0 | grep -q 'pool_free: 512\$'" "${2:-10}" ||
-		{ vm_exec "$vm" "ethtool -S cm0 | grep -E 'pool_free|peer2_tx_packets|drop'"; return 1; }
+	vm_wait_for "$vm" "ethtool -S $dev | grep -q 'pool_free: 512\$'" "${2:-10}" ||
+		{ vm_exec "$vm" "ethtool -S $dev | grep -E 'pool_free|peer2_tx_packets|drop'"; return 1; }
 }
 
 # ping_received OUTPUT: the "N packets received" of busybox ping's summary.

@@ -68,37 +68,43 @@ stat_of()
 
 # ---------------------------------------------------------------- quota
 
+# hoard_flood VM: node 3 hoards what it is sent; VM floods it.
 hoard_flood()
 {
-	peer_up chaos --kinds hoard --targets 1 --duration 120 || return 1
+	peer_up chaos --kinds hoard --targets "${1#vm}" --duration 120 || return 1
 	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state up'" 10 ||
 		return 1
-	vm_exec vm1 "ping -c 3000 -i 0.01 -W 1 10.0.0.3 >/dev/null 2>&1 &
-		     echo \$! >/tmp/flood.pid"
+	vm_exec "$1" "ping -c 3000 -i 0.01 -W 1 10.0.0.3 >/dev/null 2>&1 &
+		      echo \$! >/tmp/flood.pid"
 }
 
+# held_share VM DEV: node 3 holds exactly its share of VM's pool.
 held_share()
 {
-	local held drops free
+	local vm=$1 dev=$2 held drops free
 
-	vm_wait_for vm1 "ethtool -S cm0 | grep -q 'peer3_held: $SHARE\$'" 20 || true
-	held=$(stat_of vm1 peer3_held) && drops=$(stat_of vm1 tx_drop_quota) &&
-		free=$(stat_of vm1 pool_free) || return 1
-	CM_OUT="vm1: peer3_held $held (share $SHARE), tx_drop_quota $drops, pool_free $free"
+	vm_wait_for "$vm" "ethtool -S $dev | grep -q 'peer3_held: $SHARE\$'" 20 || true
+	held=$(stat_of "$vm" peer3_held "$dev") &&
+		drops=$(stat_of "$vm" tx_drop_quota "$dev") &&
+		free=$(stat_of "$vm" pool_free "$dev") || return 1
+	CM_OUT="$vm $dev: peer3_held $held (share $SHARE), tx_drop_quota $drops, pool_free $free"
 	[ "$held" = "$SHARE" ] && ge "$drops" 1 && ge "$free" $((512 - SHARE))
 }
 
-ping_vm2_all()
+# ping_all VM ADDR: 20 pings, all answered.
+ping_all()
 {
-	vm_exec vm1 "ping -c 20 -i 0.2 -W 2 10.0.0.2" 60 || true
+	vm_exec "$1" "ping -c 20 -i 0.2 -W 2 $2" 60 || true
 	[ "$(ping_received "$CM_OUT")" = 20 ]
 }
 
+# hoarder_leaves VM DEV P: the flood ends, cmlab peer P leaves, VM takes
+# its buffers back.
 hoarder_leaves()
 {
-	vm_exec vm1 "kill \$(cat /tmp/flood.pid) 2>/dev/null; true" || return 1
-	"$CMLAB" peer-stop 0 >/dev/null 2>&1 || return 1
-	cm_pool_full vm1 10 && [ "$(stat_of vm1 peer3_held)" = 0 ]
+	vm_exec "$1" "kill \$(cat /tmp/flood.pid) 2>/dev/null; true" || return 1
+	"$CMLAB" peer-stop "$3" >/dev/null 2>&1 || return 1
+	cm_pool_full "$1" 10 "$2" && [ "$(stat_of "$1" peer3_held "$2")" = 0 ]
 }
 
 # ---------------------------------------------------------------- broken
@@ -211,12 +217,8 @@ ping_node3()
 
 # ---------------------------------------------------------------- node 0
 
-node0_stat()
-{
-	cm_ethtool_stat vm0 "$1" cmh-lab
-}
-
-node0_flood()
+# Node 0 gets an address and chains to node 3 (4) and to VM1 (5, 6 back).
+node0_chains()
 {
 	vm_exec vm0 "ip addr add 10.0.0.100/24 dev cmh-lab &&
 		     ip link set cmh-lab up &&
@@ -225,38 +227,7 @@ node0_flood()
 		     chainmesh chain add 6 hops 1 0 &&
 		     chainmesh flow add 4 chain 4 src 10.0.0.100/32 dst 10.0.0.3/32 &&
 		     chainmesh flow add 5 chain 5 src 10.0.0.100/32 dst 10.0.0.1/32 &&
-		     chainmesh flow add 6 chain 6 src 10.0.0.1/32 dst 10.0.0.100/32" ||
-		return 1
-	peer_up chaos --kinds hoard --targets 0 --duration 120 || return 1
-	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state up'" 10 ||
-		return 1
-	vm_exec vm0 "ping -c 3000 -i 0.01 -W 1 10.0.0.3 >/dev/null 2>&1 &
-		     echo \$! >/tmp/flood.pid"
-}
-
-node0_held_share()
-{
-	local held drops free
-
-	vm_wait_for vm0 "ethtool -S cmh-lab | grep -q 'peer3_held: $SHARE\$'" 20 || true
-	held=$(node0_stat peer3_held) && drops=$(node0_stat tx_drop_quota) &&
-		free=$(node0_stat pool_free) || return 1
-	CM_OUT="vm0 cmh-lab: peer3_held $held (share $SHARE), tx_drop_quota $drops, pool_free $free"
-	[ "$held" = "$SHARE" ] && ge "$drops" 1 && ge "$free" $((512 - SHARE))
-}
-
-node0_ping_vm1()
-{
-	vm_exec vm0 "ping -c 20 -i 0.2 -W 2 10.0.0.1" 60 || true
-	[ "$(ping_received "$CM_OUT")" = 20 ]
-}
-
-node0_hoarder_leaves()
-{
-	vm_exec vm0 "kill \$(cat /tmp/flood.pid) 2>/dev/null; true" || return 1
-	"$CMLAB" peer-stop 3 >/dev/null 2>&1 || return 1
-	vm_wait_for vm0 "ethtool -S cmh-lab | grep -q 'pool_free: 512\$'" 10 &&
-		[ "$(node0_stat peer3_held)" = 0 ]
+		     chainmesh flow add 6 chain 6 src 10.0.0.1/32 dst 10.0.0.100/32"
 }
 
 node0_garbage()
@@ -272,7 +243,7 @@ node0_garbage()
 		n=$((n + $(awk -v k="$r:" '$1 == k { print $2 }' <<<"$CM_OUT")))
 	done
 	CM_OUT="vm0 cmh-lab: rx_bad_* $n, $(grep -E 'peer3_(bad|broken):' <<<"$CM_OUT" | tr -s ' \n' ' ')"
-	ge "$n" 1 && ge "$(node0_stat peer3_bad)" 1
+	ge "$n" 1 && ge "$(stat_of vm0 peer3_bad cmh-lab)" 1
 }
 
 node0_garbage_ends()
@@ -288,7 +259,7 @@ end_pools()
 	cm_pool_full vm1 10 && cm_pool_full vm2 10
 }
 
-tap_plan 30
+tap_plan 31
 tap_diag "garbage seed $SEED (replay: CM_MISBEHAVE_SEED=$SEED $0)"
 cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
 cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
@@ -298,10 +269,10 @@ cm_step "vm0: nodes 1 and 2 up" fatal cm_ping_nodes_up
 cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal cm_ping_add_flows_to_3
 cm_step "vm1, vm2: carrier" fatal cm_ping_carrier
 
-cm_step "quota: node 3 hoards, vm1 floods it" fatal hoard_flood
-cm_step "quota: node 3 holds exactly its share of vm1's pool, the rest dropped" - held_share
-cm_step "quota: vm1's pings to vm2 all answered meanwhile" - ping_vm2_all
-cm_step "quota: hoarder gone, vm1 pool_free back to 512" - hoarder_leaves
+cm_step "quota: node 3 hoards, vm1 floods it" fatal hoard_flood vm1
+cm_step "quota: node 3 holds exactly its share of vm1's pool, the rest dropped" - held_share vm1 cm0
+cm_step "quota: vm1's pings to vm2 all answered meanwhile" - ping_all vm1 10.0.0.2
+cm_step "quota: hoarder gone, vm1 pool_free back to 512" - hoarder_leaves vm1 cm0 0
 
 cm_step "broken: pings running, node 3 sends garbage (seed $SEED)" fatal start_garbage
 cm_step "broken: the host calls node 3 broken" - host_says_broken
@@ -314,14 +285,14 @@ cm_step "broken: node 3 left, still broken at the host" - garbage_ends
 cm_step "rejoin: node 3 joins again as a new epoch, the host calls it up" - rejoin
 cm_step "rejoin: vm1's pings to 10.0.0.3 answered again" - ping_node3
 cm_step "end: vm1, vm2 pool_free 512" - end_pools
-cm_step "node 0: node 3 hoards, node 0 floods it" fatal node0_flood
-cm_step "node 0: node 3 holds exactly its share of node 0's pool, the rest dropped" - node0_held_share
-cm_step "node 0: its pings to vm1 all answered meanwhile" - node0_ping_vm1
-cm_step "node 0: hoarder gone, cmh-lab pool_free back to 512" - node0_hoarder_leaves
+cm_step "node 0: cmh-lab 10.0.0.100, chains 4 (0 3), 5 (0 1), 6 (1 0)" fatal node0_chains
+cm_step "node 0: node 3 hoards, node 0 floods it" fatal hoard_flood vm0
+cm_step "node 0: node 3 holds exactly its share of node 0's pool, the rest dropped" - held_share vm0 cmh-lab
+cm_step "node 0: its pings to vm1 all answered meanwhile" - ping_all vm0 10.0.0.1
+cm_step "node 0: hoarder gone, cmh-lab pool_free back to 512" - hoarder_leaves vm0 cmh-lab 3
 cm_step "node 0: node 3 sends it garbage: counted per reason and peer, judged broken" - node0_garbage
 cm_step "node 0: node 3 left, broken at the host" - node0_garbage_ends
-cm_step "node 0: cmh-lab pool_free 512" - \
-	vm_wait_for vm0 "ethtool -S cmh-lab | grep -q 'pool_free: 512\$'" 10
+cm_step "node 0: cmh-lab pool_free 512" - cm_pool_full vm0 10 cmh-lab
 cm_step "end: all rmmod cleanly" - eval 'vm_exec vm1 "rmmod chainmesh" 30 &&
 	vm_exec vm2 "rmmod chainmesh" 30 && vm_exec vm0 "rmmod chainmesh_host" 30 &&
 	cm_ping_lsmod'
