@@ -29,7 +29,7 @@
 #include <linux/jiffies.h>
 #include <linux/stddef.h>
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "datapath.h"
 #include "layout.h"
 
