@@ -296,9 +296,8 @@ class AttrSet:
 
 
 class Spec:
-    def __init__(self, path, report):
+    def __init__(self, path):
         self.path = path
-        self.report = report
         with open(path) as f:
             self.y = yaml.safe_load(f)
         y = self.y
@@ -655,7 +654,6 @@ class Policies:
         for _ in range(8):
             new = re.sub(r'\b(\w+)\b',
                          lambda m: local.get(m.group(1), m.group(1)), text)
-            # keep the #define lines themselves
             if new == text:
                 break
             text = new
@@ -830,9 +828,10 @@ def check_policy(spec, pol, rep):
                              'has' if key in op else 'has no', key))
         admin = 'GENL_ADMIN_PERM' in o.get('flags', '')
         if admin != ('admin-perm' in op.get('flags', [])):
-            rep.error(where, '%s: GENL_ADMIN_PERM %s, admin-perm %s in the '
-                      'spec' % (label, 'set' if admin else 'not set',
-                                'set' if not admin else 'not set'))
+            rep.error(where, '%s: %s' % (label, 'GENL_ADMIN_PERM, but no '
+                                         'admin-perm in the spec' if admin
+                                         else 'no GENL_ADMIN_PERM, but '
+                                         'admin-perm in the spec'))
         s = spec.sets.get(op.get('attribute-set'))
         req = set()
         for key in ('do', 'dump'):
@@ -951,7 +950,7 @@ def main():
 
     rep = Report(args.verbose)
     try:
-        spec = Spec(args.spec, rep)
+        spec = Spec(args.spec)
         hdrs = Headers(args.uapi)
         # every uAPI header first, so that policies see their names
         for path in sorted(glob.glob(os.path.join(args.uapi, 'linux',
