@@ -3,7 +3,7 @@
  * ivshmem PCI driver: map the device, then hand it to join.c, which
  * waits for the host's layout and joins.
  */
-#include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/log2.h>

@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 #include <chainmesh/layout.h>
 #include <chainmesh/flow.h>
 

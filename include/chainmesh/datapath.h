@@ -7,7 +7,7 @@
 #ifndef _CHAINMESH_DATAPATH_H
 #define _CHAINMESH_DATAPATH_H
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "compat.h"
 #include "flow.h"
 #include "layout.h"

@@ -29,7 +29,7 @@
 #ifndef _CHAINMESH_DP_H
 #define _CHAINMESH_DP_H
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "compat.h"
 #include "datapath.h"
 #include "flow.h"

@@ -21,7 +21,8 @@
 #include <linux/slab.h>
 #endif
 
-#include <linux/chainmesh.h>
+#include <linux/chainmesh.h>	/* CHAINMESH_POLICY_* */
+#include "abi.h"
 #include "compat.h"
 #include "layout.h"
 

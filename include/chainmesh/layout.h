@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * Region layout v1: a pure function of a few parameters. The host computes
- * it to lay the region out; every node recomputes it from the parameters in
- * the header and refuses a header that disagrees, so no offset a peer wrote
- * is ever followed unchecked.
+ * Region layout v2 (CHAINMESH_LAYOUT_VERSION, <linux/chainmesh_region.h>):
+ * a pure function of a few parameters. The host computes it to lay the
+ * region out; every node recomputes it from the parameters in the header
+ * and refuses a header that disagrees, so no offset a peer wrote is ever
+ * followed unchecked. The structs themselves are pinned by "abi.h".
  */
 #ifndef _CHAINMESH_LAYOUT_H
 #define _CHAINMESH_LAYOUT_H
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "compat.h"
 
 struct cm_layout_params {

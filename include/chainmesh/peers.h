@@ -32,7 +32,7 @@
 #include <stddef.h>
 #endif
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "datapath.h"
 #include "layout.h"
 

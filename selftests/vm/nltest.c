@@ -36,6 +36,7 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
