@@ -6,7 +6,8 @@
 # - include/uapi/linux/chainmesh_region.h (the region's layout) and
 #   chainmesh.h (the netlink family, the ioctls) each compile alone as C90
 #   with -pedantic-errors, use fixed-width types only, and neither pulls in
-#   the other; the ioctl structs keep their size;
+#   the other; the ioctl structs keep their size; include/chainmesh/abi.h
+#   holds against the region header and refuses one whose layout moved;
 # - scripts/ynl-check.py finds Documentation/netlink/specs/chainmesh.yaml,
 #   the header and host/netlink.c's policies in agreement;
 # - and fails, naming the culprit, on copies of them with one deliberate
@@ -48,6 +49,27 @@ defines()
 {
 	printf '#include <linux/%s>\n' "$1" |
 		$CC -std=c90 -Iinclude/uapi -E -dM -x c - | grep -q "define $2 "
+}
+
+# abi UAPIDIR: include/chainmesh/abi.h (C11) against the uAPI headers
+# under UAPIDIR.
+abi()
+{
+	printf '#include <chainmesh/abi.h>\n' |
+		$CC -std=gnu11 -Wall -Werror -Iinclude -I"$1" -fsyntax-only -x c -
+}
+
+# abi_refuses SED: abi.h must not compile against a region header edited
+# by SED (which must change it).
+abi_refuses()
+{
+	rm -rf "$tmp/a"
+	mkdir -p "$tmp/a/linux"
+	cp include/uapi/linux/chainmesh_region.h "$tmp/a/linux/"
+	sed -i -e "$1" "$tmp/a/linux/chainmesh_region.h"
+	cmp -s "$tmp/a/linux/chainmesh_region.h" \
+		include/uapi/linux/chainmesh_region.h && return 1
+	! abi "$tmp/a" 2>/dev/null
 }
 
 # A scratch copy of what the checker reads.
@@ -103,7 +125,7 @@ hdr=uapi/linux/chainmesh.h
 region=uapi/linux/chainmesh_region.h
 pol=netlink.c
 
-echo "1..25"
+echo "1..28"
 check "chainmesh_region.h compiles alone as C90, -pedantic-errors" \
 	c90 chainmesh_region.h
 check "chainmesh.h compiles alone as C90, -pedantic-errors" \
@@ -121,6 +143,12 @@ check "chainmesh.h does not pull in the region layout, nor it the family" \
 check "ioctl structs: chainmesh_ioc_region and _doorbell are 32 bytes" \
 	c90 chainmesh.h "typedef char r32[sizeof(struct chainmesh_ioc_region) == 32 ? 1 : -1];
 typedef char d32[sizeof(struct chainmesh_ioc_doorbell) == 32 ? 1 : -1];"
+check "chainmesh/abi.h: the layout's sizes and offsets hold" \
+	abi include/uapi
+check "chainmesh/abi.h refuses a descriptor with a field inserted" \
+	abi_refuses 's/__le16 data_off;/__le16 csum;\n\t__le16 data_off;/'
+check "chainmesh/abi.h refuses a node entry with fields swapped" \
+	abi_refuses '/__le32 features;/{h;d};/__le32 host_state;/G'
 
 check "ynl-check: the spec, the header and host/netlink.c agree" \
 	python3 scripts/ynl-check.py
