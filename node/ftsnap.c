@@ -37,7 +37,7 @@ int cm_ftsnap_init(struct cm_ftsnap *snap, void *shared,
 	snap->l = l;
 	snap->self = self;
 	snap->name = name;
-	INIT_WORK(&snap->work, cm_ftsnap_work);
+	INIT_DELAYED_WORK(&snap->work, cm_ftsnap_work);
 	for (i = 0; i < CM_FTSNAP_BUFS; i++) {
 		snap->buf[i].snap = snap;
 		snap->buf[i].t = cm_ftable_alloc(l->p.max_flows);
@@ -68,10 +68,10 @@ void cm_ftsnap_destroy(struct cm_ftsnap *snap)
 	u32 i;
 
 	set_bit(CM_FTSNAP_STOPPING, &snap->flags);
-	cancel_work_sync(&snap->work);
+	cancel_delayed_work_sync(&snap->work);
 	rcu_barrier();		/* every cm_ftsnap_reclaim() is over */
 	/* it may have queued us before it saw STOPPING */
-	cancel_work_sync(&snap->work);
+	cancel_delayed_work_sync(&snap->work);
 	RCU_INIT_POINTER(snap->cur, NULL);
 	for (i = 0; i < CM_FTSNAP_BUFS; i++) {
 		cm_ftable_free(snap->buf[i].t);
@@ -115,10 +115,20 @@ static bool cm_ftsnap_small(struct cm_ftsnap *snap)
 	return n <= CM_FTSNAP_INLINE_MAX;
 }
 
+/* The work builds at most one table per CM_FTSNAP_WORK_GAP: whatever a
+ * peer writes into the shared header, a node spends a bounded share of a
+ * CPU on copies (Documentation/threat-model.rst). */
+#define CM_FTSNAP_WORK_GAP	msecs_to_jiffies(50)
+
 static void cm_ftsnap_queue(struct cm_ftsnap *snap)
 {
-	if (!test_bit(CM_FTSNAP_STOPPING, &snap->flags))
-		queue_work(system_unbound_wq, &snap->work);
+	unsigned long next = READ_ONCE(snap->work_at) + CM_FTSNAP_WORK_GAP;
+	unsigned long now = jiffies;
+
+	if (test_bit(CM_FTSNAP_STOPPING, &snap->flags))
+		return;
+	queue_delayed_work(system_unbound_wq, &snap->work,
+			   time_before(now, next) ? next - now : 0);
 }
 
 /* A grace period after a swap: no reader holds the retired table. */
@@ -137,15 +147,16 @@ static void cm_ftsnap_reclaim(struct rcu_head *head)
 
 /*
  * cm_ftsnap_build - snapshot the host's table into a free buffer, swap
+ * @max: entries to copy at most
  *
  * CM_FTSNAP_BUILDING held. Return: 0 (swapped; the retired table is
  * freed after a grace period), -EBUSY (no free buffer until a grace
  * period ends; cm_ftsnap_reclaim() queues the work), -EAGAIN (the host
- * was writing), -EPROTO (refused until the host writes another table).
+ * was writing), -E2BIG (more than @max entries), -EPROTO (refused until
+ * the host writes another table).
  */
-static int cm_ftsnap_build(struct cm_ftsnap *snap)
+static int cm_ftsnap_build(struct cm_ftsnap *snap, u32 max)
 {
-	
 	struct cm_ftsnap_buf *b;
 	u32 i, old;
 	int err;
@@ -156,7 +167,8 @@ static int cm_ftsnap_build(struct cm_ftsnap *snap)
 	if (i == CM_FTSNAP_BUFS)
 		return -EBUSY;
 	b = &snap->buf[i];
-	err = cm_ftable_snapshot(snap->shared, snap->l, snap->self, b->t);
+	err = cm_ftable_snapshot_max(snap->shared, snap->l, snap->self, b->t,
+				     max);
 	if (err) {
 		if (err == -EPROTO) {
 			/* The failed snapshot keeps its seq. */
@@ -181,7 +193,8 @@ static int cm_ftsnap_build(struct cm_ftsnap *snap)
  * while packets use the old one. */
 static void cm_ftsnap_work(struct work_struct *work)
 {
-	struct cm_ftsnap *snap = container_of(work, struct cm_ftsnap, work);
+	struct cm_ftsnap *snap = container_of(to_delayed_work(work),
+					      struct cm_ftsnap, work);
 	int tries, err = 0;
 	bool small;
 
@@ -189,6 +202,7 @@ static void cm_ftsnap_work(struct work_struct *work)
 		if (test_bit(CM_FTSNAP_STOPPING, &snap->flags) ||
 		    !cm_ftsnap_want_now(snap))
 			return;
+		WRITE_ONCE(snap->work_at, jiffies);
 		small = cm_ftsnap_small(snap);
 		if (small) {
 			local_bh_disable();
@@ -198,7 +212,7 @@ static void cm_ftsnap_work(struct work_struct *work)
 			smp_mb__after_atomic();
 		}
 		if (!test_and_set_bit_lock(CM_FTSNAP_BUILDING, &snap->flags)) {
-			err = cm_ftsnap_build(snap);
+			err = cm_ftsnap_build(snap, snap->l->p.max_flows);
 			if (!err)
 				WRITE_ONCE(snap->work_builds,
 					   snap->work_builds + 1);
@@ -218,36 +232,50 @@ static void cm_ftsnap_work(struct work_struct *work)
 	}
 }
 
+static void cm_ftsnap_queue_idle(struct cm_ftsnap *snap)
+{
+	if (!test_bit(CM_FTSNAP_BUILDING, &snap->flags) &&
+	    !delayed_work_pending(&snap->work))
+		cm_ftsnap_queue(snap);
+}
+
 /*
  * cm_ftsnap_stale - slow path of cm_ftsnap_get(): the host's seq moved
  * @t: the table the caller has, valid until its RCU section ends
  *
- * Softirq or BH off. Small tables (CM_FTSNAP_INLINE_MAX), or any when the
- * caller @need's it, are rebuilt here; large ones are left to the work
- * item and @t is used meanwhile. A caller in @need waits for a build
+ * Softirq or BH off. A table of at most CM_FTSNAP_INLINE_MAX entries is
+ * rebuilt here, one try per jiffy at most whoever asks and whatever the
+ * shared header says (its seq and nflows are the peers' to scribble on);
+ * larger ones are left to the work item and @t is used meanwhile. A
+ * caller in @need (a chain context @t does not know) waits for a build
  * that runs with BH off (bounded: a small table, or another softirq's),
  * never for the work item's long one.
  */
 const struct cm_ftable *cm_ftsnap_stale(struct cm_ftsnap *snap,
 					const struct cm_ftable *t, bool need)
 {
+	unsigned long now = jiffies;
 	int tries, err;
 
 	for (tries = 0; tries < 4; tries++) {
 		if (!cm_ftsnap_want(snap, t))
 			return t;
-		if (!need && !cm_ftsnap_small(snap)) {
-			if (!test_bit(CM_FTSNAP_BUILDING, &snap->flags) &&
-			    !work_pending(&snap->work))
-				cm_ftsnap_queue(snap);
+		if (!cm_ftsnap_small(snap)) {
+			cm_ftsnap_queue_idle(snap);
 			return t;
 		}
+		if (READ_ONCE(snap->inline_at) == now)
+			return t;
 		if (!test_and_set_bit_lock(CM_FTSNAP_BUILDING, &snap->flags)) {
-			err = cm_ftsnap_build(snap);
+			WRITE_ONCE(snap->inline_at, now);
+			err = cm_ftsnap_build(snap, CM_FTSNAP_INLINE_MAX);
 			if (!err)
 				WRITE_ONCE(snap->inline_builds,
 					   snap->inline_builds + 1);
 			clear_bit_unlock(CM_FTSNAP_BUILDING, &snap->flags);
+			/* It grew between the hint and the copy. */
+			if (err == -E2BIG)
+				cm_ftsnap_queue_idle(snap);
 			return cm_ftsnap_deref(snap);
 		}
 		if (!need)
@@ -269,6 +297,5 @@ void cm_ftsnap_poke(struct cm_ftsnap *snap)
 {
 	if (cm_ftsnap_small(snap) || !cm_ftsnap_want_now(snap))
 		return;
-	if (!test_bit(CM_FTSNAP_BUILDING, &snap->flags))
-		cm_ftsnap_queue(snap);
+	cm_ftsnap_queue_idle(snap);
 }

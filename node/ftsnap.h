@@ -41,7 +41,9 @@ struct cm_ftsnap {
 	u32 cur_buf;			/* @buf holding @cur, builder's */
 	u32 refused_seq;		/* of a table that failed validation */
 	bool refused;
-	struct work_struct work;	/* rebuilds large tables */
+	struct delayed_work work;	/* rebuilds large tables */
+	unsigned long work_at;		/* jiffies: the work's last try */
+	unsigned long inline_at;	/* jiffies: the last inline try */
 	u64 inline_builds;		/* debugfs; the builder writes */
 	u64 work_builds;
 	struct cm_ftsnap_buf buf[CM_FTSNAP_BUFS];

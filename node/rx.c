@@ -152,11 +152,12 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 	bool fenced = cm_dp_fenced(dp);
 	struct cm_rx *rx = &nd->rx;
 	const struct cm_ftable *t;
+	bool more;
 	int done = 0;
 
 	cm_dp_disarm(dp);
-	/* Returns are transmit completions: not charged to the budget. */
-	cm_dp_returns(dp, &cm_node_dp_ops);
+	/* Transmit completions, within a cap of their own (dp.h). */
+	more = cm_dp_returns(dp, &cm_node_dp_ops, budget);
 
 	if (budget) {
 		/* Not from netpoll (budget 0), which may hold the tx lock. */
@@ -183,6 +184,9 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 		cm_tx_wake(nd);
 	}
 
+	/* Returns left behind: poll again, as for a full budget. */
+	if (more && budget)
+		return budget;
 	if (done < budget && napi_complete_done(napi, done) &&
 	    cm_dp_arm(dp, fenced))
 		napi_schedule(napi);

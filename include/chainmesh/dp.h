@@ -11,7 +11,7 @@
  * buffers back (@ret), and the return ring taking the peer's buffers home
  * (@back). Two contexts use it, as in any NIC driver:
  *
- *  - receive (NAPI in the kernel): cm_dp_rx_data(), cm_dp_returns(),
+ *  - receive (NAPI in the kernel): cm_dp_rx_poll(), cm_dp_returns(),
  *    cm_dp_give_back(), cm_dp_rx_flush(), cm_dp_arm()/cm_dp_disarm();
  *  - transmit, serialized by the embedding's lock (the netdev's tx lock):
  *    cm_dp_route(), cm_dp_tx_room(), cm_dp_push(), cm_dp_tx_flush().
@@ -124,9 +124,12 @@ struct cm_dp_peer {
 	struct cm_ring_prod tx ____cacheline_aligned_in_smp;
 	struct cm_ctr txc;		/* frames sent to the peer */
 	/* The tick's: when the hop last gave some back or held none
-	 * (jiffies; transmit reads), and its give-back count then. */
+	 * (jiffies; transmit reads), and its give-back count then; when
+	 * our data ring to it last had room or moved, and its tail then. */
 	unsigned long hop_ok;
 	u32 hop_back;
+	unsigned long ring_ok;
+	u32 ring_tail;
 };
 
 /* Where a frame goes next: the result of cm_dp_route(). */
@@ -170,6 +173,8 @@ struct cm_dp {
 	u32 first;			/* data ring served first, rotates */
 	bool armed;			/* want_kick set on every inbound ring */
 	bool freed;			/* buffers came back to our free list */
+	u32 chain_seq;			/* table seq at the last bad context */
+	unsigned long chain_seq_at;	/* jiffies when that table was new */
 	struct cm_ctr *rx_flows;	/* [max_flows] */
 	struct cm_ctr rx_total;		/* frames delivered to this node */
 	u64 rx_drops[__CM_RX_DROP_MAX];
@@ -205,23 +210,39 @@ static inline bool cm_dp_own(const struct cm_dp *dp, u64 addr)
 	return addr - dp->pool_off < dp->pool_len;
 }
 
-/* Quotas: each next hop may hold peer_share percent of our pool. A hop
+/*
+ * Quotas: each next hop may hold peer_share percent of our pool. A hop
  * that gave a buffer back since the last tick, or holds none, is making
- * progress; one over its share without any for CM_HOARD_MS is hoarding. */
+ * progress; one over its share without any for CM_HOARD_MS is hoarding.
+ * Likewise our data ring to a hop: one that had room or whose consumer
+ * moved since the last tick is making progress; one full and standing
+ * still for CM_HOARD_MS is stuck (the hop heartbeats but does not read,
+ * or wrote a tail that says "full" for ever).
+ */
 static inline void cm_dp_quota_tick(struct cm_dp *dp)
 {
-	u32 share = READ_ONCE(dp->pol->peer_share), p, back, cap;
+	u32 share = READ_ONCE(dp->pol->peer_share), p, back, cap, head, tail;
 	unsigned long now = jiffies;
+	struct cm_dp_peer *pp;
 
 	share = share < 1 ? 1 : share > 100 ? 100 : share;
 	cap = (u32)((u64)dp->pool.nbufs * share / 100);
 	WRITE_ONCE(dp->hop_cap, cap ? cap : 1);
 	for (p = 0; p < dp->l.p.nodes; p++) {
+		pp = &dp->peer[p];
 		back = READ_ONCE(dp->pool.hop_back[p]);
-		if (back != dp->peer[p].hop_back ||
-		    !cm_pool_held(&dp->pool, p)) {
-			dp->peer[p].hop_back = back;
-			WRITE_ONCE(dp->peer[p].hop_ok, now);
+		if (back != pp->hop_back || !cm_pool_held(&dp->pool, p)) {
+			pp->hop_back = back;
+			WRITE_ONCE(pp->hop_ok, now);
+		}
+		if (p == dp->self)
+			continue;
+		/* Our published head and the peer's tail, as any reader. */
+		head = le32_to_cpu(READ_ONCE(pp->tx.hdr->head));
+		tail = le32_to_cpu(READ_ONCE(pp->tx.hdr->tail));
+		if (tail != pp->ring_tail || head - tail < dp->l.p.ring_slots) {
+			pp->ring_tail = tail;
+			WRITE_ONCE(pp->ring_ok, now);
 		}
 	}
 }
@@ -353,6 +374,30 @@ static __always_inline void cm_dp_bad(struct cm_dp *dp,
 		cm_dp_judge(dp, ops, peer, 1);
 }
 
+/* How long a new table excuses bad chain context: frames that were in
+ * flight when the host changed a chain carry a context it no longer has. */
+#define CM_CHAIN_GRACE_MS	1000
+
+/* A chain context that table @t does not have, from @peer: it counts
+ * against the peer once @t is older than the grace period. */
+static __always_inline void cm_dp_bad_chain(struct cm_dp *dp,
+					    const struct cm_dp_ops *ops,
+					    u32 peer, const struct cm_ftable *t)
+{
+	unsigned long now = jiffies;
+
+	cm_cnt_add(&dp->rx_bad[CM_BAD_CHAIN], 1);
+	cm_cnt_add(&dp->peer[peer].bad, 1);
+	if (t->seq != dp->chain_seq) {
+		dp->chain_seq = t->seq;
+		dp->chain_seq_at = now;
+		return;
+	}
+	if (time_after(now, dp->chain_seq_at +
+			    msecs_to_jiffies(CM_CHAIN_GRACE_MS)))
+		cm_dp_judge(dp, ops, peer, 1);
+}
+
 static inline void cm_dp_rx_drop(struct cm_dp *dp, enum cm_rx_drop why)
 {
 	cm_cnt_add(&dp->rx_drops[why], 1);
@@ -412,9 +457,15 @@ static __always_inline bool cm_dp_rx_check(struct cm_dp *dp,
 	enum cm_bad why;
 
 	why = cm_desc_check(&dp->l, d, owner, idx);
+	/* One of our own buffers that is not out is on our free list:
+	 * neither pass it on nor give it back. */
+	if (unlikely(!why && *owner == dp->self &&
+		     !cm_pool_out(&dp->pool, *idx)))
+		why = CM_BAD_RETURN;
 	if (unlikely(why)) {
 		cm_dp_bad(dp, ops, from, why);
-		/* After CM_BAD_LEN it is a real buffer; else none at all. */
+		/* After CM_BAD_LEN it is a real buffer; else none we may
+		 * hand back. */
 		if (why == CM_BAD_LEN)
 			cm_dp_give_back(dp, ops, from, *owner, *idx, d->addr);
 		return false;
@@ -427,7 +478,7 @@ static __always_inline bool cm_dp_rx_check(struct cm_dp *dp,
 		if (cm_desc_ctx_ok(nt, d))
 			return true;
 	}
-	cm_dp_bad(dp, ops, from, CM_BAD_CHAIN);
+	cm_dp_bad_chain(dp, ops, from, *t);
 	cm_dp_give_back(dp, ops, from, *owner, *idx, d->addr);
 	return false;
 }
@@ -499,21 +550,21 @@ static __always_inline int cm_dp_rx_poll(struct cm_dp *dp,
 	return done;
 }
 
-/* Our buffers coming back from @p; at most ret_slots. A broken peer's
- * return ring too: it holds only our buffers, each checked against its
- * in-flight byte, and what a peer we cut still returns is ours again. */
-static __always_inline void cm_dp_returns_from(struct cm_dp *dp,
-					       const struct cm_dp_ops *ops,
-					       u32 p)
+/* Our buffers coming back from @p, at most @max of them. Return: the
+ * entries consumed. */
+static __always_inline int cm_dp_returns_from(struct cm_dp *dp,
+					      const struct cm_dp_ops *ops,
+					      u32 p, int max)
 {
 	struct cm_ret_tally t;
 	u32 why, n = 0;
 
-	cm_pool_drain_ret(&dp->pool, &dp->l, dp->self, &dp->peer[p].ret, &t);
+	cm_pool_drain_ret_max(&dp->pool, &dp->l, dp->self, &dp->peer[p].ret,
+			      &t, max);
 	if (t.freed)
 		dp->freed = true;
 	if (likely(!t.bad))
-		return;
+		return (int)t.freed;
 	for (why = CM_BAD_NONE + 1; why < __CM_BAD_MAX; why++) {
 		cm_cnt_add(&dp->rx_bad[why], t.why[why]);
 		if (cm_bad_blames((enum cm_bad)why))
@@ -521,17 +572,35 @@ static __always_inline void cm_dp_returns_from(struct cm_dp *dp,
 	}
 	cm_cnt_add(&dp->peer[p].bad, t.bad);
 	cm_dp_judge(dp, ops, p, n);
+	return (int)(t.freed + t.bad);
 }
 
-/* Transmit completions: not charged to a budget. */
-static __always_inline void cm_dp_returns(struct cm_dp *dp,
-					  const struct cm_dp_ops *ops)
-{
-	u32 p;
+/* Return entries one poll takes at most, per unit of its budget. */
+#define CM_RET_PER_BUDGET	4
 
-	for (p = 0; p < dp->l.p.nodes; p++)
-		if (p != dp->self)
-			cm_dp_returns_from(dp, ops, p);
+/*
+ * cm_dp_returns - transmit completions: our buffers coming back, round
+ * robin from the poll's first peer, at most CM_RET_PER_BUDGET * @budget
+ * entries. Not from a peer we cut: the tick takes back what it held
+ * (cm_dp_peer_changes()), and a broken peer that refills its return ring
+ * must not keep us polling.
+ *
+ * Return: true when the cap was reached (more may wait: poll again).
+ */
+static __always_inline bool cm_dp_returns(struct cm_dp *dp,
+					  const struct cm_dp_ops *ops,
+					  int budget)
+{
+	int left = CM_RET_PER_BUDGET * (budget > 0 ? budget : 1);
+	u32 nodes = dp->l.p.nodes, i, p;
+
+	for (i = 0, p = dp->first; i < nodes && left > 0; i++) {
+		if (p != dp->self && !cm_peers_cut(&dp->peers, p))
+			left -= cm_dp_returns_from(dp, ops, p, left);
+		if (++p == nodes)
+			p = 0;
+	}
+	return left <= 0;
 }
 
 /* Publish the return rings we pushed to; ring the owners that asked, and
@@ -558,7 +627,7 @@ static __always_inline void cm_dp_rx_flush(struct cm_dp *dp,
 /*
  * cm_dp_arm - ask every producer for a doorbell
  *
- * Data rings we do not read (a cut peer's; all while @fenced) ask for
+ * Rings we do not read (a cut peer's; data rings while @fenced) ask for
  * none and are no reason to poll again.
  * Return: true when entries arrived meanwhile (ring.h [K2]).
  */
@@ -570,7 +639,12 @@ static inline bool cm_dp_arm(struct cm_dp *dp, bool fenced)
 	for (p = 0; p < dp->l.p.nodes; p++) {
 		if (p == dp->self)
 			continue;
-		if (fenced || cm_peers_cut(&dp->peers, p))
+		if (cm_peers_cut(&dp->peers, p)) {
+			cm_ring_no_kick(&dp->peer[p].data);
+			cm_ring_no_kick(&dp->peer[p].ret);
+			continue;
+		}
+		if (fenced)
 			cm_ring_no_kick(&dp->peer[p].data);
 		else
 			more |= cm_ring_want_kick(&dp->peer[p].data);
@@ -677,7 +751,7 @@ cm_dp_peer_changes(struct cm_dp *dp, const struct cm_dp_ops *ops,
 		memset(&c, 0, sizeof(c));
 		c.gone = true;
 		/* What it returned before it went is not to take back. */
-		cm_dp_returns_from(dp, ops, p);
+		cm_dp_returns_from(dp, ops, p, (int)dp->l.ret_slots);
 		c.reclaimed = cm_pool_reclaim(&dp->pool, p);
 		c.sent_home = cm_dp_send_home_queued(dp, p);
 		if (!c.reclaimed && !c.sent_home)
@@ -768,15 +842,24 @@ static inline bool cm_dp_hoarder(const struct cm_dp *dp, u32 peer)
 			  msecs_to_jiffies(CM_HOARD_MS));
 }
 
+/* Our ring to @peer was full and stood still for CM_HOARD_MS. */
+static inline bool cm_dp_ring_stuck(const struct cm_dp *dp, u32 peer)
+{
+	return time_after(jiffies, READ_ONCE(dp->peer[peer].ring_ok) +
+			  msecs_to_jiffies(CM_HOARD_MS));
+}
+
 /*
  * Can the next frame to @peer go? A buffer, a slot, and the peer under
- * its share. A hoarder's frames go on, to be dropped by cm_dp_push():
- * waiting for it would stop every other next hop too.
+ * its share. A hoarder's frames, and those to a ring that is stuck, go
+ * on, to be dropped by cm_dp_push(): waiting for that hop would stop
+ * every other next hop too.
  */
 static inline bool cm_dp_tx_room(struct cm_dp *dp, u32 peer)
 {
 	return cm_pool_avail(&dp->pool) &&
-	       cm_ring_prod_space(&dp->peer[peer].tx) > 0 &&
+	       (cm_ring_prod_space(&dp->peer[peer].tx) > 0 ||
+		cm_dp_ring_stuck(dp, peer)) &&
 	       (!cm_dp_over_quota(dp, peer) || cm_dp_hoarder(dp, peer));
 }
 

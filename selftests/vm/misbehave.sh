@@ -118,7 +118,7 @@ start_garbage()
 		     ping -i 0.5 -W 1 10.0.0.3 >/dev/null 2>&1 &
 		     echo \$! >/tmp/ping3.pid" || return 1
 	# node 3 up and VM1 sending to it before the garbage starts
-	peer_up chaos --seed "$SEED" --duration 25 --targets 1,2 --kinds "$GARBAGE" \
+	peer_up chaos --seed "$SEED" --duration 45 --targets 1,2 --kinds "$GARBAGE" \
 		--gap 1000 || return 1
 	T_CHAOS=$SECONDS
 }
@@ -154,7 +154,7 @@ bad_sum()
 	echo "$s"
 }
 
-# The attack goes on (the chaos peer runs 25 s); the victims read none of it.
+# The attack goes on (the chaos peer runs 45 s); the victims read none of it.
 not_read()
 {
 	local a1 a2 b1 b2 alive
