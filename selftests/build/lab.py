@@ -50,6 +50,34 @@ def check_compile():
                                doraise=True)
 
 
+def check_layers():
+    """cmlablib's modules are the ones its docstring lists, and each
+    imports only modules listed above it (no cycles, cli on top)."""
+    import ast
+    import cmlablib
+
+    order = [line.split()[0] for line in cmlablib.__doc__.splitlines()
+             if line.startswith("  ") and not line.startswith("   ")]
+    pkg = os.path.dirname(cmlablib.__file__)
+    mods = sorted(f[:-3] for f in os.listdir(pkg)
+                  if f.endswith(".py") and f != "__init__.py")
+    expect("modules listed in cmlablib/__init__.py", sorted(order), mods)
+    for i, m in enumerate(order):
+        with open(os.path.join(pkg, m + ".py")) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                if node.module not in order[:i]:
+                    raise Fail("%s imports %s, not above it" % (m, node.module))
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(
+                    node, ast.Import) else [node.module]
+                for n in names:
+                    if n.split(".")[0] not in sys.stdlib_module_names:
+                        raise Fail("%s imports %s: not the standard library"
+                                   % (m, n))
+
+
 def check_help():
     """`tools/lab/cmlab -h` exits 0 and names every command."""
     r = subprocess.run([os.path.join(LAB, "cmlab"), "-h"],
@@ -223,7 +251,7 @@ def check_exec():
             os.close(fout)
 
 
-CHECKS = {"compile": check_compile, "help": check_help, "cpio": check_cpio,
+CHECKS = {"compile": check_compile, "layers": check_layers, "help": check_help, "cpio": check_cpio,
           "vmlinux": check_vmlinux, "specs": check_specs, "exec": check_exec}
 
 

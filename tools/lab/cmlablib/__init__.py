@@ -5,16 +5,16 @@
              LabError, logging, signals that end a start
   cpio       the newc archive writer
   kernel     Debian's vmlinux (unpacked from the bzImage) and its modules
-  initramfs  `build`: the guests' busybox initramfs and build.json
-  shell      `exec`: the lab shell on ttyS1, both ends of its protocol
   procs      processes by pid and start time, timeout(1), pidfiles, logs
   state      $CMLAB_DIR and lab.json
+  shell      `exec`: the lab shell on ttyS1, both ends of its protocol
+  initramfs  `build`: the guests' busybox initramfs and build.json
   qemu       the VMs and the ivshmem daemon: start, stop, status, kill,
              pause, resume, restart
   peers      cm-peer against the lab: peer, peer-wait, peer-stop
   hostvm     the real host in a VM: build-host, start-host
   cli        argparse and dispatch (main)
 
-Modules import downwards only (cli imports everything, common nothing of
-the lab); Python 3.11's standard library and nothing else.
+A module imports only modules above it in this list; Python 3.11's
+standard library and nothing else.
 """
