@@ -11,7 +11,7 @@ import time
 
 from .common import PEER, LabError, log, tail_log
 from .procs import alive, proc_ref, wait_file_line, wait_gone
-from .state import running_lab, save_state
+from .state import lifetime_left, running_lab, save_state
 
 
 def peer_index(name, st):
@@ -40,8 +40,7 @@ def cmd_peer(args):
     # the shell outlives a SIGTERM to the group (cm-peer handles it and
     # leaves the mesh) to log cm-peer's exit status
     script = 'trap "" TERM INT; "$0" "$@"; echo "cmlab-peer-exit $?"'
-    lifetime = max(10, int(st.get("lifetime", 3600) -
-                           (time.time() - st.get("started", time.time()))))
+    lifetime = lifetime_left(st, 10)
     with open(logp, "wb") as lf:
         p = subprocess.Popen(["timeout", "-k", "5", str(lifetime), "sh", "-c",
                               script, PEER, "-S", sock] + argv,

@@ -20,8 +20,8 @@ from .common import (BUILD, DAEMON, QEMU, LabError, Terminated, log,
 from .procs import (alive, kill_wait, log_size, proc_ref, read_pidfile,
                     spawn, wait_file_line, wait_gone)
 from .shell import shell_fifos, wait_shell
-from .state import (claim_lab_dir, clear_lab_dir, lab_dir, load_state,
-                    running_lab, save_state, vm_index)
+from .state import (claim_lab_dir, clear_lab_dir, lab_dir, lifetime_left,
+                    load_state, running_lab, save_state, vm_index)
 
 
 # Boot options per LAB-FACTS.md; 8250.nr_uarts=2 for the shell on ttyS1.
@@ -86,6 +86,85 @@ def qemu_ref(d, name, secs):
     return dict(proc_ref(pid), what="%s (QEMU)" % name) if pid else None
 
 
+def start_daemon(d, st, args):
+    """The ivshmem daemon on d/ivshmem.sock, in st once it listens; returns
+    its log, where it says who joined and left."""
+    sock = os.path.join(d, "ivshmem.sock")
+    dlog = os.path.join(d, "ivshmemd.log")
+    dpid = os.path.join(d, "ivshmemd.pid")
+    w = spawn([DAEMON, "-S", sock, "-m", args.region, "-n",
+               str(args.vectors), "-l", dlog, "-p", dpid],
+              os.path.join(d, "ivshmemd.out"), args.lifetime)
+    st["daemon"] = {"wrapper": dict(proc_ref(w.pid), what="daemon")}
+    save_state(st)
+    pid = read_pidfile(dpid, time.monotonic() + 10)
+    if not pid:
+        raise LabError("daemon did not start: see %s" % dlog)
+    st["daemon"]["proc"] = dict(proc_ref(pid), what="daemon")
+    save_state(st)
+    if not wait_file_line(dlog, r"listening on", time.monotonic() + 10):
+        raise LabError("daemon not listening: see %s" % dlog)
+    return dlog
+
+
+def start_vm(d, st, i, build, args, dlog):
+    """VM i's QEMU, in st once the daemon logged its join as peer i."""
+    name = "vm%d" % i
+    argv = qemu_cmd(d, i, build, args)
+    with open(os.path.join(d, name + ".cmdline"), "w") as f:
+        f.write(" ".join(argv) + "\n")
+    shell_fifos(d, name)
+    t0 = time.monotonic()
+    vm = {"name": name, "t0": t0,
+          "wrapper": spawn_vm(d, name, argv, args.lifetime)}
+    st["vms"].append(vm)
+    save_state(st)
+    m = wait_file_line(dlog, r"peer (\d+) joined \((%d) connected" % (i + 1),
+                       time.monotonic() + 20,
+                       [vm["wrapper"], st["daemon"]["proc"]])
+    if not m:
+        raise LabError("%s never joined the ivshmem daemon: see %s"
+                       % (name, os.path.join(d, name + ".qemu.log")))
+    vm["peer"] = int(m.group(1))
+    if vm["peer"] != i:
+        raise LabError("%s got peer id %d, expected %d"
+                       % (name, vm["peer"], i))
+    ref = qemu_ref(d, name, 10)
+    if ref:
+        vm["qemu"] = ref
+    save_state(st)
+
+
+def wait_shells(d, st, boot_timeout):
+    """Every VM's shell, probed in parallel (the guests boot in parallel);
+    each VM's boot_s is timed from its QEMU start."""
+    deadline = time.monotonic() + boot_timeout
+    res = {}
+
+    def waiter(i):
+        try:
+            res[i] = (wait_shell(d, i, deadline), time.monotonic())
+        except LabError as e:
+            res[i] = (e, time.monotonic())
+
+    ths = [threading.Thread(target=waiter, args=(i,), daemon=True)
+           for i in range(len(st["vms"]))]
+    for t in ths:
+        t.start()
+    for t in ths:
+        while t.is_alive():
+            t.join(0.2)
+    for i, vm in enumerate(st["vms"]):
+        ok, t1 = res.get(i, (False, 0))
+        if ok is not True:
+            why = str(ok) if isinstance(ok, LabError) else \
+                "no shell within %d s" % boot_timeout
+            raise LabError("%s: %s; console: %s" % (
+                vm["name"], why,
+                os.path.join(d, vm["name"] + ".console.log")))
+        vm["boot_s"] = round(t1 - vm["t0"], 2)
+
+
 def cmd_start(args):
     d = claim_lab_dir("vm00.console.sock")
     try:
@@ -110,74 +189,10 @@ def cmd_start(args):
     with terminate_on_signals():
         try:
             t_all = time.monotonic()
-            sock = os.path.join(d, "ivshmem.sock")
-            dlog = os.path.join(d, "ivshmemd.log")
-            dpid = os.path.join(d, "ivshmemd.pid")
-            w = spawn([DAEMON, "-S", sock, "-m", args.region, "-n",
-                       str(args.vectors), "-l", dlog, "-p", dpid],
-                      os.path.join(d, "ivshmemd.out"), args.lifetime)
-            st["daemon"] = {"wrapper": dict(proc_ref(w.pid), what="daemon")}
-            save_state(st)
-            pid = read_pidfile(dpid, time.monotonic() + 10)
-            if not pid:
-                raise LabError("daemon did not start: see %s" % dlog)
-            st["daemon"]["proc"] = dict(proc_ref(pid), what="daemon")
-            save_state(st)
-            if not wait_file_line(dlog, r"listening on", time.monotonic() + 10):
-                raise LabError("daemon not listening: see %s" % dlog)
-
+            dlog = start_daemon(d, st, args)
             for i in range(args.n):
-                name = "vm%d" % i
-                argv = qemu_cmd(d, i, build, args)
-                with open(os.path.join(d, name + ".cmdline"), "w") as f:
-                    f.write(" ".join(argv) + "\n")
-                shell_fifos(d, name)
-                t0 = time.monotonic()
-                vm = {"name": name, "t0": t0,
-                      "wrapper": spawn_vm(d, name, argv, args.lifetime)}
-                st["vms"].append(vm)
-                save_state(st)
-                m = wait_file_line(dlog, r"peer (\d+) joined \((%d) connected" % (i + 1),
-                                   time.monotonic() + 20,
-                                   [vm["wrapper"], st["daemon"]["proc"]])
-                if not m:
-                    raise LabError("%s never joined the ivshmem daemon: see %s"
-                                   % (name, os.path.join(d, name + ".qemu.log")))
-                vm["peer"] = int(m.group(1))
-                if vm["peer"] != i:
-                    raise LabError("%s got peer id %d, expected %d"
-                                   % (name, vm["peer"], i))
-                ref = qemu_ref(d, name, 10)
-                if ref:
-                    vm["qemu"] = ref
-                save_state(st)
-
-            # the guests boot in parallel; each is timed from its QEMU start
-            deadline = time.monotonic() + args.boot_timeout
-            res = {}
-
-            def waiter(i):
-                try:
-                    res[i] = (wait_shell(d, i, deadline), time.monotonic())
-                except LabError as e:
-                    res[i] = (e, time.monotonic())
-
-            ths = [threading.Thread(target=waiter, args=(i,), daemon=True)
-                   for i in range(args.n)]
-            for t in ths:
-                t.start()
-            for t in ths:
-                while t.is_alive():
-                    t.join(0.2)
-            for i, vm in enumerate(st["vms"]):
-                ok, t1 = res.get(i, (False, 0))
-                if ok is not True:
-                    why = str(ok) if isinstance(ok, LabError) else \
-                        "no shell within %d s" % args.boot_timeout
-                    raise LabError("%s: %s; console: %s" % (
-                        vm["name"], why,
-                        os.path.join(d, vm["name"] + ".console.log")))
-                vm["boot_s"] = round(t1 - vm["t0"], 2)
+                start_vm(d, st, i, build, args, dlog)
+            wait_shells(d, st, args.boot_timeout)
             st["boot_wall_s"] = round(time.monotonic() - t_all, 2)
             save_state(st)
             for vm in st["vms"]:
@@ -320,6 +335,21 @@ def cmd_pause(args):
     return 0
 
 
+def hold_ids_below(sock, i, used, holds):
+    """Hold every free peer id below i (connections to the daemon, appended
+    to holds), so that the daemon's "lowest free id" is i."""
+    for _ in [k for k in range(i) if k not in used]:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(sock)
+        hdr = s.recv(16, socket.MSG_WAITALL)
+        holds.append(s)
+        got = int.from_bytes(hdr[8:16], "little", signed=True) \
+            if len(hdr) == 16 else -1
+        if got >= i or got < 0:
+            raise LabError("placeholder got peer id %d, wanted < %d" % (got, i))
+
+
 def cmd_restart(args):
     st = running_lab()
     d = st["dir"]
@@ -345,20 +375,9 @@ def cmd_restart(args):
     with open(os.path.join(BUILD, "build.json")) as f:
         build = json.load(f)
 
-    # hold every free id below ours, so that the daemon's "lowest free id"
-    # is ours
     holds = []
     try:
-        for _ in [k for k in range(i) if k not in used]:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(10)
-            s.connect(sock)
-            hdr = s.recv(16, socket.MSG_WAITALL)
-            holds.append(s)
-            got = int.from_bytes(hdr[8:16], "little", signed=True) \
-                if len(hdr) == 16 else -1
-            if got >= i or got < 0:
-                raise LabError("placeholder got peer id %d, wanted < %d" % (got, i))
+        hold_ids_below(sock, i, used, holds)
         # the console socket of the last life; the logs are appended to
         try:
             os.unlink(os.path.join(d, name + ".console.sock"))
@@ -373,9 +392,8 @@ def cmd_restart(args):
                                vectors=st.get("vectors", 1))
         argv = qemu_cmd(d, i, build, a)
         t0 = time.monotonic()
-        lifetime = max(60, int(st.get("lifetime", 3600) -
-                               (time.time() - st.get("started", time.time()))))
-        vm.update({"t0": t0, "wrapper": spawn_vm(d, name, argv, lifetime),
+        vm.update({"t0": t0,
+                   "wrapper": spawn_vm(d, name, argv, lifetime_left(st, 60)),
                    "qemu": None, "restarts": vm.get("restarts", 0) + 1})
         vm.pop("killed", None)
         save_state(st)

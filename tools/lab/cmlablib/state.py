@@ -4,6 +4,7 @@
 import json
 import os
 import re
+import time
 
 from .common import LabError
 from .procs import alive
@@ -63,6 +64,13 @@ def all_refs(st):
     dmn = st.get("daemon") or {}
     refs += [r for r in (dmn.get("proc"), dmn.get("wrapper")) if r]
     return refs
+
+
+def lifetime_left(st, floor):
+    """Seconds left of the lab's --lifetime, at least floor: the bound of a
+    process started into a running lab."""
+    return max(floor, int(st.get("lifetime", 3600) -
+                          (time.time() - st.get("started", time.time()))))
 
 
 def claim_lab_dir(sock_name):
