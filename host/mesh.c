@@ -97,8 +97,8 @@ static bool cm_mesh_judge_node(struct cm_mesh *m, u32 n, bool new_life)
 
 	if (new_life) {
 		if (w->broken)
-			pr_info("%s: node %u rejoined as epoch %u, taken back\n",
-				m->name, n, w->epoch);
+			pr_info_ratelimited("%s: node %u rejoined as epoch %u, taken back\n",
+					    m->name, n, w->epoch);
 		w->broken = false;
 		w->stale = who;
 	}
@@ -108,8 +108,8 @@ static bool cm_mesh_judge_node(struct cm_mesh *m, u32 n, bool new_life)
 		return w->broken;
 	w->broken = true;
 	bitmap_from_u64(by, who);
-	pr_warn("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
-		m->name, n, w->epoch, CHAINMESH_MAX_NODES, by);
+	pr_warn_ratelimited("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
+			    m->name, n, w->epoch, CHAINMESH_MAX_NODES, by);
 	return true;
 }
 
@@ -157,8 +157,12 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 	if (cm_mesh_judge_node(m, n, new_life))
 		verdict = CHAINMESH_NODE_BROKEN;
 
-	if (verdict == w->verdict)
+	if (verdict == w->verdict) {
+		/* Only the host writes it: re-assert what a peer forged. */
+		if (le32_to_cpu(READ_ONCE(e->host_state)) != verdict)
+			WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
 		return false;
+	}
 	WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
 	pr_info_ratelimited("%s: node %u %s (epoch %u)\n", m->name, n,
 			    cm_state_names[verdict], epoch);
@@ -168,6 +172,24 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 
 static void cm_mesh_publish(struct cm_mesh *m);
 
+#define CM_REPUBLISH_GAP	msecs_to_jiffies(500)
+
+/* Node 0's own entry, which only we write: re-asserted every tick, so
+ * that a peer that forged it misleads the others for a tick at most. */
+static void cm_mesh_assert_self(struct cm_mesh *m)
+{
+	struct chainmesh_node *e = cm_node(m->base, &m->l, m->self);
+	u8 mac[6];
+
+	cm_node_mac(m->mesh_id, m->self, mac);
+	if (memcmp(e->mac, mac, sizeof(mac)))
+		memcpy(e->mac, mac, sizeof(mac));
+	if (le32_to_cpu(READ_ONCE(e->host_state)) != CHAINMESH_NODE_UP)
+		WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
+	if (le32_to_cpu(READ_ONCE(e->state)) != CHAINMESH_NODE_UP)
+		WRITE_ONCE(e->state, cpu_to_le32(CHAINMESH_NODE_UP));
+}
+
 static void cm_mesh_watch(struct work_struct *work)
 {
 	struct cm_mesh *m = container_of(to_delayed_work(work), struct cm_mesh,
@@ -175,6 +197,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	DECLARE_BITMAP(changed, CHAINMESH_MAX_NODES);
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);
 	unsigned long now = jiffies;
+	bool republish;
 	u32 n;
 
 	WRITE_ONCE(cm_node(m->base, &m->l, m->self)->heartbeat,
@@ -199,11 +222,18 @@ static void cm_mesh_watch(struct work_struct *work)
 			__set_bit(n, alive);
 	}
 
-	if (!bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
+	cm_mesh_assert_self(m);
+	/* A node flipping its state every tick would make every node copy
+	 * its table every tick: the tables follow the alive set at most once
+	 * per CM_REPUBLISH_GAP (and at once after a quiet spell). */
+	republish = !bitmap_equal(alive, m->alive, CHAINMESH_MAX_NODES) &&
+		    time_after_eq(now, m->published_at + CM_REPUBLISH_GAP);
+	if (republish || !bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
 		mutex_lock(&cm_mesh_lock);
-		if (!bitmap_equal(alive, m->alive, CHAINMESH_MAX_NODES)) {
+		if (republish) {
 			bitmap_copy(m->alive, alive, CHAINMESH_MAX_NODES);
 			cm_mesh_publish(m);
+			m->published_at = now;
 		}
 		for_each_set_bit(n, changed, CHAINMESH_MAX_NODES)
 			cm_nl_notify_node(m, n);
@@ -384,6 +414,10 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 		err = -EEXIST;
 		goto err_unlock;
 	}
+	/* Whoever finds it from here on (an ioctl of the daemon that the
+	 * notification woke, say) finds it complete. */
+	if (b->self)
+		WRITE_ONCE(*b->self, m);
 	list_add_tail(&m->list, &cm_meshes);
 	cm_mesh_gen++;
 	cm_nl_notify_mesh(m, true);

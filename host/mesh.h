@@ -83,6 +83,7 @@ struct cm_mesh {
 	struct cm_ftable *scratch;	/* one node's table being compiled */
 	struct cm_chain *eff;		/* chains with the failure policy applied */
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);	/* as last compiled */
+	unsigned long published_at;	/* jiffies: the last such compile */
 
 	/* Liveness, touched only by the watcher. */
 	struct delayed_work watch;
@@ -119,6 +120,9 @@ struct cm_mesh_backing {
 	u64 size;			/* a power of two */
 	const struct cm_bell_ops *bell;
 	void *priv;
+	/* Set to the mesh before anyone can find it (listed, announced):
+	 * the backing's own pointer to it, or NULL. */
+	struct cm_mesh **self;
 	struct device *parent;		/* of node 0's netdev, or NULL */
 	bool polled;			/* no doorbell for node 0 (yet) */
 };

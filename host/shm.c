@@ -314,12 +314,12 @@ int cm_shm_mesh_add(const char *name, const struct cm_layout_params *p,
 	}
 	b.base = s->base;
 	b.priv = s;
+	b.self = &s->m;
 	m = cm_mesh_create(name, p, &b, extack);
 	if (IS_ERR(m)) {
 		err = PTR_ERR(m);
 		goto err_unmap;
 	}
-	s->m = m;
 	pr_info("mesh %s: %u nodes, %llu of %llu bytes of shmem, mesh id %08x\n",
 		name, m->l.p.nodes, m->l.size, b.size, m->mesh_id);
 	return 0;

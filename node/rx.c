@@ -109,10 +109,11 @@ static const struct cm_ftable *cm_rx_table(struct cm_dp *dp, bool need)
 
 static void cm_rx_judged(struct cm_dp *dp, u32 peer)
 {
-	netdev_warn(cm_dp_ndev(dp)->netdev,
-		    "node %u sent %u bad descriptors or indices within %u ms: broken, no longer read\n",
-		    peer, READ_ONCE(dp->pol->bad_limit),
-		    READ_ONCE(dp->pol->bad_window_ms));
+	if (net_ratelimit())
+		netdev_warn(cm_dp_ndev(dp)->netdev,
+			    "node %u sent %u bad descriptors or indices within %u ms: broken, no longer read\n",
+			    peer, READ_ONCE(dp->pol->bad_limit),
+			    READ_ONCE(dp->pol->bad_window_ms));
 }
 
 static const struct cm_dp_ops cm_node_dp_ops = {
@@ -126,6 +127,9 @@ static void cm_rx_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *c)
 {
 	struct net_device *netdev = cm_dp_ndev(dp)->netdev;
 
+	/* A peer can flip its epoch at will: bound what it can make us log. */
+	if (!net_ratelimit())
+		return;
 	if (c->gone)
 		netdev_info(netdev,
 			    "node %u is gone: %u buffers taken back, %u of others sent home\n",

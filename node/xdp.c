@@ -87,8 +87,10 @@ static bool cm_xdp_tx(struct cm_ndev *nd, u32 from, const struct cm_desc *d,
 	struct cm_ctx ctx, *ctxp = NULL;
 	struct cm_rx *rx = &nd->rx;
 	struct cm_xdp_tx_ent *e;
-	struct cm_route r;
+	u32 plen = min_t(u32, d->len, CM_PARSE_LEN);
 	u8 *frame = cm_buf(nd, d->addr) + d->data_off;
+	u8 hdr[CM_PARSE_LEN];
+	struct cm_route r;
 
 	/* The receive path checked the context against @t. */
 	if (d->flags & CHAINMESH_D_CTX) {
@@ -96,7 +98,9 @@ static bool cm_xdp_tx(struct cm_ndev *nd, u32 from, const struct cm_desc *d,
 		ctx.hop = d->hop;
 		ctxp = &ctx;
 	}
-	if (cm_dp_route(t, ctxp, frame, min_t(u32, d->len, CM_PARSE_LEN), &r))
+	/* Peers may write the frame meanwhile: classify a copy. */
+	memcpy(hdr, frame, plen);
+	if (cm_dp_route(t, ctxp, hdr, plen, &r))
 		return false;
 	/* The next node must find its own address, as cm_start_xmit() does. */
 	cm_frame_set_dest(nd->dp.base, &nd->dp.l, frame, r.peer);

@@ -471,18 +471,24 @@ cm_ping_lsmod()
 
 # ------------------------------------------------------------------ real host
 
-# host_lab_start [--nested] [start-host options]: like lab_start, but one
+# host_lab_start [--nested] [--file|--prog SRC:DST]... [start-host options]:
+# like lab_start, but one
 # VM (vm0) that is a real host: no ivshmem device, the daemon and cm-peer
 # in its initramfs (`cmlab build-host`); --nested adds QEMU and the lab's
 # kernel and initramfs, to boot guests inside it (cm-vm-start/exec).
 host_lab_start()
 {
-	local nested=
+	local build=() start=()
 
-	[ "$1" = --nested ] && nested=--nested
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--file|--prog) build+=("$1" "$2"); shift 2 ;;
+		--nested) build+=("$1"); start+=("$1"); shift ;;
+		*) start+=("$1"); shift ;;
+		esac
+	done
 	lab_dir_init
-	# shellcheck disable=SC2086 # no option: the shared build
-	lab_build build-host $nested || return 1
+	lab_build build-host "${build[@]}" || return 1
 	cm_lab_started=1
-	CM_OUT=$("$CMLAB" start-host --lifetime "${CMLAB_LIFETIME:-$CM_LAB_LIFETIME}" "$@" 2>&1)
+	CM_OUT=$("$CMLAB" start-host --lifetime "${CMLAB_LIFETIME:-$CM_LAB_LIFETIME}" "${start[@]}" 2>&1)
 }

@@ -35,6 +35,8 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# a task stuck for 30 s shows on the console (the scan fails on it)
+echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 name=vm
 for a in $(cat /proc/cmdline); do
 	case "$a" in cmlab.name=*) name="${a#cmlab.name=}" ;; esac

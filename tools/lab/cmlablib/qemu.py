@@ -43,9 +43,13 @@ def tsc_khz():
     return 0
 
 
+# "BUG:" covers soft lockups and scheduling while atomic; the others are
+# the RCU stall and hung task detectors (the lab's init shortens the
+# latter's timeout).
 BAD_PATTERNS = ("Oops", "BUG:", "WARNING:", "Call Trace", "Kernel panic",
                 "kernel BUG at", "general protection fault", "UBSAN:",
-                "KASAN:")
+                "KASAN:", "soft lockup", "detected stall",
+                "blocked for more than", "hard LOCKUP")
 
 
 def qemu_cmd(d, i, build, args):
@@ -262,7 +266,7 @@ def cmd_stop(args):
     for line in bad:
         print(line)
     if bad:
-        log("%d suspicious console line(s): Oops/BUG/WARNING/Call Trace/panic"
+        log("%d suspicious console line(s): Oops/BUG/WARNING/Call Trace/panic/lockup/stall"
             % len(bad))
     log("lab stopped; logs in %s" % d)
     return 0 if ok and not bad else 1
