@@ -519,10 +519,14 @@ static const struct cm_ftable *cmp_table(struct cmp *c)
 		return c->ft;
 	err = cm_ftable_snapshot(shared, &c->l, (u32)c->self, c->ft_spare);
 	if (err == -EPROTO) {
+		/* Said once: a peer rewriting it (chaos' ftable) says it
+		 * again and again. */
+		if (!c->ft_refused_seq)
+			cmp_log(c, "flow table (seq %u) refused: keeping seq %u"
+				" (further refusals not logged)", seq,
+				c->ft->seq);
 		c->ft_refused = true;
 		c->ft_refused_seq = seq;
-		cmp_log(c, "flow table (seq %u) refused: keeping seq %u", seq,
-			c->ft->seq);
 	}
 	if (err)
 		return c->ft;
@@ -815,8 +819,8 @@ static void cmp_summary(struct cmp *c)
 	       " kicks_sent %llu kicks_got %llu"
 	       " bad_addr %llu bad_align %llu bad_owner %llu"
 	       " bad_len %llu bad_return %llu bad_index %llu"
-	       " pool_free %u/%u bad_chain %llu drops %llu reclaimed %llu"
-	       " fences %llu\n", c->self, dp->rx_total.packets, tx,
+	       " pool_free %u/%u bad_chain %llu drops %llu drop_quota %llu"
+	       " reclaimed %llu fences %llu\n", c->self, dp->rx_total.packets, tx,
 	       back - dp->reclaimed, home - c->forged,
 	       dp->rx_drops[CM_RX_DROP_NO_RETURN], c->hoarded,
 	       dp->tx_drops[CM_TX_DROP_NO_BUF],
@@ -826,7 +830,8 @@ static void cmp_summary(struct cmp *c)
 	       dp->rx_bad[CM_BAD_OWNER], dp->rx_bad[CM_BAD_LEN],
 	       dp->rx_bad[CM_BAD_RETURN], dp->rx_bad[CM_BAD_INDEX],
 	       cm_pool_count(&dp->pool), dp->pool.nbufs,
-	       dp->rx_bad[CM_BAD_CHAIN], drops, dp->reclaimed, c->fences);
+	       dp->rx_bad[CM_BAD_CHAIN], drops,
+	       dp->tx_drops[CM_TX_DROP_QUOTA], dp->reclaimed, c->fences);
 	fflush(stdout);
 }
 
