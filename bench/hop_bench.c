@@ -1,18 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hop_bench: the per-packet work of a chainmesh hop, compiled in userspace
- * from the same headers as the modules.
+ * hop_bench: the per-packet work of a chainmesh hop: the node datapath
+ * of include/chainmesh/dp.h itself, the loop node 0 and every guest run,
+ * compiled in userspace.
  *
- * Node 1 of a 3-node region classifies packets that arrive without chain
- * context on data ring 0->1 and forwards them on ring 1->2, one burst at a
- * time, as its NAPI poll would:
+ * Three nodes share one in-memory region, each a struct cm_dp with the
+ * same ops, which do what a guest's XDP_TX does: a frame received is
+ * counted against its flow, routed by its chain context (cm_dp_route())
+ * and its buffer pushed as it is to the next node (cm_dp_push()), or, at
+ * the chain's end, sent home (cm_dp_give_back()). Chain 1 is 0 -> 1 -> 2.
+ * Node 0 sends a burst of UDP/IPv4 frames from its pool (cm_dp_send(),
+ * with chain context, as its transmit path does); the hop is one NAPI
+ * poll of node 1:
  *
- *   cm_ring_cons_avail and cm_ring_pop_descs of the burst, then per
- *   packet: cm_desc_check, cm_flow_parse of the UDP/IPv4 frame in the
- *   buffer, cm_flow_lookup in the node's snapshot of its flow table (its
- *   hash index), the chain's next hop, the flow's counters; then one
- *   cm_ring_push_descs, cm_ring_publish (the kick decision) and
- *   cm_ring_release per burst.
+ *   cm_dp_disarm, cm_dp_returns (every return ring), cm_dp_rx_poll (each
+ *   inbound data ring, round robin: cm_rx_pop_burst of the burst, per
+ *   descriptor cm_desc_check and the context checked against the node's
+ *   table, then the ops' rx: cm_desc_flow (cm_flow_parse, cm_flow_lookup
+ *   in the node's snapshot, its hash index), the per-peer and per-flow
+ *   counters, cm_dp_route, the next node's MAC, cm_dp_push), then
+ *   cm_dp_tx_flush (publish, the kick decision) and cm_dp_rx_flush
+ *   (release, the space-wanted check).
+ *
+ * Node 2 then ends the frames' journey (their buffers go home on its
+ * return ring) and node 0 takes them back, both untimed; each goes idle
+ * with cm_dp_arm(), so node 1's publish decides to kick every burst. A
+ * run fails unless every frame went on and came home and nothing was
+ * dropped or refused.
  *
  * The flow table is compiled, published and snapshotted with the real
  * helpers. The packet matches the last of its flows: the others are UDP
@@ -54,10 +68,10 @@
  * meanwhile), and the publishes done.
  *
  * Only the hop is timed (clock_gettime around each burst, its own cost
- * subtracted); feeding ring 0->1 and draining ring 1->2 are not. The
- * draining side asks for a kick after each drain, so every publish
- * decides to kick; the doorbell write itself (MMIO) is not counted.
- * Everything stays in cache: this is the CPU cost of the code.
+ * subtracted); node 0's sending and node 2's and node 0's polls are not.
+ * The doorbell write itself (MMIO, an eventfd) is not counted, only the
+ * decision to ring. Everything stays in cache: this is the CPU cost of
+ * the code.
  *
  *   hop_bench [-o CSV] [-u CSV] [-r RUNS] [-b BURST]
  *   hop_bench -T CSV [-r RUNS] [-c CPU,CPU[,CPU]] [-d MS] [-R RATES] [-F FLOWS]
@@ -79,15 +93,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <chainmesh/layout.h>
-#include <chainmesh/ring.h>
-#include <chainmesh/flow.h>
+#include <chainmesh/dp.h>
 
 #include "median.h"
 
+#define NODES		3u
 #define SELF		1u
 #define NEXT		2u
 #define CHAIN		1u
+#define MESH_ID		0x0101u	/* the frame's MACs are node MACs of it */
 #define FRAME_LEN	60u	/* Ethernet + IPv4 + UDP + 18 bytes, no FCS */
 #define MAX_BURST	256u
 #define MAX_RUNS	64
@@ -100,21 +114,28 @@ static const u32 scan_flows[NSCAN] = { 1, 1024, 10000, 100000 };
 /* table sizes of the hop, the update cost and the traffic tests */
 static const u32 sizes[NSIZES] = { 1, 1024, 10000, 100000 };
 
+/*
+ * Three nodes of one in-memory region, each a struct cm_dp (dp.h) with
+ * the same ops: a frame received goes on as it is, to the next node of
+ * its chain (XDP_TX), or home at the chain's end.
+ */
+struct hop;
+
+struct hop_node {
+	struct cm_dp dp;
+	struct hop *h;
+	struct cm_ftable *ft;		/* its snapshot of its table */
+};
+
 struct hop {
 	void *base;
 	struct cm_layout l;
-	struct cm_ftable *ft;		/* node 1's private snapshot */
-	struct cm_ring_cons in;		/* 0 -> 1, ours */
-	struct cm_ring_prod out;	/* 1 -> 2, ours */
-	struct chainmesh_flow_stats *fstats;
-	/* the test's ends of the two rings */
-	struct cm_ring_prod feed;
-	struct cm_ring_cons drain;
-	u32 next_buf;
-	struct cm_desc burst[MAX_BURST];	/* popped, then the ones going on */
-	u64 kicks;
-	u64 drops;
-	u64 forwarded;
+	struct cm_policy pol;
+	struct hop_node n[NODES];
+	struct cm_route in;		/* node 0's frames: to node 1 */
+	u64 kicks[NODES];		/* doorbells rung for each node */
+	u64 sent;			/* frames through the hop, all runs */
+	u64 bursts;
 };
 
 /* A UDP/IPv4 frame from 10.0.0.1:40000 to 10.0.0.2:5201. */
@@ -166,15 +187,91 @@ static void die(const char *what)
 	exit(1);
 }
 
+static struct hop_node *hop_node_of(struct cm_dp *dp)
+{
+	return (struct hop_node *)((char *)dp - offsetof(struct hop_node, dp));
+}
+
+/* ops->kick: the doorbell write itself (MMIO, an eventfd) is not
+ * counted, only that the loop decided to ring. */
+static void hop_kick(struct cm_dp *dp, u32 peer)
+{
+	hop_node_of(dp)->h->kicks[peer]++;
+}
+
+static void hop_rx(struct cm_dp *dp, u32 from, struct cm_desc *d, u32 owner,
+		   u32 idx, const struct cm_ftable **t);
+
+static const struct cm_dp_ops hop_ops = {
+	.kick	= hop_kick,
+	.rx	= hop_rx,
+};
+
+/*
+ * ops->rx: what a guest's receive path does with a frame its XDP program
+ * sends on (XDP_TX): count it against its flow, route it by its context,
+ * write the next node's address and push the same buffer to it; at the
+ * chain's end, or without room, the buffer goes home.
+ */
+static void hop_rx(struct cm_dp *dp, u32 from, struct cm_desc *d, u32 owner,
+		   u32 idx, const struct cm_ftable **t)
+{
+	u8 *frame = (u8 *)dp->base + d->addr + d->data_off;
+	struct cm_ctx ctx, *ctxp = NULL;
+	struct cm_route r;
+
+	cm_dp_rx_count(dp, from, cm_desc_flow(*t, d, frame), d->len);
+	if (d->flags & CHAINMESH_D_CTX) {
+		ctx.chain = d->chain;
+		ctx.hop = d->hop;
+		ctxp = &ctx;
+	}
+	if (cm_dp_route(*t, ctxp, frame,
+			d->len < CM_PARSE_LEN ? d->len : CM_PARSE_LEN, &r) ==
+	    CM_TX_DROP_NONE) {
+		cm_frame_set_dest(dp->base, &dp->l, frame, r.peer);
+		if (cm_dp_push(dp, &r, d) == CM_TX_DROP_NONE) {
+			/* Our own buffer, passed on: the next node holds it. */
+			if (owner == dp->self)
+				cm_pool_set_hop(&dp->pool, idx, r.peer);
+			cm_dp_tx_count(dp, CM_TX_XDP_ZEROCOPY, 1);
+			return;
+		}
+		cm_dp_tx_count(dp, CM_TX_XDP_TX_DROP, 1);
+	} else {
+		cm_ctr_add(&dp->rx_total, d->len);	/* its journey ends here */
+	}
+	cm_dp_give_back(dp, &hop_ops, from, owner, idx, d->addr);
+}
+
+/* One NAPI poll of a node: our buffers back, the data rings within
+ * @budget (each frame to hop_rx()), then publish and decide the kicks. */
+static __always_inline int hop_poll(struct hop_node *hn, int budget)
+{
+	struct cm_dp *dp = &hn->dp;
+	const struct cm_ftable *t = hn->ft;
+	int done;
+
+	cm_dp_disarm(dp);
+	cm_dp_returns(dp, &hop_ops, budget);
+	done = cm_dp_rx_poll(dp, &hop_ops, budget, false, &t);
+	cm_dp_tx_flush(dp, &hop_ops);
+	cm_dp_rx_flush(dp, &hop_ops);
+	return done;
+}
+
 static void hop_init(struct hop *h, u32 nflows)
 {
 	struct cm_layout_params lp = {
-		.nodes = 3, .ring_slots = 256, .buf_size = 2048,
+		.nodes = NODES, .ring_slots = 256, .buf_size = 2048,
 		.bufs_per_node = 512, .max_flows = nflows,
 	};
 	struct cm_chain *chains;
 	struct chainmesh_flow *flows;
+	struct chainmesh_node *e;
 	struct cm_ftable *t;
+	u8 frame[FRAME_LEN];
+	bool any;
 	u32 i;
 
 	memset(h, 0, sizeof(*h));
@@ -185,143 +282,160 @@ static void hop_init(struct hop *h, u32 nflows)
 	chains = calloc(CHAINMESH_MAX_CHAINS, sizeof(*chains));
 	flows = calloc(nflows, sizeof(*flows));
 	t = cm_ftable_alloc(nflows);
-	h->ft = cm_ftable_alloc(nflows);
-	if (!h->base || !chains || !flows || !t || !h->ft)
+	if (!h->base || !chains || !flows || !t)
 		die("out of memory");
 	memset(h->base, 0, h->l.size);
+	h->pol.bad_limit = CM_DEF_BAD_LIMIT;
+	h->pol.bad_window_ms = CM_DEF_BAD_WINDOW_MS;
+	h->pol.peer_share = CM_DEF_PEER_SHARE;
 
-	/* node 0's buffers all hold the frame */
-	for (i = 0; i < lp.bufs_per_node; i++)
-		mkframe((u8 *)h->base + cm_buf_addr(&h->l, 0, i) +
-			CHAINMESH_HEADROOM);
+	/* Every node up, as the host and the nodes' joins leave them. */
+	for (i = 0; i < NODES; i++) {
+		e = cm_node(h->base, &h->l, i);
+		cm_node_mac(MESH_ID, i, e->mac);
+		e->epoch = cpu_to_le32(1);
+		e->state = cpu_to_le32(CHAINMESH_NODE_UP);
+		e->host_state = cpu_to_le32(CHAINMESH_NODE_UP);
+	}
 
-	/* chain 1: 0 -> 1 -> 2; host compiles and publishes, node snapshots */
+	/* chain 1: 0 -> 1 -> 2; the host compiles and publishes each node's
+	 * table, the node snapshots it */
 	chains[CHAIN].used = 1;
 	chains[CHAIN].nhops = 3;
 	chains[CHAIN].hops[0] = 0;
 	chains[CHAIN].hops[1] = SELF;
 	chains[CHAIN].hops[2] = NEXT;
 	mkflows(flows, nflows);
-	if (cm_ftable_compile(flows, nflows, chains, SELF, lp.max_flows, t) !=
-	    (int)nflows)
-		die("compile");
-	cm_ftable_publish(cm_ftable(h->base, &h->l, SELF), t);
-	if (cm_ftable_snapshot(cm_ftable(h->base, &h->l, SELF), &h->l, SELF,
-			       h->ft) || h->ft->nflows != nflows)
-		die("snapshot");
+	for (i = 0; i < NODES; i++) {
+		struct hop_node *hn = &h->n[i];
+
+		hn->h = h;
+		hn->ft = cm_ftable_alloc(nflows);
+		if (!hn->ft)
+			die("out of memory");
+		if (cm_ftable_compile(flows, nflows, chains, i, lp.max_flows,
+				      t) != (int)nflows)
+			die("compile");
+		cm_ftable_publish(cm_ftable(h->base, &h->l, i), t);
+		if (cm_ftable_snapshot(cm_ftable(h->base, &h->l, i), &h->l, i,
+				       hn->ft) || hn->ft->nflows != nflows)
+			die("snapshot");
+		if (cm_dp_init(&hn->dp, h->base, &h->l, i, &h->pol))
+			die("cm_dp_init");
+	}
 	cm_ftable_free(t);
 	free(flows);
 	free(chains);
 
-	h->fstats = cm_flow_stats(h->base, &h->l, SELF);
-	cm_ring_cons_init(&h->in, cm_data_ring(h->base, &h->l, 0, SELF),
-			  lp.ring_slots);
-	cm_ring_prod_init(&h->out, cm_data_ring(h->base, &h->l, SELF, NEXT),
-			  lp.ring_slots);
-	cm_ring_prod_init(&h->feed, cm_data_ring(h->base, &h->l, 0, SELF),
-			  lp.ring_slots);
-	cm_ring_cons_init(&h->drain, cm_data_ring(h->base, &h->l, SELF, NEXT),
-			  lp.ring_slots);
-	cm_ring_want_kick(&h->drain);	/* node 2 starts idle */
+	/* The first tick: every peer alive, to be sent to once the poll
+	 * has resynced with it. */
+	for (i = 0; i < NODES; i++) {
+		if (!cm_dp_tick(&h->n[i].dp, &any) || !any)
+			die("tick");
+		cm_dp_peer_changes(&h->n[i].dp, &hop_ops, NULL);
+	}
+
+	/* Node 0 classifies the frame once: every frame it sends goes the
+	 * same way (chain 1, to node 1 at hop 1). */
+	mkframe(frame);
+	if (cm_dp_route(h->n[0].ft, NULL, frame, FRAME_LEN, &h->in) ||
+	    h->in.peer != SELF || h->in.hop != 1)
+		die("route");
+	/* Nodes 0 and 2 start idle, asking for doorbells. */
+	cm_dp_arm(&h->n[0].dp, false);
+	cm_dp_arm(&h->n[NEXT].dp, false);
 }
 
 static void hop_fini(struct hop *h)
 {
-	cm_ftable_free(h->ft);
+	u32 i;
+
+	for (i = 0; i < NODES; i++) {
+		cm_dp_destroy(&h->n[i].dp);
+		cm_ftable_free(h->n[i].ft);
+	}
 	free(h->base);
 }
 
-/* Node 0: @n descriptors without chain context. */
+static bool hop_copy(u8 *buf, u32 len, const void *src)
+{
+	memcpy(buf, src, len);
+	return true;
+}
+
+/* Node 0: @n frames from its own pool to node 1, as its transmit path
+ * sends them, with chain context; one publish. */
 static void feed(struct hop *h, u32 n)
 {
-	struct cm_desc d = {
-		.data_off = CHAINMESH_HEADROOM, .len = FRAME_LEN,
-	};
+	struct cm_dp *dp = &h->n[0].dp;
+	u8 frame[FRAME_LEN];
+	struct cm_desc d;
 	u32 i;
 
-	if (cm_ring_prod_space(&h->feed) < (int)n)
-		die("feed: ring full");
+	mkframe(frame);
 	for (i = 0; i < n; i++) {
-		d.addr = cm_buf_addr(&h->l, 0, h->next_buf);
-		h->next_buf = (h->next_buf + 1) % h->l.p.bufs_per_node;
-		cm_ring_push_desc(&h->feed, &d);
+		if (!cm_dp_tx_room(dp, SELF) ||
+		    cm_dp_send(dp, &h->in, FRAME_LEN, hop_copy, frame, &d))
+			die("feed: no room");
+		cm_dp_tx_sent(dp, &h->in, FRAME_LEN, false);
 	}
-	cm_ring_publish(&h->feed);
+	cm_dp_tx_flush(dp, &hop_ops);
 }
 
-/* Node 2: take everything, then go idle and ask for a kick. */
+/* Node 2 ends the frames' journey (their buffers go home on its return
+ * ring to node 0), node 0 takes them back; both go idle and ask for a
+ * doorbell. */
 static void drain(struct hop *h)
 {
-	struct cm_desc d;
-	int n;
-
-	cm_ring_no_kick(&h->drain);
-	while ((n = cm_ring_cons_avail(&h->drain)) > 0) {
-		while (n--) {
-			cm_ring_pop_desc(&h->drain, &d);
-			if (d.hop != 2 || d.chain != CHAIN)
-				die("drain: bad context");
-		}
-		cm_ring_release(&h->drain);
-	}
-	if (n < 0 || cm_ring_want_kick(&h->drain))
+	while (hop_poll(&h->n[NEXT], 64))
+		;
+	if (cm_dp_arm(&h->n[NEXT].dp, false))
 		die("drain: ring");
+	hop_poll(&h->n[0], 64);
+	if (cm_dp_arm(&h->n[0].dp, false))
+		die("drain: return ring");
 }
 
-/* The hop: one NAPI-style burst of at most @budget packets. */
+/* The hop: one NAPI poll of node 1 of at most @budget frames. */
 __attribute__((noinline))
 u32 cm_bench_hop_burst(struct hop *h, u32 budget)
 {
-	const struct cm_layout *l = &h->l;
-	int avail, space;
-	u32 i, done = 0;
+	return (u32)hop_poll(&h->n[SELF], (int)budget);
+}
 
-	avail = cm_ring_cons_avail(&h->in);
-	if (avail <= 0)
-		return 0;
-	if ((u32)avail > budget)
-		avail = (int)budget;
-	space = cm_ring_prod_space(&h->out);
-	if (space < 0)
-		space = 0;
+/* Every frame went on at node 1 and home from node 2; nothing dropped,
+ * refused or left out; node 2 rang once a burst. */
+static void hop_check(const struct hop *h)
+{
+	u64 packets = h->sent;
+	const struct cm_dp *mid = &h->n[SELF].dp, *end = &h->n[NEXT].dp;
+	const struct cm_dp *src = &h->n[0].dp;
+	u32 i, j;
 
-	cm_ring_pop_descs(&h->in, h->burst, (u32)avail);
-	for (i = 0; i < (u32)avail; i++) {
-		const struct chainmesh_flow *f;
-		const struct chainmesh_fhop *fh;
-		struct chainmesh_flow_stats *fs;
-		struct cm_desc *d = &h->burst[i];
-		struct cm_flow_key k;
-		u32 owner, idx, chain;
+	if (mid->peer[NEXT].txc.packets != packets ||
+	    mid->tx_stats[CM_TX_XDP_ZEROCOPY] != packets ||
+	    mid->peer[0].rx.packets != packets ||
+	    end->rx_total.packets != packets ||
+	    src->peer[SELF].txc.packets != packets ||
+	    cm_pool_count(&src->pool) != src->pool.nbufs ||
+	    cm_pool_held(&src->pool, SELF) ||
+	    h->kicks[NEXT] != h->bursts)
+		die("hop: packets lost or kicks missing");
+	for (i = 0; i < NODES; i++) {
+		const struct cm_dp *dp = &h->n[i].dp;
 
-		if (cm_desc_check(l, d, &owner, &idx) != CM_BAD_NONE)
-			goto drop;
-		cm_flow_parse((const u8 *)h->base + d->addr + d->data_off, d->len,
-			      &k);
-		f = cm_flow_lookup(h->ft, &k);
-		if (!f)
-			goto drop;
-		chain = le16_to_cpu(f->chain);
-		fh = &h->ft->hops[chain];
-		if (fh->next == CHAINMESH_NODE_NONE || done == (u32)space)
-			goto drop;
-		fs = &h->fstats[le32_to_cpu(f->flow_id)];
-		WRITE_ONCE(fs->packets, cpu_to_le64(le64_to_cpu(fs->packets) + 1));
-		WRITE_ONCE(fs->bytes, cpu_to_le64(le64_to_cpu(fs->bytes) + d->len));
-		d->chain = (u16)chain;
-		d->hop = fh->hop + 1;
-		d->flags = CHAINMESH_D_CTX;
-		h->burst[done++] = *d;	/* for fh->next's ring: 1 -> 2 */
-		continue;
-drop:
-		h->drops++;	/* and the buffer goes home: not modelled */
+		for (j = 0; j < __CM_BAD_MAX; j++)
+			if (dp->rx_bad[j])
+				die("hop: bad input");
+		for (j = 0; j < __CM_TX_DROP_MAX; j++)
+			if (dp->tx_drops[j])
+				die("hop: tx drop");
+		for (j = 0; j < __CM_RX_DROP_MAX; j++)
+			if (dp->rx_drops[j])
+				die("hop: rx drop");
+		if (dp->tx_stats[CM_TX_XDP_TX_DROP])
+			die("hop: XDP_TX drop");
 	}
-	cm_ring_push_descs(&h->out, h->burst, done);
-	if (cm_ring_publish(&h->out))
-		h->kicks++;	/* doorbell write to fh->next */
-	cm_ring_release(&h->in);
-	h->forwarded += done;
-	return (u32)avail;
 }
 
 /* The lookup alone over @n flows: cm_flow_lookup's loop, any table size. */
@@ -368,7 +482,6 @@ static double run_hop(struct hop *h, u64 packets, u32 burst, bool timed,
 	double ns = 0;
 	u64 sent;
 
-	h->forwarded = h->drops = h->kicks = 0;
 	for (sent = 0; sent < packets; sent += burst) {
 		double t0 = 0;
 
@@ -380,9 +493,10 @@ static double run_hop(struct hop *h, u64 packets, u32 burst, bool timed,
 		if (timed)
 			ns += now() - t0 - tick;
 		drain(h);
+		h->sent += burst;
+		h->bursts++;
 	}
-	if (h->forwarded != packets || h->drops || h->kicks != packets / burst)
-		die("hop: packets lost or kicks missing");
+	hop_check(h);
 	return ns;
 }
 

@@ -7,7 +7,8 @@
  * the lowest free peer id, the region fd and every peer's doorbell
  * eventfd. It maps the region, waits for the host's layout (magic, then
  * cm_layout_from_hdr()), joins as node <peer id> (MAC, epoch, state UP
- * with release, heartbeat every 100 ms from a thread) and runs one mode:
+ * with release; heartbeat and the node's tick every 100 ms from a thread)
+ * and runs one mode:
  *
  *   cm-peer [-S SOCK] [-w SECS] [-V VECTORS] [-q] MODE [OPTIONS]
  *
@@ -38,13 +39,24 @@
  * -w seconds to wait for the layout (default 30), -V vectors per peer
  * (must match the daemon's -n, default 1), -q fewer messages.
  *
- * Every mode serves its inbound rings while it runs: our buffers coming
- * back are freed (a return of a buffer not in flight is counted), peers'
- * frames are consumed and their buffers sent home, so the node never
- * starves anybody unless chaos decides to. On SIGINT/SIGTERM, or when the
- * mode ends, the node drains its inbound data rings and leaves (state
- * ABSENT). Killing it with SIGKILL is a crash: the host notices by the
- * heartbeat.
+ * The node is the kernel's: its datapath is include/chainmesh/dp.h (struct
+ * cm_dp), the very code node 0 and the guests run, with its own ops: a
+ * doorbell is a write to the peer's eventfd, and a frame that reaches
+ * this node is counted (sink), turned around (echo) or kept (chaos'
+ * hoard). Every mode polls as NAPI does (our buffers back, what the tick
+ * saw change, then the data rings within a budget, the buffers of ended
+ * journeys home) and, when idle, asks its producers for a doorbell and
+ * sleeps on its own eventfd. It judges peers that send garbage broken,
+ * counts per peer, per flow and per reason, and publishes its counters
+ * for the host. When the host calls it down or broken, echo and send
+ * rejoin as a new epoch (the kernel's fence); chaos stays fenced, as the
+ * host sees it. echo and send frames carry no chain context: the
+ * receiver classifies them. The chaos attacks write what they write by
+ * hand: that is their point.
+ *
+ * On SIGINT/SIGTERM, or when the mode ends, the node drains its inbound
+ * data rings and leaves (state ABSENT). Killing it with SIGKILL is a
+ * crash: the host notices by the heartbeat.
  *
  * Output: "cm-peer: node N joined ..." once joined; chaos prints its seed
  * first ("cm-peer: chaos seed S": replay with --seed S) and a summary line
@@ -59,6 +71,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,38 +83,16 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include <chainmesh/datapath.h>
-#include <chainmesh/layout.h>
-#include <chainmesh/ring.h>
-#include <chainmesh/flow.h>
+#include <chainmesh/dp.h>
 
 #define CMP_MAX_VECTORS	64
 #define CMP_TICK_MS	100
+#define CMP_BUDGET	64	/* descriptors per poll, as NAPI's weight */
 
-struct cmp_peer {
-	struct cm_ring_prod tx;		/* data ring self -> n */
-	struct cm_ring_cons rx;		/* data ring n -> self */
-	struct cm_ring_cons ret;	/* return ring n -> self: ours back */
-	struct cm_ring_prod back;	/* return ring self -> n: theirs home */
-	bool tx_pending;
-	bool back_pending;
-};
-
-/* What the node counts, printed in the summary. */
-struct cmp_stats {
-	u64 rx_frames;
-	u64 rx_bad[__CM_BAD_MAX];	/* by reason, from peers */
-	u64 rx_bad_index;
-	u64 tx_frames;
-	u64 tx_no_buf;
-	u64 tx_ring_full;
-	u64 tx_ring_bad;
-	u64 kicks_sent;
-	u64 kicks_got;
-	u64 returned;			/* our buffers back */
-	u64 sent_home;			/* peers' buffers pushed home */
-	u64 hoarded;			/* peers' buffers kept (chaos) */
-	u64 home_full;
+enum cmp_rx_mode {
+	CMP_RX_SINK,		/* count and send home */
+	CMP_RX_ECHO,		/* and reflect to the sender */
+	CMP_RX_ECHO_RAW,	/* swapping MACs only */
 };
 
 struct cmp {
@@ -124,22 +115,36 @@ struct cmp {
 	struct chainmesh_node *node;
 	u8 mac[6];
 
-	struct cmp_peer peers[CHAINMESH_MAX_NODES];
-	u32 *free;			/* free stack of our buffer indices */
-	u32 nfree;
-	u8 *inflight;
+	/* The node's datapath, valid once @joined. */
+	struct cm_dp dp;
+	struct cm_policy pol;
+	bool joined;
+	enum cmp_rx_mode mode;
+	bool rejoin;			/* fenced: rejoin as a new epoch */
+	struct cm_ftable *ft;		/* validated copy of our table */
+	struct cm_ftable *ft_spare;
+	u32 ft_refused_seq;		/* of a table that failed validation */
+	bool ft_refused;
+	u32 back0[CHAINMESH_MAX_NODES];	/* return rings' heads at join */
 
-	pthread_t hb_thread;
-	bool hb_started;
+	pthread_t tick_thread;
+	bool tick_started;
+	volatile int tick_quit;
 	u64 heartbeat;
 	/* chaos: the heartbeat thread skips ticks until this (ms, monotonic) */
 	volatile u64 hb_stall_until;
 	/* chaos: peers' buffers are kept, never sent home, until this (ms) */
 	u64 hoard_until;
 
-	struct cmp_stats st;
+	/* What dp.h does not count. */
+	u64 kicks_sent;
+	u64 kicks_got;
+	u64 hoarded;			/* peers' buffers kept (chaos) */
+	u64 forged;			/* returns chaos wrote by hand */
+	u64 fences;
 };
 
+static volatile sig_atomic_t cmp_stop;
 static volatile sig_atomic_t cmp_stop;
 
 static void cmp_log(struct cmp *c, const char *fmt, ...)
@@ -337,24 +342,11 @@ static void cmp_kick(struct cmp *c, u32 n)
 
 	pthread_mutex_lock(&c->lock);
 	if (c->efd[n] >= 0 && write(c->efd[n], &one, sizeof(one)) == sizeof(one))
-		c->st.kicks_sent++;
+		c->kicks_sent++;
 	pthread_mutex_unlock(&c->lock);
 }
 
 /* ------------------------------------------------------------ membership */
-
-static void *cmp_heartbeat(void *arg)
-{
-	struct cmp *c = arg;
-
-	while (!cmp_stop) {
-		if (cmp_now_ms() >= c->hb_stall_until)
-			WRITE_ONCE(c->node->heartbeat, cpu_to_le64(++c->heartbeat));
-		cmp_daemon_poll(c);
-		cmp_sleep_us(CMP_TICK_MS * 1000);
-	}
-	return NULL;
-}
 
 static int cmp_wait_layout(struct cmp *c)
 {
@@ -387,52 +379,63 @@ static int cmp_wait_layout(struct cmp *c)
 	return 0;
 }
 
+/* The node's tick, as the kernel's (every 100 ms): heartbeat, who died
+ * and who came (back), whom we judged broken, quotas, counters into the
+ * region; then the daemon's news. The poll carries out the peer changes
+ * within 10 ms (its longest sleep). */
+static void *cmp_ticker(void *arg)
+{
+	struct cmp *c = arg;
+	bool any;
+
+	while (!cmp_stop && !c->tick_quit) {
+		if (cmp_now_ms() >= c->hb_stall_until)
+			WRITE_ONCE(c->node->heartbeat, cpu_to_le64(++c->heartbeat));
+		cm_dp_tick(&c->dp, &any);
+		cmp_daemon_poll(c);
+		cmp_sleep_us(CMP_TICK_MS * 1000);
+	}
+	return NULL;
+}
+
+static void cmp_ticker_stop(struct cmp *c)
+{
+	if (!c->tick_started)
+		return;
+	c->tick_quit = 1;
+	pthread_join(c->tick_thread, NULL);
+	c->tick_started = false;
+}
+
 static int cmp_join(struct cmp *c)
 {
 	const struct cm_layout *l = &c->l;
-	u32 n, i;
+	u32 n;
 
-	c->free = calloc(l->p.bufs_per_node, sizeof(*c->free));
-	c->inflight = calloc(l->p.bufs_per_node, 1);
-	if (!c->free || !c->inflight)
+	c->pol.bad_limit = CM_DEF_BAD_LIMIT;
+	c->pol.bad_window_ms = CM_DEF_BAD_WINDOW_MS;
+	c->pol.peer_share = CM_DEF_PEER_SHARE;
+	c->ft = cm_ftable_alloc(l->p.max_flows);
+	c->ft_spare = cm_ftable_alloc(l->p.max_flows);
+	if (!c->ft || !c->ft_spare) {
+		cmp_err("out of memory");
 		return -1;
-	for (i = 0; i < l->p.bufs_per_node; i++)
-		c->free[i] = l->p.bufs_per_node - 1 - i;
-	c->nfree = l->p.bufs_per_node;
-
-	for (n = 0; n < l->p.nodes; n++) {
-		struct cmp_peer *p = &c->peers[n];
-
-		if (n == (u32)c->self)
-			continue;
-		/* A new life starts on empty rings, as a guest's does
-		 * (datapath.h): what a previous one left went home when the
-		 * peers saw it end, or is of buffers this one never lent. */
-		cm_ring_prod_init(&p->tx, cm_data_ring(c->base, l, c->self, n),
-				  l->p.ring_slots);
-		cm_ring_prod_restart(&p->tx);
-		cm_ring_cons_init(&p->rx, cm_data_ring(c->base, l, n, c->self),
-				  l->p.ring_slots);
-		cm_ring_cons_skip(&p->rx);
-		cm_ring_cons_init(&p->ret, cm_ret_ring(c->base, l, n, c->self),
-				  l->ret_slots);
-		cm_ring_cons_skip(&p->ret);
-		cm_ring_prod_init(&p->back, cm_ret_ring(c->base, l, c->self, n),
-				  l->ret_slots);
-		cm_ring_prod_restart(&p->back);
-		/* We sleep on our doorbell: always ask for kicks. */
-		WRITE_ONCE(p->rx.hdr->want_kick, cpu_to_le32(1));
-		WRITE_ONCE(p->ret.hdr->want_kick, cpu_to_le32(1));
 	}
+	/* Empty, seq 0: what the region holds until the host publishes. */
 
-	c->mac[0] = 0x02;
-	c->mac[1] = 0x43;
-	c->mac[2] = 0x4d;
-	c->mac[3] = (c->mesh_id >> 8) & 0xff;
-	c->mac[4] = c->mesh_id & 0xff;
-	c->mac[5] = (u8)c->self;
 	c->node = cm_node(c->base, l, c->self);
 	WRITE_ONCE(c->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
+	cm_node_mac(c->mesh_id, (u32)c->self, c->mac);
+	/* A new life starts on empty rings (dp.h, datapath.h). */
+	if (cm_dp_init(&c->dp, c->base, l, (u32)c->self, &c->pol)) {
+		cmp_err("out of memory");
+		WRITE_ONCE(c->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
+		return -1;
+	}
+	c->joined = true;
+	for (n = 0; n < l->p.nodes; n++)
+		if (n != (u32)c->self)
+			c->back0[n] = c->dp.peer[n].back.head;
 	memcpy(c->node->mac, c->mac, 6);
 	WRITE_ONCE(c->node->features, 0);
 	WRITE_ONCE(c->node->blame, 0);
@@ -441,13 +444,14 @@ static int cmp_join(struct cmp *c)
 			  cpu_to_le32(le32_to_cpu(READ_ONCE(c->node->epoch)) + 1));
 	c->heartbeat = le64_to_cpu(READ_ONCE(c->node->heartbeat)) + 1;
 	WRITE_ONCE(c->node->heartbeat, cpu_to_le64(c->heartbeat));
+	/* Peers read our MAC and use our rings once they see UP. */
 	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 
-	if (pthread_create(&c->hb_thread, NULL, cmp_heartbeat, c)) {
-		cmp_err("cannot start the heartbeat thread");
+	if (pthread_create(&c->tick_thread, NULL, cmp_ticker, c)) {
+		cmp_err("cannot start the tick thread");
 		return -1;
 	}
-	c->hb_started = true;
+	c->tick_started = true;
 	cmp_log(c, "node %d joined mesh %08x (%u nodes, host epoch %llu"
 		", ring %u slots, %u x %u B buffers)", c->self, c->mesh_id,
 		l->p.nodes, c->host_epoch, l->p.ring_slots, l->p.bufs_per_node,
@@ -455,115 +459,149 @@ static int cmp_join(struct cmp *c)
 	return 0;
 }
 
-static bool cmp_node_up(struct cmp *c, u32 n)
+/*
+ * The host's verdict on this life, before each poll (the kernel's fence):
+ * UP acknowledges it; DOWN or BROKEN means our peers took back what they
+ * had queued to us. echo and send then drop what is queued unread and
+ * rejoin as a new epoch, as a guest does; chaos stays as it is.
+ * Return: true while fenced (read no data ring).
+ */
+static bool cmp_fence(struct cmp *c)
 {
-	struct chainmesh_node *e = cm_node(c->base, &c->l, n);
-	u32 verdict = le32_to_cpu(READ_ONCE(e->host_state));
+	struct cm_dp *dp = &c->dp;
+	u32 verdict = le32_to_cpu(READ_ONCE(c->node->host_state)), epoch;
 
-	return le32_to_cpu(READ_ONCE(e->state)) == CHAINMESH_NODE_UP &&
-	       verdict != CHAINMESH_NODE_DOWN && verdict != CHAINMESH_NODE_BROKEN;
+	if (verdict == CHAINMESH_NODE_UP) {
+		WRITE_ONCE(dp->acked, true);
+		return false;
+	}
+	if (!cm_dp_fenced(dp))
+		return false;
+	if (!c->rejoin)
+		return true;
+	/* Peers send nothing to a node that is not up. */
+	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
+	cm_dp_fence_rings(dp);
+	epoch = le32_to_cpu(READ_ONCE(c->node->epoch)) + 1;
+	/* Pairs with the peers' acquire of our epoch (peers.h). */
+	smp_store_release(&c->node->epoch, cpu_to_le32(epoch));
+	WRITE_ONCE(dp->acked, false);
+	c->fences++;
+	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
+	cmp_log(c, "host called node %d %s: fenced, rejoined as epoch %u",
+		c->self, verdict == CHAINMESH_NODE_DOWN ? "down" : "broken",
+		epoch);
+	return false;
 }
 
 /* ------------------------------------------------------------ datapath */
+
+static struct cmp *cmp_of(struct cm_dp *dp)
+{
+	return (struct cmp *)((char *)dp - offsetof(struct cmp, dp));
+}
 
 static u8 *cmp_buf(struct cmp *c, u64 addr)
 {
 	return (u8 *)c->base + addr;
 }
 
-static bool cmp_alloc(struct cmp *c, u32 *idx)
+/* Our table as the host last published it, validated (flow.h); a table
+ * it refused is not copied again until the host writes another. */
+static const struct cm_ftable *cmp_table(struct cmp *c)
 {
-	if (!c->nfree) {
-		c->st.tx_no_buf++;
-		return false;
+	void *shared = cm_ftable(c->base, &c->l, (u32)c->self);
+	u32 seq = le32_to_cpu(READ_ONCE(cm_ftable_hdr(shared)->seq));
+	struct cm_ftable *t;
+	int err;
+
+	if (seq == c->ft->seq || (c->ft_refused && seq == c->ft_refused_seq))
+		return c->ft;
+	err = cm_ftable_snapshot(shared, &c->l, (u32)c->self, c->ft_spare);
+	if (err == -EPROTO) {
+		/* Said once: a peer rewriting it (chaos' ftable) says it
+		 * again and again. */
+		if (!c->ft_refused_seq)
+			cmp_log(c, "flow table (seq %u) refused: keeping seq %u"
+				" (further refusals not logged)", seq,
+				c->ft->seq);
+		c->ft_refused = true;
+		c->ft_refused_seq = seq;
 	}
-	*idx = c->free[--c->nfree];
-	c->inflight[*idx] = 1;
+	if (err)
+		return c->ft;
+	t = c->ft;
+	c->ft = c->ft_spare;
+	c->ft_spare = t;
+	return c->ft;
+}
+
+static void cmp_kick_op(struct cm_dp *dp, u32 peer)
+{
+	cmp_kick(cmp_of(dp), peer);
+}
+
+/* ops->table: the host may have published a table that knows the
+ * context the one we have does not. */
+static const struct cm_ftable *cmp_table_op(struct cm_dp *dp, bool need)
+{
+	struct cmp *c = cmp_of(dp);
+	const struct cm_ftable *old = c->ft;
+
+	(void)need;
+	return cmp_table(c) != old ? c->ft : NULL;
+}
+
+static void cmp_judged_op(struct cm_dp *dp, u32 peer)
+{
+	cmp_log(cmp_of(dp), "node %u sent %u bad descriptors or indices within"
+		" %u ms: broken, no longer read", peer, dp->pol->bad_limit,
+		dp->pol->bad_window_ms);
+}
+
+static void cmp_rx_op(struct cm_dp *dp, u32 from, struct cm_desc *d,
+		      u32 owner, u32 idx, const struct cm_ftable **t);
+
+static const struct cm_dp_ops cmp_dp_ops = {
+	.kick	= cmp_kick_op,
+	.rx	= cmp_rx_op,
+	.table	= cmp_table_op,
+	.judged	= cmp_judged_op,
+};
+
+static bool cmp_copy(u8 *buf, u32 len, const void *src)
+{
+	memcpy(buf, src, len);
 	return true;
 }
 
-static enum cm_bad cmp_free(struct cmp *c, u32 idx)
+/* A frame of ours, copied by @copy into a buffer of our pool, to r->peer;
+ * counted either way. */
+static enum cm_tx_drop cmp_xmit(struct cmp *c, const struct cm_route *r,
+				u32 len, bool (*copy)(u8 *, u32, const void *),
+				const void *src)
 {
-	if (!c->inflight[idx])
-		return CM_BAD_RETURN;
-	c->inflight[idx] = 0;
-	c->free[c->nfree++] = idx;
-	return CM_BAD_NONE;
+	struct cm_dp *dp = &c->dp;
+	enum cm_tx_drop why = CM_TX_DROP_LEN;
+	struct cm_desc d;
+
+	if (len >= CM_ETH_HLEN && len <= c->l.p.buf_size - CHAINMESH_HEADROOM)
+		why = cm_dp_send(dp, r, len, copy, src, &d);
+	if (why)
+		cm_dp_tx_drop(dp, why);
+	else
+		cm_dp_tx_sent(dp, r, len, false);
+	return why;
 }
 
-/* A buffer's journey ends here: home to its owner. */
-static void cmp_give_back(struct cmp *c, u32 from, u32 owner, u32 idx, u64 addr)
+/* Straight back to @peer, no chain context: the receiver classifies. */
+static struct cm_route cmp_route_to(u32 peer)
 {
-	struct cmp_peer *op;
-	enum cm_bad why;
-
-	if (owner == (u32)c->self) {
-		why = cmp_free(c, idx);
-		if (why)
-			c->st.rx_bad[why]++;
-		return;
-	}
-	(void)from;
-	if (c->hoard_until && cmp_now_ms() < c->hoard_until) {
-		c->st.hoarded++;
-		return;
-	}
-	op = &c->peers[owner];
-	if (cm_ring_prod_space(&op->back) <= 0) {
-		c->st.home_full++;
-		return;
-	}
-	cm_ring_push_addr(&op->back, addr);
-	op->back_pending = true;
-	c->st.sent_home++;
-}
-
-/* Push a frame already in our buffer @idx to node @to. */
-static bool cmp_push(struct cmp *c, u32 to, u32 idx, u16 len, u16 chain,
-		     u8 hop, u8 flags)
-{
-	struct cmp_peer *p = &c->peers[to];
-	struct cm_desc d = {
-		.addr = cm_buf_addr(&c->l, c->self, idx),
-		.data_off = CHAINMESH_HEADROOM,
-		.len = len,
-		.chain = chain,
-		.hop = hop,
-		.flags = flags,
+	struct cm_route r = {
+		.peer = peer, .chain = CM_ROUTE_NO_CTX, .hop = 0, .flow = -1,
 	};
-	int space = cm_ring_prod_space(&p->tx);
 
-	if (space <= 0) {
-		if (space < 0)
-			c->st.tx_ring_bad++;
-		else
-			c->st.tx_ring_full++;
-		return false;
-	}
-	cm_ring_push_desc(&p->tx, &d);
-	p->tx_pending = true;
-	c->st.tx_frames++;
-	return true;
-}
-
-static void cmp_flush(struct cmp *c)
-{
-	u32 n;
-
-	for (n = 0; n < c->l.p.nodes; n++) {
-		struct cmp_peer *p = &c->peers[n];
-
-		if (p->tx_pending) {
-			p->tx_pending = false;
-			if (cm_ring_publish(&p->tx))
-				cmp_kick(c, n);
-		}
-		if (p->back_pending) {
-			p->back_pending = false;
-			if (cm_ring_publish(&p->back))
-				cmp_kick(c, n);
-		}
-	}
+	return r;
 }
 
 static u16 cmp_csum_fold(u32 sum)
@@ -638,86 +676,73 @@ static void cmp_reflect(struct cmp *c, u32 to, u8 *f, u32 len, bool raw)
 	}
 }
 
-enum cmp_rx_mode {
-	CMP_RX_SINK,		/* count and return */
-	CMP_RX_ECHO,		/* reflect to the sender */
-	CMP_RX_ECHO_RAW,	/* swap MACs only */
-};
 
-static void cmp_rx_frame(struct cmp *c, u32 from, const struct cm_desc *d,
-			 enum cmp_rx_mode mode)
+/* ops->rx: a validated frame for this node from @from. */
+static void cmp_rx_op(struct cm_dp *dp, u32 from, struct cm_desc *d,
+		      u32 owner, u32 idx, const struct cm_ftable **t)
 {
+	struct cmp *c = cmp_of(dp);
+	struct cm_route r = cmp_route_to(from);
 	u8 frame[CM_MAX_BUF_SIZE];
-	u32 idx;
+	u32 len = d->len;
 
-	c->st.rx_frames++;
-	if (mode == CMP_RX_SINK)
-		return;
 	/* Copy once: the sender may still write its buffer. */
-	memcpy(frame, cmp_buf(c, d->addr) + d->data_off, d->len);
-	cmp_reflect(c, from, frame, d->len, mode == CMP_RX_ECHO_RAW);
-	if (d->len > c->l.p.buf_size - CHAINMESH_HEADROOM || !cmp_alloc(c, &idx))
+	memcpy(frame, cmp_buf(c, d->addr) + d->data_off, len);
+	cm_dp_rx_count(dp, from, cm_desc_flow(*t, d, frame), len);
+	cm_ctr_add(&dp->rx_total, len);
+	if (owner != dp->self && c->hoard_until &&
+	    cmp_now_ms() < c->hoard_until) {
+		c->hoarded++;
 		return;
-	memcpy(cmp_buf(c, cm_buf_addr(&c->l, c->self, idx)) + CHAINMESH_HEADROOM,
-	       frame, d->len);
-	if (!cmp_push(c, from, idx, d->len, 0, 0, 0))
-		cmp_free(c, idx);
+	}
+	cm_dp_give_back(dp, &cmp_dp_ops, from, owner, idx, d->addr);
+	if (c->mode == CMP_RX_SINK)
+		return;
+	cmp_reflect(c, from, frame, len, c->mode == CMP_RX_ECHO_RAW);
+	cmp_xmit(c, &r, len, cmp_copy, frame);
 }
 
-/* Serve every inbound ring once: returns, then data. */
-static int cmp_service(struct cmp *c, enum cmp_rx_mode mode)
+static void cmp_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *ch)
 {
-	u32 n, owner, idx;
-	struct cm_desc d;
-	enum cm_bad why;
-	int avail, i, done = 0;
+	struct cmp *c = cmp_of(dp);
 
-	for (n = 0; n < c->l.p.nodes; n++) {
-		struct cmp_peer *p = &c->peers[n];
+	if (ch->gone)
+		cmp_log(c, "node %u is gone: %u buffers taken back, %u of others"
+			" sent home", p, ch->reclaimed, ch->sent_home);
+	else
+		cmp_log(c, "node %u is back (epoch %u): read again", p,
+			READ_ONCE(dp->peers.epoch[p]));
+}
 
-		if (n == (u32)c->self)
-			continue;
-		avail = cm_ring_cons_avail(&p->ret);
-		if (avail < 0)
-			c->st.rx_bad_index++;
-		for (i = 0; i < avail; i++) {
-			why = cm_buf_check(&c->l, cm_ring_pop_addr(&p->ret),
-					   &owner, &idx);
-			if (!why && owner != (u32)c->self)
-				why = CM_BAD_OWNER;
-			if (!why)
-				why = cmp_free(c, idx);
-			if (why)
-				c->st.rx_bad[why]++;
-			else
-				c->st.returned++;
-		}
-		if (avail > 0)
-			cm_ring_release(&p->ret);
+/* Publish what we pushed (chaos writes by hand too) and ring who asked. */
+static void cmp_flush(struct cmp *c)
+{
+	cm_dp_tx_flush(&c->dp, &cmp_dp_ops);
+	cm_dp_rx_flush(&c->dp, &cmp_dp_ops);
+}
 
-		avail = cm_ring_cons_avail(&p->rx);
-		if (avail < 0)
-			c->st.rx_bad_index++;
-		for (i = 0; i < avail; i++) {
-			cm_ring_pop_desc(&p->rx, &d);
-			why = cm_desc_check(&c->l, &d, &owner, &idx);
-			if (why == CM_BAD_ADDR || why == CM_BAD_ALIGN) {
-				c->st.rx_bad[why]++;
-				continue;
-			}
-			if (why)
-				c->st.rx_bad[why]++;
-			else
-				cmp_rx_frame(c, n, &d, mode);
-			cmp_give_back(c, n, owner, idx, d.addr);
-		}
-		if (avail > 0) {
-			cm_ring_release(&p->rx);
-			done += avail;
-		}
-	}
+/*
+ * One poll, as NAPI's: our buffers back, what the tick saw change, then
+ * the data rings within a budget, each frame to cmp_rx_op(), and the
+ * buffers whose journey ended here sent home.
+ * Return: data descriptors consumed.
+ */
+static int cmp_poll(struct cmp *c)
+{
+	struct cm_dp *dp = &c->dp;
+	const struct cm_ftable *t;
+	bool fenced = cmp_fence(c), more;
+	int done;
+
+	cm_dp_disarm(dp);
+	more = cm_dp_returns(dp, &cmp_dp_ops, CMP_BUDGET);
+	if (cm_dp_peer_changes_due(dp))
+		cm_dp_peer_changes(dp, &cmp_dp_ops, cmp_report);
+	t = cmp_table(c);
+	done = cm_dp_rx_poll(dp, &cmp_dp_ops, CMP_BUDGET, fenced, &t);
 	cmp_flush(c);
-	return done;
+	/* returns left behind: poll again, as for a full budget */
+	return more ? CMP_BUDGET : done;
 }
 
 /* Sleep until a kick or @ms. */
@@ -727,35 +752,87 @@ static void cmp_wait_kick(struct cmp *c, int ms)
 	u64 v;
 
 	if (poll(&pfd, 1, ms) > 0 && read(c->own_efd, &v, sizeof(v)) == sizeof(v))
-		c->st.kicks_got += v;
+		c->kicks_got += v;
 }
 
-static void cmp_leave(struct cmp *c, bool drain)
+/* Nothing to do: ask every producer for a doorbell, then sleep until one
+ * rings or @ms, unless something came meanwhile (ring.h [K2]). */
+static void cmp_idle(struct cmp *c, int ms)
 {
-	if (!c->node)
+	if (!cm_dp_arm(&c->dp, cm_dp_fenced(&c->dp)))
+		cmp_wait_kick(c, ms);
+}
+
+/* Poll until there is less than a budget's work; then sleep as cmp_idle(). */
+static void cmp_serve(struct cmp *c, int ms)
+{
+	if (cmp_poll(c) < CMP_BUDGET)
+		cmp_idle(c, ms);
+}
+
+/*
+ * Leave as a guest does: the tick stopped, send home the peers' buffers
+ * queued to us (not those of a peer we cut, none while fenced), leave
+ * final counters, then say ABSENT.
+ */
+static void cmp_leave(struct cmp *c)
+{
+	struct cm_dp *dp = &c->dp;
+	const struct cm_ftable *t;
+
+	if (!c->joined)
 		return;
-	if (drain)
-		cmp_service(c, CMP_RX_SINK);
+	cmp_ticker_stop(c);
+	c->mode = CMP_RX_SINK;
+	c->hoard_until = 0;
+	cm_dp_returns(dp, &cmp_dp_ops, (int)(c->l.p.nodes * c->l.ret_slots));
+	t = cmp_table(c);
+	cm_dp_rx_poll(dp, &cmp_dp_ops, (int)(c->l.p.nodes * c->l.p.ring_slots),
+		      cm_dp_fenced(dp), &t);
+	cmp_flush(c);
+	cm_dp_stats_publish(dp);
+	WRITE_ONCE(c->node->blame, 0);
 	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
 }
 
 static void cmp_summary(struct cmp *c)
 {
-	const struct cmp_stats *s = &c->st;
+	const struct cm_dp *dp = &c->dp;
+	u64 tx = 0, back = 0, home = 0, drops = 0;
+	u32 n;
 
+	for (n = 0; n < c->l.p.nodes; n++) {
+		if (n == (u32)c->self)
+			continue;
+		tx += dp->peer[n].txc.packets;
+		back += dp->pool.hop_back[n];
+		home += dp->peer[n].back.head - c->back0[n];
+	}
+	for (n = 0; n < __CM_TX_DROP_MAX; n++)
+		drops += dp->tx_drops[n];
+	for (n = 0; n < __CM_RX_DROP_MAX; n++)
+		drops += dp->rx_drops[n];
+	/* returned: our buffers home (not those taken back from the dead);
+	 * sent_home: peers' buffers on their way home, forged ones not */
 	printf("cm-peer: summary node %d rx %llu tx %llu"
 	       " returned %llu sent_home %llu home_full %llu hoarded %llu"
 	       " no_buf %llu ring_full %llu ring_bad %llu"
 	       " kicks_sent %llu kicks_got %llu"
 	       " bad_addr %llu bad_align %llu bad_owner %llu"
 	       " bad_len %llu bad_return %llu bad_index %llu"
-	       " pool_free %u/%u\n", c->self, s->rx_frames, s->tx_frames,
-	       s->returned, s->sent_home, s->home_full, s->hoarded, s->tx_no_buf,
-	       s->tx_ring_full, s->tx_ring_bad, s->kicks_sent, s->kicks_got,
-	       s->rx_bad[CM_BAD_ADDR], s->rx_bad[CM_BAD_ALIGN],
-	       s->rx_bad[CM_BAD_OWNER], s->rx_bad[CM_BAD_LEN],
-	       s->rx_bad[CM_BAD_RETURN], s->rx_bad_index, c->nfree,
-	       c->l.p.bufs_per_node);
+	       " pool_free %u/%u bad_chain %llu drops %llu drop_quota %llu"
+	       " reclaimed %llu fences %llu\n", c->self, dp->rx_total.packets, tx,
+	       back - dp->reclaimed, home - c->forged,
+	       dp->rx_drops[CM_RX_DROP_NO_RETURN], c->hoarded,
+	       dp->tx_drops[CM_TX_DROP_NO_BUF],
+	       dp->tx_drops[CM_TX_DROP_RING_FULL],
+	       dp->tx_drops[CM_TX_DROP_RING_BAD], c->kicks_sent, c->kicks_got,
+	       dp->rx_bad[CM_BAD_ADDR], dp->rx_bad[CM_BAD_ALIGN],
+	       dp->rx_bad[CM_BAD_OWNER], dp->rx_bad[CM_BAD_LEN],
+	       dp->rx_bad[CM_BAD_RETURN], dp->rx_bad[CM_BAD_INDEX],
+	       cm_pool_count(&dp->pool), dp->pool.nbufs,
+	       dp->rx_bad[CM_BAD_CHAIN], drops,
+	       dp->tx_drops[CM_TX_DROP_QUOTA], dp->reclaimed, c->fences);
 	fflush(stdout);
 }
 
@@ -794,10 +871,11 @@ static int cmp_mode_echo(struct cmp *c, int duration, bool raw)
 {
 	u64 end = duration > 0 ? cmp_now_ms() + (u64)duration * 1000 : UINT64_MAX;
 
-	while (!cmp_stop && cmp_now_ms() < end) {
-		if (!cmp_service(c, raw ? CMP_RX_ECHO_RAW : CMP_RX_ECHO))
-			cmp_wait_kick(c, 10);
-	}
+	c->mode = raw ? CMP_RX_ECHO_RAW : CMP_RX_ECHO;
+	c->rejoin = true;
+	while (!cmp_stop && cmp_now_ms() < end)
+		cmp_serve(c, 10);
+	c->mode = CMP_RX_SINK;
 	return 0;
 }
 
@@ -860,10 +938,30 @@ struct cmp_send_opts {
 	int timeout;
 };
 
+
+/* What cmp_copy_udp() builds: frame @seq of a send. */
+struct cmp_udp {
+	struct cmp *c;
+	const struct cmp_send_opts *o;
+	u64 seq;
+};
+
+static bool cmp_copy_udp(u8 *buf, u32 len, const void *arg)
+{
+	const struct cmp_udp *u = arg;
+
+	cmp_build_udp(u->c, (u32)u->o->to, buf, len, u->o->src, u->o->dst,
+		      u->o->dport, u->seq);
+	return true;
+}
+
 static int cmp_mode_send(struct cmp *c, const struct cmp_send_opts *o)
 {
 	u64 end = cmp_now_ms() + (u64)o->timeout * 1000, sent = 0, t0;
-	u32 idx, batch;
+	struct cmp_udp u = { .c = c, .o = o };
+	struct cm_dp *dp = &c->dp;
+	struct cm_route r;
+	u32 batch;
 
 	if (o->to < 0 || (u32)o->to >= c->l.p.nodes || o->to == c->self) {
 		cmp_err("--to %d: not another node of this mesh", o->to);
@@ -874,38 +972,37 @@ static int cmp_mode_send(struct cmp *c, const struct cmp_send_opts *o)
 			c->l.p.buf_size - CHAINMESH_HEADROOM);
 		return 1;
 	}
+	r = cmp_route_to((u32)o->to);
+	c->rejoin = true;
 	t0 = cmp_now_ms();
 	while (!cmp_stop && sent < o->count && cmp_now_ms() < end) {
-		cmp_service(c, CMP_RX_SINK);
-		if (!cmp_node_up(c, (u32)o->to)) {
-			cmp_wait_kick(c, 10);
+		cmp_poll(c);
+		if (!cm_dp_peer_up(dp, r.peer)) {
+			cmp_idle(c, 10);
 			continue;
 		}
+		/* As the stack's transmit: wait for room (backpressure), a
+		 * burst at a time, one publish per burst. */
 		for (batch = 0; batch < 32 && sent < o->count; batch++) {
-			if (!cmp_alloc(c, &idx))
+			if (!cm_dp_tx_room(dp, r.peer))
 				break;
-			cmp_build_udp(c, (u32)o->to,
-				      cmp_buf(c, cm_buf_addr(&c->l, c->self, idx)) +
-				      CHAINMESH_HEADROOM, o->size, o->src, o->dst,
-				      o->dport, sent);
-			if (!cmp_push(c, (u32)o->to, idx, (u16)o->size, 0, 0, 0)) {
-				cmp_free(c, idx);
+			u.seq = sent;
+			if (cmp_xmit(c, &r, o->size, cmp_copy_udp, &u))
 				break;
-			}
 			sent++;
 		}
-		cmp_flush(c);
+		cm_dp_tx_flush(dp, &cmp_dp_ops);
 		if (batch < 32 && sent < o->count)
-			cmp_wait_kick(c, 10);
+			cmp_idle(c, 10);
 	}
 	/* Wait for our buffers to come home. */
 	end = cmp_now_ms() + 2000;
-	while (!cmp_stop && c->nfree < c->l.p.bufs_per_node && cmp_now_ms() < end)
-		if (!cmp_service(c, CMP_RX_SINK))
-			cmp_wait_kick(c, 10);
+	while (!cmp_stop && cm_pool_count(&dp->pool) < dp->pool.nbufs &&
+	       cmp_now_ms() < end)
+		cmp_serve(c, 10);
 	cmp_log(c, "sent %llu of %llu frames to node %d in %llu"
 		" ms, %u of %u buffers home", sent, o->count, o->to,
-		cmp_now_ms() - t0, c->nfree, c->l.p.bufs_per_node);
+		cmp_now_ms() - t0, cm_pool_count(&dp->pool), dp->pool.nbufs);
 	return sent == o->count ? 0 : 1;
 }
 
@@ -1027,12 +1124,12 @@ static u32 cmp_chaos_buf(struct cmp *c, struct cmp_chaos *x)
 static void cmp_chaos_desc(struct cmp *c, struct cmp_chaos *x, u32 t,
 			   const struct cm_desc *d, enum cmp_kind k)
 {
-	struct cmp_peer *p = &c->peers[t];
+	struct cm_dp_peer *p = &c->dp.peer[t];
 
 	if (cm_ring_prod_space(&p->tx) <= 0)
 		return;
 	cm_ring_push_desc(&p->tx, d);
-	p->tx_pending = true;
+	c->dp.tx_pending |= 1ull << t;	/* published by cmp_flush() */
 	x->detail[k]++;
 }
 
@@ -1084,7 +1181,7 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 			  u32 t)
 {
 	const struct cm_layout *l = &c->l;
-	struct cmp_peer *p = &c->peers[t];
+	struct cm_dp_peer *p = &c->dp.peer[t];
 	struct cm_desc d = { .data_off = CHAINMESH_HEADROOM, .len = 64 };
 	u32 idx = cmp_chaos_buf(c, x), slots, n, i, old;
 	u64 a;
@@ -1199,20 +1296,26 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 		break;
 	case K_TAIL:
 		/* The target's producer index into us: our tail garbage. */
-		old = p->rx.tail;
+		old = p->data.tail;
 		n = cmp_rand_below(x, 2) ? (u32)cmp_rand(x) :
 		    old + l->p.ring_slots + 1 + cmp_rand_below(x, 100);
-		smp_store_release(&p->rx.hdr->tail, cpu_to_le32(n));
+		smp_store_release(&p->data.hdr->tail, cpu_to_le32(n));
 		cmp_chaos_hold(x);
-		smp_store_release(&p->rx.hdr->tail, cpu_to_le32(old));
+		smp_store_release(&p->data.hdr->tail, cpu_to_le32(old));
 		break;
 	case K_KICKFLAG:
-		WRITE_ONCE(p->rx.hdr->want_kick, cpu_to_le32((u32)cmp_rand(x)));
+		WRITE_ONCE(p->data.hdr->want_kick, cpu_to_le32((u32)cmp_rand(x)));
 		WRITE_ONCE(p->ret.hdr->want_kick, cpu_to_le32((u32)cmp_rand(x)));
-		WRITE_ONCE(p->rx.hdr->prod_flags, cpu_to_le32((u32)cmp_rand(x)));
+		WRITE_ONCE(p->data.hdr->prod_flags, cpu_to_le32((u32)cmp_rand(x)));
 		cmp_sleep_us(cmp_rand_below(x, 5000));
-		WRITE_ONCE(p->rx.hdr->want_kick, cpu_to_le32(1));
-		WRITE_ONCE(p->ret.hdr->want_kick, cpu_to_le32(1));
+		/* Back to what the poll last asked for (dp.h arm/disarm). */
+		if (c->dp.armed) {
+			cm_ring_want_kick(&p->data);
+			cm_ring_want_kick(&p->ret);
+		} else {
+			cm_ring_no_kick(&p->data);
+			cm_ring_no_kick(&p->ret);
+		}
 		break;
 	case K_RET_UNKNOWN:
 	case K_RET_DUP:
@@ -1230,11 +1333,13 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 		}
 		cm_ring_push_addr(&p->back, a);
 		x->detail[k]++;
+		c->forged++;
 		if (k == K_RET_DUP) {
 			cm_ring_push_addr(&p->back, a);
 			x->detail[k]++;
+			c->forged++;
 		}
-		p->back_pending = true;
+		c->dp.back_pending |= 1ull << t;	/* cmp_flush() */
 		break;
 	case K_RET_HEAD:
 		slots = l->ret_slots;
@@ -1329,7 +1434,7 @@ static int cmp_mode_chaos(struct cmp *c, struct cmp_chaos *x)
 			kinds[nk++] = (enum cmp_kind)i;
 	if (!x->ntargets) {
 		for (n = 0; n < c->l.p.nodes; n++)
-			if (n != (u32)c->self && cmp_node_up(c, n))
+			if (n != (u32)c->self && cm_node_alive(c->base, &c->l, n))
 				x->targets[x->ntargets++] = n;
 	}
 	for (i = 0; i < x->ntargets; i++) {
@@ -1355,7 +1460,7 @@ static int cmp_mode_chaos(struct cmp *c, struct cmp_chaos *x)
 		t = x->targets[cmp_rand_below(x, x->ntargets)];
 		cmp_chaos_one(c, x, kinds[cmp_rand_below(x, nk)], t);
 		cmp_flush(c);
-		cmp_service(c, CMP_RX_SINK);
+		cmp_poll(c);
 		if (x->gap_us)
 			cmp_sleep_us(x->gap_us);
 		if (cmp_now_ms() >= next_report) {
@@ -1371,8 +1476,9 @@ static int cmp_mode_chaos(struct cmp *c, struct cmp_chaos *x)
 	c->hb_stall_until = 0;
 	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	memcpy(c->node->mac, c->mac, 6);
+	c->hoard_until = 0;
 	for (i = 0; i < 20; i++) {
-		cmp_service(c, CMP_RX_SINK);
+		cmp_poll(c);
 		cmp_sleep_us(10000);
 	}
 	for (i = 0; i < __K_MAX; i++)
@@ -1646,8 +1752,10 @@ int main(int argc, char **argv)
 		ret = cmp_mode_info(&c);
 		goto out;
 	}
-	if (cmp_join(&c))
+	if (cmp_join(&c)) {
+		cmp_leave(&c);
 		goto out;
+	}
 
 	if (!strcmp(mode, "echo")) {
 		ret = cmp_mode_echo(&c, duration, raw);
@@ -1660,11 +1768,14 @@ int main(int argc, char **argv)
 	} else {
 		ret = cmp_mode_chaos(&c, &x);
 	}
-	cmp_leave(&c, true);
+	cmp_leave(&c);
 	cmp_summary(&c);
 out:
 	cmp_stop = 1;
-	if (c.hb_started)
-		pthread_join(c.hb_thread, NULL);
+	cmp_ticker_stop(&c);
+	if (c.joined)
+		cm_dp_destroy(&c.dp);
+	cm_ftable_free(c.ft);
+	cm_ftable_free(c.ft_spare);
 	return ret;
 }

@@ -135,10 +135,16 @@ struct cm_dp_peer {
 /* Where a frame goes next: the result of cm_dp_route(). */
 struct cm_route {
 	u32 peer;		/* next node */
-	u16 chain;
+	u16 chain;		/* or CM_ROUTE_NO_CTX */
 	u8 hop;			/* the next node's place on @chain */
 	int flow;		/* flow to count it against, or -1 */
 };
+
+/* cm_route.chain of a frame sent straight to a peer with no chain
+ * context, for the receiver to classify (a userspace test node's). */
+#define CM_ROUTE_NO_CTX	0xffff
+_Static_assert(CM_ROUTE_NO_CTX >= CHAINMESH_MAX_CHAINS,
+	       "CM_ROUTE_NO_CTX: never a chain");
 
 /* A frame's place on a chain: from a descriptor, or from skb->mark. */
 struct cm_ctx {
@@ -879,8 +885,9 @@ static inline bool cm_dp_tx_room_hint(const struct cm_dp *dp, u32 peer)
 }
 
 /*
- * cm_dp_push - under the transmit lock: queue @d (chain context from @r)
- * to r->peer, published by the next cm_dp_tx_flush()
+ * cm_dp_push - under the transmit lock: queue @d (chain context from @r,
+ * none for CM_ROUTE_NO_CTX) to r->peer, published by the next
+ * cm_dp_tx_flush()
  *
  * Return: CM_TX_DROP_NONE, or why it was not queued.
  */
@@ -902,7 +909,13 @@ static inline enum cm_tx_drop cm_dp_push(struct cm_dp *dp,
 	space = cm_ring_prod_space(&pp->tx);
 	if (unlikely(space <= 0))
 		return space ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
-	cm_desc_set_ctx(&out, r->chain, r->hop);
+	if (likely(r->chain != CM_ROUTE_NO_CTX)) {
+		cm_desc_set_ctx(&out, r->chain, r->hop);
+	} else {
+		out.chain = 0;
+		out.hop = 0;
+		out.flags = 0;
+	}
 	cm_ring_push_desc(&pp->tx, &out);
 	cm_ring_space_ok(&pp->tx);
 	dp->tx_pending |= 1ull << r->peer;

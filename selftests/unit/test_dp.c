@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The node datapath (include/chainmesh/dp.h), as node 0 and every guest
+ * run it: three struct cm_dp nodes over one in-memory region, chain 1 =
+ * 0 -> 1 -> 2. Node 0 sends as a transmit path does (cm_dp_route(),
+ * cm_dp_send()); each node polls as NAPI does (cm_dp_returns(),
+ * cm_dp_rx_poll(), cm_dp_tx_flush(), cm_dp_rx_flush(), cm_dp_arm());
+ * the ops' rx passes a frame on as XDP_TX does, ends its journey at the
+ * chain's end, or keeps it (a peer that holds what it is sent).
+ *
+ * Delivery and the frames' bytes, chain context, counters per peer and
+ * per flow (and published into the region), kicks only when asked for,
+ * every buffer home again; quotas and a hoarder; bad descriptors counted
+ * per reason and per peer, their buffers home; a peer judged broken
+ * after bad_limit bad inputs, cut and blamed.
+ */
+#define _GNU_SOURCE
+#include <stddef.h>
+
+#include <chainmesh/dp.h>
+
+#include "harness.h"
+
+#define NODES		3u
+#define CHAIN		1u
+#define FLOW		2u		/* flow id of the chain's flow */
+#define OTHER_FLOW	1u		/* a flow no frame matches */
+#define BUFS		8u
+#define SLOTS		16u
+#define MESH_ID		0x0101u
+#define LIMIT		4u		/* bad_limit */
+#define FRAME_LEN	64u
+#define MAX_KEEP	BUFS
+
+struct tnode;
+
+/* What a node's ops saw and keep. */
+struct tnode {
+	struct cm_dp dp;
+	struct cm_ftable *ft;
+	bool hold;			/* keep frames instead of passing them on */
+	u32 got;			/* frames handed to ops->rx */
+	u32 last_from;
+	struct cm_desc last;		/* the last descriptor handed to ops->rx */
+	u32 seqs[64];			/* payload sequence numbers, as received */
+	u32 nseq;
+	u32 ended;			/* journeys ended here */
+	u32 judged;			/* ops->judged calls */
+	u32 judged_peer;
+	/* kept: buffers a holding node did not send home */
+	struct {
+		u32 from, owner, idx;
+		u64 addr;
+	} keep[MAX_KEEP];
+	u32 nkeep;
+};
+
+static u64 kicks[NODES][NODES];		/* [from][to] */
+
+static struct tnode *tnode_of(struct cm_dp *dp)
+{
+	return (struct tnode *)((char *)dp - offsetof(struct tnode, dp));
+}
+
+static void t_kick(struct cm_dp *dp, u32 peer)
+{
+	kicks[dp->self][peer]++;
+}
+
+static void t_judged(struct cm_dp *dp, u32 peer)
+{
+	struct tnode *n = tnode_of(dp);
+
+	n->judged++;
+	n->judged_peer = peer;
+}
+
+static void t_rx(struct cm_dp *dp, u32 from, struct cm_desc *d, u32 owner,
+		 u32 idx, const struct cm_ftable **t);
+
+static const struct cm_dp_ops t_ops = {
+	.kick	= t_kick,
+	.rx	= t_rx,
+	.judged	= t_judged,
+};
+
+/* ops->rx: count, then keep, pass on by the frame's context (XDP_TX), or
+ * end the journey here and send the buffer home. */
+static void t_rx(struct cm_dp *dp, u32 from, struct cm_desc *d, u32 owner,
+		 u32 idx, const struct cm_ftable **t)
+{
+	struct tnode *n = tnode_of(dp);
+	u8 *frame = (u8 *)dp->base + d->addr + d->data_off;
+	struct cm_ctx ctx, *ctxp = NULL;
+	struct cm_route r;
+	u32 seq;
+
+	cm_dp_rx_count(dp, from, cm_desc_flow(*t, d, frame), d->len);
+	n->got++;
+	n->last_from = from;
+	n->last = *d;
+	memcpy(&seq, frame + 42, sizeof(seq));
+	if (n->nseq < sizeof(n->seqs) / sizeof(n->seqs[0]))
+		n->seqs[n->nseq++] = seq;
+	if (n->hold && n->nkeep < MAX_KEEP) {
+		n->keep[n->nkeep].from = from;
+		n->keep[n->nkeep].owner = owner;
+		n->keep[n->nkeep].idx = idx;
+		n->keep[n->nkeep].addr = d->addr;
+		n->nkeep++;
+		return;
+	}
+	if (d->flags & CHAINMESH_D_CTX) {
+		ctx.chain = d->chain;
+		ctx.hop = d->hop;
+		ctxp = &ctx;
+	}
+	if (!cm_dp_route(*t, ctxp, frame, d->len, &r)) {
+		cm_frame_set_dest(dp->base, &dp->l, frame, r.peer);
+		if (!cm_dp_push(dp, &r, d)) {
+			if (owner == dp->self)
+				cm_pool_set_hop(&dp->pool, idx, r.peer);
+			return;
+		}
+	} else {
+		n->ended++;
+		cm_ctr_add(&dp->rx_total, d->len);
+	}
+	cm_dp_give_back(dp, &t_ops, from, owner, idx, d->addr);
+}
+
+FIXTURE(dp) {
+	void *base;
+	struct cm_layout l;
+	struct cm_policy pol;
+	struct tnode n[NODES];
+};
+
+/* A UDP/IPv4 frame 10.0.0.1:40000 -> 10.0.0.2:5201, @seq after the
+ * headers. */
+static void mkframe(u8 *f, u16 dport, u32 seq)
+{
+	static const u8 hdr[42] = {
+		0x02, 0x43, 0x4d, 0x01, 0x01, 0x01,
+		0x02, 0x43, 0x4d, 0x01, 0x01, 0x00,
+		0x08, 0x00,
+		0x45, 0x00, 0x00, 50, 0x12, 0x34, 0x40, 0x00,
+		64, 17, 0x00, 0x00,
+		10, 0, 0, 1, 10, 0, 0, 2,
+		0x9c, 0x40, 0x14, 0x51, 0x00, 30, 0x00, 0x00,
+	};
+
+	memcpy(f, hdr, sizeof(hdr));
+	f[36] = dport >> 8;
+	f[37] = dport & 0xff;
+	memset(f + sizeof(hdr), 0x5a, FRAME_LEN - sizeof(hdr));
+	memcpy(f + sizeof(hdr), &seq, sizeof(seq));
+}
+
+static void mkflow(struct chainmesh_flow *f, u32 id, u16 dport)
+{
+	memset(f, 0, sizeof(*f));
+	f->flow_id = cpu_to_le32(id);
+	f->chain = cpu_to_le16(CHAIN);
+	f->family = 4;
+	f->ip_proto = CM_IPPROTO_UDP;
+	f->dport = cpu_to_be16(dport);
+	f->dport_mask = cpu_to_be16(0xffff);
+	f->src[0] = cpu_to_be32(0x0a000001);
+	f->dst[0] = cpu_to_be32(0x0a000002);
+	cm_prefix_mask(32, f->src_mask);
+	cm_prefix_mask(32, f->dst_mask);
+}
+
+FIXTURE_SETUP(dp)
+{
+	struct cm_layout_params lp = {
+		.nodes = NODES, .ring_slots = SLOTS, .buf_size = 2048,
+		.bufs_per_node = BUFS, .max_flows = 4,
+	};
+	static struct cm_chain chains[CHAINMESH_MAX_CHAINS];
+	struct chainmesh_flow flows[2];
+	struct chainmesh_node *e;
+	struct cm_ftable *t;
+	bool any;
+	u32 i;
+
+	memset(kicks, 0, sizeof(kicks));
+	ASSERT_EQ(0, cm_layout_compute(&lp, ~0ull, &self->l));
+	self->base = aligned_alloc(CHAINMESH_PAGE_SIZE,
+				   cm_align(self->l.size, CHAINMESH_PAGE_SIZE));
+	ASSERT_NOT_NULL(self->base);
+	memset(self->base, 0, self->l.size);
+	self->pol.bad_limit = LIMIT;
+	self->pol.bad_window_ms = 60000;
+	self->pol.peer_share = 50;
+
+	for (i = 0; i < NODES; i++) {
+		e = cm_node(self->base, &self->l, i);
+		cm_node_mac(MESH_ID, i, e->mac);
+		e->epoch = cpu_to_le32(1);
+		e->state = cpu_to_le32(CHAINMESH_NODE_UP);
+		e->host_state = cpu_to_le32(CHAINMESH_NODE_UP);
+	}
+	memset(chains, 0, sizeof(chains));
+	chains[CHAIN].used = 1;
+	chains[CHAIN].nhops = 3;
+	chains[CHAIN].hops[0] = 0;
+	chains[CHAIN].hops[1] = 1;
+	chains[CHAIN].hops[2] = 2;
+	mkflow(&flows[0], OTHER_FLOW, 7);
+	mkflow(&flows[1], FLOW, 5201);
+	t = cm_ftable_alloc(4);
+	ASSERT_NOT_NULL(t);
+	for (i = 0; i < NODES; i++) {
+		struct tnode *n = &self->n[i];
+		void *shared = cm_ftable(self->base, &self->l, i);
+
+		ASSERT_EQ(2, cm_ftable_compile(flows, 2, chains, i, 4, t));
+		cm_ftable_publish(shared, t);
+		n->ft = cm_ftable_alloc(4);
+		ASSERT_NOT_NULL(n->ft);
+		ASSERT_EQ(0, cm_ftable_snapshot(shared, &self->l, i, n->ft));
+		ASSERT_EQ(0, cm_dp_init(&n->dp, self->base, &self->l, i,
+					&self->pol));
+	}
+	cm_ftable_free(t);
+	/* The first tick: every peer alive; the poll resyncs with it. */
+	for (i = 0; i < NODES; i++) {
+		EXPECT_TRUE(cm_dp_tick(&self->n[i].dp, &any));
+		EXPECT_TRUE(any);
+		cm_dp_peer_changes(&self->n[i].dp, &t_ops, NULL);
+	}
+	for (i = 1; i < NODES; i++)
+		ASSERT_TRUE(cm_dp_peer_up(&self->n[0].dp, i));
+}
+
+FIXTURE_TEARDOWN(dp)
+{
+	u32 i;
+
+	for (i = 0; i < NODES; i++) {
+		if (!self->n[i].ft)
+			continue;
+		cm_dp_destroy(&self->n[i].dp);
+		cm_ftable_free(self->n[i].ft);
+	}
+	free(self->base);
+}
+
+/* One NAPI poll of node @i. */
+static int poll_node(FIXTURE_DATA(dp) *self, u32 i, int budget)
+{
+	struct cm_dp *dp = &self->n[i].dp;
+	const struct cm_ftable *t = self->n[i].ft;
+	int done;
+
+	cm_dp_disarm(dp);
+	cm_dp_returns(dp, &t_ops, budget);
+	if (cm_dp_peer_changes_due(dp))
+		cm_dp_peer_changes(dp, &t_ops, NULL);
+	done = cm_dp_rx_poll(dp, &t_ops, budget, cm_dp_fenced(dp), &t);
+	cm_dp_tx_flush(dp, &t_ops);
+	cm_dp_rx_flush(dp, &t_ops);
+	return done;
+}
+
+/* Poll @i until idle, then arm it as NAPI does on completion. */
+static void settle(FIXTURE_DATA(dp) *self, u32 i)
+{
+	while (poll_node(self, i, 64) == 64)
+		;
+	while (cm_dp_arm(&self->n[i].dp, false))
+		poll_node(self, i, 64);
+}
+
+static void settle_all(FIXTURE_DATA(dp) *self)
+{
+	u32 i, round;
+
+	for (round = 0; round < 4; round++)
+		for (i = 0; i < NODES; i++)
+			settle(self, i);
+}
+
+/* The node whose pool holds @addr, or ~0u. */
+static u32 owner_of(const struct cm_layout *l, u64 addr)
+{
+	u32 owner, idx;
+
+	return cm_buf_check(l, addr, &owner, &idx) ? ~0u : owner;
+}
+
+static bool copy_frame(u8 *buf, u32 len, const void *src)
+{
+	memcpy(buf, src, len);
+	return true;
+}
+
+/* Node 0's transmit path: classify, send, count; not published yet. */
+static enum cm_tx_drop queue0(FIXTURE_DATA(dp) *self, u16 dport, u32 seq)
+{
+	struct cm_dp *dp = &self->n[0].dp;
+	enum cm_tx_drop why;
+	u8 frame[FRAME_LEN];
+	struct cm_route r;
+	struct cm_desc d;
+
+	mkframe(frame, dport, seq);
+	why = cm_dp_route(self->n[0].ft, NULL, frame, FRAME_LEN, &r);
+	if (!why)
+		why = cm_dp_send(dp, &r, FRAME_LEN, copy_frame, frame, &d);
+	if (why)
+		cm_dp_tx_drop(dp, why);
+	else
+		cm_dp_tx_sent(dp, &r, FRAME_LEN, false);
+	return why;
+}
+
+/* One frame, published. */
+static enum cm_tx_drop send0(FIXTURE_DATA(dp) *self, u16 dport, u32 seq)
+{
+	enum cm_tx_drop why = queue0(self, dport, seq);
+
+	cm_dp_tx_flush(&self->n[0].dp, &t_ops);
+	return why;
+}
+
+/* Write a descriptor into ring 0 -> 1 by hand, as a broken node 0. */
+static void forge(FIXTURE_DATA(dp) *self, const struct cm_desc *d)
+{
+	struct cm_dp *dp = &self->n[0].dp;
+
+	if (cm_ring_prod_space(&dp->peer[1].tx) <= 0)
+		return;
+	cm_ring_push_desc(&dp->peer[1].tx, d);
+	dp->tx_pending |= 1ull << 1;
+	cm_dp_tx_flush(dp, &t_ops);
+}
+
+TEST_F(dp, delivery_counters_and_buffers_home)
+{
+	struct cm_dp *d0 = &self->n[0].dp, *d1 = &self->n[1].dp;
+	struct cm_dp *d2 = &self->n[2].dp;
+	struct chainmesh_node_stats *ns;
+	struct chainmesh_flow_stats *fs;
+	const u32 total = 3 * BUFS;
+	u32 i, sent = 0;
+
+	/* Everyone idle: they asked for doorbells. */
+	settle_all(self);
+	memset(kicks, 0, sizeof(kicks));
+	while (sent < total) {
+		for (i = 0; i < 3 && sent < total; i++)
+			ASSERT_EQ(CM_TX_DROP_NONE, queue0(self, 5201, sent++));
+		EXPECT_EQ(0, kicks[0][1]);	/* nothing published yet */
+		cm_dp_tx_flush(d0, &t_ops);
+		/* Node 1 was armed: the publish rang it once. */
+		EXPECT_EQ(1, kicks[0][1]);
+		kicks[0][1] = 0;
+		settle_all(self);
+	}
+	/* Every frame reached node 2 through node 1, in order, intact, with
+	 * its place on the chain. */
+	EXPECT_EQ(total, self->n[1].got);
+	EXPECT_EQ(total, self->n[2].got);
+	EXPECT_EQ(total, self->n[2].ended);
+	EXPECT_EQ(0, self->n[1].ended);
+	for (i = 0; i < total; i++)
+		EXPECT_EQ(i, self->n[2].seqs[i]);
+	EXPECT_EQ(1, self->n[2].last_from);
+	EXPECT_EQ(CHAIN, self->n[2].last.chain);
+	EXPECT_EQ(2, self->n[2].last.hop);
+	EXPECT_EQ(CHAINMESH_D_CTX, self->n[2].last.flags);
+	EXPECT_EQ(FRAME_LEN, self->n[2].last.len);
+	/* Node 0's buffer, passed on as it was. */
+	EXPECT_EQ(0, owner_of(&self->l, self->n[2].last.addr));
+
+	/* Per peer. */
+	EXPECT_EQ(total, d0->peer[1].txc.packets);
+	EXPECT_EQ((u64)total * FRAME_LEN, d0->peer[1].txc.bytes);
+	EXPECT_EQ(0, d0->peer[2].txc.packets);
+	EXPECT_EQ(total, d1->peer[0].rx.packets);
+	EXPECT_EQ(total, d1->peer[2].txc.packets);
+	EXPECT_EQ(0, d1->peer[2].rx.packets);
+	EXPECT_EQ(total, d2->peer[1].rx.packets);
+	EXPECT_EQ((u64)total * FRAME_LEN, d2->peer[1].rx.bytes);
+	EXPECT_EQ(total, d0->tx_total.packets);
+	EXPECT_EQ(total, d2->rx_total.packets);
+	/* Per flow: sent by 0, seen by 1 and 2; the other flow untouched. */
+	EXPECT_EQ(total, d0->tx_flows[FLOW].packets);
+	EXPECT_EQ(total, d1->rx_flows[FLOW].packets);
+	EXPECT_EQ(total, d2->rx_flows[FLOW].packets);
+	EXPECT_EQ((u64)total * FRAME_LEN, d2->rx_flows[FLOW].bytes);
+	EXPECT_EQ(0, d1->rx_flows[OTHER_FLOW].packets);
+	EXPECT_EQ(0, d0->tx_flows[OTHER_FLOW].packets);
+
+	/* The tick publishes them for the host. */
+	cm_dp_stats_publish(d1);
+	ns = cm_stats(self->base, &self->l, 1);
+	fs = cm_flow_stats(self->base, &self->l, 1);
+	EXPECT_EQ(total, le64_to_cpu(ns->rx_packets));
+	EXPECT_EQ(total, le64_to_cpu(ns->tx_packets));
+	EXPECT_EQ(0, le64_to_cpu(ns->bad_desc));
+	EXPECT_EQ(0, le64_to_cpu(ns->drops));
+	EXPECT_EQ(total, le64_to_cpu(fs[FLOW].packets));
+
+	/* Every buffer home: node 0's pool full, nobody holds any. */
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+	EXPECT_EQ(0, cm_pool_held(&d0->pool, 1));
+	EXPECT_EQ(BUFS, cm_pool_count(&d1->pool));
+	EXPECT_EQ(BUFS, cm_pool_count(&d2->pool));
+	for (i = 0; i < NODES; i++) {
+		u32 j;
+
+		for (j = 0; j < __CM_BAD_MAX; j++)
+			EXPECT_EQ(0, self->n[i].dp.rx_bad[j]) TH_LOG("node %u reason %u", i, j);
+		for (j = 0; j < __CM_TX_DROP_MAX; j++)
+			EXPECT_EQ(0, self->n[i].dp.tx_drops[j]);
+		for (j = 0; j < __CM_RX_DROP_MAX; j++)
+			EXPECT_EQ(0, self->n[i].dp.rx_drops[j]);
+	}
+	/* Node 2 rang node 0 for its returns; none rang while polling. */
+	EXPECT_GE(kicks[2][0], 1);
+}
+
+TEST_F(dp, no_kick_while_polling)
+{
+	settle_all(self);
+	cm_dp_disarm(&self->n[1].dp);	/* node 1 is polling */
+	memset(kicks, 0, sizeof(kicks));
+	ASSERT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 0));
+	EXPECT_EQ(0, kicks[0][1]);
+	/* It goes idle: the frame that slipped in is seen ([K2]). */
+	EXPECT_TRUE(cm_dp_arm(&self->n[1].dp, false));
+	settle_all(self);
+	EXPECT_EQ(1, self->n[2].ended);
+}
+
+TEST_F(dp, quota_and_hoarder)
+{
+	struct cm_dp *d0 = &self->n[0].dp;
+	u32 share = BUFS * 50 / 100, i;
+
+	settle_all(self);
+	self->n[1].hold = true;		/* node 1 keeps what it is sent */
+	for (i = 0; i < share; i++) {
+		ASSERT_TRUE(cm_dp_tx_room(d0, 1));
+		ASSERT_EQ(CM_TX_DROP_NONE, send0(self, 5201, i));
+		settle_all(self);
+	}
+	EXPECT_EQ(share, self->n[1].nkeep);
+	EXPECT_EQ(share, cm_pool_held(&d0->pool, 1));
+	/* It holds its share: no room for it (backpressure), though the
+	 * pool and the ring have some; a frame sent anyway is dropped. */
+	EXPECT_EQ(BUFS - share, cm_pool_count(&d0->pool));
+	EXPECT_FALSE(cm_dp_tx_room(d0, 1));
+	EXPECT_EQ(CM_TX_DROP_QUOTA, send0(self, 5201, 99));
+	EXPECT_EQ(1, d0->tx_drops[CM_TX_DROP_QUOTA]);
+	EXPECT_EQ(share, cm_pool_held(&d0->pool, 1));
+	EXPECT_EQ(BUFS - share, cm_pool_count(&d0->pool));
+
+	/* Nothing back from it for CM_HOARD_MS: a hoarder. Its frames go on
+	 * to be dropped rather than stopping node 0's queue. */
+	WRITE_ONCE(d0->peer[1].hop_ok, jiffies - CM_HOARD_MS - 1000);
+	EXPECT_TRUE(cm_dp_tx_room(d0, 1));
+	EXPECT_EQ(CM_TX_DROP_QUOTA, send0(self, 5201, 100));
+	EXPECT_EQ(2, d0->tx_drops[CM_TX_DROP_QUOTA]);
+
+	/* It gives them back: node 0 may send to it again, pool full. */
+	for (i = 0; i < self->n[1].nkeep; i++)
+		cm_dp_give_back(&self->n[1].dp, &t_ops, self->n[1].keep[i].from,
+				self->n[1].keep[i].owner, self->n[1].keep[i].idx,
+				self->n[1].keep[i].addr);
+	self->n[1].nkeep = 0;
+	self->n[1].hold = false;
+	cm_dp_rx_flush(&self->n[1].dp, &t_ops);
+	settle_all(self);
+	EXPECT_EQ(0, cm_pool_held(&d0->pool, 1));
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+	cm_dp_quota_tick(d0);
+	EXPECT_TRUE(cm_dp_tx_room(d0, 1));
+	EXPECT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 101));
+	settle_all(self);
+	EXPECT_EQ(1, self->n[2].ended);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+}
+
+TEST_F(dp, bad_descriptors_per_reason)
+{
+	struct cm_dp *d0 = &self->n[0].dp, *d1 = &self->n[1].dp;
+	struct cm_desc d = {
+		.data_off = CHAINMESH_HEADROOM, .len = FRAME_LEN,
+	};
+	u8 frame[FRAME_LEN];
+	u32 idx;
+
+	self->pol.bad_limit = 0;	/* count only */
+	settle_all(self);
+
+	d.addr = 8;					/* no pool's */
+	forge(self, &d);
+	d.addr = cm_buf_addr(&self->l, 0, 1) + 64;	/* inside one */
+	forge(self, &d);
+	settle_all(self);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_ADDR]);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_ALIGN]);
+	EXPECT_EQ(2, d1->peer[0].bad);
+	EXPECT_EQ(0, d1->peer[2].bad);
+	EXPECT_EQ(0, self->n[1].got);
+
+	/* A real buffer of node 0's, past its end: refused, sent home. */
+	ASSERT_TRUE(cm_pool_peek(&d0->pool, &idx));
+	cm_pool_take_to(&d0->pool, idx, 1);
+	mkframe(frame, 5201, 0);
+	memcpy((u8 *)self->base + cm_buf_addr(&self->l, 0, idx) +
+	       CHAINMESH_HEADROOM, frame, FRAME_LEN);
+	d.addr = cm_buf_addr(&self->l, 0, idx);
+	d.len = (u16)(self->l.p.buf_size - CHAINMESH_HEADROOM + 1);
+	forge(self, &d);
+	EXPECT_EQ(BUFS - 1, cm_pool_count(&d0->pool));
+	settle_all(self);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_LEN]);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+	EXPECT_EQ(0, cm_pool_held(&d0->pool, 1));
+
+	/* A context naming a chain node 1 is not on: refused, sent home. */
+	ASSERT_TRUE(cm_pool_peek(&d0->pool, &idx));
+	cm_pool_take_to(&d0->pool, idx, 1);
+	d.addr = cm_buf_addr(&self->l, 0, idx);
+	d.len = FRAME_LEN;
+	cm_desc_set_ctx(&d, 7, 1);
+	forge(self, &d);
+	settle_all(self);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_CHAIN]);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+
+	/* Returning a buffer node 0 never lent: refused by node 0. */
+	cm_ring_push_addr(&d1->peer[0].back, cm_buf_addr(&self->l, 0, 3));
+	d1->back_pending |= 1ull << 0;
+	cm_dp_rx_flush(d1, &t_ops);
+	settle_all(self);
+	EXPECT_EQ(1, d0->rx_bad[CM_BAD_RETURN]);
+	EXPECT_EQ(1, d0->peer[1].bad);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+
+	EXPECT_EQ(4, d1->peer[0].bad);
+	EXPECT_EQ(0, d1->rx_bad[CM_BAD_OWNER]);
+	EXPECT_EQ(0, d1->rx_bad[CM_BAD_INDEX]);
+	EXPECT_EQ(0, self->n[1].got);
+	EXPECT_EQ(0, self->n[1].judged);
+	EXPECT_FALSE(cm_peers_cut(&d1->peers, 0));
+	/* The node's count for the host. */
+	cm_dp_stats_publish(d1);
+	EXPECT_EQ(4, le64_to_cpu(cm_stats(self->base, &self->l, 1)->bad_desc));
+
+	/* Good frames still go through. */
+	EXPECT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 7));
+	settle_all(self);
+	EXPECT_EQ(1, self->n[2].ended);
+}
+
+TEST_F(dp, judged_broken_after_bad_limit)
+{
+	struct cm_dp *d1 = &self->n[1].dp;
+	struct cm_desc d = {
+		.data_off = CHAINMESH_HEADROOM, .len = FRAME_LEN,
+	};
+	bool any;
+	u32 i;
+
+	settle_all(self);
+	d.addr = cm_buf_addr(&self->l, 0, 0) + 1;	/* misaligned */
+	for (i = 0; i < LIMIT - 1; i++)
+		forge(self, &d);
+	settle_all(self);
+	EXPECT_EQ(LIMIT - 1, d1->rx_bad[CM_BAD_ALIGN]);
+	EXPECT_EQ(0, self->n[1].judged);
+	EXPECT_FALSE(cm_peers_cut(&d1->peers, 0));
+
+	forge(self, &d);		/* the bad_limit-th */
+	settle_all(self);
+	EXPECT_EQ(LIMIT, d1->rx_bad[CM_BAD_ALIGN]);
+	EXPECT_EQ(1, self->n[1].judged);
+	EXPECT_EQ(0, self->n[1].judged_peer);
+	EXPECT_EQ(1, d1->peers.broken[0]);
+	EXPECT_TRUE(cm_peers_cut(&d1->peers, 0));
+	/* Nothing more is sent to it... */
+	EXPECT_FALSE(cm_dp_peer_up(d1, 0));
+	EXPECT_TRUE(cm_dp_peer_up(d1, 2));
+	/* ...nor read from it, and no doorbell is asked of it. */
+	forge(self, &d);
+	forge(self, &d);
+	settle_all(self);
+	EXPECT_EQ(LIMIT, d1->rx_bad[CM_BAD_ALIGN]);
+	EXPECT_EQ(LIMIT, d1->peer[0].bad);
+	EXPECT_EQ(0, le32_to_cpu(d1->peer[0].data.hdr->want_kick));
+	EXPECT_EQ(1, self->n[1].judged);
+
+	/* The tick tells the host: node 1 blames node 0 and only it. */
+	cm_dp_tick(d1, &any);
+	EXPECT_EQ(1ull << 0, le64_to_cpu(cm_node(self->base, &self->l, 1)->blame));
+	EXPECT_EQ(0, le64_to_cpu(cm_node(self->base, &self->l, 2)->blame));
+}
+
+TEST_HARNESS_MAIN
