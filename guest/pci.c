@@ -13,7 +13,7 @@
 #include "join.h"
 #include "pci.h"
 
-struct cm_pci {
+struct cm_guest_pci {
 	struct cm_ivshmem ivs;
 	struct cm_join join;
 };
@@ -44,7 +44,7 @@ static int cm_pci_map_shm(struct pci_dev *pdev, struct cm_ivshmem *ivs)
 static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct cm_ivshmem *ivs;
-	struct cm_pci *cp;
+	struct cm_guest_pci *cp;
 	int err;
 
 	cp = devm_kzalloc(&pdev->dev, sizeof(*cp), GFP_KERNEL);
@@ -96,7 +96,7 @@ err_free_vectors:
 
 static void cm_pci_remove(struct pci_dev *pdev)
 {
-	struct cm_pci *cp = pci_get_drvdata(pdev);
+	struct cm_guest_pci *cp = pci_get_drvdata(pdev);
 
 	cm_join_exit(&cp->join);
 	if (cp->ivs.irq)
