@@ -246,6 +246,7 @@ static struct snap snapshot(void)
 	return s;
 }
 
+/* What reply_u32() looks for, and the value it found. */
 struct pick {
 	uint16_t type;
 	bool in_flow;

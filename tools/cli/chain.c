@@ -115,19 +115,26 @@ static void chain_add(struct cm_cmd *c)
 	cm_change(c, nlh, "chain add");
 }
 
+static void chain_show(struct cm_cmd *c)
+{
+	obj_show(c, CHAINMESH_CMD_CHAIN_GET, print_chain, "chain show");
+}
+
+static void chain_del(struct cm_cmd *c)
+{
+	obj_del(c, CHAINMESH_CMD_CHAIN_DEL, CHAINMESH_A_CHAIN,
+		CHAINMESH_CHAIN_A_ID, "chain del");
+}
+
+static const struct cm_verb chain_verbs[] = {
+	{ "show", false, chain_show },
+	{ "list", false, chain_show },
+	{ "add", false, chain_add },
+	{ "delete", false, chain_del },
+	{ NULL }
+};
+
 void do_chain(struct cm_cmd *c)
 {
-	const char *cmd = next_arg(c);
-
-	if (!cmd || matches(cmd, "show") || matches(cmd, "list"))
-		obj_show(c, CHAINMESH_CMD_CHAIN_GET, print_chain, "chain show");
-	else if (matches(cmd, "add"))
-		chain_add(c);
-	else if (matches(cmd, "delete"))
-		obj_del(c, CHAINMESH_CMD_CHAIN_DEL, CHAINMESH_A_CHAIN,
-			CHAINMESH_CHAIN_A_ID, "chain del");
-	else if (matches(cmd, "help"))
-		cm_help(c);
-	else
-		usage_fail("chain", "unknown command 'chain %s'", cmd);
+	cm_run_verb(c, chain_verbs);
 }

@@ -27,6 +27,17 @@ struct cm_cmd {
 	struct cm_nl nl;
 };
 
+/*
+ * An object's commands, ending with { NULL }: the first whose name the
+ * command abbreviates (iproute2 style; @exact: only the whole name) runs,
+ * no command at all runs the first, then "help".
+ */
+struct cm_verb {
+	const char *name;
+	bool exact;
+	void (*fn)(struct cm_cmd *c);
+};
+
 extern const char *prog;
 /* In a batch: the line at fault, for every message. */
 extern char batch_where[48];
@@ -41,6 +52,7 @@ fail(const char *fmt, ...);
 void __attribute__((noreturn, format(printf, 2, 3)))
 usage_fail(const char *object, const char *fmt, ...);
 void __attribute__((noreturn)) cm_help(struct cm_cmd *c);
+void cm_run_verb(struct cm_cmd *c, const struct cm_verb *verbs);
 bool matches(const char *arg, const char *keyword);
 char *next_arg(struct cm_cmd *c);
 unsigned long parse_ulong(const char *object, const char *what,

@@ -48,6 +48,26 @@ void cm_help(struct cm_cmd *c)
 	exit(0);
 }
 
+void cm_run_verb(struct cm_cmd *c, const struct cm_verb *verbs)
+{
+	const char *cmd = next_arg(c);
+	const struct cm_verb *v;
+
+	if (!cmd) {
+		verbs->fn(c);
+		return;
+	}
+	for (v = verbs; v->name; v++) {
+		if (v->exact ? !strcmp(cmd, v->name) : matches(cmd, v->name)) {
+			v->fn(c);
+			return;
+		}
+	}
+	if (matches(cmd, "help"))
+		cm_help(c);
+	usage_fail(c->object, "unknown command '%s %s'", c->object, cmd);
+}
+
 /* Report a refusal: what we tried, the kernel's words, the errno. */
 void cm_refused(const char *what, const struct cm_talk *t, int err)
 {

@@ -313,22 +313,39 @@ static void flow_write(struct cm_cmd *c, uint8_t cmd, const char *what)
 	cm_change(c, nlh, what);
 }
 
+static void flow_show(struct cm_cmd *c)
+{
+	obj_show(c, CHAINMESH_CMD_FLOW_GET, print_flow, "flow show");
+}
+
+static void flow_add(struct cm_cmd *c)
+{
+	flow_write(c, CHAINMESH_CMD_FLOW_NEW, "flow add");
+}
+
+static void flow_set(struct cm_cmd *c)
+{
+	flow_write(c, CHAINMESH_CMD_FLOW_SET, "flow set");
+}
+
+static void flow_del(struct cm_cmd *c)
+{
+	obj_del(c, CHAINMESH_CMD_FLOW_DEL, CHAINMESH_A_FLOW,
+		CHAINMESH_FLOW_A_ID, "flow del");
+}
+
+static const struct cm_verb flow_verbs[] = {
+	{ "show", false, flow_show },
+	{ "list", false, flow_show },
+	{ "add", false, flow_add },
+	{ "set", true, flow_set },
+	{ "change", false, flow_set },
+	{ "replace", false, flow_set },
+	{ "delete", false, flow_del },
+	{ NULL }
+};
+
 void do_flow(struct cm_cmd *c)
 {
-	const char *cmd = next_arg(c);
-
-	if (!cmd || matches(cmd, "show") || matches(cmd, "list"))
-		obj_show(c, CHAINMESH_CMD_FLOW_GET, print_flow, "flow show");
-	else if (matches(cmd, "add"))
-		flow_write(c, CHAINMESH_CMD_FLOW_NEW, "flow add");
-	else if (!strcmp(cmd, "set") || matches(cmd, "change") ||
-		 matches(cmd, "replace"))
-		flow_write(c, CHAINMESH_CMD_FLOW_SET, "flow set");
-	else if (matches(cmd, "delete"))
-		obj_del(c, CHAINMESH_CMD_FLOW_DEL, CHAINMESH_A_FLOW,
-			CHAINMESH_FLOW_A_ID, "flow del");
-	else if (matches(cmd, "help"))
-		cm_help(c);
-	else
-		usage_fail("flow", "unknown command 'flow %s'", cmd);
+	cm_run_verb(c, flow_verbs);
 }

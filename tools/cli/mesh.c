@@ -211,20 +211,16 @@ static void mesh_qemu_args(struct cm_cmd *c)
 	       path, id, id);
 }
 
+static const struct cm_verb mesh_verbs[] = {
+	{ "show", false, mesh_show },
+	{ "list", false, mesh_show },
+	{ "add", false, mesh_add },
+	{ "delete", false, mesh_del },
+	{ "qemu-args", true, mesh_qemu_args },
+	{ NULL }
+};
+
 void do_mesh(struct cm_cmd *c)
 {
-	const char *cmd = next_arg(c);
-
-	if (!cmd || matches(cmd, "show") || matches(cmd, "list"))
-		mesh_show(c);
-	else if (matches(cmd, "add"))
-		mesh_add(c);
-	else if (matches(cmd, "delete"))
-		mesh_del(c);
-	else if (!strcmp(cmd, "qemu-args"))
-		mesh_qemu_args(c);
-	else if (matches(cmd, "help"))
-		cm_help(c);
-	else
-		usage_fail("mesh", "unknown command 'mesh %s'", cmd);
+	cm_run_verb(c, mesh_verbs);
 }

@@ -78,14 +78,18 @@ int print_node(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static void node_show(struct cm_cmd *c)
+{
+	obj_show(c, CHAINMESH_CMD_NODE_GET, print_node, "node show");
+}
+
+static const struct cm_verb node_verbs[] = {
+	{ "show", false, node_show },
+	{ "list", false, node_show },
+	{ NULL }
+};
+
 void do_node(struct cm_cmd *c)
 {
-	const char *cmd = next_arg(c);
-
-	if (!cmd || matches(cmd, "show") || matches(cmd, "list"))
-		obj_show(c, CHAINMESH_CMD_NODE_GET, print_node, "node show");
-	else if (matches(cmd, "help"))
-		cm_help(c);
-	else
-		usage_fail("node", "unknown command 'node %s'", cmd);
+	cm_run_verb(c, node_verbs);
 }
