@@ -1,30 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ivshmem PCI driver: map the device, then hand it to the mesh code, which
+ * ivshmem PCI driver: map the device, then hand it to join.c, which
  * waits for the host's layout and joins.
  */
-#include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 
-#include "mesh.h"
+#include "join.h"
 #include "pci.h"
-
-#define CM_BAR_REGS	0
-#define CM_BAR_SHM	2
 
 struct cm_pci {
 	struct cm_ivshmem ivs;
-	struct cm_mesh mesh;
+	struct cm_join join;
 };
 
 static int cm_pci_map_shm(struct pci_dev *pdev, struct cm_ivshmem *ivs)
 {
-	resource_size_t start = pci_resource_start(pdev, CM_BAR_SHM);
-	resource_size_t len = pci_resource_len(pdev, CM_BAR_SHM);
+	resource_size_t start = pci_resource_start(pdev, CM_IVSHMEM_BAR_SHM);
+	resource_size_t len = pci_resource_len(pdev, CM_IVSHMEM_BAR_SHM);
 	int err;
 
 	/* QEMU insists on a power of two; anything else is not ivshmem. */
@@ -33,7 +30,7 @@ static int cm_pci_map_shm(struct pci_dev *pdev, struct cm_ivshmem *ivs)
 		return -ENODEV;
 	}
 	/* Managed once pcim_enable_device() ran: released on unbind. */
-	err = pci_request_region(pdev, CM_BAR_SHM, KBUILD_MODNAME);
+	err = pci_request_region(pdev, CM_IVSHMEM_BAR_SHM, KBUILD_MODNAME);
 	if (err)
 		return err;
 	/* RAM behind a prefetchable BAR: cacheable, and memcpy is fine. */
@@ -60,10 +57,10 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = pcim_enable_device(pdev);
 	if (err)
 		return err;
-	err = pcim_iomap_regions(pdev, BIT(CM_BAR_REGS), KBUILD_MODNAME);
+	err = pcim_iomap_regions(pdev, BIT(CM_IVSHMEM_BAR_REGS), KBUILD_MODNAME);
 	if (err)
 		return err;
-	ivs->regs = pcim_iomap_table(pdev)[CM_BAR_REGS];
+	ivs->regs = pcim_iomap_table(pdev)[CM_IVSHMEM_BAR_REGS];
 	err = cm_pci_map_shm(pdev, ivs);
 	if (err)
 		return err;
@@ -81,7 +78,7 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ivs->peer_id = (s32)readl(ivs->regs + CM_IVSHMEM_IVPOSITION);
 
 	pci_set_drvdata(pdev, cp);
-	err = cm_mesh_init(&cp->mesh, ivs);
+	err = cm_join_init(&cp->join, ivs);
 	if (err)
 		goto err_free_vectors;
 
@@ -101,7 +98,7 @@ static void cm_pci_remove(struct pci_dev *pdev)
 {
 	struct cm_pci *cp = pci_get_drvdata(pdev);
 
-	cm_mesh_exit(&cp->mesh);
+	cm_join_exit(&cp->join);
 	if (cp->ivs.irq)
 		pci_free_irq_vectors(pdev);
 	pci_clear_master(pdev);

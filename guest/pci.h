@@ -9,13 +9,7 @@
 #include <linux/io.h>
 #include <linux/pci.h>
 
-#include "mesh.h"
-
-/* BAR0 registers, QEMU docs/specs/ivshmem-spec.rst */
-#define CM_IVSHMEM_INTRMASK	0x00
-#define CM_IVSHMEM_INTRSTATUS	0x04
-#define CM_IVSHMEM_IVPOSITION	0x08
-#define CM_IVSHMEM_DOORBELL	0x0c
+#include <chainmesh/ivshmem.h>
 
 struct cm_ivshmem {
 	struct pci_dev *pdev;
@@ -29,7 +23,7 @@ struct cm_ivshmem {
 /* Ring @peer's doorbell, vector 0: "look at your inbound rings". */
 static inline void cm_ivshmem_kick(struct cm_ivshmem *ivs, u32 peer)
 {
-	writel(peer << 16, ivs->regs + CM_IVSHMEM_DOORBELL);
+	writel(CM_IVSHMEM_BELL(peer, 0), ivs->regs + CM_IVSHMEM_DOORBELL);
 }
 
 extern struct pci_driver cm_pci_driver;

@@ -5,6 +5,9 @@
  * 0 as the netdev cmh-NAME) and serves the "chainmesh" generic netlink
  * family.
  *
+ * Its module parameters: the lab backing's layout and the watcher's here,
+ * the node's (node 0's, as every node's) in node/params.c.
+ *
  * Two backings: the real one (shm.c: `mesh new` allocates host memory,
  * exported to the ivshmem daemon by /dev/chainmesh) and the lab's (pci.c:
  * the region is an ivshmem BAR and this module runs in a VM as node 0).
@@ -13,30 +16,35 @@
 #include <linux/moduleparam.h>
 #include <linux/string.h>
 
+#include "../node/ndev.h"
 #include "mesh.h"
 #include "netlink.h"
 #include "pci.h"
 #include "shm.h"
 
-static unsigned int nodes = 8;
+static unsigned int nodes = CM_DEF_NODES;
 module_param(nodes, uint, 0444);
 MODULE_PARM_DESC(nodes, "Nodes in the mesh, host included (2..64)");
 
-static unsigned int ring_slots = 256;
+static unsigned int ring_slots = CM_DEF_RING_SLOTS;
 module_param(ring_slots, uint, 0444);
 MODULE_PARM_DESC(ring_slots, "Descriptors per data ring (power of two, 8..32768)");
 
-static unsigned int buf_size = 2048;
+static unsigned int buf_size = CM_DEF_BUF_SIZE;
 module_param(buf_size, uint, 0444);
 MODULE_PARM_DESC(buf_size, "Bytes per buffer (power of two, 1024..65536)");
 
-static unsigned int bufs_per_node = 512;
+static unsigned int bufs_per_node = CM_DEF_BUFS_PER_NODE;
 module_param(bufs_per_node, uint, 0444);
 MODULE_PARM_DESC(bufs_per_node, "Buffers in each node's pool (1..65536)");
 
-static unsigned int max_flows = 256;
+static unsigned int max_flows = CM_DEF_MAX_FLOWS;
 module_param(max_flows, uint, 0444);
 MODULE_PARM_DESC(max_flows, "Flows of the mesh: ids below it, entries per node table (1..131072)");
+
+unsigned int cm_dead_ms = CM_DEF_DEAD_MS;
+module_param_named(dead_ms, cm_dead_ms, uint, 0644);
+MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
 
 static char *mesh_name = "lab";
 module_param(mesh_name, charp, 0444);
@@ -67,9 +75,12 @@ static int __init cm_host_init(void)
 		return -EINVAL;
 	}
 
-	err = cm_pci_init(&p, mesh_name);
+	err = cm_node_module_init();
 	if (err)
 		return err;
+	err = cm_pci_init(&p, mesh_name);
+	if (err)
+		goto err_node;
 	err = cm_shm_init();
 	if (err)
 		goto err_pci;
@@ -82,6 +93,8 @@ err_shm:
 	cm_shm_exit();
 err_pci:
 	cm_pci_exit();
+err_node:
+	cm_node_module_exit();
 	return err;
 }
 
@@ -91,6 +104,7 @@ static void __exit cm_host_exit(void)
 	cm_genl_exit();
 	cm_shm_exit();
 	cm_pci_exit();
+	cm_node_module_exit();
 }
 
 module_init(cm_host_init);

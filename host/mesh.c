@@ -34,33 +34,13 @@
 
 #include <chainmesh/datapath.h>
 
+#include "../node/ndev.h"
 #include "mesh.h"
 #include "netlink.h"
-#include "node.h"
 
 #define CM_WATCH_PERIOD		msecs_to_jiffies(100)
-/* A node is dead when its heartbeat stood still for dead_ms and for as
- * many of our ticks: a late watcher alone must not kill every node at
- * once. Guests under emulation can stall for a second: 2 s by default. */
-static unsigned int dead_ms = 2000;
-module_param(dead_ms, uint, 0644);
-MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
 
 #define CM_FLOW_NONE		U32_MAX	/* flow_pos of an unused id */
-
-unsigned int cm_bad_limit = 32;
-module_param_named(bad_limit, cm_bad_limit, uint, 0644);
-MODULE_PARM_DESC(bad_limit,
-		 "Node 0 judges a peer broken after this many bad descriptors or ring indices within bad_window_ms (0: never, and nodes' reports are ignored: no node is called broken; default 32)");
-
-unsigned int cm_bad_window_ms = 1000;
-module_param_named(bad_window_ms, cm_bad_window_ms, uint, 0644);
-MODULE_PARM_DESC(bad_window_ms, "See bad_limit (ms, default 1000)");
-
-unsigned int cm_peer_share = 50;
-module_param_named(peer_share, cm_peer_share, uint, 0644);
-MODULE_PARM_DESC(peer_share,
-		 "Percent of node 0's buffers that one next hop may hold at once (1..100, default 50)");
 
 DEFINE_MUTEX(cm_mesh_lock);
 LIST_HEAD(cm_meshes);
@@ -117,19 +97,19 @@ static bool cm_mesh_judge_node(struct cm_mesh *m, u32 n, bool new_life)
 
 	if (new_life) {
 		if (w->broken)
-			pr_info("%s: node %u rejoined as epoch %u, taken back\n",
-				m->name, n, w->epoch);
+			pr_info_ratelimited("%s: node %u rejoined as epoch %u, taken back\n",
+					    m->name, n, w->epoch);
 		w->broken = false;
 		w->stale = who;
 	}
 	w->stale &= who;
 	who &= ~w->stale;
-	if (w->broken || !who || !READ_ONCE(cm_bad_limit))
+	if (w->broken || !who || !READ_ONCE(cm_policy.bad_limit))
 		return w->broken;
 	w->broken = true;
 	bitmap_from_u64(by, who);
-	pr_warn("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
-		m->name, n, w->epoch, CHAINMESH_MAX_NODES, by);
+	pr_warn_ratelimited("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
+			    m->name, n, w->epoch, CHAINMESH_MAX_NODES, by);
 	return true;
 }
 
@@ -138,7 +118,7 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 {
 	struct chainmesh_node *e = cm_node(m->base, &m->l, n);
 	struct cm_node_watch *w = &m->nw[n];
-	unsigned int dead = max(READ_ONCE(dead_ms), 300U);
+	unsigned int dead = max(READ_ONCE(cm_dead_ms), 300U);
 	u32 state, epoch, verdict;
 	bool new_life;
 	u64 hb;
@@ -177,8 +157,12 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 	if (cm_mesh_judge_node(m, n, new_life))
 		verdict = CHAINMESH_NODE_BROKEN;
 
-	if (verdict == w->verdict)
+	if (verdict == w->verdict) {
+		/* Only the host writes it: re-assert what a peer forged. */
+		if (le32_to_cpu(READ_ONCE(e->host_state)) != verdict)
+			WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
 		return false;
+	}
 	WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
 	pr_info_ratelimited("%s: node %u %s (epoch %u)\n", m->name, n,
 			    cm_state_names[verdict], epoch);
@@ -188,6 +172,24 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 
 static void cm_mesh_publish(struct cm_mesh *m);
 
+#define CM_REPUBLISH_GAP	msecs_to_jiffies(500)
+
+/* Node 0's own entry, which only we write: re-asserted every tick, so
+ * that a peer that forged it misleads the others for a tick at most. */
+static void cm_mesh_assert_self(struct cm_mesh *m)
+{
+	struct chainmesh_node *e = cm_node(m->base, &m->l, m->self);
+	u8 mac[6];
+
+	cm_node_mac(m->mesh_id, m->self, mac);
+	if (memcmp(e->mac, mac, sizeof(mac)))
+		memcpy(e->mac, mac, sizeof(mac));
+	if (le32_to_cpu(READ_ONCE(e->host_state)) != CHAINMESH_NODE_UP)
+		WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
+	if (le32_to_cpu(READ_ONCE(e->state)) != CHAINMESH_NODE_UP)
+		WRITE_ONCE(e->state, cpu_to_le32(CHAINMESH_NODE_UP));
+}
+
 static void cm_mesh_watch(struct work_struct *work)
 {
 	struct cm_mesh *m = container_of(to_delayed_work(work), struct cm_mesh,
@@ -195,6 +197,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	DECLARE_BITMAP(changed, CHAINMESH_MAX_NODES);
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);
 	unsigned long now = jiffies;
+	bool republish;
 	u32 n;
 
 	WRITE_ONCE(cm_node(m->base, &m->l, m->self)->heartbeat,
@@ -203,7 +206,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	/* Every report once, before any verdict: node 0's from its datapath,
 	 * the others' from their node entries. */
 	for (n = 0; n < m->l.p.nodes; n++)
-		m->nw[n].blame = n == m->self ? cm_hnode_blame(m->hn) :
+		m->nw[n].blame = n == m->self ? cm_node_blame(m->nd) :
 			le64_to_cpu(READ_ONCE(cm_node(m->base, &m->l,
 						      n)->blame));
 
@@ -219,18 +222,27 @@ static void cm_mesh_watch(struct work_struct *work)
 			__set_bit(n, alive);
 	}
 
-	if (!bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
+	cm_mesh_assert_self(m);
+	/* A node flipping its state every tick would make every node copy
+	 * its table every tick: the tables follow the alive set at most once
+	 * per CM_REPUBLISH_GAP (and at once after a quiet spell). */
+	republish = !bitmap_equal(alive, m->alive, CHAINMESH_MAX_NODES) &&
+		    time_after_eq(now, m->published_at + CM_REPUBLISH_GAP);
+	if (republish || !bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
 		mutex_lock(&cm_mesh_lock);
-		if (!bitmap_equal(alive, m->alive, CHAINMESH_MAX_NODES)) {
+		if (republish) {
 			bitmap_copy(m->alive, alive, CHAINMESH_MAX_NODES);
 			cm_mesh_publish(m);
+			m->published_at = now;
 		}
 		for_each_set_bit(n, changed, CHAINMESH_MAX_NODES)
 			cm_nl_notify_node(m, n);
 		mutex_unlock(&cm_mesh_lock);
 	}
 
-	cm_hnode_tick(m->hn, READ_ONCE(m->polled));
+	/* The backing may have got node 0 a doorbell (shm.c). */
+	WRITE_ONCE(m->nd->polled, READ_ONCE(m->polled));
+	cm_node_tick(m->nd);
 	schedule_delayed_work(&m->watch, CM_WATCH_PERIOD);
 }
 
@@ -247,6 +259,43 @@ static void cm_mesh_join_self(struct cm_mesh *m)
 	WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
 	smp_store_release(&e->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	m->nw[m->self].verdict = CHAINMESH_NODE_UP;
+}
+
+/* Node 0's doorbell to node @peer: the backing's. */
+static void cm_mesh_kick(struct cm_ndev *nd, u32 peer)
+{
+	struct cm_mesh *m = nd->priv;
+
+	m->bell->kick(m, peer);
+}
+
+static const struct cm_node_ops cm_mesh_node_ops = {
+	.kick = cm_mesh_kick,
+};
+
+/* Node 0: the same node as every guest's (node/), on the host's region,
+ * doorbells and table; "cmh-NAME" when it fits, else numbered. */
+static struct cm_ndev *cm_mesh_node_create(struct cm_mesh *m,
+					   struct device *parent)
+{
+	struct cm_node_cfg cfg = {};
+	char name[IFNAMSIZ];
+
+	if (snprintf(name, sizeof(name), "cmh-%s", m->name) >= sizeof(name))
+		strscpy(name, "cmh%d", sizeof(name));
+	cfg.ifname = name;
+	cfg.name_assign_type = NET_NAME_USER;
+	cfg.parent = parent;
+	cfg.bus_info = m->name;
+	cfg.base = m->base;
+	cfg.l = &m->l;
+	cfg.self = m->self;
+	cfg.mac = cm_node(m->base, &m->l, m->self)->mac;
+	cfg.ftable = m->own_ft;
+	cfg.ops = &cm_mesh_node_ops;
+	cfg.priv = m;
+	cfg.polled = READ_ONCE(m->polled);
+	return cm_node_create(&cfg);
 }
 
 /*
@@ -347,12 +396,16 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 	if (!m->nw)
 		goto err_free_fbase;
 
-	cm_mesh_join_self(m);
-	m->hn = cm_hnode_create(m, b->parent);
-	if (IS_ERR(m->hn)) {
-		err = PTR_ERR(m->hn);
-		NL_SET_ERR_MSG(extack, "cannot create node 0's netdev");
+	m->own_ft = kvzalloc(cm_ftable_bytes(m->l.p.max_flows), GFP_KERNEL);
+	if (!m->own_ft)
 		goto err_free_nw;
+
+	cm_mesh_join_self(m);
+	m->nd = cm_mesh_node_create(m, b->parent);
+	if (IS_ERR(m->nd)) {
+		err = PTR_ERR(m->nd);
+		NL_SET_ERR_MSG(extack, "cannot create node 0's netdev");
+		goto err_free_own_ft;
 	}
 
 	mutex_lock(&cm_mesh_lock);
@@ -361,6 +414,10 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 		err = -EEXIST;
 		goto err_unlock;
 	}
+	/* Whoever finds it from here on (an ioctl of the daemon that the
+	 * notification woke, say) finds it complete. */
+	if (b->self)
+		WRITE_ONCE(*b->self, m);
 	list_add_tail(&m->list, &cm_meshes);
 	cm_mesh_gen++;
 	cm_nl_notify_mesh(m, true);
@@ -375,7 +432,9 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 err_unlock:
 	mutex_unlock(&cm_mesh_lock);
 	m->bell->quiesce(m);
-	cm_hnode_destroy(m->hn);
+	cm_node_destroy(m->nd, false);
+err_free_own_ft:
+	kvfree(m->own_ft);
 err_free_nw:
 	kfree(m->nw);
 err_free_fbase:
@@ -410,11 +469,13 @@ void cm_mesh_destroy(struct cm_mesh *m)
 
 	cancel_delayed_work_sync(&m->watch);
 	m->bell->quiesce(m);
-	cm_hnode_destroy(m->hn);
+	/* The region is ours and goes away: nothing to hand back. */
+	cm_node_destroy(m->nd, false);
 	smp_store_release(&cm_node(m->base, &m->l, m->self)->state,
 			  cpu_to_le32(CHAINMESH_NODE_ABSENT));
 	smp_store_release(&hdr->magic, 0);
 
+	kvfree(m->own_ft);
 	kfree(m->nw);
 	kvfree(m->fbase);
 	cm_ftable_free(m->scratch);
@@ -426,7 +487,7 @@ void cm_mesh_destroy(struct cm_mesh *m)
 
 int cm_mesh_ifindex(struct cm_mesh *m)
 {
-	return cm_hnode_ifindex(m->hn);
+	return m->nd->netdev->ifindex;
 }
 
 struct chainmesh_flow *cm_mesh_flow(struct cm_mesh *m, u32 id)
@@ -484,8 +545,9 @@ static void cm_mesh_publish(struct cm_mesh *m)
 		 * copy and index all of it again for nothing. */
 		if (!cm_ftable_same(ft, m->scratch))
 			cm_ftable_publish(ft, m->scratch);
-		if (n == m->self && m->hn)
-			cm_hnode_set_table(m->hn, m->scratch);
+		/* Node 0 reads its own from memory no peer can write. */
+		if (n == m->self && !cm_ftable_same(m->own_ft, m->scratch))
+			cm_ftable_publish(m->own_ft, m->scratch);
 	}
 	cm_mesh_gen++;
 }

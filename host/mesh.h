@@ -13,14 +13,16 @@
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 #include <chainmesh/layout.h>
 #include <chainmesh/flow.h>
 
-/* Layout defaults, for the lab's module parameters and `mesh new`. */
-#define CM_DEF_RING_SLOTS	256
-#define CM_DEF_BUF_SIZE		2048
-#define CM_DEF_BUFS_PER_NODE	512
-#define CM_DEF_MAX_FLOWS	256
+/* A node is dead when its heartbeat stood still for dead_ms (module
+ * parameter, main.c) and for as many of the watcher's ticks: a late
+ * watcher alone must not kill every node at once. Guests under emulation
+ * can stall for a second: 2 s by default. */
+#define CM_DEF_DEAD_MS		2000
+extern unsigned int cm_dead_ms;
 
 /* What the watcher remembers of a node between two ticks. */
 struct cm_node_watch {
@@ -43,14 +45,14 @@ struct cm_fstat {
 };
 
 struct cm_mesh;
-struct cm_hnode;
+struct cm_ndev;
 struct netlink_ext_ack;
 
-/* Doorbells of the backing. Node 0's own doorbell calls cm_hnode_kicked(). */
+/* Doorbells of the backing. Node 0's own doorbell calls cm_node_kicked(). */
 struct cm_bell_ops {
 	/* Ring node @peer; from any context, hard interrupts excepted. */
 	void (*kick)(struct cm_mesh *m, u32 peer);
-	/* Make node 0's doorbell stop calling cm_hnode_kicked(); may sleep. */
+	/* Make node 0's doorbell stop calling cm_node_kicked(); may sleep. */
 	void (*quiesce)(struct cm_mesh *m);
 };
 
@@ -59,7 +61,8 @@ struct cm_mesh {
 	enum chainmesh_backing backing;
 	const struct cm_bell_ops *bell;
 	void *priv;			/* the backing's */
-	struct cm_hnode *hn;		/* node 0's netdev */
+	struct cm_ndev *nd;		/* node 0 (node/ndev.h) */
+	void *own_ft;			/* node 0's table, region format */
 	bool polled;			/* node 0 has no doorbell: poll each tick */
 	char name[CHAINMESH_NAME_LEN];
 	void *base;			/* the region, mapped write-back */
@@ -80,6 +83,7 @@ struct cm_mesh {
 	struct cm_ftable *scratch;	/* one node's table being compiled */
 	struct cm_chain *eff;		/* chains with the failure policy applied */
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);	/* as last compiled */
+	unsigned long published_at;	/* jiffies: the last such compile */
 
 	/* Liveness, touched only by the watcher. */
 	struct delayed_work watch;
@@ -102,11 +106,6 @@ struct cm_node_info {
 	u64 bad_desc;
 };
 
-/* Module parameters (mesh.c): when a peer is broken, next hops' share. */
-extern unsigned int cm_bad_limit;
-extern unsigned int cm_bad_window_ms;
-extern unsigned int cm_peer_share;
-
 /* Protects the mesh list and every mesh's logical table. */
 extern struct mutex cm_mesh_lock;
 extern struct list_head cm_meshes;
@@ -121,6 +120,9 @@ struct cm_mesh_backing {
 	u64 size;			/* a power of two */
 	const struct cm_bell_ops *bell;
 	void *priv;
+	/* Set to the mesh before anyone can find it (listed, announced):
+	 * the backing's own pointer to it, or NULL. */
+	struct cm_mesh **self;
 	struct device *parent;		/* of node 0's netdev, or NULL */
 	bool polled;			/* no doorbell for node 0 (yet) */
 };

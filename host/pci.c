@@ -14,14 +14,12 @@
 #include <linux/pci.h>
 #include <linux/string.h>
 
+#include <chainmesh/ivshmem.h>
+
+#include "../node/ndev.h"
 #include "mesh.h"
-#include "node.h"
 #include "pci.h"
 
-#define CM_IVSHMEM_BAR_REGS	0
-#define CM_IVSHMEM_BAR_SHM	2
-#define CM_IVSHMEM_IVPOSITION	8	/* BAR0: our peer id */
-#define CM_IVSHMEM_DOORBELL	12	/* BAR0: (peer << 16) | vector */
 
 static struct cm_layout_params cm_pci_params;
 static char cm_pci_mesh_name[CHAINMESH_NAME_LEN];
@@ -39,14 +37,14 @@ static void cm_pci_kick(struct cm_mesh *m, u32 peer)
 {
 	struct cm_pci *cp = m->priv;
 
-	writel(peer << 16, cp->regs + CM_IVSHMEM_DOORBELL);
+	writel(CM_IVSHMEM_BELL(peer, 0), cp->regs + CM_IVSHMEM_DOORBELL);
 }
 
 static irqreturn_t cm_pci_irq(int irq, void *data)
 {
 	struct cm_pci *cp = data;
 
-	cm_hnode_kicked(cp->m->hn);
+	cm_node_kicked(cp->m->nd);
 	return IRQ_HANDLED;
 }
 
@@ -149,7 +147,7 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		cp->irq_on = true;
 		/* A kick that came before the handler. */
 		local_bh_disable();
-		cm_hnode_kicked(m->hn);
+		cm_node_kicked(m->nd);
 		local_bh_enable();
 	}
 

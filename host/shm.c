@@ -36,7 +36,7 @@
 #include <uapi/linux/fcntl.h>
 
 #include "mesh.h"
-#include "node.h"
+#include "../node/ndev.h"
 #include "shm.h"
 
 /* A region is vmapped whole: keep it well within vmalloc space. */
@@ -80,7 +80,7 @@ static void cm_shm_inbound_work(struct irq_work *work)
 {
 	struct cm_shm_inbound *in = container_of(work, struct cm_shm_inbound, work);
 
-	cm_hnode_kicked(in->m->hn);
+	cm_node_kicked(in->m->nd);
 }
 
 /* A peer signalled node 0: called with the eventfd's wait queue lock held. */
@@ -314,12 +314,12 @@ int cm_shm_mesh_add(const char *name, const struct cm_layout_params *p,
 	}
 	b.base = s->base;
 	b.priv = s;
+	b.self = &s->m;
 	m = cm_mesh_create(name, p, &b, extack);
 	if (IS_ERR(m)) {
 		err = PTR_ERR(m);
 		goto err_unmap;
 	}
-	s->m = m;
 	pr_info("mesh %s: %u nodes, %llu of %llu bytes of shmem, mesh id %08x\n",
 		name, m->l.p.nodes, m->l.size, b.size, m->mesh_id);
 	return 0;

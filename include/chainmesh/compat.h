@@ -84,6 +84,84 @@ static inline bool is_power_of_2(unsigned long n)
 {
 	return n != 0 && (n & (n - 1)) == 0;
 }
+
+/* The kernel's bitmaps and atomic bitops, for the node's peer sets. */
+#define BITS_PER_LONG		64
+#define BITS_TO_LONGS(n)	(((n) + BITS_PER_LONG - 1) / BITS_PER_LONG)
+#define DECLARE_BITMAP(name, bits)	unsigned long name[BITS_TO_LONGS(bits)]
+#define CM_BIT_WORD(nr)		((nr) / BITS_PER_LONG)
+#define CM_BIT_MASK(nr)		(1UL << ((nr) % BITS_PER_LONG))
+
+static inline bool test_bit(unsigned int nr, const unsigned long *a)
+{
+	return __atomic_load_n(&a[CM_BIT_WORD(nr)], __ATOMIC_RELAXED) &
+	       CM_BIT_MASK(nr);
+}
+
+static inline void set_bit(unsigned int nr, unsigned long *a)
+{
+	__atomic_fetch_or(&a[CM_BIT_WORD(nr)], CM_BIT_MASK(nr),
+			  __ATOMIC_SEQ_CST);
+}
+
+static inline void clear_bit(unsigned int nr, unsigned long *a)
+{
+	__atomic_fetch_and(&a[CM_BIT_WORD(nr)], ~CM_BIT_MASK(nr),
+			   __ATOMIC_SEQ_CST);
+}
+
+static inline bool test_and_clear_bit(unsigned int nr, unsigned long *a)
+{
+	return __atomic_fetch_and(&a[CM_BIT_WORD(nr)], ~CM_BIT_MASK(nr),
+				  __ATOMIC_SEQ_CST) & CM_BIT_MASK(nr);
+}
+
+static inline void __set_bit(unsigned int nr, unsigned long *a)
+{
+	a[CM_BIT_WORD(nr)] |= CM_BIT_MASK(nr);
+}
+
+static inline void __clear_bit(unsigned int nr, unsigned long *a)
+{
+	a[CM_BIT_WORD(nr)] &= ~CM_BIT_MASK(nr);
+}
+
+static inline bool bitmap_empty(const unsigned long *a, unsigned int bits)
+{
+	unsigned int i;
+
+	for (i = 0; i < BITS_TO_LONGS(bits); i++)
+		if (__atomic_load_n(&a[i], __ATOMIC_RELAXED))
+			return false;
+	return true;
+}
+
+#define smp_mb__before_atomic()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define smp_mb__after_atomic()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+/* jiffies at HZ 1000, from the monotonic clock. */
+#include <time.h>
+#define HZ			1000
+static inline unsigned long cm_jiffies(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+#define jiffies			cm_jiffies()
+#define msecs_to_jiffies(ms)	((unsigned long)(ms))
+#define time_after(a, b)	((long)((b) - (a)) < 0)
 #endif /* __KERNEL__ */
+
+/* Next set bit of a node set (bit n: node n), or 64. */
+static inline unsigned int cm_set_next(u64 set)
+{
+	return set ? (unsigned int)__builtin_ctzll(set) : 64;
+}
+
+#define cm_for_each_node(n, set)					\
+	for (u64 __s = (set); ((n) = cm_set_next(__s)) < 64;		\
+	     __s &= __s - 1)
 
 #endif /* _CHAINMESH_COMPAT_H */

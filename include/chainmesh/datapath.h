@@ -7,7 +7,7 @@
 #ifndef _CHAINMESH_DATAPATH_H
 #define _CHAINMESH_DATAPATH_H
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "compat.h"
 #include "flow.h"
 #include "layout.h"
@@ -63,18 +63,21 @@ static inline bool cm_desc_ctx_ok(const struct cm_ftable *t,
 
 /*
  * cm_desc_flow - the flow a received frame counts against, or -1
- * @frame: the frame @d describes, d->len bytes
+ * @frame: the frame @d describes, d->len bytes (in the shared buffer)
  *
  * A frame with chain context counts only against a flow of that chain.
  */
 static inline int cm_desc_flow(const struct cm_ftable *t,
 			       const struct cm_desc *d, const u8 *frame)
 {
+	u32 n = d->len < CM_PARSE_LEN ? d->len : CM_PARSE_LEN;
 	const struct chainmesh_flow *flow;
 	struct cm_flow_key key;
+	u8 hdr[CM_PARSE_LEN];
 
-	cm_flow_parse(frame, d->len < CM_PARSE_LEN ? d->len : CM_PARSE_LEN,
-		      &key);
+	/* Peers may write the frame meanwhile: parse a copy. */
+	memcpy(hdr, frame, n);
+	cm_flow_parse(hdr, n, &key);
 	flow = cm_flow_lookup(t, &key);
 	if (!flow)
 		return -1;

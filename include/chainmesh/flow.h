@@ -21,7 +21,11 @@
 #include <linux/slab.h>
 #endif
 
-#include <linux/chainmesh.h>
+#include <linux/chainmesh.h>	/* CHAINMESH_POLICY_* */
+#include "abi.h"
+#ifdef __KERNEL__
+#include <linux/random.h>
+#endif
 #include "compat.h"
 #include "layout.h"
 
@@ -80,6 +84,10 @@ struct cm_fidx_slot {
 };
 
 struct cm_fidx {
+	/* The hash's multipliers, odd, drawn per table (cm_ftable_init()):
+	 * entries a peer wrote cannot be chosen to collide. */
+	u64 mul[CM_FIDX_WORDS + 1];
+	u32 probes;			/* the build's, bounded */
 	const void *owner;		/* the table it indexes, NULL: none */
 	u32 nflows;			/* the table's nflows when built */
 	u32 ngroups;
@@ -133,7 +141,16 @@ static inline size_t cm_ftable_size(u32 cap)
  */
 static inline void cm_ftable_init(struct cm_ftable *t, u32 cap)
 {
+	u32 i;
+
 	memset(t, 0, sizeof(*t));
+#ifdef __KERNEL__
+	get_random_bytes(t->ix.mul, sizeof(t->ix.mul));
+#else
+	arc4random_buf(t->ix.mul, sizeof(t->ix.mul));
+#endif
+	for (i = 0; i <= CM_FIDX_WORDS; i++)
+		t->ix.mul[i] |= 1;
 	t->cap = cap;
 	t->flows = (struct chainmesh_flow *)(t + 1);
 	t->ix.linear = (u32 *)(t->flows + cap);
@@ -376,33 +393,28 @@ static inline u32 cm_fidx_mix(u64 h)
 	return (u32)h;
 }
 
-static inline u32 cm_fidx_hash4(const u32 w[CM_FIDX_WORDS],
+static inline u32 cm_fidx_hash4(const u64 k[CM_FIDX_WORDS + 1],
+				const u32 w[CM_FIDX_WORDS],
 				const u32 m[CM_FIDX_WORDS], u32 salt)
 {
-	u64 h = (u64)(salt + 1) * 0x29610ae0eed8f1e7ull;
+	u64 h = (u64)(salt + 1) * k[CM_FIDX_WORDS];
 
-	h += (u64)(w[0] & m[0]) * 0x950e87d7f5606615ull;
-	h += (u64)(w[1] & m[1]) * 0x2c61275c9e6b6cf9ull;
-	h += (u64)(w[2] & m[2]) * 0x1f00bca0042db923ull;
-	h += (u64)(w[6] & m[6]) * 0x6814a2bc786a6d2dull;
+	h += (u64)(w[0] & m[0]) * k[0];
+	h += (u64)(w[1] & m[1]) * k[1];
+	h += (u64)(w[2] & m[2]) * k[2];
+	h += (u64)(w[6] & m[6]) * k[6];
 	return cm_fidx_mix(h);
 }
 
-static inline u32 cm_fidx_hash(const u32 w[CM_FIDX_WORDS],
+static inline u32 cm_fidx_hash(const u64 k[CM_FIDX_WORDS + 1],
+			       const u32 w[CM_FIDX_WORDS],
 			       const u32 m[CM_FIDX_WORDS], u32 salt)
 {
-	u64 h = (u64)(salt + 1) * 0x29610ae0eed8f1e7ull;
+	u64 h = (u64)(salt + 1) * k[CM_FIDX_WORDS];
+	u32 i;
 
-	h += (u64)(w[0] & m[0]) * 0x950e87d7f5606615ull;
-	h += (u64)(w[1] & m[1]) * 0x2c61275c9e6b6cf9ull;
-	h += (u64)(w[2] & m[2]) * 0x1f00bca0042db923ull;
-	h += (u64)(w[3] & m[3]) * 0x6dbca290a9eab707ull;
-	h += (u64)(w[4] & m[4]) * 0x4c10a4fe30cffddbull;
-	h += (u64)(w[5] & m[5]) * 0xf26fff4cc4fd394dull;
-	h += (u64)(w[6] & m[6]) * 0x6814a2bc786a6d2dull;
-	h += (u64)(w[7] & m[7]) * 0xa26b351e6c8042c5ull;
-	h += (u64)(w[8] & m[8]) * 0x54760e7fbc051c6dull;
-	h += (u64)(w[9] & m[9]) * 0xd4c08880a5a4666dull;
+	for (i = 0; i < CM_FIDX_WORDS; i++)
+		h += (u64)(w[i] & m[i]) * k[i];
 	return cm_fidx_mix(h);
 }
 
@@ -436,18 +448,26 @@ static inline u32 cm_fidx_home(const struct cm_fidx *x, u32 hash)
 
 #define CM_FIDX_MASK_SALT	0xffff	/* never a group number */
 
+/* Probes a build may make in all, for @n entries: a fair table needs
+ * about two per entry (load <= 1/2); one whose entries crowd a few slots
+ * is refused instead of taking quadratic time. */
+#define CM_FIDX_PROBES(n)	(16 * (n) + 1024)
+
 /* Slot of the mask @m in the build's mask table (slots hold entry
- * indices there), free or its own. */
-static inline u32 cm_fidx_mask_slot(const struct cm_ftable *t,
-				    const u32 m[CM_FIDX_WORDS], u32 hash)
+ * indices there), free or its own; CM_FIDX_NONE past the probe budget. */
+static inline u32 cm_fidx_mask_slot(struct cm_ftable *t,
+				    const u32 m[CM_FIDX_WORDS], u32 hash,
+				    u32 budget)
 {
-	const struct cm_fidx *x = &t->ix;
+	struct cm_fidx *x = &t->ix;
 	u32 smask = (1u << x->shift) - 1, s = cm_fidx_home(x, hash);
 	u32 v2[CM_FIDX_WORDS], m2[CM_FIDX_WORDS];
 
 	for (;;) {
 		const struct cm_fidx_slot *e = &x->slots[s];
 
+		if (++x->probes > budget)
+			return CM_FIDX_NONE;
 		if (e->ent == CM_FIDX_NONE)
 			return s;
 		if (e->hash == hash) {
@@ -460,29 +480,33 @@ static inline u32 cm_fidx_mask_slot(const struct cm_ftable *t,
 }
 
 /* Put entry @i, value @v of group @g, in the value table, unless an
- * earlier entry of the group has the same value (it shadows @i). */
-static inline void cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
-				  const u32 v[CM_FIDX_WORDS])
+ * earlier entry of the group has the same value (it shadows @i).
+ * Return: false past the probe budget. */
+static inline bool cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
+				  const u32 v[CM_FIDX_WORDS], u32 budget)
 {
 	struct cm_fidx *x = &t->ix;
 	const struct cm_fidx_group *gr = &x->groups[g];
 	u32 h, smask = (1u << x->shift) - 1, s, v2[CM_FIDX_WORDS];
 
 	/* a value has no bit outside its mask: the narrow hash is the hash */
-	h = gr->narrow ? cm_fidx_hash4(v, gr->mask, g) : cm_fidx_hash(v, gr->mask, g);
+	h = gr->narrow ? cm_fidx_hash4(x->mul, v, gr->mask, g) :
+			 cm_fidx_hash(x->mul, v, gr->mask, g);
 	for (s = cm_fidx_home(x, h);; s = (s + 1) & smask) {
 		struct cm_fidx_slot *e = &x->slots[s];
 
+		if (++x->probes > budget)
+			return false;
 		if (e->ent == CM_FIDX_NONE) {
 			e->hash = h;
 			e->ent = g << CM_FIDX_ENT_BITS | i;
-			return;
+			return true;
 		}
 		if (e->hash != h || e->ent >> CM_FIDX_ENT_BITS != g)
 			continue;
 		cm_fidx_value(&t->flows[e->ent & CM_FIDX_ENT_MASK], v2);
 		if (cm_fidx_same(v, v2))
-			return;
+			return true;
 	}
 }
 
@@ -491,10 +515,14 @@ static inline void cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
  *
  * Called on a private table once its entries are final: by
  * cm_ftable_snapshot() on every table a node takes, and by whoever else
- * looks up in a table it compiled or copied. O(nflows) expected, no
- * allocation: the index lives in @t's own arrays.
+ * looks up in a table it compiled or copied. O(nflows), no allocation:
+ * the index lives in @t's own arrays. The hash is keyed per table and
+ * the build's probes are bounded (CM_FIDX_PROBES()).
+ *
+ * Return: 0, or -EPROTO when the entries crowd so few slots that the
+ * budget ran out (no index: lookups in @t would scan).
  */
-static inline void cm_ftable_index(struct cm_ftable *t)
+static inline int cm_ftable_index(struct cm_ftable *t)
 {
 	struct cm_fidx *x = &t->ix;
 	u32 v[CM_FIDX_WORDS], m[CM_FIDX_WORDS], pm[CM_FIDX_WORDS];
@@ -502,8 +530,10 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 	u32 *aux = x->aux;
 	u32 n = t->nflows < t->cap ? t->nflows : t->cap;
 	u32 i, g, ng = 0, nl = 0, run = CM_FIDX_NONE;
+	u32 budget = CM_FIDX_PROBES(n);
 
 	x->owner = NULL;
+	x->probes = 0;
 	x->shift = cm_fidx_shift(n);
 
 	/* 1: the distinct masks, each known by its first entry f (kind[i]
@@ -516,8 +546,11 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 		}
 		/* neighbours often share their mask: no hashing then */
 		if (run == CM_FIDX_NONE || !cm_fidx_same(m, pm)) {
-			u32 h = cm_fidx_hash(m, m, CM_FIDX_MASK_SALT);
-			u32 s = cm_fidx_mask_slot(t, m, h);
+			u32 h = cm_fidx_hash(x->mul, m, m, CM_FIDX_MASK_SALT);
+			u32 s = cm_fidx_mask_slot(t, m, h, budget);
+
+			if (s == CM_FIDX_NONE)
+				return -EPROTO;
 
 			if (x->slots[s].ent == CM_FIDX_NONE) {
 				x->slots[s].hash = h;
@@ -577,12 +610,14 @@ static inline void cm_ftable_index(struct cm_ftable *t)
 			continue;
 		}
 		cm_fidx_value(&t->flows[i], v);
-		cm_fidx_insert(t, g, i, v);
+		if (!cm_fidx_insert(t, g, i, v, budget))
+			return -EPROTO;
 	}
 	x->ngroups = ng;
 	x->nlinear = nl;
 	x->nflows = n;
 	x->owner = t;
+	return 0;
 }
 
 /* Group @g's entry for the key (words @w) if below @best, else @best;
@@ -597,7 +632,8 @@ static __always_inline u32 cm_fidx_probe(const struct cm_ftable *t,
 	u32 tag = g << CM_FIDX_ENT_BITS;
 	u32 h, s, probes;
 
-	h = narrow ? cm_fidx_hash4(w, m, g) : cm_fidx_hash(w, m, g);
+	h = narrow ? cm_fidx_hash4(x->mul, w, m, g) :
+		     cm_fidx_hash(x->mul, w, m, g);
 	s = h >> hshift;
 	for (probes = 0; probes <= smask; probes++) {
 		const struct cm_fidx_slot *e = &x->slots[s];
@@ -682,16 +718,19 @@ static inline bool cm_ftable_changed(void *ft, const struct cm_ftable *t)
 #define CM_FSNAP_CHUNK		512	/* entries copied between two looks at seq */
 
 /*
- * cm_ftable_snapshot - copy a node's shared table into @t and validate it
+ * cm_ftable_snapshot_max - copy a node's shared table into @t and validate it
+ * @max: entries the caller will copy at most (a bound on its work)
  *
  * Return: 0; -EAGAIN when the host was writing (keep the old table and try
- * again later); -EPROTO when an entry is out of range, or there are more
- * than the layout's max_flows or than @t holds (table refused).
+ * again later); -E2BIG when the table has more than @max entries (nothing
+ * copied: the caller may build it where it can afford to); -EPROTO when an
+ * entry is out of range, or there are more than the layout's max_flows or
+ * than @t holds (table refused).
  * On error @t may be partly overwritten: snapshot into a spare table.
  * Cost: a copy of the entries in use and cm_ftable_index(), O(nflows).
  */
-static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
-				     u32 self, struct cm_ftable *t)
+static inline int cm_ftable_snapshot_max(void *ft, const struct cm_layout *l,
+					 u32 self, struct cm_ftable *t, u32 max)
 {
 	struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
 	u32 s1, s2, i, k, n;
@@ -700,7 +739,10 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 	s1 = le32_to_cpu(smp_load_acquire(&h->seq));
 	if (s1 & 1)
 		return -EAGAIN;
+	/* Read once: what is copied below is what was checked here. */
 	n = le32_to_cpu(READ_ONCE(h->nflows));
+	if (n > max && n <= l->p.max_flows && n <= t->cap)
+		return -E2BIG;
 	t->ix.owner = NULL;	/* the entries change under it */
 	if (n > l->p.max_flows || n > t->cap) {
 		n = ~0u;	/* refuse below, once seq proves it untorn */
@@ -747,8 +789,14 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 			return -EPROTO;
 	}
 	t->nflows = n;
-	cm_ftable_index(t);	/* from the validated private copy only */
-	return 0;
+	/* From the validated private copy only; bounded whatever it holds. */
+	return cm_ftable_index(t);
+}
+
+static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
+				     u32 self, struct cm_ftable *t)
+{
+	return cm_ftable_snapshot_max(ft, l, self, t, l->p.max_flows);
 }
 
 /* Host side: write a compiled table into shared memory. */

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * Region layout v1: a pure function of a few parameters. The host computes
- * it to lay the region out; every node recomputes it from the parameters in
- * the header and refuses a header that disagrees, so no offset a peer wrote
- * is ever followed unchecked.
+ * Region layout v2 (CHAINMESH_LAYOUT_VERSION, <linux/chainmesh_region.h>):
+ * a pure function of a few parameters. The host computes it to lay the
+ * region out; every node recomputes it from the parameters in the header
+ * and refuses a header that disagrees, so no offset a peer wrote is ever
+ * followed unchecked. The structs themselves are pinned by "abi.h".
  */
 #ifndef _CHAINMESH_LAYOUT_H
 #define _CHAINMESH_LAYOUT_H
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "compat.h"
 
 struct cm_layout_params {
@@ -51,6 +52,13 @@ struct cm_layout {
  * multiple of a page.
  */
 #define CM_POOL_RECIP_SHIFT	46
+
+/* Defaults: the lab's module parameters, `chainmesh mesh add`. */
+#define CM_DEF_NODES		8
+#define CM_DEF_RING_SLOTS	256
+#define CM_DEF_BUF_SIZE		2048
+#define CM_DEF_BUFS_PER_NODE	512
+#define CM_DEF_MAX_FLOWS	256
 
 #define CM_MIN_RING_SLOTS	8
 #define CM_MAX_RING_SLOTS	32768

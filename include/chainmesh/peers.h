@@ -1,9 +1,8 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * What a node knows of its peers, as both modules keep it (the guests'
- * chainmesh.ko and node 0 in chainmesh_host.ko): which peers are alive to
- * it, which it judged broken, and what its NAPI context must do when that
- * changes. Three contexts share it:
+ * What a node knows of its peers, as every node keeps it (dp.h): which
+ * peers are alive to it, which it judged broken, and what its NAPI
+ * context must do when that changes. Three contexts share it:
  *
  *  - the tick (every 100 ms, process context) reads the node table,
  *    decides who died and who came (back), and publishes this node's
@@ -24,12 +23,16 @@
 #ifndef _CHAINMESH_PEERS_H
 #define _CHAINMESH_PEERS_H
 
+#ifdef __KERNEL__
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/jiffies.h>
 #include <linux/stddef.h>
+#else
+#include <stddef.h>
+#endif
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "datapath.h"
 #include "layout.h"
 

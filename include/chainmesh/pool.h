@@ -225,21 +225,22 @@ struct cm_ret_tally {
 #define CM_RET_BATCH	32
 
 /*
- * cm_pool_drain_ret - NAPI: take our buffers back from a return ring
+ * cm_pool_drain_ret_max - NAPI: take our buffers back from a return ring
  * @self: our node id: every offset on the ring must be a buffer of ours
  * @c: the return ring peer -> @self
  * @t: set to what became of the entries
+ * @max: entries to consume at most (the poll's budget for returns)
  *
- * Every entry is consumed, at most ret_slots of them. A head the peer
+ * Entries are consumed, at most @max (and so at most ret_slots) of them. A head the peer
  * moved more than a ring ahead counts once as CM_BAD_INDEX and consumes
  * nothing. Slots are handed back to the peer before their buffers go on
  * the free list: a buffer sent again at once may come back at once, and
  * ret_slots >= bufs_per_node holds only if its old slot is free by then.
  */
-static inline void cm_pool_drain_ret(struct cm_pool *pool,
-				     const struct cm_layout *l, u32 self,
-				     struct cm_ring_cons *c,
-				     struct cm_ret_tally *t)
+static inline void cm_pool_drain_ret_max(struct cm_pool *pool,
+					 const struct cm_layout *l, u32 self,
+					 struct cm_ring_cons *c,
+					 struct cm_ret_tally *t, int max)
 {
 	u64 addr[CM_RET_BATCH];
 	u32 owner, idx;
@@ -253,6 +254,8 @@ static inline void cm_pool_drain_ret(struct cm_pool *pool,
 		t->why[CM_BAD_INDEX]++;
 		return;
 	}
+	if (n > max)
+		n = max;
 	while (n > 0) {
 		k = n < CM_RET_BATCH ? n : CM_RET_BATCH;
 		for (i = 0; i < k; i++)
@@ -273,6 +276,23 @@ static inline void cm_pool_drain_ret(struct cm_pool *pool,
 		}
 		n -= k;
 	}
+}
+
+/* All that is queued, at most ret_slots. */
+static inline void cm_pool_drain_ret(struct cm_pool *pool,
+				     const struct cm_layout *l, u32 self,
+				     struct cm_ring_cons *c,
+				     struct cm_ret_tally *t)
+{
+	cm_pool_drain_ret_max(pool, l, self, c, t, (int)l->ret_slots);
+}
+
+/* Is our buffer @idx (checked < nbufs) out with a peer? A descriptor
+ * naming one that is not may not be passed on nor given back: it is on
+ * our free list, and the transmit path may be filling it. */
+static inline bool cm_pool_out(const struct cm_pool *pool, u32 idx)
+{
+	return READ_ONCE(pool->inflight[idx]) == 1;
 }
 
 #endif /* _CHAINMESH_POOL_H */

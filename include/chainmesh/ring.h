@@ -42,7 +42,7 @@
 #ifndef _CHAINMESH_RING_H
 #define _CHAINMESH_RING_H
 
-#include <linux/chainmesh.h>
+#include "abi.h"
 #include "compat.h"
 #include "layout.h"
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 #include <chainmesh/flow.h>
 #include <chainmesh/layout.h>
 #include <chainmesh/ring.h>

@@ -22,8 +22,9 @@
 #
 # Asserts ping's summary, node/flow counters over netlink (text and -j),
 # `ip -s link` of cmh-t, the monitor's notifications, mesh del and rmmod
-# with nothing left behind, rmmod under a live peer that still maps the
-# region, and a console without Oops/WARN/BUG. Prints TAP.
+# with nothing left behind, a mesh created and deleted while a program
+# issues the daemon's ioctls on it, rmmod under a live peer that still
+# maps the region, and a console without Oops/WARN/BUG. Prints TAP.
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -236,8 +237,31 @@ dmesg_clean()
 	h "! dmesg | grep -E 'WARNING|BUG|Oops|Call Trace'"
 }
 
-tap_plan 21
-cm_step "lab: one VM as the host, no ivshmem device" fatal host_lab_start
+host_lab_up()
+{
+	make -s -C "$CM_ROOT/selftests/vm/progs" ioc_race >&2 &&
+	host_lab_start --file "$CM_ROOT/selftests/vm/progs/ioc_race:/usr/bin/" \
+		--smp 2
+}
+
+# A daemon reacts to a mesh's notification with DOORBELL ioctls: they
+# must find no mesh or a complete one, never one half made (two vCPUs,
+# so that the two really run at once).
+ioc_race()
+{
+	h "ioc_race r 10 >/tmp/race.log 2>&1 & pid=\$!
+	   end=\$((\$(date +%s) + 10)); n=0
+	   while [ \$(date +%s) -lt \$end ]; do
+		chainmesh mesh add r nodes 2 && chainmesh mesh del r || exit 1
+		n=\$((n + 1))
+	   done
+	   wait \$pid; cat /tmp/race.log; echo mesh add and del \$n times" 60 ||
+		return 1
+	grep -q "ioc_race ok [1-9][0-9]* missing [1-9][0-9]* other 0" <<<"$CM_OUT"
+}
+
+tap_plan 22
+cm_step "lab: one VM as the host (2 vCPUs), no ivshmem device" fatal host_lab_up
 cm_step "insmod chainmesh_host.ko, /dev/chainmesh, monitor" fatal load
 cm_step "mesh add t nodes 4: shmem backing, cmh-t" fatal mesh_add
 cm_step "mesh add refused: same name, buf-size not a power of 2" - mesh_add_refused
@@ -255,6 +279,7 @@ cm_step "cm-peer send: $UDP UDP frames node 2 -> node 0: cmh-t rx, flow 2 at nod
 cm_step "cm-peer echo stops: node 1 absent" - peer_stop
 cm_step "monitor: mesh-add, chain-add, flow-add, node 1 up and absent" - monitor_seen
 cm_step "chain del refused while used; flows, chains, daemon, mesh del t" - teardown_mesh
+cm_step "mesh add/del races the daemon's DOORBELL ioctl: never a half-made mesh" - ioc_race
 cm_step "rmmod chainmesh_host: nothing left" - unload
 cm_step "unload with a live mesh and a live peer mapping it (daemon gone)" - unload_live
 cm_step "dmesg and console: no WARNING/BUG/Oops" - eval 'dmesg_clean && lab_stop'

@@ -258,21 +258,21 @@ cm_flow_node_packets()
 		cur == f && $1 == "node" && $2 == n { print $3; exit }' <<<"$CM_OUT"
 }
 
-# cm_ethtool_stat VM NAME: one `ethtool -S cm0` counter of VM.
+# cm_ethtool_stat VM NAME [DEV]: one `ethtool -S DEV` (cm0) counter of VM.
 cm_ethtool_stat()
 {
-	vm_exec "$1" "ethtool -S cm0" || return 1
+	vm_exec "$1" "ethtool -S ${3:-cm0}" || return 1
 	awk -v k="$2:" '$1 == k { print $2; exit }' <<<"$CM_OUT"
 }
 
-# cm_pool_full VM [TIMEOUT]: VM's pool_free is back to 512 (the default
-# bufs_per_node) within TIMEOUT s (default 10).
+# cm_pool_full VM [TIMEOUT] [DEV]: VM's pool_free (of DEV, cm0) is back to
+# 512 (the default bufs_per_node) within TIMEOUT s (default 10).
 cm_pool_full()
 {
-	local vm=$1
+	local vm=$1 dev=${3:-cm0}
 
-	vm_wait_for "$vm" "ethtool -S cm0 | grep -q 'pool_free: 512\$'" "${2:-10}" ||
-		{ vm_exec "$vm" "ethtool -S cm0 | grep -E 'pool_free|peer2_tx_packets|drop'"; return 1; }
+	vm_wait_for "$vm" "ethtool -S $dev | grep -q 'pool_free: 512\$'" "${2:-10}" ||
+		{ vm_exec "$vm" "ethtool -S $dev | grep -E 'pool_free|peer2_tx_packets|drop'"; return 1; }
 }
 
 # ping_received OUTPUT: the "N packets received" of busybox ping's summary.
@@ -471,18 +471,24 @@ cm_ping_lsmod()
 
 # ------------------------------------------------------------------ real host
 
-# host_lab_start [--nested] [start-host options]: like lab_start, but one
+# host_lab_start [--nested] [--file|--prog SRC:DST]... [start-host options]:
+# like lab_start, but one
 # VM (vm0) that is a real host: no ivshmem device, the daemon and cm-peer
 # in its initramfs (`cmlab build-host`); --nested adds QEMU and the lab's
 # kernel and initramfs, to boot guests inside it (cm-vm-start/exec).
 host_lab_start()
 {
-	local nested=
+	local build=() start=()
 
-	[ "$1" = --nested ] && nested=--nested
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--file|--prog) build+=("$1" "$2"); shift 2 ;;
+		--nested) build+=("$1"); start+=("$1"); shift ;;
+		*) start+=("$1"); shift ;;
+		esac
+	done
 	lab_dir_init
-	# shellcheck disable=SC2086 # no option: the shared build
-	lab_build build-host $nested || return 1
+	lab_build build-host "${build[@]}" || return 1
 	cm_lab_started=1
-	CM_OUT=$("$CMLAB" start-host --lifetime "${CMLAB_LIFETIME:-$CM_LAB_LIFETIME}" "$@" 2>&1)
+	CM_OUT=$("$CMLAB" start-host --lifetime "${CMLAB_LIFETIME:-$CM_LAB_LIFETIME}" "${start[@]}" 2>&1)
 }

@@ -34,6 +34,12 @@
 #      left.
 #   3. rejoin: a well-behaved cm-peer (echo) joins as node 3, a new epoch:
 #      the host calls it up, VM1's pings to 10.0.0.3 are answered again.
+#   4. node 0 is the same node as the guests (node/): as a sender, the
+#      hoarder holds exactly its share of node 0's pool (cmh-lab
+#      10.0.0.100, chain 4 (0 3)) while node 0's pings to VM1 (chains
+#      5 (0 1), 6 (1 0)) are all answered; as a victim of garbage, node 0
+#      counts it per reason and per peer in ethtool -S cmh-lab and judges
+#      the sender broken.
 #   End: every pool full, clean rmmod, quiet consoles.
 #
 # Knobs: CM_MISBEHAVE_SEED (replay the garbage; printed in any case).
@@ -62,37 +68,43 @@ stat_of()
 
 # ---------------------------------------------------------------- quota
 
+# hoard_flood VM: node 3 hoards what it is sent; VM floods it.
 hoard_flood()
 {
-	peer_up chaos --kinds hoard --targets 1 --duration 120 || return 1
+	peer_up chaos --kinds hoard --targets "${1#vm}" --duration 120 || return 1
 	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state up'" 10 ||
 		return 1
-	vm_exec vm1 "ping -c 3000 -i 0.01 -W 1 10.0.0.3 >/dev/null 2>&1 &
-		     echo \$! >/tmp/flood.pid"
+	vm_exec "$1" "ping -c 3000 -i 0.01 -W 1 10.0.0.3 >/dev/null 2>&1 &
+		      echo \$! >/tmp/flood.pid"
 }
 
+# held_share VM DEV: node 3 holds exactly its share of VM's pool.
 held_share()
 {
-	local held drops free
+	local vm=$1 dev=$2 held drops free
 
-	vm_wait_for vm1 "ethtool -S cm0 | grep -q 'peer3_held: $SHARE\$'" 20 || true
-	held=$(stat_of vm1 peer3_held) && drops=$(stat_of vm1 tx_drop_quota) &&
-		free=$(stat_of vm1 pool_free) || return 1
-	CM_OUT="vm1: peer3_held $held (share $SHARE), tx_drop_quota $drops, pool_free $free"
+	vm_wait_for "$vm" "ethtool -S $dev | grep -q 'peer3_held: $SHARE\$'" 20 || true
+	held=$(stat_of "$vm" peer3_held "$dev") &&
+		drops=$(stat_of "$vm" tx_drop_quota "$dev") &&
+		free=$(stat_of "$vm" pool_free "$dev") || return 1
+	CM_OUT="$vm $dev: peer3_held $held (share $SHARE), tx_drop_quota $drops, pool_free $free"
 	[ "$held" = "$SHARE" ] && ge "$drops" 1 && ge "$free" $((512 - SHARE))
 }
 
-ping_vm2_all()
+# ping_all VM ADDR: 20 pings, all answered.
+ping_all()
 {
-	vm_exec vm1 "ping -c 20 -i 0.2 -W 2 10.0.0.2" 60 || true
+	vm_exec "$1" "ping -c 20 -i 0.2 -W 2 $2" 60 || true
 	[ "$(ping_received "$CM_OUT")" = 20 ]
 }
 
+# hoarder_leaves VM DEV P: the flood ends, cmlab peer P leaves, VM takes
+# its buffers back.
 hoarder_leaves()
 {
-	vm_exec vm1 "kill \$(cat /tmp/flood.pid) 2>/dev/null; true" || return 1
-	"$CMLAB" peer-stop 0 >/dev/null 2>&1 || return 1
-	cm_pool_full vm1 10 && [ "$(stat_of vm1 peer3_held)" = 0 ]
+	vm_exec "$1" "kill \$(cat /tmp/flood.pid) 2>/dev/null; true" || return 1
+	"$CMLAB" peer-stop "$3" >/dev/null 2>&1 || return 1
+	cm_pool_full "$1" 10 "$2" && [ "$(stat_of "$1" peer3_held "$2")" = 0 ]
 }
 
 # ---------------------------------------------------------------- broken
@@ -106,7 +118,7 @@ start_garbage()
 		     ping -i 0.5 -W 1 10.0.0.3 >/dev/null 2>&1 &
 		     echo \$! >/tmp/ping3.pid" || return 1
 	# node 3 up and VM1 sending to it before the garbage starts
-	peer_up chaos --seed "$SEED" --duration 25 --targets 1,2 --kinds "$GARBAGE" \
+	peer_up chaos --seed "$SEED" --duration 45 --targets 1,2 --kinds "$GARBAGE" \
 		--gap 1000 || return 1
 	T_CHAOS=$SECONDS
 }
@@ -142,7 +154,7 @@ bad_sum()
 	echo "$s"
 }
 
-# The attack goes on (the chaos peer runs 25 s); the victims read none of it.
+# The attack goes on (the chaos peer runs 45 s); the victims read none of it.
 not_read()
 {
 	local a1 a2 b1 b2 alive
@@ -203,13 +215,51 @@ ping_node3()
 	[ "$(ping_received "$CM_OUT")" = 5 ]
 }
 
+# ---------------------------------------------------------------- node 0
+
+# Node 0 gets an address and chains to node 3 (4) and to VM1 (5, 6 back).
+node0_chains()
+{
+	vm_exec vm0 "ip addr add 10.0.0.100/24 dev cmh-lab &&
+		     ip link set cmh-lab up &&
+		     chainmesh chain add 4 hops 0 3 &&
+		     chainmesh chain add 5 hops 0 1 &&
+		     chainmesh chain add 6 hops 1 0 &&
+		     chainmesh flow add 4 chain 4 src 10.0.0.100/32 dst 10.0.0.3/32 &&
+		     chainmesh flow add 5 chain 5 src 10.0.0.100/32 dst 10.0.0.1/32 &&
+		     chainmesh flow add 6 chain 6 src 10.0.0.1/32 dst 10.0.0.100/32"
+}
+
+node0_garbage()
+{
+	local n=0
+
+	peer_up chaos --seed "$SEED" --duration 15 --targets 0 \
+		--kinds "$GARBAGE" --gap 200 || return 1
+	vm_wait_for vm0 "ethtool -S cmh-lab | grep -q 'peer3_broken: 1\$'" 20 ||
+		{ vm_exec vm0 "ethtool -S cmh-lab | grep -v ': 0\$'"; return 1; }
+	vm_exec vm0 "ethtool -S cmh-lab" || return 1
+	for r in $BAD; do
+		n=$((n + $(awk -v k="$r:" '$1 == k { print $2 }' <<<"$CM_OUT")))
+	done
+	CM_OUT="vm0 cmh-lab: rx_bad_* $n, $(grep -E 'peer3_(bad|broken):' <<<"$CM_OUT" | tr -s ' \n' ' ')"
+	ge "$n" 1 && ge "$(stat_of vm0 peer3_bad cmh-lab)" 1
+}
+
+node0_garbage_ends()
+{
+	"$CMLAB" peer-wait 4 --timeout 60 >/dev/null 2>&1 || true
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state broken'" 5 &&
+		vm_exec vm0 "dmesg | grep 'cmh-lab: node 3 sent'"
+}
+
 end_pools()
 {
 	"$CMLAB" peer-stop 2 >/dev/null 2>&1 || return 1
 	cm_pool_full vm1 10 && cm_pool_full vm2 10
 }
 
-tap_plan 23
+tap_plan 31
 tap_diag "garbage seed $SEED (replay: CM_MISBEHAVE_SEED=$SEED $0)"
 cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
 cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
@@ -219,10 +269,10 @@ cm_step "vm0: nodes 1 and 2 up" fatal cm_ping_nodes_up
 cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal cm_ping_add_flows_to_3
 cm_step "vm1, vm2: carrier" fatal cm_ping_carrier
 
-cm_step "quota: node 3 hoards, vm1 floods it" fatal hoard_flood
-cm_step "quota: node 3 holds exactly its share of vm1's pool, the rest dropped" - held_share
-cm_step "quota: vm1's pings to vm2 all answered meanwhile" - ping_vm2_all
-cm_step "quota: hoarder gone, vm1 pool_free back to 512" - hoarder_leaves
+cm_step "quota: node 3 hoards, vm1 floods it" fatal hoard_flood vm1
+cm_step "quota: node 3 holds exactly its share of vm1's pool, the rest dropped" - held_share vm1 cm0
+cm_step "quota: vm1's pings to vm2 all answered meanwhile" - ping_all vm1 10.0.0.2
+cm_step "quota: hoarder gone, vm1 pool_free back to 512" - hoarder_leaves vm1 cm0 0
 
 cm_step "broken: pings running, node 3 sends garbage (seed $SEED)" fatal start_garbage
 cm_step "broken: the host calls node 3 broken" - host_says_broken
@@ -235,6 +285,14 @@ cm_step "broken: node 3 left, still broken at the host" - garbage_ends
 cm_step "rejoin: node 3 joins again as a new epoch, the host calls it up" - rejoin
 cm_step "rejoin: vm1's pings to 10.0.0.3 answered again" - ping_node3
 cm_step "end: vm1, vm2 pool_free 512" - end_pools
+cm_step "node 0: cmh-lab 10.0.0.100, chains 4 (0 3), 5 (0 1), 6 (1 0)" fatal node0_chains
+cm_step "node 0: node 3 hoards, node 0 floods it" fatal hoard_flood vm0
+cm_step "node 0: node 3 holds exactly its share of node 0's pool, the rest dropped" - held_share vm0 cmh-lab
+cm_step "node 0: its pings to vm1 all answered meanwhile" - ping_all vm0 10.0.0.1
+cm_step "node 0: hoarder gone, cmh-lab pool_free back to 512" - hoarder_leaves vm0 cmh-lab 3
+cm_step "node 0: node 3 sends it garbage: counted per reason and peer, judged broken" - node0_garbage
+cm_step "node 0: node 3 left, broken at the host" - node0_garbage_ends
+cm_step "node 0: cmh-lab pool_free 512" - cm_pool_full vm0 10 cmh-lab
 cm_step "end: all rmmod cleanly" - eval 'vm_exec vm1 "rmmod chainmesh" 30 &&
 	vm_exec vm2 "rmmod chainmesh" 30 && vm_exec vm0 "rmmod chainmesh_host" 30 &&
 	cm_ping_lsmod'

@@ -38,6 +38,7 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 
 #include "nl.h"
 

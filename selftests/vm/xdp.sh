@@ -25,6 +25,11 @@
 # (the stack forwards, by the chain context in skb->mark), XDP_REDIRECT
 # to an AF_XDP socket in VM3 and to a veth in VM2 (page copies). Prints
 # TAP.
+#
+# Node 0 is the same node as every guest (node/): the same frames then go
+# 1 -> 0 -> 3 and back through cmh-lab with xdp_tx.o, and the same
+# asserts hold for VM0: ethtool -S cmh-lab counts them as XDP_TX zero
+# copy, its stack sees none, VM3 reads the buffers VM1 filled.
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -60,19 +65,20 @@ stack_blind()
 	[ "$rx" = 0 ]
 }
 
-# Offsets VM1 sent to VM2, VM2 handed on by XDP_TX, VM3 got from VM2.
+# same_buffers VM NODE DEBUGFS: offsets VM1 sent to NODE (on VM), NODE
+# handed on by XDP_TX, VM3 got from NODE; DEBUGFS is NODE's hops log.
 same_buffers()
 {
-	local sent fwd got missing
+	local vm=$1 node=$2 log=/sys/kernel/debug/$3/hops sent fwd got missing
 
 	vm_exec vm1 "cat /sys/kernel/debug/chainmesh/cm0/hops" || return 1
-	sent=$(awk '$1 == "tx" && $3 == 2 { print $5 }' <<<"$CM_OUT" | sort -u)
-	vm_exec vm2 "cat /sys/kernel/debug/chainmesh/cm0/hops" || return 1
+	sent=$(awk -v n="$node" '$1 == "tx" && $3 == n { print $5 }' <<<"$CM_OUT" | sort -u)
+	vm_exec "$vm" "cat $log" || return 1
 	fwd=$(awk '$1 == "xdp_tx" && $3 == 3 && $7 == 1 { print $5 }' <<<"$CM_OUT" | sort -u)
 	vm_exec vm3 "cat /sys/kernel/debug/chainmesh/cm0/hops" || return 1
-	got=$(awk '$1 == "rx" && $3 == 2 && $7 == 1 { print $5 }' <<<"$CM_OUT" | sort -u)
+	got=$(awk -v n="$node" '$1 == "rx" && $3 == n && $7 == 1 { print $5 }' <<<"$CM_OUT" | sort -u)
 	missing=$(comm -13 <(echo "$sent") <(echo "$got"); comm -13 <(echo "$fwd") <(echo "$got"))
-	CM_OUT="vm1 sent $(wc -w <<<"$sent"), vm2 forwarded $(wc -w <<<"$fwd"), vm3 got $(wc -w <<<"$got") buffers of node 1; e.g. $(head -1 <<<"$got")${missing:+; not sent by vm1/vm2: $missing}"
+	CM_OUT="vm1 sent $(wc -w <<<"$sent"), $vm forwarded $(wc -w <<<"$fwd"), vm3 got $(wc -w <<<"$got") buffers of node 1; e.g. $(head -1 <<<"$got")${missing:+; not sent by vm1/$vm: $missing}"
 	[ "$(wc -w <<<"$got")" -ge "$COUNT" ] && [ -z "$missing" ]
 }
 
@@ -105,6 +111,34 @@ afxdp()
 	ge "$got" "$COUNT" && ge $((red1 - red0)) "$COUNT"
 }
 
+# Chains 3 (1 0 3) and 4 (3 0 1) replace 1 and 2: through node 0, which
+# runs xdp_tx.o on cmh-lab.
+node0_xdp()
+{
+	vm_exec vm0 "chainmesh flow del 1 && chainmesh flow del 2 &&
+		     chainmesh chain add 3 hops 1 0 3 &&
+		     chainmesh chain add 4 hops 3 0 1 &&
+		     chainmesh flow add 3 chain 3 src 10.0.0.1/32 dst 10.0.0.3/32 &&
+		     chainmesh flow add 4 chain 4 src 10.0.0.3/32 dst 10.0.0.1/32 &&
+		     ip link set cmh-lab up &&
+		     ip link set cmh-lab xdp obj /lib/cmtest/xdp_tx.o sec xdp &&
+		     ip link show cmh-lab | grep -q 'prog/xdp'"
+}
+
+node0_counters()
+{
+	local zc tx bad p1 p3
+
+	zc=$(dp_stat vm0 xdp_tx_zerocopy cmh-lab) &&
+		tx=$(dp_stat vm0 xdp_tx cmh-lab) &&
+		p1=$(dp_stat vm0 peer1_rx_packets cmh-lab) &&
+		p3=$(dp_stat vm0 peer3_tx_packets cmh-lab) &&
+		bad=$(dp_stat vm0 rx_bad_chain cmh-lab) || return 1
+	CM_OUT="vm0 cmh-lab: xdp_tx $tx xdp_tx_zerocopy $zc peer1_rx_packets $p1 peer3_tx_packets $p3 rx_bad_chain $bad"
+	ge "$zc" $((2 * COUNT)) && [ "$zc" = "$tx" ] && ge "$p1" "$COUNT" &&
+		ge "$p3" "$COUNT" && [ "$bad" = 0 ]
+}
+
 redirect()
 {
 	local before after red
@@ -128,17 +162,25 @@ redirect()
 	ge "$red" "$COUNT" && [ "$fail" = 0 ] && ge $((after - before)) "$COUNT"
 }
 
-tap_plan 18
-dp_setup_steps
+tap_plan 23
+dp_setup_steps hop_log=1
 cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal dp_chain_flows
 cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal dp_xdp_attach xdp_tx.o
 cm_step "vm1: ping -c $COUNT 10.0.0.3 through vm2's XDP_TX: all answered" - ping_all
 cm_step "vm2: xdp_tx_zerocopy == xdp_tx >= $((2 * COUNT))" - xdp_counters
 cm_step "vm2: its stack saw nothing (cm0 rx 0)" - stack_blind
-cm_step "vm3 received vm1's buffers, same offsets at hop 1, 2 and 3" - same_buffers
+cm_step "vm3 received vm1's buffers, same offsets at hop 1, 2 and 3" - \
+	same_buffers vm2 2 chainmesh/cm0
 cm_step "vm2: xdp off, ip_forward on: pings forwarded by the stack with context" - xdp_off_forward
 cm_step "vm3: XDP_REDIRECT to an AF_XDP socket (copy mode)" - afxdp
 cm_step "vm2: XDP_REDIRECT to a veth: copies reach veth1" - redirect
+cm_step "vm0: chains 3 (1 0 3), 4 (3 0 1); cmh-lab xdp obj xdp_tx.o" fatal node0_xdp
+cm_step "vm1: ping -c $COUNT 10.0.0.3 through node 0's XDP_TX: all answered" - ping_all
+cm_step "vm0: cmh-lab xdp_tx_zerocopy == xdp_tx, per-peer counters" - node0_counters
+cm_step "vm0: the host's stack saw nothing (cmh-lab rx 0)" - \
+	eval '[ "$(cm_link_packets vm0 cmh-lab rx)" = 0 ]'
+cm_step "vm3 received vm1's buffers, same offsets at node 1, 0 and 3" - \
+	same_buffers vm0 0 chainmesh_host/cmh-lab
 cm_step "vm1..3: every buffer back in its pool" - wait_for "dp_pools_full vm1 vm2 vm3" 10
 cm_step "all: rmmod chainmesh, chainmesh_host" - dp_unload vm1 vm2 vm3
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 
 #include "nl.h"
 

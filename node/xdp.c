@@ -23,7 +23,7 @@
 #include <linux/skbuff.h>
 #include <net/xdp.h>
 
-#include "netdev.h"
+#include "ndev.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -34,18 +34,24 @@
  * the buffer so the frame may grow to the buffer's end, which is never
  * used as an skb head (no struct page), capped at PAGE_SIZE.
  */
-static u32 cm_xdp_frame_sz(const struct cm_dev *cm)
+static u32 cm_xdp_frame_sz(const struct cm_ndev *nd)
 {
-	return min_t(u32, cm->l.p.buf_size +
+	return min_t(u32, nd->dp.l.p.buf_size +
 			  SKB_DATA_ALIGN(sizeof(struct skb_shared_info)),
 		     PAGE_SIZE);
 }
 
-/* NAPI: push what XDP_TX queued, under the lock every producer takes. */
-void cm_xdp_tx_flush(struct cm_dev *cm)
+static void cm_xdp_count(struct cm_rx *rx, enum cm_xdp_stat what)
 {
-	struct netdev_queue *txq = netdev_get_tx_queue(cm->netdev, 0);
-	struct cm_rx *rx = &cm->rx;
+	cm_cnt_add(&rx->xdp[what], 1);
+}
+
+/* NAPI: push what XDP_TX queued, under the lock every producer takes. */
+void cm_xdp_tx_flush(struct cm_ndev *nd)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(nd->netdev, 0);
+	struct cm_rx *rx = &nd->rx;
+	struct cm_dp *dp = &nd->dp;
 	u32 i, sent = 0;
 
 	if (!rx->xdp_tx_n)
@@ -54,35 +60,37 @@ void cm_xdp_tx_flush(struct cm_dev *cm)
 	for (i = 0; i < rx->xdp_tx_n; i++) {
 		struct cm_xdp_tx_ent *e = &rx->xdp_tx[i];
 
-		if (cm_tx_push(cm, &e->r, &e->d)) {
-			cm_rx_give_back(cm, e->from, e->owner, e->idx, e->d.addr);
+		if (cm_dp_push(dp, &e->r, &e->d)) {
+			cm_dp_give_back(dp, &cm_node_dp_ops, e->from, e->owner,
+					e->idx, e->d.addr);
 			continue;
 		}
 		sent++;
 		/* Our own buffer, passed on: the next node holds it now. */
-		if (e->owner == cm->self)
-			cm_pool_set_hop(&cm->pool, e->idx, e->r.peer);
+		if (e->owner == dp->self)
+			cm_pool_set_hop(&dp->pool, e->idx, e->r.peer);
 		if (unlikely(READ_ONCE(cm_hop_log_on)))
-			cm_hop_log(cm, CM_HOP_XDP_TX, e->r.peer, &e->d);
+			cm_hop_log(nd, CM_HOP_XDP_TX, e->r.peer, &e->d);
 	}
-	cm_tx_count(&cm->tx, CM_TX_XDP_ZEROCOPY, sent);
+	cm_dp_tx_count(dp, CM_TX_XDP_ZEROCOPY, sent);
 	if (sent != rx->xdp_tx_n)
-		cm_tx_count(&cm->tx, CM_TX_XDP_TX_DROP, rx->xdp_tx_n - sent);
-	cm_tx_flush(cm);
+		cm_dp_tx_count(dp, CM_TX_XDP_TX_DROP, rx->xdp_tx_n - sent);
+	cm_dp_tx_flush(dp, &cm_node_dp_ops);
 	__netif_tx_unlock(txq);
 	rx->xdp_tx_n = 0;
 }
 
 /* XDP_TX: queue the buffer, as it is, to the frame's next node. */
-static bool cm_xdp_tx(struct cm_dev *cm, u32 from, const struct cm_desc *d,
+static bool cm_xdp_tx(struct cm_ndev *nd, u32 from, const struct cm_desc *d,
 		      u32 owner, u32 idx, const struct cm_ftable *t)
 {
 	struct cm_ctx ctx, *ctxp = NULL;
-	struct cm_rx *rx = &cm->rx;
+	struct cm_rx *rx = &nd->rx;
 	struct cm_xdp_tx_ent *e;
-	enum cm_tx_drop why;
+	u32 plen = min_t(u32, d->len, CM_PARSE_LEN);
+	u8 *frame = cm_buf(nd, d->addr) + d->data_off;
+	u8 hdr[CM_PARSE_LEN];
 	struct cm_route r;
-	u8 *frame = cm_buf(cm, d->addr) + d->data_off;
 
 	/* The receive path checked the context against @t. */
 	if (d->flags & CHAINMESH_D_CTX) {
@@ -90,11 +98,12 @@ static bool cm_xdp_tx(struct cm_dev *cm, u32 from, const struct cm_desc *d,
 		ctx.hop = d->hop;
 		ctxp = &ctx;
 	}
-	if (!cm_route(cm, t, ctxp, frame, min_t(u32, d->len, CM_PARSE_LEN),
-		      &r, &why))
+	/* Peers may write the frame meanwhile: classify a copy. */
+	memcpy(hdr, frame, plen);
+	if (cm_dp_route(t, ctxp, hdr, plen, &r))
 		return false;
 	/* The next node must find its own address, as cm_start_xmit() does. */
-	cm_frame_set_dest(cm->base, &cm->l, frame, r.peer);
+	cm_frame_set_dest(nd->dp.base, &nd->dp.l, frame, r.peer);
 
 	e = &rx->xdp_tx[rx->xdp_tx_n++];
 	e->r = r;
@@ -103,17 +112,17 @@ static bool cm_xdp_tx(struct cm_dev *cm, u32 from, const struct cm_desc *d,
 	e->owner = owner;
 	e->idx = idx;
 	if (rx->xdp_tx_n == CM_XDP_TX_BATCH)
-		cm_xdp_tx_flush(cm);
+		cm_xdp_tx_flush(nd);
 	return true;
 }
 
 /* XDP_REDIRECT: the target gets a copy in memory it can own. */
-static bool cm_xdp_redirect(struct cm_dev *cm, struct bpf_prog *prog,
+static bool cm_xdp_redirect(struct cm_ndev *nd, struct bpf_prog *prog,
 			    const struct xdp_buff *shared)
 {
 	u32 metasize = shared->data - shared->data_meta;
 	u32 len = shared->data_end - shared->data;
-	struct cm_rx *rx = &cm->rx;
+	struct cm_rx *rx = &nd->rx;
 	struct xdp_buff xdp;
 	u32 truesize;
 	void *page;
@@ -129,7 +138,7 @@ static bool cm_xdp_redirect(struct cm_dev *cm, struct bpf_prog *prog,
 	xdp_prepare_buff(&xdp, page, XDP_PACKET_HEADROOM, len, true);
 	xdp.data_meta = xdp.data - metasize;
 	/* The target was chosen by the program's run, kept per CPU. */
-	if (unlikely(xdp_do_redirect(cm->netdev, &xdp, prog))) {
+	if (unlikely(xdp_do_redirect(nd->netdev, &xdp, prog))) {
 		skb_free_frag(page);
 		return false;
 	}
@@ -143,17 +152,17 @@ static bool cm_xdp_redirect(struct cm_dev *cm, struct bpf_prog *prog,
  *     program left the frame
  * @metasize: on CM_XDP_RES_PASS, metadata bytes in front of the frame
  */
-enum cm_xdp_res cm_xdp_run(struct cm_dev *cm, struct bpf_prog *prog, u32 from,
+enum cm_xdp_res cm_xdp_run(struct cm_ndev *nd, struct bpf_prog *prog, u32 from,
 			   struct cm_desc *d, u32 owner, u32 idx,
 			   const struct cm_ftable *t, u32 *metasize)
 {
-	u8 *hard = cm_buf(cm, d->addr);
-	struct cm_rx *rx = &cm->rx;
+	u8 *hard = cm_buf(nd, d->addr);
+	struct cm_rx *rx = &nd->rx;
 	enum cm_hop_what what;
 	struct xdp_buff xdp;
 	u32 act;
 
-	xdp_init_buff(&xdp, cm_xdp_frame_sz(cm), &rx->xdp_rxq);
+	xdp_init_buff(&xdp, cm_xdp_frame_sz(nd), &rx->xdp_rxq);
 	xdp_prepare_buff(&xdp, hard, d->data_off, d->len, true);
 	act = bpf_prog_run_xdp(prog, &xdp);
 	/* The helpers keep both ends inside the buffer. */
@@ -163,49 +172,49 @@ enum cm_xdp_res cm_xdp_run(struct cm_dev *cm, struct bpf_prog *prog, u32 from,
 
 	switch (act) {
 	case XDP_PASS:
-		cm_rx_xdp_count(rx, CM_XDP_PASS);
+		cm_xdp_count(rx, CM_XDP_PASS);
 		return CM_XDP_RES_PASS;
 	case XDP_TX:
-		cm_rx_xdp_count(rx, CM_XDP_TX);
-		if (cm_xdp_tx(cm, from, d, owner, idx, t))
+		cm_xdp_count(rx, CM_XDP_TX);
+		if (cm_xdp_tx(nd, from, d, owner, idx, t))
 			return CM_XDP_RES_DONE;	/* the next node has it */
-		cm_rx_xdp_count(rx, CM_XDP_TX_NO_HOP);
+		cm_xdp_count(rx, CM_XDP_TX_NO_HOP);
 		what = CM_HOP_XDP_DROP;
 		break;
 	case XDP_REDIRECT:
-		cm_rx_xdp_count(rx, CM_XDP_REDIRECT);
-		if (!cm_xdp_redirect(cm, prog, &xdp))
-			cm_rx_xdp_count(rx, CM_XDP_REDIRECT_FAIL);
+		cm_xdp_count(rx, CM_XDP_REDIRECT);
+		if (!cm_xdp_redirect(nd, prog, &xdp))
+			cm_xdp_count(rx, CM_XDP_REDIRECT_FAIL);
 		what = CM_HOP_XDP_REDIRECT;
 		break;
 	default:
-		bpf_warn_invalid_xdp_action(cm->netdev, prog, act);
+		bpf_warn_invalid_xdp_action(nd->netdev, prog, act);
 		fallthrough;
 	case XDP_ABORTED:
-		trace_xdp_exception(cm->netdev, prog, act);
-		cm_rx_xdp_count(rx, CM_XDP_ABORTED);
+		trace_xdp_exception(nd->netdev, prog, act);
+		cm_xdp_count(rx, CM_XDP_ABORTED);
 		what = CM_HOP_XDP_DROP;
 		break;
 	case XDP_DROP:
-		cm_rx_xdp_count(rx, CM_XDP_DROP);
+		cm_xdp_count(rx, CM_XDP_DROP);
 		what = CM_HOP_XDP_DROP;
 		break;
 	}
 	if (unlikely(READ_ONCE(cm_hop_log_on)))
-		cm_hop_log(cm, what, from, d);
-	cm_rx_give_back(cm, from, owner, idx, d->addr);
+		cm_hop_log(nd, what, from, d);
+	cm_dp_give_back(&nd->dp, &cm_node_dp_ops, from, owner, idx, d->addr);
 	return CM_XDP_RES_DONE;
 }
 
 static int cm_xdp_set_prog(struct net_device *netdev, struct bpf_prog *prog,
 			   struct netlink_ext_ack *extack)
 {
-	struct cm_dev *cm = netdev_priv(netdev);
+	struct cm_ndev *nd = netdev_priv(netdev);
 	struct bpf_prog *old;
 
 	/* Frames are one buffer each: any MTU the device takes fits XDP. */
-	old = rtnl_dereference(cm->xdp_prog);
-	rcu_assign_pointer(cm->xdp_prog, prog);
+	old = rtnl_dereference(nd->xdp_prog);
+	rcu_assign_pointer(nd->xdp_prog, prog);
 	/* The program is freed after a grace period: NAPI may still run it. */
 	if (old)
 		bpf_prog_put(old);
@@ -223,6 +232,12 @@ int cm_xdp_bpf(struct net_device *netdev, struct netdev_bpf *bpf)
 	}
 }
 
+static bool cm_xdp_copy(u8 *buf, u32 len, const void *data)
+{
+	memcpy(buf, data, len);
+	return true;
+}
+
 /*
  * cm_xdp_xmit - we are a redirect target: classify each frame, copy it into
  * a buffer of our pool and send it like a frame of the stack
@@ -234,14 +249,13 @@ int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 		u32 flags)
 {
 	struct netdev_queue *txq = netdev_get_tx_queue(netdev, 0);
-	struct cm_dev *cm = netdev_priv(netdev);
-	u32 sent = 0, dropped = 0, idx;
-	struct cm_tx *tx = &cm->tx;
+	struct cm_ndev *nd = netdev_priv(netdev);
+	struct cm_dp *dp = &nd->dp;
 	const struct cm_ftable *t;
+	u32 sent = 0, dropped = 0;
 	enum cm_tx_drop why;
 	struct cm_route r;
 	struct cm_desc d;
-	u8 *buf;
 	int i;
 
 	if (unlikely(flags & ~XDP_XMIT_FLAGS_MASK))
@@ -250,38 +264,31 @@ int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 		return -ENETDOWN;
 
 	__netif_tx_lock(txq, smp_processor_id());
-	t = cm_ftsnap_get(&cm->ft, false);
+	t = cm_ftsnap_get(&nd->ft, false);
 	for (i = 0; i < n; i++) {
 		struct xdp_frame *f = frames[i];
 
 		if (f->len < ETH_HLEN ||
-		    f->len > cm->l.p.buf_size - CHAINMESH_HEADROOM ||
-		    !cm_route(cm, t, NULL, f->data,
-			      min_t(u32, f->len, CM_PARSE_LEN), &r, &why)) {
+		    f->len > dp->l.p.buf_size - CHAINMESH_HEADROOM ||
+		    cm_dp_route(t, NULL, f->data,
+				min_t(u32, f->len, CM_PARSE_LEN), &r)) {
 			xdp_return_frame(f);
 			dropped++;
 			continue;
 		}
-		buf = cm_tx_buf(&cm->pool, cm->base, &cm->l, cm->self, &idx,
-				&d);
-		if (!buf)
+		why = cm_dp_send(dp, &r, f->len, cm_xdp_copy, f->data, &d);
+		if (why)
 			break;
-		d.len = f->len;
-		memcpy(buf, f->data, f->len);
-		cm_frame_set_dest(cm->base, &cm->l, buf, r.peer);
-		if (cm_tx_push(cm, &r, &d))
-			break;
-		cm_pool_take_to(&cm->pool, idx, r.peer);
 		if (unlikely(READ_ONCE(cm_hop_log_on)))
-			cm_hop_log(cm, CM_HOP_XDP_XMIT, r.peer, &d);
+			cm_hop_log(nd, CM_HOP_XDP_XMIT, r.peer, &d);
 		xdp_return_frame(f);
 		sent++;
 	}
 	if (flags & XDP_XMIT_FLUSH)
-		cm_tx_flush(cm);
-	cm_tx_count(tx, CM_TX_XDP_XMIT, sent);
+		cm_dp_tx_flush(dp, &cm_node_dp_ops);
+	cm_dp_tx_count(dp, CM_TX_XDP_XMIT, sent);
 	/* The ones left to the caller are drops too. */
-	cm_tx_count(tx, CM_TX_XDP_XMIT_DROP, dropped + n - i);
+	cm_dp_tx_count(dp, CM_TX_XDP_XMIT_DROP, dropped + n - i);
 	__netif_tx_unlock(txq);
 	return i;
 }

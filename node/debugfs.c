@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * debugfs chainmesh/<dev>/hops: the last CM_HOPLOG_LEN buffers this node
+ * debugfs <module>/<dev>/hops (chainmesh/cm0, chainmesh_host/cmh-lab): the last CM_HOPLOG_LEN buffers this node
  * handled (with the hop_log parameter set), one line each, oldest first:
  *
  *   xdp_tx peer 3 addr 0x2a1000 owner 1 off 256 len 98 chain 1 hop 2
@@ -8,7 +8,7 @@
  * A buffer keeps its offset (and its owner) from hop to hop when nothing
  * copies it, which is what the zero-copy tests compare.
  *
- * chainmesh/<dev>/ftable: the flow table snapshot in use and how many
+ * <module>/<dev>/ftable: the flow table snapshot in use and how many
  * were built inline by the datapath and by the work item:
  *
  *   seq 42 flows 100000 inline 3 work 17
@@ -16,7 +16,9 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
-#include "netdev.h"
+#include "ndev.h"
+
+static struct dentry *cm_debugfs_root;
 
 static const char * const cm_hop_names[] = {
 	[CM_HOP_TX]		= "tx",
@@ -27,10 +29,10 @@ static const char * const cm_hop_names[] = {
 	[CM_HOP_XDP_XMIT]	= "xdp_xmit",
 };
 
-void cm_hop_log(struct cm_dev *cm, enum cm_hop_what what, u32 peer,
+void cm_hop_log(struct cm_ndev *nd, enum cm_hop_what what, u32 peer,
 		const struct cm_desc *d)
 {
-	struct cm_hoplog *log = cm->hoplog;
+	struct cm_hoplog *log = nd->hoplog;
 	struct cm_hop_rec *rec;
 
 	rec = &log->rec[(u32)atomic_inc_return(&log->pos) % CM_HOPLOG_LEN];
@@ -45,15 +47,15 @@ void cm_hop_log(struct cm_dev *cm, enum cm_hop_what what, u32 peer,
 
 static int cm_hops_show(struct seq_file *m, void *v)
 {
-	struct cm_dev *cm = m->private;
-	struct cm_hoplog *log = cm->hoplog;
+	struct cm_ndev *nd = m->private;
+	struct cm_hoplog *log = nd->hoplog;
 	u32 end = atomic_read(&log->pos), i, owner, idx;
 
 	for (i = end >= CM_HOPLOG_LEN ? end - CM_HOPLOG_LEN + 1 : 1; i <= end; i++) {
 		struct cm_hop_rec rec = log->rec[i % CM_HOPLOG_LEN];
 
 		if (rec.what >= ARRAY_SIZE(cm_hop_names) ||
-		    cm_buf_check(&cm->l, rec.addr, &owner, &idx))
+		    cm_buf_check(&nd->dp.l, rec.addr, &owner, &idx))
 			continue;
 		seq_printf(m, "%s peer %u addr %#llx owner %u off %u len %u chain %u hop %u\n",
 			   cm_hop_names[rec.what], rec.peer, rec.addr, owner,
@@ -65,30 +67,42 @@ DEFINE_SHOW_ATTRIBUTE(cm_hops);
 
 static int cm_ftable_show(struct seq_file *m, void *v)
 {
-	struct cm_dev *cm = m->private;
+	struct cm_ndev *nd = m->private;
 	const struct cm_ftable *t;
 
 	rcu_read_lock();
-	t = rcu_dereference(cm->ft.cur);
+	t = rcu_dereference(nd->ft.cur);
 	seq_printf(m, "seq %u flows %u inline %llu work %llu\n", t->seq,
-		   t->nflows, READ_ONCE(cm->ft.inline_builds),
-		   READ_ONCE(cm->ft.work_builds));
+		   t->nflows, READ_ONCE(nd->ft.inline_builds),
+		   READ_ONCE(nd->ft.work_builds));
 	rcu_read_unlock();
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cm_ftable);
 
 /* After register_netdev(): the directory is named after the device. */
-void cm_debugfs_init(struct cm_dev *cm)
+void cm_debugfs_init(struct cm_ndev *nd)
 {
-	cm->debugfs = debugfs_create_dir(netdev_name(cm->netdev), cm_debugfs_root);
-	debugfs_create_file("hops", 0400, cm->debugfs, cm, &cm_hops_fops);
-	debugfs_create_file("ftable", 0400, cm->debugfs, cm, &cm_ftable_fops);
+	nd->debugfs = debugfs_create_dir(netdev_name(nd->netdev), cm_debugfs_root);
+	debugfs_create_file("hops", 0400, nd->debugfs, nd, &cm_hops_fops);
+	debugfs_create_file("ftable", 0400, nd->debugfs, nd, &cm_ftable_fops);
 }
 
 /* Waits for readers of the files to leave them. */
-void cm_debugfs_exit(struct cm_dev *cm)
+void cm_debugfs_exit(struct cm_ndev *nd)
 {
-	debugfs_remove_recursive(cm->debugfs);
-	cm->debugfs = NULL;
+	debugfs_remove_recursive(nd->debugfs);
+	nd->debugfs = NULL;
+}
+
+/* The module's directory, for its nodes'. */
+int cm_node_module_init(void)
+{
+	cm_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	return 0;
+}
+
+void cm_node_module_exit(void)
+{
+	debugfs_remove(cm_debugfs_root);
 }

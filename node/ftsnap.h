@@ -1,11 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * Membership of the mesh: wait for the host's layout, validate it, join
- * as the node named by our ivshmem peer id, heartbeat, leave. Also the
- * node's private snapshots of its flow table.
- */
-#ifndef _CM_MESH_H
-#define _CM_MESH_H
+#ifndef _CM_FTSNAP_H
+#define _CM_FTSNAP_H
 
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
@@ -13,25 +8,12 @@
 #include <chainmesh/flow.h>
 #include <chainmesh/layout.h>
 
-struct cm_ivshmem;
-struct cm_dev;
-
-/* Per ivshmem device, from probe to remove. */
-struct cm_mesh {
-	struct cm_ivshmem *ivs;
-	struct delayed_work work;	/* waits for the layout, then ticks */
-	struct cm_dev *cm;		/* while joined */
-	u64 host_epoch;			/* of the layout we joined */
-	u32 mesh_id;			/* the host restarts epochs; ids are random */
-	int refused;			/* last reason not to join, logged once */
-};
-
-int cm_mesh_init(struct cm_mesh *mesh, struct cm_ivshmem *ivs);
-void cm_mesh_exit(struct cm_mesh *mesh);
-
 /*
  * This node's private copy of its flow table, one per node, shared by the
- * transmit path, XDP and NAPI. Readers take @cur under RCU; a new copy is
+ * transmit path, XDP and NAPI. The owner publishes the table in the
+ * region's format (flow.h, cm_ftable_publish()): a guest's host in the
+ * guest's slice of the region, the host for node 0 in host memory that no
+ * peer can write. Either way it is copied and validated before use. Readers take @cur under RCU; a new copy is
  * built into a free buffer and swapped in, and the table it replaced is
  * free again only after a grace period. Small tables are rebuilt inline
  * by the first reader that sees the host's sequence counter move; larger
@@ -50,14 +32,18 @@ struct cm_ftsnap_buf {
 
 struct cm_ftsnap {
 	struct cm_ftable __rcu *cur;	/* validated, in use */
-	void *shared;			/* our table in the region */
+	void *shared;			/* where our table is published */
 	unsigned long flags;		/* CM_FTSNAP_* bits */
 	unsigned long free;		/* bit i: @buf[i] is free */
-	struct cm_dev *cm;
+	const struct cm_layout *l;	/* the node's */
+	u32 self;
+	const char *name;		/* for warnings: the netdev's */
 	u32 cur_buf;			/* @buf holding @cur, builder's */
 	u32 refused_seq;		/* of a table that failed validation */
 	bool refused;
-	struct work_struct work;	/* rebuilds large tables */
+	struct delayed_work work;	/* rebuilds large tables */
+	unsigned long work_at;		/* jiffies: the work's last try */
+	unsigned long inline_at;	/* jiffies: the last inline try */
 	u64 inline_builds;		/* debugfs; the builder writes */
 	u64 work_builds;
 	struct cm_ftsnap_buf buf[CM_FTSNAP_BUFS];
@@ -70,7 +56,8 @@ struct cm_ftsnap {
  */
 #define CM_FTSNAP_INLINE_MAX	4096
 
-int cm_ftsnap_init(struct cm_ftsnap *snap, struct cm_dev *cm);
+int cm_ftsnap_init(struct cm_ftsnap *snap, void *shared,
+		   const struct cm_layout *l, u32 self, const char *name);
 void cm_ftsnap_destroy(struct cm_ftsnap *snap);
 const struct cm_ftable *cm_ftsnap_stale(struct cm_ftsnap *snap,
 					const struct cm_ftable *t, bool need);
@@ -99,6 +86,4 @@ static inline const struct cm_ftable *cm_ftsnap_get(struct cm_ftsnap *snap,
 	return cm_ftsnap_stale(snap, t, need);
 }
 
-bool cm_mesh_node_up(struct cm_dev *cm, u32 n);
-
-#endif /* _CM_MESH_H */
+#endif /* _CM_FTSNAP_H */

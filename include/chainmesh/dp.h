@@ -1,0 +1,1045 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The node datapath that needs no sk_buff, NAPI or netdev: one
+ * implementation for node 0 in chainmesh_host.ko, every guest's
+ * chainmesh.ko (both through node/), the userspace node tools/cm-peer
+ * and the hop benchmark, which all run this very code.
+ *
+ * A node (struct cm_dp) has, per peer, four rings: the data ring it
+ * produces to (@tx: transmit), and three that its receive side works:
+ * the peer's data ring to it (@data), the return ring bringing its own
+ * buffers back (@ret), and the return ring taking the peer's buffers home
+ * (@back). Two contexts use it, as in any NIC driver:
+ *
+ *  - receive (NAPI in the kernel): cm_dp_rx_poll(), cm_dp_returns(),
+ *    cm_dp_give_back(), cm_dp_rx_flush(), cm_dp_arm()/cm_dp_disarm();
+ *  - transmit, serialized by the embedding's lock (the netdev's tx lock):
+ *    cm_dp_route(), cm_dp_tx_room(), cm_dp_push(), cm_dp_tx_flush().
+ *    Receive takes the same lock to pass buffers on (XDP_TX) and for
+ *    cm_dp_peer_changes().
+ *
+ * Counters are plain u64 with one writer each (WRITE_ONCE), read with
+ * READ_ONCE from anywhere: the modules are built for 64-bit only.
+ *
+ * The embedding supplies, through struct cm_dp_ops, what differs between
+ * node types: how a doorbell rings, what becomes of a frame that reaches
+ * this node (an skb, an XDP program, a userspace packet handler), and
+ * the node's flow table when a chain context is not in the one it has.
+ */
+#ifndef _CHAINMESH_DP_H
+#define _CHAINMESH_DP_H
+
+#include "abi.h"
+#include "compat.h"
+#include "datapath.h"
+#include "flow.h"
+#include "layout.h"
+#include "peers.h"
+#include "pool.h"
+#include "ring.h"
+
+/* Frames received but not delivered, other than bad descriptors. */
+enum cm_rx_drop {
+	CM_RX_DROP_NOMEM,	/* no memory for the frame's copy */
+	CM_RX_DROP_DOWN,	/* interface down or leaving: buffer returned */
+	CM_RX_DROP_NO_RETURN,	/* owner's return ring full: buffer lost */
+	__CM_RX_DROP_MAX
+};
+
+/* Frames the transmit path did not send. */
+enum cm_tx_drop {
+	CM_TX_DROP_NONE,
+	CM_TX_DROP_LEN,		/* runt, or larger than a buffer */
+	CM_TX_DROP_NO_FLOW,	/* no flow of this node's table matches */
+	CM_TX_DROP_NO_HOP,	/* the flow's chain has no next node here */
+	CM_TX_DROP_PEER_DOWN,	/* next node is not up */
+	CM_TX_DROP_RING_FULL,	/* next node's data ring is full */
+	CM_TX_DROP_RING_BAD,	/* next node's consumer index is insane */
+	CM_TX_DROP_NO_BUF,	/* own pool empty */
+	CM_TX_DROP_QUOTA,	/* next node holds its share of our pool */
+	CM_TX_DROP_FENCED,	/* the host called us down: we send nothing */
+	__CM_TX_DROP_MAX
+};
+
+/* What the transmit side counts besides frames and drops. */
+enum cm_tx_stat {
+	CM_TX_CTX,		/* frames routed by their chain context */
+	CM_TX_CTX_STALE,	/* context no longer on our table: classified */
+	CM_TX_XDP_ZEROCOPY,	/* XDP_TX: a peer's buffer passed on, no copy */
+	CM_TX_XDP_TX_DROP,	/* XDP_TX: next node down or its ring full */
+	CM_TX_XDP_XMIT,		/* ndo_xdp_xmit: frames copied and sent */
+	CM_TX_XDP_XMIT_DROP,	/* ndo_xdp_xmit: no flow, no hop, no room */
+	CM_TX_STOPPED,		/* queue stopped: next ring full or pool empty */
+	CM_TX_REQUEUE,		/* no room after all: back to the qdisc, stopped */
+	__CM_TX_STAT_MAX
+};
+
+/* A next hop over its share that gave nothing back for this long keeps
+ * what it is sent: frames to it are dropped rather than stopping a queue
+ * that every next hop shares. Longer than an emulated guest's pauses, so
+ * that a slow hop still gets backpressure. */
+#define CM_HOARD_MS	2000
+
+/* Defaults of the policy knobs (module parameters in the kernel). */
+#define CM_DEF_BAD_LIMIT	32
+#define CM_DEF_BAD_WINDOW_MS	1000
+#define CM_DEF_PEER_SHARE	50
+
+/* A node's policy, read where it is applied: it may change at any time
+ * (module parameters in the kernel). */
+struct cm_policy {
+	/* this many blaming bad inputs within bad_window_ms judge a peer
+	 * broken (peers.h); 0: never */
+	unsigned int bad_limit;
+	unsigned int bad_window_ms;
+	/* percent of our pool one next hop may hold (1..100) */
+	unsigned int peer_share;
+};
+
+/* One writer per counter: the modules and tools are 64-bit only. */
+static inline void cm_cnt_add(u64 *c, u64 n)
+{
+	WRITE_ONCE(*c, *c + n);
+}
+
+struct cm_ctr {
+	u64 packets;
+	u64 bytes;
+};
+
+static inline void cm_ctr_add(struct cm_ctr *c, u32 len)
+{
+	cm_cnt_add(&c->packets, 1);
+	cm_cnt_add(&c->bytes, len);
+}
+
+struct cm_dp_peer {
+	/* Receive's. */
+	struct cm_ring_cons data;	/* data ring peer -> us */
+	struct cm_ring_cons ret;	/* return ring peer -> us: ours back */
+	struct cm_ring_prod back;	/* return ring us -> peer: its going home */
+	struct cm_ctr rx;		/* frames received from the peer */
+	u64 bad;			/* bad descriptors or returns from it */
+	/* Transmit's (under its lock). */
+	struct cm_ring_prod tx ____cacheline_aligned_in_smp;
+	struct cm_ctr txc;		/* frames sent to the peer */
+	/* The tick's: when the hop last gave some back or held none
+	 * (jiffies; transmit reads), and its give-back count then; when
+	 * our data ring to it last had room or moved, and its tail then. */
+	unsigned long hop_ok;
+	u32 hop_back;
+	unsigned long ring_ok;
+	u32 ring_tail;
+};
+
+/* Where a frame goes next: the result of cm_dp_route(). */
+struct cm_route {
+	u32 peer;		/* next node */
+	u16 chain;
+	u8 hop;			/* the next node's place on @chain */
+	int flow;		/* flow to count it against, or -1 */
+};
+
+/* A frame's place on a chain: from a descriptor, or from skb->mark. */
+struct cm_ctx {
+	u16 chain;
+	u8 hop;			/* this node's place on @chain */
+};
+
+struct cm_dp {
+	void *base;			/* the region */
+	struct cm_layout l;		/* validated copy of the host's layout */
+	u32 self;			/* our node id */
+	struct chainmesh_node *node;	/* our node table entry */
+	u64 pool_off;			/* our pool's offset in the region */
+	u64 pool_len;
+	bool acked;			/* the host saw this life up */
+	const struct cm_policy *pol;
+	u32 hop_cap;			/* the tick's, from peer_share */
+	struct cm_peers peers;		/* see peers.h */
+	struct cm_pool pool;
+	struct cm_dp_peer *peer;	/* [nodes]; ours unused */
+
+	/* Transmit's. */
+	u64 tx_pending ____cacheline_aligned_in_smp;	/* pushed, unpublished */
+	struct cm_ctr *tx_flows;	/* [max_flows] */
+	struct cm_ctr tx_total;		/* frames of the stack sent */
+	u64 tx_drops[__CM_TX_DROP_MAX];
+	u64 tx_stats[__CM_TX_STAT_MAX];
+
+	/* Receive's. */
+	u64 back_pending ____cacheline_aligned_in_smp;	/* return rings */
+	u64 released;			/* data rings we consumed from */
+	u32 first;			/* data ring served first, rotates */
+	bool armed;			/* want_kick set on every inbound ring */
+	bool freed;			/* buffers came back to our free list */
+	u32 chain_seq;			/* table seq at the last bad context */
+	unsigned long chain_seq_at;	/* jiffies when that table was new */
+	struct cm_ctr *rx_flows;	/* [max_flows] */
+	struct cm_ctr rx_total;		/* frames delivered to this node */
+	u64 rx_drops[__CM_RX_DROP_MAX];
+	u64 rx_bad[__CM_BAD_MAX];
+	u64 reclaimed;			/* buffers taken back from the dead */
+	u64 sent_home;			/* others' buffers a dead peer held */
+};
+
+/*
+ * What differs between node types. Each is called with a constant ops
+ * struct from an always-inline loop, so the compiler calls it directly.
+ */
+struct cm_dp_ops {
+	/* Ring node @peer's doorbell. */
+	void (*kick)(struct cm_dp *dp, u32 peer);
+	/*
+	 * A frame for this node from @from: validated, its context (if
+	 * any) on @t. The embedding counts what it does with it and sends
+	 * the buffer home (cm_dp_give_back()) or on (cm_dp_push()).
+	 */
+	void (*rx)(struct cm_dp *dp, u32 from, struct cm_desc *d, u32 owner,
+		   u32 idx, const struct cm_ftable **t);
+	/* The table again: the host may have just published one that
+	 * knows a chain context @t does not; NULL: there is no other. */
+	const struct cm_ftable *(*table)(struct cm_dp *dp, bool need);
+	/* This node judged @peer broken (a log line); may be NULL. */
+	void (*judged)(struct cm_dp *dp, u32 peer);
+};
+
+/* @addr is a buffer of our own pool. */
+static inline bool cm_dp_own(const struct cm_dp *dp, u64 addr)
+{
+	return addr - dp->pool_off < dp->pool_len;
+}
+
+/*
+ * Quotas: each next hop may hold peer_share percent of our pool. A hop
+ * that gave a buffer back since the last tick, or holds none, is making
+ * progress; one over its share without any for CM_HOARD_MS is hoarding.
+ * Likewise our data ring to a hop: one that had room or whose consumer
+ * moved since the last tick is making progress; one full and standing
+ * still for CM_HOARD_MS is stuck (the hop heartbeats but does not read,
+ * or wrote a tail that says "full" for ever).
+ */
+static inline void cm_dp_quota_tick(struct cm_dp *dp)
+{
+	u32 share = READ_ONCE(dp->pol->peer_share), p, back, cap, head, tail;
+	unsigned long now = jiffies;
+	struct cm_dp_peer *pp;
+
+	share = share < 1 ? 1 : share > 100 ? 100 : share;
+	cap = (u32)((u64)dp->pool.nbufs * share / 100);
+	WRITE_ONCE(dp->hop_cap, cap ? cap : 1);
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		pp = &dp->peer[p];
+		back = READ_ONCE(dp->pool.hop_back[p]);
+		if (back != pp->hop_back || !cm_pool_held(&dp->pool, p)) {
+			pp->hop_back = back;
+			WRITE_ONCE(pp->hop_ok, now);
+		}
+		if (p == dp->self)
+			continue;
+		/* Our published head and the peer's tail, as any reader. */
+		head = le32_to_cpu(READ_ONCE(pp->tx.hdr->head));
+		tail = le32_to_cpu(READ_ONCE(pp->tx.hdr->tail));
+		if (tail != pp->ring_tail || head - tail < dp->l.p.ring_slots) {
+			pp->ring_tail = tail;
+			WRITE_ONCE(pp->ring_ok, now);
+		}
+	}
+}
+
+/*
+ * cm_dp_init - a node's datapath for a validated layout, its rings reset
+ * on our side: a new life starts on empty rings (datapath.h)
+ * @pol: the node's policy, read when applied
+ *
+ * Return: 0 or -ENOMEM.
+ */
+static inline int cm_dp_init(struct cm_dp *dp, void *base,
+			     const struct cm_layout *l, u32 self,
+			     const struct cm_policy *pol)
+{
+	u32 p;
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->base = base;
+	dp->l = *l;
+	dp->self = self;
+	dp->node = cm_node(base, l, self);
+	dp->pool_off = cm_buf_addr(l, self, 0);
+	dp->pool_len = (u64)l->p.bufs_per_node * l->p.buf_size;
+	dp->pol = pol;
+	cm_peers_init(&dp->peers, base, l);
+
+	err = cm_pool_init(&dp->pool, l->p.bufs_per_node);
+	if (err)
+		return err;
+	err = -ENOMEM;
+	dp->peer = (struct cm_dp_peer *)kvcalloc(l->p.nodes, sizeof(*dp->peer),
+						 GFP_KERNEL);
+	if (!dp->peer)
+		goto err_destroy_pool;
+	dp->tx_flows = (struct cm_ctr *)kvcalloc(l->p.max_flows,
+						 sizeof(*dp->tx_flows),
+						 GFP_KERNEL);
+	if (!dp->tx_flows)
+		goto err_free_peer;
+	dp->rx_flows = (struct cm_ctr *)kvcalloc(l->p.max_flows,
+						 sizeof(*dp->rx_flows),
+						 GFP_KERNEL);
+	if (!dp->rx_flows)
+		goto err_free_tx_flows;
+
+	for (p = 0; p < l->p.nodes; p++) {
+		struct cm_dp_peer *pp = &dp->peer[p];
+
+		if (p == self)
+			continue;
+		cm_ring_prod_init(&pp->tx, cm_data_ring(base, l, self, p),
+				  l->p.ring_slots);
+		cm_ring_prod_restart(&pp->tx);
+		/* A previous life's descriptors went home when our peers
+		 * saw it end; its returns are of buffers this life never
+		 * lent. */
+		cm_ring_cons_init(&pp->data, cm_data_ring(base, l, p, self),
+				  l->p.ring_slots);
+		cm_ring_cons_skip(&pp->data);
+		cm_ring_cons_init(&pp->ret, cm_ret_ring(base, l, p, self),
+				  l->ret_slots);
+		cm_ring_cons_skip(&pp->ret);
+		cm_ring_prod_init(&pp->back, cm_ret_ring(base, l, self, p),
+				  l->ret_slots);
+		cm_ring_prod_restart(&pp->back);
+	}
+	cm_dp_quota_tick(dp);
+	return 0;
+
+err_free_tx_flows:
+	kvfree(dp->tx_flows);
+err_free_peer:
+	kvfree(dp->peer);
+err_destroy_pool:
+	cm_pool_destroy(&dp->pool);
+	return err;
+}
+
+static inline void cm_dp_destroy(struct cm_dp *dp)
+{
+	kvfree(dp->rx_flows);
+	kvfree(dp->tx_flows);
+	kvfree(dp->peer);
+	cm_pool_destroy(&dp->pool);
+}
+
+/* The host's verdict on this node's current life is DOWN or BROKEN: its
+ * peers took back what they had sent it. It sends and reads nothing
+ * until it has rejoined (the embedding's fence). */
+static inline bool cm_dp_fenced(const struct cm_dp *dp)
+{
+	u32 v;
+
+	if (!READ_ONCE(dp->acked))
+		return false;
+	v = le32_to_cpu(READ_ONCE(dp->node->host_state));
+	return v == CHAINMESH_NODE_DOWN || v == CHAINMESH_NODE_BROKEN;
+}
+
+/* May we send to node @n (< nodes)? See peers.h. */
+static inline bool cm_dp_peer_up(const struct cm_dp *dp, u32 n)
+{
+	return cm_peers_tx_ok(&dp->peers, dp->base, &dp->l, n);
+}
+
+/* Receive */
+
+/* @n bad inputs from @peer that count against it: judge it. */
+static __always_inline void cm_dp_judge(struct cm_dp *dp,
+					const struct cm_dp_ops *ops,
+					u32 peer, u32 n)
+{
+	if (cm_peers_bad(&dp->peers, dp->base, &dp->l, peer, n,
+			 READ_ONCE(dp->pol->bad_limit),
+			 READ_ONCE(dp->pol->bad_window_ms)) && ops->judged)
+		ops->judged(dp, peer);
+}
+
+/* Bad input from @peer, counted per reason and per peer. */
+static __always_inline void cm_dp_bad(struct cm_dp *dp,
+				      const struct cm_dp_ops *ops, u32 peer,
+				      enum cm_bad why)
+{
+	cm_cnt_add(&dp->rx_bad[why], 1);
+	cm_cnt_add(&dp->peer[peer].bad, 1);
+	if (cm_bad_blames(why))
+		cm_dp_judge(dp, ops, peer, 1);
+}
+
+/* How long a new table excuses bad chain context: frames that were in
+ * flight when the host changed a chain carry a context it no longer has. */
+#define CM_CHAIN_GRACE_MS	1000
+
+/* A chain context that table @t does not have, from @peer: it counts
+ * against the peer once @t is older than the grace period. */
+static __always_inline void cm_dp_bad_chain(struct cm_dp *dp,
+					    const struct cm_dp_ops *ops,
+					    u32 peer, const struct cm_ftable *t)
+{
+	unsigned long now = jiffies;
+
+	cm_cnt_add(&dp->rx_bad[CM_BAD_CHAIN], 1);
+	cm_cnt_add(&dp->peer[peer].bad, 1);
+	if (t->seq != dp->chain_seq) {
+		dp->chain_seq = t->seq;
+		dp->chain_seq_at = now;
+		return;
+	}
+	if (time_after(now, dp->chain_seq_at +
+			    msecs_to_jiffies(CM_CHAIN_GRACE_MS)))
+		cm_dp_judge(dp, ops, peer, 1);
+}
+
+static inline void cm_dp_rx_drop(struct cm_dp *dp, enum cm_rx_drop why)
+{
+	cm_cnt_add(&dp->rx_drops[why], 1);
+}
+
+/* Every frame a peer sent us, and the flow it belongs to. */
+static inline void cm_dp_rx_count(struct cm_dp *dp, u32 peer, int flow,
+				  u32 len)
+{
+	cm_ctr_add(&dp->peer[peer].rx, len);
+	if (flow >= 0)
+		cm_ctr_add(&dp->rx_flows[flow], len);
+}
+
+/* A buffer's journey ends here, @from sent it: send it home. */
+static __always_inline void cm_dp_give_back(struct cm_dp *dp,
+					    const struct cm_dp_ops *ops,
+					    u32 from, u32 owner, u32 idx,
+					    u64 addr)
+{
+	struct cm_ring_prod *back;
+	enum cm_bad why;
+
+	if (owner == dp->self) {
+		why = cm_pool_put(&dp->pool, idx);
+		if (why)
+			cm_dp_bad(dp, ops, from, why);
+		else
+			dp->freed = true;
+		return;
+	}
+	back = &dp->peer[owner].back;
+	/* ret_slots >= bufs_per_node: full only if the owner misbehaves. */
+	if (unlikely(cm_ring_prod_space(back) <= 0)) {
+		cm_dp_rx_drop(dp, CM_RX_DROP_NO_RETURN);
+		return;
+	}
+	cm_ring_push_addr(back, addr);
+	dp->back_pending |= 1ull << owner;
+}
+
+/*
+ * cm_dp_rx_check - validate a received descriptor
+ * @t: the caller's table, refreshed through ops->table() when the
+ *     context names a chain it does not know
+ *
+ * Return: true when @d is a frame for ops->rx(); otherwise it was counted
+ * and its buffer, if it is one, sent home.
+ */
+static __always_inline bool cm_dp_rx_check(struct cm_dp *dp,
+					   const struct cm_dp_ops *ops,
+					   u32 from, const struct cm_desc *d,
+					   u32 *owner, u32 *idx,
+					   const struct cm_ftable **t)
+{
+	const struct cm_ftable *nt;
+	enum cm_bad why;
+
+	why = cm_desc_check(&dp->l, d, owner, idx);
+	/* One of our own buffers that is not out is on our free list:
+	 * neither pass it on nor give it back. */
+	if (unlikely(!why && *owner == dp->self &&
+		     !cm_pool_out(&dp->pool, *idx)))
+		why = CM_BAD_RETURN;
+	if (unlikely(why)) {
+		cm_dp_bad(dp, ops, from, why);
+		/* After CM_BAD_LEN it is a real buffer; else none we may
+		 * hand back. */
+		if (why == CM_BAD_LEN)
+			cm_dp_give_back(dp, ops, from, *owner, *idx, d->addr);
+		return false;
+	}
+	if (likely(cm_desc_ctx_ok(*t, d)))
+		return true;
+	nt = ops->table ? ops->table(dp, true) : NULL;
+	if (nt) {
+		*t = nt;
+		if (cm_desc_ctx_ok(nt, d))
+			return true;
+	}
+	cm_dp_bad_chain(dp, ops, from, *t);
+	cm_dp_give_back(dp, ops, from, *owner, *idx, d->addr);
+	return false;
+}
+
+/*
+ * cm_dp_rx_data - up to @quota frames from @from's data ring, each
+ * validated and handed to ops->rx(); no burst after the one in which the
+ * peer is judged broken
+ *
+ * Return: descriptors consumed.
+ */
+static __always_inline int cm_dp_rx_data(struct cm_dp *dp,
+					 const struct cm_dp_ops *ops,
+					 u32 from, int quota,
+					 const struct cm_ftable **t)
+{
+	struct cm_ring_cons *c = &dp->peer[from].data;
+	struct cm_desc d[CM_RX_BURST];
+	u32 done, burst, i, owner, idx;
+	int n;
+
+	n = cm_ring_cons_avail(c);
+	if (unlikely(n < 0)) {
+		cm_dp_bad(dp, ops, from, CM_BAD_INDEX);
+		return 0;
+	}
+	if (n > quota)
+		n = quota;
+	for (done = 0; done < (u32)n; done += burst) {
+		burst = cm_rx_pop_burst(c, dp->base, &dp->l, d, n - done);
+		for (i = 0; i < burst; i++)
+			if (cm_dp_rx_check(dp, ops, from, &d[i], &owner, &idx,
+					   t))
+				ops->rx(dp, from, &d[i], owner, idx, t);
+		/* The rest of a burst already copied out is checked as usual. */
+		if (unlikely(cm_peers_cut(&dp->peers, from))) {
+			done += burst;
+			break;
+		}
+	}
+	if (done) {
+		cm_ring_release(c);
+		dp->released |= 1ull << from;
+	}
+	return (int)done;
+}
+
+/*
+ * cm_dp_rx_poll - one round of the data rings, round robin from a
+ * rotating first peer, within @budget; none while @fenced (what is queued
+ * to us went home already) and not a peer we cut
+ */
+static __always_inline int cm_dp_rx_poll(struct cm_dp *dp,
+					 const struct cm_dp_ops *ops,
+					 int budget, bool fenced,
+					 const struct cm_ftable **t)
+{
+	u32 nodes = dp->l.p.nodes, i, p;
+	int done = 0;
+
+	for (i = 0, p = dp->first; i < nodes && done < budget; i++) {
+		if (p != dp->self && !fenced && !cm_peers_cut(&dp->peers, p))
+			done += cm_dp_rx_data(dp, ops, p, budget - done, t);
+		if (++p == nodes)
+			p = 0;
+	}
+	if (++dp->first == nodes)
+		dp->first = 0;
+	return done;
+}
+
+/* Our buffers coming back from @p, at most @max of them. Return: the
+ * entries consumed. */
+static __always_inline int cm_dp_returns_from(struct cm_dp *dp,
+					      const struct cm_dp_ops *ops,
+					      u32 p, int max)
+{
+	struct cm_ret_tally t;
+	u32 why, n = 0;
+
+	cm_pool_drain_ret_max(&dp->pool, &dp->l, dp->self, &dp->peer[p].ret,
+			      &t, max);
+	if (t.freed)
+		dp->freed = true;
+	if (likely(!t.bad))
+		return (int)t.freed;
+	for (why = CM_BAD_NONE + 1; why < __CM_BAD_MAX; why++) {
+		cm_cnt_add(&dp->rx_bad[why], t.why[why]);
+		if (cm_bad_blames((enum cm_bad)why))
+			n += t.why[why];
+	}
+	cm_cnt_add(&dp->peer[p].bad, t.bad);
+	cm_dp_judge(dp, ops, p, n);
+	return (int)(t.freed + t.bad);
+}
+
+/* Return entries one poll takes at most, per unit of its budget. */
+#define CM_RET_PER_BUDGET	4
+
+/*
+ * cm_dp_returns - transmit completions: our buffers coming back, round
+ * robin from the poll's first peer, at most CM_RET_PER_BUDGET * @budget
+ * entries. Not from a peer we cut: the tick takes back what it held
+ * (cm_dp_peer_changes()), and a broken peer that refills its return ring
+ * must not keep us polling.
+ *
+ * Return: true when the cap was reached (more may wait: poll again).
+ */
+static __always_inline bool cm_dp_returns(struct cm_dp *dp,
+					  const struct cm_dp_ops *ops,
+					  int budget)
+{
+	int left = CM_RET_PER_BUDGET * (budget > 0 ? budget : 1);
+	u32 nodes = dp->l.p.nodes, i, p;
+
+	for (i = 0, p = dp->first; i < nodes && left > 0; i++) {
+		if (p != dp->self && !cm_peers_cut(&dp->peers, p))
+			left -= cm_dp_returns_from(dp, ops, p, left);
+		if (++p == nodes)
+			p = 0;
+	}
+	return left <= 0;
+}
+
+/* Publish the return rings we pushed to; ring the owners that asked, and
+ * the producers that wait for the slots we freed. */
+static __always_inline void cm_dp_rx_flush(struct cm_dp *dp,
+					   const struct cm_dp_ops *ops)
+{
+	unsigned int p;
+
+	cm_for_each_node(p, dp->back_pending)
+		if (cm_ring_publish(&dp->peer[p].back))
+			ops->kick(dp, p);
+	dp->back_pending = 0;
+	if (!dp->released)
+		return;
+	/* [S2] pairs with [S1]: tail stores before prod_flags loads. */
+	smp_mb();
+	cm_for_each_node(p, dp->released)
+		if (cm_ring_space_wanted(&dp->peer[p].data))
+			ops->kick(dp, p);
+	dp->released = 0;
+}
+
+/*
+ * cm_dp_arm - ask every producer for a doorbell
+ *
+ * Rings we do not read (a cut peer's; data rings while @fenced) ask for
+ * none and are no reason to poll again.
+ * Return: true when entries arrived meanwhile (ring.h [K2]).
+ */
+static inline bool cm_dp_arm(struct cm_dp *dp, bool fenced)
+{
+	bool more = false;
+	u32 p;
+
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		if (p == dp->self)
+			continue;
+		if (cm_peers_cut(&dp->peers, p)) {
+			cm_ring_no_kick(&dp->peer[p].data);
+			cm_ring_no_kick(&dp->peer[p].ret);
+			continue;
+		}
+		if (fenced)
+			cm_ring_no_kick(&dp->peer[p].data);
+		else
+			more |= cm_ring_want_kick(&dp->peer[p].data);
+		more |= cm_ring_want_kick(&dp->peer[p].ret);
+	}
+	dp->armed = true;
+	return more;
+}
+
+/* We are polling: producers need not ring. */
+static inline void cm_dp_disarm(struct cm_dp *dp)
+{
+	u32 p;
+
+	if (!dp->armed)
+		return;
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		if (p == dp->self)
+			continue;
+		cm_ring_no_kick(&dp->peer[p].data);
+		cm_ring_no_kick(&dp->peer[p].ret);
+	}
+	dp->armed = false;
+}
+
+/* The host fenced us: drop what is queued to us unread (its buffers went
+ * home when the host called us down). */
+static inline void cm_dp_fence_rings(struct cm_dp *dp)
+{
+	u32 p;
+
+	for (p = 0; p < dp->l.p.nodes; p++)
+		if (p != dp->self)
+			cm_ring_cons_skip(&dp->peer[p].data);
+}
+
+/*
+ * @peer died with buffers of other nodes that we had passed on to it
+ * (XDP_TX) still queued in our data ring to it. Their owners take back
+ * only what they sent it themselves: send these home on its behalf. Its
+ * next life, or its fence, drops the ring unread. Return: buffers sent.
+ */
+static inline u32 cm_dp_send_home_queued(struct cm_dp *dp, u32 peer)
+{
+	struct cm_ring_prod *tp = &dp->peer[peer].tx, *back;
+	const struct cm_desc_slot *slots =
+		(const struct cm_desc_slot *)tp->slots, *slot;
+	u32 tail, n, i, owner, idx, sent = 0;
+	u64 addr;
+
+	/* Pairs with its release of tail [C2]; our head is private. */
+	tail = le32_to_cpu(smp_load_acquire(&tp->hdr->tail));
+	n = tp->head - tail;
+	/* A tail it scribbled on says nothing about what it read. */
+	if (n > dp->l.p.ring_slots)
+		return 0;
+	for (i = 0; i < n; i++) {
+		slot = &slots[(tail + i) & tp->mask];
+		addr = le64_to_cpu(READ_ONCE(slot->addr));
+		if (cm_buf_check(&dp->l, addr, &owner, &idx) ||
+		    owner == dp->self || owner == peer)
+			continue;
+		back = &dp->peer[owner].back;
+		if (cm_ring_prod_space(back) <= 0)
+			continue;
+		cm_ring_push_addr(back, addr);
+		dp->back_pending |= 1ull << owner;
+		sent++;
+	}
+	return sent;
+}
+
+/* What one cm_dp_peer_changes() did for one peer, for a log line. */
+struct cm_dp_change {
+	u32 reclaimed;		/* our buffers taken back from it */
+	u32 sent_home;		/* others' buffers sent home for it */
+	bool gone;		/* it died (or died and came back) */
+	bool back;		/* a peer we cut reads again */
+};
+
+/*
+ * cm_dp_peer_changes - what the tick saw change (peers.h): peers that died
+ * leave us our buffers whose first hop they were, and others' buffers we
+ * passed on to them; peers that came (back) may have reset their rings:
+ * forget the head we cached of theirs, then send to them again.
+ * @report: called per peer with something to say; may be NULL
+ *
+ * Receive context, under the transmit lock, which every producer holds
+ * from its check that the peer may be sent to until cm_pool_take_to():
+ * nothing goes to a dead peer after this.
+ */
+static __always_inline void
+cm_dp_peer_changes(struct cm_dp *dp, const struct cm_dp_ops *ops,
+		   void (*report)(struct cm_dp *dp, u32 peer,
+				  const struct cm_dp_change *c))
+{
+	struct cm_peers *ps = &dp->peers;
+	struct cm_dp_change c;
+	u32 p;
+
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		if (!test_and_clear_bit(p, ps->reclaim))
+			continue;
+		memset(&c, 0, sizeof(c));
+		c.gone = true;
+		/* What it returned before it went is not to take back. */
+		cm_dp_returns_from(dp, ops, p, (int)dp->l.ret_slots);
+		c.reclaimed = cm_pool_reclaim(&dp->pool, p);
+		c.sent_home = cm_dp_send_home_queued(dp, p);
+		if (!c.reclaimed && !c.sent_home)
+			continue;
+		dp->freed |= c.reclaimed != 0;
+		cm_cnt_add(&dp->reclaimed, c.reclaimed);
+		cm_cnt_add(&dp->sent_home, c.sent_home);
+		if (report)
+			report(dp, p, &c);
+	}
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		if (!test_and_clear_bit(p, ps->resync))
+			continue;
+		cm_ring_cons_forget(&dp->peer[p].data);
+		if (cm_peers_cut(ps, p) && report) {
+			memset(&c, 0, sizeof(c));
+			c.back = true;
+			report(dp, p, &c);
+		}
+		cm_peers_resynced(ps, p);
+	}
+}
+
+/* Anything for cm_dp_peer_changes()? */
+static inline bool cm_dp_peer_changes_due(const struct cm_dp *dp)
+{
+	return !bitmap_empty(dp->peers.reclaim, CHAINMESH_MAX_NODES) ||
+	       !bitmap_empty(dp->peers.resync, CHAINMESH_MAX_NODES);
+}
+
+/* Transmit */
+
+/*
+ * cm_dp_route - the next node of a frame
+ * @t: the caller's snapshot of our flow table
+ * @ctx: the frame's place on a chain, or NULL: then classify @frame
+ * @frame: the first @len bytes of the frame (enough for cm_flow_parse())
+ *
+ * A context that names no chain we are on at that hop is stale (the host
+ * changed the chain under the packet): the frame is classified instead,
+ * and r->flow says so by not being -1.
+ * Return: CM_TX_DROP_NONE with @r filled, or why there is no next node.
+ */
+static inline enum cm_tx_drop cm_dp_route(const struct cm_ftable *t,
+					  const struct cm_ctx *ctx,
+					  const u8 *frame, u32 len,
+					  struct cm_route *r)
+{
+	const struct chainmesh_flow *flow;
+	const struct chainmesh_fhop *hop;
+	struct cm_flow_key key;
+	u16 chain;
+
+	if (ctx && cm_ftable_on_chain(t, ctx->chain, ctx->hop)) {
+		chain = ctx->chain;
+		r->flow = -1;	/* counted where it entered this node */
+	} else {
+		cm_flow_parse(frame, len, &key);
+		flow = cm_flow_lookup(t, &key);
+		if (!flow)
+			return CM_TX_DROP_NO_FLOW;
+		/* The snapshot validated chain < MAX_CHAINS, next < nodes
+		 * and != self. */
+		chain = le16_to_cpu(flow->chain);
+		r->flow = (int)le32_to_cpu(flow->flow_id);
+	}
+	hop = &t->hops[chain];
+	if (!(hop->flags & CHAINMESH_H_VALID) ||
+	    hop->next == CHAINMESH_NODE_NONE)
+		return CM_TX_DROP_NO_HOP;
+	r->peer = hop->next;
+	r->chain = chain;
+	r->hop = hop->hop + 1;
+	return CM_TX_DROP_NONE;
+}
+
+/* @peer holds its share of our pool. */
+static inline bool cm_dp_over_quota(const struct cm_dp *dp, u32 peer)
+{
+	return cm_pool_held(&dp->pool, peer) >= READ_ONCE(dp->hop_cap);
+}
+
+/* Over its share, and nothing of ours came back from it for a while. */
+static inline bool cm_dp_hoarder(const struct cm_dp *dp, u32 peer)
+{
+	return cm_dp_over_quota(dp, peer) &&
+	       time_after(jiffies, READ_ONCE(dp->peer[peer].hop_ok) +
+			  msecs_to_jiffies(CM_HOARD_MS));
+}
+
+/* Our ring to @peer was full and stood still for CM_HOARD_MS. */
+static inline bool cm_dp_ring_stuck(const struct cm_dp *dp, u32 peer)
+{
+	return time_after(jiffies, READ_ONCE(dp->peer[peer].ring_ok) +
+			  msecs_to_jiffies(CM_HOARD_MS));
+}
+
+/*
+ * Can the next frame to @peer go? A buffer, a slot, and the peer under
+ * its share. A hoarder's frames, and those to a ring that is stuck, go
+ * on, to be dropped by cm_dp_push(): waiting for that hop would stop
+ * every other next hop too.
+ */
+static inline bool cm_dp_tx_room(struct cm_dp *dp, u32 peer)
+{
+	return cm_pool_avail(&dp->pool) &&
+	       (cm_ring_prod_space(&dp->peer[peer].tx) > 0 ||
+		cm_dp_ring_stuck(dp, peer)) &&
+	       (!cm_dp_over_quota(dp, peer) || cm_dp_hoarder(dp, peer));
+}
+
+/*
+ * A hint from the shared indices of our ring to @peer, for contexts that
+ * do not own its producer side (receive, the tick): does it have room,
+ * and may the peer hold one more of our buffers?
+ */
+static inline bool cm_dp_tx_room_hint(const struct cm_dp *dp, u32 peer)
+{
+	const struct chainmesh_ring_hdr *h = dp->peer[peer].tx.hdr;
+
+	if (le32_to_cpu(READ_ONCE(h->head)) - le32_to_cpu(READ_ONCE(h->tail)) >=
+	    dp->l.p.ring_slots)
+		return false;
+	return !cm_dp_over_quota(dp, peer) || cm_dp_hoarder(dp, peer);
+}
+
+/*
+ * cm_dp_push - under the transmit lock: queue @d (chain context from @r)
+ * to r->peer, published by the next cm_dp_tx_flush()
+ *
+ * Return: CM_TX_DROP_NONE, or why it was not queued.
+ */
+static inline enum cm_tx_drop cm_dp_push(struct cm_dp *dp,
+					 const struct cm_route *r,
+					 const struct cm_desc *d)
+{
+	struct cm_dp_peer *pp = &dp->peer[r->peer];
+	struct cm_desc out = *d;
+	int space;
+
+	if (unlikely(!cm_dp_peer_up(dp, r->peer)))
+		return CM_TX_DROP_PEER_DOWN;
+	if (unlikely(cm_dp_fenced(dp)))
+		return CM_TX_DROP_FENCED;
+	/* Our buffers only: one passed on as it is costs our pool nothing. */
+	if (unlikely(cm_dp_own(dp, d->addr) && cm_dp_over_quota(dp, r->peer)))
+		return CM_TX_DROP_QUOTA;
+	space = cm_ring_prod_space(&pp->tx);
+	if (unlikely(space <= 0))
+		return space ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
+	cm_desc_set_ctx(&out, r->chain, r->hop);
+	cm_ring_push_desc(&pp->tx, &out);
+	cm_ring_space_ok(&pp->tx);
+	dp->tx_pending |= 1ull << r->peer;
+	cm_ctr_add(&pp->txc, d->len);
+	return CM_TX_DROP_NONE;
+}
+
+/*
+ * cm_dp_send - under the transmit lock: a frame of this node, copied
+ * into a buffer of its pool, to r->peer
+ * @copy: copies the frame's @len bytes to @buf; false: it could not
+ * @d: set to the descriptor sent
+ *
+ * Return: CM_TX_DROP_NONE, or why it was dropped (counted by the caller).
+ */
+static __always_inline enum cm_tx_drop
+cm_dp_send(struct cm_dp *dp, const struct cm_route *r, u32 len,
+	   bool (*copy)(u8 *buf, u32 len, const void *src), const void *src,
+	   struct cm_desc *d)
+{
+	enum cm_tx_drop why;
+	u32 idx;
+	u8 *buf;
+
+	buf = cm_tx_buf(&dp->pool, dp->base, &dp->l, dp->self, &idx, d);
+	if (unlikely(!buf))
+		return CM_TX_DROP_NO_BUF;
+	if (unlikely(!copy(buf, len, src)))
+		return CM_TX_DROP_LEN;
+	d->len = (u16)len;
+	cm_frame_set_dest(dp->base, &dp->l, buf, r->peer);
+	why = cm_dp_push(dp, r, d);
+	if (unlikely(why))
+		return why;
+	cm_pool_take_to(&dp->pool, idx, r->peer);
+	return CM_TX_DROP_NONE;
+}
+
+/* Under the transmit lock: make what we pushed visible, and ring
+ * whoever asked for it. */
+static __always_inline void cm_dp_tx_flush(struct cm_dp *dp,
+					   const struct cm_dp_ops *ops)
+{
+	unsigned int p;
+
+	cm_for_each_node(p, dp->tx_pending)
+		if (cm_ring_publish(&dp->peer[p].tx))
+			ops->kick(dp, p);
+	dp->tx_pending = 0;
+}
+
+static inline void cm_dp_tx_drop(struct cm_dp *dp, enum cm_tx_drop why)
+{
+	cm_cnt_add(&dp->tx_drops[why], 1);
+}
+
+static inline void cm_dp_tx_count(struct cm_dp *dp, enum cm_tx_stat what,
+				  u32 n)
+{
+	cm_cnt_add(&dp->tx_stats[what], n);
+}
+
+/* A frame of this node's own went out: `ip -s link` tx, its flow. */
+static inline void cm_dp_tx_sent(struct cm_dp *dp, const struct cm_route *r,
+				 u32 len, bool ctx)
+{
+	cm_ctr_add(&dp->tx_total, len);
+	if (r->flow >= 0)
+		cm_ctr_add(&dp->tx_flows[r->flow], len);
+	if (ctx)
+		cm_dp_tx_count(dp, r->flow < 0 ? CM_TX_CTX : CM_TX_CTX_STALE, 1);
+}
+
+/* Node and per-flow counters into the region, for the host's `node
+ * show` and `flow show`; the caller (the tick) is their one writer. */
+static inline void cm_dp_stats_publish(struct cm_dp *dp)
+{
+	struct chainmesh_node_stats *ns = cm_stats(dp->base, &dp->l, dp->self);
+	struct chainmesh_flow_stats *fs =
+		cm_flow_stats(dp->base, &dp->l, dp->self);
+	u64 drops = 0, bad = 0, packets, bytes;
+	u64 rxp = 0, rxb = 0, txp = 0, txb = 0;
+	u32 i;
+
+	for (i = 0; i < __CM_TX_DROP_MAX; i++)
+		drops += READ_ONCE(dp->tx_drops[i]);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		drops += READ_ONCE(dp->rx_drops[i]);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		bad += READ_ONCE(dp->rx_bad[i]);
+	drops += READ_ONCE(dp->tx_stats[CM_TX_XDP_TX_DROP]) +
+		 READ_ONCE(dp->tx_stats[CM_TX_XDP_XMIT_DROP]);
+	/* The node's view: every frame from and to peers, XDP's included. */
+	for (i = 0; i < dp->l.p.nodes; i++) {
+		if (i == dp->self)
+			continue;
+		rxp += READ_ONCE(dp->peer[i].rx.packets);
+		rxb += READ_ONCE(dp->peer[i].rx.bytes);
+		txp += READ_ONCE(dp->peer[i].txc.packets);
+		txb += READ_ONCE(dp->peer[i].txc.bytes);
+	}
+	WRITE_ONCE(ns->rx_packets, cpu_to_le64(rxp));
+	WRITE_ONCE(ns->rx_bytes, cpu_to_le64(rxb));
+	WRITE_ONCE(ns->tx_packets, cpu_to_le64(txp));
+	WRITE_ONCE(ns->tx_bytes, cpu_to_le64(txb));
+	WRITE_ONCE(ns->drops, cpu_to_le64(drops));
+	WRITE_ONCE(ns->bad_desc, cpu_to_le64(bad));
+
+	for (i = 0; i < dp->l.p.max_flows; i++) {
+		packets = READ_ONCE(dp->tx_flows[i].packets) +
+			  READ_ONCE(dp->rx_flows[i].packets);
+		bytes = READ_ONCE(dp->tx_flows[i].bytes) +
+			READ_ONCE(dp->rx_flows[i].bytes);
+		/* Leave untouched lines alone: the host reads them. */
+		if (le64_to_cpu(READ_ONCE(fs[i].packets)) != packets)
+			WRITE_ONCE(fs[i].packets, cpu_to_le64(packets));
+		if (le64_to_cpu(READ_ONCE(fs[i].bytes)) != bytes)
+			WRITE_ONCE(fs[i].bytes, cpu_to_le64(bytes));
+	}
+}
+
+/*
+ * cm_dp_tick - the node's tick (every 100 ms): who died, who came
+ * (back), whom we judged broken (published in our node entry for the
+ * host), quotas, counters
+ * @any: set when some peer is alive to us (the carrier)
+ *
+ * Return: true when receive has peer changes to carry out.
+ */
+static inline bool cm_dp_tick(struct cm_dp *dp, bool *any)
+{
+	bool work = cm_peers_tick(&dp->peers, dp->base, &dp->l, dp->self, any);
+
+	WRITE_ONCE(dp->node->blame, cpu_to_le64(READ_ONCE(dp->peers.blame)));
+	cm_dp_quota_tick(dp);
+	cm_dp_stats_publish(dp);
+	return work;
+}
+
+#endif /* _CHAINMESH_DP_H */

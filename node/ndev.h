@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A node of a mesh as a netdev: node 0 (cmh-NAME) in chainmesh_host.ko and
+ * every guest's cm%d in chainmesh.ko are this one implementation, compiled
+ * into each module (host/node.c, guest/node.c). The datapath itself is
+ * include/chainmesh/dp.h; this wraps it in a netdev, NAPI, XDP, ethtool
+ * and the flow-table snapshot. What differs between the two modules comes
+ * in struct cm_node_cfg: the region, the doorbell, the parent device.
+ *
+ * Contexts: transmit (the netdev's one tx queue and its lock), NAPI
+ * (receive), the owner's tick (every 100 ms, process context).
+ */
+#ifndef _CM_NDEV_H
+#define _CM_NDEV_H
+
+#include <linux/netdevice.h>
+#include <net/xdp.h>
+
+#include <chainmesh/dp.h>
+
+#include "ftsnap.h"
+
+struct cm_ndev;
+
+/* Verdicts of the XDP program, and what became of them. */
+enum cm_xdp_stat {
+	CM_XDP_PASS,
+	CM_XDP_DROP,
+	CM_XDP_TX,
+	CM_XDP_REDIRECT,
+	CM_XDP_ABORTED,		/* XDP_ABORTED or an unknown verdict */
+	CM_XDP_TX_NO_HOP,	/* XDP_TX, but no next node for the frame */
+	CM_XDP_REDIRECT_FAIL,	/* no memory for the copy, or the target said no */
+	__CM_XDP_STAT_MAX
+};
+
+struct cm_rx {
+	struct napi_struct napi;
+	u64 xdp[__CM_XDP_STAT_MAX];	/* NAPI writes */
+	struct xdp_rxq_info xdp_rxq;	/* of the page copies we redirect */
+	struct bpf_prog *prog;		/* this poll's, under RCU */
+	bool deliver;			/* false: draining, frames go home */
+	bool xdp_redirected;		/* xdp_do_flush() due */
+	u32 xdp_tx_n;			/* entries in @xdp_tx */
+	struct cm_xdp_tx_ent *xdp_tx;	/* [CM_XDP_TX_BATCH], pushed under tx lock */
+};
+
+struct cm_node_ops {
+	/* Ring node @peer's doorbell, vector 0: "look at your rings".
+	 * Any context but hard interrupts. */
+	void (*kick)(struct cm_ndev *nd, u32 peer);
+};
+
+/* What the owner (guest membership, host mesh) creates a node from. */
+struct cm_node_cfg {
+	const char *ifname;		/* may hold %d */
+	unsigned char name_assign_type;
+	struct device *parent;		/* or NULL */
+	const char *bus_info;		/* ethtool -i */
+	void *base;			/* the region, mapped write-back */
+	const struct cm_layout *l;	/* validated */
+	u32 self;
+	const u8 *mac;
+	void *ftable;			/* where our flow table is published */
+	const struct cm_node_ops *ops;
+	void *priv;			/* the owner's */
+	int irq;			/* our doorbell's, or 0: the owner
+					 * calls cm_node_kicked() */
+	bool polled;			/* no doorbell: each tick polls */
+};
+
+/*
+ * Recent buffers this node saw, for debugfs: proof that XDP_TX forwards a
+ * buffer without copying it (the same offset at every hop). Written only
+ * with the hop_log module parameter set; racy by design, it is a debug aid.
+ */
+enum cm_hop_what {
+	CM_HOP_TX,		/* stack frame copied into our buffer, pushed */
+	CM_HOP_RX,		/* received and copied into an skb */
+	CM_HOP_XDP_TX,		/* passed on in place by XDP_TX */
+	CM_HOP_XDP_DROP,
+	CM_HOP_XDP_REDIRECT,
+	CM_HOP_XDP_XMIT,	/* redirected to us, copied into our buffer */
+};
+
+struct cm_hop_rec {
+	u64 addr;
+	u16 data_off;
+	u16 len;
+	u16 chain;
+	u8 hop;
+	u8 what;		/* enum cm_hop_what */
+	u8 peer;		/* sender (rx) or receiver (tx) */
+};
+
+#define CM_HOPLOG_LEN	256
+
+struct cm_hoplog {
+	atomic_t pos;
+	struct cm_hop_rec rec[CM_HOPLOG_LEN];
+};
+
+struct cm_ndev {
+	struct net_device *netdev;
+	const struct cm_node_ops *ops;
+	void *priv;			/* the owner's */
+	const char *bus_info;
+	int irq;
+	bool polled;			/* the owner may change it */
+	u64 heartbeat;			/* the owner's */
+	u32 stall_ticks;		/* ticks the queue stayed stopped */
+	u64 stall_wakes;		/* queue woken by the tick, not by NAPI */
+	u64 fences;			/* host called us down or broken */
+	u32 stopped_for;		/* peer whose ring stopped the queue */
+	struct bpf_prog __rcu *xdp_prog;
+	struct cm_hoplog *hoplog;
+	struct dentry *debugfs;
+	struct cm_rx rx;		/* NAPI's: XDP and the skb side */
+	/* Read by transmit, XDP and NAPI on any CPU. */
+	struct cm_ftsnap ft ____cacheline_aligned_in_smp;
+	struct cm_dp dp ____cacheline_aligned_in_smp;
+};
+
+struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg);
+void cm_node_destroy(struct cm_ndev *nd, bool ours);
+void cm_node_kicked(struct cm_ndev *nd);
+void cm_node_tick(struct cm_ndev *nd);
+bool cm_node_fence_due(struct cm_ndev *nd);
+void cm_node_fence(struct cm_ndev *nd);
+u64 cm_node_blame(struct cm_ndev *nd);
+int cm_node_module_init(void);
+void cm_node_module_exit(void);
+
+/* Internal to node/. */
+void cm_tx_wake(struct cm_ndev *nd);
+void cm_node_kick(struct cm_dp *dp, u32 peer);
+void cm_debugfs_init(struct cm_ndev *nd);
+void cm_debugfs_exit(struct cm_ndev *nd);
+void cm_hop_log(struct cm_ndev *nd, enum cm_hop_what what, u32 peer,
+		const struct cm_desc *d);
+
+/* Module parameters (node/params.c), each module its own. */
+extern u32 cm_mark_mask;
+extern bool cm_hop_log_on;
+extern struct cm_policy cm_policy;
+
+static inline struct cm_ndev *cm_dp_ndev(struct cm_dp *dp)
+{
+	return container_of(dp, struct cm_ndev, dp);
+}
+
+/*
+ * Context encoding inside the mark_mask bits (a contiguous run of at least
+ * CM_CTX_BITS bits), from the mask's lowest bit up: hop (6 bits), chain
+ * (8 bits), a "present" bit; any higher bit of the mask must be zero. Mark
+ * bits outside the mask belong to the user.
+ */
+#define CM_CTX_HOP_BITS		6
+#define CM_CTX_CHAIN_BITS	8
+#define CM_CTX_PRESENT		BIT(CM_CTX_HOP_BITS + CM_CTX_CHAIN_BITS)
+#define CM_CTX_BITS		(CM_CTX_HOP_BITS + CM_CTX_CHAIN_BITS + 1)
+
+static inline u32 cm_ctx_to_mark(u32 mark, u32 mask, const struct cm_ctx *c)
+{
+	u32 v = CM_CTX_PRESENT | (u32)c->chain << CM_CTX_HOP_BITS | c->hop;
+
+	return (mark & ~mask) | (v << __ffs(mask));
+}
+
+static inline bool cm_ctx_from_mark(u32 mark, u32 mask, struct cm_ctx *c)
+{
+	u32 v;
+
+	if (!mask)
+		return false;
+	v = (mark & mask) >> __ffs(mask);
+	if (v >> CM_CTX_BITS || !(v & CM_CTX_PRESENT))
+		return false;
+	c->hop = v & (BIT(CM_CTX_HOP_BITS) - 1);
+	c->chain = (v >> CM_CTX_HOP_BITS) & (BIT(CM_CTX_CHAIN_BITS) - 1);
+	return true;
+}
+
+static inline u8 *cm_buf(struct cm_ndev *nd, u64 addr)
+{
+	return (u8 *)nd->dp.base + addr;
+}
+
+#endif /* _CM_NDEV_H */
