@@ -6,7 +6,7 @@
 #
 #   +-----------------------------------------------------+
 #   | VM0  node 0  chainmesh_host.ko, mesh "lab" (8 nodes) |
-#   |      nltest (selftests/vm/nltest.c, static)         |
+#   |      nltest (selftests/vm/nltest.c + tools/cli/nl.c) |
 #   |      chainmesh CLI                                  |
 #   +--------------------------+--------------------------+
 #                              | ivshmem-doorbell, peer 0
@@ -23,16 +23,21 @@ set -e
 # shellcheck source=selftests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# nl_lab_start: lab_start 1 with nltest (built here, static) in the
-# initramfs.
+# nl_lab_start: lab_start 1 with nltest (built here, with the CLI's
+# netlink helpers, tools/cli/nl.c) and its libraries in the initramfs.
 nl_lab_start()
 {
+	local mnl
+
 	lab_dir_init
-	CM_OUT=$(${CC:-cc} -O2 -Wall -Wextra -static -I"$CM_ROOT/include" \
-		-I"$CM_ROOT/include/uapi" -o "$CMLAB_DIR/nltest" \
-		"$CM_ROOT/selftests/vm/nltest.c" 2>&1) || return 1
+	mnl=$(pkg-config --cflags --libs libmnl 2>/dev/null || echo -lmnl)
+	# shellcheck disable=SC2086 # $mnl: several words
+	CM_OUT=$(${CC:-cc} -O2 -Wall -Wextra -I"$CM_ROOT/include" \
+		-I"$CM_ROOT/include/uapi" -I"$CM_ROOT/tools/cli" \
+		-o "$CMLAB_DIR/nltest" "$CM_ROOT/selftests/vm/nltest.c" \
+		"$CM_ROOT/tools/cli/nl.c" $mnl 2>&1) || return 1
 	CM_LAB_LIFETIME=600
-	lab_start 1 --file "$CMLAB_DIR/nltest:/usr/bin/nltest"
+	lab_start 1 --prog "$CMLAB_DIR/nltest:/usr/bin/nltest"
 }
 
 host_load()

@@ -16,10 +16,13 @@
  * core before the family sees the request (EPERM, unknown command) carry
  * no message; those are checked for the errno and the state only.
  *
- * Raw netlink sockets only, so that it builds static and runs in the
- * lab's initramfs. It adds chains 1 (1 2) and 2 (2 1) and flow 1 for the
- * refusals to collide with, and removes them at the end. Batches (several
- * flow nests in one FLOW_NEW or FLOW_DEL) are applied whole or not at all.
+ * It talks through the CLI's netlink helpers (tools/cli/nl.c, over
+ * libmnl): family resolution, requests, replies and extack are the CLI's
+ * own; only the malformed requests are built here. The lab puts it in the
+ * initramfs with its libraries. It adds chains 1 (1 2) and 2 (2 1) and
+ * flow 1 for the refusals to collide with, and removes them at the end.
+ * Batches (several flow nests in one FLOW_NEW or FLOW_DEL) are applied
+ * whole or not at all.
  */
 #include <errno.h>
 #include <grp.h>
@@ -29,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,16 +40,11 @@
 #include <linux/chainmesh.h>
 #include <linux/chainmesh_region.h>
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-
-#define NL_BUF		(256 * 1024)
+#include "nl.h"
 
 static const char *mesh = "lab";
-static uint16_t family;
-static int sk = -1;
-static uint32_t seq = 1;
+/* root's socket, and the family's id */
+static struct cm_nl nl;
 static int tap_n, tap_fail;
 
 /* ---------------------------------------------------------------- TAP */
@@ -80,33 +77,28 @@ static void __attribute__((format(printf, 1, 2))) diag(const char *fmt, ...)
 
 /* ---------------------------------------------------------------- messages */
 
+/*
+ * A request, well formed or not: cm_msg() and libmnl build it, and a
+ * stack of open nests lets a test close what a helper opened.
+ */
 struct msg {
-	union {
-		struct nlmsghdr nlh;
-		char buf[8192];
-	};
-	int nest[8];		/* offsets of open nests */
+	struct nlmsghdr *nlh;
+	struct nlattr *nest[8];	/* open nests */
 	int depth;
+	char buf[CM_REQ_SIZE] __attribute__((aligned(8)));
 };
 
 static void msg_init(struct msg *m, uint16_t type, uint8_t cmd, uint16_t flags)
 {
-	struct genlmsghdr *g;
-
-	memset(m, 0, sizeof(*m));
-	m->nlh.nlmsg_len = NLMSG_HDRLEN + GENL_HDRLEN;
-	m->nlh.nlmsg_type = type;
-	m->nlh.nlmsg_flags = NLM_F_REQUEST | flags;
-	g = NLMSG_DATA(&m->nlh);
-	g->cmd = cmd;
-	g->version = type == GENL_ID_CTRL ? 1 : CHAINMESH_GENL_VERSION;
+	m->nlh = cm_msg(m->buf, type, cmd, flags);
+	m->depth = 0;
 }
 
 static struct msg *req(uint8_t cmd)
 {
 	static struct msg m;
 
-	msg_init(&m, family, cmd, NLM_F_ACK);
+	msg_init(&m, nl.family, cmd, NLM_F_ACK);
 	return &m;
 }
 
@@ -115,47 +107,41 @@ static struct msg *req_dump(uint8_t cmd, bool dump)
 	struct msg *m = req(cmd);
 
 	if (dump)
-		m->nlh.nlmsg_flags |= NLM_F_DUMP;
+		m->nlh->nlmsg_flags |= NLM_F_DUMP;
 	return m;
 }
 
-/* An attribute of any type and length (@data NULL: zeroes). */
+/* An attribute of any type and length (@data NULL: zeroes, 64 at most). */
 static void put(struct msg *m, uint16_t type, const void *data, int len)
 {
-	struct nlattr *a = (struct nlattr *)(m->buf + m->nlh.nlmsg_len);
+	static const uint8_t zeroes[64];
 
-	a->nla_type = type;
-	a->nla_len = NLA_HDRLEN + len;
-	if (data)
-		memcpy((char *)a + NLA_HDRLEN, data, len);
-	else
-		memset((char *)a + NLA_HDRLEN, 0, len);
-	m->nlh.nlmsg_len += NLA_ALIGN(a->nla_len);
+	mnl_attr_put(m->nlh, type, len, data ? data : zeroes);
 }
 
 static void put_u8(struct msg *m, uint16_t type, uint8_t v)
 {
-	put(m, type, &v, 1);
+	mnl_attr_put_u8(m->nlh, type, v);
 }
 
 static void put_u16(struct msg *m, uint16_t type, uint16_t v)
 {
-	put(m, type, &v, 2);
+	mnl_attr_put_u16(m->nlh, type, v);
 }
 
 static void put_u32(struct msg *m, uint16_t type, uint32_t v)
 {
-	put(m, type, &v, 4);
+	mnl_attr_put_u32(m->nlh, type, v);
 }
 
 static void put_u64(struct msg *m, uint16_t type, uint64_t v)
 {
-	put(m, type, &v, 8);
+	mnl_attr_put_u64(m->nlh, type, v);
 }
 
 static void put_str(struct msg *m, uint16_t type, const char *s)
 {
-	put(m, type, s, strlen(s) + 1);
+	mnl_attr_put_strz(m->nlh, type, s);
 }
 
 static void put_mesh(struct msg *m)
@@ -166,8 +152,10 @@ static void put_mesh(struct msg *m)
 /* A nest; @flag NLA_F_NESTED or 0 (a malformed one). */
 static void nest_flag(struct msg *m, uint16_t type, uint16_t flag)
 {
-	m->nest[m->depth++] = m->nlh.nlmsg_len;
-	put(m, type | flag, NULL, 0);
+	struct nlattr *a = mnl_attr_nest_start(m->nlh, type);
+
+	a->nla_type = type | flag;
+	m->nest[m->depth++] = a;
 }
 
 static void nest(struct msg *m, uint16_t type)
@@ -177,25 +165,17 @@ static void nest(struct msg *m, uint16_t type)
 
 static void nest_end(struct msg *m)
 {
-	struct nlattr *a = (struct nlattr *)(m->buf + m->nest[--m->depth]);
-
-	a->nla_len = m->nlh.nlmsg_len - m->nest[m->depth];
+	mnl_attr_nest_end(m->nlh, m->nest[--m->depth]);
 }
 
 /* Raw bytes after the attributes (trailing data). */
 static void put_raw(struct msg *m, const void *data, int len)
 {
-	memcpy(m->buf + m->nlh.nlmsg_len, data, len);
-	m->nlh.nlmsg_len += len;
+	memcpy((char *)m->nlh + m->nlh->nlmsg_len, data, len);
+	m->nlh->nlmsg_len += len;
 }
 
 /* ---------------------------------------------------------------- talking */
-
-struct result {
-	int err;		/* 0 or a positive errno */
-	char ext[256];		/* extack message, "" if none */
-	int nmsgs;		/* data messages received */
-};
 
 /* Data messages of a dump or a reply, appended for comparison. */
 struct snap {
@@ -203,140 +183,44 @@ struct snap {
 	size_t len;
 };
 
-static void parse_extack(const struct nlmsghdr *nlh, size_t off, struct result *r)
+struct result {
+	int err;		/* 0 or a positive errno */
+	struct cm_talk t;	/* t.msg: the extack message, "" if none */
+	int nmsgs;		/* data messages received */
+	struct snap *snap;	/* where they go, or NULL */
+};
+
+static int result_data(const struct nlmsghdr *nlh, void *data)
 {
-	const char *p = (const char *)nlh + off;
-	const char *end = (const char *)nlh + nlh->nlmsg_len;
+	struct result *r = data;
+	struct snap *s = r->snap;
+	size_t len = mnl_nlmsg_get_payload_len(nlh);
 
-	while (p + NLA_HDRLEN <= end) {
-		const struct nlattr *a = (const struct nlattr *)p;
-
-		if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
-			break;
-		if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG &&
-		    a->nla_len > NLA_HDRLEN)
-			snprintf(r->ext, sizeof(r->ext), "%.*s",
-				 (int)(a->nla_len - NLA_HDRLEN), p + NLA_HDRLEN);
-		p += NLA_ALIGN(a->nla_len);
+	r->nmsgs++;
+	if (s) {
+		s->buf = realloc(s->buf, s->len + len);
+		if (!s->buf)
+			abort();
+		memcpy(s->buf + s->len, mnl_nlmsg_get_payload(nlh), len);
+		s->len += len;
 	}
+	return MNL_CB_OK;
 }
 
-/* Send @m on @fd; receive until the ACK/error or the end of the dump. */
-static void talk_fd(int fd, struct msg *m, struct result *r, struct snap *s)
+/* Send @m on @sk; receive until the ACK/error or the end of the dump. */
+static void talk_on(struct cm_nl *sk, struct msg *m, struct result *r,
+		    struct snap *s)
 {
-	static char buf[NL_BUF] __attribute__((aligned(8)));
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	bool done = false;
-
-	memset(r, 0, sizeof(*r));
-	m->nlh.nlmsg_seq = ++seq;
-	if (sendto(fd, m->buf, m->nlh.nlmsg_len, 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0) {
-		r->err = errno;
-		return;
-	}
-	while (!done) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nlh;
-
-		if (n < 0) {
-			r->err = errno;
-			return;
-		}
-		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n)) {
-			if (nlh->nlmsg_seq != m->nlh.nlmsg_seq)
-				continue;
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(nlh);
-				size_t off = NLMSG_HDRLEN + sizeof(*e);
-
-				r->err = -e->error;
-				if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-					off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-				if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
-					parse_extack(nlh, off, r);
-				done = true;
-				break;
-			}
-			if (nlh->nlmsg_type == NLMSG_DONE) {
-				int err = 0;
-
-				if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int))
-					memcpy(&err, NLMSG_DATA(nlh), sizeof(err));
-				r->err = err < 0 ? -err : 0;
-				if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
-					parse_extack(nlh, NLMSG_HDRLEN + sizeof(int), r);
-				done = true;
-				break;
-			}
-			r->nmsgs++;
-			if (s) {
-				size_t len = nlh->nlmsg_len - NLMSG_HDRLEN;
-
-				s->buf = realloc(s->buf, s->len + len);
-				if (!s->buf)
-					abort();
-				memcpy(s->buf + s->len, NLMSG_DATA(nlh), len);
-				s->len += len;
-			}
-		}
-	}
+	r->nmsgs = 0;
+	r->snap = s;
+	r->t.cb = result_data;
+	r->t.data = r;
+	r->err = cm_talk(sk, m->nlh, &r->t);
 }
 
 static void talk(struct msg *m, struct result *r)
 {
-	talk_fd(sk, m, r, NULL);
-}
-
-static int nl_open(void)
-{
-	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
-	int one = 1, fd;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
-		close(fd);
-		return -1;
-	}
-	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	return fd;
-}
-
-static int resolve_family(void)
-{
-	static char buf[8192] __attribute__((aligned(8)));
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	struct msg m;
-	ssize_t n;
-	struct nlmsghdr *nlh;
-
-	msg_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0);
-	put_str(&m, CTRL_ATTR_FAMILY_NAME, CHAINMESH_GENL_NAME);
-	m.nlh.nlmsg_seq = ++seq;
-	if (sendto(sk, m.buf, m.nlh.nlmsg_len, 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0)
-		return -1;
-	n = recv(sk, buf, sizeof(buf), 0);
-	for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n)) {
-		char *p = (char *)NLMSG_DATA(nlh) + GENL_HDRLEN;
-		char *end = (char *)nlh + nlh->nlmsg_len;
-
-		if (nlh->nlmsg_type != GENL_ID_CTRL)
-			continue;
-		while (p + NLA_HDRLEN <= end) {
-			struct nlattr *a = (struct nlattr *)p;
-
-			if (a->nla_len < NLA_HDRLEN)
-				break;
-			if (a->nla_type == CTRL_ATTR_FAMILY_ID)
-				memcpy(&family, p + NLA_HDRLEN, 2);
-			p += NLA_ALIGN(a->nla_len);
-		}
-	}
-	return family ? 0 : -1;
+	talk_on(&nl, m, r, NULL);
 }
 
 /* The family's state: every mesh, and this mesh's chains and flows. */
@@ -347,20 +231,58 @@ static struct snap snapshot(void)
 	};
 	struct snap s = { NULL, 0 };
 	struct result r;
-	struct msg m;
+	static struct msg m;
 	size_t i;
 
 	for (i = 0; i < sizeof(cmds); i++) {
-		msg_init(&m, family, cmds[i], NLM_F_DUMP);
+		msg_init(&m, nl.family, cmds[i], NLM_F_DUMP);
 		if (cmds[i] != CHAINMESH_CMD_MESH_GET)
 			put_mesh(&m);
-		talk_fd(sk, &m, &r, &s);
+		talk_on(&nl, &m, &r, &s);
 		if (r.err) {
 			diag("snapshot dump %u failed: %s", cmds[i], strerror(r.err));
 			exit(1);
 		}
 	}
 	return s;
+}
+
+/* What reply_u32() looks for, and the value it found. */
+struct pick {
+	uint16_t type;
+	bool in_flow;
+	uint32_t v;
+};
+
+static int pick_data(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *top[CHAINMESH_A_MAX + 1];
+	const struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
+	struct pick *p = data;
+
+	cm_parse(nlh, top, CHAINMESH_A_MAX);
+	if (!p->in_flow) {
+		p->v = a_u32(top[p->type]);
+		return MNL_CB_OK;
+	}
+	cm_parse_nested(top[CHAINMESH_A_FLOW], tb, CHAINMESH_FLOW_A_MAX);
+	p->v = a_u32(tb[p->type]);
+	return MNL_CB_OK;
+}
+
+/*
+ * A u32 of the reply to @m: attribute @type at the top (@in_flow false)
+ * or in the flow nest. Return: an errno, or 0 with *@v (0 if absent).
+ */
+static int reply_u32(struct msg *m, uint16_t type, bool in_flow, uint32_t *v)
+{
+	struct pick p = { .type = type, .in_flow = in_flow };
+	struct cm_talk t = { .cb = pick_data, .data = &p };
+	int err;
+
+	err = cm_talk(&nl, m->nlh, &t);
+	*v = p.v;
+	return err;
 }
 
 /* ---------------------------------------------------------------- checks */
@@ -380,12 +302,12 @@ static void refuse_ext(struct msg *m, int want, int ext, const char *what)
 	talk(m, &r);
 	after = snapshot();
 	pass = r.err != 0 && (!want || r.err == want) &&
-	       (ext == EXT_NONE_OK || r.ext[0]) &&
+	       (ext == EXT_NONE_OK || r.t.msg[0]) &&
 	       before.len == after.len && !memcmp(before.buf, after.buf, before.len);
 	tap(pass, "%s: %s%s", what, r.err ? strerror(r.err) : "accepted",
-	    r.ext[0] ? "" : ext == EXT_NONE_OK ? " (core, no extack)" : ", NO extack");
-	if (r.ext[0])
-		diag("extack: %s", r.ext);
+	    r.t.msg[0] ? "" : ext == EXT_NONE_OK ? " (core, no extack)" : ", NO extack");
+	if (r.t.msg[0])
+		diag("extack: %s", r.t.msg);
 	if (!pass) {
 		if (want && r.err != want)
 			diag("wanted %s", strerror(want));
@@ -408,8 +330,8 @@ static void accept_req(struct msg *m, const char *what)
 	talk(m, &r);
 	tap(!r.err, "%s: accepted%s%s", what, r.err ? " NOT: " : "",
 	    r.err ? strerror(r.err) : "");
-	if (r.ext[0])
-		diag("extack: %s", r.ext);
+	if (r.t.msg[0])
+		diag("extack: %s", r.t.msg);
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -446,7 +368,7 @@ static struct msg *flow_req(uint8_t cmd, uint32_t id)
 /* Make the last attribute claim @len bytes more than it has. */
 static void overrun_last(struct msg *m, int last_off, int len)
 {
-	struct nlattr *a = (struct nlattr *)(m->buf + last_off);
+	struct nlattr *a = (struct nlattr *)((char *)m->nlh + last_off);
 
 	a->nla_len += len;
 }
@@ -479,7 +401,7 @@ static void test_generic(void)
 
 	m = req(CHAINMESH_CMD_MESH_GET);
 	put_mesh(m);
-	g = NLMSG_DATA(&m->nlh);
+	g = mnl_nlmsg_get_payload(m->nlh);
 	g->reserved = 1;
 	refuse(m, EINVAL, "mesh get: genlmsghdr reserved field set");
 }
@@ -745,7 +667,7 @@ static void test_chain(void)
 	nest_end(m);
 	refuse(m, EINVAL, "chain new: a flow nest instead of a chain nest");
 	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
-	i = m->nlh.nlmsg_len;
+	i = m->nlh->nlmsg_len;
 	put_u32(m, CHAINMESH_CHAIN_A_POLICY, 0);
 	overrun_last(m, i, 4);
 	nest_end(m);
@@ -1027,25 +949,11 @@ static void test_flow(void)
 /* The mesh's max_flows, from MESH_GET. */
 static uint32_t mesh_max_flows(void)
 {
-	struct snap s = { NULL, 0 };
-	struct result r;
-	uint32_t v = 0;
-	size_t i;
-	struct msg *m;
+	struct msg *m = req(CHAINMESH_CMD_MESH_GET);
+	uint32_t v;
 
-	m = req(CHAINMESH_CMD_MESH_GET);
 	put_mesh(m);
-	talk_fd(sk, m, &r, &s);
-	for (i = 0; !r.err && i + 8 <= s.len; i += 4) {
-		struct nlattr *a = (struct nlattr *)(s.buf + i);
-
-		if (a->nla_len == 8 && a->nla_type == CHAINMESH_A_MESH_MAX_FLOWS) {
-			memcpy(&v, s.buf + i + 4, 4);
-			break;
-		}
-	}
-	free(s.buf);
-	return v;
+	return reply_u32(m, CHAINMESH_A_MESH_MAX_FLOWS, false, &v) ? 0 : v;
 }
 
 /* A flow nest (id, chain) added to @m, which already has the mesh. */
@@ -1140,8 +1048,8 @@ static void test_flow_batch(void)
 static void test_flow_set_works(void)
 {
 	struct snap before, after;
-	struct result r;
 	struct msg *m;
+	uint32_t chain;
 	bool moved;
 
 	before = snapshot();
@@ -1156,23 +1064,7 @@ static void test_flow_set_works(void)
 	nest(m, CHAINMESH_A_FLOW);
 	put_u32(m, CHAINMESH_FLOW_A_ID, 1);
 	nest_end(m);
-	{
-		struct snap s = { NULL, 0 };
-		uint32_t two = 2;
-		size_t i;
-
-		talk_fd(sk, m, &r, &s);
-		/* CHAINMESH_FLOW_A_CHAIN, u32 2, in the reply */
-		moved = false;
-		for (i = 0; !r.err && i + 8 <= s.len; i += 4) {
-			struct nlattr *a = (struct nlattr *)(s.buf + i);
-
-			if (a->nla_len == 8 && a->nla_type == CHAINMESH_FLOW_A_CHAIN &&
-			    !memcmp(s.buf + i + 4, &two, 4))
-				moved = true;
-		}
-		free(s.buf);
-	}
+	moved = !reply_u32(m, CHAINMESH_FLOW_A_CHAIN, true, &chain) && chain == 2;
 	tap(moved, "flow get 1: on chain 2 now");
 
 	m = flow_req(CHAINMESH_CMD_FLOW_SET, 1);
@@ -1214,13 +1106,12 @@ static void test_unprivileged(void)
 		static const uint8_t h[] = { 3, 4 };
 		struct result r;
 		struct msg *m;
-		int fd;
+		static struct cm_nl nobody;
 
 		close(p[0]);
 		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
 			_exit(2);
-		fd = nl_open();
-		if (fd < 0)
+		if (cm_nl_open(&nobody))
 			_exit(3);
 		for (i = 0; i < sizeof(cmds); i++) {
 			switch (cmds[i]) {
@@ -1253,11 +1144,11 @@ static void test_unprivileged(void)
 				break;
 			default:
 				m = req(cmds[i]);
-				m->nlh.nlmsg_flags |= NLM_F_DUMP;
+				m->nlh->nlmsg_flags |= NLM_F_DUMP;
 				put_mesh(m);
 				break;
 			}
-			talk_fd(fd, m, &r, NULL);
+			talk_on(&nobody, m, &r, NULL);
 			res[i][0] = r.err;
 			res[i][1] = r.nmsgs;
 		}
@@ -1300,7 +1191,7 @@ static void test_policy_dump(void)
 
 	msg_init(&m, GENL_ID_CTRL, CTRL_CMD_GETPOLICY, NLM_F_DUMP);
 	put_str(&m, CTRL_ATTR_FAMILY_NAME, CHAINMESH_GENL_NAME);
-	talk_fd(sk, &m, &r, &s);
+	talk_on(&nl, &m, &r, &s);
 	tap(!r.err && r.nmsgs > 0, "getpolicy dump of the family: %d messages%s%s",
 	    r.nmsgs, r.err ? ", " : "", r.err ? strerror(r.err) : "");
 	free(s.buf);
@@ -1343,11 +1234,12 @@ static void teardown(void)
 
 int main(int argc, char **argv)
 {
+	struct cm_talk t;
+
 	if (argc > 1)
 		mesh = argv[1];
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sk = nl_open();
-	if (sk < 0 || resolve_family()) {
+	if (cm_nl_open(&nl) || cm_nl_family(&nl, &t) || !nl.family) {
 		printf("1..0 # SKIP no generic netlink family %s\n", CHAINMESH_GENL_NAME);
 		return 0;
 	}

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainmesh chain: the chains of a mesh, the nodes a packet visits.
+ */
+#include <string.h>
+
+#include <linux/netlink.h>
+
+#include "chainmesh.h"
+#include "json.h"
+
+const char chain_usage[] =
+"  chainmesh chain add ID hops N1 [N2 ...] [policy drop|bypass] [mesh NAME]\n"
+"      Add chain ID (0..255): the nodes a packet visits, in order, each at\n"
+"      most once. The policy says what a dead hop does to the chain's\n"
+"      packets (default drop).\n"
+"  chainmesh chain del ID [mesh NAME]\n"
+"      Delete chain ID; refused while a flow uses it.\n"
+"  chainmesh [-j] chain show [mesh NAME]\n"
+"      Show the chains.\n";
+
+static const char *policy_name(uint32_t policy)
+{
+	return policy == CHAINMESH_POLICY_BYPASS ? "bypass" : "drop";
+}
+
+int print_chain(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *top[CHAINMESH_A_MAX + 1];
+	const struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
+	const struct nlattr *hops;
+	const uint8_t *h = NULL;
+	uint16_t i, n = 0;
+
+	(void)data;
+	cm_parse(nlh, top, CHAINMESH_A_MAX);
+	cm_parse_nested(top[CHAINMESH_A_CHAIN], tb, CHAINMESH_CHAIN_A_MAX);
+	hops = tb[CHAINMESH_CHAIN_A_HOPS];
+	if (hops) {
+		h = mnl_attr_get_payload(hops);
+		n = mnl_attr_get_payload_len(hops);
+	}
+
+	if (json) {
+		j_open(NULL, '{');
+		j_uint("id", a_u32(tb[CHAINMESH_CHAIN_A_ID]));
+		j_open("hops", '[');
+		for (i = 0; i < n; i++)
+			j_uint(NULL, h[i]);
+		j_close(']');
+		j_str("policy", policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
+		j_close('}');
+		return MNL_CB_OK;
+	}
+	printf("chain %u hops", a_u32(tb[CHAINMESH_CHAIN_A_ID]));
+	for (i = 0; i < n; i++)
+		printf(" %u", h[i]);
+	printf(" policy %s\n", policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
+	return MNL_CB_OK;
+}
+
+static void chain_add(struct cm_cmd *c)
+{
+	uint8_t hops[CHAINMESH_MAX_NODES];
+	unsigned int nhops = 0;
+	const char *name = NULL;
+	long policy = -1;
+	unsigned long id;
+	char buf[CHAINMESH_NAME_LEN];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	char *arg;
+
+	id = parse_ulong("chain", "chain id", next_arg(c), UINT32_MAX);
+	while ((arg = next_arg(c))) {
+		if (!strcmp(arg, "hops")) {
+			if (nhops)
+				usage_fail("chain", "hops given twice");
+			while (c->argc && c->argv[0][0] >= '0' && c->argv[0][0] <= '9') {
+				if (nhops == CHAINMESH_MAX_NODES)
+					usage_fail("chain", "hops: at most %d nodes",
+						   CHAINMESH_MAX_NODES);
+				hops[nhops++] = parse_ulong("chain", "hops", next_arg(c), 255);
+			}
+			if (!nhops)
+				usage_fail("chain", "hops: node ids expected");
+		} else if (!strcmp(arg, "policy")) {
+			arg = next_arg(c);
+			if (arg && !strcmp(arg, "drop"))
+				policy = CHAINMESH_POLICY_DROP;
+			else if (arg && !strcmp(arg, "bypass"))
+				policy = CHAINMESH_POLICY_BYPASS;
+			else
+				usage_fail("chain", "policy: 'drop' or 'bypass' expected");
+		} else if (!strcmp(arg, "mesh")) {
+			name = parse_name("chain", next_arg(c));
+		} else {
+			usage_fail("chain", "unexpected argument '%s'", arg);
+		}
+	}
+	if (!nhops)
+		usage_fail("chain", "chain add: 'hops N1 [N2 ...]' is required");
+
+	cm_open(&c->nl);
+	name = cm_mesh_pick(&c->nl, name, buf);
+	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_CHAIN_NEW,
+		     NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	nest = mnl_attr_nest_start(nlh, CHAINMESH_A_CHAIN);
+	mnl_attr_put_u32(nlh, CHAINMESH_CHAIN_A_ID, id);
+	mnl_attr_put(nlh, CHAINMESH_CHAIN_A_HOPS, nhops, hops);
+	if (policy >= 0)
+		mnl_attr_put_u32(nlh, CHAINMESH_CHAIN_A_POLICY, policy);
+	mnl_attr_nest_end(nlh, nest);
+	cm_change(c, nlh, "chain add");
+}
+
+static void chain_show(struct cm_cmd *c)
+{
+	obj_show(c, CHAINMESH_CMD_CHAIN_GET, print_chain, "chain show");
+}
+
+static void chain_del(struct cm_cmd *c)
+{
+	obj_del(c, CHAINMESH_CMD_CHAIN_DEL, CHAINMESH_A_CHAIN,
+		CHAINMESH_CHAIN_A_ID, "chain del");
+}
+
+static const struct cm_verb chain_verbs[] = {
+	{ "show", false, chain_show },
+	{ "list", false, chain_show },
+	{ "add", false, chain_add },
+	{ "delete", false, chain_del },
+	{ NULL }
+};
+
+void do_chain(struct cm_cmd *c)
+{
+	cm_run_verb(c, chain_verbs);
+}

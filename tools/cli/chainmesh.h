@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * chainmesh CLI: what its objects' files share. chainmesh.c dispatches
+ * a command line to an object (mesh.c, node.c, chain.c, flow.c,
+ * monitor.c), batch.c runs a file of them, cmd.c holds the argument
+ * parsing, the error reporting and the requests they all make.
+ */
+#ifndef CM_CHAINMESH_H
+#define CM_CHAINMESH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
+
+#include "nl.h"
+
+#define EXIT_REFUSED	1
+#define EXIT_USAGE	2
+
+/* One command line of an object, and its socket. */
+struct cm_cmd {
+	const char *object;
+	int argc;
+	char **argv;
+	struct cm_nl nl;
+};
+
+/*
+ * An object's commands, ending with { NULL }: the first whose name the
+ * command abbreviates (iproute2 style; @exact: only the whole name) runs,
+ * no command at all runs the first, then "help".
+ */
+struct cm_verb {
+	const char *name;
+	bool exact;
+	void (*fn)(struct cm_cmd *c);
+};
+
+extern const char *prog;
+/* In a batch: the line at fault, for every message. */
+extern char batch_where[48];
+
+/* chainmesh.c */
+void usage_to(FILE *f, const char *object);
+void run_cmd(struct cm_cmd *c, int argc, char **argv);
+
+/* cmd.c */
+void __attribute__((noreturn, format(printf, 1, 2)))
+fail(const char *fmt, ...);
+void __attribute__((noreturn, format(printf, 2, 3)))
+usage_fail(const char *object, const char *fmt, ...);
+void __attribute__((noreturn)) cm_help(struct cm_cmd *c);
+void cm_run_verb(struct cm_cmd *c, const struct cm_verb *verbs);
+bool matches(const char *arg, const char *keyword);
+char *next_arg(struct cm_cmd *c);
+unsigned long parse_ulong(const char *object, const char *what,
+			  const char *arg, unsigned long max);
+const char *parse_name(const char *object, const char *arg);
+const char *opt_mesh_only(struct cm_cmd *c);
+void cm_open(struct cm_nl *nl);
+void __attribute__((noreturn))
+cm_refused(const char *what, const struct cm_talk *t, int err);
+const char *cm_mesh_pick(struct cm_nl *nl, const char *name,
+			 char out[CHAINMESH_NAME_LEN]);
+void cm_show(struct cm_cmd *c, struct nlmsghdr *nlh, mnl_cb_t print,
+	     const char *what);
+void cm_change(struct cm_cmd *c, struct nlmsghdr *nlh, const char *what);
+void obj_del(struct cm_cmd *c, uint8_t cmd, uint16_t nest_type,
+	     uint16_t id_type, const char *what);
+void obj_show(struct cm_cmd *c, uint8_t cmd, mnl_cb_t print,
+	      const char *what);
+
+/* The objects: their help, their commands, their printers. */
+extern const char mesh_usage[], node_usage[], chain_usage[], flow_usage[],
+		  monitor_usage[];
+void do_mesh(struct cm_cmd *c);
+void do_node(struct cm_cmd *c);
+void do_chain(struct cm_cmd *c);
+void do_flow(struct cm_cmd *c);
+void do_monitor(struct cm_cmd *c);
+int print_mesh(const struct nlmsghdr *nlh, void *data);
+int print_node(const struct nlmsghdr *nlh, void *data);
+int print_chain(const struct nlmsghdr *nlh, void *data);
+int print_flow(const struct nlmsghdr *nlh, void *data);
+const char *flow_put(struct cm_cmd *c, struct nlmsghdr *nlh,
+		     const char *what);
+
+/* batch.c */
+int batch_run(const char *path);
+
+#endif /* CM_CHAINMESH_H */

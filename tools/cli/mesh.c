@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainmesh mesh: show, add and delete meshes; the QEMU options of a
+ * guest node.
+ */
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+
+#include <net/if.h>
+
+#include <linux/netlink.h>
+
+#include "chainmesh.h"
+#include "json.h"
+
+/* Where `mesh qemu-args` says the daemon of mesh NAME listens. */
+#define CM_DAEMON_SOCK_FMT	"/run/chainmesh/NAME.sock"
+#define CM_DAEMON_SOCK_DIR	"/run/chainmesh/"
+
+const char mesh_usage[] =
+"  chainmesh [-j] mesh show [NAME]\n"
+"      Show every mesh, or mesh NAME: its node count, ring slots, buffer\n"
+"      size and count per node, flow table size, region size, mesh id,\n"
+"      backing (shmem or ivshmem) and node 0's interface.\n"
+"  chainmesh mesh add NAME nodes N [ring-slots S] [buf-size B]\n"
+"                [bufs-per-node K] [max-flows F]\n"
+"      Create mesh NAME in host memory, N nodes with the host as node 0\n"
+"      (interface cmh-NAME). Defaults: ring-slots 256, buf-size 2048,\n"
+"      bufs-per-node 512, max-flows 256. The ivshmem daemon takes the\n"
+"      region from /dev/chainmesh and hands it to the QEMU guests.\n"
+"  chainmesh mesh del NAME\n"
+"      Delete mesh NAME (host memory meshes only).\n"
+"  chainmesh mesh qemu-args NAME node N [socket PATH]\n"
+"      Print the QEMU options that make a guest node N of mesh NAME: the\n"
+"      daemon's socket (default " CM_DAEMON_SOCK_FMT ") and an\n"
+"      ivshmem-doorbell device with one vector. The daemon gives ids in\n"
+"      connection order: start node N's QEMU after nodes 1..N-1.\n";
+
+static const char *backing_name(const struct nlattr *a)
+{
+	if (!a)
+		return "unknown";
+	return a_u32(a) == CHAINMESH_BACKING_SHMEM ? "shmem" : "ivshmem";
+}
+
+int print_mesh(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[CHAINMESH_A_MAX + 1];
+	char ifname[IF_NAMESIZE] = "-";
+
+	(void)data;
+	cm_parse(nlh, tb, CHAINMESH_A_MAX);
+	if (tb[CHAINMESH_A_MESH_IFINDEX] &&
+	    !if_indextoname(a_u32(tb[CHAINMESH_A_MESH_IFINDEX]), ifname))
+		snprintf(ifname, sizeof(ifname), "-");
+	if (json) {
+		j_open(NULL, '{');
+		j_str("name", a_str(tb[CHAINMESH_A_MESH_NAME]));
+		j_uint("nodes", a_u32(tb[CHAINMESH_A_MESH_NODES]));
+		j_uint("ring_slots", a_u32(tb[CHAINMESH_A_MESH_RING_SLOTS]));
+		j_uint("buf_size", a_u32(tb[CHAINMESH_A_MESH_BUF_SIZE]));
+		j_uint("bufs_per_node", a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]));
+		j_uint("max_flows", a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]));
+		j_uint("region_size", a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]));
+		j_uint("mesh_id", a_u32(tb[CHAINMESH_A_MESH_ID]));
+		j_str("backing", backing_name(tb[CHAINMESH_A_MESH_BACKING]));
+		j_str("ifname", ifname);
+		j_close('}');
+		return MNL_CB_OK;
+	}
+	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u region_size %" PRIu64 " id 0x%08x backing %s dev %s\n",
+	       a_str(tb[CHAINMESH_A_MESH_NAME]),
+	       a_u32(tb[CHAINMESH_A_MESH_NODES]),
+	       a_u32(tb[CHAINMESH_A_MESH_RING_SLOTS]),
+	       a_u32(tb[CHAINMESH_A_MESH_BUF_SIZE]),
+	       a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]),
+	       a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]),
+	       a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]),
+	       a_u32(tb[CHAINMESH_A_MESH_ID]),
+	       backing_name(tb[CHAINMESH_A_MESH_BACKING]), ifname);
+	return MNL_CB_OK;
+}
+
+static void mesh_show(struct cm_cmd *c)
+{
+	const char *name = next_arg(c);
+	struct nlmsghdr *nlh;
+
+	if (name && !strcmp(name, "mesh"))
+		name = next_arg(c);
+	if (name)
+		parse_name("mesh", name);
+	if (c->argc)
+		usage_fail("mesh", "unexpected argument '%s'", c->argv[0]);
+	cm_open(&c->nl);
+	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_MESH_GET,
+		     name ? NLM_F_ACK : NLM_F_DUMP);
+	if (name)
+		mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	cm_show(c, nlh, print_mesh, "mesh show");
+}
+
+static void mesh_add(struct cm_cmd *c)
+{
+	static const struct {
+		const char *kw;
+		uint16_t type;
+		unsigned long max;
+	} opts[] = {
+		{ "nodes", CHAINMESH_A_MESH_NODES, CHAINMESH_MAX_NODES },
+		{ "ring-slots", CHAINMESH_A_MESH_RING_SLOTS, UINT32_MAX },
+		{ "buf-size", CHAINMESH_A_MESH_BUF_SIZE, UINT32_MAX },
+		{ "bufs-per-node", CHAINMESH_A_MESH_BUFS_PER_NODE, UINT32_MAX },
+		{ "max-flows", CHAINMESH_A_MESH_MAX_FLOWS, UINT32_MAX },
+	};
+	struct nlmsghdr *nlh;
+	bool nodes = false;
+	const char *name;
+	size_t i;
+	char *arg;
+
+	name = parse_name("mesh", next_arg(c));
+	nlh = cm_msg(c->nl.req, 0, CHAINMESH_CMD_MESH_NEW, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	while ((arg = next_arg(c))) {
+		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+			if (!strcmp(arg, opts[i].kw))
+				break;
+		if (i == sizeof(opts) / sizeof(opts[0]))
+			usage_fail("mesh", "unexpected argument '%s'", arg);
+		mnl_attr_put_u32(nlh, opts[i].type,
+				 parse_ulong("mesh", opts[i].kw, next_arg(c), opts[i].max));
+		nodes |= opts[i].type == CHAINMESH_A_MESH_NODES;
+	}
+	if (!nodes)
+		usage_fail("mesh", "mesh add: 'nodes N' is required");
+	cm_open(&c->nl);
+	nlh->nlmsg_type = c->nl.family;
+	cm_change(c, nlh, "mesh add");
+}
+
+static void mesh_del(struct cm_cmd *c)
+{
+	const char *name = parse_name("mesh", next_arg(c));
+	struct nlmsghdr *nlh;
+
+	if (c->argc)
+		usage_fail("mesh", "unexpected argument '%s'", c->argv[0]);
+	cm_open(&c->nl);
+	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_MESH_DEL, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	cm_change(c, nlh, "mesh del");
+}
+
+static int mesh_nodes_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[CHAINMESH_A_MAX + 1];
+
+	cm_parse(nlh, tb, CHAINMESH_A_MAX);
+	*(uint32_t *)data = a_u32(tb[CHAINMESH_A_MESH_NODES]);
+	return MNL_CB_OK;
+}
+
+/* The QEMU options of a guest node: the mesh must exist, N be a guest. */
+static void mesh_qemu_args(struct cm_cmd *c)
+{
+	char sock[PATH_MAX], id[CHAINMESH_NAME_LEN + 8];
+	const char *name, *path = NULL;
+	uint32_t nodes = 0;
+	struct cm_talk t = { .cb = mesh_nodes_cb, .data = &nodes };
+	struct nlmsghdr *nlh;
+	unsigned long node = 0;
+	bool have_node = false;
+	char *arg;
+	int err;
+
+	name = parse_name("mesh", next_arg(c));
+	while ((arg = next_arg(c))) {
+		if (!strcmp(arg, "node")) {
+			node = parse_ulong("mesh", "node", next_arg(c), CHAINMESH_MAX_NODES - 1);
+			have_node = true;
+		} else if (!strcmp(arg, "socket")) {
+			path = next_arg(c);
+			if (!path || !path[0] || strchr(path, ','))
+				usage_fail("mesh", "socket: a path without commas expected");
+		} else {
+			usage_fail("mesh", "unexpected argument '%s'", arg);
+		}
+	}
+	if (!have_node)
+		usage_fail("mesh", "mesh qemu-args: 'node N' is required");
+	if (strchr(name, ','))
+		usage_fail("mesh", "mesh name '%s' has a comma: QEMU cannot take it", name);
+
+	cm_open(&c->nl);
+	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_MESH_GET, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	err = cm_talk(&c->nl, nlh, &t);
+	if (err)
+		cm_refused("mesh qemu-args", &t, err);
+	if (node == 0 || node >= nodes)
+		fail("mesh qemu-args: node %lu is not a guest node of mesh %s (1..%u)",
+		     node, name, nodes - 1);
+	if (!path) {
+		snprintf(sock, sizeof(sock), CM_DAEMON_SOCK_DIR "%s.sock", name);
+		path = sock;
+	}
+	snprintf(id, sizeof(id), "cm-%s", name);
+	printf("-chardev socket,path=%s,id=%s -device ivshmem-doorbell,chardev=%s,vectors=1\n",
+	       path, id, id);
+}
+
+static const struct cm_verb mesh_verbs[] = {
+	{ "show", false, mesh_show },
+	{ "list", false, mesh_show },
+	{ "add", false, mesh_add },
+	{ "delete", false, mesh_del },
+	{ "qemu-args", true, mesh_qemu_args },
+	{ NULL }
+};
+
+void do_mesh(struct cm_cmd *c)
+{
+	cm_run_verb(c, mesh_verbs);
+}
