@@ -46,14 +46,6 @@ DEFINE_MUTEX(cm_mesh_lock);
 LIST_HEAD(cm_meshes);
 unsigned int cm_mesh_gen;
 
-static const char * const cm_state_names[] = {
-	[CHAINMESH_NODE_ABSENT] = "absent",
-	[CHAINMESH_NODE_JOINING] = "joining",
-	[CHAINMESH_NODE_UP] = "up",
-	[CHAINMESH_NODE_DOWN] = "down",
-	[CHAINMESH_NODE_BROKEN] = "broken",
-};
-
 struct cm_mesh *cm_mesh_find(const char *name)
 {
 	struct cm_mesh *m;
@@ -165,7 +157,7 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 	}
 	WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
 	pr_info_ratelimited("%s: node %u %s (epoch %u)\n", m->name, n,
-			    cm_state_names[verdict], epoch);
+			    cm_node_state_name(verdict), epoch);
 	w->verdict = verdict;
 	return true;
 }

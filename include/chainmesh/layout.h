@@ -344,4 +344,19 @@ static inline enum cm_bad cm_buf_check(const struct cm_layout *l, u64 addr,
 	return CM_BAD_NONE;
 }
 
+/* A node state's name, as `node show` and the logs print it. */
+static inline const char *cm_node_state_name(u32 state)
+{
+	static const char * const names[] = {
+		[CHAINMESH_NODE_ABSENT] = "absent",
+		[CHAINMESH_NODE_JOINING] = "joining",
+		[CHAINMESH_NODE_UP] = "up",
+		[CHAINMESH_NODE_DOWN] = "down",
+		[CHAINMESH_NODE_BROKEN] = "broken",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] :
+							  "unknown";
+}
+
 #endif /* _CHAINMESH_LAYOUT_H */

@@ -6,6 +6,8 @@
 
 #include <linux/netlink.h>
 
+#include <chainmesh/layout.h>
+
 #include "chainmesh.h"
 #include "json.h"
 
@@ -14,19 +16,6 @@ const char node_usage[] =
 "      Show every node of the mesh: state (absent, joining, up, down,\n"
 "      broken; 'down' is the host's verdict on a node whose heartbeat\n"
 "      stopped), join epoch, heartbeat, MAC and the node's counters.\n";
-
-static const char *state_name(uint32_t state)
-{
-	static const char * const names[] = {
-		[CHAINMESH_NODE_ABSENT] = "absent",
-		[CHAINMESH_NODE_JOINING] = "joining",
-		[CHAINMESH_NODE_UP] = "up",
-		[CHAINMESH_NODE_DOWN] = "down",
-		[CHAINMESH_NODE_BROKEN] = "broken",
-	};
-
-	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
-}
 
 int print_node(const struct nlmsghdr *nlh, void *data)
 {
@@ -48,7 +37,7 @@ int print_node(const struct nlmsghdr *nlh, void *data)
 	if (json) {
 		j_open(NULL, '{');
 		j_uint("id", a_u32(tb[CHAINMESH_NODE_A_ID]));
-		j_str("state", state_name(a_u32(tb[CHAINMESH_NODE_A_STATE])));
+		j_str("state", cm_node_state_name(a_u32(tb[CHAINMESH_NODE_A_STATE])));
 		j_uint("epoch", a_u32(tb[CHAINMESH_NODE_A_EPOCH]));
 		j_uint("heartbeat", a_u64(tb[CHAINMESH_NODE_A_HEARTBEAT]));
 		j_str("mac", mac);
@@ -66,7 +55,7 @@ int print_node(const struct nlmsghdr *nlh, void *data)
 	       " tx %" PRIu64 " packets %" PRIu64 " bytes"
 	       " drops %" PRIu64 " bad %" PRIu64 "\n",
 	       a_u32(tb[CHAINMESH_NODE_A_ID]),
-	       state_name(a_u32(tb[CHAINMESH_NODE_A_STATE])),
+	       cm_node_state_name(a_u32(tb[CHAINMESH_NODE_A_STATE])),
 	       a_u32(tb[CHAINMESH_NODE_A_EPOCH]),
 	       a_u64(tb[CHAINMESH_NODE_A_HEARTBEAT]), mac,
 	       a_u64(tb[CHAINMESH_NODE_A_RX_PACKETS]),
