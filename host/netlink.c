@@ -221,6 +221,15 @@ static u32 cm_nl_count_flows(struct genl_info *info)
 	return n;
 }
 
+/* A batch of @n flows for mesh @m: no more than its flow ids. */
+static int cm_nl_batch_fits(struct cm_mesh *m, u32 n, struct genl_info *info)
+{
+	if (n <= m->l.p.max_flows)
+		return 0;
+	GENL_SET_ERR_MSG(info, "more flows in the request than the mesh has flow ids");
+	return -E2BIG;
+}
+
 /* One flow nest: FLOW_SET and FLOW_GET. */
 static int cm_nl_parse_flow(struct genl_info *info, struct nlattr **tb,
 			    const struct nla_policy *policy)
@@ -1036,14 +1045,21 @@ static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 	n = cm_nl_count_flows(info);
-	add = kvmalloc_array(n, sizeof(*add), GFP_KERNEL);
-	if (!add)
-		return -ENOMEM;
+	add = NULL;
 
 	mutex_lock(&cm_mesh_lock);
 	m = cm_nl_mesh(info);
 	if (IS_ERR(m)) {
 		err = PTR_ERR(m);
+		goto out_unlock;
+	}
+	/* Sized by what the mesh holds, not by what a message may carry. */
+	err = cm_nl_batch_fits(m, n, info);
+	if (err)
+		goto out_unlock;
+	add = kvmalloc_array(n, sizeof(*add), GFP_KERNEL);
+	if (!add) {
+		err = -ENOMEM;
 		goto out_unlock;
 	}
 	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
@@ -1155,14 +1171,20 @@ static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 	n = cm_nl_count_flows(info);
-	ids = kvmalloc_array(n, sizeof(*ids), GFP_KERNEL);
-	if (!ids)
-		return -ENOMEM;
+	ids = NULL;
 
 	mutex_lock(&cm_mesh_lock);
 	m = cm_nl_mesh(info);
 	if (IS_ERR(m)) {
 		err = PTR_ERR(m);
+		goto out_unlock;
+	}
+	err = cm_nl_batch_fits(m, n, info);
+	if (err)
+		goto out_unlock;
+	ids = kvmalloc_array(n, sizeof(*ids), GFP_KERNEL);
+	if (!ids) {
+		err = -ENOMEM;
 		goto out_unlock;
 	}
 	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
