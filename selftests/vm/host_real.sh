@@ -57,8 +57,8 @@ mesh_add()
 mesh_add_refused()
 {
 	# exists already; buffer size not a power of two
-	h "chainmesh mesh add t nodes 4; [ \$? = 1 ] || exit 1
-	   chainmesh mesh add u nodes 4 buf-size 3000; [ \$? = 1 ] || exit 1
+	h "chainmesh mesh add t nodes 4; [ \$? = 2 ] || exit 1
+	   chainmesh mesh add u nodes 4 buf-size 3000; [ \$? = 2 ] || exit 1
 	   ! chainmesh mesh show u"
 }
 
@@ -194,7 +194,7 @@ monitor_seen()
 
 teardown_mesh()
 {
-	h "chainmesh chain del 1; [ \$? = 1 ] || exit 1	# flow 1 uses it
+	h "chainmesh chain del 1; [ \$? = 2 ] || exit 1	# flow 1 uses it
 	   chainmesh flow del 1 && chainmesh chain del 1 &&
 	   chainmesh flow del 2 && chainmesh flow del 3 && chainmesh chain del 2 &&
 	   ! chainmesh flow show | grep -q '^flow' &&
