@@ -7,7 +7,10 @@
 #   make demo            install lab dependencies, build, boot the lab demo
 #   make bench           ring and per-hop benchmarks into bench/results/
 #   make W=1 C=1         the modules with extra warnings and sparse
-#   make install         modules_install and the tools into $(DESTDIR)$(PREFIX)
+#   make install         modules_install and install-tools
+#   make install-tools   the CLI, the daemon (sbin), systemd units, man pages,
+#                        bash completion into $(DESTDIR)$(PREFIX); needs no
+#                        kernel headers
 
 # Debian's newest installed 6.1 amd64 headers, not the running kernel.
 KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1)
@@ -40,7 +43,9 @@ bench: deps
 	BENCH_DOC=$(CURDIR)/Documentation/performance.rst \
 		RING_PNG_URI=bench/ring.png ./bench/run.sh
 
-install: modules_install
+install: modules_install install-tools
+
+install-tools:
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
 modules_install:
@@ -51,4 +56,4 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules tools deps check demo bench install modules_install clean
+.PHONY: all modules tools deps check demo bench install install-tools modules_install clean
