@@ -5,6 +5,8 @@
 #   make                 modules and tools
 #   make check           install test dependencies, build, run every test
 #   make demo            install lab dependencies, build, boot the lab demo
+#                        (both quiet: a line per step, the output in
+#                        build/steps.log, V=1 for all of it)
 #   make bench           ring and per-hop benchmarks into bench/results/
 #   make W=1 C=1         the modules with extra warnings and sparse
 #   make install         modules_install and install-tools
@@ -30,12 +32,19 @@ deps:
 	./scripts/deps.sh
 	./scripts/deps-bench.sh
 
-check: deps
-	$(MAKE) all
+# make check and make demo print a line per step (its time; the output in
+# build/steps.log, its tail when a step fails; V=1: all of it).
+STEP := ./scripts/step.sh
+
+check:
+	@$(STEP) "packages (scripts/deps.sh)" ./scripts/deps.sh
+	@$(STEP) "benchmark packages (scripts/deps-bench.sh)" ./scripts/deps-bench.sh
+	@$(STEP) "build: modules and tools" $(MAKE) all
 	./selftests/run
 
-demo: deps
-	$(MAKE) all
+demo:
+	@$(STEP) "packages (scripts/deps.sh)" ./scripts/deps.sh
+	@$(STEP) "build: modules and tools" $(MAKE) all
 	./tools/lab/demo.sh
 
 # The tables go into Documentation/performance.rst, the plots next to it.
