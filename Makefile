@@ -5,9 +5,14 @@
 #   make                 modules and tools
 #   make check           install test dependencies, build, run every test
 #   make demo            install lab dependencies, build, boot the lab demo
+#                        (both quiet: a line per step, the output in
+#                        build/steps.log, V=1 for all of it)
 #   make bench           ring and per-hop benchmarks into bench/results/
 #   make W=1 C=1         the modules with extra warnings and sparse
-#   make install         modules_install and the tools into $(DESTDIR)$(PREFIX)
+#   make install         modules_install and install-tools
+#   make install-tools   the CLI, the daemon (sbin), systemd units, man pages,
+#                        bash completion into $(DESTDIR)$(PREFIX); needs no
+#                        kernel headers
 
 # Debian's newest installed 6.1 amd64 headers, not the running kernel.
 KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1)
@@ -27,12 +32,19 @@ deps:
 	./scripts/deps.sh
 	./scripts/deps-bench.sh
 
-check: deps
-	$(MAKE) all
+# make check and make demo print a line per step (its time; the output in
+# build/steps.log, its tail when a step fails; V=1: all of it).
+STEP := ./scripts/step.sh
+
+check:
+	@$(STEP) "packages (scripts/deps.sh)" ./scripts/deps.sh
+	@$(STEP) "benchmark packages (scripts/deps-bench.sh)" ./scripts/deps-bench.sh
+	@$(STEP) "build: modules and tools" $(MAKE) all
 	./selftests/run
 
-demo: deps
-	$(MAKE) all
+demo:
+	@$(STEP) "packages (scripts/deps.sh)" ./scripts/deps.sh
+	@$(STEP) "build: modules and tools" $(MAKE) all
 	./tools/lab/demo.sh
 
 # The tables go into Documentation/performance.rst, the plots next to it.
@@ -40,7 +52,9 @@ bench: deps
 	BENCH_DOC=$(CURDIR)/Documentation/performance.rst \
 		RING_PNG_URI=bench/ring.png ./bench/run.sh
 
-install: modules_install
+install: modules_install install-tools
+
+install-tools:
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
 modules_install:
@@ -51,4 +65,4 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules tools deps check demo bench install modules_install clean
+.PHONY: all modules tools deps check demo bench install install-tools modules_install clean

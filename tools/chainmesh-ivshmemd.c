@@ -67,7 +67,10 @@
 #include <sys/un.h>
 
 #define CMD_NAME		"chainmesh-ivshmemd"
-#define CMD_DEF_SOCK		"/tmp/chainmesh-ivshmemd.sock"
+/* Where `chainmesh mesh qemu-args NAME` tells QEMU to connect (-M NAME),
+ * or /run/chainmesh/chainmesh-ivshmemd.sock without -M. */
+#define CMD_RUN_DIR		"/run/chainmesh"
+#define CMD_DEF_SOCK		CMD_RUN_DIR "/NAME.sock"
 #define CMD_DEF_SIZE		(16ULL << 20)
 #define CMD_DEF_VECTORS		1
 #define CMD_MAX_VECTORS		64
@@ -88,6 +91,7 @@ struct cmd_server {
 	const char *sock_path;
 	const char *pid_path;
 	const char *log_path;
+	char def_sock[sizeof(CMD_RUN_DIR) + CHAINMESH_NAME_LEN + 32];
 	const char *mesh;		/* host mode: the host module's mesh */
 	uint64_t size;
 	unsigned int vectors;
@@ -133,16 +137,21 @@ static void cmd_usage(FILE *f)
 "Serve QEMU ivshmem-doorbell devices over a unix socket: hand every client\n"
 "the shared region (a memfd) and the doorbell eventfds of all peers.\n"
 "\n"
-"  -S PATH   unix socket to listen on (default " CMD_DEF_SOCK ")\n"
+"  -S PATH   unix socket to listen on (default " CMD_DEF_SOCK " with\n"
+"            -M NAME, as 'chainmesh mesh qemu-args' says, else\n"
+"            " CMD_RUN_DIR "/" CMD_NAME ".sock; " CMD_RUN_DIR " is created\n"
+"            when missing)\n"
 "  -m SIZE   region size, a power of two >= 4K; suffix K, M or G\n"
 "            (default 16M)\n"
 "  -M MESH   host mode: the region is mesh MESH of chainmesh_host.ko\n"
 "            (/dev/chainmesh), which is peer 0; QEMU guests get ids from 1\n"
 "  -n N      interrupt vectors per peer, 1..%d (default %d)\n"
 "  -c N      maximum number of peers, 1..%d (default %d)\n"
-"  -l FILE   log to FILE (appended) instead of stderr\n"
+"  -l FILE   log to FILE (appended) instead of stderr; SIGHUP reopens it\n"
 "  -p FILE   write the pid to FILE once the socket is listening\n"
-"  -d        detach (daemonize); the default is to stay in the foreground\n"
+"  -d        detach (daemonize) once the socket listens and the pidfile is\n"
+"            written; the default is to stay in the foreground (as under\n"
+"            systemd, logging to stderr)\n"
 "  -v        verbose: log every message sent\n"
 "  -h        this help\n"
 "\n"
@@ -155,7 +164,12 @@ static void cmd_usage(FILE *f)
 "QEMU side: -chardev socket,path=PATH,id=ivs\n"
 "           -device ivshmem-doorbell,chardev=ivs,vectors=N\n"
 "\n"
-"SIGTERM or SIGINT: close every client, unlink the socket and pidfile, exit 0.\n",
+"SIGTERM or SIGINT: close every client, unlink the socket and pidfile, exit 0.\n"
+"SIGHUP: reopen the log file (-l), for logrotate.\n"
+"\n"
+"Exit status: 0 after SIGTERM or SIGINT; 1 when it cannot start (bad\n"
+"option, no region, cannot listen, cannot write the pidfile), with -d too:\n"
+"it detaches only once it serves; 2 for a bad command line.\n",
 		CMD_MAX_VECTORS, CMD_DEF_VECTORS, CMD_MAX_PEERS, CMD_DEF_PEERS);
 }
 
@@ -568,6 +582,94 @@ static int cmd_signals(struct cmd_server *s)
 	return 0;
 }
 
+/* SIGHUP: a new log file where the old one was (logrotate moved it). */
+static void cmd_reopen_log(struct cmd_server *s)
+{
+	FILE *f;
+
+	if (!s->log_path) {
+		cmd_log(s, "SIGHUP: no log file to reopen (logging to stderr)");
+		return;
+	}
+	f = fopen(s->log_path, "ae");
+	if (!f) {
+		cmd_log(s, "SIGHUP: cannot reopen %s: %s; logging on to the old file",
+			s->log_path, strerror(errno));
+		return;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	cmd_log(s, "SIGHUP: reopening the log %s", s->log_path);
+	fclose(s->log);
+	s->log = f;
+	cmd_log(s, "log reopened on SIGHUP");
+}
+
+/*
+ * The default socket's directory, /run/chainmesh (systemd's
+ * RuntimeDirectory=chainmesh makes it too). Only that one: a directory
+ * named by -S is the caller's business.
+ */
+static int cmd_run_dir(struct cmd_server *s)
+{
+	if (s->sock_path != s->def_sock)
+		return 0;
+	if (mkdir(CMD_RUN_DIR, 0755) && errno != EEXIST) {
+		cmd_log(s, "mkdir " CMD_RUN_DIR ": %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * -d: fork; the parent waits until the child says it serves (the socket
+ * listens, the pidfile is written) and exits 0, or 1 if the child failed
+ * first. Returns in the child, a session leader, with *@ready to write
+ * one byte to once ready.
+ */
+static int cmd_detach(struct cmd_server *s, int *ready)
+{
+	int p[2], null;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		cmd_log(s, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cmd_log(s, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		/* not exit(): the socket and pidfile are the child's now */
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	*ready = p[1];
+	if (setsid() < 0) {
+		cmd_log(s, "setsid: %s", strerror(errno));
+		return -1;
+	}
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		/* errors keep going to stderr until the log takes over */
+		if (s->log)
+			dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	return 0;
+}
+
 static int cmd_loop(struct cmd_server *s)
 {
 	struct pollfd *pfd;
@@ -608,6 +710,10 @@ static int cmd_loop(struct cmd_server *s)
 			struct signalfd_siginfo si;
 
 			if (read(s->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					cmd_reopen_log(s);
+					continue;
+				}
 				cmd_log(s, "signal %u, exiting", si.ssi_signo);
 				goto out;
 			}
@@ -658,7 +764,6 @@ static void cmd_cleanup(struct cmd_server *s)
 int main(int argc, char **argv)
 {
 	struct cmd_server s = {
-		.sock_path = CMD_DEF_SOCK,
 		.size = CMD_DEF_SIZE,
 		.vectors = CMD_DEF_VECTORS,
 		.max_peers = CMD_DEF_PEERS,
@@ -669,7 +774,7 @@ int main(int argc, char **argv)
 	};
 	bool size_given = false;
 	unsigned int i, v;
-	int opt, ret = 1;
+	int opt, ret = 1, ready = -1;
 
 	while ((opt = getopt(argc, argv, "S:m:M:n:c:l:p:dvh")) != -1) {
 		switch (opt) {
@@ -735,6 +840,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, CMD_NAME ": -m and -M: the mesh has its own size\n");
 		return 2;
 	}
+	if (!s.sock_path) {
+		snprintf(s.def_sock, sizeof(s.def_sock), CMD_RUN_DIR "/%s.sock",
+			 s.mesh ? s.mesh : CMD_NAME);
+		s.sock_path = s.def_sock;
+	}
 
 	if (s.log_path) {
 		s.log = fopen(s.log_path, "ae");
@@ -760,15 +870,12 @@ int main(int argc, char **argv)
 	if (cmd_signals(&s) || (s.mesh ? cmd_host_shm(&s) : cmd_create_shm(&s)))
 		goto out;
 
-	if (s.daemonize) {
-		/* keep the cwd: -S, -p may be relative */
-		if (daemon(1, s.log ? 0 : 1)) {
-			cmd_log(&s, "daemon: %s", strerror(errno));
-			goto out;
-		}
-	}
-
-	if (cmd_listen(&s))
+	/* Listen first, then detach: an error here is our exit status, and
+	 * QEMU finds the socket as soon as we return. The cwd stays: -S and
+	 * -p may be relative. */
+	if (cmd_run_dir(&s) || cmd_listen(&s))
+		goto out;
+	if (s.daemonize && cmd_detach(&s, &ready))
 		goto out;
 	if (s.pid_path && cmd_write_pidfile(&s))
 		goto out;
@@ -776,6 +883,13 @@ int main(int argc, char **argv)
 	cmd_log(&s, "listening on %s, region %" PRIu64 " bytes, %u vector%s, up to %u peers%s%s",
 		s.sock_path, s.size, s.vectors, s.vectors == 1 ? "" : "s",
 		s.max_peers, s.mesh ? ", host mesh " : "", s.mesh ? s.mesh : "");
+	if (ready >= 0) {
+		if (write(ready, "", 1) != 1)
+			cmd_log(&s, "cannot tell the parent we are ready: %s",
+				strerror(errno));
+		close(ready);
+		ready = -1;
+	}
 
 	ret = cmd_loop(&s);
 out:

@@ -6,8 +6,16 @@
  * FLOW_DEL request of many flow nests (the kernel applies such a request
  * at once, or not at all); any other line runs as its own command, in a
  * child, so that it exits as it would alone.
+ *
+ * Words are split as sh(1) splits them: '...' and "..." quote (in "..."
+ * a backslash escapes ", \, $ and `), a backslash outside quotes escapes
+ * the next character, '#' at the start of a word comments out the rest.
+ *
+ * With -force a failing line is reported and the batch goes on; the exit
+ * status is the last failure's.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,16 +43,33 @@ struct cm_batch {
 	unsigned long first, last;	/* its lines */
 	unsigned int nflows;
 	bool open;
+	bool force;
+	int status;			/* -force: the last failure's */
 };
 
+/*
+ * Send the request being filled. With -force a refusal is reported and
+ * recorded, and the batch goes on.
+ */
 static void batch_flush(struct cm_batch *b)
 {
 	struct cm_talk t = { .cb = NULL };
+	jmp_buf jb, *outer = fail_jmp;
 	char what[96];
-	int err;
+	int err, st;
 
 	if (!b->nlh)
 		return;
+	if (b->force) {
+		st = setjmp(jb);
+		if (st) {
+			fail_jmp = outer;
+			b->nlh = NULL;
+			b->status = st;
+			return;
+		}
+		fail_jmp = &jb;
+	}
 	mnl_attr_put_strz(b->nlh, CHAINMESH_A_MESH_NAME, b->mesh);
 	snprintf(batch_where, sizeof(batch_where), "lines %lu-%lu: ", b->first,
 		 b->last);
@@ -54,6 +79,7 @@ static void batch_flush(struct cm_batch *b)
 	if (err)
 		cm_refused(what, &t, err);
 	b->nlh = NULL;
+	fail_jmp = outer;
 }
 
 /* A flow add or del line, into the request (flushed first when it is of
@@ -82,6 +108,8 @@ static void batch_flow(struct cm_batch *b, uint8_t cmd, int argc, char **argv,
 	}
 	nest = mnl_nlmsg_get_payload(one);
 	if (!b->open) {
+		if (b->c.nl.sk)
+			mnl_socket_close(b->c.nl.sk);
 		cm_open(&b->c.nl);
 		b->open = true;
 	}
@@ -105,7 +133,7 @@ static void batch_flow(struct cm_batch *b, uint8_t cmd, int argc, char **argv,
 
 /* All of @path ('-': standard input), NUL terminated: read before any
  * child runs, as a child's exit would move a shared file offset. */
-static char *batch_slurp(const char *path)
+static __attribute__((noinline)) char *batch_slurp(const char *path)
 {
 	size_t len = 0, cap = 0, n;
 	char *buf = NULL, *more;
@@ -133,14 +161,120 @@ static char *batch_slurp(const char *path)
 	return buf;
 }
 
-int batch_run(const char *path)
+/* sh(1)'s word splitting, in place; see the top of this file. */
+int batch_split(char *line, char **argv, int max, const char **err)
 {
-	static struct cm_batch b;
-	char *buf = batch_slurp(path), *line, *next, *argv[CM_BATCH_ARGS], *p;
-	unsigned long n = 0;
-	int argc, status;
+	char *src = line, *dst = line;
+	int argc = 0;
+	char q;
+
+	*err = NULL;
+	for (;;) {
+		while (*src == ' ' || *src == '\t' || *src == '\r')
+			src++;
+		if (!*src || *src == '#')
+			break;
+		if (argc == max) {
+			*err = "too many words";
+			return -1;
+		}
+		argv[argc++] = dst;
+		while (*src && *src != ' ' && *src != '\t' && *src != '\r') {
+			if (*src == '\'' || *src == '"') {
+				q = *src++;
+				while (*src && *src != q) {
+					if (q == '"' && *src == '\\' && src[1] &&
+					    strchr("\"\\$`", src[1]))
+						src++;
+					*dst++ = *src++;
+				}
+				if (!*src) {
+					*err = q == '"' ? "unterminated \"" :
+							  "unterminated '";
+					return -1;
+				}
+				src++;
+			} else if (*src == '\\') {
+				if (!src[1]) {
+					*err = "backslash at the end of the line";
+					return -1;
+				}
+				src++;
+				*dst++ = *src++;
+			} else {
+				*dst++ = *src++;
+			}
+		}
+		if (*src)
+			src++;
+		*dst++ = '\0';
+	}
+	return argc;
+}
+
+/* A line that is not a flow add or del: in a child, as if alone. */
+static int batch_child(int argc, char **argv)
+{
+	int status;
 	pid_t pid;
 
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (!pid) {
+		static struct cm_cmd c;
+
+		fail_jmp = NULL;
+		run_cmd(&c, argc, argv);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		fail("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status))
+		return EXIT_REFUSED;
+	return WEXITSTATUS(status);
+}
+
+static void batch_line(struct cm_batch *b, char *line, unsigned long n)
+{
+	char *argv[CM_BATCH_ARGS];
+	const char *err;
+	int argc, st;
+
+	argc = batch_split(line, argv, CM_BATCH_ARGS, &err);
+	if (argc < 0)
+		usage_fail(NULL, "%s", err);
+	if (!argc)
+		return;
+	if (argc >= 2 && matches(argv[0], "flow") &&
+	    (matches(argv[1], "add") || matches(argv[1], "delete"))) {
+		batch_flow(b, matches(argv[1], "add") ? CHAINMESH_CMD_FLOW_NEW :
+			   CHAINMESH_CMD_FLOW_DEL, argc - 2, argv + 2, n);
+		return;
+	}
+	batch_flush(b);
+	snprintf(batch_where, sizeof(batch_where), "line %lu: ", n);
+	st = batch_child(argc, argv);
+	if (st && !b->force)
+		exit(st);
+	if (st)
+		b->status = st;
+}
+
+int batch_run(const char *path, bool force)
+{
+	/* static: what a longjmp() must find as it was */
+	static struct cm_batch b;
+	static jmp_buf jb;
+	static char *buf, *line, *next;
+	static unsigned long n;
+	int st;
+
+	buf = batch_slurp(path);
+
+	b.force = force;
 	for (line = buf; *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -149,41 +283,20 @@ int batch_run(const char *path)
 			next = line + strlen(line);
 		n++;
 		snprintf(batch_where, sizeof(batch_where), "line %lu: ", n);
-		p = strchr(line, '#');
-		if (p)
-			*p = '\0';
-		argc = 0;
-		for (p = strtok(line, " \t\r"); p; p = strtok(NULL, " \t\r")) {
-			if (argc == CM_BATCH_ARGS)
-				usage_fail(NULL, "more than %d words", CM_BATCH_ARGS);
-			argv[argc++] = p;
+		if (force) {
+			st = setjmp(jb);
+			if (st) {
+				/* this line failed in here; on to the next */
+				fail_jmp = NULL;
+				b.status = st;
+				continue;
+			}
+			fail_jmp = &jb;
 		}
-		if (!argc)
-			continue;
-		if (argc >= 2 && matches(argv[0], "flow") &&
-		    (matches(argv[1], "add") || matches(argv[1], "delete"))) {
-			batch_flow(&b, matches(argv[1], "add") ? CHAINMESH_CMD_FLOW_NEW :
-				   CHAINMESH_CMD_FLOW_DEL, argc - 2, argv + 2, n);
-			continue;
-		}
-		batch_flush(&b);
-		snprintf(batch_where, sizeof(batch_where), "line %lu: ", n);
-		fflush(stdout);
-		pid = fork();
-		if (pid < 0)
-			fail("fork: %s", strerror(errno));
-		if (!pid) {
-			static struct cm_cmd c;
-
-			run_cmd(&c, argc, argv);
-			exit(0);
-		}
-		if (waitpid(pid, &status, 0) < 0)
-			fail("waitpid: %s", strerror(errno));
-		if (!WIFEXITED(status) || WEXITSTATUS(status))
-			exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_REFUSED);
+		batch_line(&b, line, n);
+		fail_jmp = NULL;
 	}
 	batch_flush(&b);
 	free(buf);
-	return 0;
+	return b.status;
 }

@@ -73,7 +73,7 @@ static void chain_add(struct cm_cmd *c)
 
 	id = parse_ulong("chain", "chain id", next_arg(c), UINT32_MAX);
 	while ((arg = next_arg(c))) {
-		if (!strcmp(arg, "hops")) {
+		if (matches(arg, "hops")) {
 			if (nhops)
 				usage_fail("chain", "hops given twice");
 			while (c->argc && c->argv[0][0] >= '0' && c->argv[0][0] <= '9') {
@@ -84,7 +84,7 @@ static void chain_add(struct cm_cmd *c)
 			}
 			if (!nhops)
 				usage_fail("chain", "hops: node ids expected");
-		} else if (!strcmp(arg, "policy")) {
+		} else if (matches(arg, "policy")) {
 			arg = next_arg(c);
 			if (arg && !strcmp(arg, "drop"))
 				policy = CHAINMESH_POLICY_DROP;
@@ -92,7 +92,7 @@ static void chain_add(struct cm_cmd *c)
 				policy = CHAINMESH_POLICY_BYPASS;
 			else
 				usage_fail("chain", "policy: 'drop' or 'bypass' expected");
-		} else if (!strcmp(arg, "mesh")) {
+		} else if (matches(arg, "mesh")) {
 			name = parse_name("chain", next_arg(c));
 		} else {
 			usage_fail("chain", "unexpected argument '%s'", arg);

@@ -3,16 +3,22 @@
  * chainmesh: command line for the chainmesh host module, over the
  * "chainmesh" generic netlink family (include/uapi/linux/chainmesh.h).
  *
- *   chainmesh [-j] OBJECT COMMAND [ARGS]     see 'chainmesh help'
+ *   chainmesh [OPTIONS] OBJECT COMMAND [ARGS]     see 'chainmesh help'
  *
- * Exit status: 0 success, 1 the kernel (or the system) refused, 2 bad
- * command line.
+ * Exit status, as ip(8): 0 success, 1 bad command line, 2 the kernel (or
+ * the system) refused.
  *
  * This file: the options and the objects; each object's commands are in
  * a file of its own (chainmesh.h).
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chainmesh.h"
 #include "json.h"
@@ -29,6 +35,7 @@ static const struct {
 	{ "chain", do_chain, chain_usage },
 	{ "flow", do_flow, flow_usage },
 	{ "monitor", do_monitor, monitor_usage },
+	{ "save", do_save, save_usage },
 };
 
 /* The help of every object, or of @object only. */
@@ -39,21 +46,33 @@ void usage_to(FILE *f, const char *object)
 	if (!object) {
 		fprintf(f,
 "Usage: chainmesh [OPTIONS] OBJECT COMMAND [ARGS]\n"
+"       chainmesh [OPTIONS] -batch FILE\n"
 "       chainmesh help\n"
 "       chainmesh OBJECT help\n"
 "\n"
-"OBJECT := { mesh | node | chain | flow | monitor }\n"
-"OPTIONS := { -j[son] | -b[atch] FILE | -h[elp] }\n"
-"  -j, --json   print JSON (an array of objects) instead of text\n"
+"OBJECT := { mesh | node | chain | flow | monitor | save }\n"
+"OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
+"             -b[atch] FILE | -f[orce] | -h[elp] }\n"
+"  -V, -Version\n"
+"               print the version of chainmesh and exit\n"
+"  -j, -json    print JSON (an array of objects) instead of text\n"
+"  -p, -pretty  print JSON indented, one member a line (implies -json)\n"
+"  -n, -netns NAME\n"
+"               run in network namespace NAME (/run/netns/NAME, as made\n"
+"               by 'ip netns add'), as 'ip -n NAME'\n"
 "  -b, -batch FILE\n"
 "               run the commands of FILE ('-': standard input), one a line\n"
-"               without 'chainmesh', '#' to the end of a line a comment;\n"
-"               stop at the first that fails. Consecutive 'flow add' (or\n"
-"               'flow del') lines go as one request of many flows, applied\n"
-"               in one update of each node's table, all or none: the way\n"
-"               to load many flows\n"
-"  -h, --help   print this help\n"
+"               without 'chainmesh', '#' to the end of a line a comment,\n"
+"               words quoted as in sh(1) ('...', \"...\", backslash); stop\n"
+"               at the first that fails. Consecutive 'flow add' (or 'flow\n"
+"               del') lines go as one request of many flows, applied in one\n"
+"               update of each node's table, all or none: the way to load\n"
+"               many flows. 'chainmesh save' writes such a file\n"
+"  -f, -force   with -batch: go on after a command that fails, and exit\n"
+"               with the status of the last failure at the end\n"
+"  -h, -help    print this help\n"
 "\n"
+"Keywords and commands may be abbreviated (e.g. 'fl sh' for 'flow show').\n"
 "Without 'mesh NAME' a command applies to the only mesh there is.\n"
 "Adding and deleting need CAP_NET_ADMIN.\n"
 "\n");
@@ -64,8 +83,8 @@ void usage_to(FILE *f, const char *object)
 	if (!object)
 		fprintf(f,
 "\n"
-"Exit status: 0 success, 1 refused by the kernel or the system, 2 bad\n"
-"command line.\n");
+"Exit status: 0 success, 1 bad command line, 2 refused by the kernel or\n"
+"the system (as ip(8)).\n");
 }
 
 /* One command line: run the OBJECT's command. */
@@ -89,25 +108,71 @@ void run_cmd(struct cm_cmd *c, int argc, char **argv)
 	usage_fail(NULL, "unknown object '%s'", argv[0]);
 }
 
+/* -n NAME: into the network namespace 'ip netns add NAME' made. */
+static void enter_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (!name || !name[0] || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		usage_fail(NULL, "-netns: a namespace name expected");
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail("cannot open network namespace \"%s\": %s", name, strerror(errno));
+	if (setns(fd, CLONE_NEWNET))
+		fail("setting the network namespace \"%s\" failed: %s", name,
+		     strerror(errno));
+	close(fd);
+}
+
+/*
+ * An option: "-x" or the whole word or an abbreviation of it, with one
+ * dash or two ("-j", "-js", "-json", "--json").
+ */
+static bool is_opt(const char *arg, const char *letter, const char *word)
+{
+	if (!strcmp(arg, letter))
+		return true;
+	if (arg[0] == '-' && arg[1] == '-')
+		arg++;
+	return strlen(arg) > 2 && matches(arg, word);
+}
+
 int main(int argc, char **argv)
 {
 	static struct cm_cmd c;
+	const char *batch = NULL;
+	bool force = false;
 
 	argc--;
 	argv++;
-	while (argc && argv[0][0] == '-') {
-		if (!strcmp(argv[0], "-j") || !strcmp(argv[0], "-json") ||
-		    !strcmp(argv[0], "--json")) {
+	while (argc && argv[0][0] == '-' && argv[0][1]) {
+		if (is_opt(argv[0], "-V", "-Version")) {
+			printf("chainmesh %s (generic netlink family %s version %d)\n",
+			       CM_VERSION, CHAINMESH_GENL_NAME, CHAINMESH_GENL_VERSION);
+			return 0;
+		} else if (is_opt(argv[0], "-j", "-json")) {
 			json = true;
-		} else if (!strcmp(argv[0], "-b") || !strcmp(argv[0], "-batch") ||
-			   !strcmp(argv[0], "--batch")) {
+		} else if (is_opt(argv[0], "-p", "-pretty")) {
+			json = true;
+			json_pretty = true;
+		} else if (is_opt(argv[0], "-n", "-netns")) {
+			if (argc < 2)
+				usage_fail(NULL, "%s: a namespace name is needed", argv[0]);
+			enter_netns(argv[1]);
+			argc--;
+			argv++;
+		} else if (is_opt(argv[0], "-b", "-batch")) {
 			if (argc < 2)
 				usage_fail(NULL, "%s: a file is needed", argv[0]);
-			if (argc > 2)
-				usage_fail(NULL, "nothing may follow -batch FILE");
-			return batch_run(argv[1]);
-		} else if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "-help") ||
-			   !strcmp(argv[0], "--help")) {
+			batch = argv[1];
+			argc--;
+			argv++;
+		} else if (is_opt(argv[0], "-f", "-force")) {
+			force = true;
+		} else if (is_opt(argv[0], "-h", "-help")) {
 			usage_to(stdout, NULL);
 			return 0;
 		} else if (!strcmp(argv[0], "--")) {
@@ -120,6 +185,13 @@ int main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
+	if (batch) {
+		if (argc)
+			usage_fail(NULL, "nothing may follow -batch FILE but options");
+		return batch_run(batch, force);
+	}
+	if (force)
+		usage_fail(NULL, "-force goes with -batch");
 	run_cmd(&c, argc, argv);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #ifndef CM_CHAINMESH_H
 #define CM_CHAINMESH_H
 
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,8 +18,9 @@
 
 #include "nl.h"
 
-#define EXIT_REFUSED	1
-#define EXIT_USAGE	2
+/* As ip(8): 1 for a command line we cannot parse, 2 for a refusal. */
+#define EXIT_USAGE	1
+#define EXIT_REFUSED	2
 
 /* One command line of an object, and its socket. */
 struct cm_cmd {
@@ -42,6 +44,11 @@ struct cm_verb {
 extern const char *prog;
 /* In a batch: the line at fault, for every message. */
 extern char batch_where[48];
+/*
+ * -batch -force: where fail() and usage_fail() return to with the exit
+ * status instead of exiting, so that the batch goes on; NULL otherwise.
+ */
+extern jmp_buf *fail_jmp;
 
 /* chainmesh.c */
 void usage_to(FILE *f, const char *object);
@@ -88,7 +95,13 @@ int print_flow(const struct nlmsghdr *nlh, void *data);
 const char *flow_put(struct cm_cmd *c, struct nlmsghdr *nlh,
 		     const char *what);
 
+/* save.c */
+void do_save(struct cm_cmd *c);
+extern const char save_usage[];
+
 /* batch.c */
-int batch_run(const char *path);
+int batch_run(const char *path, bool force);
+/* Split @line into words the way sh(1) would ('...', "...", \, '#'). */
+int batch_split(char *line, char **argv, int max, const char **err);
 
 #endif /* CM_CHAINMESH_H */

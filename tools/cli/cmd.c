@@ -16,6 +16,16 @@
 
 /* Exit statuses */
 
+jmp_buf *fail_jmp;
+
+static void __attribute__((noreturn)) cm_exit(int status)
+{
+	fflush(stdout);
+	if (fail_jmp)
+		longjmp(*fail_jmp, status);
+	exit(status);
+}
+
 void fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -25,7 +35,7 @@ void fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(EXIT_REFUSED);
+	cm_exit(EXIT_REFUSED);
 }
 
 void usage_fail(const char *object, const char *fmt, ...)
@@ -38,7 +48,7 @@ void usage_fail(const char *object, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s %s%shelp'.\n", prog, object ? object : "",
 		object ? " " : "");
-	exit(EXIT_USAGE);
+	cm_exit(EXIT_USAGE);
 }
 
 /* OBJECT help */
@@ -131,7 +141,7 @@ const char *opt_mesh_only(struct cm_cmd *c)
 	char *arg;
 
 	while ((arg = next_arg(c))) {
-		if (!strcmp(arg, "mesh"))
+		if (matches(arg, "mesh"))
 			name = parse_name(c->object, next_arg(c));
 		else
 			usage_fail(c->object, "unexpected argument '%s'", arg);

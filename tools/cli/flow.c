@@ -170,7 +170,8 @@ int print_flow(const struct nlmsghdr *nlh, void *data)
 		j_uint("id", a_u32(tb[CHAINMESH_FLOW_A_ID]));
 		j_uint("chain", a_u32(tb[CHAINMESH_FLOW_A_CHAIN]));
 		j_uint("prio", a_u16(tb[CHAINMESH_FLOW_A_PRIORITY]));
-		j_str("family", family_name(family));
+		if (family)
+			j_str("family", family_name(family));
 		if (proto)
 			j_uint("proto", proto);
 		if (src[0])
@@ -250,14 +251,14 @@ const char *flow_put(struct cm_cmd *c, struct nlmsghdr *nlh, const char *what)
 	mnl_attr_put_u32(nlh, CHAINMESH_FLOW_A_ID,
 			 parse_ulong("flow", "flow id", next_arg(c), UINT32_MAX));
 	while ((arg = next_arg(c))) {
-		if (!strcmp(arg, "chain")) {
+		if (matches(arg, "chain")) {
 			mnl_attr_put_u32(nlh, CHAINMESH_FLOW_A_CHAIN,
 					 parse_ulong("flow", "chain", next_arg(c), UINT32_MAX));
 			chain = true;
-		} else if (!strcmp(arg, "prio") || !strcmp(arg, "priority")) {
+		} else if (matches(arg, "priority")) {
 			mnl_attr_put_u16(nlh, CHAINMESH_FLOW_A_PRIORITY,
 					 parse_ulong("flow", "prio", next_arg(c), 65535));
-		} else if (!strcmp(arg, "family")) {
+		} else if (matches(arg, "family")) {
 			arg = next_arg(c);
 			if (arg && !strcmp(arg, "inet"))
 				mnl_attr_put_u8(nlh, CHAINMESH_FLOW_A_FAMILY, 4);
@@ -265,24 +266,24 @@ const char *flow_put(struct cm_cmd *c, struct nlmsghdr *nlh, const char *what)
 				mnl_attr_put_u8(nlh, CHAINMESH_FLOW_A_FAMILY, 6);
 			else
 				usage_fail("flow", "family: 'inet' or 'inet6' expected");
-		} else if (!strcmp(arg, "proto")) {
+		} else if (matches(arg, "proto")) {
 			mnl_attr_put_u8(nlh, CHAINMESH_FLOW_A_PROTO, parse_proto(next_arg(c)));
-		} else if (!strcmp(arg, "src")) {
+		} else if (matches(arg, "src")) {
 			put_addr(nlh, CHAINMESH_FLOW_A_SRC, CHAINMESH_FLOW_A_SRC_PREFIX,
 				 "src", next_arg(c));
-		} else if (!strcmp(arg, "dst")) {
+		} else if (matches(arg, "dst")) {
 			put_addr(nlh, CHAINMESH_FLOW_A_DST, CHAINMESH_FLOW_A_DST_PREFIX,
 				 "dst", next_arg(c));
-		} else if (!strcmp(arg, "sport")) {
+		} else if (matches(arg, "sport")) {
 			put_port(nlh, CHAINMESH_FLOW_A_SPORT, CHAINMESH_FLOW_A_SPORT_MASK,
 				 "sport", next_arg(c));
-		} else if (!strcmp(arg, "dport")) {
+		} else if (matches(arg, "dport")) {
 			put_port(nlh, CHAINMESH_FLOW_A_DPORT, CHAINMESH_FLOW_A_DPORT_MASK,
 				 "dport", next_arg(c));
-		} else if (!strcmp(arg, "vlan")) {
+		} else if (matches(arg, "vlan")) {
 			mnl_attr_put_u16(nlh, CHAINMESH_FLOW_A_VLAN,
 					 parse_ulong("flow", "vlan", next_arg(c), 65535));
-		} else if (!strcmp(arg, "mesh")) {
+		} else if (matches(arg, "mesh")) {
 			name = parse_name("flow", next_arg(c));
 		} else {
 			usage_fail("flow", "unexpected argument '%s'", arg);

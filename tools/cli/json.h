@@ -11,6 +11,8 @@
 
 /* -j: print JSON instead of text. */
 extern bool json;
+/* -p: indented, one member a line. */
+extern bool json_pretty;
 
 /* Members take a @key; inside arrays it is NULL. */
 void j_open(const char *key, char c);
@@ -18,5 +20,7 @@ void j_close(char c);
 void j_member(const char *key);
 void j_str(const char *key, const char *v);
 void j_uint(const char *key, uint64_t v);
+/* A string as JSON, whatever its bytes: valid UTF-8 out. */
+void j_str_raw(const char *s);
 
 #endif /* CM_JSON_H */

@@ -37,23 +37,27 @@ const char mesh_usage[] =
 "      ivshmem-doorbell device with one vector. The daemon gives ids in\n"
 "      connection order: start node N's QEMU after nodes 1..N-1.\n";
 
+/* NULL when the kernel did not say (then JSON leaves the key out). */
 static const char *backing_name(const struct nlattr *a)
 {
 	if (!a)
-		return "unknown";
+		return NULL;
 	return a_u32(a) == CHAINMESH_BACKING_SHMEM ? "shmem" : "ivshmem";
 }
 
 int print_mesh(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[CHAINMESH_A_MAX + 1];
-	char ifname[IF_NAMESIZE] = "-";
+	char ifname[IF_NAMESIZE] = "";
+	const char *backing;
 
 	(void)data;
 	cm_parse(nlh, tb, CHAINMESH_A_MAX);
+	/* The interface may be in another namespace, or gone. */
 	if (tb[CHAINMESH_A_MESH_IFINDEX] &&
 	    !if_indextoname(a_u32(tb[CHAINMESH_A_MESH_IFINDEX]), ifname))
-		snprintf(ifname, sizeof(ifname), "-");
+		ifname[0] = '\0';
+	backing = backing_name(tb[CHAINMESH_A_MESH_BACKING]);
 	if (json) {
 		j_open(NULL, '{');
 		j_str("name", a_str(tb[CHAINMESH_A_MESH_NAME]));
@@ -64,12 +68,14 @@ int print_mesh(const struct nlmsghdr *nlh, void *data)
 		j_uint("max_flows", a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]));
 		j_uint("region_size", a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]));
 		j_uint("mesh_id", a_u32(tb[CHAINMESH_A_MESH_ID]));
-		j_str("backing", backing_name(tb[CHAINMESH_A_MESH_BACKING]));
-		j_str("ifname", ifname);
+		if (backing)
+			j_str("backing", backing);
+		if (ifname[0])
+			j_str("ifname", ifname);
 		j_close('}');
 		return MNL_CB_OK;
 	}
-	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u region_size %" PRIu64 " id 0x%08x backing %s dev %s\n",
+	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u region_size %" PRIu64 " id 0x%08x",
 	       a_str(tb[CHAINMESH_A_MESH_NAME]),
 	       a_u32(tb[CHAINMESH_A_MESH_NODES]),
 	       a_u32(tb[CHAINMESH_A_MESH_RING_SLOTS]),
@@ -77,8 +83,10 @@ int print_mesh(const struct nlmsghdr *nlh, void *data)
 	       a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]),
 	       a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]),
 	       a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]),
-	       a_u32(tb[CHAINMESH_A_MESH_ID]),
-	       backing_name(tb[CHAINMESH_A_MESH_BACKING]), ifname);
+	       a_u32(tb[CHAINMESH_A_MESH_ID]));
+	if (backing)
+		printf(" backing %s", backing);
+	printf(" dev %s\n", ifname[0] ? ifname : "-");
 	return MNL_CB_OK;
 }
 
@@ -125,7 +133,7 @@ static void mesh_add(struct cm_cmd *c)
 	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
 	while ((arg = next_arg(c))) {
 		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-			if (!strcmp(arg, opts[i].kw))
+			if (matches(arg, opts[i].kw))
 				break;
 		if (i == sizeof(opts) / sizeof(opts[0]))
 			usage_fail("mesh", "unexpected argument '%s'", arg);
@@ -177,10 +185,10 @@ static void mesh_qemu_args(struct cm_cmd *c)
 
 	name = parse_name("mesh", next_arg(c));
 	while ((arg = next_arg(c))) {
-		if (!strcmp(arg, "node")) {
+		if (matches(arg, "node")) {
 			node = parse_ulong("mesh", "node", next_arg(c), CHAINMESH_MAX_NODES - 1);
 			have_node = true;
-		} else if (!strcmp(arg, "socket")) {
+		} else if (matches(arg, "socket")) {
 			path = next_arg(c);
 			if (!path || !path[0] || strchr(path, ','))
 				usage_fail("mesh", "socket: a path without commas expected");

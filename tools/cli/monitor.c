@@ -48,7 +48,8 @@ static int print_event(const struct nlmsghdr *nlh, void *data)
 	if (json) {
 		j_open(NULL, '{');
 		j_str("event", evs[i].name);
-		j_str("mesh", a_str(tb[CHAINMESH_A_MESH_NAME]));
+		if (tb[CHAINMESH_A_MESH_NAME])
+			j_str("mesh", a_str(tb[CHAINMESH_A_MESH_NAME]));
 		/* The object, as a member of ours. */
 		j_member("data");
 		evs[i].print(nlh, NULL);

@@ -37,7 +37,8 @@ int print_node(const struct nlmsghdr *nlh, void *data)
 	if (json) {
 		j_open(NULL, '{');
 		j_uint("id", a_u32(tb[CHAINMESH_NODE_A_ID]));
-		j_str("state", cm_node_state_name(a_u32(tb[CHAINMESH_NODE_A_STATE])));
+		if (a_u32(tb[CHAINMESH_NODE_A_STATE]) <= CHAINMESH_NODE_BROKEN)
+			j_str("state", cm_node_state_name(a_u32(tb[CHAINMESH_NODE_A_STATE])));
 		j_uint("epoch", a_u32(tb[CHAINMESH_NODE_A_EPOCH]));
 		j_uint("heartbeat", a_u64(tb[CHAINMESH_NODE_A_HEARTBEAT]));
 		j_str("mac", mac);
