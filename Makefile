@@ -8,11 +8,14 @@
 #   make bench           ring and per-hop benchmarks into bench/results/
 #   make W=1 C=1         the modules with extra warnings and sparse
 #   make install         modules_install and the tools into $(DESTDIR)$(PREFIX)
+#   make install-guest   what a guest needs: modules_install and the .link file
 
 # Debian's newest installed 6.1 amd64 headers, not the running kernel.
 KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
+# systemd's own directory of .link files (the one udev reads on Debian).
+SYSTEMD_NETWORK_DIR ?= /usr/lib/systemd/network
 
 all: modules tools
 
@@ -40,8 +43,13 @@ bench: deps
 	BENCH_DOC=$(CURDIR)/Documentation/performance.rst \
 		RING_PNG_URI=bench/ring.png ./bench/run.sh
 
-install: modules_install
+install: install-guest
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+# The guest module keeps its name cm0 under udev (see the .link file).
+install-guest: modules_install
+	install -D -m 0644 guest/systemd/70-chainmesh.link \
+		$(DESTDIR)$(SYSTEMD_NETWORK_DIR)/70-chainmesh.link
 
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install
@@ -51,4 +59,4 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules tools deps check demo bench install modules_install clean
+.PHONY: all modules tools deps check demo bench install install-guest modules_install clean

@@ -17,7 +17,7 @@ trap cleanup EXIT
 
 kver=$(ls -1 /lib/modules | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$' | sort -V | tail -n 1)
 
-echo "1..8"
+echo "1..9"
 check "make install DESTDIR=... PREFIX=/usr" \
 	make -s install DESTDIR="$dest" PREFIX=/usr
 check "tools installed: chainmesh, chainmesh-ivshmemd, cm-peer" \
@@ -26,6 +26,9 @@ check "tools installed: chainmesh, chainmesh-ivshmemd, cm-peer" \
 check "modules installed under /lib/modules/$kver/extra" \
 	test -f "$dest/lib/modules/$kver/extra/host/chainmesh_host.ko" \
 	     -a -f "$dest/lib/modules/$kver/extra/guest/chainmesh.ko"
+check "the guest's .link file (keeps cm0 under udev) installed for systemd-udevd" \
+	bash -c "grep -qx 'Driver=chainmesh' '$dest/usr/lib/systemd/network/70-chainmesh.link' &&
+		 grep -qx 'NamePolicy=' '$dest/usr/lib/systemd/network/70-chainmesh.link'"
 check "chainmesh_host.ko built for $kver" \
 	bash -c "modinfo -F vermagic '$dest/lib/modules/$kver/extra/host/chainmesh_host.ko' | grep -q '^$kver '"
 check "chainmesh.ko built for $kver" \
