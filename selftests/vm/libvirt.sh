@@ -64,17 +64,19 @@ libvirt_up()
 	tap_diag "libvirt: $(grep 'Using library' <<<"$CM_OUT")${OUR_DAEMONS:+, started here:$OUR_DAEMONS}"
 }
 
+# From the EXIT trap, under set +e: the domain may be gone already.
 libvirt_cleanup()
 {
 	local d pid
 
 	if [ -n "$DOMAIN" ]; then
-		virsh -c "$URI" destroy "$DOMAIN" >/dev/null 2>&1
-		virsh -c "$URI" undefine "$DOMAIN" >/dev/null 2>&1
+		virsh -c "$URI" destroy "$DOMAIN" >/dev/null 2>&1 || true
+		virsh -c "$URI" undefine "$DOMAIN" >/dev/null 2>&1 || true
 	fi
 	for d in $OUR_DAEMONS; do
-		pid=$(cat "/run/$d.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
+		pid=$(cat "/run/$d.pid" 2>/dev/null) && kill "$pid" 2>/dev/null || true
 	done
+	OUR_DAEMONS=
 	return 0
 }
 
@@ -130,15 +132,23 @@ destroyed()
 		vm_wait_for vm0 "chainmesh node show | grep -q '^node 2 state down'" 30
 }
 
+domain_gone()
+{
+	virsh -c "$URI" destroy "$DOMAIN" >/dev/null 2>&1 || true
+	virsh -c "$URI" undefine "$DOMAIN" >/dev/null 2>&1 || return 1
+	CM_OUT=$(virsh -c "$URI" dominfo "$DOMAIN" 2>&1)
+	grep -q "failed to get domain" <<<"$CM_OUT" && DOMAIN=
+}
+
 unload()
 {
 	vm_exec vm1 "rmmod chainmesh" && vm_exec vm0 "rmmod chainmesh_host"
 }
 
-tap_plan 14
+tap_plan 15
 cm_step "image: Debian 12 by mmdebstrap, make install-guest (cached)" fatal image
 cm_step "lab: daemon and 2 busybox VMs up, peer ids 0 1" fatal lab_start 2
-trap 'rc=$?; libvirt_cleanup; (exit $rc); lab_cleanup' EXIT
+trap 'rc=$?; set +e; libvirt_cleanup; (exit $rc); lab_cleanup' EXIT
 cm_step "libvirt: libvirtd answers on $URI" fatal libvirt_up
 cm_step "libvirt_xml: <shmem> for mesh lab, server = the lab's socket" fatal shmem_xml
 cm_step "vm0: insmod chainmesh_host.ko lab_ivshmem=1" fatal cm_ping_host_load
@@ -151,4 +161,5 @@ cm_step "vm2: networkd configured cm0 10.0.0.2/24" - configured
 cm_step "vm2: ping -c $CM_PING_COUNT 10.0.0.1: all answered" - distro_ping
 cm_step "vm2: virsh destroy, the host sees node 2 down" - destroyed
 cm_step "all: rmmod; consoles: no Oops, BUG, WARNING, Call Trace, panic" - eval 'unload && lab_stop'
+cm_step "libvirt: virsh undefine, the domain is gone" - domain_gone
 tap_done
