@@ -32,6 +32,7 @@ set -e
 . "$(dirname "$0")/lib.sh"
 
 # The sysfs directory of the VM's ivshmem device (1af4:1110); fails if none.
+# shellcheck disable=SC2016 # expanded in the VM
 IVS_DEV='$(for d in /sys/bus/pci/devices/*; do
 	[ "$(cat $d/vendor)" = 0x1af4 ] && [ "$(cat $d/device)" = 0x1110 ] && echo $d
 done | grep .)'

@@ -65,6 +65,7 @@ booted()
 # chainmesh_host.ko, installed next to it.
 udev_loaded()
 {
+	# shellcheck disable=SC2016 # expanded in the VM
 	vm_exec vm2 'set -e
 		kver=$(uname -r)
 		[ "$(modinfo -n chainmesh)" = /lib/modules/$kver/extra/guest/chainmesh.ko ]
@@ -83,6 +84,7 @@ udev_loaded()
 # name udev would have given it is only an altname.
 udev_name()
 {
+	# shellcheck disable=SC2016 # expanded in the VM
 	vm_exec vm2 'set -e
 		udevadm info /sys/class/net/cm0 | grep -E "ID_NET_LINK_FILE|ID_NET_NAME_PATH|ID_NET_DRIVER"
 		udevadm info /sys/class/net/cm0 |

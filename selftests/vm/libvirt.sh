@@ -49,8 +49,10 @@ libvirt_up()
 {
 	local d
 
-	command -v virsh >/dev/null && command -v libvirtd >/dev/null ||
-		{ CM_OUT="install libvirt-daemon-system libvirt-clients"; return 1; }
+	if ! command -v virsh >/dev/null || ! command -v libvirtd >/dev/null; then
+		CM_OUT="install libvirt-daemon-system libvirt-clients"
+		return 1
+	fi
 	if ! virsh -c "$URI" version >/dev/null 2>&1; then
 		for d in virtlogd libvirtd; do
 			if ! pgrep -x "$d" >/dev/null; then
@@ -74,7 +76,9 @@ libvirt_cleanup()
 		virsh -c "$URI" undefine "$DOMAIN" >/dev/null 2>&1 || true
 	fi
 	for d in $OUR_DAEMONS; do
-		pid=$(cat "/run/$d.pid" 2>/dev/null) && kill "$pid" 2>/dev/null || true
+		if pid=$(cat "/run/$d.pid" 2>/dev/null); then
+			kill "$pid" 2>/dev/null || true
+		fi
 	done
 	OUR_DAEMONS=
 	return 0
