@@ -38,6 +38,7 @@ URI=qemu:///system
 CM_PING_COUNT=10
 OUR_DAEMONS=
 DOMAIN=
+REAPER=
 
 image()
 {
@@ -75,6 +76,10 @@ libvirt_cleanup()
 		virsh -c "$URI" destroy "$DOMAIN" >/dev/null 2>&1 || true
 		virsh -c "$URI" undefine "$DOMAIN" >/dev/null 2>&1 || true
 	fi
+	if [ -n "$REAPER" ]; then
+		kill -- "-$REAPER" 2>/dev/null || true   # its session: bash and sleep
+		REAPER=
+	fi
 	for d in $OUR_DAEMONS; do
 		if pid=$(cat "/run/$d.pid" 2>/dev/null); then
 			kill "$pid" 2>/dev/null || true
@@ -98,6 +103,11 @@ shmem_xml()
 domain_start()
 {
 	DOMAIN=cmlab-$(basename "$CMLAB_DIR")-vm2
+	# libvirt's QEMU is not under timeout(1) like the lab's: even if this
+	# test is killed, the domain goes when the lab's lifetime is over.
+	setsid bash -c "sleep $CM_LAB_LIFETIME; virsh -c $URI destroy $DOMAIN;
+			virsh -c $URI undefine $DOMAIN" </dev/null >/dev/null 2>&1 &
+	REAPER=$!
 	CM_OUT=$("$CMLAB_DISTRO" add --libvirt "$CMLAB_DIR/shmem.xml" --connect "$URI" 2>&1) ||
 		return 1
 	tap_diag "$CM_OUT"
