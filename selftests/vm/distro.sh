@@ -86,6 +86,7 @@ udev_name()
 {
 	# shellcheck disable=SC2016 # expanded in the VM
 	vm_exec vm2 'set -e
+		ip -br link
 		udevadm info /sys/class/net/cm0 | grep -E "ID_NET_LINK_FILE|ID_NET_NAME_PATH|ID_NET_DRIVER"
 		udevadm info /sys/class/net/cm0 |
 			grep -qx "E: ID_NET_LINK_FILE=/usr/lib/systemd/network/70-chainmesh.link"
@@ -104,8 +105,9 @@ network_files()
 # networkd configured cm0 (the flows are in: it has carrier).
 configured()
 {
-	vm_wait_for vm2 "networkctl list --no-legend --no-pager cm0 | grep -q configured" 60 &&
-		vm_exec vm2 "networkctl list --no-pager; ip -4 addr show dev cm0 | grep 'inet 10.0.0.2/24'"
+	vm_wait_for vm2 "networkctl list --no-legend --no-pager cm0 2>/dev/null | grep -q configured" 60 ||
+		{ vm_exec vm2 "networkctl list --no-pager"; return 1; }
+	vm_exec vm2 "networkctl list --no-pager; ip -4 addr show dev cm0 | grep 'inet 10.0.0.2/24'"
 }
 
 distro_ping()

@@ -127,8 +127,9 @@ guest_joined()
 
 configured()
 {
-	vm_wait_for vm2 "networkctl list --no-legend --no-pager cm0 | grep -q configured" 60 &&
-		vm_exec vm2 "ip -4 addr show dev cm0 | grep 'inet 10.0.0.2/24'"
+	vm_wait_for vm2 "networkctl list --no-legend --no-pager cm0 2>/dev/null | grep -q configured" 60 ||
+		{ vm_exec vm2 "networkctl list --no-pager"; return 1; }
+	vm_exec vm2 "ip -4 addr show dev cm0 | grep 'inet 10.0.0.2/24'"
 }
 
 distro_ping()
