@@ -13,11 +13,14 @@
 #   make install-tools   the CLI, the daemon (sbin), systemd units, man pages,
 #                        bash completion into $(DESTDIR)$(PREFIX); needs no
 #                        kernel headers
+#   make install-guest   what a guest needs: modules_install and the .link file
 
 # Debian's newest installed 6.1 amd64 headers, not the running kernel.
 KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
+# systemd's own directory of .link files (the one udev reads on Debian).
+SYSTEMD_NETWORK_DIR ?= /usr/lib/systemd/network
 
 all: modules tools
 
@@ -52,10 +55,15 @@ bench: deps
 	BENCH_DOC=$(CURDIR)/Documentation/performance.rst \
 		RING_PNG_URI=bench/ring.png ./bench/run.sh
 
-install: modules_install install-tools
+install: install-guest install-tools
 
 install-tools:
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+# The guest module keeps its name cm0 under udev (see the .link file).
+install-guest: modules_install
+	install -D -m 0644 guest/systemd/70-chainmesh.link \
+		$(DESTDIR)$(SYSTEMD_NETWORK_DIR)/70-chainmesh.link
 
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install
@@ -65,4 +73,4 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules tools deps check demo bench install install-tools modules_install clean
+.PHONY: all modules tools deps check demo bench install install-tools install-guest modules_install clean

@@ -190,7 +190,7 @@ guests_setup()
 {
 	local n h l cmds
 
-	must vm0 "insmod $CM_HOST_KO"
+	must vm0 "insmod $CM_HOST_KO $CM_HOST_LAB"
 	for n in $(seq 1 "$NG"); do
 		must "vm$n" "insmod $CM_GUEST_KO && modprobe virtio_pci && modprobe virtio_net"
 		vm_wait_for "vm$n" "[ -e /sys/class/net/cm0 ]" 20 ||

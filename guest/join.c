@@ -5,10 +5,17 @@
  * recomputing the layout, joins as the node named by our ivshmem peer id
  * and, from then on, ticks: heartbeat, carrier, statistics, and a check
  * that the host has not laid the region out anew under us.
+ *
+ * Any QEMU ivshmem device has our PCI ids (1af4:1110, no subsystem id or
+ * revision of ours: QEMU's ivshmem has no option to set them), so the
+ * only proof that a device carries a mesh is the region's magic. A device
+ * whose BAR2 never shows it within region_wait seconds is someone else's:
+ * we say so and give it back (j->give_up), whatever it holds.
  */
 #include <linux/delay.h>
 #include <linux/etherdevice.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/slab.h>
 
@@ -17,6 +24,11 @@
 #include "pci.h"
 
 #define CM_TICK		(HZ / 10)	/* heartbeat and layout poll: 100 ms */
+
+unsigned int cm_region_wait = 60;
+module_param_named(region_wait, cm_region_wait, uint, 0644);
+MODULE_PARM_DESC(region_wait,
+		 "Seconds an ivshmem device may go without a chainmesh region before it is released as not ours (0: wait forever; default 60)");
 
 static struct chainmesh_region_hdr *cm_join_hdr(struct cm_join *j)
 {
@@ -63,6 +75,7 @@ static int cm_join_join(struct cm_join *j)
 
 	if (!cm_join_hdr_valid(j, &epoch, &mesh_id))
 		return -EAGAIN;
+	j->seen = true;
 	err = cm_layout_from_hdr(hdr, ivs->shm_size, &l);
 	if (err)
 		return err;
@@ -178,10 +191,20 @@ static void cm_join_refused(struct cm_join *j, int err)
 	}
 }
 
+/* No chainmesh magic in BAR2 since probe, for longer than region_wait. */
+static bool cm_join_foreign(struct cm_join *j)
+{
+	unsigned int wait = READ_ONCE(cm_region_wait);
+
+	return !j->seen && wait &&
+	       time_after(jiffies, j->since + (unsigned long)wait * HZ);
+}
+
 static void cm_join_work(struct work_struct *work)
 {
 	struct cm_join *j = container_of(to_delayed_work(work),
 					    struct cm_join, work);
+	struct chainmesh_region_hdr *hdr = cm_join_hdr(j);
 	int err;
 
 	if (j->nd) {
@@ -190,6 +213,16 @@ static void cm_join_work(struct work_struct *work)
 		err = cm_join_join(j);
 		if (err && err != -EAGAIN)
 			cm_join_refused(j, err);
+		if (err == -EAGAIN && cm_join_foreign(j)) {
+			dev_warn(&j->ivs->pdev->dev,
+				 "no chainmesh region in BAR2 within %u s (magic %08x, want %08x): not a chainmesh device, releasing it (-ENODEV)\n",
+				 READ_ONCE(cm_region_wait),
+				 le32_to_cpu(READ_ONCE(hdr->magic)),
+				 CHAINMESH_MAGIC);
+			j->gave_up = true;
+			j->give_up(j);
+			return;		/* no more ticks: remove() follows */
+		}
 	}
 	schedule_delayed_work(&j->work, CM_TICK);
 }
@@ -199,6 +232,9 @@ int cm_join_init(struct cm_join *j, struct cm_ivshmem *ivs)
 	j->ivs = ivs;
 	j->nd = NULL;
 	j->refused = 0;
+	j->since = jiffies;
+	j->seen = false;
+	j->gave_up = false;
 	INIT_DELAYED_WORK(&j->work, cm_join_work);
 	schedule_delayed_work(&j->work, 0);
 	return 0;

@@ -19,7 +19,15 @@ struct cm_join {
 	u64 host_epoch;			/* of the layout we joined */
 	u32 mesh_id;			/* the host restarts epochs; ids are random */
 	int refused;			/* last reason not to join, logged once */
+	unsigned long since;		/* jiffies at probe */
+	bool seen;			/* the chainmesh magic showed, ever */
+	bool gave_up;			/* it did not, within region_wait */
+	/* Called once, from the work, when no chainmesh region showed up
+	 * within region_wait seconds: the device is not ours. */
+	void (*give_up)(struct cm_join *j);
 };
+
+extern unsigned int cm_region_wait;
 
 int cm_join_init(struct cm_join *j, struct cm_ivshmem *ivs);
 void cm_join_exit(struct cm_join *j);

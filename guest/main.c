@@ -17,7 +17,7 @@ static int __init cm_init(void)
 	err = cm_node_module_init();
 	if (err)
 		return err;
-	err = pci_register_driver(&cm_pci_driver);
+	err = cm_pci_init();
 	if (err)
 		cm_node_module_exit();
 	return err;
@@ -25,7 +25,7 @@ static int __init cm_init(void)
 
 static void __exit cm_exit(void)
 {
-	pci_unregister_driver(&cm_pci_driver);
+	cm_pci_exit();
 	cm_node_module_exit();
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ivshmem PCI driver: map the device, then hand it to join.c, which
- * waits for the host's layout and joins.
+ * waits for the host's layout and joins, or gives the device back when
+ * no chainmesh region shows up in it (join.c's region_wait).
  */
 #include <linux/chainmesh_region.h>
 #include <linux/interrupt.h>
@@ -9,6 +10,8 @@
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "join.h"
 #include "pci.h"
@@ -17,6 +20,53 @@ struct cm_guest_pci {
 	struct cm_ivshmem ivs;
 	struct cm_join join;
 };
+
+/*
+ * Giving a device back: device_release_driver() calls our remove(), which
+ * cancels the join work synchronously, so the join work cannot call it
+ * itself. A release request of its own, on a workqueue that module exit
+ * drains after unregistering the driver, holds a reference to the device.
+ */
+static struct workqueue_struct *cm_pci_wq;
+
+struct cm_pci_release {
+	struct work_struct work;
+	struct pci_dev *pdev;
+};
+
+static void cm_pci_release_work(struct work_struct *work)
+{
+	struct cm_pci_release *r = container_of(work, struct cm_pci_release,
+						work);
+	struct device *dev = &r->pdev->dev;
+	struct cm_pci *cp;
+	bool ours;
+
+	/* Still bound to us, and by the binding that gave up (not unbound,
+	 * and not bound again since, e.g. by a write to sysfs bind). */
+	device_lock(dev);
+	cp = dev->driver == &cm_pci_driver.driver ? dev_get_drvdata(dev) : NULL;
+	ours = cp && cp->join.gave_up;
+	device_unlock(dev);
+	if (ours)
+		device_release_driver(dev);
+	pci_dev_put(r->pdev);
+	kfree(r);
+}
+
+static void cm_pci_give_up(struct cm_join *j)
+{
+	struct cm_pci_release *r;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r) {
+		dev_err(&j->ivs->pdev->dev, "out of memory, device stays bound\n");
+		return;
+	}
+	INIT_WORK(&r->work, cm_pci_release_work);
+	r->pdev = pci_dev_get(j->ivs->pdev);
+	queue_work(cm_pci_wq, &r->work);
+}
 
 static int cm_pci_map_shm(struct pci_dev *pdev, struct cm_ivshmem *ivs)
 {
@@ -78,6 +128,7 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ivs->peer_id = (s32)readl(ivs->regs + CM_IVSHMEM_IVPOSITION);
 
 	pci_set_drvdata(pdev, cp);
+	cp->join.give_up = cm_pci_give_up;
 	err = cm_join_init(&cp->join, ivs);
 	if (err)
 		goto err_free_vectors;
@@ -116,3 +167,24 @@ struct pci_driver cm_pci_driver = {
 	.probe		= cm_pci_probe,
 	.remove		= cm_pci_remove,
 };
+
+int cm_pci_init(void)
+{
+	int err;
+
+	cm_pci_wq = alloc_workqueue("chainmesh_release", 0, 0);
+	if (!cm_pci_wq)
+		return -ENOMEM;
+	err = pci_register_driver(&cm_pci_driver);
+	if (err)
+		destroy_workqueue(cm_pci_wq);
+	return err;
+}
+
+void cm_pci_exit(void)
+{
+	/* Unbinds every device; release requests still queued find their
+	 * device unbound and do nothing. */
+	pci_unregister_driver(&cm_pci_driver);
+	destroy_workqueue(cm_pci_wq);
+}

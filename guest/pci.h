@@ -28,4 +28,7 @@ static inline void cm_ivshmem_kick(struct cm_ivshmem *ivs, u32 peer)
 
 extern struct pci_driver cm_pci_driver;
 
+int cm_pci_init(void);
+void cm_pci_exit(void);
+
 #endif /* _CM_PCI_H */

@@ -10,7 +10,8 @@
  *
  * Two backings: the real one (shm.c: `mesh new` allocates host memory,
  * exported to the ivshmem daemon by /dev/chainmesh) and the lab's (pci.c:
- * the region is an ivshmem BAR and this module runs in a VM as node 0).
+ * the region is an ivshmem BAR and this module runs in a VM as node 0),
+ * only with lab_ivshmem=1.
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -46,6 +47,10 @@ unsigned int cm_dead_ms = CM_DEF_DEAD_MS;
 module_param_named(dead_ms, cm_dead_ms, uint, 0644);
 MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
 
+static bool lab_ivshmem;
+module_param(lab_ivshmem, bool, 0444);
+MODULE_PARM_DESC(lab_ivshmem, "Lab backing: lay mesh_name out in the BAR of a QEMU ivshmem device, as node 0 in a VM (default off: no ivshmem device is touched)");
+
 static char *mesh_name = "lab";
 module_param(mesh_name, charp, 0444);
 MODULE_PARM_DESC(mesh_name, "Name of the mesh of the lab backing");
@@ -78,9 +83,11 @@ static int __init cm_host_init(void)
 	err = cm_node_module_init();
 	if (err)
 		return err;
-	err = cm_pci_init(&p, mesh_name);
-	if (err)
-		goto err_node;
+	if (lab_ivshmem) {
+		err = cm_pci_init(&p, mesh_name);
+		if (err)
+			goto err_node;
+	}
 	err = cm_shm_init();
 	if (err)
 		goto err_pci;

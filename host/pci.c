@@ -7,6 +7,11 @@
  *
  * BAR2 is RAM behind a prefetchable BAR: map it write-back. It has no
  * struct page, so it is only ever touched through this mapping.
+ *
+ * Opt-in (module parameter lab_ivshmem, main.c): a KVM host has no
+ * ivshmem device, and a guest's ivshmem devices are chainmesh.ko's (or
+ * someone else's). So the driver is registered only when asked, and the
+ * module carries no PCI alias: udev never loads it for an ivshmem device.
  */
 #include <linux/interrupt.h>
 #include <linux/io.h>
@@ -168,7 +173,7 @@ static const struct pci_device_id cm_pci_ids[] = {
 	{ PCI_DEVICE(CHAINMESH_IVSHMEM_VENDOR, CHAINMESH_IVSHMEM_DEVICE) },
 	{ }
 };
-MODULE_DEVICE_TABLE(pci, cm_pci_ids);
+/* No MODULE_DEVICE_TABLE: no alias, see the top of this file. */
 
 static struct pci_driver cm_pci_driver = {
 	.name = KBUILD_MODNAME,
@@ -177,14 +182,23 @@ static struct pci_driver cm_pci_driver = {
 	.remove = cm_pci_remove,
 };
 
+static bool cm_pci_on;
+
 int cm_pci_init(const struct cm_layout_params *p, const char *mesh_name)
 {
+	int err;
+
 	cm_pci_params = *p;
 	strscpy(cm_pci_mesh_name, mesh_name, sizeof(cm_pci_mesh_name));
-	return pci_register_driver(&cm_pci_driver);
+	err = pci_register_driver(&cm_pci_driver);
+	if (!err)
+		cm_pci_on = true;
+	return err;
 }
 
 void cm_pci_exit(void)
 {
-	pci_unregister_driver(&cm_pci_driver);
+	if (cm_pci_on)
+		pci_unregister_driver(&cm_pci_driver);
+	cm_pci_on = false;
 }

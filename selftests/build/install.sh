@@ -61,7 +61,7 @@ units_verify()
 			"$u/chainmesh.service"
 }
 
-echo "1..19"
+echo "1..20"
 check "make install DESTDIR=... PREFIX=/usr" \
 	make -s install DESTDIR="$dest" PREFIX=/usr
 check "tools installed: chainmesh in bin, chainmesh-ivshmemd in sbin" \
@@ -71,6 +71,9 @@ check "cm-peer (a test helper) and the daemon in bin are not installed" \
 check "modules installed under /lib/modules/$kver/extra" \
 	test -f "$dest/lib/modules/$kver/extra/host/chainmesh_host.ko" \
 	     -a -f "$dest/lib/modules/$kver/extra/guest/chainmesh.ko"
+check "the guest's .link file (keeps cm0 under udev) installed for systemd-udevd" \
+	bash -c "grep -qx 'Driver=chainmesh' '$dest/usr/lib/systemd/network/70-chainmesh.link' &&
+		 grep -qx 'NamePolicy=' '$dest/usr/lib/systemd/network/70-chainmesh.link'"
 check "chainmesh_host.ko built for $kver" \
 	bash -c "modinfo -F vermagic '$dest/lib/modules/$kver/extra/host/chainmesh_host.ko' | grep -q '^$kver '"
 check "chainmesh.ko built for $kver" \

@@ -231,6 +231,9 @@ lab_stop()
 # ------------------------------------------------------------------ chainmesh
 
 CM_HOST_KO=/lib/chainmesh/chainmesh_host.ko
+# The lab's VM0 is node 0 with the region in its ivshmem BAR: an opt-in
+# of chainmesh_host.ko (without it the module leaves ivshmem devices alone).
+CM_HOST_LAB=lab_ivshmem=1
 CM_GUEST_KO=/lib/chainmesh/chainmesh.ko
 
 # cm_node_field NODE KEY [TEXT]: the word after KEY in the `chainmesh node
@@ -326,7 +329,7 @@ CM_GUEST_ARGS=${CM_GUEST_ARGS:-}
 
 cm_ping_host_load()
 {
-	vm_exec vm0 "insmod $CM_HOST_KO $CM_HOST_ARGS"
+	vm_exec vm0 "insmod $CM_HOST_KO $CM_HOST_LAB $CM_HOST_ARGS"
 }
 
 cm_ping_guest_load()

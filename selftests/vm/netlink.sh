@@ -47,7 +47,7 @@ nl_lab_start()
 
 host_load()
 {
-	vm_exec vm0 "insmod $CM_HOST_KO" &&
+	vm_exec vm0 "insmod $CM_HOST_KO $CM_HOST_LAB" &&
 		vm_wait_for vm0 "chainmesh mesh show | grep -q '^mesh lab '" 10
 }
 

@@ -89,7 +89,7 @@ dp_setup_steps()
 # dp_host_load [PARAMS]: the host module in VM0.
 dp_host_load()
 {
-	vm_exec vm0 "insmod $CM_HOST_KO $*"
+	vm_exec vm0 "insmod $CM_HOST_KO $CM_HOST_LAB $*"
 }
 
 # dp_guest_up VM N [PARAMS]: chainmesh.ko, cm0 10.0.0.N/24 and fd00::N/64.
