@@ -39,7 +39,7 @@ static void cm_pci_release_work(struct work_struct *work)
 	struct cm_pci_release *r = container_of(work, struct cm_pci_release,
 						work);
 	struct device *dev = &r->pdev->dev;
-	struct cm_pci *cp;
+	struct cm_guest_pci *cp;
 	bool ours;
 
 	/* Still bound to us, and by the binding that gave up (not unbound,
