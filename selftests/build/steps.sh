@@ -49,8 +49,8 @@ check "a step that works: one line, the output in the log" ok_step
 check "a step that fails: its exit status, the log's tail with the cause" bad_step
 check "V=1: the output shows" verbose_step
 check "make check and make demo run deps and the build as steps" \
-	bash -c "make -n check | grep -q 'scripts/step.sh \"packages (scripts/deps.sh)\" ./scripts/deps.sh' &&
-		 make -n check | grep -q 'scripts/step.sh \"build: modules and tools\"' &&
-		 make -n demo | grep -q 'scripts/step.sh \"packages (scripts/deps.sh)\"' &&
-		 make -n check | tail -n 1 | grep -q selftests/run"
+	bash -c "make --no-print-directory -n check | grep -q 'scripts/step.sh \"packages (scripts/deps.sh)\" ./scripts/deps.sh' &&
+		 make --no-print-directory -n check | grep -q 'scripts/step.sh \"build: modules and tools\"' &&
+		 make --no-print-directory -n demo | grep -q 'scripts/step.sh \"packages (scripts/deps.sh)\"' &&
+		 make --no-print-directory -n check | tail -n 1 | grep -q selftests/run"
 exit $cm_check_fail
