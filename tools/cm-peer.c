@@ -1527,17 +1527,20 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 		break;
 	}
 	case K_RING_STUCK:
-		/* Heartbeat on, read nothing from the target, and our tail of
-		 * its ring exactly one ring behind its head: "full", which a
-		 * consumer may say. For the hold (3 s), at most once per 15 s
-		 * in a random run. Then the real tail back, and what queued
-		 * up meanwhile is read. */
+		/* Heartbeat on, and our tail of the target's ring exactly one
+		 * ring behind its head: "full", which a consumer may say. We
+		 * still read what it sent before (so that it holds no buffer
+		 * of it with us), but put the tail that says full back after
+		 * each poll: once the target runs out of the space it cached,
+		 * its ring to us stays full. For the hold (3 s), at most once
+		 * per 15 s in a random run. Then the real tail back. */
 		if (cmp_now_ms() < x->stuck_next)
 			return;
 		slots = l->p.ring_slots;
 		a = cmp_now_ms() + (x->hold_ms ? x->hold_ms : 3000);
 		x->stuck_next = a + 15000;
 		while (!cmp_stop && cmp_now_ms() < a) {
+			cmp_poll(c);
 			n = le32_to_cpu(smp_load_acquire(&p->data.hdr->head));
 			if (n - p->data.tail <= slots)
 				smp_store_release(&p->data.hdr->tail,

@@ -183,7 +183,7 @@ napi_idle()
 	read -r nrx sirq n <<<"$CM_OUT"
 	CM_OUT="vm1 in 3 s of node 3's ret_flood: NET_RX softirqs +$nrx (max $NAPI_MAX), softirq time $sirq of $((300 * n)) ticks"
 	ge "$nrx" 0 && [ "$nrx" -le "$NAPI_MAX" ] &&
-		! grep -q "chaos done" "$CMLAB_DIR/peer1.log"
+		! grep -q "chaos done" "$CMLAB_DIR/peer1.log" && tap_diag "$CM_OUT"
 }
 
 vm1_stops_sending()
@@ -288,7 +288,7 @@ chain_judged()
 	b1=$(stat_of vm2 peer3_broken) && c1=$(stat_of vm2 rx_bad_chain) || return 1
 	"$CMLAB" peer-stop 5 >/dev/null 2>&1 || return 1
 	CM_OUT="vm2: peer3_broken $b0 -> $b1, rx_bad_chain $c1"
-	[ "$b1" -gt "$b0" ]
+	[ "$b1" -gt "$b0" ] && tap_diag "$CM_OUT"
 }
 
 end_pools()
