@@ -1189,18 +1189,6 @@ static u16 cmp_chaos_trunc(struct cmp *c, struct cmp_chaos *x, u32 t, u32 idx)
 	}
 }
 
-/* Busy-wait @us microseconds (cmp_sleep_us() sleeps far longer). */
-static void cmp_spin_us(u64 us)
-{
-	struct timespec a, b;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	do {
-		clock_gettime(CLOCK_MONOTONIC, &b);
-	} while ((u64)(b.tv_sec - a.tv_sec) * 1000000000ull + (u64)b.tv_nsec -
-		 (u64)a.tv_nsec < us * 1000);
-}
-
 /* A chain the target's table has it on, not last: what a descriptor of
  * ours may name so that the target passes it on (XDP_TX). */
 static bool cmp_chaos_mid_chain(struct cmp *c, u32 t, u16 *chain, u8 *hop)
@@ -1473,20 +1461,21 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 		 * A foreign write (only the host writes a node's table): the
 		 * target's table made as costly to copy as it may be
 		 * (nflows = max_flows) and one it must refuse (a hop whose
-		 * next node is out of range), then descriptors with a chain
-		 * context no table has (hop 255), then the table's seq moved
-		 * on every 25 us for the hold (20 ms): each descriptor the
-		 * target reads meanwhile finds a "new" table to copy. Then
-		 * the host's table back, unless the host wrote it meanwhile.
+		 * next node is out of range). Then, every millisecond of the
+		 * hold (20 ms), two descriptors with a chain context no table
+		 * has (hop 255), a doorbell, and the table's seq moved on:
+		 * the first descriptor the target reads after each move finds
+		 * a "new" table, which it copies whole before it can refuse
+		 * it. Then the host's table back, unless the host wrote it
+		 * meanwhile.
 		 */
 		void *ft = cm_ftable(c->base, l, t);
 		struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
 		struct chainmesh_fhop *hops = cm_ftable_hops(ft), save;
-		int sp = cm_ring_prod_space(&p->tx);
 		u32 seq = le32_to_cpu(READ_ONCE(h->seq)), nfl, ch;
-		u64 end;
+		int sp;
 
-		if ((seq & 1) || sp <= 0)
+		if (seq & 1)
 			break;
 		ch = cmp_rand_below(x, CHAINMESH_MAX_CHAINS);
 		save = hops[ch];
@@ -1498,23 +1487,25 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 		WRITE_ONCE(h->nflows, cpu_to_le32(l->p.max_flows));
 		smp_wmb();
 		WRITE_ONCE(h->seq, cpu_to_le32(++seq));
-		for (i = 0; i < (u32)sp && i < 64; i++) {
-			d.addr = cm_buf_addr(l, c->self, cmp_chaos_buf(c, x));
-			d.len = 64;
-			d.flags = CHAINMESH_D_CTX;
-			d.chain = (u16)cmp_rand_below(x, CHAINMESH_MAX_CHAINS);
-			d.hop = 0xff;
-			cmp_chaos_desc(c, x, t, &d, k);
-		}
-		cmp_flush(c);
-		cmp_kick(c, t);
-		end = cmp_now_ms() + (x->hold_ms ? x->hold_ms : 20);
-		while (!cmp_stop && cmp_now_ms() < end) {
+		a = cmp_now_ms() + (x->hold_ms ? x->hold_ms : 20);
+		while (!cmp_stop && cmp_now_ms() < a) {
+			sp = cm_ring_prod_space(&p->tx);
+			for (i = 0; sp > 0 && i < (u32)sp && i < 2; i++) {
+				d.addr = cm_buf_addr(l, c->self, cmp_chaos_buf(c, x));
+				d.len = 64;
+				d.flags = CHAINMESH_D_CTX;
+				d.chain = (u16)cmp_rand_below(x, CHAINMESH_MAX_CHAINS);
+				d.hop = 0xff;
+				cmp_chaos_desc(c, x, t, &d, k);
+			}
 			if (le32_to_cpu(READ_ONCE(h->seq)) != seq)
 				break;		/* the host wrote it */
 			seq += 2;
 			WRITE_ONCE(h->seq, cpu_to_le32(seq));
-			cmp_spin_us(25);
+			cmp_flush(c);
+			cmp_kick(c, t);
+			cmp_sleep_us(1000);
+			cmp_poll(c);	/* our buffers back */
 		}
 		if (le32_to_cpu(READ_ONCE(h->seq)) != seq)
 			break;

@@ -24,6 +24,13 @@
 #   chain 3 = hops 1 3: flow 3 10.0.0.1 -> 10.0.0.3, so that VM1 also
 #   transmits into the attacker (its consumer index is attacked too)
 #
+# Then, one attack kind at a time (Documentation/threat-model.rst, "What
+# it cannot do"): ft_storm against VM2 (a table copy per descriptor
+# asked for: at most one a jiffy), ring_stuck against VM1 (node 3's ring
+# says full: VM1's other traffic goes on), desc_self_free against VM2
+# running xdp_tx.o (its own free buffers named to it: refused, per-hop
+# accounting exact).
+#
 # Asserts: pings keep flowing during the attack and all answer after it;
 # each victim counts the rejected input per reason (ethtool -S rx_bad_*);
 # no Oops/WARN/BUG/soft lockup/RCU stall; the victims' shells answer all
@@ -37,7 +44,9 @@
 # Knobs: CM_CHAOS_SEED (replay a run; printed in any case),
 # CM_CHAOS_SECONDS (default 30), CM_CHAOS_TARGETS (default 0,1,2: the
 # host node and both guests), CM_CHAOS_MAX_LOSS (percent of the pings
-# sent during the attack that may be lost, default 10).
+# sent during the attack that may be lost, default 10),
+# CM_CHAOS_FT_SECONDS (ft_storm, default 6), CM_CHAOS_FT_SOFTIRQ_MAX
+# (percent of VM2's CPU time in softirq during ft_storm).
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -49,7 +58,11 @@ MAX_LOSS=${CM_CHAOS_MAX_LOSS:-10}
 TARGETS=${CM_CHAOS_TARGETS:-0,1,2}
 REASONS="addr align owner len index chain return"
 CM_BAIL_SUFFIX=" (seed $SEED)"
-CM_HOST_ARGS="bad_limit=0 $CM_HOST_ARGS"
+# max_flows 16384 (2 MiB a table, so a 32 MiB region): what a table
+# copy costs when a peer inflates nflows (ft_storm)
+FT_MAX_FLOWS=${CM_CHAOS_MAX_FLOWS:-16384}
+CM_LAB_REGION=${CM_CHAOS_REGION:-32M}
+CM_HOST_ARGS="bad_limit=0 max_flows=$FT_MAX_FLOWS $CM_HOST_ARGS"
 CM_GUEST_ARGS="bad_limit=0 $CM_GUEST_ARGS"
 
 start_pings()
@@ -215,17 +228,18 @@ ft_stats()
 }
 
 # 1. Table rebuild storm: node 3 sends vm2 descriptors with a chain
-# context no table has while it keeps moving the seq of vm2's table
-# (inflated to max_flows entries, and refused). vm2 copies at most one
-# table per jiffy (HZ 250) whatever it is sent, and its softirq time
-# stays bounded.
+# context no table has, two a millisecond, and moves the seq of vm2's table
+# each time
+# (inflated to max_flows entries, 2 MiB, and refused). vm2 copies no
+# such table in softirq (one of at most 4096 entries, at most one a
+# jiffy: HZ 250), whatever it is sent: its softirq time stays bounded.
 ft_storm()
 {
 	local s0 s1 i0 u0 q0 n0 c0 i1 u1 q1 n1 c1 jif pct
 
 	s0=$(ft_stats vm2) || return 1
 	peer_up chaos --seed "$SEED" --kinds ft_storm --targets 2 \
-		--duration "$FT_SECS" --gap 1000 || return 1
+		--duration 1 --hold $((FT_SECS * 1000)) || return 1
 	peer_end 1 || return 1
 	s1=$(ft_stats vm2) || return 1
 	read -r i0 u0 q0 n0 c0 <<<"$s0"
