@@ -235,14 +235,14 @@ ft_stats()
 # jiffy: HZ 250), whatever it is sent: its softirq time stays bounded.
 ft_storm()
 {
-	local s0 s1 i0 u0 q0 n0 c0 i1 u1 q1 n1 c1 jif pct
+	local s0 s1 i0 u0 q0 c0 i1 u1 q1 n1 c1 jif pct
 
 	s0=$(ft_stats vm2) || return 1
 	peer_up chaos --seed "$SEED" --kinds ft_storm --targets 2 \
 		--duration 1 --hold $((FT_SECS * 1000)) || return 1
 	peer_end 1 || return 1
 	s1=$(ft_stats vm2) || return 1
-	read -r i0 u0 q0 n0 c0 <<<"$s0"
+	read -r i0 u0 q0 _ c0 <<<"$s0"
 	read -r i1 u1 q1 n1 c1 <<<"$s1"
 	jif=$(awk -v a="$u0" -v b="$u1" 'BEGIN { printf "%d", (b - a) * 250 + 1 }')
 	pct=$(awk -v a="$u0" -v b="$u1" -v q=$((q1 - q0)) -v n="$n1" \
