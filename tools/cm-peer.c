@@ -33,7 +33,9 @@
  *                             --list) against live peers; --gap: pause
  *                             between attacks (default 200 us); --hold:
  *                             how long a corrupted ring index stays before
- *                             it is put back (default 1..20 ms, random)
+ *                             it is put back (default 1..20 ms, random),
+ *                             and how long one ft_storm (20 ms),
+ *                             ring_stuck (3 s) or ret_flood (100 ms) lasts
  *
  * Global options: -S the daemon's socket (default $CMLAB_DIR/ivshmem.sock),
  * -w seconds to wait for the layout (default 30), -V vectors per peer
