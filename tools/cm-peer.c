@@ -33,7 +33,9 @@
  *                             --list) against live peers; --gap: pause
  *                             between attacks (default 200 us); --hold:
  *                             how long a corrupted ring index stays before
- *                             it is put back (default 1..20 ms, random)
+ *                             it is put back (default 1..20 ms, random),
+ *                             and how long one ft_storm (20 ms),
+ *                             ring_stuck (3 s) or ret_flood (100 ms) lasts
  *
  * Global options: -S the daemon's socket (default $CMLAB_DIR/ivshmem.sock),
  * -w seconds to wait for the layout (default 30), -V vectors per peer
@@ -1041,6 +1043,10 @@ enum cmp_kind {
 	K_DOORBELL,		/* doorbell storm */
 	K_FTABLE,		/* target's flow table: refused entries (not ours) */
 	K_HOARD,		/* keep the peers' buffers we receive, for good */
+	K_DESC_SELF_FREE,	/* the target's own buffers, not out with us */
+	K_FT_STORM,		/* unknown chain context, target's table seq bumped */
+	K_RING_STUCK,		/* heartbeat, read nothing, our tail says "full" */
+	K_RET_FLOOD,		/* return ring refilled with garbage, no doorbell */
 	__K_MAX
 };
 
@@ -1076,6 +1082,13 @@ static const struct {
 	[K_FTABLE]		= { "ftable", false, true },
 	/* not by default: without reclaim the victims never get them back */
 	[K_HOARD]		= { "hoard", true, false },
+	[K_DESC_SELF_FREE]	= { "desc_self_free", true, true },
+	[K_FT_STORM]		= { "ft_storm", false, true },
+	/* not by default: stalls the target's transmit for CM_HOARD_MS by
+	 * design (selftests/vm/chaos.sh runs it alone) */
+	[K_RING_STUCK]		= { "ring_stuck", true, false },
+	/* not by default: for a peer the target cut (misbehave.sh) */
+	[K_RET_FLOOD]		= { "ret_flood", true, false },
 };
 
 struct cmp_chaos {
@@ -1090,6 +1103,7 @@ struct cmp_chaos {
 	u64 done[__K_MAX];
 	u64 detail[__K_MAX];	/* descriptors, returns, kicks... written */
 	u32 rr;			/* round robin over our pool */
+	u64 stuck_next;		/* ring_stuck: not again before (ms) */
 };
 
 static u64 cmp_rand(struct cmp_chaos *x)
@@ -1175,6 +1189,26 @@ static u16 cmp_chaos_trunc(struct cmp *c, struct cmp_chaos *x, u32 t, u32 idx)
 	default:	/* Ethernet header alone */
 		return 14;
 	}
+}
+
+/* A chain the target's table has it on, not last: what a descriptor of
+ * ours may name so that the target passes it on (XDP_TX). */
+static bool cmp_chaos_mid_chain(struct cmp *c, u32 t, u16 *chain, u8 *hop)
+{
+	struct chainmesh_fhop *hops = cm_ftable_hops(cm_ftable(c->base, &c->l, t));
+	u32 i;
+	u8 f;
+
+	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
+		f = READ_ONCE(hops[i].flags);
+		if ((f & CHAINMESH_H_VALID) && !(f & CHAINMESH_H_LAST) &&
+		    READ_ONCE(hops[i].hop) > 0) {
+			*chain = (u16)i;
+			*hop = READ_ONCE(hops[i].hop);
+			return true;
+		}
+	}
+	return false;
 }
 
 static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
@@ -1411,6 +1445,128 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 		WRITE_ONCE(h->nflows, cpu_to_le32(nfl));
 		smp_wmb();
 		WRITE_ONCE(h->seq, cpu_to_le32(seq + 4));
+		break;
+	}
+	case K_DESC_SELF_FREE:
+		/* One of the target's own buffers that it never sent us (on
+		 * its free list, most likely), with the context of a chain
+		 * the target is in the middle of if it has one: an XDP_TX
+		 * program there would pass it on. */
+		d.addr = cm_buf_addr(l, t, cmp_rand_below(x, l->p.bufs_per_node));
+		d.len = 60;
+		if (cmp_chaos_mid_chain(c, t, &d.chain, &d.hop))
+			d.flags = CHAINMESH_D_CTX;
+		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_FT_STORM: {
+		/*
+		 * A foreign write (only the host writes a node's table): the
+		 * target's table made as costly to copy as it may be
+		 * (nflows = max_flows) and one it must refuse (a hop whose
+		 * next node is out of range). Then, every millisecond of the
+		 * hold (20 ms), two descriptors with a chain context no table
+		 * has (hop 255), a doorbell, and the table's seq moved on:
+		 * the first descriptor the target reads after each move finds
+		 * a "new" table, which it copies whole before it can refuse
+		 * it. Then the host's table back, unless the host wrote it
+		 * meanwhile.
+		 */
+		void *ft = cm_ftable(c->base, l, t);
+		struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
+		struct chainmesh_fhop *hops = cm_ftable_hops(ft), save;
+		u32 seq = le32_to_cpu(READ_ONCE(h->seq)), nfl, ch;
+		int sp;
+
+		if (seq & 1)
+			break;
+		ch = cmp_rand_below(x, CHAINMESH_MAX_CHAINS);
+		save = hops[ch];
+		nfl = le32_to_cpu(READ_ONCE(h->nflows));
+		WRITE_ONCE(h->seq, cpu_to_le32(++seq));
+		smp_wmb();
+		hops[ch].flags = CHAINMESH_H_VALID;
+		hops[ch].next = (u8)(l->p.nodes + 1);
+		WRITE_ONCE(h->nflows, cpu_to_le32(l->p.max_flows));
+		smp_wmb();
+		WRITE_ONCE(h->seq, cpu_to_le32(++seq));
+		a = cmp_now_ms() + (x->hold_ms ? x->hold_ms : 20);
+		while (!cmp_stop && cmp_now_ms() < a) {
+			sp = cm_ring_prod_space(&p->tx);
+			for (i = 0; sp > 0 && i < (u32)sp && i < 2; i++) {
+				d.addr = cm_buf_addr(l, c->self, cmp_chaos_buf(c, x));
+				d.len = 64;
+				d.flags = CHAINMESH_D_CTX;
+				d.chain = (u16)cmp_rand_below(x, CHAINMESH_MAX_CHAINS);
+				d.hop = 0xff;
+				cmp_chaos_desc(c, x, t, &d, k);
+			}
+			if (le32_to_cpu(READ_ONCE(h->seq)) != seq)
+				break;		/* the host wrote it */
+			seq += 2;
+			WRITE_ONCE(h->seq, cpu_to_le32(seq));
+			cmp_flush(c);
+			cmp_kick(c, t);
+			cmp_sleep_us(1000);
+			cmp_poll(c);	/* our buffers back */
+		}
+		if (le32_to_cpu(READ_ONCE(h->seq)) != seq)
+			break;
+		WRITE_ONCE(h->seq, cpu_to_le32(++seq));
+		smp_wmb();
+		hops[ch] = save;
+		WRITE_ONCE(h->nflows, cpu_to_le32(nfl));
+		smp_wmb();
+		WRITE_ONCE(h->seq, cpu_to_le32(++seq));
+		break;
+	}
+	case K_RING_STUCK:
+		/* Heartbeat on, and our tail of the target's ring exactly one
+		 * ring behind its head: "full", which a consumer may say. We
+		 * still read what it sent before (so that it holds no buffer
+		 * of it with us), but put the tail that says full back after
+		 * each poll: once the target runs out of the space it cached,
+		 * its ring to us stays full. For the hold (3 s), at most once
+		 * per 15 s in a random run. Then the real tail back. */
+		if (cmp_now_ms() < x->stuck_next)
+			return;
+		slots = l->p.ring_slots;
+		a = cmp_now_ms() + (x->hold_ms ? x->hold_ms : 3000);
+		x->stuck_next = a + 15000;
+		while (!cmp_stop && cmp_now_ms() < a) {
+			cmp_poll(c);
+			n = le32_to_cpu(smp_load_acquire(&p->data.hdr->head));
+			if (n - p->data.tail <= slots)
+				smp_store_release(&p->data.hdr->tail,
+						  cpu_to_le32(n - slots));
+			x->detail[k]++;
+			cmp_sleep_us(1000);
+		}
+		smp_store_release(&p->data.hdr->tail, cpu_to_le32(p->data.tail));
+		break;
+	case K_RET_FLOOD: {
+		/* Garbage offsets on our return ring to the target, eight at
+		 * a time, refilled as fast as it drains for the hold (100 ms),
+		 * published without a doorbell: a target that cut us must
+		 * neither read them nor keep polling for them (it arms our
+		 * ring no more, so it leaves it full: then we only wait). */
+		int sp;
+
+		a = cmp_now_ms() + (x->hold_ms ? x->hold_ms : 100);
+		while (!cmp_stop && cmp_now_ms() < a) {
+			sp = cm_ring_prod_space(&p->back);
+			if (sp <= 0) {
+				cmp_sleep_us(1000);
+				continue;
+			}
+			for (i = 0; i < (u32)sp && i < 8; i++) {
+				cm_ring_push_addr(&p->back, cmp_rand(x));
+				x->detail[k]++;
+				c->forged++;
+			}
+			smp_store_release(&p->back.hdr->head,
+					  cpu_to_le32(p->back.head));
+			p->back.published = p->back.head;
+		}
 		break;
 	}
 	case K_HOARD:

@@ -24,6 +24,13 @@
 #   chain 3 = hops 1 3: flow 3 10.0.0.1 -> 10.0.0.3, so that VM1 also
 #   transmits into the attacker (its consumer index is attacked too)
 #
+# Then, one attack kind at a time (Documentation/threat-model.rst, "What
+# it cannot do"): ft_storm against VM2 (a table copy per descriptor
+# asked for: at most one a jiffy), ring_stuck against VM1 (node 3's ring
+# says full: VM1's other traffic goes on), desc_self_free against VM2
+# running xdp_tx.o (its own free buffers named to it: refused, per-hop
+# accounting exact).
+#
 # Asserts: pings keep flowing during the attack and all answer after it;
 # each victim counts the rejected input per reason (ethtool -S rx_bad_*);
 # no Oops/WARN/BUG/soft lockup/RCU stall; the victims' shells answer all
@@ -37,7 +44,9 @@
 # Knobs: CM_CHAOS_SEED (replay a run; printed in any case),
 # CM_CHAOS_SECONDS (default 30), CM_CHAOS_TARGETS (default 0,1,2: the
 # host node and both guests), CM_CHAOS_MAX_LOSS (percent of the pings
-# sent during the attack that may be lost, default 10).
+# sent during the attack that may be lost, default 10),
+# CM_CHAOS_FT_SECONDS (ft_storm, default 6), CM_CHAOS_FT_SOFTIRQ_MAX
+# (percent of VM2's CPU time in softirq during ft_storm).
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -49,7 +58,11 @@ MAX_LOSS=${CM_CHAOS_MAX_LOSS:-10}
 TARGETS=${CM_CHAOS_TARGETS:-0,1,2}
 REASONS="addr align owner len index chain return"
 CM_BAIL_SUFFIX=" (seed $SEED)"
-CM_HOST_ARGS="bad_limit=0 $CM_HOST_ARGS"
+# max_flows 16384 (2 MiB a table, so a 32 MiB region): what a table
+# copy costs when a peer inflates nflows (ft_storm)
+FT_MAX_FLOWS=${CM_CHAOS_MAX_FLOWS:-16384}
+CM_LAB_REGION=${CM_CHAOS_REGION:-32M}
+CM_HOST_ARGS="bad_limit=0 max_flows=$FT_MAX_FLOWS $CM_HOST_ARGS"
 CM_GUEST_ARGS="bad_limit=0 $CM_GUEST_ARGS"
 
 start_pings()
@@ -156,15 +169,152 @@ consoles_quiet()
 	return 0
 }
 
+# ---------------------------------------------------------------- holes
+#
+# After the random run, one attack kind at a time, each against what it
+# could once make a victim do (Documentation/threat-model.rst, "What it
+# cannot do"). cmlab peer numbers: 0 the random run, 1 ft_storm, 2
+# ring_stuck, 3 desc_self_free.
+
+FT_SECS=${CM_CHAOS_FT_SECONDS:-6}
+# Of all the victim's CPU time during ft_storm, the share in softirq
+FT_SOFTIRQ_MAX=${CM_CHAOS_FT_SOFTIRQ_MAX:-25}
+STUCK_SECS=16
+XDP_OBJ=$CM_ROOT/selftests/vm/progs/xdp_tx.o
+XDP_SKIP=
+
+# The lab, with xdp_tx.o in /lib/cmtest when clang can build it.
+chaos_lab()
+{
+	if command -v clang >/dev/null 2>&1 &&
+	   make -s -C "$CM_ROOT/selftests/vm/progs" xdp_tx.o >&2; then
+		lab_start 3 --file "$XDP_OBJ:/lib/cmtest/"
+	else
+		XDP_OBJ=
+		XDP_SKIP=" # SKIP no clang to build xdp_tx.o"
+		lab_start 3
+	fi
+}
+
+# peer_up ARGS...: cmlab peer ARGS, which must join as node 3.
+peer_up()
+{
+	CM_OUT=$("$CMLAB" peer "$@" 2>&1) || return 1
+	[[ "$CM_OUT" == *" peer 3 "* ]]
+}
+
+# peer_end P: cmlab peer P ran to its end.
+peer_end()
+{
+	local log
+
+	log=$("$CMLAB" peer-wait "$1" --timeout 90 2>&1) &&
+		grep -q "chaos done seed" <<<"$log" && return 0
+	CM_OUT="cm-peer $1: $(grep -E 'chaos kind|summary|error' <<<"$log")"
+	return 1
+}
+
+# ft_stats VM: inline table builds, uptime (s), softirq time (USER_HZ
+# ticks, all CPUs), CPUs, rx_bad_chain.
+ft_stats()
+{
+	vm_exec "$1" "awk '{ print \$6 }' /sys/kernel/debug/chainmesh/cm0/ftable
+		      cut -d' ' -f1 /proc/uptime
+		      awk '/^cpu / { print \$8 }' /proc/stat
+		      nproc
+		      ethtool -S cm0 | awk '\$1 == \"rx_bad_chain:\" { print \$2 }'" ||
+		return 1
+	tr '\n' ' ' <<<"$CM_OUT"
+}
+
+# 1. Table rebuild storm: node 3 sends vm2 descriptors with a chain
+# context no table has, two a millisecond, and moves the seq of vm2's table
+# each time
+# (inflated to max_flows entries, 2 MiB, and refused). vm2 copies no
+# such table in softirq (one of at most 4096 entries, at most one a
+# jiffy: HZ 250), whatever it is sent: its softirq time stays bounded.
+ft_storm()
+{
+	local s0 s1 i0 u0 q0 c0 i1 u1 q1 n1 c1 jif pct
+
+	s0=$(ft_stats vm2) || return 1
+	peer_up chaos --seed "$SEED" --kinds ft_storm --targets 2 \
+		--duration 1 --hold $((FT_SECS * 1000)) || return 1
+	peer_end 1 || return 1
+	s1=$(ft_stats vm2) || return 1
+	read -r i0 u0 q0 _ c0 <<<"$s0"
+	read -r i1 u1 q1 n1 c1 <<<"$s1"
+	jif=$(awk -v a="$u0" -v b="$u1" 'BEGIN { printf "%d", (b - a) * 250 + 1 }')
+	pct=$(awk -v a="$u0" -v b="$u1" -v q=$((q1 - q0)) -v n="$n1" \
+		'BEGIN { printf "%d", q * 100 / ((b - a) * 100 * n) }')
+	CM_OUT="vm2 over $(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }') s: inline table builds +$((i1 - i0)) (at most one a jiffy: $jif), rx_bad_chain +$((c1 - c0)), softirq $pct% of $n1 CPUs (max $FT_SOFTIRQ_MAX%)"
+	[ $((i1 - i0)) -le "$jif" ] && [ $((c1 - c0)) -gt "$jif" ] &&
+		[ "$pct" -le "$FT_SOFTIRQ_MAX" ] && tap_diag "$CM_OUT"
+}
+
+# 2. One full ring: node 3 heartbeats and reads, but says its ring from
+# vm1 is full (its tail = vm1's head - ring_slots) for STUCK_SECS s while
+# vm1 floods it; once vm1 used up the space it had cached, that ring
+# stays full. After CM_HOARD_MS (2 s) of that, vm1 drops what goes to
+# node 3 (tx_drop_ring_full) and its pings to vm2 all get through again.
+ring_stuck()
+{
+	local d0 d1 got
+
+	d0=$(cm_ethtool_stat vm1 tx_drop_ring_full) || return 1
+	peer_up chaos --seed "$SEED" --kinds ring_stuck --targets 1 \
+		--duration 1 --hold $((STUCK_SECS * 1000)) || return 1
+	vm_exec vm1 "ping -c 1500 -i 0.01 -W 1 10.0.0.3 >/dev/null 2>&1 &
+		     echo \$! >/tmp/flood3.pid" || return 1
+	sleep 7
+	vm_exec vm1 "ping -c 10 -i 0.3 -W 1 10.0.0.2" 30 || true
+	got=$(ping_received "$CM_OUT")
+	vm_exec vm1 "kill \$(cat /tmp/flood3.pid) 2>/dev/null; true" || return 1
+	peer_end 2 || return 1
+	d1=$(cm_ethtool_stat vm1 tx_drop_ring_full) || return 1
+	CM_OUT="vm1 -> vm2, 7 s into node 3's full ring: ${got:-0}/10 answered; vm1 tx_drop_ring_full +$((d1 - d0))"
+	[ "$got" = 10 ] && ge $((d1 - d0)) 1 && tap_diag "$CM_OUT"
+}
+
+# 3. XDP_TX of a node's own free buffers: vm2 runs xdp_tx.o and is hop 1
+# of chain 7 (3 2 1); node 3 sends it descriptors naming vm2's own
+# buffers, which vm2 never sent it, with chain 7's context. vm2 refuses
+# them (rx_bad_return) rather than passing them on to vm1, and its
+# per-hop accounting stays exact: once traffic stops, every peerN_held
+# is 0 and pool_free is 512.
+self_free()
+{
+	local r0 r1 held free xtx
+
+	[ -n "$XDP_OBJ" ] || return 0
+	vm_exec vm0 "chainmesh chain add 7 hops 3 2 1 &&
+		     chainmesh flow add 7 chain 7 src 10.0.0.33/32 dst 10.0.0.1/32" ||
+		return 1
+	vm_exec vm2 "ip link set cm0 xdp obj /lib/cmtest/xdp_tx.o sec xdp" || return 1
+	r0=$(cm_ethtool_stat vm2 rx_bad_return) || return 1
+	peer_up chaos --seed "$SEED" --kinds desc_self_free --targets 2 \
+		--duration 5 --gap 2000 || return 1
+	peer_end 3 || return 1
+	vm_exec vm2 "ip link set cm0 xdp off" || return 1
+	vm_wait_for vm2 "ethtool -S cm0 | grep -q 'pool_free: 512\$'" 10 || true
+	vm_exec vm2 "ethtool -S cm0" || return 1
+	held=$(awk '$1 ~ /^peer[0-9]+_held:$/ && $2 != 0 { printf "%s %s ", $1, $2 }' <<<"$CM_OUT")
+	r1=$(awk '$1 == "rx_bad_return:" { print $2 }' <<<"$CM_OUT")
+	free=$(awk '$1 == "pool_free:" { print $2 }' <<<"$CM_OUT")
+	xtx=$(awk '$1 == "xdp_tx_zerocopy:" { print $2 }' <<<"$CM_OUT")
+	CM_OUT="vm2: pool_free $free, xdp_tx_zerocopy $xtx, rx_bad_return +$((r1 - r0)); held: ${held:-every peerN_held 0}"
+	[ -z "$held" ] && [ "$free" = 512 ] && ge $((r1 - r0)) 1 && tap_diag "$CM_OUT"
+}
+
 rmmod_victims()
 {
 	vm_exec vm1 "rmmod chainmesh" 30 && vm_exec vm2 "rmmod chainmesh" 30 &&
 		vm_exec vm0 "rmmod chainmesh_host" 30 && cm_ping_lsmod
 }
 
-tap_plan 24
+tap_plan 28
 tap_diag "chaos seed $SEED, $SECS s (replay: CM_CHAOS_SEED=$SEED $0)"
-cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
+cm_step "lab: daemon and 3 VMs up" fatal chaos_lab
 cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
 cm_step "vm1: chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
 cm_step "vm2: chainmesh.ko, cm0 10.0.0.2/24 up" fatal cm_ping_guest_up vm2 10.0.0.2/24
@@ -183,6 +333,10 @@ cm_step "vm1: rejected input counted per reason ($REASONS)" - bad_counted vm1
 cm_step "vm2: rejected input counted per reason ($REASONS)" - bad_counted vm2
 cm_step "vm1: pool_free back to 512 (no buffer leaked)" - cm_pool_full vm1 20
 cm_step "vm2: pool_free back to 512 (no buffer leaked)" - cm_pool_full vm2 20
+cm_step "ft_storm: vm2 copies at most one table a jiffy, softirq bounded" - ft_storm
+cm_step "ring_stuck: node 3's full ring; vm1's pings to vm2 answered, its frames dropped" - ring_stuck
+cm_step "desc_self_free: vm2 (XDP_TX) refuses its own free buffers, accounting exact$XDP_SKIP" - self_free
+cm_step "vm1, vm2: pool_free back to 512 after them" - eval 'cm_pool_full vm1 20 && cm_pool_full vm2 20'
 cm_step "vm0: host node counted the rejected input (node 0 bad)" - host_bad
 cm_step "vm0: nodes 1 and 2 still up" - host_view
 cm_step "vm0: node table and counters" - vm_exec vm0 "chainmesh node show"

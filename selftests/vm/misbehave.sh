@@ -50,7 +50,9 @@ set -e
 
 SEED=${CM_MISBEHAVE_SEED:-$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))}
 SHARE=256			# peer_share 50% of bufs_per_node 512
-GARBAGE=desc_addr,desc_align,desc_len0,desc_len_huge,desc_off,head_random
+GARBAGE=desc_addr,desc_align,desc_len0,desc_len_huge,desc_off,head_random,ret_flood
+# NET_RX softirqs a victim may run in 3 s while a peer it cut floods it
+NAPI_MAX=${CM_MISBEHAVE_NAPI_MAX:-300}
 BAD="rx_bad_addr rx_bad_align rx_bad_owner rx_bad_len rx_bad_index"
 CM_BAIL_SUFFIX=" (seed $SEED)"
 
@@ -167,6 +169,24 @@ not_read()
 	[ "$a1" = "$b1" ] && [ "$a2" = "$b2" ] && ! grep -q "chaos done" "$CMLAB_DIR/peer1.log"
 }
 
+# While the cut node 3 keeps refilling its return ring to vm1 with
+# garbage (ret_flood, no doorbell), vm1's NAPI neither reads it nor
+# keeps polling for it: few NET_RX softirqs in 3 s, and at most 10% of
+# its CPU time in softirq.
+napi_idle()
+{
+	local nrx sirq n
+
+	vm_exec vm1 "s() { awk '/NET_RX/ { for (i = 2; i <= NF; i++) s += \$i; print s }' /proc/softirqs; }
+		     t() { awk '/^cpu / { print \$8 }' /proc/stat; }
+		     a=\$(s); q=\$(t); sleep 3; b=\$(s); r=\$(t)
+		     echo \$((b - a)) \$((r - q)) \$(nproc)" || return 1
+	read -r nrx sirq n <<<"$CM_OUT"
+	CM_OUT="vm1 in 3 s of node 3's ret_flood: NET_RX softirqs +$nrx (max $NAPI_MAX), softirq time $sirq of $((300 * n)) ticks (max 10%)"
+	ge "$nrx" 0 && [ "$nrx" -le "$NAPI_MAX" ] && [ $((sirq * 10)) -le $((300 * n)) ] &&
+		! grep -q "chaos done" "$CMLAB_DIR/peer1.log" && tap_diag "$CM_OUT"
+}
+
 vm1_stops_sending()
 {
 	local a b
@@ -253,13 +273,32 @@ node0_garbage_ends()
 		vm_exec vm0 "dmesg | grep 'cmh-lab: node 3 sent'"
 }
 
+# ---------------------------------------------------------------- chain
+
+# Bad chain context counts against its sender once the victim's table is
+# a second old: node 3 (a new life) sends vm2 nothing but descriptors
+# whose chain and hop vm2's table does not have; vm2 judges it broken.
+chain_judged()
+{
+	local b0 b1 c1
+
+	b0=$(stat_of vm2 peer3_broken) || return 1
+	peer_up chaos --seed "$SEED" --kinds desc_chain --targets 2 --duration 15 \
+		--gap 1000 || return 1
+	vm_wait_for vm2 "ethtool -S cm0 | awk '\$1 == \"peer3_broken:\" && \$2 > $b0 { f = 1 } END { exit !f }'" 12 || true
+	b1=$(stat_of vm2 peer3_broken) && c1=$(stat_of vm2 rx_bad_chain) || return 1
+	"$CMLAB" peer-stop 5 >/dev/null 2>&1 || return 1
+	CM_OUT="vm2: peer3_broken $b0 -> $b1, rx_bad_chain $c1"
+	[ "$b1" -gt "$b0" ] && tap_diag "$CM_OUT"
+}
+
 end_pools()
 {
 	"$CMLAB" peer-stop 2 >/dev/null 2>&1 || return 1
 	cm_pool_full vm1 10 && cm_pool_full vm2 10
 }
 
-tap_plan 31
+tap_plan 34
 tap_diag "garbage seed $SEED (replay: CM_MISBEHAVE_SEED=$SEED $0)"
 cm_step "lab: daemon and 3 VMs up" fatal cm_ping_start_lab
 cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
@@ -278,6 +317,7 @@ cm_step "broken: pings running, node 3 sends garbage (seed $SEED)" fatal start_g
 cm_step "broken: the host calls node 3 broken" - host_says_broken
 cm_step "broken: vm1 and vm2 count its garbage, judge it broken" - judged
 cm_step "broken: vm1 and vm2 read nothing more from it" - not_read
+cm_step "broken: vm1's NAPI idle while it floods its return ring (ret_flood)" - napi_idle
 cm_step "broken: vm1 sends nothing more to it" - vm1_stops_sending
 cm_step "broken: vm1 -> vm2 pings kept flowing (loss <= 10%)" - pings_flow
 cm_step "broken: node 3 left, still broken at the host" - garbage_ends
@@ -293,6 +333,8 @@ cm_step "node 0: hoarder gone, cmh-lab pool_free back to 512" - hoarder_leaves v
 cm_step "node 0: node 3 sends it garbage: counted per reason and peer, judged broken" - node0_garbage
 cm_step "node 0: node 3 left, broken at the host" - node0_garbage_ends
 cm_step "node 0: cmh-lab pool_free 512" - cm_pool_full vm0 10 cmh-lab
+cm_step "chain: node 3 sends vm2 bad chain context only: judged broken" - chain_judged
+cm_step "chain: vm2 pool_free 512" - cm_pool_full vm2 10
 cm_step "end: all rmmod cleanly" - eval 'vm_exec vm1 "rmmod chainmesh" 30 &&
 	vm_exec vm2 "rmmod chainmesh" 30 && vm_exec vm0 "rmmod chainmesh_host" 30 &&
 	cm_ping_lsmod'
