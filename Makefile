@@ -2,25 +2,29 @@
 #
 # chainmesh: out-of-tree modules for Debian's 6.1 amd64 kernel, plus tools.
 #
-#   make                 modules and tools
+#   make                 modules, libchainmesh (lib/) and tools
 #   make check           install test dependencies, build, run every test
 #   make demo            install lab dependencies, build, boot the lab demo
 #   make bench           ring and per-hop benchmarks into bench/results/
 #   make W=1 C=1         the modules with extra warnings and sparse
-#   make install         modules_install and the tools into $(DESTDIR)$(PREFIX)
+#   make install         modules_install, libchainmesh (lib, header, .pc) and
+#                        the tools into $(DESTDIR)$(PREFIX)
 
 # Debian's newest installed 6.1 amd64 headers, not the running kernel.
 KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 
-all: modules tools
+all: modules lib tools
 
 modules:
 	@test -d "$(KDIR)" || { echo "no kernel headers in '$(KDIR)': run 'make deps' or set KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-tools:
+lib:
+	$(MAKE) -C lib
+
+tools: lib
 	$(MAKE) -C tools
 
 deps:
@@ -41,6 +45,7 @@ bench: deps
 		RING_PNG_URI=bench/ring.png ./bench/run.sh
 
 install: modules_install
+	$(MAKE) -C lib install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
 modules_install:
@@ -48,7 +53,8 @@ modules_install:
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C lib clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules tools deps check demo bench install modules_install clean
+.PHONY: all modules lib tools deps check demo bench install modules_install clean
