@@ -48,6 +48,10 @@ install: modules_install
 	$(MAKE) -C lib install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
+# libchainmesh alone: lib, header, pkg-config file.
+install-lib: lib
+	$(MAKE) -C lib install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install
 
@@ -57,4 +61,4 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules lib tools deps check demo bench install modules_install clean
+.PHONY: all modules lib tools deps check demo bench install install-lib modules_install clean

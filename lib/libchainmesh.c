@@ -485,7 +485,8 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 {
 	struct cm_dp *dp = &n->dp;
 	const struct cm_ftable *t = cml_table(n);
-	u32 plen, sent = 0;
+	u32 plen, sent = 0, dropped = 0;
+	enum cm_tx_drop why;
 	struct cm_ctx ctx;
 	struct cm_route r;
 	struct cm_desc d;
@@ -507,8 +508,16 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 		    b->len < CM_ETH_HLEN ||
 		    cm_dp_route(t, b->has_ctx ? &ctx : NULL, hdr, plen, &r)) {
 			cml_give_back(n, b);
+			dropped++;
 			continue;
 		}
+		/* Backpressure: a full ring, or a hop holding its share of
+		 * our pool, stops the burst here (the rest stays the
+		 * program's), unless that hop is stuck or hoarding. */
+		if (!cm_dp_tx_room_hint(dp, r.peer) && cm_dp_peer_up(dp, r.peer) &&
+		    !cm_dp_ring_stuck(dp, r.peer) &&
+		    (b->owner != dp->self || !cm_dp_hoarder(dp, r.peer)))
+			break;
 		d.addr = b->offset;
 		d.data_off = (u16)(b->data - ((u8 *)n->base + b->offset));
 		d.len = (u16)b->len;
@@ -517,8 +526,10 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 		d.flags = 0;
 		/* The next node must find its own address. */
 		cm_frame_set_dest(n->base, &n->l, b->data, r.peer);
-		if (cm_dp_push(dp, &r, &d)) {
+		why = cm_dp_push(dp, &r, &d);
+		if (why) {
 			cml_give_back(n, b);
+			dropped++;
 			continue;
 		}
 		sent++;
@@ -527,9 +538,9 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 			cm_pool_set_hop(&dp->pool, b->idx_, r.peer);
 	}
 	cm_dp_tx_count(dp, CM_TX_XDP_ZEROCOPY, sent);
-	if (sent != (u32)count)
-		cm_dp_tx_count(dp, CM_TX_XDP_TX_DROP, (u32)count - sent);
-	return (int)sent;
+	if (dropped)
+		cm_dp_tx_count(dp, CM_TX_XDP_TX_DROP, dropped);
+	return i;
 }
 
 static bool cml_copy(u8 *buf, u32 len, const void *src)
@@ -569,6 +580,15 @@ static int cml_xmit(struct cml_node *n, const struct cm_route *r,
 	enum cm_tx_drop why = CM_TX_DROP_LEN;
 	struct cm_desc d;
 
+	/* No room (as the stack's queue stops): not a drop, the program
+	 * tries again once a doorbell says there is. */
+	if (cm_dp_peer_up(dp, r->peer) && !cm_dp_fenced(dp) &&
+	    !cm_dp_tx_room(dp, r->peer)) {
+		cm_dp_tx_count(dp, CM_TX_STOPPED, 1);
+		return cm_pool_avail(&dp->pool) &&
+		       cm_ring_prod_space(&dp->peer[r->peer].tx) <= 0 ?
+		       -EAGAIN : -ENOBUFS;
+	}
 	if (len >= CM_ETH_HLEN && len <= n->l.p.buf_size - CHAINMESH_HEADROOM)
 		why = cm_dp_send(dp, r, len, cml_copy, frame, &d);
 	if (why)
@@ -709,7 +729,8 @@ CML_EXPORT int cml_join(struct cml_node *n)
 		return -EALREADY;
 	if (!n->have_layout)
 		return -EAGAIN;
-	n->pol.bad_limit = n->cfg.bad_limit ? n->cfg.bad_limit : CM_DEF_BAD_LIMIT;
+	n->pol.bad_limit = n->cfg.bad_limit == CML_NEVER ? 0 :
+			   n->cfg.bad_limit ? n->cfg.bad_limit : CM_DEF_BAD_LIMIT;
 	n->pol.bad_window_ms = n->cfg.bad_window_ms ? n->cfg.bad_window_ms :
 			       CM_DEF_BAD_WINDOW_MS;
 	n->pol.peer_share = n->cfg.peer_share ? n->cfg.peer_share :
@@ -866,13 +887,20 @@ CML_EXPORT void cml_get_stats(const struct cml_node *n, struct cml_stats *s)
 	s->tx_bytes = READ_ONCE(dp->tx_total.bytes);
 	s->forwarded = READ_ONCE(dp->tx_stats[CM_TX_XDP_ZEROCOPY]);
 	s->forward_drops = READ_ONCE(dp->tx_stats[CM_TX_XDP_TX_DROP]);
+	s->tx_busy = READ_ONCE(dp->tx_stats[CM_TX_STOPPED]);
 	for (i = 0; i < __CM_TX_DROP_MAX; i++)
 		s->tx_drops += READ_ONCE(dp->tx_drops[i]);
 	for (i = 0; i < __CM_RX_DROP_MAX; i++)
 		s->rx_drops += READ_ONCE(dp->rx_drops[i]);
 	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
 		s->bad += READ_ONCE(dp->rx_bad[i]);
+	s->bad_addr = READ_ONCE(dp->rx_bad[CM_BAD_ADDR]);
+	s->bad_align = READ_ONCE(dp->rx_bad[CM_BAD_ALIGN]);
+	s->bad_owner = READ_ONCE(dp->rx_bad[CM_BAD_OWNER]);
+	s->bad_len = READ_ONCE(dp->rx_bad[CM_BAD_LEN]);
+	s->bad_index = READ_ONCE(dp->rx_bad[CM_BAD_INDEX]);
 	s->bad_chain = READ_ONCE(dp->rx_bad[CM_BAD_CHAIN]);
+	s->bad_return = READ_ONCE(dp->rx_bad[CM_BAD_RETURN]);
 	for (i = 0; i < n->l.p.nodes; i++)
 		s->judged += READ_ONCE(dp->peers.broken[i]);
 	s->reclaimed = READ_ONCE(dp->reclaimed);

@@ -47,6 +47,8 @@ struct cml_node;
 					   * out itself: chainmesh-mesh) */
 #define CML_F_QUIET		(1u << 2) /* no log lines on stderr */
 
+#define CML_NEVER	(~0u)
+
 struct cml_config {
 	const char *socket;	/* the daemon's unix socket (required) */
 	unsigned int vectors;	/* doorbell vectors per peer: the daemon's
@@ -54,7 +56,8 @@ struct cml_config {
 	int wait_ms;		/* for the layout; 0: 30 s, < 0: for ever */
 	unsigned int flags;	/* CML_F_* */
 	/* Policy (0: the kernel node's defaults, dp.h). */
-	unsigned int bad_limit;	/* bad inputs that judge a peer broken */
+	unsigned int bad_limit;	/* bad inputs within bad_window_ms that
+				 * judge a peer broken; CML_NEVER: never */
 	unsigned int bad_window_ms;
 	unsigned int peer_share; /* percent of our pool one next hop holds */
 };
@@ -81,10 +84,14 @@ struct cml_stats {
 	uint64_t tx_packets, tx_bytes;		/* cml_send()s that went */
 	uint64_t forwarded;			/* cml_forward(): zero copy */
 	uint64_t forward_drops;			/* no hop, peer down, full */
-	uint64_t tx_drops;			/* cml_send() refused */
+	uint64_t tx_drops;			/* cml_send() dropped */
+	uint64_t tx_busy;			/* cml_send(): no room yet,
+						 * -EAGAIN or -ENOBUFS */
 	uint64_t rx_drops;			/* CM_RX_DROP_* */
 	uint64_t bad;				/* bad descriptors and returns */
-	uint64_t bad_chain;			/* of those: unknown chain */
+	/* of those, per reason (as `ethtool -S` rx_bad_*) */
+	uint64_t bad_addr, bad_align, bad_owner, bad_len, bad_index;
+	uint64_t bad_chain, bad_return;
 	uint64_t judged;			/* peers judged broken */
 	uint64_t reclaimed;			/* ours back from the dead */
 	uint64_t kicks_sent, kicks_got;
@@ -128,9 +135,17 @@ int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max);
 /*
  * cml_forward - pass received buffers on, zero copy, to the next node of
  * their chain (by their context; a frame without context, or whose
- * context this node's table no longer has, is classified). A buffer that
- * cannot go is given back. Published by cml_flush().
- * Return: buffers forwarded.
+ * context this node's table no longer has, is classified), in order. A
+ * buffer with nowhere to go (no flow, no next hop, next node down) is
+ * given back and counted (forward_drops). A full ring to the next node
+ * (or a next node holding its share of our pool) stops the burst: the
+ * buffers from there on are still the program's, to forward again once
+ * the next node made room (cml_wait()) or to release. A next node that
+ * is stuck (its ring full and standing still for 2 s) does not stop it:
+ * its buffers are dropped, as the kernel node drops them.
+ * Published by cml_flush().
+ * Return: buffers consumed from the front of @bufs (forwarded or given
+ * back).
  */
 int cml_forward(struct cml_node *n, struct cml_buf *bufs, int count);
 
@@ -148,9 +163,11 @@ struct cml_ctx {
  * and queue it to the next node: of chain @ctx when given and this node
  * is on it at that place, else as this node's flow table classifies it.
  * Published by cml_flush().
- * Return: 0, -ENOBUFS (pool empty, or the hop holds its share), -EAGAIN
- * (its ring is full), -ENOENT (no flow, no next hop), -EHOSTDOWN (next
- * node not up, or we are fenced), -EMSGSIZE (length).
+ * Return: 0; no room yet, not a drop (tx_busy): -ENOBUFS (our pool is
+ * empty, or the next node holds its share of it) or -EAGAIN (its ring is
+ * full): flush, wait (cml_wait()), try again; dropped (tx_drops): -ENOENT
+ * (no flow, no next hop), -EHOSTDOWN (next node not up, or we are
+ * fenced), -EMSGSIZE (length).
  */
 int cml_send(struct cml_node *n, const void *frame, uint32_t len,
 	     const struct cml_ctx *ctx);
