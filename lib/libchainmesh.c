@@ -29,44 +29,10 @@
 #include <chainmesh/dp.h>
 #include <chainmesh/libchainmesh.h>
 
+#include "libchainmesh-int.h"
+
 #define CML_EXPORT	__attribute__((visibility("default")))
-#define CML_TICK_MS	100
-#define CML_MAX_VECTORS	64
 
-struct cml_node {
-	struct cml_config cfg;
-	int sock;
-	u32 self;
-	int own_efd;
-	int efd[CHAINMESH_MAX_NODES];	/* peers' doorbells, under @lock */
-	pthread_mutex_t lock;
-
-	void *base;
-	u64 size;
-	bool have_layout;
-	struct cm_layout l;
-	u32 mesh_id;
-	struct chainmesh_node *node;
-	u8 mac[6];
-
-	struct cm_dp dp;		/* valid while @joined */
-	struct cm_policy pol;
-	bool joined;
-	struct cm_ftable *ft;		/* validated copy of our table */
-	struct cm_ftable *ft_spare;
-	u32 ft_refused_seq;
-	bool ft_refused;
-	u64 heartbeat;
-	u64 last_tick;			/* ms, of the poll thread's cml_tick() */
-
-	pthread_t tick_thread;
-	bool tick_started;
-	volatile int tick_quit;
-
-	u64 kicks_sent;
-	u64 kicks_got;
-	u64 fences;
-};
 
 static void cml_log(const struct cml_node *n, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -228,7 +194,7 @@ static void cml_daemon_poll(struct cml_node *n)
 	}
 }
 
-static void cml_kick(struct cml_node *n, u32 peer)
+void cml_kick(struct cml_node *n, u32 peer)
 {
 	u64 one = 1;
 
@@ -269,34 +235,41 @@ CML_EXPORT int cml_wait_layout(struct cml_node *n, int wait_ms)
 	return 0;
 }
 
-CML_EXPORT int cml_attach(const struct cml_config *cfg, struct cml_node **np)
+int cml_attach_at(struct cml_node *n, const struct cml_config *cfg)
 {
-	struct cml_node *n;
 	int err, i;
 
-	*np = NULL;
-	if (!cfg || !cfg->socket)
-		return -EINVAL;
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	n->cfg = *cfg;
-	if (!n->cfg.vectors)
-		n->cfg.vectors = 1;
-	if (n->cfg.vectors > CML_MAX_VECTORS) {
-		free(n);
-		return -EINVAL;
-	}
-	if (!n->cfg.wait_ms)
-		n->cfg.wait_ms = 30000;
 	n->sock = -1;
 	n->own_efd = -1;
 	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
 		n->efd[i] = -1;
 	pthread_mutex_init(&n->lock, NULL);
+	if (!cfg || !cfg->socket)
+		return -EINVAL;
+	n->cfg = *cfg;
+	if (!n->cfg.vectors)
+		n->cfg.vectors = 1;
+	if (n->cfg.vectors > CML_MAX_VECTORS)
+		return -EINVAL;
+	if (!n->cfg.wait_ms)
+		n->cfg.wait_ms = 30000;
 	err = cml_connect(n);
 	if (!err && !(n->cfg.flags & CML_F_NO_LAYOUT))
 		err = cml_wait_layout(n, n->cfg.wait_ms);
+	return err;
+}
+
+CML_EXPORT int cml_attach(const struct cml_config *cfg, struct cml_node **np)
+{
+	struct cml_node *n;
+	int err;
+
+	*np = NULL;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->allocated = true;
+	err = cml_attach_at(n, cfg);
 	if (err) {
 		cml_close(n);
 		return err;
@@ -314,7 +287,7 @@ static struct cml_node *cml_of(struct cm_dp *dp)
 
 /* Our table as the host last published it, validated (flow.h); one it
  * refused is not copied again until the host writes another. */
-static const struct cm_ftable *cml_table(struct cml_node *n)
+const struct cm_ftable *cml_table(struct cml_node *n)
 {
 	void *shared = cm_ftable(n->base, &n->l, n->self);
 	u32 seq = le32_to_cpu(READ_ONCE(cm_ftable_hdr(shared)->seq));
@@ -415,17 +388,19 @@ static void cml_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *c)
  * had queued to us: drop what is queued unread and rejoin as a new epoch,
  * as a guest does.
  */
-static void cml_fence(struct cml_node *n)
+static bool cml_fence(struct cml_node *n)
 {
 	struct cm_dp *dp = &n->dp;
 	u32 verdict = le32_to_cpu(READ_ONCE(n->node->host_state)), epoch;
 
 	if (verdict == CHAINMESH_NODE_UP) {
 		WRITE_ONCE(dp->acked, true);
-		return;
+		return false;
 	}
 	if (!cm_dp_fenced(dp))
-		return;
+		return false;
+	if (n->no_rejoin)
+		return true;
 	/* Peers send nothing to a node that is not up. */
 	smp_store_release(&n->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
 	cm_dp_fence_rings(dp);
@@ -438,6 +413,7 @@ static void cml_fence(struct cml_node *n)
 	cml_log(n, "node %u: host called it %s: fenced, rejoined as epoch %u",
 		n->self, verdict == CHAINMESH_NODE_DOWN ? "down" : "broken",
 		epoch);
+	return false;
 }
 
 CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
@@ -445,20 +421,21 @@ CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 	struct cml_rx_ctx rx = { .bufs = bufs, .n = 0 };
 	struct cm_dp *dp = &n->dp;
 	const struct cm_ftable *t;
+	bool fenced;
 
 	if (!n->joined || max <= 0)
 		return 0;
 	if (!(n->cfg.flags & CML_F_TICK_THREAD) &&
 	    cml_now_ms() >= n->last_tick + CML_TICK_MS)
 		cml_tick(n);
-	cml_fence(n);
+	fenced = cml_fence(n);
 	cm_dp_disarm(dp);
 	cm_dp_returns(dp, &cml_dp_ops, max);
 	if (cm_dp_peer_changes_due(dp))
 		cm_dp_peer_changes(dp, &cml_dp_ops, cml_report);
 	t = cml_table(n);
 	cml_rx_cur = &rx;
-	cm_dp_rx_poll(dp, &cml_dp_ops, max, cm_dp_fenced(dp), &t);
+	cm_dp_rx_poll(dp, &cml_dp_ops, max, fenced, &t);
 	cml_rx_cur = NULL;
 	/* Buffers that went home in the poll (bad ones, bad chains). */
 	cm_dp_rx_flush(dp, &cml_dp_ops);
@@ -693,7 +670,8 @@ CML_EXPORT int cml_tick(struct cml_node *n)
 	if (!n->joined)
 		return 0;
 	n->last_tick = cml_now_ms();
-	WRITE_ONCE(n->node->heartbeat, cpu_to_le64(++n->heartbeat));
+	if (n->last_tick >= n->hb_stall_until)
+		WRITE_ONCE(n->node->heartbeat, cpu_to_le64(++n->heartbeat));
 	cm_dp_tick(&n->dp, &any);
 	cml_daemon_poll(n);
 	return 0;
@@ -829,7 +807,8 @@ CML_EXPORT void cml_close(struct cml_node *n)
 	if (n->sock >= 0)
 		close(n->sock);
 	pthread_mutex_destroy(&n->lock);
-	free(n);
+	if (n->allocated)
+		free(n);
 }
 
 /* ------------------------------------------------------------ queries */
