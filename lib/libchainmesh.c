@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <chainmesh/dp.h>
@@ -115,10 +116,11 @@ static void cml_peer_msg(struct cml_node *n, int64_t id, int fd)
 static int cml_connect(struct cml_node *n)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv;
 	unsigned int own = 0;
 	struct stat st;
 	int64_t val;
-	int fd;
+	int fd, r;
 
 	if (!n->cfg.socket || strlen(n->cfg.socket) >= sizeof(sun.sun_path))
 		return -EINVAL;
@@ -130,6 +132,11 @@ static int cml_connect(struct cml_node *n)
 		cml_log(n, "connect %s: %s", n->cfg.socket, strerror(errno));
 		return -errno;
 	}
+	/* A daemon that stops halfway through the setup is not waited
+	 * for longer than the layout would be. */
+	tv.tv_sec = n->cfg.wait_ms > 0 ? n->cfg.wait_ms / 1000 : 30;
+	tv.tv_usec = n->cfg.wait_ms > 0 ? (n->cfg.wait_ms % 1000) * 1000 : 0;
+	setsockopt(n->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (cml_recv_msg(n->sock, &val, &fd, true) || val != 0) {
 		cml_log(n, "daemon: bad protocol version");
 		return -EPROTO;
@@ -157,9 +164,10 @@ static int cml_connect(struct cml_node *n)
 	}
 	/* The other peers' eventfds, then ours, one per vector. */
 	while (own < n->cfg.vectors) {
-		if (cml_recv_msg(n->sock, &val, &fd, true)) {
-			cml_log(n, "daemon went away during setup");
-			return -EPROTO;
+		r = cml_recv_msg(n->sock, &val, &fd, true);
+		if (r) {
+			cml_log(n, "daemon went away or went quiet during setup");
+			return r > 0 ? -ETIMEDOUT : -EPROTO;
 		}
 		if (val == n->self) {
 			if (fd < 0)
@@ -172,6 +180,9 @@ static int cml_connect(struct cml_node *n)
 			cml_peer_msg(n, val, fd);
 		}
 	}
+	tv.tv_sec = 0;
+	tv.tv_usec = 0;
+	setsockopt(n->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return 0;
 }
 
@@ -491,9 +502,11 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 		/* Backpressure: a full ring, or a hop holding its share of
 		 * our pool, stops the burst here (the rest stays the
 		 * program's), unless that hop is stuck or hoarding. */
-		if (!cm_dp_tx_room_hint(dp, r.peer) && cm_dp_peer_up(dp, r.peer) &&
-		    !cm_dp_ring_stuck(dp, r.peer) &&
-		    (b->owner != dp->self || !cm_dp_hoarder(dp, r.peer)))
+		if (cm_dp_peer_up(dp, r.peer) &&
+		    ((cm_ring_prod_space(&dp->peer[r.peer].tx) <= 0 &&
+		      !cm_dp_ring_stuck(dp, r.peer)) ||
+		     (b->owner == dp->self && cm_dp_over_quota(dp, r.peer) &&
+		      !cm_dp_hoarder(dp, r.peer))))
 			break;
 		d.addr = b->offset;
 		d.data_off = (u16)(b->data - ((u8 *)n->base + b->offset));
@@ -636,6 +649,7 @@ CML_EXPORT bool cml_arm(struct cml_node *n)
 CML_EXPORT int cml_wait(struct cml_node *n, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = n->own_efd, .events = POLLIN };
+	int woken = 0;
 	u64 v;
 
 	if (!(n->cfg.flags & CML_F_TICK_THREAD)) {
@@ -646,14 +660,17 @@ CML_EXPORT int cml_wait(struct cml_node *n, int timeout_ms)
 		if (timeout_ms < 0 || timeout_ms > left)
 			timeout_ms = left;
 	}
-	if (cml_arm(n))
-		return 0;
+	/* Entries arrived before the producers saw us armed: no sleep. */
+	if (cml_arm(n)) {
+		woken = 1;
+		timeout_ms = 0;
+	}
 	if (poll(&pfd, 1, timeout_ms) > 0 &&
 	    read(n->own_efd, &v, sizeof(v)) == sizeof(v)) {
 		n->kicks_got += v;
-		return 1;
+		woken = 1;
 	}
-	return 0;
+	return woken;
 }
 
 CML_EXPORT int cml_fd(const struct cml_node *n)
@@ -721,11 +738,16 @@ CML_EXPORT int cml_join(struct cml_node *n)
 	}
 	/* Empty, seq 0: what the region holds until the host publishes. */
 	n->node = cm_node(n->base, l, n->self);
+	/* The last life's counters go with it. */
+	if (n->dp.peer)
+		cm_dp_destroy(&n->dp);
+	n->dp.peer = NULL;
 	WRITE_ONCE(n->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
 	cm_node_mac(n->mesh_id, n->self, n->mac);
 	/* A new life starts on empty rings (dp.h, datapath.h). */
 	err = cm_dp_init(&n->dp, n->base, l, n->self, &n->pol);
 	if (err) {
+		n->dp.peer = NULL;
 		WRITE_ONCE(n->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
 		return err;
 	}
@@ -784,8 +806,9 @@ CML_EXPORT void cml_leave(struct cml_node *n)
 	cm_dp_stats_publish(dp);
 	WRITE_ONCE(n->node->blame, 0);
 	smp_store_release(&n->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
+	/* The datapath's counters stay readable until cml_close() or the
+	 * next cml_join(). */
 	n->joined = false;
-	cm_dp_destroy(dp);
 }
 
 CML_EXPORT void cml_close(struct cml_node *n)
@@ -795,6 +818,9 @@ CML_EXPORT void cml_close(struct cml_node *n)
 	if (!n)
 		return;
 	cml_leave(n);
+	if (n->dp.peer)
+		cm_dp_destroy(&n->dp);
+	n->dp.peer = NULL;
 	cm_ftable_free(n->ft);
 	cm_ftable_free(n->ft_spare);
 	if (n->base)
@@ -858,7 +884,7 @@ CML_EXPORT void cml_get_stats(const struct cml_node *n, struct cml_stats *s)
 	s->kicks_sent = n->kicks_sent;
 	s->kicks_got = n->kicks_got;
 	s->fences = n->fences;
-	if (!n->joined)
+	if (!dp->peer)
 		return;
 	s->rx_packets = READ_ONCE(dp->rx_total.packets);
 	s->rx_bytes = READ_ONCE(dp->rx_total.bytes);

@@ -184,7 +184,10 @@ void cml_flush(struct cml_node *n);
 /*
  * cml_wait - nothing to do: ask every producer for a doorbell, then sleep
  * on ours until one rings or @timeout_ms (< 0: for ever), unless something
- * arrived meanwhile. Return: 1 woken by a doorbell, 0 not.
+ * arrived meanwhile (the kick suppression's double check, ring.h [K2]).
+ * Without a tick thread it sleeps no longer than until the next tick.
+ * Return: 1 when there is work (a doorbell rang, or entries came before
+ * it could sleep), 0 when it timed out.
  */
 int cml_wait(struct cml_node *n, int timeout_ms);
 
