@@ -17,12 +17,17 @@ trap cleanup EXIT
 
 kver=$(ls -1 /lib/modules | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$' | sort -V | tail -n 1)
 
-echo "1..8"
+echo "1..9"
 check "make install DESTDIR=... PREFIX=/usr" \
 	make -s install DESTDIR="$dest" PREFIX=/usr
 check "tools installed: chainmesh, chainmesh-ivshmemd, cm-peer" \
 	test -x "$dest/usr/bin/chainmesh" -a -x "$dest/usr/bin/chainmesh-ivshmemd" \
 	     -a -x "$dest/usr/bin/cm-peer"
+check "libchainmesh installed: libchainmesh.so.0, libchainmesh.a, header, .pc; chainmesh-mesh" \
+	test -e "$dest/usr/lib/libchainmesh.so.0" -a -f "$dest/usr/lib/libchainmesh.a" \
+	     -a -f "$dest/usr/include/chainmesh/libchainmesh.h" \
+	     -a -f "$dest/usr/lib/pkgconfig/libchainmesh.pc" \
+	     -a -x "$dest/usr/bin/chainmesh-mesh"
 check "modules installed under /lib/modules/$kver/extra" \
 	test -f "$dest/lib/modules/$kver/extra/host/chainmesh_host.ko" \
 	     -a -f "$dest/lib/modules/$kver/extra/guest/chainmesh.ko"
