@@ -56,6 +56,9 @@
 	/* cm-peer chaos: no heartbeat until then (ms, monotonic); a node \
 	 * that stays fenced when the host calls it down or broken */ \
 	volatile u64 hb_stall_until; \
+	/* attached through the PCI device: BAR0, mapped */ \
+	volatile u32 *regs; \
+	u64 regs_len; \
 	bool no_rejoin; \
 	bool allocated;
 

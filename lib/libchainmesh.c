@@ -12,6 +12,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include <sys/un.h>
 
 #include <chainmesh/dp.h>
+#include <chainmesh/ivshmem.h>
 #include <chainmesh/libchainmesh.h>
 
 #include "libchainmesh-int.h"
@@ -209,6 +212,12 @@ void cml_kick(struct cml_node *n, u32 peer)
 {
 	u64 one = 1;
 
+	if (n->regs) {
+		/* BAR0's Doorbell: QEMU raises the peer's vector 0. */
+		n->regs[CM_IVSHMEM_DOORBELL / 4] = CM_IVSHMEM_BELL(peer, 0);
+		n->kicks_sent++;
+		return;
+	}
 	pthread_mutex_lock(&n->lock);
 	if (n->efd[peer] >= 0 &&
 	    write(n->efd[peer], &one, sizeof(one)) == sizeof(one))
@@ -246,6 +255,57 @@ CML_EXPORT int cml_wait_layout(struct cml_node *n, int wait_ms)
 	return 0;
 }
 
+/* Map @dir/@name whole; its size in *@len. */
+static void *cml_map_resource(const char *dir, const char *name, u64 *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	void *p;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return NULL;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || st.st_size <= 0) {
+		close(fd);
+		return NULL;
+	}
+	*len = (u64)st.st_size;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Inside a guest: the ivshmem-doorbell device's BARs through sysfs. */
+static int cml_attach_pci(struct cml_node *n)
+{
+	int32_t pos;
+
+	n->regs = cml_map_resource(n->cfg.pci, "resource0", &n->regs_len);
+	if (!n->regs || n->regs_len < CM_IVSHMEM_DOORBELL + 4) {
+		cml_log(n, "%s/resource0: %s", n->cfg.pci, strerror(errno));
+		return -ENODEV;
+	}
+	/* Our peer id; -1: a plain ivshmem device, no server, no id. */
+	pos = (int32_t)n->regs[CM_IVSHMEM_IVPOSITION / 4];
+	if (pos < 0 || pos >= CHAINMESH_MAX_NODES) {
+		cml_log(n, "%s: IVPosition %d: not an ivshmem-doorbell peer",
+			n->cfg.pci, pos);
+		return -ENODEV;
+	}
+	n->self = (u32)pos;
+	/* Polling: no interrupt of ours, ever. */
+	n->regs[CM_IVSHMEM_INTRMASK / 4] = 0;
+	n->base = cml_map_resource(n->cfg.pci, "resource2", &n->size);
+	if (!n->base || n->size < CHAINMESH_PAGE_SIZE) {
+		cml_log(n, "%s/resource2: %s", n->cfg.pci, strerror(errno));
+		return -ENODEV;
+	}
+	return 0;
+}
+
 int cml_attach_at(struct cml_node *n, const struct cml_config *cfg)
 {
 	int err, i;
@@ -255,7 +315,7 @@ int cml_attach_at(struct cml_node *n, const struct cml_config *cfg)
 	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
 		n->efd[i] = -1;
 	pthread_mutex_init(&n->lock, NULL);
-	if (!cfg || !cfg->socket)
+	if (!cfg || !cfg->socket == !cfg->pci)
 		return -EINVAL;
 	n->cfg = *cfg;
 	if (!n->cfg.vectors)
@@ -264,7 +324,7 @@ int cml_attach_at(struct cml_node *n, const struct cml_config *cfg)
 		return -EINVAL;
 	if (!n->cfg.wait_ms)
 		n->cfg.wait_ms = 30000;
-	err = cml_connect(n);
+	err = n->cfg.pci ? cml_attach_pci(n) : cml_connect(n);
 	if (!err && !(n->cfg.flags & CML_F_NO_LAYOUT))
 		err = cml_wait_layout(n, n->cfg.wait_ms);
 	return err;
@@ -641,7 +701,7 @@ CML_EXPORT void cml_flush(struct cml_node *n)
 
 CML_EXPORT bool cml_arm(struct cml_node *n)
 {
-	if (!n->joined)
+	if (!n->joined || n->regs)
 		return false;
 	return cm_dp_arm(&n->dp, cm_dp_fenced(&n->dp));
 }
@@ -659,6 +719,15 @@ CML_EXPORT int cml_wait(struct cml_node *n, int timeout_ms)
 
 		if (timeout_ms < 0 || timeout_ms > left)
 			timeout_ms = left;
+	}
+	/* Polling mode: no doorbell reaches us; producers were never asked
+	 * for one (cml_rx_burst() disarms, cml_arm() does not arm). */
+	if (n->regs) {
+		struct timespec ts = { 0, 1000 * 1000 };
+
+		if (timeout_ms > 0)
+			nanosleep(&ts, NULL);
+		return 0;
 	}
 	/* Entries arrived before the producers saw us armed: no sleep. */
 	if (cml_arm(n)) {
@@ -825,6 +894,8 @@ CML_EXPORT void cml_close(struct cml_node *n)
 	cm_ftable_free(n->ft_spare);
 	if (n->base)
 		munmap(n->base, n->size);
+	if (n->regs)
+		munmap((void *)n->regs, n->regs_len);
 	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
 		if (n->efd[i] >= 0)
 			close(n->efd[i]);

@@ -50,7 +50,10 @@ struct cml_node;
 #define CML_NEVER	(~0u)
 
 struct cml_config {
-	const char *socket;	/* the daemon's unix socket (required) */
+	const char *socket;	/* the daemon's unix socket, or: */
+	const char *pci;	/* inside a guest, the ivshmem-doorbell
+				 * device's sysfs directory (with resource0
+				 * and resource2): polling mode, no driver */
 	unsigned int vectors;	/* doorbell vectors per peer: the daemon's
 				 * -n (0: 1) */
 	int wait_ms;		/* for the layout; 0: 30 s, < 0: for ever */
@@ -104,6 +107,12 @@ struct cml_stats {
  * cml_attach - connect to the daemon at cfg->socket, take a peer id (the
  * node id), map the region and, unless CML_F_NO_LAYOUT, wait for a valid
  * layout (magic, then the header checked against its own parameters).
+ *
+ * With cfg->pci instead (inside a guest, as root): map the device's BAR2
+ * (resource2: the region) and BAR0 (resource0: the registers), take the
+ * node id from IVPosition, ring peers through the Doorbell register. No
+ * interrupt reaches userspace: the node polls (cml_wait() sleeps at most
+ * a millisecond, and asks no peer for a doorbell).
  */
 int cml_attach(const struct cml_config *cfg, struct cml_node **np);
 
@@ -185,7 +194,9 @@ void cml_flush(struct cml_node *n);
  * cml_wait - nothing to do: ask every producer for a doorbell, then sleep
  * on ours until one rings or @timeout_ms (< 0: for ever), unless something
  * arrived meanwhile (the kick suppression's double check, ring.h [K2]).
- * Without a tick thread it sleeps no longer than until the next tick.
+ * Without a tick thread it sleeps no longer than until the next tick;
+ * attached through the PCI device (no doorbell reaches us) at most 1 ms,
+ * without arming.
  * Return: 1 when there is work (a doorbell rang, or entries came before
  * it could sleep), 0 when it timed out.
  */
@@ -193,7 +204,7 @@ int cml_wait(struct cml_node *n, int timeout_ms);
 
 /* The doorbell eventfd, for a program's own poll(2)/epoll (POLLIN: read
  * 8 bytes, then cml_rx_burst()); arm first: cml_arm() returns true when
- * there is work already. */
+ * there is work already. -1 when attached through the PCI device. */
 int cml_fd(const struct cml_node *n);
 bool cml_arm(struct cml_node *n);
 

@@ -18,13 +18,18 @@
  *    ring and leaves the rest to the program, which forwards it later;
  *  - kick suppression: a node that polls is not rung, an armed one is,
  *    and cml_wait() wakes on it; with nothing to do it times out;
- *  - cml_leave() sends home what was queued to it.
+ *  - cml_leave() sends home what was queued to it;
+ *  - a node attached through the PCI device's sysfs BARs (files standing
+ *    in for resource0 and resource2): its id from IVPosition, interrupts
+ *    masked, frames both ways with a socket node, doorbells rung through
+ *    the Doorbell register, polling mode.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -32,6 +37,7 @@
 #include "harness.h"
 
 #include <chainmesh/dp.h>
+#include <chainmesh/ivshmem.h>
 #include <chainmesh/libchainmesh.h>
 
 #define NODES		4
@@ -437,6 +443,97 @@ TEST_F(mesh, leave_sends_home)
 	cml_get_stats(self->n[0], &st);
 	EXPECT_EQ(st.pool_size, st.pool_free);
 	EXPECT_EQ(0u, st.reclaimed);
+}
+
+/* A guest's view: node 2 through "sysfs" files, resource0 (BAR0: its
+ * IVPosition; the doorbells it rings land in it) and resource2 (BAR2:
+ * the very region, the memfd reopened), next to node 1 on the socket. */
+TEST(pci_attach)
+{
+	struct cml_config cfg = { .flags = CML_F_QUIET };
+	struct cml_node *n1, *n2, *both[2];
+	char dir[64], path[128], target[64];
+	struct timespec t0, t1;
+	struct cml_buf b[4];
+	struct cml_stats st;
+	volatile u32 *regs;
+	struct srv *s;
+	u8 f[100];
+	int fd, err;
+	long ms;
+
+	s = srv_start(SRV_OK, true);
+	srv_tables(s);
+	snprintf(dir, sizeof(dir), "/tmp/cm-test-lib-pci.%d", getpid());
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/resource0", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 256));
+	regs = mmap(NULL, 256, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, (void *)regs);
+	regs[CM_IVSHMEM_IVPOSITION / 4] = 2;
+	regs[CM_IVSHMEM_INTRMASK / 4] = 0xffffffff;
+	snprintf(path, sizeof(path), "%s/resource2", dir);
+	snprintf(target, sizeof(target), "/proc/%d/fd/%d", getpid(), s->memfd);
+	ASSERT_EQ(0, symlink(target, path));
+
+	n1 = attach(s, &err);
+	ASSERT_EQ(0, err);
+	cfg.pci = dir;
+	ASSERT_EQ(0, cml_attach(&cfg, &n2));
+	EXPECT_EQ(2u, cml_node_id(n2));
+	EXPECT_EQ(0u, regs[CM_IVSHMEM_INTRMASK / 4]);	/* polling */
+	EXPECT_EQ(-1, cml_fd(n2));
+	ASSERT_EQ(0, cml_join(n1));
+	ASSERT_EQ(0, cml_join(n2));
+	both[0] = n1;
+	both[1] = n2;
+	settle(both, 2);
+	ASSERT_TRUE(cml_peer_up(n1, 2));
+	ASSERT_TRUE(cml_peer_up(n2, 1));
+
+	udp_frame(f, sizeof(f), 0x0a000002, 0x5a);
+	ASSERT_EQ(0, cml_send_to(n1, 2, f, sizeof(f)));
+	cml_flush(n1);
+	ASSERT_EQ(1, cml_rx_burst(n2, b, 4));
+	EXPECT_EQ(1u, b[0].owner);
+	EXPECT_EQ(0x5a, b[0].data[sizeof(f) - 1]);
+	cml_release(n2, b, 1);
+	cml_flush(n2);
+	/* node 1 takes its buffer back, then sleeps armed: node 2 rings it
+	 * through BAR0's Doorbell */
+	EXPECT_EQ(0, cml_rx_burst(n1, b, 4));
+	EXPECT_FALSE(cml_arm(n1));
+	ASSERT_EQ(0, cml_send_to(n2, 1, f, sizeof(f)));
+	cml_flush(n2);
+	EXPECT_EQ(1u << 16 | 0, regs[CM_IVSHMEM_DOORBELL / 4]);
+	cml_get_stats(n2, &st);
+	EXPECT_EQ(1u, st.kicks_sent);
+	ASSERT_EQ(1, cml_rx_burst(n1, b, 4));
+	EXPECT_EQ(2u, b[0].from);
+	cml_release(n1, b, 1);
+	cml_flush(n1);
+	/* polling mode: node 2 never arms, and never sleeps long */
+	EXPECT_FALSE(cml_arm(n2));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_EQ(0, cml_wait(n2, 1000));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	EXPECT_LT(ms, 100);
+	ASSERT_EQ(0, cml_rx_burst(n2, b, 4));
+	cml_get_stats(n2, &st);
+	EXPECT_EQ(st.pool_size, st.pool_free);
+
+	cml_close(n2);
+	cml_close(n1);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/resource0", dir);
+	unlink(path);
+	rmdir(dir);
+	munmap((void *)regs, 256);
+	srv_stop(s);
 }
 
 TEST_HARNESS_MAIN
