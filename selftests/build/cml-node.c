@@ -16,7 +16,7 @@
  *            until --count frames (0: no limit) or --duration seconds
  *
  * --owner N: count frames whose buffer is not from node N's pool;
- * --wait: first wait until these nodes are up (and 250 ms more, for
+ * --wait: first wait until these nodes are up (and 1 s more, for
  * the others to see them too); --no-judge: never judge a
  * peer broken (bad_limit 0, as chaos.sh sets on its victims).
  *
@@ -177,8 +177,8 @@ int main(int argc, char **argv)
 		}
 		if (all) {
 			/* Each node learns of the others at its own tick:
-			 * give the rest of the chain two to see them too. */
-			settle = now_ms() + 250;
+			 * give the rest of the chain ten to see them too. */
+			settle = now_ms() + 1000;
 			while (!stop && now_ms() < settle) {
 				n = cml_rx_burst(node, bufs, BURST);
 				cml_release(node, bufs, n);
