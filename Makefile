@@ -2,7 +2,7 @@
 #
 # chainmesh: out-of-tree modules for Debian's 6.1 amd64 kernel, plus tools.
 #
-#   make                 modules and tools
+#   make                 modules, libchainmesh (lib/) and tools
 #   make check           install test dependencies, build, run every test
 #   make demo            install lab dependencies, build, boot the lab demo
 #                        (both quiet: a line per step, the output in
@@ -14,6 +14,7 @@
 #                        bash completion into $(DESTDIR)$(PREFIX); needs no
 #                        kernel headers
 #   make install-guest   what a guest needs: modules_install and the .link file
+#   make install-lib     libchainmesh (lib, header, .pc) alone
 
 # Debian's newest installed 6.1 amd64 headers, not the running kernel.
 KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1)
@@ -22,13 +23,16 @@ PREFIX ?= /usr/local
 # systemd's own directory of .link files (the one udev reads on Debian).
 SYSTEMD_NETWORK_DIR ?= /usr/lib/systemd/network
 
-all: modules tools
+all: modules lib tools
 
 modules:
 	@test -d "$(KDIR)" || { echo "no kernel headers in '$(KDIR)': run 'make deps' or set KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-tools:
+lib:
+	$(MAKE) -C lib
+
+tools: lib
 	$(MAKE) -C tools
 
 deps:
@@ -55,7 +59,7 @@ bench: deps
 	BENCH_DOC=$(CURDIR)/Documentation/performance.rst \
 		RING_PNG_URI=bench/ring.png ./bench/run.sh
 
-install: install-guest install-tools
+install: install-guest install-lib install-tools
 
 install-tools:
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
@@ -65,12 +69,17 @@ install-guest: modules_install
 	install -D -m 0644 guest/systemd/70-chainmesh.link \
 		$(DESTDIR)$(SYSTEMD_NETWORK_DIR)/70-chainmesh.link
 
+# libchainmesh alone: lib, header, pkg-config file.
+install-lib: lib
+	$(MAKE) -C lib install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C lib clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules tools deps check demo bench install install-tools install-guest modules_install clean
+.PHONY: all modules lib tools deps check demo bench install install-tools install-guest install-lib modules_install clean

@@ -41,20 +41,20 @@
  * -w seconds to wait for the layout (default 30), -V vectors per peer
  * (must match the daemon's -n, default 1), -q fewer messages.
  *
- * The node is the kernel's: its datapath is include/chainmesh/dp.h (struct
- * cm_dp), the very code node 0 and the guests run, with its own ops: a
- * doorbell is a write to the peer's eventfd, and a frame that reaches
- * this node is counted (sink), turned around (echo) or kept (chaos'
- * hoard). Every mode polls as NAPI does (our buffers back, what the tick
- * saw change, then the data rings within a budget, the buffers of ended
- * journeys home) and, when idle, asks its producers for a doorbell and
- * sleeps on its own eventfd. It judges peers that send garbage broken,
- * counts per peer, per flow and per reason, and publishes its counters
- * for the host. When the host calls it down or broken, echo and send
- * rejoin as a new epoch (the kernel's fence); chaos stays fenced, as the
- * host sees it. echo and send frames carry no chain context: the
- * receiver classifies them. The chaos attacks write what they write by
- * hand: that is their point.
+ * The node is libchainmesh's (lib/, include/chainmesh/libchainmesh.h):
+ * attach, join, heartbeat and tick (a thread), polls, transmit and
+ * doorbells are the library's, and so the kernel's: its datapath is
+ * include/chainmesh/dp.h, the very code node 0 and the guests run. A
+ * frame that reaches this node is counted (sink), turned around (echo)
+ * or kept (chaos' hoard). Every mode polls as NAPI does (cml_rx_burst())
+ * and, when idle, asks its producers for a doorbell and sleeps on its own
+ * eventfd (cml_wait()). It judges peers that send garbage broken, counts
+ * per peer, per flow and per reason, and publishes its counters for the
+ * host. When the host calls it down or broken, echo and send rejoin as a
+ * new epoch (the kernel's fence); chaos stays fenced, as the host sees
+ * it. echo and send frames carry no chain context: the receiver
+ * classifies them. The chaos attacks write what they write by hand, under
+ * the library's API (lib/libchainmesh-int.h): that is their point.
  *
  * On SIGINT/SIGTERM, or when the mode ends, the node drains its inbound
  * data rings and leaves (state ABSENT). Killing it with SIGKILL is a
@@ -86,9 +86,12 @@
 #include <sys/un.h>
 
 #include <chainmesh/dp.h>
+#include <chainmesh/libchainmesh.h>
 
-#define CMP_MAX_VECTORS	64
-#define CMP_TICK_MS	100
+#include "libchainmesh-int.h"
+
+#define CMP_MAX_VECTORS	CML_MAX_VECTORS
+#define CMP_TICK_MS	CML_TICK_MS
 #define CMP_BUDGET	64	/* descriptors per poll, as NAPI's weight */
 
 enum cmp_rx_mode {
@@ -103,50 +106,27 @@ struct cmp {
 	int wait_s;
 	bool quiet;
 
-	int sock;
-	int self;
-	int own_efd;
-	int efd[CHAINMESH_MAX_NODES];	/* peer doorbells, under @lock */
-	pthread_mutex_t lock;
-
-	void *base;
-	u64 size;
-	struct cm_layout l;
-	u32 mesh_id;
+	/*
+	 * The node: libchainmesh's, whose fields (base, l, self, node, mac,
+	 * dp, hb_stall_until, ...) this file names as its own.
+	 */
+	union {
+		struct cml_node n;
+		struct {
+			CML_NODE_FIELDS
+		};
+	};
 	u64 host_epoch;
-	struct chainmesh_node *node;
-	u8 mac[6];
-
-	/* The node's datapath, valid once @joined. */
-	struct cm_dp dp;
-	struct cm_policy pol;
-	bool joined;
 	enum cmp_rx_mode mode;
-	bool rejoin;			/* fenced: rejoin as a new epoch */
-	struct cm_ftable *ft;		/* validated copy of our table */
-	struct cm_ftable *ft_spare;
-	u32 ft_refused_seq;		/* of a table that failed validation */
-	bool ft_refused;
 	u32 back0[CHAINMESH_MAX_NODES];	/* return rings' heads at join */
-
-	pthread_t tick_thread;
-	bool tick_started;
-	volatile int tick_quit;
-	u64 heartbeat;
-	/* chaos: the heartbeat thread skips ticks until this (ms, monotonic) */
-	volatile u64 hb_stall_until;
 	/* chaos: peers' buffers are kept, never sent home, until this (ms) */
 	u64 hoard_until;
 
-	/* What dp.h does not count. */
-	u64 kicks_sent;
-	u64 kicks_got;
+	/* What the library does not count. */
 	u64 hoarded;			/* peers' buffers kept (chaos) */
 	u64 forged;			/* returns chaos wrote by hand */
-	u64 fences;
 };
 
-static volatile sig_atomic_t cmp_stop;
 static volatile sig_atomic_t cmp_stop;
 
 static void cmp_log(struct cmp *c, const char *fmt, ...)
@@ -198,412 +178,68 @@ static void cmp_sleep_us(u64 us)
 		;
 }
 
-/* ------------------------------------------------------------ daemon */
-
-/* One message: a little-endian int64 and maybe an fd. 0, or -1 at EOF. */
-static int cmp_recv_msg(int sock, int64_t *val, int *fd, bool block)
-{
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	int64_t le;
-	struct iovec iov = { .iov_base = &le, .iov_len = sizeof(le) };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	*fd = -1;
-	do {
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (block ? MSG_WAITALL : MSG_DONTWAIT));
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 1;
-	if (n != (ssize_t)sizeof(le))
-		return -1;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(cm), sizeof(int));
-	*val = (int64_t)le64toh((uint64_t)le);
-	return 0;
-}
-
-/* A peer's eventfd (vector 0 kept, others closed), or a peer leaving. */
-static void cmp_peer_msg(struct cmp *c, int64_t id, int fd)
-{
-	if (id < 0 || id >= CHAINMESH_MAX_NODES || id == c->self) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	pthread_mutex_lock(&c->lock);
-	if (fd < 0) {
-		if (c->efd[id] >= 0)
-			close(c->efd[id]);
-		c->efd[id] = -1;
-	} else if (c->efd[id] < 0) {
-		c->efd[id] = fd;
-	} else {
-		/* a second vector, or a new peer with the same id */
-		close(c->efd[id]);
-		c->efd[id] = fd;
-	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-static int cmp_connect(struct cmp *c)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	unsigned int own = 0;
-	int64_t val;
-	int fd, i;
-	struct stat st;
-
-	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
-		c->efd[i] = -1;
-	c->own_efd = -1;
-	if (strlen(c->sock_path) >= sizeof(sun.sun_path)) {
-		cmp_err("socket path too long");
-		return -1;
-	}
-	strcpy(sun.sun_path, c->sock_path);
-	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->sock < 0 || connect(c->sock, (struct sockaddr *)&sun, sizeof(sun))) {
-		cmp_err("connect %s: %s", c->sock_path, strerror(errno));
-		return -1;
-	}
-	if (cmp_recv_msg(c->sock, &val, &fd, true) || val != 0) {
-		cmp_err("daemon: bad protocol version");
-		return -1;
-	}
-	if (cmp_recv_msg(c->sock, &val, &fd, true) || val < 0 ||
-	    val >= CHAINMESH_MAX_NODES) {
-		cmp_err("daemon: bad peer id");
-		return -1;
-	}
-	c->self = (int)val;
-	if (cmp_recv_msg(c->sock, &val, &fd, true) || val != -1 || fd < 0) {
-		cmp_err("daemon: no region fd");
-		return -1;
-	}
-	if (fstat(fd, &st) || st.st_size < CHAINMESH_PAGE_SIZE) {
-		cmp_err("region fd: bad size");
-		return -1;
-	}
-	c->size = (u64)st.st_size;
-	c->base = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (c->base == MAP_FAILED) {
-		cmp_err("mmap region: %s", strerror(errno));
-		return -1;
-	}
-	/* Other peers' eventfds, then ours (one per vector): then we are set. */
-	while (own < c->vectors) {
-		if (cmp_recv_msg(c->sock, &val, &fd, true)) {
-			cmp_err("daemon went away during setup");
-			return -1;
-		}
-		if (val == c->self) {
-			if (fd < 0)
-				continue;
-			if (own++ == 0)
-				c->own_efd = fd;
-			else
-				close(fd);
-		} else {
-			cmp_peer_msg(c, val, fd);
-		}
-	}
-	return 0;
-}
-
-/* Joins and leaves of other peers, without blocking. Like QEMU, a peer
- * outlives its daemon: the region and the eventfds it has stay valid. */
-static void cmp_daemon_poll(struct cmp *c)
-{
-	int64_t val;
-	int fd, r;
-
-	if (c->sock < 0)
-		return;
-	while ((r = cmp_recv_msg(c->sock, &val, &fd, false)) == 0)
-		cmp_peer_msg(c, val, fd);
-	if (r < 0) {
-		cmp_log(c, "daemon closed the connection; going on without it");
-		close(c->sock);
-		c->sock = -1;
-	}
-}
+/* ------------------------------------------------------------ node */
 
 static void cmp_kick(struct cmp *c, u32 n)
 {
-	u64 one = 1;
-
-	pthread_mutex_lock(&c->lock);
-	if (c->efd[n] >= 0 && write(c->efd[n], &one, sizeof(one)) == sizeof(one))
-		c->kicks_sent++;
-	pthread_mutex_unlock(&c->lock);
+	cml_kick(&c->n, n);
 }
 
-/* ------------------------------------------------------------ membership */
-
-static int cmp_wait_layout(struct cmp *c)
+/* Attach through the daemon (libchainmesh), wait for the host's layout:
+ * node <peer id>, a guest node. */
+static int cmp_attach(struct cmp *c)
 {
-	struct chainmesh_region_hdr *h = c->base;
-	u64 deadline = cmp_now_ms() + (u64)c->wait_s * 1000;
-	int err = -EAGAIN;
+	struct cml_config cfg = {
+		.socket = c->sock_path,
+		.vectors = c->vectors,
+		.wait_ms = c->wait_s * 1000,
+		.flags = CML_F_TICK_THREAD | (c->quiet ? CML_F_QUIET : 0),
+	};
+	int err;
 
-	while (!cmp_stop) {
-		if (le32_to_cpu(smp_load_acquire(&h->magic)) == CHAINMESH_MAGIC) {
-			c->host_epoch = le64_to_cpu(READ_ONCE(h->host_epoch));
-			c->mesh_id = le32_to_cpu(READ_ONCE(h->mesh_id));
-			err = cm_layout_from_hdr(h, c->size, &c->l);
-			if (!err)
-				break;
-		}
-		if (cmp_now_ms() > deadline) {
-			cmp_err("no valid layout in the region after %d s (%s)",
-				c->wait_s, err == -EAGAIN ? "no magic" : strerror(-err));
-			return -1;
-		}
-		cmp_sleep_us(CMP_TICK_MS * 1000);
-	}
-	if (cmp_stop)
+	/* chaos stays fenced; echo and send say otherwise */
+	c->no_rejoin = true;
+	err = cml_attach_at(&c->n, &cfg);
+	if (err) {
+		cmp_err("attach through %s: %s", c->sock_path, strerror(-err));
 		return -1;
-	if (c->self < 1 || (u32)c->self >= c->l.p.nodes) {
-		cmp_err("peer id %d is not a guest node of this mesh (%u nodes)",
+	}
+	c->host_epoch = le64_to_cpu(READ_ONCE(((struct chainmesh_region_hdr *)
+						c->base)->host_epoch));
+	if (c->self < 1) {
+		cmp_err("peer id %u is not a guest node of this mesh (%u nodes)",
 			c->self, c->l.p.nodes);
 		return -1;
 	}
 	return 0;
 }
 
-/* The node's tick, as the kernel's (every 100 ms): heartbeat, who died
- * and who came (back), whom we judged broken, quotas, counters into the
- * region; then the daemon's news. The poll carries out the peer changes
- * within 10 ms (its longest sleep). */
-static void *cmp_ticker(void *arg)
-{
-	struct cmp *c = arg;
-	bool any;
-
-	while (!cmp_stop && !c->tick_quit) {
-		if (cmp_now_ms() >= c->hb_stall_until)
-			WRITE_ONCE(c->node->heartbeat, cpu_to_le64(++c->heartbeat));
-		cm_dp_tick(&c->dp, &any);
-		cmp_daemon_poll(c);
-		cmp_sleep_us(CMP_TICK_MS * 1000);
-	}
-	return NULL;
-}
-
-static void cmp_ticker_stop(struct cmp *c)
-{
-	if (!c->tick_started)
-		return;
-	c->tick_quit = 1;
-	pthread_join(c->tick_thread, NULL);
-	c->tick_started = false;
-}
-
 static int cmp_join(struct cmp *c)
 {
 	const struct cm_layout *l = &c->l;
+	int err;
 	u32 n;
 
-	c->pol.bad_limit = CM_DEF_BAD_LIMIT;
-	c->pol.bad_window_ms = CM_DEF_BAD_WINDOW_MS;
-	c->pol.peer_share = CM_DEF_PEER_SHARE;
-	c->ft = cm_ftable_alloc(l->p.max_flows);
-	c->ft_spare = cm_ftable_alloc(l->p.max_flows);
-	if (!c->ft || !c->ft_spare) {
-		cmp_err("out of memory");
+	err = cml_join(&c->n);
+	if (err) {
+		cmp_err("join: %s", strerror(-err));
 		return -1;
 	}
-	/* Empty, seq 0: what the region holds until the host publishes. */
-
-	c->node = cm_node(c->base, l, c->self);
-	WRITE_ONCE(c->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
-	cm_node_mac(c->mesh_id, (u32)c->self, c->mac);
-	/* A new life starts on empty rings (dp.h, datapath.h). */
-	if (cm_dp_init(&c->dp, c->base, l, (u32)c->self, &c->pol)) {
-		cmp_err("out of memory");
-		WRITE_ONCE(c->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
-		return -1;
-	}
-	c->joined = true;
 	for (n = 0; n < l->p.nodes; n++)
-		if (n != (u32)c->self)
+		if (n != c->self)
 			c->back0[n] = c->dp.peer[n].back.head;
-	memcpy(c->node->mac, c->mac, 6);
-	WRITE_ONCE(c->node->features, 0);
-	WRITE_ONCE(c->node->blame, 0);
-	/* Release: peers that see the new epoch see the rings reset. */
-	smp_store_release(&c->node->epoch,
-			  cpu_to_le32(le32_to_cpu(READ_ONCE(c->node->epoch)) + 1));
-	c->heartbeat = le64_to_cpu(READ_ONCE(c->node->heartbeat)) + 1;
-	WRITE_ONCE(c->node->heartbeat, cpu_to_le64(c->heartbeat));
-	/* Peers read our MAC and use our rings once they see UP. */
-	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
-
-	if (pthread_create(&c->tick_thread, NULL, cmp_ticker, c)) {
-		cmp_err("cannot start the tick thread");
-		return -1;
-	}
-	c->tick_started = true;
-	cmp_log(c, "node %d joined mesh %08x (%u nodes, host epoch %llu"
+	cmp_log(c, "node %u joined mesh %08x (%u nodes, host epoch %llu"
 		", ring %u slots, %u x %u B buffers)", c->self, c->mesh_id,
 		l->p.nodes, c->host_epoch, l->p.ring_slots, l->p.bufs_per_node,
 		l->p.buf_size);
 	return 0;
 }
 
-/*
- * The host's verdict on this life, before each poll (the kernel's fence):
- * UP acknowledges it; DOWN or BROKEN means our peers took back what they
- * had queued to us. echo and send then drop what is queued unread and
- * rejoin as a new epoch, as a guest does; chaos stays as it is.
- * Return: true while fenced (read no data ring).
- */
-static bool cmp_fence(struct cmp *c)
-{
-	struct cm_dp *dp = &c->dp;
-	u32 verdict = le32_to_cpu(READ_ONCE(c->node->host_state)), epoch;
-
-	if (verdict == CHAINMESH_NODE_UP) {
-		WRITE_ONCE(dp->acked, true);
-		return false;
-	}
-	if (!cm_dp_fenced(dp))
-		return false;
-	if (!c->rejoin)
-		return true;
-	/* Peers send nothing to a node that is not up. */
-	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
-	cm_dp_fence_rings(dp);
-	epoch = le32_to_cpu(READ_ONCE(c->node->epoch)) + 1;
-	/* Pairs with the peers' acquire of our epoch (peers.h). */
-	smp_store_release(&c->node->epoch, cpu_to_le32(epoch));
-	WRITE_ONCE(dp->acked, false);
-	c->fences++;
-	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
-	cmp_log(c, "host called node %d %s: fenced, rejoined as epoch %u",
-		c->self, verdict == CHAINMESH_NODE_DOWN ? "down" : "broken",
-		epoch);
-	return false;
-}
-
 /* ------------------------------------------------------------ datapath */
-
-static struct cmp *cmp_of(struct cm_dp *dp)
-{
-	return (struct cmp *)((char *)dp - offsetof(struct cmp, dp));
-}
 
 static u8 *cmp_buf(struct cmp *c, u64 addr)
 {
 	return (u8 *)c->base + addr;
-}
-
-/* Our table as the host last published it, validated (flow.h); a table
- * it refused is not copied again until the host writes another. */
-static const struct cm_ftable *cmp_table(struct cmp *c)
-{
-	void *shared = cm_ftable(c->base, &c->l, (u32)c->self);
-	u32 seq = le32_to_cpu(READ_ONCE(cm_ftable_hdr(shared)->seq));
-	struct cm_ftable *t;
-	int err;
-
-	if (seq == c->ft->seq || (c->ft_refused && seq == c->ft_refused_seq))
-		return c->ft;
-	err = cm_ftable_snapshot(shared, &c->l, (u32)c->self, c->ft_spare);
-	if (err == -EPROTO) {
-		/* Said once: a peer rewriting it (chaos' ftable) says it
-		 * again and again. */
-		if (!c->ft_refused_seq)
-			cmp_log(c, "flow table (seq %u) refused: keeping seq %u"
-				" (further refusals not logged)", seq,
-				c->ft->seq);
-		c->ft_refused = true;
-		c->ft_refused_seq = seq;
-	}
-	if (err)
-		return c->ft;
-	t = c->ft;
-	c->ft = c->ft_spare;
-	c->ft_spare = t;
-	return c->ft;
-}
-
-static void cmp_kick_op(struct cm_dp *dp, u32 peer)
-{
-	cmp_kick(cmp_of(dp), peer);
-}
-
-/* ops->table: the host may have published a table that knows the
- * context the one we have does not. */
-static const struct cm_ftable *cmp_table_op(struct cm_dp *dp, bool need)
-{
-	struct cmp *c = cmp_of(dp);
-	const struct cm_ftable *old = c->ft;
-
-	(void)need;
-	return cmp_table(c) != old ? c->ft : NULL;
-}
-
-static void cmp_judged_op(struct cm_dp *dp, u32 peer)
-{
-	cmp_log(cmp_of(dp), "node %u sent %u bad descriptors or indices within"
-		" %u ms: broken, no longer read", peer, dp->pol->bad_limit,
-		dp->pol->bad_window_ms);
-}
-
-static void cmp_rx_op(struct cm_dp *dp, u32 from, struct cm_desc *d,
-		      u32 owner, u32 idx, const struct cm_ftable **t);
-
-static const struct cm_dp_ops cmp_dp_ops = {
-	.kick	= cmp_kick_op,
-	.rx	= cmp_rx_op,
-	.table	= cmp_table_op,
-	.judged	= cmp_judged_op,
-};
-
-static bool cmp_copy(u8 *buf, u32 len, const void *src)
-{
-	memcpy(buf, src, len);
-	return true;
-}
-
-/* A frame of ours, copied by @copy into a buffer of our pool, to r->peer;
- * counted either way. */
-static enum cm_tx_drop cmp_xmit(struct cmp *c, const struct cm_route *r,
-				u32 len, bool (*copy)(u8 *, u32, const void *),
-				const void *src)
-{
-	struct cm_dp *dp = &c->dp;
-	enum cm_tx_drop why = CM_TX_DROP_LEN;
-	struct cm_desc d;
-
-	if (len >= CM_ETH_HLEN && len <= c->l.p.buf_size - CHAINMESH_HEADROOM)
-		why = cm_dp_send(dp, r, len, copy, src, &d);
-	if (why)
-		cm_dp_tx_drop(dp, why);
-	else
-		cm_dp_tx_sent(dp, r, len, false);
-	return why;
-}
-
-/* Straight back to @peer, no chain context: the receiver classifies. */
-static struct cm_route cmp_route_to(u32 peer)
-{
-	struct cm_route r = {
-		.peer = peer, .chain = CM_ROUTE_NO_CTX, .hop = 0, .flow = -1,
-	};
-
-	return r;
 }
 
 static u16 cmp_csum_fold(u32 sum)
@@ -680,89 +316,57 @@ static void cmp_reflect(struct cmp *c, u32 to, u8 *f, u32 len, bool raw)
 
 
 /* ops->rx: a validated frame for this node from @from. */
-static void cmp_rx_op(struct cm_dp *dp, u32 from, struct cm_desc *d,
-		      u32 owner, u32 idx, const struct cm_ftable **t)
-{
-	struct cmp *c = cmp_of(dp);
-	struct cm_route r = cmp_route_to(from);
-	u8 frame[CM_MAX_BUF_SIZE];
-	u32 len = d->len;
-
-	/* Copy once: the sender may still write its buffer. */
-	memcpy(frame, cmp_buf(c, d->addr) + d->data_off, len);
-	cm_dp_rx_count(dp, from, cm_desc_flow(*t, d, frame), len);
-	cm_ctr_add(&dp->rx_total, len);
-	if (owner != dp->self && c->hoard_until &&
-	    cmp_now_ms() < c->hoard_until) {
-		c->hoarded++;
-		return;
-	}
-	cm_dp_give_back(dp, &cmp_dp_ops, from, owner, idx, d->addr);
-	if (c->mode == CMP_RX_SINK)
-		return;
-	cmp_reflect(c, from, frame, len, c->mode == CMP_RX_ECHO_RAW);
-	cmp_xmit(c, &r, len, cmp_copy, frame);
-}
-
-static void cmp_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *ch)
-{
-	struct cmp *c = cmp_of(dp);
-
-	if (ch->gone)
-		cmp_log(c, "node %u is gone: %u buffers taken back, %u of others"
-			" sent home", p, ch->reclaimed, ch->sent_home);
-	else
-		cmp_log(c, "node %u is back (epoch %u): read again", p,
-			READ_ONCE(dp->peers.epoch[p]));
-}
 
 /* Publish what we pushed (chaos writes by hand too) and ring who asked. */
 static void cmp_flush(struct cmp *c)
 {
-	cm_dp_tx_flush(&c->dp, &cmp_dp_ops);
-	cm_dp_rx_flush(&c->dp, &cmp_dp_ops);
+	cml_flush(&c->n);
 }
 
 /*
- * One poll, as NAPI's: our buffers back, what the tick saw change, then
- * the data rings within a budget, each frame to cmp_rx_op(), and the
- * buffers whose journey ended here sent home.
- * Return: data descriptors consumed.
+ * One poll, as NAPI's (cml_rx_burst()): our buffers back, what the tick
+ * saw change, then the data rings within a budget; each frame counted,
+ * then sent home (cml_release()), turned around first in echo, or kept
+ * (chaos' hoard).
+ * Return: frames received.
  */
 static int cmp_poll(struct cmp *c)
 {
-	struct cm_dp *dp = &c->dp;
-	const struct cm_ftable *t;
-	bool fenced = cmp_fence(c), more;
-	int done;
+	struct cml_buf b[CMP_BUDGET];
+	u8 frame[CM_MAX_BUF_SIZE];
+	int n, i, err;
+	u32 len;
 
-	cm_dp_disarm(dp);
-	more = cm_dp_returns(dp, &cmp_dp_ops, CMP_BUDGET);
-	if (cm_dp_peer_changes_due(dp))
-		cm_dp_peer_changes(dp, &cmp_dp_ops, cmp_report);
-	t = cmp_table(c);
-	done = cm_dp_rx_poll(dp, &cmp_dp_ops, CMP_BUDGET, fenced, &t);
+	n = cml_rx_burst(&c->n, b, CMP_BUDGET);
+	for (i = 0; i < n; i++) {
+		if (b[i].owner != c->self && c->hoard_until &&
+		    cmp_now_ms() < c->hoard_until) {
+			c->hoarded++;
+			continue;
+		}
+		len = b[i].len;
+		/* Copy once: the sender may still write its buffer. */
+		if (c->mode != CMP_RX_SINK)
+			memcpy(frame, b[i].data, len);
+		cml_release(&c->n, &b[i], 1);
+		if (c->mode == CMP_RX_SINK)
+			continue;
+		cmp_reflect(c, b[i].from, frame, len, c->mode == CMP_RX_ECHO_RAW);
+		/* No room: dropped and counted, as an echo's frame would be. */
+		err = cml_send_to(&c->n, b[i].from, frame, len);
+		if (err == -EAGAIN || err == -ENOBUFS)
+			cm_dp_tx_drop(&c->dp, err == -EAGAIN ?
+				      CM_TX_DROP_RING_FULL : CM_TX_DROP_NO_BUF);
+	}
 	cmp_flush(c);
-	/* returns left behind: poll again, as for a full budget */
-	return more ? CMP_BUDGET : done;
-}
-
-/* Sleep until a kick or @ms. */
-static void cmp_wait_kick(struct cmp *c, int ms)
-{
-	struct pollfd pfd = { .fd = c->own_efd, .events = POLLIN };
-	u64 v;
-
-	if (poll(&pfd, 1, ms) > 0 && read(c->own_efd, &v, sizeof(v)) == sizeof(v))
-		c->kicks_got += v;
+	return n;
 }
 
 /* Nothing to do: ask every producer for a doorbell, then sleep until one
  * rings or @ms, unless something came meanwhile (ring.h [K2]). */
 static void cmp_idle(struct cmp *c, int ms)
 {
-	if (!cm_dp_arm(&c->dp, cm_dp_fenced(&c->dp)))
-		cmp_wait_kick(c, ms);
+	cml_wait(&c->n, ms);
 }
 
 /* Poll until there is less than a budget's work; then sleep as cmp_idle(). */
@@ -773,28 +377,15 @@ static void cmp_serve(struct cmp *c, int ms)
 }
 
 /*
- * Leave as a guest does: the tick stopped, send home the peers' buffers
- * queued to us (not those of a peer we cut, none while fenced), leave
- * final counters, then say ABSENT.
+ * Leave as a guest does: the tick stopped, the peers' buffers queued to
+ * us sent home (not those of a peer we cut, none while fenced), final
+ * counters, then ABSENT (cml_leave()).
  */
 static void cmp_leave(struct cmp *c)
 {
-	struct cm_dp *dp = &c->dp;
-	const struct cm_ftable *t;
-
-	if (!c->joined)
-		return;
-	cmp_ticker_stop(c);
 	c->mode = CMP_RX_SINK;
 	c->hoard_until = 0;
-	cm_dp_returns(dp, &cmp_dp_ops, (int)(c->l.p.nodes * c->l.ret_slots));
-	t = cmp_table(c);
-	cm_dp_rx_poll(dp, &cmp_dp_ops, (int)(c->l.p.nodes * c->l.p.ring_slots),
-		      cm_dp_fenced(dp), &t);
-	cmp_flush(c);
-	cm_dp_stats_publish(dp);
-	WRITE_ONCE(c->node->blame, 0);
-	smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
+	cml_leave(&c->n);
 }
 
 static void cmp_summary(struct cmp *c)
@@ -804,7 +395,7 @@ static void cmp_summary(struct cmp *c)
 	u32 n;
 
 	for (n = 0; n < c->l.p.nodes; n++) {
-		if (n == (u32)c->self)
+		if (n == c->self)
 			continue;
 		tx += dp->peer[n].txc.packets;
 		back += dp->pool.hop_back[n];
@@ -816,7 +407,7 @@ static void cmp_summary(struct cmp *c)
 		drops += dp->rx_drops[n];
 	/* returned: our buffers home (not those taken back from the dead);
 	 * sent_home: peers' buffers on their way home, forged ones not */
-	printf("cm-peer: summary node %d rx %llu tx %llu"
+	printf("cm-peer: summary node %u rx %llu tx %llu"
 	       " returned %llu sent_home %llu home_full %llu hoarded %llu"
 	       " no_buf %llu ring_full %llu ring_bad %llu"
 	       " kicks_sent %llu kicks_got %llu"
@@ -874,7 +465,7 @@ static int cmp_mode_echo(struct cmp *c, int duration, bool raw)
 	u64 end = duration > 0 ? cmp_now_ms() + (u64)duration * 1000 : UINT64_MAX;
 
 	c->mode = raw ? CMP_RX_ECHO_RAW : CMP_RX_ECHO;
-	c->rejoin = true;
+	c->no_rejoin = false;
 	while (!cmp_stop && cmp_now_ms() < end)
 		cmp_serve(c, 10);
 	c->mode = CMP_RX_SINK;
@@ -941,31 +532,15 @@ struct cmp_send_opts {
 };
 
 
-/* What cmp_copy_udp() builds: frame @seq of a send. */
-struct cmp_udp {
-	struct cmp *c;
-	const struct cmp_send_opts *o;
-	u64 seq;
-};
-
-static bool cmp_copy_udp(u8 *buf, u32 len, const void *arg)
-{
-	const struct cmp_udp *u = arg;
-
-	cmp_build_udp(u->c, (u32)u->o->to, buf, len, u->o->src, u->o->dst,
-		      u->o->dport, u->seq);
-	return true;
-}
-
 static int cmp_mode_send(struct cmp *c, const struct cmp_send_opts *o)
 {
 	u64 end = cmp_now_ms() + (u64)o->timeout * 1000, sent = 0, t0;
-	struct cmp_udp u = { .c = c, .o = o };
 	struct cm_dp *dp = &c->dp;
-	struct cm_route r;
-	u32 batch;
+	u8 frame[CM_MAX_BUF_SIZE];
+	u32 batch, to = (u32)o->to;
+	int err = 0;
 
-	if (o->to < 0 || (u32)o->to >= c->l.p.nodes || o->to == c->self) {
+	if (o->to < 0 || to >= c->l.p.nodes || to == c->self) {
 		cmp_err("--to %d: not another node of this mesh", o->to);
 		return 1;
 	}
@@ -974,26 +549,25 @@ static int cmp_mode_send(struct cmp *c, const struct cmp_send_opts *o)
 			c->l.p.buf_size - CHAINMESH_HEADROOM);
 		return 1;
 	}
-	r = cmp_route_to((u32)o->to);
-	c->rejoin = true;
+	c->no_rejoin = false;
 	t0 = cmp_now_ms();
 	while (!cmp_stop && sent < o->count && cmp_now_ms() < end) {
 		cmp_poll(c);
-		if (!cm_dp_peer_up(dp, r.peer)) {
+		if (!cml_peer_up(&c->n, to)) {
 			cmp_idle(c, 10);
 			continue;
 		}
 		/* As the stack's transmit: wait for room (backpressure), a
 		 * burst at a time, one publish per burst. */
 		for (batch = 0; batch < 32 && sent < o->count; batch++) {
-			if (!cm_dp_tx_room(dp, r.peer))
-				break;
-			u.seq = sent;
-			if (cmp_xmit(c, &r, o->size, cmp_copy_udp, &u))
+			cmp_build_udp(c, to, frame, o->size, o->src, o->dst,
+				      o->dport, sent);
+			err = cml_send_to(&c->n, to, frame, o->size);
+			if (err)
 				break;
 			sent++;
 		}
-		cm_dp_tx_flush(dp, &cmp_dp_ops);
+		cmp_flush(c);
 		if (batch < 32 && sent < o->count)
 			cmp_idle(c, 10);
 	}
@@ -1748,8 +1322,6 @@ int main(int argc, char **argv)
 
 	c.vectors = 1;
 	c.wait_s = 30;
-	c.sock = -1;
-	pthread_mutex_init(&c.lock, NULL);
 	dir = getenv("CMLAB_DIR");
 	if (dir) {
 		snprintf(sock_buf, sizeof(sock_buf), "%s/ivshmem.sock", dir);
@@ -1899,25 +1471,21 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (cmp_connect(&c))
+	if (cmp_attach(&c))
 		goto out;
-	cmp_log(&c, "peer id %d, region %llu bytes", c.self, c.size);
-	if (cmp_wait_layout(&c))
-		goto out;
+	cmp_log(&c, "peer id %u, region %llu bytes", c.self, c.size);
 	if (!strcmp(mode, "info")) {
 		ret = cmp_mode_info(&c);
 		goto out;
 	}
-	if (cmp_join(&c)) {
-		cmp_leave(&c);
+	if (cmp_join(&c))
 		goto out;
-	}
 
 	if (!strcmp(mode, "echo")) {
 		ret = cmp_mode_echo(&c, duration, raw);
 	} else if (!strcmp(mode, "send")) {
 		if (!src_set)
-			so.src.s_addr = htonl(0x0a000000u | (u32)c.self);
+			so.src.s_addr = htonl(0x0a000000u | c.self);
 		if (!dst_set)
 			so.dst.s_addr = htonl(0x0a000000u | (u32)so.to);
 		ret = cmp_mode_send(&c, &so);
@@ -1928,10 +1496,6 @@ int main(int argc, char **argv)
 	cmp_summary(&c);
 out:
 	cmp_stop = 1;
-	cmp_ticker_stop(&c);
-	if (c.joined)
-		cm_dp_destroy(&c.dp);
-	cm_ftable_free(c.ft);
-	cm_ftable_free(c.ft_spare);
+	cml_close(&c.n);
 	return ret;
 }

@@ -61,13 +61,17 @@ units_verify()
 			"$u/chainmesh.service"
 }
 
-echo "1..20"
+echo "1..21"
 check "make install DESTDIR=... PREFIX=/usr" \
 	make -s install DESTDIR="$dest" PREFIX=/usr
 check "tools installed: chainmesh in bin, chainmesh-ivshmemd in sbin" \
 	test -x "$dest/usr/bin/chainmesh" -a -x "$dest/usr/sbin/chainmesh-ivshmemd"
 check "cm-peer (a test helper) and the daemon in bin are not installed" \
 	bash -c "[ -z \"\$(find '$dest' -name 'cm-peer*')\" ] && [ ! -e '$dest/usr/bin/chainmesh-ivshmemd' ]"
+check "libchainmesh installed: libchainmesh.so.0, libchainmesh.a, header, .pc" \
+	test -e "$dest/usr/lib/libchainmesh.so.0" -a -f "$dest/usr/lib/libchainmesh.a" \
+	     -a -f "$dest/usr/include/chainmesh/libchainmesh.h" \
+	     -a -f "$dest/usr/lib/pkgconfig/libchainmesh.pc"
 check "modules installed under /lib/modules/$kver/extra" \
 	test -f "$dest/lib/modules/$kver/extra/host/chainmesh_host.ko" \
 	     -a -f "$dest/lib/modules/$kver/extra/guest/chainmesh.ko"
