@@ -201,7 +201,7 @@ cli_netns()
 
 # save, rmmod, insmod, -batch, save: the same configuration, 10 000 flows
 # on a mesh of the host's memory besides chains and flows on mesh lab (of
-# the BAR, which insmod brings back by itself).
+# the BAR, which insmod lab_ivshmem=1 brings back by itself).
 SAVE_FLOWS=10000
 cli_save_restore()
 {
@@ -221,7 +221,7 @@ cli_save_restore()
 		     }' > /tmp/flows && chainmesh -batch /tmp/flows &&
 		     chainmesh save > /tmp/save1 && grep -c '^flow add .* mesh s2\$' /tmp/save1" 600 || return 1
 	[ "$CM_OUT" = "$SAVE_FLOWS" ] || return 1
-	vm_exec vm0 "rmmod chainmesh_host && insmod $CM_HOST_KO &&
+	vm_exec vm0 "rmmod chainmesh_host && insmod $CM_HOST_KO $CM_HOST_LAB &&
 		     n=0; until chainmesh mesh show lab >/dev/null 2>&1; do
 			n=\$((n + 1)); [ \$n -lt 50 ] || exit 1; sleep 0.2; done &&
 		     ! chainmesh mesh show s2 2>/dev/null &&
