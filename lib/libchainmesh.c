@@ -54,12 +54,10 @@ static void cml_log(const struct cml_node *n, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Milliseconds of the monotonic clock: compat.h's jiffies (HZ 1000). */
 static u64 cml_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+	return cm_jiffies();
 }
 
 /* ------------------------------------------------------------ daemon */

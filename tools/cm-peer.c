@@ -159,12 +159,10 @@ static void cmp_err(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Milliseconds of the monotonic clock: compat.h's jiffies (HZ 1000). */
 static u64 cmp_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+	return cm_jiffies();
 }
 
 static void cmp_sleep_us(u64 us)
