@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A libvirt domain joins a mesh: its <shmem> element comes from
-# tools/libvirt_xml.c (what `chainmesh mesh libvirt-xml` prints), validates
+# A libvirt domain joins a mesh: its <shmem> element is what `chainmesh
+# mesh libvirt-xml lab node 2` prints (run in VM0, the lab's host), validates
 # with virt-xml-validate, and `virsh define` + `virsh start` boot the
 # Debian guest of distro.sh under TCG through Debian's libvirt.
 #
@@ -89,14 +89,16 @@ libvirt_cleanup()
 	return 0
 }
 
+# The element from `chainmesh mesh libvirt-xml` in VM0, where the host
+# module holds mesh lab, with the lab's daemon socket as the server.
 shmem_xml()
 {
-	cc -Wall -Wextra -O2 -I"$CM_ROOT/tools" -o "$CMLAB_DIR/libvirt_shmem" \
-		"$CM_ROOT/selftests/vm/libvirt_shmem.c" "$CM_ROOT/tools/libvirt_xml.c" &&
-	"$CMLAB_DIR/libvirt_shmem" lab "$CMLAB_DIR/ivshmem.sock" >"$CMLAB_DIR/shmem.xml" || return 1
-	CM_OUT=$(cat "$CMLAB_DIR/shmem.xml")
+	vm_exec vm0 "chainmesh mesh libvirt-xml lab node 2 socket $CMLAB_DIR/ivshmem.sock" ||
+		return 1
+	printf '%s\n' "$CM_OUT" >"$CMLAB_DIR/shmem.xml"
 	tap_diag "$CM_OUT"
-	grep -q "<model type='ivshmem-doorbell'/>" "$CMLAB_DIR/shmem.xml"
+	grep -q "<model type='ivshmem-doorbell'/>" "$CMLAB_DIR/shmem.xml" &&
+		grep -q "<server path='$CMLAB_DIR/ivshmem.sock'/>" "$CMLAB_DIR/shmem.xml"
 }
 
 # virt-xml-validate and virsh define/start happen in cmlab-distro add.
@@ -165,8 +167,8 @@ cm_step "image: Debian 12 by mmdebstrap, make install-guest (cached)" fatal imag
 cm_step "lab: daemon and 2 busybox VMs up, peer ids 0 1" fatal lab_start 2
 trap 'rc=$?; set +e; libvirt_cleanup; (exit $rc); lab_cleanup' EXIT
 cm_step "libvirt: libvirtd answers on $URI" fatal libvirt_up
-cm_step "libvirt_xml: <shmem> for mesh lab, server = the lab's socket" fatal shmem_xml
 cm_step "vm0: insmod chainmesh_host.ko lab_ivshmem=1" fatal cm_ping_host_load
+cm_step "vm0: chainmesh mesh libvirt-xml lab node 2: <shmem>, server = the lab's socket" fatal shmem_xml
 cm_step "vm2: virt-xml-validate, virsh define, virsh start: running, peer 2" fatal domain_start
 cm_step "vm2: udev loaded chainmesh.ko, it joined, cm0" fatal guest_joined
 cm_step "vm1: insmod chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24

@@ -15,8 +15,6 @@
 #include "json.h"
 
 /* Where `mesh qemu-args` says the daemon of mesh NAME listens. */
-#define CM_DAEMON_SOCK_FMT	"/run/chainmesh/NAME.sock"
-#define CM_DAEMON_SOCK_DIR	"/run/chainmesh/"
 
 const char mesh_usage[] =
 "  chainmesh [-j] mesh show [NAME]\n"
@@ -35,7 +33,12 @@ const char mesh_usage[] =
 "      Print the QEMU options that make a guest node N of mesh NAME: the\n"
 "      daemon's socket (default " CM_DAEMON_SOCK_FMT ") and an\n"
 "      ivshmem-doorbell device with one vector. The daemon gives ids in\n"
-"      connection order: start node N's QEMU after nodes 1..N-1.\n";
+"      connection order: start node N's QEMU after nodes 1..N-1.\n"
+"  chainmesh mesh libvirt-xml NAME node N [socket PATH]\n"
+"      Print the libvirt <shmem> element that makes a domain guest node N\n"
+"      of mesh NAME (in the domain's <devices>): ivshmem-doorbell, the\n"
+"      daemon's socket as server (default " CM_DAEMON_SOCK_FMT "), its\n"
+"      MSI vectors. The same device as qemu-args.\n";
 
 /* NULL when the kernel did not say (then JSON leaves the key out). */
 static const char *backing_name(const struct nlattr *a)
@@ -161,62 +164,90 @@ static void mesh_del(struct cm_cmd *c)
 	cm_change(c, nlh, "mesh del");
 }
 
-static int mesh_nodes_cb(const struct nlmsghdr *nlh, void *data)
+/*
+ * MSI-X vectors of a guest's ivshmem-doorbell device, for `mesh qemu-args`
+ * and `mesh libvirt-xml`: one, the node's doorbell (a mesh with several
+ * queues will want one a queue: this is where that goes).
+ */
+static unsigned int cm_guest_vectors(const struct nlattr *tb[])
+{
+	(void)tb;
+	return 1;
+}
+
+static int mesh_guest_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[CHAINMESH_A_MAX + 1];
+	struct cm_guest *g = data;
 
 	cm_parse(nlh, tb, CHAINMESH_A_MAX);
-	*(uint32_t *)data = a_u32(tb[CHAINMESH_A_MESH_NODES]);
+	g->nodes = a_u32(tb[CHAINMESH_A_MESH_NODES]);
+	g->vectors = cm_guest_vectors(tb);
 	return MNL_CB_OK;
 }
 
-/* The QEMU options of a guest node: the mesh must exist, N be a guest. */
-static void mesh_qemu_args(struct cm_cmd *c)
+void cm_guest_parse(struct cm_cmd *c, struct cm_guest *g, const char *what)
 {
-	char sock[PATH_MAX], id[CHAINMESH_NAME_LEN + 8];
-	const char *name, *path = NULL;
-	uint32_t nodes = 0;
-	struct cm_talk t = { .cb = mesh_nodes_cb, .data = &nodes };
-	struct nlmsghdr *nlh;
-	unsigned long node = 0;
 	bool have_node = false;
 	char *arg;
-	int err;
 
-	name = parse_name("mesh", next_arg(c));
+	g->name = parse_name("mesh", next_arg(c));
+	g->socket = NULL;
 	while ((arg = next_arg(c))) {
 		if (matches(arg, "node")) {
-			node = parse_ulong("mesh", "node", next_arg(c), CHAINMESH_MAX_NODES - 1);
+			g->node = parse_ulong("mesh", "node", next_arg(c),
+					      CHAINMESH_MAX_NODES - 1);
 			have_node = true;
 		} else if (matches(arg, "socket")) {
-			path = next_arg(c);
-			if (!path || !path[0] || strchr(path, ','))
-				usage_fail("mesh", "socket: a path without commas expected");
+			g->socket = next_arg(c);
+			if (!g->socket || g->socket[0] != '/' || strchr(g->socket, ','))
+				usage_fail("mesh", "socket: an absolute path without commas expected");
 		} else {
 			usage_fail("mesh", "unexpected argument '%s'", arg);
 		}
 	}
 	if (!have_node)
-		usage_fail("mesh", "mesh qemu-args: 'node N' is required");
-	if (strchr(name, ','))
-		usage_fail("mesh", "mesh name '%s' has a comma: QEMU cannot take it", name);
+		usage_fail("mesh", "%s: 'node N' is required", what);
+	if (strchr(g->name, ','))
+		usage_fail("mesh", "mesh name '%s' has a comma: QEMU cannot take it",
+			   g->name);
+	if (!g->socket) {
+		snprintf(g->sock_buf, sizeof(g->sock_buf), CM_DAEMON_SOCK_DIR "%s.sock",
+			 g->name);
+		g->socket = g->sock_buf;
+	}
+}
 
+void cm_guest_lookup(struct cm_cmd *c, struct cm_guest *g, const char *what)
+{
+	struct cm_talk t = { .cb = mesh_guest_cb, .data = g };
+	struct nlmsghdr *nlh;
+	int err;
+
+	g->nodes = 0;
+	g->vectors = 0;
 	cm_open(&c->nl);
 	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_MESH_GET, NLM_F_ACK);
-	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, g->name);
 	err = cm_talk(&c->nl, nlh, &t);
 	if (err)
-		cm_refused("mesh qemu-args", &t, err);
-	if (node == 0 || node >= nodes)
-		fail("mesh qemu-args: node %lu is not a guest node of mesh %s (1..%u)",
-		     node, name, nodes - 1);
-	if (!path) {
-		snprintf(sock, sizeof(sock), CM_DAEMON_SOCK_DIR "%s.sock", name);
-		path = sock;
-	}
-	snprintf(id, sizeof(id), "cm-%s", name);
-	printf("-chardev socket,path=%s,id=%s -device ivshmem-doorbell,chardev=%s,vectors=1\n",
-	       path, id, id);
+		cm_refused(what, &t, err);
+	if (g->node == 0 || g->node >= g->nodes)
+		fail("%s: node %lu is not a guest node of mesh %s (1..%u)",
+		     what, g->node, g->name, g->nodes - 1);
+}
+
+/* The QEMU options of a guest node: the mesh must exist, N be a guest. */
+static void mesh_qemu_args(struct cm_cmd *c)
+{
+	char id[CHAINMESH_NAME_LEN + 8];
+	struct cm_guest g;
+
+	cm_guest_parse(c, &g, "mesh qemu-args");
+	cm_guest_lookup(c, &g, "mesh qemu-args");
+	snprintf(id, sizeof(id), "cm-%s", g.name);
+	printf("-chardev socket,path=%s,id=%s -device ivshmem-doorbell,chardev=%s,vectors=%u\n",
+	       g.socket, id, id, g.vectors);
 }
 
 static const struct cm_verb mesh_verbs[] = {
@@ -225,6 +256,7 @@ static const struct cm_verb mesh_verbs[] = {
 	{ "add", false, mesh_add },
 	{ "delete", false, mesh_del },
 	{ "qemu-args", true, mesh_qemu_args },
+	{ "libvirt-xml", true, mesh_libvirt_xml },
 	{ NULL }
 };
 
