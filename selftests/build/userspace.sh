@@ -32,25 +32,7 @@ set -e
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 cd "$(dirname "$0")/../.."
 
-tmp=$(mktemp -d /tmp/cm-userspace.XXXXXX)
-pids=()
-cleanup()
-{
-	local p
-
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	if [ -n "$CM_KEEP" ]; then
-		echo "# logs kept in $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
+cm_scratch userspace
 
 CC=${CC:-cc}
 dest=$tmp/dest

@@ -32,20 +32,11 @@
 set -e
 # shellcheck source=selftests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=selftests/vm/lib/distro.sh
+. "$(dirname "$0")/lib/distro.sh"
 
-CMLAB_DISTRO=$CM_ROOT/tools/lab/cmlab-distro
-NETWORK=$CM_ROOT/selftests/vm/distro/50-cm0.network
 MIB=4
 CM_PING_COUNT=10
-
-image()
-{
-	local t0=$SECONDS
-
-	CM_OUT=$("$CMLAB_DISTRO" build --file "$NETWORK:/etc/systemd/network/50-cm0.network" 2>&1) ||
-		return 1
-	tap_diag "image: $(tail -n 1 <<<"$CM_OUT") ($((SECONDS - t0)) s)"
-}
 
 distro_boot()
 {
@@ -102,20 +93,6 @@ network_files()
 		wc -l | grep -qx 2'
 }
 
-# networkd configured cm0 (the flows are in: it has carrier).
-configured()
-{
-	vm_wait_for vm2 "networkctl list --no-legend --no-pager cm0 2>/dev/null | grep -q configured" 60 ||
-		{ vm_exec vm2 "networkctl list --no-pager"; return 1; }
-	vm_exec vm2 "networkctl list --no-pager; ip -4 addr show dev cm0 | grep 'inet 10.0.0.2/24'"
-}
-
-distro_ping()
-{
-	vm_exec vm2 "ping -c $CM_PING_COUNT -i 0.2 -W 2 10.0.0.1" $((CM_PING_COUNT + 30))
-	grep -q "$CM_PING_COUNT packets transmitted, $CM_PING_COUNT received" <<<"$CM_OUT"
-}
-
 mkfile()
 {
 	local vm=$1 sum
@@ -164,7 +141,7 @@ distro_unload()
 }
 
 tap_plan 20
-cm_step "image: Debian 12 by mmdebstrap, make install-guest, depmod (cached)" fatal image
+cm_step "image: Debian 12 by mmdebstrap, make install-guest, depmod (cached)" fatal distro_image
 cm_step "lab: daemon and 2 busybox VMs up, peer ids 0 1" fatal lab_start 2
 cm_step "vm0: insmod chainmesh_host.ko lab_ivshmem=1" fatal cm_ping_host_load
 cm_step "vm2: the Debian guest boots as peer 2" fatal distro_boot
@@ -175,7 +152,7 @@ cm_step "vm2: networkctl shows the .link and .network files of cm0" - network_fi
 cm_step "vm1: insmod chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
 cm_step "vm0: nodes 1 and 2 are up in 'node show'" fatal cm_ping_nodes_up
 cm_step "vm0: chains 1 (1 2), 2 (2 1) and flows 1, 2 added" fatal cm_ping_add_flows
-cm_step "vm2: networkd configured cm0 10.0.0.2/24" - configured
+cm_step "vm2: networkd configured cm0 10.0.0.2/24" - distro_configured
 cm_step "vm2: ping -c $CM_PING_COUNT 10.0.0.1 (iputils): all answered" - distro_ping
 cm_step "vm1: ping -c $CM_PING_COUNT 10.0.0.2 (busybox): all answered" - cm_ping_run
 cm_step "TCP: $MIB MiB vm2 -> vm1, same sha256" - tcp_to_busybox
