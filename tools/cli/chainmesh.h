@@ -53,6 +53,13 @@ extern jmp_buf *fail_jmp;
 /* chainmesh.c */
 void usage_to(FILE *f, const char *object);
 void run_cmd(struct cm_cmd *c, int argc, char **argv);
+/*
+ * -n NETNS: enter it (@what: the command, for messages), or, with
+ * @what NULL, refuse the command for having -n.
+ */
+void cm_netns_enter(const char *what);
+/* Set by the commands that take -n before they open their socket. */
+extern bool cm_netns_ok;
 
 /* cmd.c */
 void __attribute__((noreturn, format(printf, 1, 2)))

@@ -104,7 +104,10 @@ static void mesh_show(struct cm_cmd *c)
 		parse_name("mesh", name);
 	if (c->argc)
 		usage_fail("mesh", "unexpected argument '%s'", c->argv[0]);
+	/* the socket in the initial namespace, the names in -n's */
+	cm_netns_ok = true;
 	cm_open(&c->nl);
+	cm_netns_enter("mesh show");
 	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_MESH_GET,
 		     name ? NLM_F_ACK : NLM_F_DUMP);
 	if (name)
