@@ -3,7 +3,7 @@
 #
 # A Debian 12 guest with systemd and udev in the chain, set up the way an
 # operator sets one up: the module installed with `make install-guest` and
-# depmod, loaded by udev from its PCI alias at boot, cm0 kept by the
+# depmod (the operations guide's commands), loaded by udev from its PCI alias at boot, cm0 kept by the
 # shipped .link file, configured by systemd-networkd from a .network file.
 #
 #                 +------------------------------------------+
@@ -52,8 +52,9 @@ booted()
 }
 
 # Nobody insmod'ed anything: udev loaded chainmesh.ko (installed under
-# /lib/modules by make install-guest) for the ivshmem device, and not
-# chainmesh_host.ko, installed next to it.
+# /lib/modules by the guide's make install) for the ivshmem device, and
+# that device is bound by it, not by chainmesh_host.ko (installed next to
+# it, loaded at boot by modules-load.d as on a host, with no PCI alias).
 udev_loaded()
 {
 	# shellcheck disable=SC2016 # expanded in the VM
@@ -62,7 +63,12 @@ udev_loaded()
 		[ "$(modinfo -n chainmesh)" = /lib/modules/$kver/extra/guest/chainmesh.ko ]
 		[ -e /lib/modules/$kver/extra/host/chainmesh_host.ko ]
 		grep "^chainmesh " /proc/modules
-		! grep "^chainmesh_host " /proc/modules
+		# chainmesh_host is there as on a host (modules-load.d), but no
+		# alias lets udev load it for a device, and nothing but udev
+		# loads chainmesh
+		[ -z "$(modinfo -F alias chainmesh_host)" ]
+		grep -qx chainmesh_host /usr/lib/modules-load.d/chainmesh.conf
+		! grep -rqsx chainmesh /usr/lib/modules-load.d /etc/modules-load.d /etc/modules
 		for d in /sys/bus/pci/devices/*; do
 			[ "$(cat $d/vendor):$(cat $d/device)" = 0x1af4:0x1110 ] || continue
 			echo "$d: modalias $(cat $d/modalias), driver $(basename $(readlink $d/driver))"
@@ -140,8 +146,8 @@ distro_unload()
 		vm_exec vm1 "rmmod chainmesh" && vm_exec vm0 "rmmod chainmesh_host"
 }
 
-tap_plan 20
-cm_step "image: Debian 12 by mmdebstrap, make install-guest, depmod (cached)" fatal distro_image
+tap_plan 23
+cm_step "image: Debian 12 by mmdebstrap, the guide's make install and depmod (cached)" fatal distro_image
 cm_step "lab: daemon and 2 busybox VMs up, peer ids 0 1" fatal lab_start 2
 cm_step "vm0: insmod chainmesh_host.ko lab_ivshmem=1" fatal cm_ping_host_load
 cm_step "vm2: the Debian guest boots as peer 2" fatal distro_boot
@@ -152,6 +158,7 @@ cm_step "vm2: networkctl shows the .link and .network files of cm0" - network_fi
 cm_step "vm1: insmod chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
 cm_step "vm0: nodes 1 and 2 are up in 'node show'" fatal cm_ping_nodes_up
 cm_step "vm0: chains 1 (1 2), 2 (2 1) and flows 1, 2 added" fatal cm_ping_add_flows
+cm_step "vm2: operations guide, guest blocks (.network file, forwarding sysctls)" - distro_walk guest
 cm_step "vm2: networkd configured cm0 10.0.0.2/24" - distro_configured
 cm_step "vm2: ping -c $CM_PING_COUNT 10.0.0.1 (iputils): all answered" - distro_ping
 cm_step "vm1: ping -c $CM_PING_COUNT 10.0.0.2 (busybox): all answered" - cm_ping_run
@@ -159,6 +166,8 @@ cm_step "TCP: $MIB MiB vm2 -> vm1, same sha256" - tcp_to_busybox
 cm_step "TCP: $MIB MiB vm1 -> vm2, same sha256" - tcp_to_distro
 cm_step "vm0: flow 1 counted >= $CM_PING_COUNT packets at node 1" - cm_ping_flow_counter 1 1
 cm_step "vm0: flow 2 counted >= $CM_PING_COUNT packets at node 2" - cm_ping_flow_counter 2 2
+cm_step "vm2 as a host: operations guide, host blocks (mesh, daemon unit, qemu-args, libvirt-xml, chains, flows, save/restore by chainmesh.service, tear-down)" - distro_walk host
+cm_step "operations guide: every block but text ones ran (image, guest, host)" - distro_walk_complete
 cm_step "all: modprobe -r chainmesh (vm2), rmmod (vm1, vm0)" - distro_unload
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_done

@@ -33,3 +33,57 @@ distro_ping()
 	vm_exec vm2 "ping -c $CM_PING_COUNT -i 0.2 -W 2 10.0.0.1" $((CM_PING_COUNT + 30))
 	grep -q "$CM_PING_COUNT packets transmitted, $CM_PING_COUNT received" <<<"$CM_OUT"
 }
+
+# The operations guide's walk-through (Documentation/operations.rst, its
+# blocks as tools/lab/cmlablib/walk.py takes them out): `image` blocks ran
+# when the image was built (their IDs in build/distro/distro.json), `host`
+# and `guest` blocks run here in vm2.
+CM_GUIDE=$CM_ROOT/Documentation/operations.rst
+CM_WALK=$CM_ROOT/tools/lab/cmlablib/walk.py
+
+# distro_walk PLACE: the guide's PLACE blocks in vm2, in order, each as
+# one `bash -e -o pipefail -x` script in /root; stops at the first that
+# fails. The IDs of those that ran go to $CMLAB_DIR/walk.ran.
+distro_walk()
+{
+	local place=$1 dir=$CMLAB_DIR/walk n p line id b64 count=0
+
+	if [ ! -e "$dir/index" ]; then
+		CM_OUT=$(python3 "$CM_WALK" split "$CM_GUIDE" "$dir" 2>&1) || return 1
+	fi
+	while read -r n p line id; do
+		[ "$p" = "$place" ] || continue
+		b64=$(base64 -w0 "$dir/$n.$p")
+		if ! vm_exec vm2 "mkdir -p /root/walk && cd /root &&
+				  echo $b64 | base64 -d > walk/$n.sh &&
+				  bash -e -o pipefail -x walk/$n.sh" 300; then
+			CM_OUT="operations.rst:$line, $place block $n failed:
+$CM_OUT"
+			return 1
+		fi
+		tap_diag "operations.rst:$line ($place):
+$CM_OUT"
+		echo "$id" >>"$CMLAB_DIR/walk.ran"
+		count=$((count + 1))
+	done <"$dir/index"
+	CM_OUT="$count $place blocks ran"
+	tap_diag "$CM_OUT"
+	[ "$count" -gt 0 ]
+}
+
+# Every block of the guide but `text` ones ran: in the image build or here.
+distro_walk_complete()
+{
+	local want got missing
+
+	[ -e "$CMLAB_DIR/walk/index" ] || CM_OUT=$(python3 "$CM_WALK" split "$CM_GUIDE" "$CMLAB_DIR/walk" 2>&1) ||
+		return 1
+	want=$(awk '$2 != "text" { print $4 }' "$CMLAB_DIR/walk/index" | sort)
+	got=$({ cat "$CMLAB_DIR/walk.ran" 2>/dev/null
+		python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1])).get("walk", [])))' \
+			"$CM_ROOT/build/distro/distro.json"; } | sort -u)
+	missing=$(comm -23 <(echo "$want") <(echo "$got"))
+	CM_OUT="$(wc -l <<<"$want") blocks to run, $(comm -12 <(echo "$want") <(echo "$got") | wc -l) ran; not run: ${missing:-none}"
+	tap_diag "$CM_OUT"
+	[ -z "$missing" ]
+}
