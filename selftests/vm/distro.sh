@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # A Debian 12 guest with systemd and udev in the chain, set up the way an
-# operator sets one up: the module installed with `make install-guest` and
-# depmod (the operations guide's commands), loaded by udev from its PCI alias at boot, cm0 kept by the
-# shipped .link file, configured by systemd-networkd from a .network file.
+# operator sets one up: the package installed with the operations guide's
+# `make install` and depmod, the module loaded by udev from its PCI alias
+# at boot, cm0 kept by the shipped .link file, configured by
+# systemd-networkd from a .network file. Then the guide's walk-through
+# (Documentation/operations.rst, "How the guide is tested"): its guest
+# blocks in this guest, its host blocks with this guest as the host of a
+# second mesh (daemon unit, save/restore by chainmesh.service).
 #
 #                 +------------------------------------------+
 #                 | VM0  node 0 (host)   chainmesh_host.ko   |
