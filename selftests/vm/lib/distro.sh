@@ -61,8 +61,11 @@ distro_walk()
 $CM_OUT"
 			return 1
 		fi
+		# the trace, but not a thousand lines of a loop's
 		tap_diag "operations.rst:$line ($place):
-$CM_OUT"
+$(head -n 40 <<<"$CM_OUT")$([ "$(wc -l <<<"$CM_OUT")" -le 40 ] ||
+				echo "
+... $(($(wc -l <<<"$CM_OUT") - 40)) more lines")"
 		echo "$id" >>"$CMLAB_DIR/walk.ran"
 		count=$((count + 1))
 	done <"$dir/index"
