@@ -14,8 +14,6 @@
 #include "chainmesh.h"
 #include "json.h"
 
-/* Where `mesh qemu-args` says the daemon of mesh NAME listens. */
-
 const char mesh_usage[] =
 "  chainmesh [-j] mesh show [NAME]\n"
 "      Show every mesh, or mesh NAME: its node count, ring slots, buffer\n"
