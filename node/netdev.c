@@ -516,6 +516,7 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 	err = cm_dp_init(&nd->dp, cfg->base, l, cfg->self, &cm_policy);
 	if (err)
 		goto err_free_netdev;
+	cm_dp_set_mac(&nd->dp, cfg->mac);
 	err = cm_ftsnap_init(&nd->ft, cfg->ftable, &nd->dp.l, cfg->self,
 			     netdev->name);
 	if (err)
