@@ -409,8 +409,13 @@ static __always_inline void cm_dp_bad(struct cm_dp *dp,
 }
 
 /* How long a new table excuses bad chain context: frames that were in
- * flight when the host changed a chain carry a context it no longer has. */
+ * flight when the host changed a chain carry a context it no longer has.
+ * A table's seq is in the region, where a peer can bump it at will: a
+ * new seq opens a grace period at most once per CM_CHAIN_GRACE_GAP_MS,
+ * or a peer bumping it more often than CM_CHAIN_GRACE_MS would never be
+ * judged for its bad context (test_dp: bad_chain_grace_not_renewed). */
 #define CM_CHAIN_GRACE_MS	1000
+#define CM_CHAIN_GRACE_GAP_MS	4000
 
 /* A chain context that table @t does not have, from @peer: it counts
  * against the peer once @t is older than the grace period. */
@@ -424,8 +429,12 @@ static __always_inline void cm_dp_bad_chain(struct cm_dp *dp,
 	cm_cnt_add(&dp->peer[peer].bad, 1);
 	if (t->seq != dp->chain_seq) {
 		dp->chain_seq = t->seq;
-		dp->chain_seq_at = now;
-		return;
+		if (!dp->chain_seq_at ||
+		    time_after(now, dp->chain_seq_at +
+				    msecs_to_jiffies(CM_CHAIN_GRACE_GAP_MS))) {
+			dp->chain_seq_at = now;
+			return;
+		}
 	}
 	if (time_after(now, dp->chain_seq_at +
 			    msecs_to_jiffies(CM_CHAIN_GRACE_MS)))

@@ -723,4 +723,39 @@ TEST_F(dp, pair_reset_after_desync)
 	EXPECT_EQ(0, d1->peer[2].resets);
 }
 
+/*
+ * A peer that sends bad chain context while it bumps our table's seq
+ * (the region is writable: the table stays the same and is taken again)
+ * more often than CM_CHAIN_GRACE_MS: each new seq once restarted the
+ * grace, so the bad context never counted and the peer was never judged.
+ * Now a grace opens at most once per CM_CHAIN_GRACE_GAP_MS.
+ */
+TEST_F(dp, bad_chain_grace_not_renewed)
+{
+	struct cm_dp *d0 = &self->n[0].dp;
+	struct cm_desc d = {
+		.data_off = CHAINMESH_HEADROOM, .len = FRAME_LEN,
+		.chain = 200, .hop = 1, .flags = CHAINMESH_D_CTX,
+	};
+	u64 end = cm_jiffies() + 3 * CM_CHAIN_GRACE_MS;
+	u32 i, idx;
+
+	settle_all(self);
+	while (cm_jiffies() < end && !self->n[1].judged) {
+		self->n[1].ft->seq += 2;
+		for (i = 0; i < LIMIT; i++) {
+			/* A real buffer of node 0's, out with node 1. */
+			ASSERT_TRUE(cm_pool_peek(&d0->pool, &idx));
+			cm_pool_take_to(&d0->pool, idx, 1);
+			d.addr = cm_buf_addr(&self->l, 0, idx);
+			forge(self, &d);
+		}
+		settle_all(self);
+		usleep(200000);
+	}
+	EXPECT_LE(LIMIT, self->n[1].dp.rx_bad[CM_BAD_CHAIN]);
+	EXPECT_EQ(1, self->n[1].judged);
+	EXPECT_EQ(0, self->n[1].judged_peer);
+}
+
 TEST_HARNESS_MAIN
