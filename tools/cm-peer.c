@@ -1348,6 +1348,10 @@ static int cmp_mode_chaos(struct cmp *c, struct cmp_chaos *x)
 	printf(", %u kinds, %d s\n", nk, x->duration);
 	fflush(stdout);
 
+	/* What we corrupt by hand stays as we wrote it: our datapath must
+	 * not put our indices back (dp.h, cm_dp_reassert()). */
+	WRITE_ONCE(c->dp.by_hand, true);
+
 	end = cmp_now_ms() + (u64)x->duration * 1000;
 	next_report = cmp_now_ms() + 5000;
 	while (!cmp_stop && cmp_now_ms() < end) {

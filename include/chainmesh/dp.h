@@ -171,6 +171,9 @@ struct cm_dp {
 	u8 mac[6];			/* ours, re-asserted by the tick */
 	bool mac_set;			/* cm_dp_set_mac() gave it */
 	bool reassert;			/* tick -> receive: cm_dp_reassert() due */
+	bool by_hand;			/* an attacker that writes its indices by
+					 * hand (cm-peer chaos): no re-assertion,
+					 * no pair reset */
 	unsigned long reassert_at;	/* the tick's: when it last asked */
 	const struct cm_policy *pol;
 	u32 hop_cap;			/* the tick's, from peer_share */
@@ -1352,9 +1355,10 @@ static inline bool cm_dp_tick(struct cm_dp *dp, bool *any)
 		memcpy(dp->node->mac, dp->mac, sizeof(dp->mac));
 	if (READ_ONCE(dp->node->features))
 		WRITE_ONCE(dp->node->features, 0);
-	if (time_after_eq(now, dp->reassert_at +
-			  msecs_to_jiffies(CM_REASSERT_MS)) ||
-	    cm_dp_reset_pending(dp)) {
+	if (!READ_ONCE(dp->by_hand) &&
+	    (time_after_eq(now, dp->reassert_at +
+			   msecs_to_jiffies(CM_REASSERT_MS)) ||
+	     cm_dp_reset_pending(dp))) {
 		dp->reassert_at = now;
 		WRITE_ONCE(dp->reassert, true);
 		work = true;
