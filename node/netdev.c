@@ -459,10 +459,12 @@ void cm_node_fence(struct cm_ndev *nd)
 
 	napi_enable(&nd->rx.napi);
 	cm_rx_poke(nd);
-	netdev_warn(nd->netdev,
-		    "host called node %u %s: fenced, rejoined as epoch %u\n",
-		    nd->dp.self,
-		    verdict == CHAINMESH_NODE_DOWN ? "down" : "broken", epoch);
+	/* A forged host_state makes us fence: bound what it can make us log. */
+	if (net_ratelimit())
+		netdev_warn(nd->netdev,
+			    "host called node %u %s: fenced, rejoined as epoch %u\n",
+			    nd->dp.self,
+			    verdict == CHAINMESH_NODE_DOWN ? "down" : "broken", epoch);
 }
 
 static void cm_netdev_setup(struct net_device *netdev)
