@@ -368,19 +368,22 @@ through_chain()
 	[ "$got" = 5 ] && ge $((f1 - f0)) 10 && tap_diag "$CM_OUT"
 }
 
-# 256 KiB from VM1 to VM2 with nc, compared.
+# 256 KiB from VM1 to VM2 with nc (as tcp.sh: the listener's stdin
+# stays open), compared; a new port each time.
 tcp_transfer()
 {
 	local a b
 
+	TCP_PORT=$((TCP_PORT + 1))
 	vm_exec vm1 "dd if=/dev/urandom of=/tmp/burst.src bs=1k count=256 2>/dev/null &&
 		     md5sum </tmp/burst.src" || return 1
 	a=${CM_OUT%% *}
-	vm_exec vm2 "rm -f /tmp/burst.dst; (timeout 40 nc -l -p $TCP_PORT >/tmp/burst.dst &)" ||
+	vm_exec vm2 "rm -f /tmp/burst.dst; (sleep 60 | nc -l -p $TCP_PORT >/tmp/burst.dst &)" ||
 		return 1
 	sleep 1
-	vm_exec vm1 "timeout 30 nc -w 5 10.0.0.2 $TCP_PORT </tmp/burst.src" 40 || true
-	vm_exec vm2 "sleep 1; md5sum </tmp/burst.dst" || return 1
+	vm_exec vm1 "nc 10.0.0.2 $TCP_PORT </tmp/burst.src" 60 || true
+	vm_wait_for vm2 "[ \$(stat -c %s /tmp/burst.dst) = 262144 ]" 20 || true
+	vm_exec vm2 "md5sum </tmp/burst.dst" || return 1
 	b=${CM_OUT%% *}
 	[ -n "$a" ] && [ "$a" = "$b" ] || { CM_OUT="TCP: sent $a, got $b"; return 1; }
 }
