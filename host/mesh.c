@@ -163,8 +163,10 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 }
 
 static void cm_mesh_publish(struct cm_mesh *m);
+static void cm_mesh_write_tables(struct cm_mesh *m);
 
 #define CM_REPUBLISH_GAP	msecs_to_jiffies(500)
+#define CM_REASSERT_GAP		msecs_to_jiffies(1000)
 
 /* Node 0's own entry, which only we write: re-asserted every tick, so
  * that a peer that forged it misleads the others for a tick at most. */
@@ -189,7 +191,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	DECLARE_BITMAP(changed, CHAINMESH_MAX_NODES);
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);
 	unsigned long now = jiffies;
-	bool republish;
+	bool republish, reassert;
 	u32 n;
 
 	WRITE_ONCE(cm_node(m->base, &m->l, m->self)->heartbeat,
@@ -220,12 +222,22 @@ static void cm_mesh_watch(struct work_struct *work)
 	 * per CM_REPUBLISH_GAP (and at once after a quiet spell). */
 	republish = !bitmap_equal(alive, m->alive, CHAINMESH_MAX_NODES) &&
 		    time_after_eq(now, m->published_at + CM_REPUBLISH_GAP);
-	if (republish || !bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
+	/* Only we write the tables: every CM_REASSERT_GAP, each one a peer
+	 * scribbled on is written again (cm_mesh_publish() leaves the
+	 * others alone), so that a burst of foreign writes ends with the
+	 * right tables (Documentation/datapath.rst, "Recovery"). */
+	reassert = time_after_eq(now, m->asserted_at + CM_REASSERT_GAP);
+	if (republish || reassert ||
+	    !bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
 		mutex_lock(&cm_mesh_lock);
 		if (republish) {
 			bitmap_copy(m->alive, alive, CHAINMESH_MAX_NODES);
 			cm_mesh_publish(m);
 			m->published_at = now;
+			m->asserted_at = now;
+		} else if (reassert) {
+			cm_mesh_write_tables(m);
+			m->asserted_at = now;
 		}
 		for_each_set_bit(n, changed, CHAINMESH_MAX_NODES)
 			cm_nl_notify_node(m, n);
@@ -516,7 +528,9 @@ static int cm_mesh_check(struct cm_mesh *m)
 			     m->l.p.max_flows);
 }
 
-static void cm_mesh_publish(struct cm_mesh *m)
+/* Every node's table as compiled for the alive set; those that already
+ * hold it are left alone. */
+static void cm_mesh_write_tables(struct cm_mesh *m)
 {
 	u64 up;
 	u32 n;
@@ -541,6 +555,11 @@ static void cm_mesh_publish(struct cm_mesh *m)
 		if (n == m->self && !cm_ftable_same(m->own_ft, m->scratch))
 			cm_ftable_publish(m->own_ft, m->scratch);
 	}
+}
+
+static void cm_mesh_publish(struct cm_mesh *m)
+{
+	cm_mesh_write_tables(m);
 	cm_mesh_gen++;
 }
 

@@ -84,6 +84,7 @@ struct cm_mesh {
 	struct cm_chain *eff;		/* chains with the failure policy applied */
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);	/* as last compiled */
 	unsigned long published_at;	/* jiffies: the last such compile */
+	unsigned long asserted_at;	/* jiffies: the tables last re-asserted */
 
 	/* Liveness, touched only by the watcher. */
 	struct delayed_work watch;

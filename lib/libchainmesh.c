@@ -443,7 +443,10 @@ static void cml_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *c)
 {
 	struct cml_node *n = cml_of(dp);
 
-	if (c->gone)
+	if (c->reset)
+		cml_log(n, "node %u: rings with node %u reset by agreement:"
+			" %u buffers taken back", n->self, p, c->reclaimed);
+	else if (c->gone)
 		cml_log(n, "node %u: node %u is gone: %u buffers taken back,"
 			" %u of others sent home", n->self, p, c->reclaimed,
 			c->sent_home);
@@ -819,6 +822,7 @@ CML_EXPORT int cml_join(struct cml_node *n)
 		return err;
 	}
 	n->joined = true;
+	cm_dp_set_mac(&n->dp, n->mac);
 	memcpy(n->node->mac, n->mac, 6);
 	WRITE_ONCE(n->node->features, 0);
 	WRITE_ONCE(n->node->blame, 0);

@@ -254,8 +254,8 @@ static const char cm_bad_names[][ETH_GSTRING_LEN] = {
 };
 static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
 
-/* tx packets, tx bytes, rx packets, rx bytes, bad, broken, held */
-#define CM_PEER_STATS	7
+/* tx packets, tx bytes, rx packets, rx bytes, bad, broken, held, resets */
+#define CM_PEER_STATS	8
 #define CM_DEV_STATS	(__CM_TX_DROP_MAX - 1 + __CM_RX_DROP_MAX + \
 			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + \
 			 __CM_XDP_STAT_MAX + 6)	/* + tx_wake_stalled, pool_free,
@@ -304,6 +304,7 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 		ethtool_sprintf(&data, "peer%u_bad", i);
 		ethtool_sprintf(&data, "peer%u_broken", i);
 		ethtool_sprintf(&data, "peer%u_held", i);
+		ethtool_sprintf(&data, "peer%u_resets", i);
 	}
 }
 
@@ -340,6 +341,7 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 		*data++ = READ_ONCE(dp->peer[i].bad);
 		*data++ = READ_ONCE(dp->peers.broken[i]);
 		*data++ = cm_pool_held(&dp->pool, i);
+		*data++ = READ_ONCE(dp->peer[i].resets);
 	}
 }
 
@@ -457,10 +459,12 @@ void cm_node_fence(struct cm_ndev *nd)
 
 	napi_enable(&nd->rx.napi);
 	cm_rx_poke(nd);
-	netdev_warn(nd->netdev,
-		    "host called node %u %s: fenced, rejoined as epoch %u\n",
-		    nd->dp.self,
-		    verdict == CHAINMESH_NODE_DOWN ? "down" : "broken", epoch);
+	/* A forged host_state makes us fence: bound what it can make us log. */
+	if (net_ratelimit())
+		netdev_warn(nd->netdev,
+			    "host called node %u %s: fenced, rejoined as epoch %u\n",
+			    nd->dp.self,
+			    verdict == CHAINMESH_NODE_DOWN ? "down" : "broken", epoch);
 }
 
 static void cm_netdev_setup(struct net_device *netdev)
@@ -516,6 +520,7 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 	err = cm_dp_init(&nd->dp, cfg->base, l, cfg->self, &cm_policy);
 	if (err)
 		goto err_free_netdev;
+	cm_dp_set_mac(&nd->dp, cfg->mac);
 	err = cm_ftsnap_init(&nd->ft, cfg->ftable, &nd->dp.l, cfg->self,
 			     netdev->name);
 	if (err)

@@ -130,7 +130,11 @@ static void cm_rx_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *c)
 	/* A peer can flip its epoch at will: bound what it can make us log. */
 	if (!net_ratelimit())
 		return;
-	if (c->gone)
+	if (c->reset)
+		netdev_info(netdev,
+			    "rings with node %u reset by agreement: %u buffers taken back\n",
+			    p, c->reclaimed);
+	else if (c->gone)
 		netdev_info(netdev,
 			    "node %u is gone: %u buffers taken back, %u of others sent home\n",
 			    p, c->reclaimed, c->sent_home);

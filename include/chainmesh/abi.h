@@ -85,10 +85,12 @@ CM_ABI_FIELD(chainmesh_desc, flags, 15);
 CM_ABI_SIZE(chainmesh_ring_hdr, 3 * CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_ring_hdr, head, 0);
 CM_ABI_FIELD(chainmesh_ring_hdr, prod_flags, 4);
-CM_ABI_FIELD(chainmesh_ring_hdr, pad0, 8);
+CM_ABI_FIELD(chainmesh_ring_hdr, reset_req, 8);
+CM_ABI_FIELD(chainmesh_ring_hdr, pad0, 12);
 CM_ABI_FIELD(chainmesh_ring_hdr, tail, CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_ring_hdr, cons_flags, CHAINMESH_CACHELINE + 4);
-CM_ABI_FIELD(chainmesh_ring_hdr, pad1, CHAINMESH_CACHELINE + 8);
+CM_ABI_FIELD(chainmesh_ring_hdr, reset_ack, CHAINMESH_CACHELINE + 8);
+CM_ABI_FIELD(chainmesh_ring_hdr, pad1, CHAINMESH_CACHELINE + 12);
 CM_ABI_FIELD(chainmesh_ring_hdr, want_kick, 2 * CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_ring_hdr, pad2, 2 * CHAINMESH_CACHELINE + 4);
 /* Return ring slots are __le64 buffer offsets. */

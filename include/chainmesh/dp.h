@@ -130,6 +130,14 @@ struct cm_dp_peer {
 	u32 hop_back;
 	unsigned long ring_ok;
 	u32 ring_tail;
+	/* Pair reset and re-assertion (cm_dp_reassert()): receive's, under
+	 * the transmit lock; the tick reads @resetting and @reset_acked. */
+	u32 reset_gen;		/* our reset_req on data ring us -> peer */
+	u32 reset_acked;	/* its reset_req we carried out: our reset_ack */
+	bool resetting;		/* our request not yet acknowledged */
+	unsigned long reset_at;	/* jiffies: when we asked */
+	unsigned long insane_at;	/* jiffies: indices first seen insane, 0 */
+	u64 resets;		/* pair resets carried out; all read */
 };
 
 /* Where a frame goes next: the result of cm_dp_route(). */
@@ -160,6 +168,13 @@ struct cm_dp {
 	u64 pool_off;			/* our pool's offset in the region */
 	u64 pool_len;
 	bool acked;			/* the host saw this life up */
+	u8 mac[6];			/* ours, re-asserted by the tick */
+	bool mac_set;			/* cm_dp_set_mac() gave it */
+	bool reassert;			/* tick -> receive: cm_dp_reassert() due */
+	bool by_hand;			/* an attacker that writes its indices by
+					 * hand (cm-peer chaos): no re-assertion,
+					 * no pair reset */
+	unsigned long reassert_at;	/* the tick's: when it last asked */
 	const struct cm_policy *pol;
 	u32 hop_cap;			/* the tick's, from peer_share */
 	struct cm_peers peers;		/* see peers.h */
@@ -316,6 +331,13 @@ static inline int cm_dp_init(struct cm_dp *dp, void *base,
 		cm_ring_prod_init(&pp->back, cm_ret_ring(base, l, self, p),
 				  l->ret_slots);
 		cm_ring_prod_restart(&pp->back);
+		/* No pair reset pending: a request of a peer's from before
+		 * this life is retried by it (CM_RESET_RETRY_MS). */
+		pp->reset_gen = le32_to_cpu(READ_ONCE(pp->tx.hdr->reset_req));
+		pp->reset_acked =
+			le32_to_cpu(READ_ONCE(pp->data.hdr->reset_req));
+		WRITE_ONCE(pp->data.hdr->reset_ack,
+			   cpu_to_le32(pp->reset_acked));
 	}
 	cm_dp_quota_tick(dp);
 	return 0;
@@ -327,6 +349,15 @@ err_free_peer:
 err_destroy_pool:
 	cm_pool_destroy(&dp->pool);
 	return err;
+}
+
+/* Our MAC, as the owner writes it into our node entry before UP: the
+ * tick re-asserts it (a peer that forged it would get our frames
+ * dropped as another host's). */
+static inline void cm_dp_set_mac(struct cm_dp *dp, const u8 *mac)
+{
+	memcpy(dp->mac, mac, sizeof(dp->mac));
+	dp->mac_set = true;
 }
 
 static inline void cm_dp_destroy(struct cm_dp *dp)
@@ -381,8 +412,13 @@ static __always_inline void cm_dp_bad(struct cm_dp *dp,
 }
 
 /* How long a new table excuses bad chain context: frames that were in
- * flight when the host changed a chain carry a context it no longer has. */
+ * flight when the host changed a chain carry a context it no longer has.
+ * A table's seq is in the region, where a peer can bump it at will: a
+ * new seq opens a grace period at most once per CM_CHAIN_GRACE_GAP_MS,
+ * or a peer bumping it more often than CM_CHAIN_GRACE_MS would never be
+ * judged for its bad context (test_dp: bad_chain_grace_not_renewed). */
 #define CM_CHAIN_GRACE_MS	1000
+#define CM_CHAIN_GRACE_GAP_MS	4000
 
 /* A chain context that table @t does not have, from @peer: it counts
  * against the peer once @t is older than the grace period. */
@@ -396,8 +432,12 @@ static __always_inline void cm_dp_bad_chain(struct cm_dp *dp,
 	cm_cnt_add(&dp->peer[peer].bad, 1);
 	if (t->seq != dp->chain_seq) {
 		dp->chain_seq = t->seq;
-		dp->chain_seq_at = now;
-		return;
+		if (!dp->chain_seq_at ||
+		    time_after(now, dp->chain_seq_at +
+				    msecs_to_jiffies(CM_CHAIN_GRACE_GAP_MS))) {
+			dp->chain_seq_at = now;
+			return;
+		}
 	}
 	if (time_after(now, dp->chain_seq_at +
 			    msecs_to_jiffies(CM_CHAIN_GRACE_MS)))
@@ -436,13 +476,33 @@ static __always_inline void cm_dp_give_back(struct cm_dp *dp,
 		return;
 	}
 	back = &dp->peer[owner].back;
-	/* ret_slots >= bufs_per_node: full only if the owner misbehaves. */
-	if (unlikely(cm_ring_prod_space(back) <= 0)) {
+	/* ret_slots >= bufs_per_node: full only if the owner misbehaves.
+	 * A pair being reset takes nothing: the owner takes back all that
+	 * we held of its pool when the reset is over. */
+	if (unlikely(dp->peer[owner].resetting ||
+		     cm_ring_prod_space(back) <= 0)) {
 		cm_dp_rx_drop(dp, CM_RX_DROP_NO_RETURN);
 		return;
 	}
 	cm_ring_push_addr(back, addr);
 	dp->back_pending |= 1ull << owner;
+}
+
+/*
+ * Has @peer asked for a pair reset we have not carried out? Then the
+ * head of its rings to us may be back at zero already: not its fault.
+ * Asks receive to carry it out (cm_dp_reassert()).
+ */
+static inline bool cm_dp_reset_asked(struct cm_dp *dp, u32 peer)
+{
+	struct cm_dp_peer *pp = &dp->peer[peer];
+
+	/* Pairs with the release of reset_req before the heads of 0. */
+	if (le32_to_cpu(smp_load_acquire(&pp->data.hdr->reset_req)) ==
+	    pp->reset_acked)
+		return false;
+	WRITE_ONCE(dp->reassert, true);
+	return true;
 }
 
 /*
@@ -508,7 +568,8 @@ static __always_inline int cm_dp_rx_data(struct cm_dp *dp,
 
 	n = cm_ring_cons_avail(c);
 	if (unlikely(n < 0)) {
-		cm_dp_bad(dp, ops, from, CM_BAD_INDEX);
+		if (!cm_dp_reset_asked(dp, from))
+			cm_dp_bad(dp, ops, from, CM_BAD_INDEX);
 		return 0;
 	}
 	if (n > quota)
@@ -571,6 +632,10 @@ static __always_inline int cm_dp_returns_from(struct cm_dp *dp,
 		dp->freed = true;
 	if (likely(!t.bad))
 		return (int)t.freed;
+	if (t.why[CM_BAD_INDEX] && cm_dp_reset_asked(dp, p)) {
+		t.bad -= t.why[CM_BAD_INDEX];
+		t.why[CM_BAD_INDEX] = 0;
+	}
 	for (why = CM_BAD_NONE + 1; why < __CM_BAD_MAX; why++) {
 		cm_cnt_add(&dp->rx_bad[why], t.why[why]);
 		if (cm_bad_blames((enum cm_bad)why))
@@ -729,7 +794,233 @@ struct cm_dp_change {
 	u32 sent_home;		/* others' buffers sent home for it */
 	bool gone;		/* it died (or died and came back) */
 	bool back;		/* a peer we cut reads again */
+	bool reset;		/* our rings with it restarted by agreement */
 };
+
+/*
+ * Recovery (Documentation/datapath.rst, "Recovery"): a peer, or a third
+ * node, may have written anything into our rings' indices. Every
+ * CM_REASSERT_MS, receive writes back what this node owns there from
+ * its private copies; indices that still disagree with the peer's after
+ * CM_RESET_AFTER_MS (each side re-asserted its own meanwhile) mean the
+ * two sides lost track of each other: the pair's rings are reset by
+ * agreement (chainmesh_region.h, "Pair reset").
+ */
+#define CM_REASSERT_MS		500
+#define CM_RESET_AFTER_MS	1200
+#define CM_RESET_RETRY_MS	1000
+
+/*
+ * The rings of pair us -> @peer (we produce) and @peer -> us (we
+ * consume): one data ring and one return ring each way. Every loop over
+ * a pair's rings goes through these, so that more rings per pair (queues)
+ * change only them.
+ */
+#define CM_PAIR_RINGS	2
+
+static inline struct cm_ring_prod *cm_dp_pair_prod(struct cm_dp *dp, u32 peer,
+						   u32 i)
+{
+	return i ? &dp->peer[peer].back : &dp->peer[peer].tx;
+}
+
+static inline struct cm_ring_cons *cm_dp_pair_cons(struct cm_dp *dp, u32 peer,
+						   u32 i)
+{
+	return i ? &dp->peer[peer].ret : &dp->peer[peer].data;
+}
+
+/* Our indices and the handshake fields, as our private copies say. */
+static inline void cm_dp_pair_reassert(struct cm_dp *dp, u32 peer)
+{
+	struct cm_dp_peer *pp = &dp->peer[peer];
+	struct cm_ring_prod *pr;
+	struct cm_ring_cons *co;
+	u32 i;
+
+	for (i = 0; i < CM_PAIR_RINGS; i++) {
+		pr = cm_dp_pair_prod(dp, peer, i);
+		if (le32_to_cpu(READ_ONCE(pr->hdr->head)) != pr->published)
+			smp_store_release(&pr->hdr->head,
+					  cpu_to_le32(pr->published));
+		co = cm_dp_pair_cons(dp, peer, i);
+		if (le32_to_cpu(READ_ONCE(co->hdr->tail)) != co->tail)
+			smp_store_release(&co->hdr->tail, cpu_to_le32(co->tail));
+		if (READ_ONCE(co->hdr->cons_flags))
+			WRITE_ONCE(co->hdr->cons_flags, 0);
+	}
+	if (le32_to_cpu(READ_ONCE(pp->tx.hdr->reset_req)) != pp->reset_gen)
+		smp_store_release(&pp->tx.hdr->reset_req,
+				  cpu_to_le32(pp->reset_gen));
+	if (le32_to_cpu(READ_ONCE(pp->data.hdr->reset_ack)) != pp->reset_acked)
+		smp_store_release(&pp->data.hdr->reset_ack,
+				  cpu_to_le32(pp->reset_acked));
+}
+
+/* Do the peer's indices and ours disagree: a head more than a ring
+ * ahead of our tail, or a tail that is not within a ring behind our head? */
+static inline bool cm_dp_pair_insane(struct cm_dp *dp, u32 peer)
+{
+	struct cm_ring_prod *pr;
+	struct cm_ring_cons *co;
+	u32 i;
+
+	for (i = 0; i < CM_PAIR_RINGS; i++) {
+		co = cm_dp_pair_cons(dp, peer, i);
+		if (le32_to_cpu(READ_ONCE(co->hdr->head)) - co->tail > co->mask + 1)
+			return true;
+		pr = cm_dp_pair_prod(dp, peer, i);
+		if (pr->head - le32_to_cpu(READ_ONCE(pr->hdr->tail)) > pr->mask + 1)
+			return true;
+	}
+	return false;
+}
+
+/* Step 1 of a pair reset: stop sending to @peer, ask, restart our heads. */
+static inline void cm_dp_pair_ask(struct cm_dp *dp, u32 peer)
+{
+	struct cm_dp_peer *pp = &dp->peer[peer];
+	struct cm_ring_prod *pr;
+	u32 i, sent;
+
+	clear_bit(peer, dp->peers.tx_ok);
+	if (!pp->resetting) {
+		/* Others' buffers we passed on to it go home, as when it
+		 * dies (nothing if its tail is insane: then they are lost). */
+		sent = cm_dp_send_home_queued(dp, peer);
+		cm_cnt_add(&dp->sent_home, sent);
+	}
+	pp->resetting = true;
+	pp->reset_at = jiffies;
+	pp->insane_at = 0;
+	pp->reset_gen++;
+	/* The request before the heads of 0: a consumer that reads one
+	 * also reads the other (cm_dp_reset_asked()). */
+	smp_store_release(&pp->tx.hdr->reset_req, cpu_to_le32(pp->reset_gen));
+	for (i = 0; i < CM_PAIR_RINGS; i++) {
+		pr = cm_dp_pair_prod(dp, peer, i);
+		pr->head = 0;
+		pr->published = 0;
+		/* Full until the consumer acknowledges (cm_dp_pair_done()). */
+		pr->tail_cache = 0 - (pr->mask + 1);
+		WRITE_ONCE(pr->hdr->prod_flags, 0);
+		smp_store_release(&pr->hdr->head, 0);
+	}
+	dp->tx_pending &= ~(1ull << peer);
+	dp->back_pending &= ~(1ull << peer);
+}
+
+/* Step 2: the peer asked (@req): drop what it queued to us, unread. */
+static inline void cm_dp_pair_ack(struct cm_dp *dp, u32 peer, u32 req)
+{
+	struct cm_dp_peer *pp = &dp->peer[peer];
+	struct cm_ring_cons *co;
+	u32 i;
+
+	for (i = 0; i < CM_PAIR_RINGS; i++) {
+		co = cm_dp_pair_cons(dp, peer, i);
+		co->tail = 0;
+		co->head_cache = 0;
+		smp_store_release(&co->hdr->tail, 0);
+	}
+	pp->reset_acked = req;
+	smp_store_release(&pp->data.hdr->reset_ack, cpu_to_le32(req));
+	if (!pp->resetting)
+		cm_dp_pair_ask(dp, peer);
+}
+
+/* Step 3: both ways acknowledged. Our buffers that it held went home
+ * or were dropped with its rings: take them all back, send again. */
+static inline void cm_dp_pair_done(struct cm_dp *dp, u32 peer,
+				   struct cm_dp_change *c)
+{
+	struct cm_dp_peer *pp = &dp->peer[peer];
+	struct cm_ring_prod *pr;
+	u32 i;
+
+	for (i = 0; i < CM_PAIR_RINGS; i++) {
+		pr = cm_dp_pair_prod(dp, peer, i);
+		pr->tail_cache = 0;
+	}
+	pp->resetting = false;
+	c->reset = true;
+	c->reclaimed = cm_pool_reclaim(&dp->pool, peer);
+	dp->freed |= c->reclaimed != 0;
+	cm_cnt_add(&dp->reclaimed, c->reclaimed);
+	cm_cnt_add(&pp->resets, 1);
+	cm_peers_resynced(&dp->peers, peer);
+}
+
+/*
+ * cm_dp_reassert - receive, under the transmit lock, when the tick asks
+ * (every CM_REASSERT_MS, and every tick while a pair reset is under
+ * way): re-assert our indices, carry pair resets on, start one where
+ * the indices disagree for good.
+ */
+static inline void cm_dp_reassert(struct cm_dp *dp,
+				  void (*report)(struct cm_dp *dp, u32 peer,
+						 const struct cm_dp_change *c))
+{
+	unsigned long now = jiffies;
+	struct cm_dp_change c;
+	struct cm_dp_peer *pp;
+	u32 p, req;
+	bool alive;
+
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		if (p == dp->self)
+			continue;
+		pp = &dp->peer[p];
+		alive = cm_node_alive(dp->base, &dp->l, p);
+		/* Pairs with its release of reset_req before its heads. */
+		req = le32_to_cpu(smp_load_acquire(&pp->data.hdr->reset_req));
+		if (req != pp->reset_acked && alive)
+			cm_dp_pair_ack(dp, p, req);
+		if (pp->resetting) {
+			/* Pairs with its release of reset_ack after its tails. */
+			if (le32_to_cpu(smp_load_acquire(&pp->tx.hdr->reset_ack)) ==
+			    pp->reset_gen && req == pp->reset_acked) {
+				memset(&c, 0, sizeof(c));
+				cm_dp_pair_done(dp, p, &c);
+				if (report)
+					report(dp, p, &c);
+			} else if (alive &&
+				   time_after(now, pp->reset_at +
+					      msecs_to_jiffies(CM_RESET_RETRY_MS))) {
+				cm_dp_pair_ask(dp, p);
+			}
+			cm_dp_pair_reassert(dp, p);
+			continue;
+		}
+		cm_dp_pair_reassert(dp, p);
+		if (!alive || !cm_dp_pair_insane(dp, p)) {
+			pp->insane_at = 0;
+		} else if (!pp->insane_at) {
+			pp->insane_at = now | 1;
+		} else if (time_after(now, pp->insane_at +
+				      msecs_to_jiffies(CM_RESET_AFTER_MS))) {
+			cm_dp_pair_ask(dp, p);
+		}
+	}
+}
+
+/* Is a pair reset under way, asked by us or of us? The tick's. */
+static inline bool cm_dp_reset_pending(struct cm_dp *dp)
+{
+	struct cm_dp_peer *pp;
+	u32 p;
+
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		if (p == dp->self)
+			continue;
+		pp = &dp->peer[p];
+		if (READ_ONCE(pp->resetting) ||
+		    le32_to_cpu(READ_ONCE(pp->data.hdr->reset_req)) !=
+		    READ_ONCE(pp->reset_acked))
+			return true;
+	}
+	return false;
+}
 
 /*
  * cm_dp_peer_changes - what the tick saw change (peers.h): peers that died
@@ -777,7 +1068,13 @@ cm_dp_peer_changes(struct cm_dp *dp, const struct cm_dp_ops *ops,
 			c.back = true;
 			report(dp, p, &c);
 		}
-		cm_peers_resynced(ps, p);
+		/* A pair reset under way sends again once it is over. */
+		if (!dp->peer[p].resetting)
+			cm_peers_resynced(ps, p);
+	}
+	if (READ_ONCE(dp->reassert)) {
+		WRITE_ONCE(dp->reassert, false);
+		cm_dp_reassert(dp, report);
 	}
 }
 
@@ -785,7 +1082,8 @@ cm_dp_peer_changes(struct cm_dp *dp, const struct cm_dp_ops *ops,
 static inline bool cm_dp_peer_changes_due(const struct cm_dp *dp)
 {
 	return !bitmap_empty(dp->peers.reclaim, CHAINMESH_MAX_NODES) ||
-	       !bitmap_empty(dp->peers.resync, CHAINMESH_MAX_NODES);
+	       !bitmap_empty(dp->peers.resync, CHAINMESH_MAX_NODES) ||
+	       READ_ONCE(dp->reassert);
 }
 
 /* Transmit */
@@ -1048,8 +1346,23 @@ static inline void cm_dp_stats_publish(struct cm_dp *dp)
 static inline bool cm_dp_tick(struct cm_dp *dp, bool *any)
 {
 	bool work = cm_peers_tick(&dp->peers, dp->base, &dp->l, dp->self, any);
+	unsigned long now = jiffies;
 
 	WRITE_ONCE(dp->node->blame, cpu_to_le64(READ_ONCE(dp->peers.blame)));
+	/* What else of our node entry only we write (the owner writes
+	 * state and epoch; the host's verdict makes it rejoin if forged). */
+	if (dp->mac_set && memcmp(dp->node->mac, dp->mac, sizeof(dp->mac)))
+		memcpy(dp->node->mac, dp->mac, sizeof(dp->mac));
+	if (READ_ONCE(dp->node->features))
+		WRITE_ONCE(dp->node->features, 0);
+	if (!READ_ONCE(dp->by_hand) &&
+	    (time_after_eq(now, dp->reassert_at +
+			   msecs_to_jiffies(CM_REASSERT_MS)) ||
+	     cm_dp_reset_pending(dp))) {
+		dp->reassert_at = now;
+		WRITE_ONCE(dp->reassert, true);
+		work = true;
+	}
 	cm_dp_quota_tick(dp);
 	cm_dp_stats_publish(dp);
 	return work;

@@ -12,10 +12,13 @@
  * per flow (and published into the region), kicks only when asked for,
  * every buffer home again; quotas and a hoarder; bad descriptors counted
  * per reason and per peer, their buffers home; a peer judged broken
- * after bad_limit bad inputs, cut and blamed.
+ * after bad_limit bad inputs, cut and blamed; the judgment expiring with
+ * a back-off; a pair's rings reset by agreement after their indices
+ * disagree for good.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <unistd.h>
 
 #include <chainmesh/dp.h>
 
@@ -601,6 +604,158 @@ TEST_F(dp, judged_broken_after_bad_limit)
 	cm_dp_tick(d1, &any);
 	EXPECT_EQ(1ull << 0, le64_to_cpu(cm_node(self->base, &self->l, 1)->blame));
 	EXPECT_EQ(0, le64_to_cpu(cm_node(self->base, &self->l, 2)->blame));
+}
+
+/* Every node's tick, then its polls, for @ms milliseconds of real time
+ * (the userspace jiffies are milliseconds). */
+static void run_for(FIXTURE_DATA(dp) *self, u32 ms)
+{
+	u64 end = cm_jiffies() + ms;
+	bool any;
+	u32 i;
+
+	while (cm_jiffies() < end) {
+		for (i = 0; i < NODES; i++)
+			cm_dp_tick(&self->n[i].dp, &any);
+		settle_all(self);
+		usleep(20000);
+	}
+}
+
+/* Node @i's pool, all home. */
+static bool pool_home(FIXTURE_DATA(dp) *self, u32 i)
+{
+	return cm_pool_count(&self->n[i].dp.pool) == BUFS;
+}
+
+/* A judgment expires (CM_JUDGE_MIN_MS), and the next one within
+ * CM_JUDGE_FORGET_MS lasts twice as long: a framed node is not cut for
+ * good, one that keeps misbehaving is cut longer each time. */
+TEST_F(dp, judgment_expires_with_backoff)
+{
+	struct cm_dp *d1 = &self->n[1].dp;
+	struct cm_desc d = {
+		.data_off = CHAINMESH_HEADROOM, .len = FRAME_LEN,
+	};
+	u32 i;
+
+	settle_all(self);
+	d.addr = cm_buf_addr(&self->l, 0, 0) + 1;	/* misaligned */
+	for (i = 0; i < LIMIT; i++)
+		forge(self, &d);
+	settle_all(self);
+	ASSERT_EQ(1, self->n[1].judged);
+	EXPECT_EQ(CM_JUDGE_MIN_MS, d1->peers.judge[0].cut_ms);
+	run_for(self, CM_JUDGE_MIN_MS / 2);
+	EXPECT_TRUE(cm_peers_cut(&d1->peers, 0));
+	EXPECT_FALSE(cm_dp_peer_up(d1, 0));
+	run_for(self, CM_JUDGE_MIN_MS / 2 + 300);
+	EXPECT_FALSE(cm_peers_cut(&d1->peers, 0));
+	EXPECT_TRUE(cm_dp_peer_up(d1, 0));
+	/* The blame word clears after CM_BLAME_HOLD ticks. */
+	EXPECT_EQ(0, le64_to_cpu(cm_node(self->base, &self->l, 1)->blame));
+	/* Traffic flows again: node 0 -> 1 -> 2. */
+	EXPECT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 77));
+	settle_all(self);
+	EXPECT_EQ(77, self->n[2].seqs[self->n[2].nseq - 1]);
+
+	/* Judged again at once: twice as long. */
+	for (i = 0; i < LIMIT; i++)
+		forge(self, &d);
+	settle_all(self);
+	EXPECT_EQ(2, self->n[1].judged);
+	EXPECT_EQ(2 * CM_JUDGE_MIN_MS, d1->peers.judge[0].cut_ms);
+	run_for(self, CM_JUDGE_MIN_MS + 200);
+	EXPECT_TRUE(cm_peers_cut(&d1->peers, 0));
+	run_for(self, CM_JUDGE_MIN_MS);
+	EXPECT_FALSE(cm_peers_cut(&d1->peers, 0));
+	for (i = 0; i < NODES; i++)
+		EXPECT_TRUE(pool_home(self, i));
+}
+
+/*
+ * Indices that disagree for good, as a burst of foreign writes leaves
+ * them: node 1 read stale slots of ring 0 -> 1 under a plausible head a
+ * third party wrote, so its tail is ahead of node 0's head. Node 0 can
+ * send it nothing (its tail is insane), re-asserting changes nothing:
+ * the pair's rings are reset by agreement within CM_RESET_AFTER_MS and
+ * a few ticks, traffic flows again and every buffer is home.
+ */
+TEST_F(dp, pair_reset_after_desync)
+{
+	struct cm_dp *d0 = &self->n[0].dp, *d1 = &self->n[1].dp;
+	struct cm_ring_cons *c = &d1->peer[0].data;
+	u32 i, got;
+
+	EXPECT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 1));
+	settle_all(self);
+	ASSERT_EQ(1, self->n[2].nseq);
+	c->tail += 5;
+	c->head_cache = c->tail;
+	cm_ring_release(c);
+	/* Node 0 still thinks it has room; node 1 refuses what it sees. */
+	EXPECT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 2));
+	settle_all(self);
+	EXPECT_EQ(1, self->n[2].nseq);
+	EXPECT_LE(1, d1->rx_bad[CM_BAD_INDEX]);
+	/* Re-assertion alone does not help: both sides write what they
+	 * believe. */
+	run_for(self, CM_REASSERT_MS + 100);
+	EXPECT_EQ(0, d0->peer[1].resets);
+	run_for(self, CM_RESET_AFTER_MS + CM_REASSERT_MS + 300);
+	EXPECT_EQ(1, d0->peer[1].resets);
+	EXPECT_EQ(1, d1->peer[0].resets);
+	EXPECT_FALSE(d0->peer[1].resetting);
+	EXPECT_FALSE(d1->peer[0].resetting);
+	EXPECT_EQ(0, le32_to_cpu(d0->peer[1].tx.hdr->head));
+	/* Node 1 may have judged node 0 for the insane head meanwhile: that
+	 * expires too. */
+	run_for(self, CM_JUDGE_MAX_MS / 4 + 200);
+	got = self->n[2].nseq;
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 10 + i));
+	settle_all(self);
+	EXPECT_EQ(got + 4, self->n[2].nseq);
+	EXPECT_EQ(13, self->n[2].seqs[self->n[2].nseq - 1]);
+	for (i = 0; i < NODES; i++)
+		EXPECT_TRUE(pool_home(self, i));
+	/* The pair 1 -> 2 was never touched. */
+	EXPECT_EQ(0, d1->peer[2].resets);
+}
+
+/*
+ * A peer that sends bad chain context while it bumps our table's seq
+ * (the region is writable: the table stays the same and is taken again)
+ * more often than CM_CHAIN_GRACE_MS: each new seq once restarted the
+ * grace, so the bad context never counted and the peer was never judged.
+ * Now a grace opens at most once per CM_CHAIN_GRACE_GAP_MS.
+ */
+TEST_F(dp, bad_chain_grace_not_renewed)
+{
+	struct cm_dp *d0 = &self->n[0].dp;
+	struct cm_desc d = {
+		.data_off = CHAINMESH_HEADROOM, .len = FRAME_LEN,
+		.chain = 200, .hop = 1, .flags = CHAINMESH_D_CTX,
+	};
+	u64 end = cm_jiffies() + 3 * CM_CHAIN_GRACE_MS;
+	u32 i, idx;
+
+	settle_all(self);
+	while (cm_jiffies() < end && !self->n[1].judged) {
+		self->n[1].ft->seq += 2;
+		for (i = 0; i < LIMIT; i++) {
+			/* A real buffer of node 0's, out with node 1. */
+			ASSERT_TRUE(cm_pool_peek(&d0->pool, &idx));
+			cm_pool_take_to(&d0->pool, idx, 1);
+			d.addr = cm_buf_addr(&self->l, 0, idx);
+			forge(self, &d);
+		}
+		settle_all(self);
+		usleep(200000);
+	}
+	EXPECT_LE(LIMIT, self->n[1].dp.rx_bad[CM_BAD_CHAIN]);
+	EXPECT_EQ(1, self->n[1].judged);
+	EXPECT_EQ(0, self->n[1].judged_peer);
 }
 
 TEST_HARNESS_MAIN

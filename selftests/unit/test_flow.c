@@ -932,6 +932,115 @@ TEST(lookup_index_many_masks)
 	cm_ftable_free(t);
 }
 
+/* The longest run of used slots of @t's index: no lookup probes more. */
+static u32 longest_run(const struct cm_ftable *t)
+{
+	u32 nslots = 1u << t->ix.shift, i, run = 0, best = 0;
+
+	/* twice round, for a run that wraps */
+	for (i = 0; i < 2 * nslots; i++) {
+		if (t->ix.slots[i & (nslots - 1)].ent == CM_FIDX_NONE)
+			run = 0;
+		else if (++run > best)
+			best = run;
+	}
+	return best < nslots ? best : nslots;
+}
+
+/*
+ * @n flows, one mask (UDP to an IPv4 /32), whose values all hash home to
+ * slot 0 of a table of @n under the multipliers @mul: what an attacker
+ * who knew a node's key could write into its table.
+ */
+static void craft_colliding(const u64 *mul, struct chainmesh_flow *fl, u32 n)
+{
+	u32 shift = cm_fidx_shift(n), k = 0, c, v[CM_FIDX_WORDS];
+	u32 m[CM_FIDX_WORDS];
+
+	for (c = 1; k < n; c++) {
+		flow(&fl[k], k, 1, 0);
+		fl[k].family = 4;
+		fl[k].ip_proto = 17;
+		fl[k].dst[0] = htonl(0x0a000000u + c);
+		cm_prefix_mask(32, fl[k].dst_mask);
+		cm_fidx_flow(&fl[k], v, m);
+		if (cm_fidx_hash(mul, v, m, 0) >> (32 - shift) == 0)
+			k++;
+	}
+}
+
+/* Lookups of every crafted value and of values next to them agree with
+ * the reference; the number that matched. */
+static u32 check_crafted(struct __cm_meta *_metadata,
+			 const struct cm_ftable *t)
+{
+	struct cm_flow_key k;
+	u32 i, hits = 0;
+	const struct chainmesh_flow *got;
+
+	for (i = 0; i < t->nflows; i++) {
+		key4(&k, 17, "10.9.9.9", "10.0.0.1", 1000, 2000, 0);
+		k.dst[0] = htonl(ntohl(t->flows[i].dst[0]) + (i & 1));
+		got = cm_flow_lookup(t, &k);
+		ASSERT_TRUE(got == ref_lookup(t, &k))
+			TH_LOG("key %u", i);
+		hits += !!got;
+	}
+	return hits;
+}
+
+/*
+ * A table whose entries collide as much as an attacker can make them.
+ * The index hash is keyed per table (cm_ftable_init()), and the peer that
+ * writes a node's table does not know the node's key: the most it can do
+ * is pick entries that all collide under some other key. Indexed with the
+ * node's own key they spread as any others do: the build stays within a
+ * few probes per entry and no lookup probes more than a short run.
+ * Entries that do collide under the node's key (an attacker that knew
+ * it) exhaust the build's budget, CM_FIDX_PROBES(n), rather than taking
+ * quadratic time; the table is then left unindexed and lookups scan it,
+ * as flow.h documents: still correct, at most nflows matches each.
+ */
+TEST(lookup_index_colliding)
+{
+	struct cm_ftable *a = cm_ftable_alloc(NMAX), *b = cm_ftable_alloc(NMAX);
+	static struct chainmesh_flow fl[NMAX];
+	u32 run, hits;
+
+	ASSERT_NOT_NULL(a);
+	ASSERT_NOT_NULL(b);
+	/* All home to slot 0 under a's key... */
+	craft_colliding(a->ix.mul, fl, NMAX);
+
+	/* ...indexed by a node with its own key (b): spread as usual. */
+	memcpy(b->flows, fl, sizeof(fl));
+	b->nflows = NMAX;
+	ASSERT_EQ(0, cm_ftable_index(b));
+	EXPECT_TRUE(b->ix.owner == b);
+	EXPECT_EQ(1, b->ix.ngroups);
+	run = longest_run(b);
+	TH_LOG("other key: %u probes to build %u entries, longest run %u of %u slots",
+	       b->ix.probes, NMAX, run, 1u << b->ix.shift);
+	EXPECT_LE(b->ix.probes, 4 * NMAX);
+	EXPECT_LE(run, 64);
+	hits = check_crafted(_metadata, b);
+	EXPECT_EQ(NMAX / 2, hits);
+
+	/* Under the key they were made for: refused within the budget,
+	 * lookups scan and still find the first match. */
+	memcpy(a->flows, fl, sizeof(fl));
+	a->nflows = NMAX;
+	EXPECT_EQ(-EPROTO, cm_ftable_index(a));
+	EXPECT_TRUE(a->ix.owner != a);
+	EXPECT_LE(a->ix.probes, CM_FIDX_PROBES(NMAX) + 1);
+	TH_LOG("its own key: build stopped after %u probes (budget %u)",
+	       a->ix.probes, CM_FIDX_PROBES(NMAX));
+	hits = check_crafted(_metadata, a);
+	EXPECT_EQ(NMAX / 2, hits);
+	cm_ftable_free(b);
+	cm_ftable_free(a);
+}
+
 /* A copy, or a table changed by hand, scans until indexed again. */
 TEST(lookup_index_copies)
 {

@@ -151,13 +151,39 @@ struct chainmesh_desc {
  * when it releases some (see include/chainmesh/ring.h, [S1]/[S2]). */
 #define CHAINMESH_RING_WANT_SPACE	0x1
 
+/*
+ * Pair reset (Documentation/datapath.rst, "Recovery"): the rings node i
+ * produces to node j (data ring i->j and return ring i->j) are "the
+ * rings of pair i->j". Their indices restart at zero by agreement, with
+ * two generations in the header of data ring i->j alone:
+ *
+ *  1. i wants a reset of pairs i->j and j->i (its indices and j's
+ *     disagree for good, or j asked): it stops sending to j, bumps
+ *     @reset_req (release), then stores head = 0 in each ring of i->j;
+ *  2. j sees @reset_req differ from its @reset_ack: it drops what is
+ *     queued to it in the rings of i->j unread, stores tail = 0 in each
+ *     (release), then @reset_ack = @reset_req (release); and asks for
+ *     the same of i's side, pair j->i, if it has not yet;
+ *  3. once each side has both its request acknowledged and the other's
+ *     acknowledged, it takes back the buffers of its own pool that the
+ *     other held (the dropped entries held some) and sends again.
+ *
+ * A consumer that reads a head it cannot believe first looks at
+ * @reset_req: a reset under way is not the producer's fault. Each node
+ * re-asserts both fields, like its indices, from private copies.
+ */
 struct chainmesh_ring_hdr {
 	__le32 head;		/* producer writes (release); consumer reads (acquire) */
 	__le32 prod_flags;	/* producer writes; consumer reads: CHAINMESH_RING_* */
-	__u8 pad0[56];
+	__le32 reset_req;	/* producer writes (release); consumer reads:
+				 * data rings only, pair reset generation */
+	__u8 pad0[52];
 	__le32 tail;		/* consumer writes (release); producer reads (acquire) */
 	__le32 cons_flags;	/* consumer writes; producer reads: unused, zero */
-	__u8 pad1[56];
+	__le32 reset_ack;	/* consumer writes (release); producer reads
+				 * (acquire): data rings only, the last
+				 * reset_req carried out */
+	__u8 pad1[52];
 	__le32 want_kick;	/* consumer writes; producer reads after a full barrier */
 	__u8 pad2[60];
 };
