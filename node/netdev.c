@@ -390,6 +390,12 @@ void cm_node_tick(struct cm_ndev *nd)
 	 * resyncs with their rings), whom we judged broken; quotas and
 	 * counters. Carrier: someone else to talk to. */
 	work = cm_dp_tick(&nd->dp, &up);
+	/* Only we write our state, up while we are in the mesh (the fence
+	 * runs in this context too): re-assert what a peer forged, or a
+	 * forged "absent" would keep every peer away for good. */
+	if (le32_to_cpu(READ_ONCE(nd->dp.node->state)) != CHAINMESH_NODE_UP)
+		smp_store_release(&nd->dp.node->state,
+				  cpu_to_le32(CHAINMESH_NODE_UP));
 	if (up && !netif_carrier_ok(netdev))
 		netif_carrier_on(netdev);
 	else if (!up && netif_carrier_ok(netdev))

@@ -647,8 +647,11 @@ TEST_F(dp, judgment_expires_with_backoff)
 	ASSERT_EQ(1, self->n[1].judged);
 	EXPECT_EQ(CM_JUDGE_MIN_MS, d1->peers.judge[0].cut_ms);
 	run_for(self, CM_JUDGE_MIN_MS / 2);
-	EXPECT_TRUE(cm_peers_cut(&d1->peers, 0));
-	EXPECT_FALSE(cm_dp_peer_up(d1, 0));
+	/* (unless a loaded machine made that run past the end) */
+	if (cm_jiffies() + 100 < d1->peers.judge[0].until) {
+		EXPECT_TRUE(cm_peers_cut(&d1->peers, 0));
+		EXPECT_FALSE(cm_dp_peer_up(d1, 0));
+	}
 	run_for(self, CM_JUDGE_MIN_MS / 2 + 300);
 	EXPECT_FALSE(cm_peers_cut(&d1->peers, 0));
 	EXPECT_TRUE(cm_dp_peer_up(d1, 0));
@@ -666,7 +669,8 @@ TEST_F(dp, judgment_expires_with_backoff)
 	EXPECT_EQ(2, self->n[1].judged);
 	EXPECT_EQ(2 * CM_JUDGE_MIN_MS, d1->peers.judge[0].cut_ms);
 	run_for(self, CM_JUDGE_MIN_MS + 200);
-	EXPECT_TRUE(cm_peers_cut(&d1->peers, 0));
+	if (cm_jiffies() + 100 < d1->peers.judge[0].until)
+		EXPECT_TRUE(cm_peers_cut(&d1->peers, 0));
 	run_for(self, CM_JUDGE_MIN_MS);
 	EXPECT_FALSE(cm_peers_cut(&d1->peers, 0));
 	for (i = 0; i < NODES; i++)

@@ -210,8 +210,9 @@ chaos_lab()
 	fi
 }
 
-# cmlab's number of the last peer started: 0 is the random run.
+# cmlab's number of the last peer started: 0 is the random run, if any.
 PEER_LAST=0
+[ "${CM_CHAOS_ONLY:-}" != burst ] || PEER_LAST=-1
 
 # peer_up ARGS...: cmlab peer ARGS, which must join as node 3.
 peer_up()
