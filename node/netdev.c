@@ -331,10 +331,10 @@ static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
 #define CM_PEER_STATS	7
 #define CM_DEV_STATS	(__CM_TX_DROP_MAX - 1 + __CM_RX_DROP_MAX + \
 			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + \
-			 __CM_XDP_STAT_MAX + 7)	/* + tx_wake_stalled, pool_free,
+			 __CM_XDP_STAT_MAX + 8)	/* + tx_wake_stalled, pool_free,
 						 * pool_size, pool_reclaimed,
 						 * pool_sent_home, fenced,
-						 * rx_frames */
+						 * rx_frames, rx_frame_max */
 
 static int cm_get_sset_count(struct net_device *netdev, int sset)
 {
@@ -369,6 +369,7 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 	ethtool_sprintf(&data, "pool_sent_home");
 	ethtool_sprintf(&data, "fenced");
 	ethtool_sprintf(&data, "rx_frames");
+	ethtool_sprintf(&data, "rx_frame_max");
 	for (i = 0; i < nd->dp.l.p.nodes; i++) {
 		if (i == nd->dp.self)
 			continue;
@@ -406,6 +407,7 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 	*data++ = READ_ONCE(dp->sent_home);
 	*data++ = READ_ONCE(nd->fences);
 	*data++ = READ_ONCE(dp->rx_frames);
+	*data++ = READ_ONCE(dp->rx_frame_max);
 	for (i = 0; i < dp->l.p.nodes; i++) {
 		if (i == dp->self)
 			continue;

@@ -209,6 +209,7 @@ struct cm_dp {
 	struct cm_frame *rxf;		/* the frame being received */
 	u32 features;			/* CHAINMESH_NF_* we announce */
 	u64 rx_frames;			/* frames of several buffers or offloads */
+	u64 rx_frame_max;		/* bytes of the largest of them */
 };
 
 /*
@@ -738,6 +739,8 @@ static __always_inline void cm_dp_rx_frame(struct cm_dp *dp,
 		goto give_back;
 	}
 	cm_cnt_add(&dp->rx_frames, 1);
+	if (f->len > dp->rx_frame_max)
+		WRITE_ONCE(dp->rx_frame_max, f->len);
 	ops->rx_frame(dp, from, f, t);
 	return;
 
