@@ -552,7 +552,9 @@ static void cm_netdev_setup(struct net_device *netdev)
 	/* Frames of several buffers (offload.c): as large as GSO makes
 	 * them, below CHAINMESH_FRAME_MAX_LEN. */
 	netdev->hw_features = CM_OFF_FEATURES;
-	netdev->features = CM_OFF_FEATURES;
+	/* GSO_ROBUST: a GSO skb from a peer (SKB_GSO_DODGY) goes on to the
+	 * next node as it is, which validates its header in turn. */
+	netdev->features = CM_OFF_FEATURES | NETIF_F_GSO_ROBUST;
 	netdev->vlan_features = CM_OFF_FEATURES;
 	/* One ring per pair of nodes and one doorbell vector: a single
 	 * queue each way (see Documentation/datapath.rst). Linux 6.1 has no

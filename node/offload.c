@@ -123,6 +123,7 @@ enum cm_tx_drop cm_off_xmit(struct cm_ndev *nd, struct sk_buff *skb,
 bool cm_off_wanted(struct cm_ndev *nd, const struct sk_buff *skb, u32 peer)
 {
 	return (skb_is_gso(skb) || skb->ip_summed == CHECKSUM_PARTIAL) &&
+	       skb->len <= CHAINMESH_FRAME_MAX_LEN &&
 	       cm_dp_peer_offload(&nd->dp, peer) &&
 	       cm_dp_frame_fits(&nd->dp, cm_dp_frame_bufs(&nd->dp, skb->len));
 }
