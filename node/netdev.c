@@ -43,6 +43,7 @@ static bool cm_tx_stop(struct cm_ndev *nd, u32 peer, u32 need)
 	struct cm_ring_prod *ring = &nd->dp.peer[peer].tx;
 
 	WRITE_ONCE(nd->stopped_for, peer);
+	WRITE_ONCE(nd->stop_need, need);
 	cm_dp_tx_count(&nd->dp, CM_TX_STOPPED, 1);
 	netif_stop_queue(nd->netdev);
 	/* A ring full of buffers we passed on for others: their return does
@@ -72,7 +73,8 @@ void cm_tx_wake(struct cm_ndev *nd)
 	/* Pairs with cm_tx_stop(). */
 	smp_mb();
 	if (likely(!netif_queue_stopped(nd->netdev)) ||
-	    !netif_running(nd->netdev) || !cm_pool_count(&nd->dp.pool))
+	    !netif_running(nd->netdev) ||
+	    cm_pool_count(&nd->dp.pool) < max_t(u32, READ_ONCE(nd->stop_need), 1))
 		return;
 	peer = READ_ONCE(nd->stopped_for);
 	if (peer < nd->dp.l.p.nodes && !cm_dp_tx_room_hint(&nd->dp, peer))

@@ -233,11 +233,14 @@ dp_mkfile()
 }
 
 # dp_transfer PORT: dp_mkfile's file from VM1 to VM3 (10.0.0.3) over TCP
-# (busybox nc), checksums compared at both ends.
+# (busybox nc), checksums compared at both ends. VM1's TCP builds GSO
+# frames of at least 44 segments (tcp_min_tso_segs): 64 KiB once its
+# window allows, whatever the pacing rate a TCG guest reaches.
 dp_transfer()
 {
 	local port=$1 got
 
+	vm_exec vm1 "sysctl -qw net.ipv4.tcp_min_tso_segs=44" || return 1
 	vm_exec vm3 "rm -f /tmp/dst; (sleep 170 | nc -l -p $port > /tmp/dst &)" || return 1
 	sleep 1
 	vm_exec vm1 "nc 10.0.0.3 $port < /tmp/src" 150 || return 1
