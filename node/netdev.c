@@ -48,7 +48,7 @@ static bool cm_tx_stop(struct cm_ndev *nd, u32 peer, u32 need)
 	netif_stop_queue(nd->netdev);
 	/* A ring full of buffers we passed on for others: their return does
 	 * not wake us, the consumer's doorbell will ([S1]). */
-	if (cm_ring_prod_space(ring) < (int)need)
+	if (cm_ring_prod_space_for(ring, need) < (int)need)
 		cm_ring_want_space(ring);
 	/* Pairs with cm_tx_wake(): either NAPI sees the queue stopped, or
 	 * we see the buffers it freed. */

@@ -729,7 +729,7 @@ static void cmp_chaos_descs(struct cmp *c, struct cmp_chaos *x, u32 t,
 	struct cm_dp_peer *p = &c->dp.peer[t];
 	u32 i;
 
-	if (cm_ring_prod_space(&p->tx) < (int)n)
+	if (cm_ring_prod_space_for(&p->tx, n) < (int)n)
 		return;
 	for (i = 0; i < n; i++)
 		cm_ring_push_desc(&p->tx, &d[i]);

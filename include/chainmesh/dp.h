@@ -1150,7 +1150,7 @@ static inline bool cm_dp_tx_room_n(struct cm_dp *dp, u32 peer, u32 n)
 	if (n <= 1)
 		return cm_dp_tx_room(dp, peer);
 	return cm_pool_avail(&dp->pool) >= n &&
-	       (cm_ring_prod_space(&dp->peer[peer].tx) >= (int)n ||
+	       (cm_ring_prod_space_for(&dp->peer[peer].tx, n) >= (int)n ||
 		cm_dp_ring_stuck(dp, peer)) &&
 	       (cm_pool_held(&dp->pool, peer) + n <= READ_ONCE(dp->hop_cap) ||
 		cm_dp_hoarder(dp, peer));
@@ -1289,7 +1289,7 @@ cm_dp_send_frame(struct cm_dp *dp, const struct cm_route *r, u32 len,
 	if (unlikely(cm_pool_held(&dp->pool, r->peer) + n >
 		     READ_ONCE(dp->hop_cap)))
 		return CM_TX_DROP_QUOTA;
-	space = cm_ring_prod_space(&pp->tx);
+	space = cm_ring_prod_space_for(&pp->tx, n);
 	if (unlikely(space < (int)n))
 		return space < 0 ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
 
