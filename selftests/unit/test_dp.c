@@ -735,6 +735,29 @@ TEST_F(dp, frame_of_several_buffers)
 	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
 }
 
+/* The producer's cached tail leaves one slot free, the real one many: a
+ * two-buffer frame still goes (cm_ring_prod_space_for()). */
+TEST_F(dp, frame_needs_fresh_tail)
+{
+	struct cm_dp *d0 = &self->n[0].dp, *d1 = &self->n[1].dp;
+	u32 i;
+
+	settle_all(self);
+	cm_dp_set_features(d1, CHAINMESH_NF_OFFLOAD);
+	for (i = 0; i < (SLOTS - 2) / 2; i++) {
+		ASSERT_EQ(CM_TX_DROP_NONE, send_big(self));
+		settle_all(self);
+	}
+	ASSERT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 1));
+	settle_all(self);
+	EXPECT_EQ(1, cm_ring_prod_space(&d0->peer[1].tx));
+	EXPECT_TRUE(cm_dp_tx_room_n(d0, 1, 2));
+	EXPECT_EQ(CM_TX_DROP_NONE, send_big(self));
+	settle_all(self);
+	EXPECT_EQ((SLOTS - 2) / 2 + 1, self->n[1].frames);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+}
+
 /* A descriptor of a buffer of @owner's, taken out to node 1, holding a
  * frame's headers. */
 static struct cm_desc big_desc(FIXTURE_DATA(dp) *self, u32 owner, u32 len,
