@@ -14,6 +14,8 @@
 #   chain.csv chain.txt     chain.sh: guests chained over chainmesh and
 #                           over virtio-net + bridge, in the lab
 #   chain.png               chain packet rate by hop count (gnuplot)
+#   chain_tcp.csv chain_tcp.txt  chain.sh: TCP (iperf3) through the same chains
+#   chain_tcp.png           chain TCP throughput by hop count (gnuplot)
 #   performance.rst.inc     the tables, for Documentation/
 #
 # Environment: RESULTS (directory), RUNS (runs per point, median taken),
@@ -44,9 +46,9 @@ TRAFFIC_RATES=${TRAFFIC_RATES:-0,10,100,1000}
 TRAFFIC_CPUS=${TRAFFIC_CPUS:-$RING_CPUS}
 
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain}.{csv,txt} \
-	"$RESULTS"/{ring,chain,flows}.png \
-	"$RESULTS"/chain.raw.csv "$RESULTS"/performance.rst.inc "$RESULTS"/callgrind.out.*
+rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain,chain_tcp}.{csv,txt} \
+	"$RESULTS"/{ring,chain,chain_tcp,flows}.png \
+	"$RESULTS"/chain.raw.csv "$RESULTS"/chain_tcp.raw.csv "$RESULTS"/performance.rst.inc "$RESULTS"/callgrind.out.*
 make -s
 
 log() { echo "bench: $*" >&2; }
@@ -166,6 +168,26 @@ if [ -s "$RESULTS/chain.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	     "" every ::1 using 1:3 with linespoints lw 2 pt 5 title "virtio-net + tap + Linux bridge"
 	EOF
 	log "wrote $RESULTS/chain.png"
+fi
+
+if [ -s "$RESULTS/chain_tcp.csv" ] && command -v gnuplot >/dev/null 2>&1; then
+	gnuplot <<-EOF
+	set terminal pngcairo size 800,500 font ",10"
+	set output "$RESULTS/chain_tcp.png"
+	set datafile separator ","
+	set title "TCP (iperf3) through a chain of QEMU TCG guests (median Mbit/s)"
+	set xlabel "hops"
+	set ylabel "Mbit/s received"
+	set xtics 1
+	set yrange [0:*]
+	set key top right
+	set grid
+	plot "$RESULTS/chain_tcp.csv" every ::1 using 1:2 with linespoints lw 2 pt 7 title "chainmesh, 1 stream", \
+	     "" every ::1 using 1:3 with linespoints lw 2 pt 5 title "bridge, 1 stream", \
+	     "" every ::1 using 1:5 with linespoints lw 1 dt 2 pt 7 title "chainmesh, 4 streams", \
+	     "" every ::1 using 1:6 with linespoints lw 1 dt 2 pt 5 title "bridge, 4 streams"
+	EOF
+	log "wrote $RESULTS/chain_tcp.png"
 fi
 
 if [ -s "$RESULTS/update.csv" ] && command -v gnuplot >/dev/null 2>&1; then
@@ -359,6 +381,32 @@ rst="$RESULTS/performance.rst.inc"
 		if [ -s "$RESULTS/chain.png" ]; then
 			echo ".. image:: ${RING_PNG_URI%ring.png}chain.png"
 			echo "   :alt: chain packet rate by hop count, chainmesh and bridge"
+			echo
+		fi
+	fi
+	if [ -s "$RESULTS/chain_tcp.csv" ]; then
+		echo "TCP through the same chains (bench/chain.sh): iperf3 from VM1 to the"
+		echo "far end, one stream and four (-P 4), Mbit/s received; each side with"
+		echo "its offloads on (virtio-net's as QEMU offers them; cm0's checksum"
+		echo "offload and TSO/GSO as frames of several buffers),"
+		echo "$(head -n 1 "$RESULTS/chain_tcp.txt" | sed 's/^# chain TCP: //')."
+		echo
+		echo ".. list-table::"
+		echo "   :header-rows: 1"
+		echo
+		echo "   * - hops"
+		echo "     - chainmesh 1 stream"
+		echo "     - bridge 1 stream"
+		echo "     - ratio"
+		echo "     - chainmesh 4 streams"
+		echo "     - bridge 4 streams"
+		echo "     - ratio"
+		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %s\n     - %s\n     - %s\n     - %s\n     - %s\n", $1, $2, $3, $4, $5, $6, $7 }' \
+			"$RESULTS/chain_tcp.csv"
+		echo
+		if [ -s "$RESULTS/chain_tcp.png" ]; then
+			echo ".. image:: ${RING_PNG_URI%ring.png}chain_tcp.png"
+			echo "   :alt: TCP throughput by hop count, chainmesh and bridge"
 			echo
 		fi
 	fi

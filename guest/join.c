@@ -110,7 +110,7 @@ static int cm_join_join(struct cm_join *j)
 		return PTR_ERR(nd);
 	}
 	memcpy(node->mac, mac, ETH_ALEN);
-	WRITE_ONCE(node->features, 0);
+	/* features: the datapath's (cm_dp_init(), cm_off_update()). */
 	WRITE_ONCE(node->blame, 0);
 	/* Pairs with the peers' acquire of our epoch: the rings we reset
 	 * (cm_node_create()) are seen reset by whoever sees the new epoch. */

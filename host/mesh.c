@@ -258,6 +258,7 @@ static void cm_mesh_join_self(struct cm_mesh *m)
 
 	cm_node_mac(m->mesh_id, m->self, mac);
 	memcpy(e->mac, mac, sizeof(mac));
+	/* features: the datapath's, once node 0 exists (cm_off_update()). */
 	WRITE_ONCE(e->features, 0);
 	WRITE_ONCE(e->epoch, cpu_to_le32(le32_to_cpu(READ_ONCE(e->epoch)) + 1));
 	WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));

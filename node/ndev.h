@@ -112,6 +112,7 @@ struct cm_ndev {
 	u64 stall_wakes;		/* queue woken by the tick, not by NAPI */
 	u64 fences;			/* host called us down or broken */
 	u32 stopped_for;		/* peer whose ring stopped the queue */
+	u32 stop_need;			/* buffers the frame that stopped it needs */
 	struct bpf_prog __rcu *xdp_prog;
 	struct cm_hoplog *hoplog;
 	struct dentry *debugfs;

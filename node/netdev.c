@@ -15,6 +15,7 @@
 #include <linux/version.h>
 
 #include "ndev.h"
+#include "offload.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -37,21 +38,22 @@ void cm_node_kick(struct cm_dp *dp, u32 peer)
  * rings full of other nodes' buffers.
  * Return: true when there is room after all and the queue runs.
  */
-static bool cm_tx_stop(struct cm_ndev *nd, u32 peer)
+static bool cm_tx_stop(struct cm_ndev *nd, u32 peer, u32 need)
 {
 	struct cm_ring_prod *ring = &nd->dp.peer[peer].tx;
 
 	WRITE_ONCE(nd->stopped_for, peer);
+	WRITE_ONCE(nd->stop_need, need);
 	cm_dp_tx_count(&nd->dp, CM_TX_STOPPED, 1);
 	netif_stop_queue(nd->netdev);
 	/* A ring full of buffers we passed on for others: their return does
 	 * not wake us, the consumer's doorbell will ([S1]). */
-	if (cm_ring_prod_space(ring) == 0)
+	if (cm_ring_prod_space_for(ring, need) < (int)need)
 		cm_ring_want_space(ring);
 	/* Pairs with cm_tx_wake(): either NAPI sees the queue stopped, or
 	 * we see the buffers it freed. */
 	smp_mb();
-	if (!cm_dp_tx_room(&nd->dp, peer))
+	if (!cm_dp_tx_room_n(&nd->dp, peer, need))
 		return false;
 	netif_start_queue(nd->netdev);
 	return true;
@@ -60,7 +62,7 @@ static bool cm_tx_stop(struct cm_ndev *nd, u32 peer)
 static void cm_tx_maybe_stop(struct cm_ndev *nd, u32 peer)
 {
 	if (unlikely(!cm_dp_tx_room(&nd->dp, peer)))
-		cm_tx_stop(nd, peer);
+		cm_tx_stop(nd, peer, 1);
 }
 
 /* NAPI, after buffers came back. */
@@ -71,7 +73,8 @@ void cm_tx_wake(struct cm_ndev *nd)
 	/* Pairs with cm_tx_stop(). */
 	smp_mb();
 	if (likely(!netif_queue_stopped(nd->netdev)) ||
-	    !netif_running(nd->netdev) || !cm_pool_count(&nd->dp.pool))
+	    !netif_running(nd->netdev) ||
+	    cm_pool_count(&nd->dp.pool) < max_t(u32, READ_ONCE(nd->stop_need), 1))
 		return;
 	peer = READ_ONCE(nd->stopped_for);
 	if (peer < nd->dp.l.p.nodes && !cm_dp_tx_room_hint(&nd->dp, peer))
@@ -84,60 +87,113 @@ static bool cm_tx_copy_skb(u8 *buf, u32 len, const void *skb)
 	return !skb_copy_bits(skb, 0, buf, len);
 }
 
+/* The next node of @skb; @ctx: set when it keeps a chain context. */
+static enum cm_tx_drop cm_tx_route(struct cm_ndev *nd, struct sk_buff *skb,
+				   struct cm_route *r, bool *ctx)
+{
+	u32 plen = min_t(u32, skb->len, CM_PARSE_LEN), mask;
+	struct cm_ctx c, *cp = NULL;
+	const struct cm_ftable *t;
+	u8 copy[CM_PARSE_LEN];
+	const u8 *frame;
+
+	frame = skb_header_pointer(skb, 0, plen, copy);
+	if (unlikely(!frame))
+		return CM_TX_DROP_LEN;
+	/* A frame that came in from the mesh and goes back out (forwarded,
+	 * NATed) keeps its place on its chain; others are classified. */
+	mask = READ_ONCE(cm_mark_mask);
+	if (cm_ctx_from_mark(skb->mark, mask, &c))
+		cp = &c;
+	*ctx = cp;
+	t = cm_ftsnap_get(&nd->ft, false);
+	return cm_dp_route(t, cp, frame, plen, r);
+}
+
+/*
+ * The stack segments and checksums, before cm_start_xmit(), what the next
+ * node will not take as one frame with its offloads: a GSO skb (or one
+ * with a checksum to finish) to a node that did not announce
+ * CHAINMESH_NF_OFFLOAD, or larger than its ring or share of our pool.
+ * Called with BH off and under RCU (validate_xmit_skb()).
+ */
+static netdev_features_t cm_features_check(struct sk_buff *skb,
+					   struct net_device *netdev,
+					   netdev_features_t features)
+{
+	struct cm_ndev *nd = netdev_priv(netdev);
+	struct cm_route r;
+	bool ctx;
+
+	if (!skb_is_gso(skb) && skb->ip_summed != CHECKSUM_PARTIAL)
+		return features;
+	if (skb->len >= ETH_HLEN && !cm_tx_route(nd, skb, &r, &ctx) &&
+	    cm_off_wanted(nd, skb, r.peer))
+		return features;
+	/* No route: the frame is dropped anyway, as one. */
+	return features & ~(NETIF_F_GSO_MASK | NETIF_F_CSUM_MASK);
+}
+
 static netdev_tx_t cm_start_xmit(struct sk_buff *skb, struct net_device *netdev)
 {
 	struct cm_ndev *nd = netdev_priv(netdev);
-	struct cm_ctx ctx, *ctxp = NULL;
-	u32 len = skb->len, plen, mask;
+	u32 len = skb->len, need = 1;
 	struct cm_dp *dp = &nd->dp;
-	const struct cm_ftable *t;
-	u8 copy[CM_PARSE_LEN];
 	enum cm_tx_drop why;
 	struct cm_route r;
-	const u8 *frame;
+	bool ctx, off;
 	struct cm_desc d;
 
 	/* No VLAN offload is advertised: a tag is in the frame, where
 	 * cm_flow_parse() finds it, and counts in its length. */
-	if (unlikely(len < ETH_HLEN ||
-		     len > dp->l.p.buf_size - CHAINMESH_HEADROOM)) {
+	if (unlikely(len < ETH_HLEN)) {
 		why = CM_TX_DROP_LEN;
 		goto drop;
 	}
-	plen = min_t(u32, len, CM_PARSE_LEN);
-	frame = skb_header_pointer(skb, 0, plen, copy);
-	if (unlikely(!frame)) {
-		why = CM_TX_DROP_LEN;
-		goto drop;
-	}
-
-	/* A frame that came in from the mesh and goes back out (forwarded,
-	 * NATed) keeps its place on its chain; others are classified. */
-	mask = READ_ONCE(cm_mark_mask);
-	if (cm_ctx_from_mark(skb->mark, mask, &ctx))
-		ctxp = &ctx;
-	t = cm_ftsnap_get(&nd->ft, false);
-	why = cm_dp_route(t, ctxp, frame, plen, &r);
+	why = cm_tx_route(nd, skb, &r, &ctx);
 	if (why)
 		goto drop;
 
+	/* cm_features_check() let it through with its offloads: one frame.
+	 * Unless the next node stopped taking them since. */
+	off = skb_is_gso(skb) || skb->ip_summed == CHECKSUM_PARTIAL;
+	if (unlikely(off && !cm_off_wanted(nd, skb, r.peer))) {
+		off = false;
+		if (skb_is_gso(skb) || skb_checksum_help(skb)) {
+			why = CM_TX_DROP_LEN;
+			goto drop;
+		}
+	}
+	if (off) {
+		need = cm_dp_frame_bufs(dp, len);
+	} else if (unlikely(len > dp->l.p.buf_size - CHAINMESH_HEADROOM)) {
+		why = CM_TX_DROP_LEN;
+		goto drop;
+	}
+
 	/* Local traffic waits for room, as cm_tx_maybe_stop() meant it to;
 	 * only a race (XDP_TX filled the ring, or the frame goes to another
-	 * peer than the last one) gets here without it. */
-	if (unlikely(!cm_dp_tx_room(dp, r.peer)) &&
+	 * peer than the last one, or is larger) gets here without it. */
+	if (unlikely(!cm_dp_tx_room_n(dp, r.peer, need)) &&
 	    cm_dp_peer_up(dp, r.peer) &&
 	    cm_ring_prod_space(&dp->peer[r.peer].tx) >= 0 &&
-	    !cm_tx_stop(nd, r.peer)) {
+	    !cm_tx_stop(nd, r.peer, need)) {
 		cm_dp_tx_count(dp, CM_TX_REQUEUE, 1);
 		cm_dp_tx_flush(dp, &cm_node_dp_ops);
 		return NETDEV_TX_BUSY;	/* the queue is stopped: no busy loop */
 	}
-	why = cm_dp_send(dp, &r, len, cm_tx_copy_skb, skb, &d);
-	if (unlikely(why))
-		goto drop;
-	if (unlikely(READ_ONCE(cm_hop_log_on)))
-		cm_hop_log(nd, CM_HOP_TX, r.peer, &d);
-	cm_dp_tx_sent(dp, &r, len, ctxp);
+	if (off) {
+		why = cm_off_xmit(nd, skb, &r);
+		if (unlikely(why))
+			goto drop;
+	} else {
+		why = cm_dp_send(dp, &r, len, cm_tx_copy_skb, skb, &d);
+		if (unlikely(why))
+			goto drop;
+		if (unlikely(READ_ONCE(cm_hop_log_on)))
+			cm_hop_log(nd, CM_HOP_TX, r.peer, &d);
+	}
+	cm_dp_tx_sent(dp, &r, len, ctx);
 
 	cm_tx_maybe_stop(nd, r.peer);
 	dev_consume_skb_any(skb);
@@ -150,6 +206,17 @@ out:
 	if (!netdev_xmit_more() || netif_queue_stopped(netdev))
 		cm_dp_tx_flush(dp, &cm_node_dp_ops);
 	return NETDEV_TX_OK;
+}
+
+/* ethtool -K: receive checksum off means no offloads from peers. */
+static int cm_set_features(struct net_device *netdev,
+			   netdev_features_t features)
+{
+	struct cm_ndev *nd = netdev_priv(netdev);
+
+	netdev->features = features;
+	cm_off_update(nd);
+	return 1;	/* features set here */
 }
 
 static int cm_open(struct net_device *netdev)
@@ -190,6 +257,8 @@ static const struct net_device_ops cm_netdev_ops = {
 	.ndo_open		= cm_open,
 	.ndo_stop		= cm_stop,
 	.ndo_start_xmit		= cm_start_xmit,
+	.ndo_features_check	= cm_features_check,
+	.ndo_set_features	= cm_set_features,
 	.ndo_get_stats64	= cm_get_stats64,
 	.ndo_validate_addr	= eth_validate_addr,
 	.ndo_bpf		= cm_xdp_bpf,
@@ -215,6 +284,7 @@ static const char cm_rx_drop_names[][ETH_GSTRING_LEN] = {
 	[CM_RX_DROP_NOMEM]	= "rx_drop_nomem",
 	[CM_RX_DROP_DOWN]	= "rx_drop_down",
 	[CM_RX_DROP_NO_RETURN]	= "rx_drop_no_return",
+	[CM_RX_DROP_OFFLOAD]	= "rx_drop_offload",
 };
 static_assert(ARRAY_SIZE(cm_rx_drop_names) == __CM_RX_DROP_MAX);
 
@@ -251,6 +321,11 @@ static const char cm_bad_names[][ETH_GSTRING_LEN] = {
 	[CM_BAD_INDEX]		= "rx_bad_index",
 	[CM_BAD_CHAIN]		= "rx_bad_chain",
 	[CM_BAD_RETURN]		= "rx_bad_return",
+	[CM_BAD_FRAME_LEN]	= "rx_bad_frame_len",
+	[CM_BAD_FRAME_LOOP]	= "rx_bad_frame_loop",
+	[CM_BAD_FRAME_OWNER]	= "rx_bad_frame_owner",
+	[CM_BAD_FRAME_CUT]	= "rx_bad_frame_cut",
+	[CM_BAD_OFFLOAD]	= "rx_bad_offload",
 };
 static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
 
@@ -258,9 +333,10 @@ static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
 #define CM_PEER_STATS	8
 #define CM_DEV_STATS	(__CM_TX_DROP_MAX - 1 + __CM_RX_DROP_MAX + \
 			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + \
-			 __CM_XDP_STAT_MAX + 6)	/* + tx_wake_stalled, pool_free,
+			 __CM_XDP_STAT_MAX + 8)	/* + tx_wake_stalled, pool_free,
 						 * pool_size, pool_reclaimed,
-						 * pool_sent_home, fenced */
+						 * pool_sent_home, fenced,
+						 * rx_frames, rx_frame_max */
 
 static int cm_get_sset_count(struct net_device *netdev, int sset)
 {
@@ -294,6 +370,8 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 	ethtool_sprintf(&data, "pool_reclaimed");
 	ethtool_sprintf(&data, "pool_sent_home");
 	ethtool_sprintf(&data, "fenced");
+	ethtool_sprintf(&data, "rx_frames");
+	ethtool_sprintf(&data, "rx_frame_max");
 	for (i = 0; i < nd->dp.l.p.nodes; i++) {
 		if (i == nd->dp.self)
 			continue;
@@ -331,6 +409,8 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 	*data++ = READ_ONCE(dp->reclaimed);
 	*data++ = READ_ONCE(dp->sent_home);
 	*data++ = READ_ONCE(nd->fences);
+	*data++ = READ_ONCE(dp->rx_frames);
+	*data++ = READ_ONCE(dp->rx_frame_max);
 	for (i = 0; i < dp->l.p.nodes; i++) {
 		if (i == dp->self)
 			continue;
@@ -481,6 +561,13 @@ static void cm_netdev_setup(struct net_device *netdev)
 	/* The mesh routes by flow table and rewrites h_dest: no ARP. */
 	netdev->flags |= IFF_NOARP;
 	netdev->min_mtu = ETH_MIN_MTU;
+	/* Frames of several buffers (offload.c): as large as GSO makes
+	 * them, below CHAINMESH_FRAME_MAX_LEN. */
+	netdev->hw_features = CM_OFF_FEATURES;
+	/* GSO_ROBUST: a GSO skb from a peer (SKB_GSO_DODGY) goes on to the
+	 * next node as it is, which validates its header in turn. */
+	netdev->features = CM_OFF_FEATURES | NETIF_F_GSO_ROBUST;
+	netdev->vlan_features = CM_OFF_FEATURES;
 	/* One ring per pair of nodes and one doorbell vector: a single
 	 * queue each way (see Documentation/datapath.rst). Linux 6.1 has no
 	 * xdp_features: native XDP (XDP_PASS, DROP, TX, REDIRECT) is implied
@@ -527,6 +614,7 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 	if (err)
 		goto err_free_netdev;
 	cm_dp_set_mac(&nd->dp, cfg->mac);
+	netif_set_tso_max_size(netdev, GSO_LEGACY_MAX_SIZE);
 	err = cm_ftsnap_init(&nd->ft, cfg->ftable, &nd->dp.l, cfg->self,
 			     netdev->name);
 	if (err)
@@ -544,6 +632,9 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 	err = register_netdev(netdev);
 	if (err)
 		goto err_free_hoplog;
+	rtnl_lock();
+	cm_off_update(nd);
+	rtnl_unlock();
 	cm_debugfs_init(nd);
 	err = cm_rx_start(nd);
 	if (err)

@@ -26,6 +26,7 @@
 #include <linux/slab.h>
 
 #include "ndev.h"
+#include "offload.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -119,6 +120,7 @@ static void cm_rx_judged(struct cm_dp *dp, u32 peer)
 static const struct cm_dp_ops cm_node_dp_ops = {
 	.kick	= cm_node_kick,
 	.rx	= cm_rx_one,
+	.rx_frame = cm_rx_frame,
 	.table	= cm_rx_table,
 	.judged	= cm_rx_judged,
 };

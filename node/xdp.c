@@ -24,6 +24,7 @@
 #include <net/xdp.h>
 
 #include "ndev.h"
+#include "offload.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -212,9 +213,11 @@ static int cm_xdp_set_prog(struct net_device *netdev, struct bpf_prog *prog,
 	struct cm_ndev *nd = netdev_priv(netdev);
 	struct bpf_prog *old;
 
-	/* Frames are one buffer each: any MTU the device takes fits XDP. */
+	/* A program without xdp.frags gets single-buffer frames only: the
+	 * node stops announcing offloads (offload.c). */
 	old = rtnl_dereference(nd->xdp_prog);
 	rcu_assign_pointer(nd->xdp_prog, prog);
+	cm_off_update(nd);
 	/* The program is freed after a grace period: NAPI may still run it. */
 	if (old)
 		bpf_prog_put(old);

@@ -621,6 +621,8 @@ enum cmp_kind {
 	K_RING_STUCK,		/* heartbeat, read nothing, our tail says "full" */
 	K_RET_FLOOD,		/* return ring refilled with garbage, no doorbell */
 	K_BURST,		/* everything writable, every ring and entry */
+	K_FRAME_CHAIN,		/* multi-buffer frames: a buffer twice, two owners,
+				 * cut off, too long, bad offload header or flags */
 	__K_MAX
 };
 
@@ -666,6 +668,7 @@ static const struct {
 	/* not by default: frames every node for the hold (20 s) by design
 	 * (selftests/vm/chaos.sh runs it alone, then checks recovery) */
 	[K_BURST]		= { "burst", false, false },
+	[K_FRAME_CHAIN]		= { "frame_chain", true, true },
 };
 
 struct cmp_chaos {
@@ -722,6 +725,21 @@ static void cmp_chaos_desc(struct cmp *c, struct cmp_chaos *x, u32 t,
 	cm_ring_push_desc(&p->tx, d);
 	c->dp.tx_pending |= 1ull << t;	/* published by cmp_flush() */
 	x->detail[k]++;
+}
+
+/* Write @n descriptors raw, one chain, and publish them at once. */
+static void cmp_chaos_descs(struct cmp *c, struct cmp_chaos *x, u32 t,
+			    const struct cm_desc *d, u32 n, enum cmp_kind k)
+{
+	struct cm_dp_peer *p = &c->dp.peer[t];
+	u32 i;
+
+	if (cm_ring_prod_space_for(&p->tx, n) < (int)n)
+		return;
+	for (i = 0; i < n; i++)
+		cm_ring_push_desc(&p->tx, &d[i]);
+	c->dp.tx_pending |= 1ull << t;
+	x->detail[k] += n;
 }
 
 /* A plausible frame for @t in buffer @idx: IPv4/UDP unless told. */
@@ -946,6 +964,66 @@ static void cmp_chaos_burst(struct cmp *c, struct cmp_chaos *x)
 	}
 }
 
+/*
+ * Frames of several buffers that a consumer must refuse, in turn: one
+ * buffer twice, buffers of two owners, a chain cut off by our head, more
+ * bytes than a frame may have, an offload header of garbage, a
+ * continuation with a first descriptor's flags.
+ */
+static void cmp_chaos_frame_chain(struct cmp *c, struct cmp_chaos *x, u32 t)
+{
+	static struct cm_desc d[CHAINMESH_FRAME_MAX_BUFS];
+	const struct cm_layout *l = &c->l;
+	u32 room = l->p.buf_size - CHAINMESH_HEADROOM, n = 2, i, o;
+	u8 *oh;
+
+	for (i = 0; i < 2; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		d[i].addr = cm_buf_addr(l, c->self, cmp_chaos_buf(c, x));
+		d[i].data_off = CHAINMESH_HEADROOM;
+		d[i].len = 64;
+	}
+	cmp_chaos_frame(c, x, t, (u32)((d[0].addr - cm_buf_addr(l, c->self, 0)) /
+				       l->p.buf_size));
+	d[0].flags = CHAINMESH_D_MORE;
+	switch (x->done[K_FRAME_CHAIN] % 6) {
+	case 0:		/* one buffer twice */
+		d[1].addr = d[0].addr;
+		break;
+	case 1:		/* a third node's buffer: neither ours nor the target's */
+		for (o = 0; o == c->self || o == t; o++)
+			;
+		d[1].addr = cm_buf_addr(l, o, cmp_rand_below(x, l->p.bufs_per_node));
+		break;
+	case 2:		/* our head ends the chain */
+		n = 1;
+		break;
+	case 3:		/* too long: full buffers past CHAINMESH_FRAME_MAX_LEN */
+		n = CHAINMESH_FRAME_MAX_LEN / room + 2;
+		if (n > CHAINMESH_FRAME_MAX_BUFS || n > l->p.bufs_per_node)
+			n = 2;
+		for (i = 0; i < n; i++) {
+			d[i] = d[0];
+			d[i].addr = cm_buf_addr(l, c->self, cmp_chaos_buf(c, x));
+			d[i].len = (u16)room;
+			d[i].flags = i + 1 < n ? CHAINMESH_D_MORE : 0;
+		}
+		break;
+	case 4:		/* an offload header of garbage */
+		n = 1;
+		d[0].flags = CHAINMESH_D_OFFLOAD;
+		oh = cmp_buf(c, d[0].addr);
+		for (i = 0; i < sizeof(struct chainmesh_offload); i++)
+			oh[i] = (u8)cmp_rand(x);
+		oh[10] |= 1;	/* padding: never zero, so always refused */
+		break;
+	default:	/* a continuation with a first descriptor's flags */
+		d[1].flags = CHAINMESH_D_CTX | CHAINMESH_D_OFFLOAD;
+		break;
+	}
+	cmp_chaos_descs(c, x, t, d, n, K_FRAME_CHAIN);
+}
+
 static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 			  u32 t)
 {
@@ -1017,6 +1095,9 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 	case K_FRAME_TRUNC:
 		d.len = cmp_chaos_trunc(c, x, t, idx);
 		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_FRAME_CHAIN:
+		cmp_chaos_frame_chain(c, x, t);
 		break;
 	case K_FRAME_TOCTOU:
 		d.len = cmp_chaos_frame(c, x, t, idx);

@@ -80,6 +80,18 @@ CM_ABI_FIELD(chainmesh_desc, chain, 12);
 CM_ABI_FIELD(chainmesh_desc, hop, 14);
 CM_ABI_FIELD(chainmesh_desc, flags, 15);
 
+CM_ABI_SIZE(chainmesh_offload, 16);
+CM_ABI_FIELD(chainmesh_offload, flags, 0);
+CM_ABI_FIELD(chainmesh_offload, gso_type, 1);
+CM_ABI_FIELD(chainmesh_offload, hdr_len, 2);
+CM_ABI_FIELD(chainmesh_offload, gso_size, 4);
+CM_ABI_FIELD(chainmesh_offload, csum_start, 6);
+CM_ABI_FIELD(chainmesh_offload, csum_offset, 8);
+CM_ABI_FIELD(chainmesh_offload, pad, 10);
+_Static_assert(CHAINMESH_FRAME_MAX_LEN <= CHAINMESH_FRAME_MAX_BUFS *
+	       (1024 /* CM_MIN_BUF_SIZE */ - CHAINMESH_HEADROOM),
+	       "a largest frame fits in the most buffers of the smallest size");
+
 /* Ring header: producer line, consumer line, want_kick line (see
  * include/chainmesh/ring.h for who writes which). */
 CM_ABI_SIZE(chainmesh_ring_hdr, 3 * CHAINMESH_CACHELINE);

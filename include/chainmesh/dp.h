@@ -43,6 +43,8 @@ enum cm_rx_drop {
 	CM_RX_DROP_NOMEM,	/* no memory for the frame's copy */
 	CM_RX_DROP_DOWN,	/* interface down or leaving: buffer returned */
 	CM_RX_DROP_NO_RETURN,	/* owner's return ring full: buffer lost */
+	CM_RX_DROP_OFFLOAD,	/* a frame of several buffers or offloads while
+				 * we do not take them (no more: in flight) */
 	__CM_RX_DROP_MAX
 };
 
@@ -160,6 +162,23 @@ struct cm_ctx {
 	u8 hop;			/* this node's place on @chain */
 };
 
+/* CHAINMESH_FRAME_MAX_BUFS descriptors at most per frame (the region's
+ * header): a frame of several buffers, as received, copied out once. */
+#define CM_NO_OWNER	0xffffffffu
+
+struct cm_frame {
+	u32 n;				/* descriptors consumed */
+	u32 len;			/* bytes, all buffers */
+	u32 owner;			/* of every buffer (after validation) */
+	bool off;			/* @oh came with it */
+	struct chainmesh_offload oh;	/* copied out once, validated */
+	struct cm_desc d[CHAINMESH_FRAME_MAX_BUFS];
+	u32 idx[CHAINMESH_FRAME_MAX_BUFS];
+	/* d[i]'s buffer goes home to this owner; CM_NO_OWNER: none to send
+	 * (no buffer, one of ours not out, or named before) */
+	u32 owner_of[CHAINMESH_FRAME_MAX_BUFS];
+};
+
 struct cm_dp {
 	void *base;			/* the region */
 	struct cm_layout l;		/* validated copy of the host's layout */
@@ -202,6 +221,10 @@ struct cm_dp {
 	u64 rx_bad[__CM_BAD_MAX];
 	u64 reclaimed;			/* buffers taken back from the dead */
 	u64 sent_home;			/* others' buffers a dead peer held */
+	struct cm_frame *rxf;		/* the frame being received */
+	u32 features;			/* CHAINMESH_NF_* we announce */
+	u64 rx_frames;			/* frames of several buffers or offloads */
+	u64 rx_frame_max;		/* bytes of the largest of them */
 };
 
 /*
@@ -218,6 +241,14 @@ struct cm_dp_ops {
 	 */
 	void (*rx)(struct cm_dp *dp, u32 from, struct cm_desc *d, u32 owner,
 		   u32 idx, const struct cm_ftable **t);
+	/*
+	 * A frame of several buffers, or with an offload header: validated
+	 * (every buffer, its chain, its header), its context on @t. The
+	 * embedding sends its buffers home (cm_dp_give_back_frame()). NULL:
+	 * this node type takes none (and announces none).
+	 */
+	void (*rx_frame)(struct cm_dp *dp, u32 from, struct cm_frame *f,
+			 const struct cm_ftable **t);
 	/* The table again: the host may have just published one that
 	 * knows a chain context @t does not; NULL: there is no other. */
 	const struct cm_ftable *(*table)(struct cm_dp *dp, bool need);
@@ -310,6 +341,11 @@ static inline int cm_dp_init(struct cm_dp *dp, void *base,
 						 GFP_KERNEL);
 	if (!dp->rx_flows)
 		goto err_free_tx_flows;
+	dp->rxf = (struct cm_frame *)kvcalloc(1, sizeof(*dp->rxf), GFP_KERNEL);
+	if (!dp->rxf)
+		goto err_free_rx_flows;
+	/* A previous life's announcement is not ours. */
+	WRITE_ONCE(dp->node->features, 0);
 
 	for (p = 0; p < l->p.nodes; p++) {
 		struct cm_dp_peer *pp = &dp->peer[p];
@@ -342,6 +378,8 @@ static inline int cm_dp_init(struct cm_dp *dp, void *base,
 	cm_dp_quota_tick(dp);
 	return 0;
 
+err_free_rx_flows:
+	kvfree(dp->rx_flows);
 err_free_tx_flows:
 	kvfree(dp->tx_flows);
 err_free_peer:
@@ -362,6 +400,7 @@ static inline void cm_dp_set_mac(struct cm_dp *dp, const u8 *mac)
 
 static inline void cm_dp_destroy(struct cm_dp *dp)
 {
+	kvfree(dp->rxf);
 	kvfree(dp->rx_flows);
 	kvfree(dp->tx_flows);
 	kvfree(dp->peer);
@@ -379,6 +418,32 @@ static inline bool cm_dp_fenced(const struct cm_dp *dp)
 		return false;
 	v = le32_to_cpu(READ_ONCE(dp->node->host_state));
 	return v == CHAINMESH_NODE_DOWN || v == CHAINMESH_NODE_BROKEN;
+}
+
+/*
+ * What this node takes (CHAINMESH_NF_*), announced in its node entry for
+ * its peers to read before they send. Taking less again: frames already
+ * in flight are dropped (CM_RX_DROP_OFFLOAD), not blamed.
+ */
+static inline void cm_dp_set_features(struct cm_dp *dp, u32 nf)
+{
+	WRITE_ONCE(dp->features, nf);
+	WRITE_ONCE(dp->node->features, cpu_to_le32(nf));
+}
+
+/* Node @n (< nodes) takes frames of several buffers and offloads. */
+static inline bool cm_dp_peer_offload(const struct cm_dp *dp, u32 n)
+{
+	return le32_to_cpu(READ_ONCE(cm_node(dp->base, &dp->l, n)->features)) &
+	       CHAINMESH_NF_OFFLOAD;
+}
+
+/* Buffers a frame of @len bytes sent by this node takes. */
+static inline u32 cm_dp_frame_bufs(const struct cm_dp *dp, u32 len)
+{
+	u32 room = dp->l.p.buf_size - CHAINMESH_HEADROOM;
+
+	return (len + room - 1) / room;
 }
 
 /* May we send to node @n (< nodes)? See peers.h. */
@@ -549,12 +614,208 @@ static __always_inline bool cm_dp_rx_check(struct cm_dp *dp,
 	return false;
 }
 
+/* Where the next descriptor of a frame comes from: what is left of the
+ * burst copied out, then the ring, up to what the producer published. */
+struct cm_rx_src {
+	struct cm_ring_cons *c;
+	const struct cm_desc *bd;	/* the burst */
+	u32 bn;				/* its length */
+	u32 bi;				/* next of it */
+	u32 left;			/* published, not copied out yet */
+};
+
+static inline bool cm_rx_src_next(struct cm_rx_src *s, struct cm_desc *d)
+{
+	if (s->bi < s->bn) {
+		*d = s->bd[s->bi++];
+		return true;
+	}
+	if (!s->left)
+		return false;
+	cm_ring_pop_descs(s->c, d, 1);
+	s->left--;
+	return true;
+}
+
+/* An offload header as a peer wrote it, for a frame of @len bytes. */
+static inline enum cm_bad cm_offload_check(const struct chainmesh_offload *oh,
+					   u32 len)
+{
+	u32 start = le16_to_cpu(oh->csum_start);
+	u32 off = le16_to_cpu(oh->csum_offset);
+	u8 gso = oh->gso_type & ~CHAINMESH_GSO_ECN;
+	bool csum = oh->flags & CHAINMESH_OFF_NEEDS_CSUM;
+	u32 i;
+
+	for (i = 0; i < sizeof(oh->pad); i++)
+		if (oh->pad[i])
+			return CM_BAD_OFFLOAD;
+	if (oh->flags & ~CHAINMESH_OFF_NEEDS_CSUM)
+		return CM_BAD_OFFLOAD;
+	/* The checksum field lies past the Ethernet header, in the frame. */
+	if (csum && (start < 14 || start + off + 2 > len))
+		return CM_BAD_OFFLOAD;
+	switch (gso) {
+	case CHAINMESH_GSO_NONE:
+		return oh->gso_type || oh->gso_size ? CM_BAD_OFFLOAD :
+						      CM_BAD_NONE;
+	case CHAINMESH_GSO_TCPV4:
+	case CHAINMESH_GSO_TCPV6:
+		break;
+	case CHAINMESH_GSO_UDP:
+	case CHAINMESH_GSO_UDP_L4:
+		if (oh->gso_type & CHAINMESH_GSO_ECN)
+			return CM_BAD_OFFLOAD;
+		break;
+	default:
+		return CM_BAD_OFFLOAD;
+	}
+	/* Segments get their checksums from the partial one. */
+	return csum && oh->gso_size ? CM_BAD_NONE : CM_BAD_OFFLOAD;
+}
+
+/*
+ * cm_dp_rx_gather - the frame whose first descriptor is @first: the rest
+ * of its chain from @s, each buffer and the chain as a whole validated.
+ * A refused chain is consumed to its end all the same (at most
+ * CHAINMESH_FRAME_MAX_BUFS descriptors), so that its buffers go home.
+ *
+ * Return: CM_BAD_NONE, or the first reason found to refuse it; either
+ * way f->n descriptors were consumed, and f->owner_of[] says where their
+ * buffers go.
+ */
+static inline enum cm_bad cm_dp_rx_gather(struct cm_dp *dp,
+					  struct cm_rx_src *s,
+					  const struct cm_desc *first,
+					  struct cm_frame *f)
+{
+	enum cm_bad why = CM_BAD_NONE, w;
+	struct cm_desc d = *first;
+	u32 owner, idx, j, n;
+
+	f->n = 0;
+	f->len = 0;
+	f->off = false;
+	for (;;) {
+		n = f->n;
+		f->d[n] = d;
+		f->owner_of[n] = CM_NO_OWNER;
+		w = cm_buf_check(&dp->l, d.addr, &owner, &idx);
+		/* One of ours not out is on our free list: not to send home. */
+		if (!w && owner == dp->self && !cm_pool_out(&dp->pool, idx))
+			w = CM_BAD_RETURN;
+		for (j = 0; !w && j < n; j++)
+			if (f->d[j].addr == d.addr)
+				w = CM_BAD_FRAME_LOOP;
+		if (!w) {
+			f->owner_of[n] = owner;
+			f->idx[n] = idx;
+			if (d.len < (n ? 1 : 14) ||
+			    (u32)d.data_off + d.len > dp->l.p.buf_size)
+				w = CM_BAD_LEN;
+			else if (n && f->owner_of[0] != CM_NO_OWNER &&
+				 owner != f->owner_of[0])
+				w = CM_BAD_FRAME_OWNER;
+			else if (n && (d.flags & ~CHAINMESH_D_MORE))
+				w = CM_BAD_OFFLOAD;
+		}
+		f->len += d.len;
+		if (!w && f->len > CHAINMESH_FRAME_MAX_LEN)
+			w = CM_BAD_FRAME_LEN;
+		if (!why)
+			why = w;
+		f->n = n + 1;
+		if (!(d.flags & CHAINMESH_D_MORE))
+			break;
+		if (f->n == CHAINMESH_FRAME_MAX_BUFS) {
+			/* What follows is read as frames of their own. */
+			if (!why)
+				why = CM_BAD_FRAME_LEN;
+			break;
+		}
+		if (!cm_rx_src_next(s, &d)) {
+			if (!why)
+				why = CM_BAD_FRAME_CUT;
+			break;
+		}
+	}
+	f->owner = f->owner_of[0];
+	if (why || !(first->flags & CHAINMESH_D_OFFLOAD))
+		return why;
+	/* The header lies in the first buffer's headroom, in front of the
+	 * frame; copied once, then only the copy is looked at. */
+	if (first->data_off < sizeof(f->oh))
+		return CM_BAD_OFFLOAD;
+	memcpy(&f->oh, (u8 *)dp->base + first->addr, sizeof(f->oh));
+	f->off = true;
+	return cm_offload_check(&f->oh, f->len);
+}
+
+/* Every buffer of a frame (or of a refused chain) goes home. */
+static __always_inline void cm_dp_give_back_frame(struct cm_dp *dp,
+						  const struct cm_dp_ops *ops,
+						  u32 from,
+						  const struct cm_frame *f)
+{
+	u32 i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->owner_of[i] != CM_NO_OWNER)
+			cm_dp_give_back(dp, ops, from, f->owner_of[i],
+					f->idx[i], f->d[i].addr);
+}
+
+/*
+ * cm_dp_rx_frame - a frame of several buffers or with an offload header,
+ * whose first descriptor is @first: gathered, validated, handed to
+ * ops->rx_frame() if this node takes such frames
+ */
+static __always_inline void cm_dp_rx_frame(struct cm_dp *dp,
+					   const struct cm_dp_ops *ops,
+					   u32 from, struct cm_rx_src *s,
+					   const struct cm_desc *first,
+					   const struct cm_ftable **t)
+{
+	struct cm_frame *f = dp->rxf;
+	const struct cm_ftable *nt;
+	enum cm_bad why;
+
+	why = cm_dp_rx_gather(dp, s, first, f);
+	if (unlikely(why)) {
+		cm_dp_bad(dp, ops, from, why);
+		goto give_back;
+	}
+	if (unlikely(!cm_desc_ctx_ok(*t, first))) {
+		nt = ops->table ? ops->table(dp, true) : NULL;
+		if (!nt || !cm_desc_ctx_ok(nt, first)) {
+			cm_dp_bad_chain(dp, ops, from, nt ? nt : *t);
+			goto give_back;
+		}
+		*t = nt;
+	}
+	if (unlikely(!ops->rx_frame ||
+		     !(READ_ONCE(dp->features) & CHAINMESH_NF_OFFLOAD))) {
+		cm_dp_rx_drop(dp, CM_RX_DROP_OFFLOAD);
+		goto give_back;
+	}
+	cm_cnt_add(&dp->rx_frames, 1);
+	if (f->len > dp->rx_frame_max)
+		WRITE_ONCE(dp->rx_frame_max, f->len);
+	ops->rx_frame(dp, from, f, t);
+	return;
+
+give_back:
+	cm_dp_give_back_frame(dp, ops, from, f);
+}
+
 /*
  * cm_dp_rx_data - up to @quota frames from @from's data ring, each
- * validated and handed to ops->rx(); no burst after the one in which the
+ * validated and handed to ops->rx() (ops->rx_frame() for frames of
+ * several buffers or with offloads, which are taken whole: their
+ * descriptors may go past @quota); no burst after the one in which the
  * peer is judged broken
  *
- * Return: descriptors consumed.
+ * Return: frames consumed (<= @quota).
  */
 static __always_inline int cm_dp_rx_data(struct cm_dp *dp,
 					 const struct cm_dp_ops *ops,
@@ -563,7 +824,9 @@ static __always_inline int cm_dp_rx_data(struct cm_dp *dp,
 {
 	struct cm_ring_cons *c = &dp->peer[from].data;
 	struct cm_desc d[CM_RX_BURST];
-	u32 done, burst, i, owner, idx;
+	u32 done, frames = 0, owner, idx, want;
+	struct cm_rx_src s;
+	struct cm_desc *cur;
 	int n;
 
 	n = cm_ring_cons_avail(c);
@@ -572,25 +835,37 @@ static __always_inline int cm_dp_rx_data(struct cm_dp *dp,
 			cm_dp_bad(dp, ops, from, CM_BAD_INDEX);
 		return 0;
 	}
-	if (n > quota)
-		n = quota;
-	for (done = 0; done < (u32)n; done += burst) {
-		burst = cm_rx_pop_burst(c, dp->base, &dp->l, d, n - done);
-		for (i = 0; i < burst; i++)
-			if (cm_dp_rx_check(dp, ops, from, &d[i], &owner, &idx,
-					   t))
-				ops->rx(dp, from, &d[i], owner, idx, t);
-		/* The rest of a burst already copied out is checked as usual. */
-		if (unlikely(cm_peers_cut(&dp->peers, from))) {
-			done += burst;
-			break;
+	if (quota <= 0)
+		return 0;
+	s.c = c;
+	s.bd = d;
+	for (done = 0; done < (u32)n && frames < (u32)quota;) {
+		want = (u32)n - done;
+		if (want > (u32)quota - frames)
+			want = (u32)quota - frames;
+		s.bn = cm_rx_pop_burst(c, dp->base, &dp->l, d, want);
+		done += s.bn;
+		for (s.bi = 0; s.bi < s.bn; frames++) {
+			cur = &d[s.bi++];
+			if (unlikely(cur->flags & (CHAINMESH_D_MORE |
+						   CHAINMESH_D_OFFLOAD))) {
+				s.left = (u32)n - done;
+				cm_dp_rx_frame(dp, ops, from, &s, cur, t);
+				done = (u32)n - s.left;
+				continue;
+			}
+			if (cm_dp_rx_check(dp, ops, from, cur, &owner, &idx, t))
+				ops->rx(dp, from, cur, owner, idx, t);
 		}
+		/* The rest of a burst already copied out is checked as usual. */
+		if (unlikely(cm_peers_cut(&dp->peers, from)))
+			break;
 	}
 	if (done) {
 		cm_ring_release(c);
 		dp->released |= 1ull << from;
 	}
-	return (int)done;
+	return (int)frames;
 }
 
 /*
@@ -1167,6 +1442,29 @@ static inline bool cm_dp_tx_room(struct cm_dp *dp, u32 peer)
 	       (!cm_dp_over_quota(dp, peer) || cm_dp_hoarder(dp, peer));
 }
 
+/* cm_dp_tx_room() for a frame of @n buffers. */
+static inline bool cm_dp_tx_room_n(struct cm_dp *dp, u32 peer, u32 n)
+{
+	if (n <= 1)
+		return cm_dp_tx_room(dp, peer);
+	return cm_pool_avail(&dp->pool) >= n &&
+	       (cm_ring_prod_space_for(&dp->peer[peer].tx, n) >= (int)n ||
+		cm_dp_ring_stuck(dp, peer)) &&
+	       (cm_pool_held(&dp->pool, peer) + n <= READ_ONCE(dp->hop_cap) ||
+		cm_dp_hoarder(dp, peer));
+}
+
+/*
+ * Can a frame of @n buffers ever go to @peer: the ring, our pool and the
+ * share of it the peer may hold are large enough? If not, the embedding
+ * segments it (or computes its checksum) and sends it in single buffers.
+ */
+static inline bool cm_dp_frame_fits(const struct cm_dp *dp, u32 n)
+{
+	return n <= CHAINMESH_FRAME_MAX_BUFS && n <= dp->l.p.ring_slots &&
+	       n <= READ_ONCE(dp->hop_cap);
+}
+
 /*
  * A hint from the shared indices of our ring to @peer, for contexts that
  * do not own its producer side (receive, the tick): does it have room,
@@ -1249,6 +1547,94 @@ cm_dp_send(struct cm_dp *dp, const struct cm_route *r, u32 len,
 	if (unlikely(why))
 		return why;
 	cm_pool_take_to(&dp->pool, idx, r->peer);
+	return CM_TX_DROP_NONE;
+}
+
+/*
+ * cm_dp_send_frame - under the transmit lock: a frame of this node of
+ * @len bytes (up to CHAINMESH_FRAME_MAX_LEN), copied into as many buffers
+ * of its pool as it takes, to r->peer, which announced
+ * CHAINMESH_NF_OFFLOAD (the caller checked); one chain of descriptors,
+ * published whole by the next cm_dp_tx_flush()
+ * @oh: its offload header, or NULL
+ * @copy: copies @len bytes from @off of the frame to @buf; false: it
+ *	  could not
+ *
+ * Return: CM_TX_DROP_NONE, or why it was dropped (counted by the caller).
+ */
+static __always_inline enum cm_tx_drop
+cm_dp_send_frame(struct cm_dp *dp, const struct cm_route *r, u32 len,
+		 const struct chainmesh_offload *oh,
+		 bool (*copy)(u8 *buf, u32 off, u32 len, const void *src),
+		 const void *src)
+{
+	u32 room = dp->l.p.buf_size - CHAINMESH_HEADROOM;
+	u32 n = cm_dp_frame_bufs(dp, len), i, idx, piece;
+	struct cm_dp_peer *pp = &dp->peer[r->peer];
+	struct cm_desc d;
+	int space;
+	u8 *buf;
+
+	if (unlikely(len < 14 || len > CHAINMESH_FRAME_MAX_LEN ||
+		     !cm_dp_frame_fits(dp, n)))
+		return CM_TX_DROP_LEN;
+	if (unlikely(!cm_dp_peer_up(dp, r->peer)))
+		return CM_TX_DROP_PEER_DOWN;
+	if (unlikely(cm_dp_fenced(dp)))
+		return CM_TX_DROP_FENCED;
+	if (unlikely(cm_pool_avail(&dp->pool) < n))
+		return CM_TX_DROP_NO_BUF;
+	if (unlikely(cm_pool_held(&dp->pool, r->peer) + n >
+		     READ_ONCE(dp->hop_cap)))
+		return CM_TX_DROP_QUOTA;
+	space = cm_ring_prod_space_for(&pp->tx, n);
+	if (unlikely(space < (int)n))
+		return space < 0 ? CM_TX_DROP_RING_BAD : CM_TX_DROP_RING_FULL;
+
+	/* Copy into the buffers first: nothing is pushed or taken if a copy
+	 * fails. */
+	for (i = 0; i < n; i++) {
+		idx = cm_pool_peek_nth(&dp->pool, i);
+		buf = (u8 *)dp->base + cm_buf_addr(&dp->l, dp->self, idx);
+		piece = len - i * room < room ? len - i * room : room;
+		if (unlikely(!copy(buf + CHAINMESH_HEADROOM, i * room, piece,
+				   src)))
+			return CM_TX_DROP_LEN;
+		if (!i) {
+			cm_frame_set_dest(dp->base, &dp->l,
+					  buf + CHAINMESH_HEADROOM, r->peer);
+			if (oh)
+				memcpy(buf, oh, sizeof(*oh));
+		}
+	}
+	for (i = 0; i < n; i++) {
+		idx = cm_pool_peek_nth(&dp->pool, i);
+		d.addr = cm_buf_addr(&dp->l, dp->self, idx);
+		d.data_off = CHAINMESH_HEADROOM;
+		d.len = (u16)(len - i * room < room ? len - i * room : room);
+		if (i) {
+			d.chain = 0;
+			d.hop = 0;
+			d.flags = 0;
+		} else if (r->chain != CM_ROUTE_NO_CTX) {
+			cm_desc_set_ctx(&d, r->chain, r->hop);
+		} else {
+			d.chain = 0;
+			d.hop = 0;
+			d.flags = 0;
+		}
+		if (!i && oh)
+			d.flags |= CHAINMESH_D_OFFLOAD;
+		if (i + 1 < n)
+			d.flags |= CHAINMESH_D_MORE;
+		cm_ring_push_desc(&pp->tx, &d);
+	}
+	for (i = 0; i < n; i++)
+		cm_pool_take_to(&dp->pool, cm_pool_peek_nth(&dp->pool, 0),
+				r->peer);
+	cm_ring_space_ok(&pp->tx);
+	dp->tx_pending |= 1ull << r->peer;
+	cm_ctr_add(&pp->txc, len);
 	return CM_TX_DROP_NONE;
 }
 

@@ -315,6 +315,12 @@ enum cm_bad {
 	CM_BAD_INDEX,		/* ring index moved backwards or past a full ring */
 	CM_BAD_CHAIN,		/* chain context names no chain of this node */
 	CM_BAD_RETURN,		/* returned buffer was not in flight */
+	CM_BAD_FRAME_LEN,	/* a frame of more buffers or bytes than allowed */
+	CM_BAD_FRAME_LOOP,	/* a frame names one buffer twice */
+	CM_BAD_FRAME_OWNER,	/* a frame's buffers have different owners */
+	CM_BAD_FRAME_CUT,	/* a frame's chain runs past the producer's head */
+	CM_BAD_OFFLOAD,		/* bad flags or offload header, or an offload
+				 * this node did not announce */
 	__CM_BAD_MAX
 };
 

@@ -54,7 +54,10 @@ _Static_assert(sizeof(struct chainmesh_node) == CHAINMESH_CACHELINE &&
 static inline bool cm_bad_blames(enum cm_bad why)
 {
 	return why == CM_BAD_ADDR || why == CM_BAD_ALIGN ||
-	       why == CM_BAD_OWNER || why == CM_BAD_LEN || why == CM_BAD_INDEX;
+	       why == CM_BAD_OWNER || why == CM_BAD_LEN || why == CM_BAD_INDEX ||
+	       why == CM_BAD_FRAME_LEN || why == CM_BAD_FRAME_LOOP ||
+	       why == CM_BAD_FRAME_OWNER || why == CM_BAD_FRAME_CUT ||
+	       why == CM_BAD_OFFLOAD;
 }
 
 /*

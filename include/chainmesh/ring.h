@@ -156,6 +156,24 @@ static inline int cm_ring_prod_space(struct cm_ring_prod *p)
 }
 
 /*
+ * cm_ring_prod_space_for - cm_ring_prod_space() for @n slots at once (a
+ * frame of several buffers): the shared tail is read again when the
+ * cached one leaves fewer than @n free, not only when it leaves none.
+ */
+static inline int cm_ring_prod_space_for(struct cm_ring_prod *p, u32 n)
+{
+	int space = cm_ring_prod_space(p);
+
+	if (space < 0 || (u32)space >= n)
+		return space;
+	/* [P2] as above. */
+	p->tail_cache = le32_to_cpu(smp_load_acquire(&p->hdr->tail));
+	if (unlikely(p->head - p->tail_cache > p->mask + 1))
+		return -EPROTO;
+	return (int)(p->mask + 1 - (p->head - p->tail_cache));
+}
+
+/*
  * A data slot as two little-endian words, moved with two stores and two
  * loads instead of one access per field: @meta holds data_off, len, chain,
  * hop and flags from its low bits up, which is struct chainmesh_desc from

@@ -14,7 +14,11 @@
  * per reason and per peer, their buffers home; a peer judged broken
  * after bad_limit bad inputs, cut and blamed; the judgment expiring with
  * a back-off; a pair's rings reset by agreement after their indices
- * disagree for good.
+ * disagree for good. Frames of several buffers
+ * with an offload header (cm_dp_send_frame(), ops->rx_frame): delivered
+ * whole, or dropped by a node that did not announce them; corrupted
+ * chains refused per reason, every buffer home once; every buffer of a
+ * held frame taken back when its holder dies.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -33,6 +37,7 @@
 #define MESH_ID		0x0101u
 #define LIMIT		4u		/* bad_limit */
 #define FRAME_LEN	64u
+#define BUF_SIZE	65536u		/* the largest: a 64 KiB frame is two */
 #define MAX_KEEP	BUFS
 
 struct tnode;
@@ -56,6 +61,10 @@ struct tnode {
 		u64 addr;
 	} keep[MAX_KEEP];
 	u32 nkeep;
+	u32 frames;			/* frames handed to ops->rx_frame */
+	u32 frame_bufs, frame_len;	/* the last one's */
+	bool frame_same;		/* its bytes were the sent ones */
+	struct chainmesh_offload frame_oh;
 };
 
 static u64 kicks[NODES][NODES];		/* [from][to] */
@@ -81,11 +90,58 @@ static void t_judged(struct cm_dp *dp, u32 peer)
 static void t_rx(struct cm_dp *dp, u32 from, struct cm_desc *d, u32 owner,
 		 u32 idx, const struct cm_ftable **t);
 
+static void t_rx_frame(struct cm_dp *dp, u32 from, struct cm_frame *f,
+		       const struct cm_ftable **t);
+
 static const struct cm_dp_ops t_ops = {
 	.kick	= t_kick,
 	.rx	= t_rx,
+	.rx_frame = t_rx_frame,
 	.judged	= t_judged,
 };
+
+/* The bytes of a large frame: a UDP header, then a pattern. */
+#define BIG_LEN		(CHAINMESH_FRAME_MAX_LEN - 64)
+
+static u8 big_byte(u32 i)
+{
+	return (u8)(i * 7 + (i >> 8));
+}
+
+/* ops->rx_frame: check the bytes against what send_big() sent, then end
+ * its journey here (or keep every buffer of it). */
+static void t_rx_frame(struct cm_dp *dp, u32 from, struct cm_frame *f,
+		       const struct cm_ftable **t)
+{
+	struct tnode *n = tnode_of(dp);
+	u32 i, j, pos = 0;
+	const u8 *p;
+
+	(void)t;
+	n->frames++;
+	n->frame_bufs = f->n;
+	n->frame_len = f->len;
+	n->frame_oh = f->oh;
+	n->frame_same = true;
+	for (i = 0; i < f->n; i++) {
+		p = (u8 *)dp->base + f->d[i].addr + f->d[i].data_off;
+		for (j = 0; j < f->d[i].len; j++, pos++)
+			if (pos >= 42 && p[j] != big_byte(pos))
+				n->frame_same = false;
+	}
+	if (n->hold) {
+		for (i = 0; i < f->n && n->nkeep < MAX_KEEP; i++) {
+			n->keep[n->nkeep].from = from;
+			n->keep[n->nkeep].owner = f->owner_of[i];
+			n->keep[n->nkeep].idx = f->idx[i];
+			n->keep[n->nkeep].addr = f->d[i].addr;
+			n->nkeep++;
+		}
+		return;
+	}
+	cm_ctr_add(&dp->rx_total, f->len);
+	cm_dp_give_back_frame(dp, &t_ops, from, f);
+}
 
 /* ops->rx: count, then keep, pass on by the frame's context (XDP_TX), or
  * end the journey here and send the buffer home. */
@@ -178,7 +234,7 @@ static void mkflow(struct chainmesh_flow *f, u32 id, u16 dport)
 FIXTURE_SETUP(dp)
 {
 	struct cm_layout_params lp = {
-		.nodes = NODES, .ring_slots = SLOTS, .buf_size = 2048,
+		.nodes = NODES, .ring_slots = SLOTS, .buf_size = BUF_SIZE,
 		.bufs_per_node = BUFS, .max_flows = 4,
 	};
 	static struct cm_chain chains[CHAINMESH_MAX_CHAINS];
@@ -760,6 +816,241 @@ TEST_F(dp, bad_chain_grace_not_renewed)
 	EXPECT_LE(LIMIT, self->n[1].dp.rx_bad[CM_BAD_CHAIN]);
 	EXPECT_EQ(1, self->n[1].judged);
 	EXPECT_EQ(0, self->n[1].judged_peer);
+static bool copy_big(u8 *buf, u32 off, u32 len, const void *src)
+{
+	memcpy(buf, (const u8 *)src + off, len);
+	return true;
+}
+
+/* Node 0 sends a BIG_LEN frame (flow FLOW) with a checksum to finish. */
+static enum cm_tx_drop send_big(FIXTURE_DATA(dp) *self)
+{
+	struct chainmesh_offload oh = {
+		.flags = CHAINMESH_OFF_NEEDS_CSUM,
+		.gso_type = CHAINMESH_GSO_TCPV4,
+		.gso_size = cpu_to_le16(1448),
+		.csum_start = cpu_to_le16(34),
+		.csum_offset = cpu_to_le16(16),
+	};
+	struct cm_dp *dp = &self->n[0].dp;
+	static u8 frame[BIG_LEN];
+	enum cm_tx_drop why;
+	struct cm_route r;
+	u32 i;
+
+	mkframe(frame, 5201, 0);
+	for (i = 42; i < BIG_LEN; i++)
+		frame[i] = big_byte(i);
+	why = cm_dp_route(self->n[0].ft, NULL, frame, CM_PARSE_LEN, &r);
+	if (!why)
+		why = cm_dp_send_frame(dp, &r, BIG_LEN, &oh, copy_big, frame);
+	cm_dp_tx_flush(dp, &t_ops);
+	return why;
+}
+
+TEST_F(dp, frame_of_several_buffers)
+{
+	struct cm_dp *d0 = &self->n[0].dp, *d1 = &self->n[1].dp;
+
+	settle_all(self);
+	cm_dp_set_features(d1, CHAINMESH_NF_OFFLOAD);
+	EXPECT_TRUE(cm_dp_peer_offload(d0, 1));
+	EXPECT_FALSE(cm_dp_peer_offload(d0, 2));
+	EXPECT_EQ(2, cm_dp_frame_bufs(d0, BIG_LEN));
+
+	EXPECT_EQ(CM_TX_DROP_NONE, send_big(self));
+	EXPECT_EQ(BUFS - 2, cm_pool_count(&d0->pool));
+	EXPECT_EQ(2, cm_pool_held(&d0->pool, 1));
+	settle_all(self);
+	EXPECT_EQ(1, self->n[1].frames);
+	EXPECT_EQ(2, self->n[1].frame_bufs);
+	EXPECT_EQ(BIG_LEN, self->n[1].frame_len);
+	EXPECT_TRUE(self->n[1].frame_same);
+	EXPECT_EQ(CHAINMESH_GSO_TCPV4, self->n[1].frame_oh.gso_type);
+	EXPECT_EQ(1448, le16_to_cpu(self->n[1].frame_oh.gso_size));
+	EXPECT_EQ(1, d1->rx_frames);
+	EXPECT_EQ(0, self->n[1].got);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+	EXPECT_EQ(0, cm_pool_held(&d0->pool, 1));
+	EXPECT_EQ(BIG_LEN, d0->peer[1].txc.bytes);
+
+	/* A node that takes no offloads (any more): dropped, not blamed,
+	 * every buffer home. */
+	cm_dp_set_features(d1, 0);
+	EXPECT_EQ(CM_TX_DROP_NONE, send_big(self));
+	settle_all(self);
+	EXPECT_EQ(1, self->n[1].frames);
+	EXPECT_EQ(1, d1->rx_drops[CM_RX_DROP_OFFLOAD]);
+	EXPECT_EQ(0, d1->peer[0].bad);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+
+	/* Larger than the peer's share of our pool: never one frame. */
+	self->pol.peer_share = 10;
+	cm_dp_quota_tick(d0);
+	EXPECT_FALSE(cm_dp_frame_fits(d0, 2));
+	EXPECT_EQ(CM_TX_DROP_LEN, send_big(self));
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+}
+
+/* The producer's cached tail leaves one slot free, the real one many: a
+ * two-buffer frame still goes (cm_ring_prod_space_for()). */
+TEST_F(dp, frame_needs_fresh_tail)
+{
+	struct cm_dp *d0 = &self->n[0].dp, *d1 = &self->n[1].dp;
+	u32 i;
+
+	settle_all(self);
+	cm_dp_set_features(d1, CHAINMESH_NF_OFFLOAD);
+	for (i = 0; i < (SLOTS - 2) / 2; i++) {
+		ASSERT_EQ(CM_TX_DROP_NONE, send_big(self));
+		settle_all(self);
+	}
+	ASSERT_EQ(CM_TX_DROP_NONE, send0(self, 5201, 1));
+	settle_all(self);
+	EXPECT_EQ(1, cm_ring_prod_space(&d0->peer[1].tx));
+	EXPECT_TRUE(cm_dp_tx_room_n(d0, 1, 2));
+	EXPECT_EQ(CM_TX_DROP_NONE, send_big(self));
+	settle_all(self);
+	EXPECT_EQ((SLOTS - 2) / 2 + 1, self->n[1].frames);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+}
+
+/* A descriptor of a buffer of @owner's, taken out to node 1, holding a
+ * frame's headers. */
+static struct cm_desc big_desc(FIXTURE_DATA(dp) *self, u32 owner, u32 len,
+			       u8 flags)
+{
+	struct cm_dp *dp = &self->n[owner].dp;
+	struct cm_desc d = {
+		.data_off = CHAINMESH_HEADROOM, .len = (u16)len,
+		.flags = flags,
+	};
+	u8 frame[FRAME_LEN];
+	u32 idx;
+
+	if (!cm_pool_peek(&dp->pool, &idx))
+		return d;
+	cm_pool_take_to(&dp->pool, idx, 1);
+	d.addr = cm_buf_addr(&self->l, owner, idx);
+	mkframe(frame, 5201, 0);
+	memcpy((u8 *)self->base + d.addr + CHAINMESH_HEADROOM, frame,
+	       FRAME_LEN);
+	return d;
+}
+
+/* Forge descriptors into ring 0 -> 1, published at once. */
+static void forge_n(FIXTURE_DATA(dp) *self, const struct cm_desc *d, u32 n)
+{
+	struct cm_dp *dp = &self->n[0].dp;
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		cm_ring_push_desc(&dp->peer[1].tx, &d[i]);
+	dp->tx_pending |= 1ull << 1;
+	cm_dp_tx_flush(dp, &t_ops);
+}
+
+TEST_F(dp, corrupted_frames_refused_per_reason)
+{
+	struct cm_dp *d0 = &self->n[0].dp, *d1 = &self->n[1].dp;
+	struct cm_dp *d2 = &self->n[2].dp;
+	struct chainmesh_offload *oh;
+	struct cm_desc d[3];
+
+	self->pol.bad_limit = 0;	/* count only */
+	settle_all(self);
+	cm_dp_set_features(d1, CHAINMESH_NF_OFFLOAD);
+
+	/* One buffer twice: refused, the buffer home once. */
+	d[0] = big_desc(self, 0, 1000, CHAINMESH_D_MORE);
+	d[1] = d[0];
+	d[1].flags = 0;
+	forge_n(self, d, 2);
+	settle_all(self);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_FRAME_LOOP]);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+	EXPECT_EQ(0, d0->rx_bad[CM_BAD_RETURN]);
+
+	/* Buffers of two owners: refused, each home to its own. */
+	d[0] = big_desc(self, 0, 1000, CHAINMESH_D_MORE);
+	d[1] = big_desc(self, 2, 1000, 0);
+	forge_n(self, d, 2);
+	settle_all(self);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_FRAME_OWNER]);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+	EXPECT_EQ(BUFS, cm_pool_count(&d2->pool));
+
+	/* More bytes than a frame may have: refused. */
+	d[0] = big_desc(self, 0, 40000, CHAINMESH_D_MORE);
+	d[1] = big_desc(self, 0, 40000, 0);
+	forge_n(self, d, 2);
+	settle_all(self);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_FRAME_LEN]);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+
+	/* A continuation with flags of a first descriptor: refused. */
+	d[0] = big_desc(self, 0, 1000, CHAINMESH_D_MORE);
+	d[1] = big_desc(self, 0, 1000, CHAINMESH_D_OFFLOAD);
+	forge_n(self, d, 2);
+	settle_all(self);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_OFFLOAD]);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+
+	/* An offload header with a checksum outside the frame. */
+	d[0] = big_desc(self, 0, 1000, CHAINMESH_D_OFFLOAD);
+	oh = (struct chainmesh_offload *)((u8 *)self->base + d[0].addr);
+	memset(oh, 0, sizeof(*oh));
+	oh->flags = CHAINMESH_OFF_NEEDS_CSUM;
+	oh->csum_start = cpu_to_le16(990);
+	oh->csum_offset = cpu_to_le16(16);
+	forge_n(self, d, 1);
+	settle_all(self);
+	EXPECT_EQ(2, d1->rx_bad[CM_BAD_OFFLOAD]);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+
+	/* A chain the producer's head cuts off: refused. */
+	d[0] = big_desc(self, 0, 1000, CHAINMESH_D_MORE);
+	forge_n(self, d, 1);
+	settle_all(self);
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_FRAME_CUT]);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+
+	EXPECT_EQ(0, self->n[1].frames);
+	EXPECT_EQ(6, d1->peer[0].bad);
+	/* Every one of them blames: with a limit, the peer is judged. */
+	EXPECT_TRUE(cm_bad_blames(CM_BAD_FRAME_CUT));
+	EXPECT_TRUE(cm_bad_blames(CM_BAD_OFFLOAD));
+
+	/* Good frames still go through, whole. */
+	EXPECT_EQ(CM_TX_DROP_NONE, send_big(self));
+	settle_all(self);
+	EXPECT_EQ(1, self->n[1].frames);
+	EXPECT_TRUE(self->n[1].frame_same);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+}
+
+TEST_F(dp, held_frame_reclaimed_when_holder_dies)
+{
+	struct cm_dp *d0 = &self->n[0].dp, *d1 = &self->n[1].dp;
+	struct chainmesh_node *e = cm_node(self->base, &self->l, 1);
+	bool any;
+
+	settle_all(self);
+	cm_dp_set_features(d1, CHAINMESH_NF_OFFLOAD);
+	self->n[1].hold = true;
+	EXPECT_EQ(CM_TX_DROP_NONE, send_big(self));
+	settle_all(self);
+	EXPECT_EQ(1, self->n[1].frames);
+	EXPECT_EQ(2, self->n[1].nkeep);
+	EXPECT_EQ(BUFS - 2, cm_pool_count(&d0->pool));
+
+	/* Node 1 dies holding both buffers: node 0 takes back each. */
+	e->state = cpu_to_le32(CHAINMESH_NODE_ABSENT);
+	cm_dp_tick(d0, &any);
+	settle(self, 0);
+	EXPECT_EQ(2, d0->reclaimed);
+	EXPECT_EQ(BUFS, cm_pool_count(&d0->pool));
+	EXPECT_EQ(0, cm_pool_held(&d0->pool, 1));
 }
 
 TEST_HARNESS_MAIN

@@ -70,7 +70,7 @@ SEED=${CM_CHAOS_SEED:-$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))}
 SECS=${CM_CHAOS_SECONDS:-30}
 MAX_LOSS=${CM_CHAOS_MAX_LOSS:-10}
 TARGETS=${CM_CHAOS_TARGETS:-0,1,2}
-REASONS="addr align owner len index chain return"
+REASONS="addr align owner len index chain return frame_loop frame_owner frame_cut frame_len offload"
 CM_BAIL_SUFFIX=" (seed $SEED)"
 # max_flows 16384 (2 MiB a table, so a 32 MiB region): what a table
 # copy costs when a peer inflates nflows (ft_storm)

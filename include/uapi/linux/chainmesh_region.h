@@ -113,7 +113,7 @@ struct chainmesh_node {
 	__le64 heartbeat;	/* node writes; host reads: ticks while alive */
 	__u8 mac[6];		/* node writes before state UP; all read */
 	__u8 pad0[2];
-	__le32 features;	/* node writes; all read: none defined, zero */
+	__le32 features;	/* node writes; all read: CHAINMESH_NF_* */
 	__le32 host_state;	/* host writes; all read: host's verdict */
 	__le64 blame;		/* node writes; host reads: bit n set, this
 				 * node judged node n broken (bad input) */
@@ -136,6 +136,61 @@ struct chainmesh_desc {
 };
 
 #define CHAINMESH_D_CTX		0x01	/* chain and hop are valid */
+#define CHAINMESH_D_MORE	0x02	/* the next slot continues this frame */
+#define CHAINMESH_D_OFFLOAD	0x04	/* first slot of a frame: its buffer
+					 * starts with a chainmesh_offload */
+
+/*
+ * Frames of several buffers, and offloads
+ * =======================================
+ *
+ * A frame larger than a buffer (a GSO frame of up to 64 KiB) is a chain
+ * of descriptors in consecutive slots of one data ring: every one but
+ * the last has CHAINMESH_D_MORE, and the frame's bytes are the
+ * descriptors' (data_off, len) pieces in slot order. Only the first
+ * carries chain context and CHAINMESH_D_OFFLOAD; the others have no flag
+ * but MORE. Every buffer of a frame has the same owner and appears once;
+ * a frame is at most CHAINMESH_FRAME_MAX_BUFS buffers and
+ * CHAINMESH_FRAME_MAX_LEN bytes, and is published whole (a chain that
+ * the producer's head cuts off is refused). Its buffers travel and go
+ * home one by one, like those of single-buffer frames.
+ *
+ * CHAINMESH_D_OFFLOAD: the first buffer's first 16 bytes (in its
+ * headroom: data_off >= 16) hold a struct chainmesh_offload, a
+ * virtio_net_hdr in fixed-width little-endian: the frame's checksum is
+ * still to be computed (csum_start/offset, as CHECKSUM_PARTIAL) and/or
+ * it is to be segmented (gso_type, gso_size) where it leaves the mesh.
+ *
+ * A node sends frames of several buffers or with CHAINMESH_D_OFFLOAD only
+ * to a node that set CHAINMESH_NF_OFFLOAD in its node table entry; a
+ * node that did not set it refuses them and counts them.
+ */
+#define CHAINMESH_FRAME_MAX_BUFS	128
+#define CHAINMESH_FRAME_MAX_LEN		(65536 + 128)
+
+/* struct chainmesh_node.features */
+#define CHAINMESH_NF_OFFLOAD	0x1	/* takes frames of several buffers and
+					 * CHAINMESH_D_OFFLOAD */
+
+struct chainmesh_offload {
+	__u8 flags;		/* producer writes; consumer reads: CHAINMESH_OFF_* */
+	__u8 gso_type;		/* producer writes; consumer reads: CHAINMESH_GSO_* */
+	__le16 hdr_len;		/* producer writes; consumer reads: headers' length (hint) */
+	__le16 gso_size;	/* producer writes; consumer reads: payload per segment */
+	__le16 csum_start;	/* producer writes; consumer reads: from the frame's start */
+	__le16 csum_offset;	/* producer writes; consumer reads: from csum_start */
+	__u8 pad[6];		/* zero */
+};
+
+#define CHAINMESH_OFF_NEEDS_CSUM	0x01	/* checksum at csum_start/offset to do */
+
+/* gso_type: the values of virtio_net_hdr's */
+#define CHAINMESH_GSO_NONE	0
+#define CHAINMESH_GSO_TCPV4	1
+#define CHAINMESH_GSO_UDP	3	/* UFO */
+#define CHAINMESH_GSO_TCPV6	4
+#define CHAINMESH_GSO_UDP_L4	5
+#define CHAINMESH_GSO_ECN	0x80	/* with TCPV4/TCPV6: CWR set */
 
 /*
  * Ring header: three cache lines, followed by the slots (struct
