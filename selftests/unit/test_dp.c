@@ -816,6 +816,8 @@ TEST_F(dp, bad_chain_grace_not_renewed)
 	EXPECT_LE(LIMIT, self->n[1].dp.rx_bad[CM_BAD_CHAIN]);
 	EXPECT_EQ(1, self->n[1].judged);
 	EXPECT_EQ(0, self->n[1].judged_peer);
+}
+
 static bool copy_big(u8 *buf, u32 off, u32 len, const void *src)
 {
 	memcpy(buf, (const u8 *)src + off, len);
