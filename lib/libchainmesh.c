@@ -32,6 +32,7 @@
 #include <chainmesh/dp.h>
 #include <chainmesh/ivshmem.h>
 #include <chainmesh/libchainmesh.h>
+#include <chainmesh/stat_names.h>
 
 #include "libchainmesh-int.h"
 
@@ -980,4 +981,103 @@ CML_EXPORT void cml_get_stats(const struct cml_node *n, struct cml_stats *s)
 	s->reclaimed = READ_ONCE(dp->reclaimed);
 	s->pool_free = cm_pool_count(&dp->pool);
 	s->pool_size = dp->pool.nbufs;
+}
+
+CML_EXPORT bool cml_link_up(const struct cml_node *n)
+{
+	return n->joined &&
+	       le32_to_cpu(READ_ONCE(n->node->state)) == CHAINMESH_NODE_UP &&
+	       !cm_dp_fenced(&n->dp);
+}
+
+CML_EXPORT uint32_t cml_buf_room(const struct cml_node *n)
+{
+	return n->have_layout ? n->l.p.buf_size : 0;
+}
+
+CML_EXPORT uint32_t cml_bufs_max(const struct cml_node *n)
+{
+	return n->have_layout ? n->l.p.nodes * n->l.p.bufs_per_node : 0;
+}
+
+/* What kernel-only counters (XDP's, the stack's queue wake) are left out
+ * of: stat_names.h's tables, the pool's, and per peer. */
+#define CML_XSTATS_DEV	(__CM_TX_DROP_MAX - 1 + __CM_RX_DROP_MAX + \
+			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + 5)
+#define CML_XSTATS_PEER	7
+
+_Static_assert(CML_XSTAT_NAME_LEN == CM_STAT_NAME_LEN, "one name length");
+
+static unsigned int cml_xstats_count(const struct cml_node *n)
+{
+	return n->dp.peer ? CML_XSTATS_DEV +
+			    (n->l.p.nodes - 1) * CML_XSTATS_PEER : 0;
+}
+
+CML_EXPORT int cml_xstat_names(const struct cml_node *n,
+			       char (*names)[CML_XSTAT_NAME_LEN],
+			       unsigned int max)
+{
+	static const char *const pool[] = { CM_POOL_STAT_NAMES };
+	static const char *const peer[] = { CM_PEER_STAT_NAMES };
+	unsigned int count = cml_xstats_count(n), k = 0;
+	u32 i, j;
+
+	if (!names || max < count)
+		return (int)count;
+#define CML_NAME(...) snprintf(names[k++], CML_XSTAT_NAME_LEN, __VA_ARGS__)
+	for (i = CM_TX_DROP_NONE + 1; i < __CM_TX_DROP_MAX; i++)
+		memcpy(names[k++], cm_tx_drop_names[i], CML_XSTAT_NAME_LEN);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		memcpy(names[k++], cm_rx_drop_names[i], CML_XSTAT_NAME_LEN);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		memcpy(names[k++], cm_bad_names[i], CML_XSTAT_NAME_LEN);
+	for (i = 0; i < __CM_TX_STAT_MAX; i++)
+		memcpy(names[k++], cm_tx_stat_names[i], CML_XSTAT_NAME_LEN);
+	for (i = 0; i < CM_STAT_NAMES(pool); i++)
+		CML_NAME("%s", pool[i]);
+	for (i = 0; i < n->l.p.nodes; i++) {
+		if (i == n->self)
+			continue;
+		for (j = 0; j < CM_STAT_NAMES(peer); j++)
+			CML_NAME(CM_PEER_STAT_FMT, i, peer[j]);
+	}
+#undef CML_NAME
+	return (int)k;
+}
+
+CML_EXPORT int cml_xstats(const struct cml_node *n, uint64_t *v,
+			  unsigned int max)
+{
+	const struct cm_dp *dp = &n->dp;
+	unsigned int count = cml_xstats_count(n), k = 0;
+	u32 i;
+
+	if (!v || max < count)
+		return (int)count;
+	for (i = CM_TX_DROP_NONE + 1; i < __CM_TX_DROP_MAX; i++)
+		v[k++] = READ_ONCE(dp->tx_drops[i]);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		v[k++] = READ_ONCE(dp->rx_drops[i]);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		v[k++] = READ_ONCE(dp->rx_bad[i]);
+	for (i = 0; i < __CM_TX_STAT_MAX; i++)
+		v[k++] = READ_ONCE(dp->tx_stats[i]);
+	v[k++] = cm_pool_count(&dp->pool);
+	v[k++] = dp->pool.nbufs;
+	v[k++] = READ_ONCE(dp->reclaimed);
+	v[k++] = READ_ONCE(dp->sent_home);
+	v[k++] = n->fences;
+	for (i = 0; i < n->l.p.nodes; i++) {
+		if (i == n->self)
+			continue;
+		v[k++] = READ_ONCE(dp->peer[i].txc.packets);
+		v[k++] = READ_ONCE(dp->peer[i].txc.bytes);
+		v[k++] = READ_ONCE(dp->peer[i].rx.packets);
+		v[k++] = READ_ONCE(dp->peer[i].rx.bytes);
+		v[k++] = READ_ONCE(dp->peer[i].bad);
+		v[k++] = READ_ONCE(dp->peers.broken[i]);
+		v[k++] = cm_pool_held(&dp->pool, i);
+	}
+	return (int)k;
 }

@@ -218,6 +218,30 @@ bool cml_peer_up(const struct cml_node *n, uint32_t peer);
 void *cml_region(const struct cml_node *n, uint64_t *size);
 void cml_get_stats(const struct cml_node *n, struct cml_stats *s);
 
+/*
+ * The node's carrier, as a kernel node's: joined, its state UP, and the
+ * host has not called it down or broken (fenced).
+ */
+bool cml_link_up(const struct cml_node *n);
+
+/* A received buffer whole (for a program that wraps it, as a DPDK mbuf's
+ * external buffer): it starts at region offset cml_buf::offset and is
+ * this many bytes long (headroom and the largest frame). */
+uint32_t cml_buf_room(const struct cml_node *n);
+/* The most buffers the node can hold at once: every pool's. */
+uint32_t cml_bufs_max(const struct cml_node *n);
+
+/*
+ * Every counter of the node's datapath, named as `ethtool -S` names a
+ * kernel node's (include/chainmesh/stat_names.h): cml_xstat_names() fills
+ * up to @max names, cml_xstats() up to @max values in the same order.
+ * Return: how many there are (more than @max: call again with room).
+ */
+#define CML_XSTAT_NAME_LEN	32
+int cml_xstat_names(const struct cml_node *n,
+		    char (*names)[CML_XSTAT_NAME_LEN], unsigned int max);
+int cml_xstats(const struct cml_node *n, uint64_t *values, unsigned int max);
+
 #ifdef __cplusplus
 }
 #endif
