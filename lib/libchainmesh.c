@@ -486,6 +486,25 @@ static bool cml_fence(struct cml_node *n)
 	return false;
 }
 
+/* Microseconds of the monotonic clock, for the busy-poll grace. */
+static u64 cml_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000 + (u64)ts.tv_nsec / 1000;
+}
+
+/* CML_F_BUSY_POLL: tell the producers (not through the PCI device, where
+ * nobody rings us anyway). */
+static void cml_busy(struct cml_node *n)
+{
+	if (n->regs)
+		return;
+	cm_dp_busy_poll(&n->dp);
+	n->busy = true;
+}
+
 CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 {
 	struct cml_rx_ctx rx = { .bufs = bufs, .n = 0 };
@@ -499,7 +518,8 @@ CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 	    cml_now_ms() >= n->last_tick + CML_TICK_MS)
 		cml_tick(n);
 	fenced = cml_fence(n);
-	cm_dp_disarm(dp);
+	if (!n->busy)
+		cm_dp_disarm(dp);
 	cm_dp_returns(dp, &cml_dp_ops, max);
 	if (cm_dp_peer_changes_due(dp))
 		cm_dp_peer_changes(dp, &cml_dp_ops, cml_report);
@@ -509,6 +529,9 @@ CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 	cml_rx_cur = NULL;
 	/* Buffers that went home in the poll (bad ones, bad chains). */
 	cm_dp_rx_flush(dp, &cml_dp_ops);
+	/* Busy again: going back needs no grace (ring.h [K3]). */
+	if (rx.n && !n->busy && (n->cfg.flags & CML_F_BUSY_POLL))
+		cml_busy(n);
 	return rx.n;
 }
 
@@ -700,9 +723,18 @@ CML_EXPORT void cml_flush(struct cml_node *n)
 
 CML_EXPORT bool cml_arm(struct cml_node *n)
 {
+	bool more;
+
 	if (!n->joined || n->regs)
 		return false;
-	return cm_dp_arm(&n->dp, cm_dp_fenced(&n->dp));
+	more = cm_dp_arm(&n->dp, cm_dp_fenced(&n->dp));
+	/* [K3]: producers that read POLLING rang no doorbell; their heads
+	 * are seen within the grace, polling. */
+	if (n->busy) {
+		n->busy = false;
+		n->grace_until = cml_now_us() + CHAINMESH_POLL_GRACE_US;
+	}
+	return more || cml_now_us() < n->grace_until;
 }
 
 CML_EXPORT int cml_wait(struct cml_node *n, int timeout_ms)
@@ -832,6 +864,10 @@ CML_EXPORT int cml_join(struct cml_node *n)
 	smp_store_release(&n->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	n->last_tick = 0;
 	cml_tick(n);
+	n->busy = false;
+	n->grace_until = 0;
+	if (n->cfg.flags & CML_F_BUSY_POLL)
+		cml_busy(n);
 	if (n->cfg.flags & CML_F_TICK_THREAD) {
 		n->tick_quit = 0;
 		if (pthread_create(&n->tick_thread, NULL, cml_ticker, n)) {

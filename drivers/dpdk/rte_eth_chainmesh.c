@@ -763,8 +763,9 @@ static int cm_pmd_probe(struct rte_vdev_device *vdev)
 	err = cm_pmd_args(pmd, rte_vdev_device_args(vdev), &node);
 	if (err)
 		goto release_port;
-	/* The tick (heartbeat, peers' news) runs while nobody polls. */
-	pmd->cfg.flags = CML_F_TICK_THREAD;
+	/* The tick (heartbeat, peers' news) runs while nobody polls; a PMD
+	 * busy polls and takes no interrupt: producers need not ring it. */
+	pmd->cfg.flags = CML_F_TICK_THREAD | CML_F_BUSY_POLL;
 	err = cml_attach(&pmd->cfg, &pmd->node);
 	if (err) {
 		CM_PMD_LOG(ERR, "%s: attach to %s: %s", name,
