@@ -7,15 +7,20 @@
  *	SIZE-byte frames (default 64) along CHAIN from hop 0, as fast as
  *	the next node takes them (cml_send(): a copy into our pool, as
  *	testpmd's txonly writes its mbufs)
- *   cmlfwd -S SOCK fwd [-d SECS] [-i POLLS]
- *	every frame received goes on zero copy (cml_forward()); then POLLS
- *	polls more (cmlfwd_idle(): what an empty poll costs)
+ *   cmlfwd -S SOCK fwd [-d SECS]
+ *	every frame received goes on zero copy (cml_forward())
  *   cmlfwd -S SOCK sink [-d SECS] [-w WARMUP]
  *	counts frames and gives them back; prints "cmlfwd: pps P" for each
  *	second after WARMUP seconds (default 2) and at the end
  *	"cmlfwd: median-pps M"
  *
- * Every mode runs for SECS seconds (default 10), then leaves the mesh.
+ *   cmlfwd -S SOCK hop [-n FRAMES]
+ *	generator, forwarder and sink as nodes 1, 2, 3 of one process, in
+ *	turn: FRAMES frames (default 32768) in bursts of 32, the forwarder's
+ *	polls in cmlfwd_hop() (for callgrind)
+ *
+ * Every mode but hop runs for SECS seconds (default 10), then leaves the
+ * mesh.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -118,24 +123,79 @@ int cmlfwd_fwd(struct cml_node *n, double end)
 	return 0;
 }
 
-/* @polls polls with nothing to receive (the generator stopped): what an
- * empty poll costs, for bench/memif.sh's instruction count. */
+/* The forwarding hop of "cmlfwd hop": one poll, its frames on. */
 __attribute__((noinline))
-void cmlfwd_idle(struct cml_node *n, unsigned long polls)
+int cmlfwd_hop(struct cml_node *n, struct cml_buf *bufs)
 {
-	struct cml_buf bufs[CMLFWD_BURST];
-	unsigned long i, got = 0;
-	int k;
+	int got = cml_rx_burst(n, bufs, CMLFWD_BURST), done = 0;
 
-	for (i = 0; i < polls; i++) {
-		k = cml_rx_burst(n, bufs, CMLFWD_BURST);
-		if (k > 0) {
-			got += (unsigned long)k;
-			cml_release(n, bufs, k);
-		}
-	}
+	if (got > 0)
+		done = cml_forward(n, bufs, got);
 	cml_flush(n);
-	printf("cmlfwd: idle %lu got %lu\n", polls, got);
+	return got == done ? done : -1;
+}
+
+/*
+ * "cmlfwd hop": generator, forwarder and sink as three nodes of one
+ * process, in turn, so that every poll of the forwarder finds a full
+ * burst of 32 (as hop_bench's kernel loop does): for callgrind with
+ * --toggle-collect=cmlfwd_hop, instructions per frame = Ir / @frames.
+ */
+static int cmlfwd_one_process(struct cml_config *cfg, unsigned long frames)
+{
+	struct cml_ctx ctx = { .chain = 1, .hop = 0 };
+	struct cml_buf bufs[CMLFWD_BURST];
+	struct cml_node *n[3] = { NULL };
+	unsigned long moved = 0;
+	uint8_t frame[64];
+	int i, k, got, rc = 1;
+
+	cmlfwd_frame(frame, sizeof(frame));
+	/* nodes 1, 2, 3: the daemon hands out the lowest free id */
+	for (i = 0; i < 3; i++)
+		if (cml_attach(cfg, &n[i]) || cml_join(n[i]))
+			goto out;
+	for (i = 0; i < 50; i++) {	/* everyone sees everyone up */
+		for (k = 0; k < 3; k++) {
+			got = cml_rx_burst(n[k], bufs, CMLFWD_BURST);
+			if (got > 0)
+				cml_release(n[k], bufs, got);
+		}
+		usleep(20000);
+	}
+	while (moved < frames) {
+		for (k = 0; k < CMLFWD_BURST; k++) {
+			int err = cml_send(n[0], frame, sizeof(frame), &ctx);
+
+			if (err) {
+				fprintf(stderr, "cmlfwd: hop: send: %s\n",
+					strerror(-err));
+				goto out;
+			}
+		}
+		cml_flush(n[0]);
+		if (cmlfwd_hop(n[1], bufs) != CMLFWD_BURST)
+			goto out;
+		got = cml_rx_burst(n[2], bufs, CMLFWD_BURST);
+		if (got != CMLFWD_BURST)
+			goto out;
+		cml_release(n[2], bufs, got);
+		cml_flush(n[2]);
+		moved += (unsigned long)got;
+		/* our buffers back at the generator */
+		got = cml_rx_burst(n[0], bufs, CMLFWD_BURST);
+		if (got > 0)
+			cml_release(n[0], bufs, got);
+	}
+	printf("cmlfwd: hop %lu frames, bursts of %d\n", moved, CMLFWD_BURST);
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "cmlfwd: hop: a burst did not go through (after %lu)\n",
+			moved);
+	for (i = 2; i >= 0; i--)
+		cml_close(n[i]);
+	return rc;
 }
 
 static int cmlfwd_sink(struct cml_node *n, double end, double warmup)
@@ -181,8 +241,9 @@ static int cmlfwd_sink(struct cml_node *n, double end, double warmup)
 static void cmlfwd_usage(void)
 {
 	fprintf(stderr, "usage: cmlfwd -S SOCK gen -c CHAIN [-s SIZE] [-d SECS]\n"
-			"       cmlfwd -S SOCK fwd [-d SECS] [-i POLLS]\n"
-			"       cmlfwd -S SOCK sink [-d SECS] [-w WARMUP]\n");
+			"       cmlfwd -S SOCK fwd [-d SECS]\n"
+			"       cmlfwd -S SOCK sink [-d SECS] [-w WARMUP]\n"
+			"       cmlfwd -S SOCK hop [-n FRAMES]\n");
 	exit(2);
 }
 
@@ -190,7 +251,7 @@ int main(int argc, char **argv)
 {
 	struct cml_config cfg = { .flags = CML_F_QUIET | CML_F_BUSY_POLL };
 	unsigned int chain = 0, size = 64;
-	unsigned long idle = 0;
+	unsigned long frames = 0;
 	double secs = 10, warmup = 2, end;
 	struct cml_node *n;
 	const char *mode;
@@ -205,9 +266,9 @@ int main(int argc, char **argv)
 		cmlfwd_usage();
 	mode = argv[optind];
 	optind++;
-	while ((opt = getopt(argc, argv, "c:s:d:w:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:s:d:w:n:")) != -1) {
 		switch (opt) {
-		case 'i': idle = strtoul(optarg, NULL, 0); break;
+		case 'n': frames = strtoul(optarg, NULL, 0); break;
 		case 'c': chain = (unsigned int)atoi(optarg); break;
 		case 's': size = (unsigned int)atoi(optarg); break;
 		case 'd': secs = atof(optarg); break;
@@ -217,6 +278,8 @@ int main(int argc, char **argv)
 	}
 	if (size < 60 || size > 2048 || secs <= 0 || secs > CMLFWD_MAX_SECS)
 		cmlfwd_usage();
+	if (!strcmp(mode, "hop"))
+		return cmlfwd_one_process(&cfg, frames ? frames : 32768);
 	err = cml_attach(&cfg, &n);
 	if (!err)
 		err = cml_join(n);
@@ -231,8 +294,6 @@ int main(int argc, char **argv)
 		rc = cmlfwd_gen(n, chain, size, end);
 	else if (!strcmp(mode, "fwd"))
 		rc = cmlfwd_fwd(n, end);
-	if (!strcmp(mode, "fwd") && idle)
-		cmlfwd_idle(n, idle);
 	else if (!strcmp(mode, "sink"))
 		rc = cmlfwd_sink(n, end, warmup);
 	else

@@ -25,10 +25,9 @@
 # counts after WARMUP s, per run; we report the median of the runs and
 # their min and max, and chainmesh / memif per run.
 #
-# Also the instructions per frame of a libchainmesh forwarder (cmlfwd
-# fwd under callgrind, busy polling a full ring, so that empty polls
-# barely count), next to hop_bench's kernel-loop hop when run.sh left
-# results/callgrind.csv.
+# Also the instructions per frame of a libchainmesh forwarding hop under
+# callgrind, bursts of 32 (see below), next to hop_bench's kernel-loop
+# hop, in the same run.
 #
 # Environment: RESULTS (default results), RUNS (3), MEMIF_SECS (measured
 # s a point, 6), MEMIF_WARMUP (2), MEMIF_CPUS ("A,B", default "0,1"),
@@ -46,12 +45,14 @@ CPUS=${MEMIF_CPUS:-0,1}
 SYSTEMS=${MEMIF_SYSTEMS:-chainmesh memif pmd}
 HOPS=${MEMIF_HOPS:-1 2}
 # Both systems' links hold 1024 frames (chainmesh's ring slots, memif's
-# ring), and every sender can have 2048 frames out (chainmesh's buffers per
-# node, testpmd's 8192 mbufs are more than that): with processes sharing
-# a core, what a link holds is what moves per time slice.
+# ring), and a chainmesh node has as many buffers as a testpmd has mbufs
+# (8192): with processes sharing a core, what a link holds is what moves
+# per time slice. Zero copy, the generator's pool holds every frame of
+# the chain in flight (half of it: peer_share), where each testpmd copies
+# into its own.
 SLOTS=1024
 RSIZE=10
-BUFS=2048
+BUFS=8192
 CPU_A=${CPUS%%,*}
 CPU_B=${CPUS##*,}
 ROOT=$(cd .. && pwd)
@@ -110,7 +111,7 @@ mesh_start()
 {
 	printf 'chain add 1 hops 1 2 3\nchain add 2 hops 1 2 3 4\n' >"$tmp/batch"
 	rm -f "$tmp/cm.sock"
-	"$DAEMON" -S "$tmp/cm.sock" -m 64M -l "$tmp/daemon.log" -p "$tmp/daemon.pid" &
+	"$DAEMON" -S "$tmp/cm.sock" -m 128M -l "$tmp/daemon.log" -p "$tmp/daemon.pid" &
 	pids+=($!)
 	for _ in $(seq 50); do [ -S "$tmp/cm.sock" ] && break; sleep 0.1; done
 	"$MESH" -S "$tmp/cm.sock" -b "$tmp/batch" -n 5 -r "$SLOTS" -c "$BUFS" \
@@ -278,45 +279,29 @@ EOF
 	summary
 } | tee "$RESULTS/memif.txt"
 
-# Instructions per frame of a libchainmesh forwarder: the forwarding
-# loop's Ir, less its empty polls at what an empty poll costs (cmlfwd's
-# idle polls after the generator stopped), per frame forwarded.
-if [ "${CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1 &&
-   command -v callgrind_annotate >/dev/null 2>&1; then
+# Instructions per frame of a libchainmesh forwarding hop: generator,
+# forwarder and sink as three nodes of one cmlfwd ("hop"), in turn, so
+# that each of the forwarder's polls (cmlfwd_hop(): rx_burst, forward,
+# flush) moves a burst of 32, as hop_bench's kernel loop does.
+if [ "${CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
 	mesh_start
-	cml "$CPU_A" "$tmp/gen.log" gen -c 1 -d 10
-	taskset -c "$CPU_B" valgrind --tool=callgrind \
-		--callgrind-out-file="$tmp/cg.out" --toggle-collect=cmlfwd_fwd \
-		--toggle-collect=cmlfwd_idle \
-		./cmlfwd -S "$tmp/cm.sock" fwd -d 12 -i 100000 >"$tmp/cgfwd.log" 2>&1 &
-	cg=$!
-	pids+=("$cg")
-	until_line "$tmp/cgfwd.log" joined
-	cml "$CPU_A" "$tmp/sink.log" sink -d 30 -w 1
-	wait "$cg" || true
+	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" \
+		--toggle-collect=cmlfwd_hop ./cmlfwd -S "$tmp/cm.sock" hop \
+		-n 32768 >"$tmp/cghop.log" 2>&1 || true
 	stop_all
-	read -r fwd polls empty < <(sed -n 's/^cmlfwd: forwarded \([0-9]*\) polls \([0-9]*\) empty \([0-9]*\)/\1 \2 \3/p' "$tmp/cgfwd.log")
-	read -r idle igot < <(sed -n 's/^cmlfwd: idle \([0-9]*\) got \([0-9]*\)/\1 \2/p' "$tmp/cgfwd.log")
-	# inclusive Ir of each function
-	callgrind_annotate --inclusive=yes "$tmp/cg.out" >"$tmp/cg.txt" 2>/dev/null || true
-	irf=$(awk '/cmlfwd_fwd/ { gsub(",", "", $1); print $1; exit }' "$tmp/cg.txt")
-	iri=$(awk '/cmlfwd_idle/ { gsub(",", "", $1); print $1; exit }' "$tmp/cg.txt")
+	ir=$(awk '/^totals:/ { print $2; exit }' "$tmp/cg.out" 2>/dev/null)
 	# the kernel-loop hop in the same run (as run.sh counts it)
 	make -s hop_bench
 	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.hop" \
 		--toggle-collect=cm_bench_hop_burst ./hop_bench -C hop -f 1 \
 		-n 32768 -b 32 -m 1 >/dev/null 2>&1
 	kern=$(awk '/^totals:/ { printf "%.1f", $2 / 32768; exit }' "$tmp/cg.hop")
-	if [ -n "${fwd:-}" ] && [ "$fwd" -gt 0 ] && [ -n "${irf:-}" ] &&
-	   [ -n "${iri:-}" ] && [ "${igot:-1}" = 0 ]; then
-		awk -v irf="$irf" -v iri="$iri" -v idle="$idle" -v f="$fwd" \
-		    -v e="$empty" -v p="$polls" -v k="${kern:-?}" 'BEGIN {
-			ep = iri / idle
-			printf "instructions per frame, libchainmesh forwarder (cmlfwd fwd, %d frames in %d polls, %d empty at %.1f each): %.1f\n",
-				f, p, e, ep, (irf - e * ep) / f
-			printf "instructions per frame, kernel-loop hop (hop_bench -C hop, 1 flow, burst 32): %s\n", k
+	if grep -q "^cmlfwd: hop 32768 frames" "$tmp/cghop.log" && [ -n "$ir" ]; then
+		awk -v ir="$ir" -v k="${kern:-?}" 'BEGIN {
+			printf "instructions per frame, libchainmesh forwarding hop (cmlfwd hop, busy polling, bursts of 32): %.1f\n", ir / 32768
+			printf "instructions per frame, kernel-loop hop (hop_bench -C hop, 1 flow, bursts of 32): %s\n", k
 		}' | tee -a "$RESULTS/memif.txt"
 	else
-		log "callgrind: no count (forwarded '${fwd:-}', Ir '${irf:-}' '${iri:-}', idle got '${igot:-}')"
+		log "callgrind: no count ($(tail -n 2 "$tmp/cghop.log"))"
 	fi
 fi
