@@ -58,7 +58,7 @@ memif_ok()
 
 check "memif.csv: 1 and 2 hops of libchainmesh forwarders and of testpmd over memif moved frames; ratios" \
 	memif_ok
-check "memif.txt: instructions per frame of the libchainmesh forwarder and of the kernel loop" \
-	bash -c "grep -q 'instructions per frame, libchainmesh forwarder' '$out/memif.txt' &&
+check "memif.txt: instructions per frame of a libchainmesh hop and of the kernel loop" \
+	bash -c "grep -q 'instructions per frame, libchainmesh forwarding hop' '$out/memif.txt' &&
 		 grep -q 'instructions per frame, kernel-loop hop' '$out/memif.txt'"
 exit $cm_check_fail
