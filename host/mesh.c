@@ -57,97 +57,29 @@ struct cm_mesh *cm_mesh_find(const char *name)
 	return NULL;
 }
 
-/* Node states a peer may have written; anything else is broken. */
-static u32 cm_state_sanitize(u32 state)
-{
-	return state <= CHAINMESH_NODE_BROKEN ? state : CHAINMESH_NODE_BROKEN;
-}
-
-/* Live nodes that report node @n broken: bit r for node r. */
-static u64 cm_mesh_reporters(struct cm_mesh *m, u32 n)
-{
-	u64 who = 0;
-	u32 r;
-
-	for (r = 0; r < m->l.p.nodes; r++)
-		if (r != n && (m->nw[r].blame >> n & 1) &&
-		    (r == m->self || m->nw[r].verdict == CHAINMESH_NODE_UP))
-			who |= 1ull << r;
-	return who;
-}
-
-/*
- * Is node @n's current life broken? Reports that were there when it came
- * back (a new epoch) are about its last life: they count again only
- * once their reporter has cleared them.
- */
-static bool cm_mesh_judge_node(struct cm_mesh *m, u32 n, bool new_life)
-{
-	struct cm_node_watch *w = &m->nw[n];
-	u64 who = cm_mesh_reporters(m, n);
-	DECLARE_BITMAP(by, CHAINMESH_MAX_NODES);
-
-	if (new_life) {
-		if (w->broken)
-			pr_info_ratelimited("%s: node %u rejoined as epoch %u, taken back\n",
-					    m->name, n, w->epoch);
-		w->broken = false;
-		w->stale = who;
-	}
-	w->stale &= who;
-	who &= ~w->stale;
-	if (w->broken || !who || !READ_ONCE(cm_policy.bad_limit))
-		return w->broken;
-	w->broken = true;
-	bitmap_from_u64(by, who);
-	pr_warn_ratelimited("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
-			    m->name, n, w->epoch, CHAINMESH_MAX_NODES, by);
-	return true;
-}
-
 /* Return: true when our verdict on node @n changed. */
-static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
+static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n)
 {
 	struct chainmesh_node *e = cm_node(m->base, &m->l, n);
 	struct cm_node_watch *w = &m->nw[n];
-	unsigned int dead = max(READ_ONCE(cm_dead_ms), 300U);
-	u32 state, epoch, verdict;
-	bool new_life;
-	u64 hb;
+	struct cm_watch_news news;
+	DECLARE_BITMAP(by, CHAINMESH_MAX_NODES);
+	u32 verdict, epoch;
 
-	state = cm_state_sanitize(le32_to_cpu(READ_ONCE(e->state)));
-	epoch = le32_to_cpu(READ_ONCE(e->epoch));
-	hb = le64_to_cpu(READ_ONCE(e->heartbeat));
-	new_life = epoch != w->epoch;
-
-	/* A state change counts as life: a node that just left ABSENT has
-	 * not ticked yet, and must not be judged by its time away. */
-	if (hb != w->heartbeat || epoch != w->epoch || state != w->state) {
-		w->heartbeat = hb;
-		w->epoch = epoch;
-		w->state = state;
-		w->moved = now;
-		w->still = 0;
-	} else if (w->still < dead / 100) {
-		w->still++;
+	/* liveness.h: the verdict, as chainmesh-mesh gives it too */
+	verdict = cm_watch_node(m->nw, m->l.p.nodes, m->self, n, e,
+				jiffies64_to_msecs(get_jiffies_64()),
+				max(READ_ONCE(cm_dead_ms), 300U),
+				READ_ONCE(cm_policy.bad_limit), &news);
+	epoch = w->epoch;
+	if (news.taken_back)
+		pr_info_ratelimited("%s: node %u rejoined as epoch %u, taken back\n",
+				    m->name, n, epoch);
+	if (news.broken_by) {
+		bitmap_from_u64(by, news.broken_by);
+		pr_warn_ratelimited("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
+				    m->name, n, epoch, CHAINMESH_MAX_NODES, by);
 	}
-
-	/* Down is for the rest of this life: its peers took back what they
-	 * had sent it, so a node that was only stalled must see the verdict
-	 * and rejoin as a new epoch (the fence), not just carry on. */
-	if (new_life)
-		w->down = false;
-	if ((state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING) &&
-	    w->still >= dead / 100 &&
-	    time_after(now, w->moved + msecs_to_jiffies(dead)))
-		w->down = true;
-
-	verdict = state;
-	if (w->down &&
-	    (state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING))
-		verdict = CHAINMESH_NODE_DOWN;
-	if (cm_mesh_judge_node(m, n, new_life))
-		verdict = CHAINMESH_NODE_BROKEN;
 
 	if (verdict == w->verdict) {
 		/* Only the host writes it: re-assert what a peer forged. */
@@ -210,7 +142,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	for (n = 0; n < m->l.p.nodes; n++) {
 		if (n == m->self)
 			continue;
-		if (cm_mesh_watch_node(m, n, now))
+		if (cm_mesh_watch_node(m, n))
 			__set_bit(n, changed);
 		if (m->nw[n].verdict == CHAINMESH_NODE_UP)
 			__set_bit(n, alive);

@@ -16,6 +16,7 @@
 #include <linux/chainmesh_region.h>
 #include <chainmesh/layout.h>
 #include <chainmesh/flow.h>
+#include <chainmesh/liveness.h>
 
 /* A node is dead when its heartbeat stood still for dead_ms (module
  * parameter, main.c) and for as many of the watcher's ticks: a late
@@ -23,20 +24,6 @@
  * can stall for a second: 2 s by default. */
 #define CM_DEF_DEAD_MS		2000
 extern unsigned int cm_dead_ms;
-
-/* What the watcher remembers of a node between two ticks. */
-struct cm_node_watch {
-	u64 heartbeat;
-	u32 epoch;
-	u32 state;		/* the node's own state, as last read */
-	u32 verdict;		/* host_state we last wrote */
-	unsigned long moved;	/* jiffies when heartbeat, epoch or state last moved */
-	unsigned int still;	/* ticks since then */
-	bool down;		/* this life (epoch) stood still too long */
-	bool broken;		/* this life (epoch) was reported broken */
-	u64 blame;		/* the nodes it reports broken, as last read */
-	u64 stale;		/* nodes whose report predates its epoch */
-};
 
 /* A node's per-flow counters when the flow was created. */
 struct cm_fstat {

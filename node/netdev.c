@@ -14,6 +14,8 @@
 #include <linux/slab.h>
 #include <linux/version.h>
 
+#include <chainmesh/stat_names.h>
+
 #include "ndev.h"
 #include "offload.h"
 #include "rx.h"
@@ -265,41 +267,6 @@ static const struct net_device_ops cm_netdev_ops = {
 	.ndo_xdp_xmit		= cm_xdp_xmit,
 };
 
-/* Indexed by enum cm_tx_drop; CM_TX_DROP_NONE is not a counter. */
-static const char cm_tx_drop_names[][ETH_GSTRING_LEN] = {
-	[CM_TX_DROP_NONE]	= "",
-	[CM_TX_DROP_LEN]	= "tx_drop_len",
-	[CM_TX_DROP_NO_FLOW]	= "tx_drop_no_flow",
-	[CM_TX_DROP_NO_HOP]	= "tx_drop_no_hop",
-	[CM_TX_DROP_PEER_DOWN]	= "tx_drop_peer_down",
-	[CM_TX_DROP_RING_FULL]	= "tx_drop_ring_full",
-	[CM_TX_DROP_RING_BAD]	= "tx_drop_ring_bad",
-	[CM_TX_DROP_NO_BUF]	= "tx_drop_no_buf",
-	[CM_TX_DROP_QUOTA]	= "tx_drop_quota",
-	[CM_TX_DROP_FENCED]	= "tx_drop_fenced",
-};
-static_assert(ARRAY_SIZE(cm_tx_drop_names) == __CM_TX_DROP_MAX);
-
-static const char cm_rx_drop_names[][ETH_GSTRING_LEN] = {
-	[CM_RX_DROP_NOMEM]	= "rx_drop_nomem",
-	[CM_RX_DROP_DOWN]	= "rx_drop_down",
-	[CM_RX_DROP_NO_RETURN]	= "rx_drop_no_return",
-	[CM_RX_DROP_OFFLOAD]	= "rx_drop_offload",
-};
-static_assert(ARRAY_SIZE(cm_rx_drop_names) == __CM_RX_DROP_MAX);
-
-static const char cm_tx_stat_names[][ETH_GSTRING_LEN] = {
-	[CM_TX_CTX]		= "tx_ctx",
-	[CM_TX_CTX_STALE]	= "tx_ctx_stale",
-	[CM_TX_XDP_ZEROCOPY]	= "xdp_tx_zerocopy",
-	[CM_TX_XDP_TX_DROP]	= "xdp_tx_drop",
-	[CM_TX_XDP_XMIT]	= "xdp_xmit",
-	[CM_TX_XDP_XMIT_DROP]	= "xdp_xmit_drop",
-	[CM_TX_STOPPED]		= "tx_queue_stopped",
-	[CM_TX_REQUEUE]		= "tx_requeue",
-};
-static_assert(ARRAY_SIZE(cm_tx_stat_names) == __CM_TX_STAT_MAX);
-
 static const char cm_xdp_stat_names[][ETH_GSTRING_LEN] = {
 	[CM_XDP_PASS]		= "xdp_pass",
 	[CM_XDP_DROP]		= "xdp_drop",
@@ -310,26 +277,10 @@ static const char cm_xdp_stat_names[][ETH_GSTRING_LEN] = {
 	[CM_XDP_REDIRECT_FAIL]	= "xdp_redirect_fail",
 };
 static_assert(ARRAY_SIZE(cm_xdp_stat_names) == __CM_XDP_STAT_MAX);
+/* stat_names.h's tables are ethtool strings too */
+static_assert(CM_STAT_NAME_LEN == ETH_GSTRING_LEN);
 
-/* Indexed by enum cm_bad; CM_BAD_NONE is not a counter. */
-static const char cm_bad_names[][ETH_GSTRING_LEN] = {
-	[CM_BAD_NONE]		= "",
-	[CM_BAD_ADDR]		= "rx_bad_addr",
-	[CM_BAD_ALIGN]		= "rx_bad_align",
-	[CM_BAD_OWNER]		= "rx_bad_owner",
-	[CM_BAD_LEN]		= "rx_bad_len",
-	[CM_BAD_INDEX]		= "rx_bad_index",
-	[CM_BAD_CHAIN]		= "rx_bad_chain",
-	[CM_BAD_RETURN]		= "rx_bad_return",
-	[CM_BAD_FRAME_LEN]	= "rx_bad_frame_len",
-	[CM_BAD_FRAME_LOOP]	= "rx_bad_frame_loop",
-	[CM_BAD_FRAME_OWNER]	= "rx_bad_frame_owner",
-	[CM_BAD_FRAME_CUT]	= "rx_bad_frame_cut",
-	[CM_BAD_OFFLOAD]	= "rx_bad_offload",
-};
-static_assert(ARRAY_SIZE(cm_bad_names) == __CM_BAD_MAX);
-
-/* tx packets, tx bytes, rx packets, rx bytes, bad, broken, held, resets */
+/* CM_PEER_STAT_NAMES, CM_POOL_STAT_NAMES (stat_names.h) */
 #define CM_PEER_STATS	8
 #define CM_DEV_STATS	(__CM_TX_DROP_MAX - 1 + __CM_RX_DROP_MAX + \
 			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + \
@@ -349,8 +300,10 @@ static int cm_get_sset_count(struct net_device *netdev, int sset)
 
 static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 {
+	static const char *const pool_names[] = { CM_POOL_STAT_NAMES };
+	static const char *const peer_names[] = { CM_PEER_STAT_NAMES };
 	struct cm_ndev *nd = netdev_priv(netdev);
-	u32 i;
+	u32 i, j;
 
 	if (sset != ETH_SS_STATS)
 		return;
@@ -365,24 +318,14 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 	for (i = 0; i < __CM_XDP_STAT_MAX; i++)
 		ethtool_sprintf(&data, "%s", cm_xdp_stat_names[i]);
 	ethtool_sprintf(&data, "tx_wake_stalled");
-	ethtool_sprintf(&data, "pool_free");
-	ethtool_sprintf(&data, "pool_size");
-	ethtool_sprintf(&data, "pool_reclaimed");
-	ethtool_sprintf(&data, "pool_sent_home");
-	ethtool_sprintf(&data, "fenced");
-	ethtool_sprintf(&data, "rx_frames");
-	ethtool_sprintf(&data, "rx_frame_max");
+	for (i = 0; i < ARRAY_SIZE(pool_names); i++)
+		ethtool_sprintf(&data, "%s", pool_names[i]);
 	for (i = 0; i < nd->dp.l.p.nodes; i++) {
 		if (i == nd->dp.self)
 			continue;
-		ethtool_sprintf(&data, "peer%u_tx_packets", i);
-		ethtool_sprintf(&data, "peer%u_tx_bytes", i);
-		ethtool_sprintf(&data, "peer%u_rx_packets", i);
-		ethtool_sprintf(&data, "peer%u_rx_bytes", i);
-		ethtool_sprintf(&data, "peer%u_bad", i);
-		ethtool_sprintf(&data, "peer%u_broken", i);
-		ethtool_sprintf(&data, "peer%u_held", i);
-		ethtool_sprintf(&data, "peer%u_resets", i);
+		for (j = 0; j < ARRAY_SIZE(peer_names); j++)
+			ethtool_sprintf(&data, CM_PEER_STAT_FMT, i,
+					peer_names[j]);
 	}
 }
 

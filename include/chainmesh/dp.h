@@ -1016,6 +1016,21 @@ static inline void cm_dp_disarm(struct cm_dp *dp)
 	dp->armed = false;
 }
 
+/* We busy poll for good (ring.h [K3]): producers skip the kick decision.
+ * Leave it through cm_dp_arm() and CHAINMESH_POLL_GRACE_US of polling. */
+static inline void cm_dp_busy_poll(struct cm_dp *dp)
+{
+	u32 p;
+
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		if (p == dp->self)
+			continue;
+		cm_ring_busy_poll(&dp->peer[p].data);
+		cm_ring_busy_poll(&dp->peer[p].ret);
+	}
+	dp->armed = false;
+}
+
 /* The host fenced us: drop what is queued to us unread (its buffers went
  * home when the host called us down). */
 static inline void cm_dp_fence_rings(struct cm_dp *dp)

@@ -227,6 +227,26 @@ struct chainmesh_offload {
  * @reset_req: a reset under way is not the producer's fault. Each node
  * re-asserts both fields, like its indices, from private copies.
  */
+
+/*
+ * want_kick: what the consumer asks of a producer that published
+ * (include/chainmesh/ring.h, [K1]-[K3]).
+ *  NONE     it is polling and looks again by itself: no doorbell
+ *  WANTED   it sleeps or is about to: ring its doorbell. The producer
+ *           decides after a full barrier ([K1], pairs with [K2])
+ *  POLLING  it busy polls for good (a libchainmesh node with
+ *           CML_F_BUSY_POLL): the producer skips the barrier and the
+ *           doorbell. The consumer leaves POLLING only by arming
+ *           (WANTED, [K2]) and polling on for CHAINMESH_POLL_GRACE_US
+ *           before it sleeps ([K3])
+ * A kernel node never writes POLLING (NAPI sleeps). Any other value is
+ * read as NONE after the barrier: a consumer only loses its own doorbells.
+ */
+#define CHAINMESH_KICK_NONE		0
+#define CHAINMESH_KICK_WANTED		1
+#define CHAINMESH_KICK_POLLING		2
+#define CHAINMESH_POLL_GRACE_US		1000
+
 struct chainmesh_ring_hdr {
 	__le32 head;		/* producer writes (release); consumer reads (acquire) */
 	__le32 prod_flags;	/* producer writes; consumer reads: CHAINMESH_RING_* */
@@ -234,12 +254,16 @@ struct chainmesh_ring_hdr {
 				 * data rings only, pair reset generation */
 	__u8 pad0[52];
 	__le32 tail;		/* consumer writes (release); producer reads (acquire) */
-	__le32 cons_flags;	/* consumer writes; producer reads: unused, zero */
+	__le32 cons_flags;	/* consumer writes; producer reads: unused, zero
+				 * (a flag the producer read on every publish
+				 * would pull @tail's line: see @want_kick) */
 	__le32 reset_ack;	/* consumer writes (release); producer reads
 				 * (acquire): data rings only, the last
 				 * reset_req carried out */
 	__u8 pad1[52];
-	__le32 want_kick;	/* consumer writes; producer reads after a full barrier */
+	__le32 want_kick;	/* consumer writes; producer reads: CHAINMESH_KICK_*,
+				 * POLLING without a barrier, the others
+				 * after a full barrier ([K1]/[K2]) */
 	__u8 pad2[60];
 };
 
