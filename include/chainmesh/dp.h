@@ -154,8 +154,10 @@ struct cm_ctx {
 
 struct cm_dp {
 	void *base;			/* the region */
-	struct cm_layout l;		/* validated copy of the host's layout */
+	struct cm_layout l;		/* validated copy of the host's layout:
+					 * of our lane (cm_layout_lane()) */
 	u32 self;			/* our node id */
+	u32 lane;			/* our queue: its rings, our pool's slice */
 	struct chainmesh_node *node;	/* our node table entry */
 	u64 pool_off;			/* our pool's offset in the region */
 	u64 pool_len;
@@ -254,22 +256,29 @@ static inline void cm_dp_quota_tick(struct cm_dp *dp)
 }
 
 /*
- * cm_dp_init - a node's datapath for a validated layout, its rings reset
- * on our side: a new life starts on empty rings (datapath.h)
+ * cm_dp_init_lane - a node's datapath on lane @lane (< l->p.queues) of a
+ * validated mesh layout, its rings reset on our side: a new life starts
+ * on empty rings (datapath.h). A lane is a node of its own on queue
+ * @lane's rings and slice @lane of every pool: everything below works on
+ * the lane's layout, and refuses a buffer of another lane as one outside
+ * every pool. A node with several queues runs one of these per queue.
  * @pol: the node's policy, read when applied
  *
  * Return: 0 or -ENOMEM.
  */
-static inline int cm_dp_init(struct cm_dp *dp, void *base,
-			     const struct cm_layout *l, u32 self,
-			     const struct cm_policy *pol)
+static inline int cm_dp_init_lane(struct cm_dp *dp, void *base,
+				  const struct cm_layout *ml, u32 lane,
+				  u32 self, const struct cm_policy *pol)
 {
+	struct cm_layout lq, *l = &lq;
 	u32 p;
 	int err;
 
+	cm_layout_lane(ml, lane, &lq);
 	memset(dp, 0, sizeof(*dp));
 	dp->base = base;
-	dp->l = *l;
+	dp->l = lq;
+	dp->lane = lane;
 	dp->self = self;
 	dp->node = cm_node(base, l, self);
 	dp->pool_off = cm_buf_addr(l, self, 0);
@@ -327,6 +336,15 @@ err_free_peer:
 err_destroy_pool:
 	cm_pool_destroy(&dp->pool);
 	return err;
+}
+
+/* Lane 0: a node that serves one queue (every node of a one-queue
+ * mesh; in a mesh of several, senders that pick lane 0 reach it). */
+static inline int cm_dp_init(struct cm_dp *dp, void *base,
+			     const struct cm_layout *l, u32 self,
+			     const struct cm_policy *pol)
+{
+	return cm_dp_init_lane(dp, base, l, 0, self, pol);
 }
 
 static inline void cm_dp_destroy(struct cm_dp *dp)

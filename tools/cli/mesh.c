@@ -21,20 +21,22 @@
 const char mesh_usage[] =
 "  chainmesh [-j] mesh show [NAME]\n"
 "      Show every mesh, or mesh NAME: its node count, ring slots, buffer\n"
-"      size and count per node, flow table size, region size, mesh id,\n"
-"      backing (shmem or ivshmem) and node 0's interface.\n"
+"      size and count per node, flow table size, queues, region size,\n"
+"      mesh id, backing (shmem or ivshmem) and node 0's interface.\n"
 "  chainmesh mesh add NAME nodes N [ring-slots S] [buf-size B]\n"
-"                [bufs-per-node K] [max-flows F]\n"
+"                [bufs-per-node K] [max-flows F] [queues Q]\n"
 "      Create mesh NAME in host memory, N nodes with the host as node 0\n"
 "      (interface cmh-NAME). Defaults: ring-slots 256, buf-size 2048,\n"
-"      bufs-per-node 512, max-flows 256. The ivshmem daemon takes the\n"
+"      bufs-per-node 512, max-flows 256, queues 1. Q queues (1..8,\n"
+"      dividing K): Q data and return rings per pair of nodes, Q\n"
+"      doorbell vectors per node. The ivshmem daemon takes the\n"
 "      region from /dev/chainmesh and hands it to the QEMU guests.\n"
 "  chainmesh mesh del NAME\n"
 "      Delete mesh NAME (host memory meshes only).\n"
 "  chainmesh mesh qemu-args NAME node N [socket PATH]\n"
 "      Print the QEMU options that make a guest node N of mesh NAME: the\n"
 "      daemon's socket (default " CM_DAEMON_SOCK_FMT ") and an\n"
-"      ivshmem-doorbell device with one vector. The daemon gives ids in\n"
+"      ivshmem-doorbell device with a vector per queue. The daemon gives ids in\n"
 "      connection order: start node N's QEMU after nodes 1..N-1.\n";
 
 /* NULL when the kernel did not say (then JSON leaves the key out). */
@@ -66,6 +68,8 @@ int print_mesh(const struct nlmsghdr *nlh, void *data)
 		j_uint("buf_size", a_u32(tb[CHAINMESH_A_MESH_BUF_SIZE]));
 		j_uint("bufs_per_node", a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]));
 		j_uint("max_flows", a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]));
+		if (tb[CHAINMESH_A_MESH_QUEUES])
+			j_uint("queues", a_u32(tb[CHAINMESH_A_MESH_QUEUES]));
 		j_uint("region_size", a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]));
 		j_uint("mesh_id", a_u32(tb[CHAINMESH_A_MESH_ID]));
 		if (backing)
@@ -75,13 +79,16 @@ int print_mesh(const struct nlmsghdr *nlh, void *data)
 		j_close('}');
 		return MNL_CB_OK;
 	}
-	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u region_size %" PRIu64 " id 0x%08x",
+	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u",
 	       a_str(tb[CHAINMESH_A_MESH_NAME]),
 	       a_u32(tb[CHAINMESH_A_MESH_NODES]),
 	       a_u32(tb[CHAINMESH_A_MESH_RING_SLOTS]),
 	       a_u32(tb[CHAINMESH_A_MESH_BUF_SIZE]),
 	       a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]),
-	       a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]),
+	       a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]));
+	if (tb[CHAINMESH_A_MESH_QUEUES])
+		printf(" queues %u", a_u32(tb[CHAINMESH_A_MESH_QUEUES]));
+	printf(" region_size %" PRIu64 " id 0x%08x",
 	       a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]),
 	       a_u32(tb[CHAINMESH_A_MESH_ID]));
 	if (backing)
@@ -121,6 +128,7 @@ static void mesh_add(struct cm_cmd *c)
 		{ "buf-size", CHAINMESH_A_MESH_BUF_SIZE, UINT32_MAX },
 		{ "bufs-per-node", CHAINMESH_A_MESH_BUFS_PER_NODE, UINT32_MAX },
 		{ "max-flows", CHAINMESH_A_MESH_MAX_FLOWS, UINT32_MAX },
+		{ "queues", CHAINMESH_A_MESH_QUEUES, UINT32_MAX },
 	};
 	struct nlmsghdr *nlh;
 	bool nodes = false;
@@ -161,12 +169,21 @@ static void mesh_del(struct cm_cmd *c)
 	cm_change(c, nlh, "mesh del");
 }
 
-static int mesh_nodes_cb(const struct nlmsghdr *nlh, void *data)
+struct mesh_dims {
+	uint32_t nodes;
+	uint32_t queues;
+};
+
+static int mesh_dims_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[CHAINMESH_A_MAX + 1];
+	struct mesh_dims *d = data;
 
 	cm_parse(nlh, tb, CHAINMESH_A_MAX);
-	*(uint32_t *)data = a_u32(tb[CHAINMESH_A_MESH_NODES]);
+	d->nodes = a_u32(tb[CHAINMESH_A_MESH_NODES]);
+	/* A module from before queues: one. */
+	d->queues = tb[CHAINMESH_A_MESH_QUEUES] ?
+		    a_u32(tb[CHAINMESH_A_MESH_QUEUES]) : 1;
 	return MNL_CB_OK;
 }
 
@@ -175,8 +192,8 @@ static void mesh_qemu_args(struct cm_cmd *c)
 {
 	char sock[PATH_MAX], id[CHAINMESH_NAME_LEN + 8];
 	const char *name, *path = NULL;
-	uint32_t nodes = 0;
-	struct cm_talk t = { .cb = mesh_nodes_cb, .data = &nodes };
+	struct mesh_dims dims = { 0, 1 };
+	struct cm_talk t = { .cb = mesh_dims_cb, .data = &dims };
 	struct nlmsghdr *nlh;
 	unsigned long node = 0;
 	bool have_node = false;
@@ -207,16 +224,17 @@ static void mesh_qemu_args(struct cm_cmd *c)
 	err = cm_talk(&c->nl, nlh, &t);
 	if (err)
 		cm_refused("mesh qemu-args", &t, err);
-	if (node == 0 || node >= nodes)
+	if (node == 0 || node >= dims.nodes)
 		fail("mesh qemu-args: node %lu is not a guest node of mesh %s (1..%u)",
-		     node, name, nodes - 1);
+		     node, name, dims.nodes - 1);
 	if (!path) {
 		snprintf(sock, sizeof(sock), CM_DAEMON_SOCK_DIR "%s.sock", name);
 		path = sock;
 	}
 	snprintf(id, sizeof(id), "cm-%s", name);
-	printf("-chardev socket,path=%s,id=%s -device ivshmem-doorbell,chardev=%s,vectors=1\n",
-	       path, id, id);
+	/* A doorbell vector per queue: MSI-X vector q rings lane q. */
+	printf("-chardev socket,path=%s,id=%s -device ivshmem-doorbell,chardev=%s,vectors=%u\n",
+	       path, id, id, dims.queues);
 }
 
 static const struct cm_verb mesh_verbs[] = {
