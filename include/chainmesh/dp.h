@@ -1007,33 +1007,42 @@ static inline void cm_dp_tx_sent(struct cm_dp *dp, const struct cm_route *r,
 		cm_dp_tx_count(dp, r->flow < 0 ? CM_TX_CTX : CM_TX_CTX_STALE, 1);
 }
 
-/* Node and per-flow counters into the region, for the host's `node
- * show` and `flow show`; the caller (the tick) is their one writer. */
-static inline void cm_dp_stats_publish(struct cm_dp *dp)
+/*
+ * Node and per-flow counters into the region, for the host's `node
+ * show` and `flow show`, summed over the node's @n lanes (one struct
+ * cm_dp each, @dps[0] the first); the caller (the tick) is their one
+ * writer.
+ */
+static inline void cm_dp_stats_publish_lanes(struct cm_dp *const *dps, u32 n)
 {
+	struct cm_dp *dp = dps[0];
 	struct chainmesh_node_stats *ns = cm_stats(dp->base, &dp->l, dp->self);
 	struct chainmesh_flow_stats *fs =
 		cm_flow_stats(dp->base, &dp->l, dp->self);
 	u64 drops = 0, bad = 0, packets, bytes;
 	u64 rxp = 0, rxb = 0, txp = 0, txb = 0;
-	u32 i;
+	u32 i, q;
 
-	for (i = 0; i < __CM_TX_DROP_MAX; i++)
-		drops += READ_ONCE(dp->tx_drops[i]);
-	for (i = 0; i < __CM_RX_DROP_MAX; i++)
-		drops += READ_ONCE(dp->rx_drops[i]);
-	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
-		bad += READ_ONCE(dp->rx_bad[i]);
-	drops += READ_ONCE(dp->tx_stats[CM_TX_XDP_TX_DROP]) +
-		 READ_ONCE(dp->tx_stats[CM_TX_XDP_XMIT_DROP]);
-	/* The node's view: every frame from and to peers, XDP's included. */
-	for (i = 0; i < dp->l.p.nodes; i++) {
-		if (i == dp->self)
-			continue;
-		rxp += READ_ONCE(dp->peer[i].rx.packets);
-		rxb += READ_ONCE(dp->peer[i].rx.bytes);
-		txp += READ_ONCE(dp->peer[i].txc.packets);
-		txb += READ_ONCE(dp->peer[i].txc.bytes);
+	for (q = 0; q < n; q++) {
+		dp = dps[q];
+		for (i = 0; i < __CM_TX_DROP_MAX; i++)
+			drops += READ_ONCE(dp->tx_drops[i]);
+		for (i = 0; i < __CM_RX_DROP_MAX; i++)
+			drops += READ_ONCE(dp->rx_drops[i]);
+		for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+			bad += READ_ONCE(dp->rx_bad[i]);
+		drops += READ_ONCE(dp->tx_stats[CM_TX_XDP_TX_DROP]) +
+			 READ_ONCE(dp->tx_stats[CM_TX_XDP_XMIT_DROP]);
+		/* The node's view: every frame from and to peers, XDP's
+		 * included. */
+		for (i = 0; i < dp->l.p.nodes; i++) {
+			if (i == dp->self)
+				continue;
+			rxp += READ_ONCE(dp->peer[i].rx.packets);
+			rxb += READ_ONCE(dp->peer[i].rx.bytes);
+			txp += READ_ONCE(dp->peer[i].txc.packets);
+			txb += READ_ONCE(dp->peer[i].txc.bytes);
+		}
 	}
 	WRITE_ONCE(ns->rx_packets, cpu_to_le64(rxp));
 	WRITE_ONCE(ns->rx_bytes, cpu_to_le64(rxb));
@@ -1043,10 +1052,14 @@ static inline void cm_dp_stats_publish(struct cm_dp *dp)
 	WRITE_ONCE(ns->bad_desc, cpu_to_le64(bad));
 
 	for (i = 0; i < dp->l.p.max_flows; i++) {
-		packets = READ_ONCE(dp->tx_flows[i].packets) +
-			  READ_ONCE(dp->rx_flows[i].packets);
-		bytes = READ_ONCE(dp->tx_flows[i].bytes) +
-			READ_ONCE(dp->rx_flows[i].bytes);
+		packets = 0;
+		bytes = 0;
+		for (q = 0; q < n; q++) {
+			packets += READ_ONCE(dps[q]->tx_flows[i].packets) +
+				   READ_ONCE(dps[q]->rx_flows[i].packets);
+			bytes += READ_ONCE(dps[q]->tx_flows[i].bytes) +
+				 READ_ONCE(dps[q]->rx_flows[i].bytes);
+		}
 		/* Leave untouched lines alone: the host reads them. */
 		if (le64_to_cpu(READ_ONCE(fs[i].packets)) != packets)
 			WRITE_ONCE(fs[i].packets, cpu_to_le64(packets));
@@ -1055,22 +1068,45 @@ static inline void cm_dp_stats_publish(struct cm_dp *dp)
 	}
 }
 
+static inline void cm_dp_stats_publish(struct cm_dp *dp)
+{
+	cm_dp_stats_publish_lanes(&dp, 1);
+}
+
 /*
- * cm_dp_tick - the node's tick (every 100 ms): who died, who came
- * (back), whom we judged broken (published in our node entry for the
- * host), quotas, counters
+ * cm_dp_tick_lanes - the node's tick (every 100 ms) over its @n lanes:
+ * who died, who came (back), whom some lane judged broken (published in
+ * our node entry for the host), quotas, counters (summed)
  * @any: set when some peer is alive to us (the carrier)
  *
- * Return: true when receive has peer changes to carry out.
+ * Return: true when receive has peer changes to carry out (on any lane).
  */
+static inline bool cm_dp_tick_lanes(struct cm_dp *const *dps, u32 n,
+				    bool *any)
+{
+	bool work = false, live;
+	u64 blame = 0;
+	u32 q;
+
+	*any = false;
+	for (q = 0; q < n; q++) {
+		struct cm_dp *dp = dps[q];
+
+		work |= cm_peers_tick(&dp->peers, dp->base, &dp->l, dp->self,
+				      &live);
+		*any |= live;
+		blame |= READ_ONCE(dp->peers.blame);
+		cm_dp_quota_tick(dp);
+	}
+	WRITE_ONCE(dps[0]->node->blame, cpu_to_le64(blame));
+	cm_dp_stats_publish_lanes(dps, n);
+	return work;
+}
+
+/* The tick of a node of one lane. */
 static inline bool cm_dp_tick(struct cm_dp *dp, bool *any)
 {
-	bool work = cm_peers_tick(&dp->peers, dp->base, &dp->l, dp->self, any);
-
-	WRITE_ONCE(dp->node->blame, cpu_to_le64(READ_ONCE(dp->peers.blame)));
-	cm_dp_quota_tick(dp);
-	cm_dp_stats_publish(dp);
-	return work;
+	return cm_dp_tick_lanes(&dp, 1, any);
 }
 
 #endif /* _CHAINMESH_DP_H */
