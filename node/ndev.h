@@ -125,6 +125,7 @@ struct cm_ndev {
 	u32 nchan;			/* tx queues in use, 1..nlanes: ethtool -L
 					 * changes it with every lane stopped */
 	bool chan_busy;			/* ethtool -L at work: see cm_xdp_xmit() */
+	bool rx_stopped;		/* NAPI off for good (rtnl) */
 	const struct cm_node_ops *ops;
 	void *priv;			/* the owner's */
 	const char *bus_info;

@@ -10,6 +10,7 @@
 #include <linux/ethtool.h>
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/version.h>
@@ -474,6 +475,9 @@ static int cm_set_channels(struct net_device *netdev,
 		return -EINVAL;
 	if (!n || n > nd->nlanes)
 		return -EINVAL;
+	/* Leaving: NAPI is off for good, cm_node_destroy() unregisters. */
+	if (nd->rx_stopped)
+		return -ENODEV;
 	if (n == nd->nchan)
 		return 0;
 	for (q = 0; q < nd->nlanes; q++)
@@ -766,7 +770,11 @@ void cm_node_destroy(struct cm_ndev *nd, bool ours)
 	struct chainmesh_node *node = nd->lanes[0].dp.node;
 	u32 q;
 
+	/* Under RTNL, as ethtool -L, which stops NAPI too for a while. */
+	rtnl_lock();
+	nd->rx_stopped = true;
 	cm_rx_stop(nd);
+	rtnl_unlock();
 	cm_debugfs_exit(nd);
 	unregister_netdev(netdev);
 	if (ours) {
