@@ -729,6 +729,15 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 	err = register_netdev(netdev);
 	if (err)
 		goto err_free_hoplog;
+	/* One doorbell vector wakes every lane: in threads of their own the
+	 * lanes' NAPI contexts run on as many CPUs, not all on the one that
+	 * took the interrupt (/sys/class/net/DEV/threaded turns it off). */
+	if (nd->nlanes > 1) {
+		rtnl_lock();
+		if (dev_set_threaded(netdev, true))
+			netdev_warn(netdev, "no threaded NAPI: every queue polls on the doorbell's CPU\n");
+		rtnl_unlock();
+	}
 	cm_debugfs_init(nd);
 	err = cm_rx_start(nd);
 	if (err)

@@ -118,7 +118,7 @@ queues_pools_full()
 		cm_pool_full vm1 20 && cm_pool_full vm2 20
 }
 
-tap_plan 19
+tap_plan 20
 cm_step "lab: daemon and 3 VMs of $CM_LAB_SMP vCPUs up" fatal dp_lab_start 3
 cm_step "vm0: insmod chainmesh_host.ko queues=$QUEUES" fatal dp_host_load queues=$QUEUES
 cm_step "vm1: chainmesh.ko, cm0 10.0.0.1 up" fatal dp_guest_up vm1 1
@@ -132,6 +132,13 @@ queues_channels_both()
 }
 
 cm_step "vm1, vm2: ethtool -l: $QUEUES channels, $QUEUES in use" - queues_channels_both $QUEUES
+queues_threaded()
+{
+	vm_exec vm1 "grep -qx 1 /sys/class/net/cm0/threaded" &&
+		vm_exec vm2 "grep -qx 1 /sys/class/net/cm0/threaded"
+}
+
+cm_step "vm1, vm2: NAPI threaded (/sys/class/net/cm0/threaded)" - queues_threaded
 cm_step "vm1: UDP to $PORTS ports of 10.0.0.2" - queues_flows vm1 10.0.0.2 5000
 cm_step "vm1: every lane sent (ethtool -S qN_tx_packets)" - queues_stat_each vm1 tx_packets
 cm_step "vm2: every lane received (ethtool -S qN_rx_packets)" - queues_stat_each vm2 rx_packets
