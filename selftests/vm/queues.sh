@@ -96,7 +96,7 @@ queues_set_under_traffic()
 {
 	local n=$1 before after
 
-	vm_exec vm1 "(for i in \$(seq 1 200); do
+	vm_exec vm1 "(for i in \$(seq 1 100); do
 			cmudp send 10.0.0.2 \$((7000 + i % $PORTS)) 20 >/dev/null
 		      done > /dev/null 2>&1 &)" || return 1
 	vm_exec vm1 "ethtool -L cm0 combined $n" &&
