@@ -125,7 +125,7 @@ static int cm_join_join(struct cm_join *j)
 	j->mesh_id = mesh_id;
 	netdev_info(nd->netdev,
 		    "joined mesh %08x as node %u of %u (host epoch %llu)\n",
-		    mesh_id, nd->dp.self, l.p.nodes, epoch);
+		    mesh_id, nd->lanes[0].dp.self, l.p.nodes, epoch);
 	cm_node_tick(nd);
 	return 0;
 }
@@ -159,7 +159,7 @@ static void cm_join_tick(struct cm_join *j)
 		cm_join_leave(j, false);
 		return;
 	}
-	WRITE_ONCE(nd->dp.node->heartbeat, cpu_to_le64(++nd->heartbeat));
+	WRITE_ONCE(nd->lanes[0].dp.node->heartbeat, cpu_to_le64(++nd->heartbeat));
 	if (cm_node_fence_due(nd))
 		cm_node_fence(nd);
 	cm_node_tick(nd);

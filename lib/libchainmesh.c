@@ -245,6 +245,13 @@ CML_EXPORT int cml_wait_layout(struct cml_node *n, int wait_ms)
 		}
 		nanosleep(&ts, NULL);
 	}
+	/* A node of a mesh of several queues must read every lane's rings
+	 * (peers pick the lane by flow): this one serves one lane so far. */
+	if (n->l.p.queues > 1) {
+		cml_log(n, "the mesh has %u queues: libchainmesh serves meshes of one",
+			n->l.p.queues);
+		return -EOPNOTSUPP;
+	}
 	if (n->self >= n->l.p.nodes) {
 		cml_log(n, "peer id %u is not a node of this mesh (%u nodes)",
 			n->self, n->l.p.nodes);

@@ -55,7 +55,7 @@ static int cm_hops_show(struct seq_file *m, void *v)
 		struct cm_hop_rec rec = log->rec[i % CM_HOPLOG_LEN];
 
 		if (rec.what >= ARRAY_SIZE(cm_hop_names) ||
-		    cm_buf_check(&nd->dp.l, rec.addr, &owner, &idx))
+		    cm_buf_check(&nd->l, rec.addr, &owner, &idx))
 			continue;
 		seq_printf(m, "%s peer %u addr %#llx owner %u off %u len %u chain %u hop %u\n",
 			   cm_hop_names[rec.what], rec.peer, rec.addr, owner,

@@ -51,12 +51,13 @@ static_assert(CHAINMESH_GSO_NONE == VIRTIO_NET_HDR_GSO_NONE &&
 void cm_off_update(struct cm_ndev *nd)
 {
 	struct bpf_prog *prog = rtnl_dereference(nd->xdp_prog);
-	u32 nf = 0;
+	u32 nf = 0, q;
 
 	if ((nd->netdev->features & NETIF_F_RXCSUM) &&
 	    (!prog || prog->aux->xdp_has_frags))
 		nf |= CHAINMESH_NF_OFFLOAD;
-	cm_dp_set_features(&nd->dp, nf);
+	for (q = 0; q < nd->nlanes; q++)
+		cm_dp_set_features(&nd->lanes[q].dp, nf);
 }
 
 /* The skb's offload state as the header on the wire; false: none we can
@@ -108,24 +109,24 @@ static bool cm_off_copy_skb(u8 *buf, u32 off, u32 len, const void *skb)
  * Return: CM_TX_DROP_NONE (sent: the skb is the caller's to consume) or
  * why not.
  */
-enum cm_tx_drop cm_off_xmit(struct cm_ndev *nd, struct sk_buff *skb,
+enum cm_tx_drop cm_off_xmit(struct cm_dp *dp, struct sk_buff *skb,
 			    const struct cm_route *r)
 {
 	struct chainmesh_offload oh;
 
 	if (!cm_off_from_skb(skb, &oh))
 		return CM_TX_DROP_LEN;
-	return cm_dp_send_frame(&nd->dp, r, skb->len, &oh, cm_off_copy_skb,
+	return cm_dp_send_frame(dp, r, skb->len, &oh, cm_off_copy_skb,
 				skb);
 }
 
 /* The next node takes this skb as one frame with its offloads. */
-bool cm_off_wanted(struct cm_ndev *nd, const struct sk_buff *skb, u32 peer)
+bool cm_off_wanted(const struct cm_dp *dp, const struct sk_buff *skb, u32 peer)
 {
 	return (skb_is_gso(skb) || skb->ip_summed == CHECKSUM_PARTIAL) &&
 	       skb->len <= CHAINMESH_FRAME_MAX_LEN &&
-	       cm_dp_peer_offload(&nd->dp, peer) &&
-	       cm_dp_frame_fits(&nd->dp, cm_dp_frame_bufs(&nd->dp, skb->len));
+	       cm_dp_peer_offload(dp, peer) &&
+	       cm_dp_frame_fits(dp, cm_dp_frame_bufs(dp, skb->len));
 }
 
 /* ------------------------------------------------------------ receive */
@@ -177,11 +178,11 @@ static bool cm_off_frame_frags(struct cm_ndev *nd, struct sk_buff *skb,
 }
 
 /* A received frame's skb (copied) to the stack, with its offloads. */
-static void cm_off_deliver(struct cm_ndev *nd, u32 from, struct sk_buff *skb,
+static void cm_off_deliver(struct cm_lane *ln, u32 from, struct sk_buff *skb,
 			   const struct cm_frame *f,
 			   const struct cm_ftable *t)
 {
-	struct cm_dp *dp = &nd->dp;
+	struct cm_dp *dp = &ln->dp;
 
 	if (f->off && cm_off_to_skb(skb, &f->oh)) {
 		/* dp.h checked the fields; the kernel's checks are stricter
@@ -191,9 +192,9 @@ static void cm_off_deliver(struct cm_ndev *nd, u32 from, struct sk_buff *skb,
 		return;
 	}
 	cm_ctr_add(&dp->rx_total, skb->len);
-	skb->protocol = eth_type_trans(skb, nd->netdev);
+	skb->protocol = eth_type_trans(skb, ln->nd->netdev);
 	cm_rx_mark(skb, t, &f->d[0]);
-	napi_gro_receive(&nd->rx.napi, skb);
+	napi_gro_receive(&ln->rx.napi, skb);
 }
 
 /* ------------------------------------------------------------ XDP */
@@ -201,9 +202,10 @@ static void cm_off_deliver(struct cm_ndev *nd, u32 from, struct sk_buff *skb,
 /* The frame as a multi-buffer xdp_buff in pages it may keep: the first
  * buffer in a page fragment with XDP's headroom and skb_shared_info, the
  * others in page fragments. */
-static bool cm_off_xdp_build(struct cm_ndev *nd, const struct cm_frame *f,
+static bool cm_off_xdp_build(struct cm_lane *ln, const struct cm_frame *f,
 			     struct xdp_buff *xdp)
 {
+	struct cm_ndev *nd = ln->nd;
 	u32 hlen = f->d[0].len, truesize, i, n, off;
 	struct skb_shared_info *sh;
 	struct page *page = NULL;
@@ -219,7 +221,7 @@ static bool cm_off_xdp_build(struct cm_ndev *nd, const struct cm_frame *f,
 		return false;
 	memcpy(head + XDP_PACKET_HEADROOM, cm_buf(nd, f->d[0].addr) +
 	       f->d[0].data_off, hlen);
-	xdp_init_buff(xdp, truesize, &nd->rx.xdp_rxq);
+	xdp_init_buff(xdp, truesize, &ln->rx.xdp_rxq);
 	xdp_prepare_buff(xdp, head, XDP_PACKET_HEADROOM, hlen, true);
 	sh = xdp_get_shared_info_from_buff(xdp);
 	sh->nr_frags = 0;
@@ -326,14 +328,14 @@ static bool cm_off_copy_xdp(u8 *buf, u32 off, u32 len, const void *p)
 
 /* XDP_TX of a frame of several buffers: copied into our own buffers, to
  * the next node of its chain, with its offload header. */
-static bool cm_off_xdp_tx(struct cm_ndev *nd, struct xdp_buff *xdp,
+static bool cm_off_xdp_tx(struct cm_lane *ln, struct xdp_buff *xdp,
 			  const struct cm_frame *f, const struct cm_ftable *t,
 			  const struct chainmesh_offload *oh)
 {
-	struct netdev_queue *txq = netdev_get_tx_queue(nd->netdev, 0);
+	struct netdev_queue *txq = cm_lane_txq(ln);
 	u32 hlen = xdp->data_end - xdp->data, len = hlen;
 	struct cm_ctx ctx, *ctxp = NULL;
-	struct cm_dp *dp = &nd->dp;
+	struct cm_dp *dp = &ln->dp;
 	struct cm_route r;
 	bool ok = false;
 
@@ -359,20 +361,21 @@ static bool cm_off_xdp_tx(struct cm_ndev *nd, struct xdp_buff *xdp,
 
 /* Run @prog on a frame of several buffers (the program declared
  * xdp.frags) or with offloads. Return: the skb to pass, or NULL. */
-static struct sk_buff *cm_off_xdp_run(struct cm_ndev *nd,
+static struct sk_buff *cm_off_xdp_run(struct cm_lane *ln,
 				      struct bpf_prog *prog,
 				      const struct cm_frame *f,
 				      const struct cm_ftable *t)
 {
 	struct chainmesh_offload oh = f->oh;
-	struct cm_rx *rx = &nd->rx;
+	struct cm_ndev *nd = ln->nd;
+	struct cm_rx *rx = &ln->rx;
 	struct sk_buff *skb;
 	struct xdp_buff xdp;
 	int moved;
 	u32 act;
 
-	if (!cm_off_xdp_build(nd, f, &xdp)) {
-		cm_dp_rx_drop(&nd->dp, CM_RX_DROP_NOMEM);
+	if (!cm_off_xdp_build(ln, f, &xdp)) {
+		cm_dp_rx_drop(&ln->dp, CM_RX_DROP_NOMEM);
 		return NULL;
 	}
 	act = bpf_prog_run_xdp(prog, &xdp);
@@ -394,7 +397,7 @@ static struct sk_buff *cm_off_xdp_run(struct cm_ndev *nd,
 		return skb;
 	case XDP_TX:
 		cm_cnt_add(&rx->xdp[CM_XDP_TX], 1);
-		if (!cm_off_xdp_tx(nd, &xdp, f, t, f->off ? &oh : NULL))
+		if (!cm_off_xdp_tx(ln, &xdp, f, t, f->off ? &oh : NULL))
 			cm_cnt_add(&rx->xdp[CM_XDP_TX_NO_HOP], 1);
 		break;
 	case XDP_REDIRECT:
@@ -426,8 +429,9 @@ static struct sk_buff *cm_off_xdp_run(struct cm_ndev *nd,
 static void cm_rx_frame(struct cm_dp *dp, u32 from, struct cm_frame *f,
 			const struct cm_ftable **t)
 {
-	struct cm_ndev *nd = cm_dp_ndev(dp);
-	struct cm_rx *rx = &nd->rx;
+	struct cm_lane *ln = cm_dp_lane(dp);
+	struct cm_ndev *nd = ln->nd;
+	struct cm_rx *rx = &ln->rx;
 	struct sk_buff *skb;
 	u8 *head;
 
@@ -445,7 +449,7 @@ static void cm_rx_frame(struct cm_dp *dp, u32 from, struct cm_frame *f,
 			cm_dp_rx_drop(dp, CM_RX_DROP_OFFLOAD);
 			goto give_back;
 		}
-		skb = cm_off_xdp_run(nd, rx->prog, f, *t);
+		skb = cm_off_xdp_run(ln, rx->prog, f, *t);
 		cm_dp_give_back_frame(dp, &cm_node_dp_ops, from, f);
 		if (skb) {
 			cm_ctr_add(&dp->rx_total, skb->len);
@@ -470,7 +474,7 @@ static void cm_rx_frame(struct cm_dp *dp, u32 from, struct cm_frame *f,
 		goto give_back;
 	}
 	cm_dp_give_back_frame(dp, &cm_node_dp_ops, from, f);
-	cm_off_deliver(nd, from, skb, f, *t);
+	cm_off_deliver(ln, from, skb, f, *t);
 	return;
 
 give_back:

@@ -14,8 +14,8 @@
 			 NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_TSO_ECN)
 
 void cm_off_update(struct cm_ndev *nd);
-bool cm_off_wanted(struct cm_ndev *nd, const struct sk_buff *skb, u32 peer);
-enum cm_tx_drop cm_off_xmit(struct cm_ndev *nd, struct sk_buff *skb,
+bool cm_off_wanted(const struct cm_dp *dp, const struct sk_buff *skb, u32 peer);
+enum cm_tx_drop cm_off_xmit(struct cm_dp *dp, struct sk_buff *skb,
 			    const struct cm_route *r);
 
 /* ops->rx_frame, in offload.c. */

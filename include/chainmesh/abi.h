@@ -28,8 +28,8 @@
 	_Static_assert(offsetof(struct type, field) == (off),		\
 		       "struct " #type ": " #field " at byte " #off)
 
-_Static_assert(CHAINMESH_LAYOUT_VERSION == 2,
-	       "the offsets below are layout version 2's");
+_Static_assert(CHAINMESH_LAYOUT_VERSION == 3,
+	       "the offsets below are layout version 3's");
 
 /* The header page: host writes, all read. */
 CM_ABI_SIZE(chainmesh_region_hdr, CHAINMESH_PAGE_SIZE);
@@ -44,7 +44,7 @@ CM_ABI_FIELD(chainmesh_region_hdr, buf_size, 36);
 CM_ABI_FIELD(chainmesh_region_hdr, bufs_per_node, 40);
 CM_ABI_FIELD(chainmesh_region_hdr, max_flows, 44);
 CM_ABI_FIELD(chainmesh_region_hdr, mesh_id, 48);
-CM_ABI_FIELD(chainmesh_region_hdr, pad0, 52);
+CM_ABI_FIELD(chainmesh_region_hdr, queues, 52);
 CM_ABI_FIELD(chainmesh_region_hdr, node_table_off, 56);
 CM_ABI_FIELD(chainmesh_region_hdr, ftables_off, 64);
 CM_ABI_FIELD(chainmesh_region_hdr, ftable_stride, 72);

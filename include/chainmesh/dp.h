@@ -181,8 +181,10 @@ struct cm_frame {
 
 struct cm_dp {
 	void *base;			/* the region */
-	struct cm_layout l;		/* validated copy of the host's layout */
+	struct cm_layout l;		/* validated copy of the host's layout:
+					 * of our lane (cm_layout_lane()) */
 	u32 self;			/* our node id */
+	u32 lane;			/* our queue: its rings, our pool's slice */
 	struct chainmesh_node *node;	/* our node table entry */
 	u64 pool_off;			/* our pool's offset in the region */
 	u64 pool_len;
@@ -300,22 +302,29 @@ static inline void cm_dp_quota_tick(struct cm_dp *dp)
 }
 
 /*
- * cm_dp_init - a node's datapath for a validated layout, its rings reset
- * on our side: a new life starts on empty rings (datapath.h)
+ * cm_dp_init_lane - a node's datapath on lane @lane (< l->p.queues) of a
+ * validated mesh layout, its rings reset on our side: a new life starts
+ * on empty rings (datapath.h). A lane is a node of its own on queue
+ * @lane's rings and slice @lane of every pool: everything below works on
+ * the lane's layout, and refuses a buffer of another lane as one outside
+ * every pool. A node with several queues runs one of these per queue.
  * @pol: the node's policy, read when applied
  *
  * Return: 0 or -ENOMEM.
  */
-static inline int cm_dp_init(struct cm_dp *dp, void *base,
-			     const struct cm_layout *l, u32 self,
-			     const struct cm_policy *pol)
+static inline int cm_dp_init_lane(struct cm_dp *dp, void *base,
+				  const struct cm_layout *ml, u32 lane,
+				  u32 self, const struct cm_policy *pol)
 {
+	struct cm_layout lq, *l = &lq;
 	u32 p;
 	int err;
 
+	cm_layout_lane(ml, lane, &lq);
 	memset(dp, 0, sizeof(*dp));
 	dp->base = base;
-	dp->l = *l;
+	dp->l = lq;
+	dp->lane = lane;
 	dp->self = self;
 	dp->node = cm_node(base, l, self);
 	dp->pool_off = cm_buf_addr(l, self, 0);
@@ -396,6 +405,15 @@ static inline void cm_dp_set_mac(struct cm_dp *dp, const u8 *mac)
 {
 	memcpy(dp->mac, mac, sizeof(dp->mac));
 	dp->mac_set = true;
+}
+
+/* Lane 0: a node that serves one queue (every node of a one-queue
+ * mesh; in a mesh of several, senders that pick lane 0 reach it). */
+static inline int cm_dp_init(struct cm_dp *dp, void *base,
+			     const struct cm_layout *l, u32 self,
+			     const struct cm_policy *pol)
+{
+	return cm_dp_init_lane(dp, base, l, 0, self, pol);
 }
 
 static inline void cm_dp_destroy(struct cm_dp *dp)
@@ -1688,33 +1706,42 @@ static inline void cm_dp_tx_sent(struct cm_dp *dp, const struct cm_route *r,
 		cm_dp_tx_count(dp, r->flow < 0 ? CM_TX_CTX : CM_TX_CTX_STALE, 1);
 }
 
-/* Node and per-flow counters into the region, for the host's `node
- * show` and `flow show`; the caller (the tick) is their one writer. */
-static inline void cm_dp_stats_publish(struct cm_dp *dp)
+/*
+ * Node and per-flow counters into the region, for the host's `node
+ * show` and `flow show`, summed over the node's @n lanes (one struct
+ * cm_dp each, @dps[0] the first); the caller (the tick) is their one
+ * writer.
+ */
+static inline void cm_dp_stats_publish_lanes(struct cm_dp *const *dps, u32 n)
 {
+	struct cm_dp *dp = dps[0];
 	struct chainmesh_node_stats *ns = cm_stats(dp->base, &dp->l, dp->self);
 	struct chainmesh_flow_stats *fs =
 		cm_flow_stats(dp->base, &dp->l, dp->self);
 	u64 drops = 0, bad = 0, packets, bytes;
 	u64 rxp = 0, rxb = 0, txp = 0, txb = 0;
-	u32 i;
+	u32 i, q;
 
-	for (i = 0; i < __CM_TX_DROP_MAX; i++)
-		drops += READ_ONCE(dp->tx_drops[i]);
-	for (i = 0; i < __CM_RX_DROP_MAX; i++)
-		drops += READ_ONCE(dp->rx_drops[i]);
-	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
-		bad += READ_ONCE(dp->rx_bad[i]);
-	drops += READ_ONCE(dp->tx_stats[CM_TX_XDP_TX_DROP]) +
-		 READ_ONCE(dp->tx_stats[CM_TX_XDP_XMIT_DROP]);
-	/* The node's view: every frame from and to peers, XDP's included. */
-	for (i = 0; i < dp->l.p.nodes; i++) {
-		if (i == dp->self)
-			continue;
-		rxp += READ_ONCE(dp->peer[i].rx.packets);
-		rxb += READ_ONCE(dp->peer[i].rx.bytes);
-		txp += READ_ONCE(dp->peer[i].txc.packets);
-		txb += READ_ONCE(dp->peer[i].txc.bytes);
+	for (q = 0; q < n; q++) {
+		dp = dps[q];
+		for (i = 0; i < __CM_TX_DROP_MAX; i++)
+			drops += READ_ONCE(dp->tx_drops[i]);
+		for (i = 0; i < __CM_RX_DROP_MAX; i++)
+			drops += READ_ONCE(dp->rx_drops[i]);
+		for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+			bad += READ_ONCE(dp->rx_bad[i]);
+		drops += READ_ONCE(dp->tx_stats[CM_TX_XDP_TX_DROP]) +
+			 READ_ONCE(dp->tx_stats[CM_TX_XDP_XMIT_DROP]);
+		/* The node's view: every frame from and to peers, XDP's
+		 * included. */
+		for (i = 0; i < dp->l.p.nodes; i++) {
+			if (i == dp->self)
+				continue;
+			rxp += READ_ONCE(dp->peer[i].rx.packets);
+			rxb += READ_ONCE(dp->peer[i].rx.bytes);
+			txp += READ_ONCE(dp->peer[i].txc.packets);
+			txb += READ_ONCE(dp->peer[i].txc.bytes);
+		}
 	}
 	WRITE_ONCE(ns->rx_packets, cpu_to_le64(rxp));
 	WRITE_ONCE(ns->rx_bytes, cpu_to_le64(rxb));
@@ -1724,10 +1751,14 @@ static inline void cm_dp_stats_publish(struct cm_dp *dp)
 	WRITE_ONCE(ns->bad_desc, cpu_to_le64(bad));
 
 	for (i = 0; i < dp->l.p.max_flows; i++) {
-		packets = READ_ONCE(dp->tx_flows[i].packets) +
-			  READ_ONCE(dp->rx_flows[i].packets);
-		bytes = READ_ONCE(dp->tx_flows[i].bytes) +
-			READ_ONCE(dp->rx_flows[i].bytes);
+		packets = 0;
+		bytes = 0;
+		for (q = 0; q < n; q++) {
+			packets += READ_ONCE(dps[q]->tx_flows[i].packets) +
+				   READ_ONCE(dps[q]->rx_flows[i].packets);
+			bytes += READ_ONCE(dps[q]->tx_flows[i].bytes) +
+				 READ_ONCE(dps[q]->rx_flows[i].bytes);
+		}
 		/* Leave untouched lines alone: the host reads them. */
 		if (le64_to_cpu(READ_ONCE(fs[i].packets)) != packets)
 			WRITE_ONCE(fs[i].packets, cpu_to_le64(packets));
@@ -1736,37 +1767,63 @@ static inline void cm_dp_stats_publish(struct cm_dp *dp)
 	}
 }
 
+static inline void cm_dp_stats_publish(struct cm_dp *dp)
+{
+	cm_dp_stats_publish_lanes(&dp, 1);
+}
+
 /*
- * cm_dp_tick - the node's tick (every 100 ms): who died, who came
- * (back), whom we judged broken (published in our node entry for the
- * host), quotas, counters
+ * cm_dp_tick_lanes - the node's tick (every 100 ms) over its @n lanes:
+ * who died, who came (back), whom some lane judged broken (published in
+ * our node entry for the host), quotas, counters (summed)
  * @any: set when some peer is alive to us (the carrier)
  *
- * Return: true when receive has peer changes to carry out.
+ * Return: true when receive has peer changes to carry out (on any lane).
  */
+static inline bool cm_dp_tick_lanes(struct cm_dp *const *dps, u32 n,
+				    bool *any)
+{
+	struct cm_dp *d0 = dps[0];
+	unsigned long now = jiffies;
+	bool work = false, live;
+	u64 blame = 0;
+	u32 q, nf;
+
+	*any = false;
+	for (q = 0; q < n; q++) {
+		struct cm_dp *dp = dps[q];
+
+		work |= cm_peers_tick(&dp->peers, dp->base, &dp->l, dp->self,
+				      &live);
+		*any |= live;
+		blame |= READ_ONCE(dp->peers.blame);
+		if (!READ_ONCE(dp->by_hand) &&
+		    (time_after_eq(now, dp->reassert_at +
+				   msecs_to_jiffies(CM_REASSERT_MS)) ||
+		     cm_dp_reset_pending(dp))) {
+			dp->reassert_at = now;
+			WRITE_ONCE(dp->reassert, true);
+			work = true;
+		}
+		cm_dp_quota_tick(dp);
+	}
+	WRITE_ONCE(d0->node->blame, cpu_to_le64(blame));
+	/* What else of our node entry only we write (the owner writes
+	 * state and epoch; the host's verdict makes it rejoin if forged):
+	 * our MAC and the features we announce, lane 0's. */
+	if (d0->mac_set && memcmp(d0->node->mac, d0->mac, sizeof(d0->mac)))
+		memcpy(d0->node->mac, d0->mac, sizeof(d0->mac));
+	nf = READ_ONCE(d0->features);
+	if (le32_to_cpu(READ_ONCE(d0->node->features)) != nf)
+		WRITE_ONCE(d0->node->features, cpu_to_le32(nf));
+	cm_dp_stats_publish_lanes(dps, n);
+	return work;
+}
+
+/* The tick of a node of one lane. */
 static inline bool cm_dp_tick(struct cm_dp *dp, bool *any)
 {
-	bool work = cm_peers_tick(&dp->peers, dp->base, &dp->l, dp->self, any);
-	unsigned long now = jiffies;
-
-	WRITE_ONCE(dp->node->blame, cpu_to_le64(READ_ONCE(dp->peers.blame)));
-	/* What else of our node entry only we write (the owner writes
-	 * state and epoch; the host's verdict makes it rejoin if forged). */
-	if (dp->mac_set && memcmp(dp->node->mac, dp->mac, sizeof(dp->mac)))
-		memcpy(dp->node->mac, dp->mac, sizeof(dp->mac));
-	if (READ_ONCE(dp->node->features))
-		WRITE_ONCE(dp->node->features, 0);
-	if (!READ_ONCE(dp->by_hand) &&
-	    (time_after_eq(now, dp->reassert_at +
-			   msecs_to_jiffies(CM_REASSERT_MS)) ||
-	     cm_dp_reset_pending(dp))) {
-		dp->reassert_at = now;
-		WRITE_ONCE(dp->reassert, true);
-		work = true;
-	}
-	cm_dp_quota_tick(dp);
-	cm_dp_stats_publish(dp);
-	return work;
+	return cm_dp_tick_lanes(&dp, 1, any);
 }
 
 #endif /* _CHAINMESH_DP_H */

@@ -1055,4 +1055,134 @@ TEST_F(dp, held_frame_reclaimed_when_holder_dies)
 	EXPECT_EQ(0, cm_pool_held(&d0->pool, 1));
 }
 
+/*
+ * A mesh of two nodes and two queues, each node a struct cm_dp per lane:
+ * a frame sent on lane 1 uses a buffer of slice 1, arrives on lane 1 only
+ * and goes home on lane 1; a lane that is handed a buffer of another
+ * lane refuses it (a buffer outside its pools) and counts it; the node's
+ * published counters are its lanes' summed.
+ */
+TEST(lanes)
+{
+	struct cm_layout_params lp = {
+		.nodes = 2, .ring_slots = SLOTS, .buf_size = 2048,
+		.bufs_per_node = 2 * BUFS, .max_flows = 4, .queues = 2,
+	};
+	struct cm_policy pol = { LIMIT, 60000, 50 };
+	struct tnode *n = calloc(4, sizeof(*n));	/* [node * 2 + lane] */
+	struct cm_dp *a0 = &n[0].dp, *a1 = &n[1].dp, *b0 = &n[2].dp,
+		     *b1 = &n[3].dp, *lanes[2];
+	const struct cm_ftable *t;
+	struct cm_ftable *ft;
+	struct cm_route r = { .peer = 1, .chain = CM_ROUTE_NO_CTX, .flow = -1 };
+	struct cm_layout l;
+	struct cm_desc d;
+	u8 frame[FRAME_LEN];
+	u32 i, owner, idx;
+	void *base;
+	bool any;
+
+	ASSERT_NOT_NULL(n);
+	ASSERT_EQ(0, cm_layout_compute(&lp, ~0ull, &l));
+	base = aligned_alloc(CHAINMESH_PAGE_SIZE, cm_align(l.size, CHAINMESH_PAGE_SIZE));
+	ASSERT_NOT_NULL(base);
+	memset(base, 0, l.size);
+	for (i = 0; i < 2; i++) {
+		struct chainmesh_node *e = cm_node(base, &l, i);
+
+		cm_node_mac(MESH_ID, i, e->mac);
+		e->epoch = cpu_to_le32(1);
+		e->state = cpu_to_le32(CHAINMESH_NODE_UP);
+		e->host_state = cpu_to_le32(CHAINMESH_NODE_UP);
+	}
+	ft = cm_ftable_alloc(4);	/* no flow: every frame ends its journey */
+	ASSERT_NOT_NULL(ft);
+	t = ft;
+	for (i = 0; i < 4; i++) {
+		n[i].ft = ft;
+		ASSERT_EQ(0, cm_dp_init_lane(&n[i].dp, base, &l, i % 2, i / 2, &pol));
+		EXPECT_EQ(BUFS, n[i].dp.pool.nbufs);
+	}
+	for (i = 0; i < 4; i++) {
+		EXPECT_TRUE(cm_dp_tick(&n[i].dp, &any));
+		cm_dp_peer_changes(&n[i].dp, &t_ops, NULL);
+	}
+
+	/* Lane 1 of node 0 sends: a buffer of slice 1, on queue 1's ring. */
+	mkframe(frame, 9, 7);
+	ASSERT_EQ(CM_TX_DROP_NONE, cm_dp_send(a1, &r, FRAME_LEN, copy_frame, frame, &d));
+	cm_dp_tx_flush(a1, &t_ops);
+	ASSERT_EQ(CM_BAD_NONE, cm_buf_check(&l, d.addr, &owner, &idx));
+	EXPECT_EQ(0, owner);
+	EXPECT_EQ(1, cm_buf_lane(&l, idx));
+	EXPECT_EQ(0, cm_dp_rx_poll(b0, &t_ops, 64, false, &t));
+	EXPECT_EQ(1, cm_dp_rx_poll(b1, &t_ops, 64, false, &t));
+	cm_dp_rx_flush(b1, &t_ops);
+	EXPECT_EQ(0, n[2].got);
+	EXPECT_EQ(1, n[3].got);
+	EXPECT_EQ(1, n[3].ended);
+	/* Home on lane 1's return ring. */
+	EXPECT_EQ(BUFS - 1, cm_pool_count(&a1->pool));
+	cm_dp_returns(a0, &t_ops, 64);
+	EXPECT_EQ(BUFS - 1, cm_pool_count(&a1->pool));
+	cm_dp_returns(a1, &t_ops, 64);
+	EXPECT_EQ(BUFS, cm_pool_count(&a1->pool));
+
+	/* A lane-1 buffer on queue 0's ring is not lane 0's to take. */
+	memset(&d, 0, sizeof(d));
+	d.addr = cm_buf_addr(&l, 0, BUFS);	/* slice 1's first */
+	d.data_off = CHAINMESH_HEADROOM;
+	d.len = FRAME_LEN;
+	cm_ring_push_desc(&a0->peer[1].tx, &d);
+	cm_ring_publish(&a0->peer[1].tx);
+	EXPECT_EQ(1, cm_dp_rx_poll(b0, &t_ops, 64, false, &t));
+	EXPECT_EQ(0, n[2].got);
+	EXPECT_EQ(1, b0->rx_bad[CM_BAD_ADDR]);
+	EXPECT_EQ(1, b0->peer[0].bad);
+
+	/* Node 1's counters in the region: both lanes'. */
+	lanes[0] = b0;
+	lanes[1] = b1;
+	EXPECT_FALSE(cm_dp_tick_lanes(lanes, 2, &any));
+	EXPECT_TRUE(any);
+	EXPECT_EQ(1, le64_to_cpu(cm_stats(base, &l, 1)->rx_packets));
+	EXPECT_EQ(1, le64_to_cpu(cm_stats(base, &l, 1)->bad_desc));
+
+	for (i = 0; i < 4; i++)
+		cm_dp_destroy(&n[i].dp);
+	cm_ftable_free(ft);
+	free(base);
+	free(n);
+}
+
+/* The lane of a flow: the same both ways, and every lane used. */
+TEST(flow_lane_symmetric)
+{
+	u8 f[FRAME_LEN], g[FRAME_LEN];
+	struct cm_flow_key k, rk;
+	u32 hits[4] = { 0 }, i, q;
+
+	for (i = 0; i < 256; i++) {
+		mkframe(f, (u16)(1000 + i), 0);
+		memcpy(g, f, sizeof(g));
+		/* swap addresses and ports */
+		memcpy(g + 26, f + 30, 4);
+		memcpy(g + 30, f + 26, 4);
+		memcpy(g + 34, f + 36, 2);
+		memcpy(g + 36, f + 34, 2);
+		cm_flow_parse(f, FRAME_LEN, &k);
+		cm_flow_parse(g, FRAME_LEN, &rk);
+		ASSERT_EQ(4, k.family);
+		ASSERT_NE(0, memcmp(&k, &rk, sizeof(k)));
+		for (q = 1; q <= CHAINMESH_MAX_QUEUES; q++)
+			ASSERT_EQ(cm_flow_lane(&k, q), cm_flow_lane(&rk, q));
+		hits[cm_flow_lane(&k, 4)]++;
+	}
+	for (q = 0; q < 4; q++)
+		EXPECT_GT(hits[q], 32) TH_LOG("lane %u: %u of 256 flows", q, hits[q]);
+	memset(f, 0, sizeof(f));	/* not IP: lane 0 */
+	cm_flow_parse(f, FRAME_LEN, &k);
+	EXPECT_EQ(0, cm_flow_lane(&k, 8));
+}
+
 TEST_HARNESS_MAIN

@@ -235,7 +235,7 @@ cli_save_restore()
 		     grep '^mesh add\|^# mesh\|^chain' /tmp/save2 &&
 		     chainmesh flow show mesh s2 | grep -c '^flow '" 600 || return 1
 	tap_diag "$CM_OUT"
-	grep -q '^mesh add s2 nodes 3 ring-slots 64 buf-size 2048 bufs-per-node 64 max-flows 10240$' <<<"$CM_OUT" &&
+	grep -q '^mesh add s2 nodes 3 ring-slots 64 buf-size 2048 bufs-per-node 64 max-flows 10240 queues 1$' <<<"$CM_OUT" &&
 		grep -q '^# mesh lab nodes 8 ' <<<"$CM_OUT" &&
 		grep -q '^chain add 4 hops 1 2 policy bypass mesh lab$' <<<"$CM_OUT" &&
 		grep -q '^chain add 2 hops 2 policy bypass mesh s2$' <<<"$CM_OUT" &&

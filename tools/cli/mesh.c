@@ -17,26 +17,28 @@
 const char mesh_usage[] =
 "  chainmesh [-j] mesh show [NAME]\n"
 "      Show every mesh, or mesh NAME: its node count, ring slots, buffer\n"
-"      size and count per node, flow table size, region size, mesh id,\n"
-"      backing (shmem or ivshmem) and node 0's interface.\n"
+"      size and count per node, flow table size, queues, region size,\n"
+"      mesh id, backing (shmem or ivshmem) and node 0's interface.\n"
 "  chainmesh mesh add NAME nodes N [ring-slots S] [buf-size B]\n"
-"                [bufs-per-node K] [max-flows F]\n"
+"                [bufs-per-node K] [max-flows F] [queues Q]\n"
 "      Create mesh NAME in host memory, N nodes with the host as node 0\n"
 "      (interface cmh-NAME). Defaults: ring-slots 256, buf-size 2048,\n"
-"      bufs-per-node 512, max-flows 256. The ivshmem daemon takes the\n"
+"      bufs-per-node 512, max-flows 256, queues 1. Q queues (1..8,\n"
+"      dividing K): Q data and return rings per pair of nodes, Q\n"
+"      doorbell vectors per node. The ivshmem daemon takes the\n"
 "      region from /dev/chainmesh and hands it to the QEMU guests.\n"
 "  chainmesh mesh del NAME\n"
 "      Delete mesh NAME (host memory meshes only).\n"
 "  chainmesh mesh qemu-args NAME node N [socket PATH]\n"
 "      Print the QEMU options that make a guest node N of mesh NAME: the\n"
 "      daemon's socket (default " CM_DAEMON_SOCK_FMT ") and an\n"
-"      ivshmem-doorbell device with one vector. The daemon gives ids in\n"
-"      connection order: start node N's QEMU after nodes 1..N-1.\n"
+"      ivshmem-doorbell device with a vector per queue. The daemon gives\n"
+"      ids in connection order: start node N's QEMU after nodes 1..N-1.\n"
 "  chainmesh mesh libvirt-xml NAME node N [socket PATH]\n"
 "      Print the libvirt <shmem> element that makes a domain guest node N\n"
 "      of mesh NAME (in the domain's <devices>): ivshmem-doorbell, the\n"
 "      daemon's socket as server (default " CM_DAEMON_SOCK_FMT "), its\n"
-"      MSI vectors. The same device as qemu-args.\n";
+"      MSI vectors (one per queue). The same device as qemu-args.\n";
 
 /* NULL when the kernel did not say (then JSON leaves the key out). */
 static const char *backing_name(const struct nlattr *a)
@@ -67,6 +69,8 @@ int print_mesh(const struct nlmsghdr *nlh, void *data)
 		j_uint("buf_size", a_u32(tb[CHAINMESH_A_MESH_BUF_SIZE]));
 		j_uint("bufs_per_node", a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]));
 		j_uint("max_flows", a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]));
+		if (tb[CHAINMESH_A_MESH_QUEUES])
+			j_uint("queues", a_u32(tb[CHAINMESH_A_MESH_QUEUES]));
 		j_uint("region_size", a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]));
 		j_uint("mesh_id", a_u32(tb[CHAINMESH_A_MESH_ID]));
 		if (backing)
@@ -76,13 +80,16 @@ int print_mesh(const struct nlmsghdr *nlh, void *data)
 		j_close('}');
 		return MNL_CB_OK;
 	}
-	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u region_size %" PRIu64 " id 0x%08x",
+	printf("mesh %s nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u",
 	       a_str(tb[CHAINMESH_A_MESH_NAME]),
 	       a_u32(tb[CHAINMESH_A_MESH_NODES]),
 	       a_u32(tb[CHAINMESH_A_MESH_RING_SLOTS]),
 	       a_u32(tb[CHAINMESH_A_MESH_BUF_SIZE]),
 	       a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]),
-	       a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]),
+	       a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]));
+	if (tb[CHAINMESH_A_MESH_QUEUES])
+		printf(" queues %u", a_u32(tb[CHAINMESH_A_MESH_QUEUES]));
+	printf(" region_size %" PRIu64 " id 0x%08x",
 	       a_u64(tb[CHAINMESH_A_MESH_REGION_SIZE]),
 	       a_u32(tb[CHAINMESH_A_MESH_ID]));
 	if (backing)
@@ -125,6 +132,7 @@ static void mesh_add(struct cm_cmd *c)
 		{ "buf-size", CHAINMESH_A_MESH_BUF_SIZE, UINT32_MAX },
 		{ "bufs-per-node", CHAINMESH_A_MESH_BUFS_PER_NODE, UINT32_MAX },
 		{ "max-flows", CHAINMESH_A_MESH_MAX_FLOWS, UINT32_MAX },
+		{ "queues", CHAINMESH_A_MESH_QUEUES, UINT32_MAX },
 	};
 	struct nlmsghdr *nlh;
 	bool nodes = false;
@@ -167,13 +175,13 @@ static void mesh_del(struct cm_cmd *c)
 
 /*
  * MSI-X vectors of a guest's ivshmem-doorbell device, for `mesh qemu-args`
- * and `mesh libvirt-xml`: one, the node's doorbell (a mesh with several
- * queues will want one a queue: this is where that goes).
+ * and `mesh libvirt-xml`: one per queue of the mesh, vector q ringing
+ * lane q (a module from before queues has one).
  */
 static unsigned int cm_guest_vectors(const struct nlattr *tb[])
 {
-	(void)tb;
-	return 1;
+	return tb[CHAINMESH_A_MESH_QUEUES] ?
+	       a_u32(tb[CHAINMESH_A_MESH_QUEUES]) : 1;
 }
 
 static int mesh_guest_cb(const struct nlmsghdr *nlh, void *data)

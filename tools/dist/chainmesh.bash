@@ -62,7 +62,7 @@ _chainmesh()
 			COMPREPLY=($(compgen -W "node socket" -- "$cur")) ;;
 	"mesh add")
 		[ $n -gt 2 ] &&
-			COMPREPLY=($(compgen -W "nodes ring-slots buf-size bufs-per-node max-flows" -- "$cur")) ;;
+			COMPREPLY=($(compgen -W "nodes ring-slots buf-size bufs-per-node max-flows queues" -- "$cur")) ;;
 	"chain add")
 		case "$prev" in
 		policy) COMPREPLY=($(compgen -W "drop bypass" -- "$cur")) ;;

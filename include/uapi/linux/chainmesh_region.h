@@ -3,7 +3,7 @@
  * chainmesh: service chains between VMs over one shared memory region.
  *
  * This header is the binary contract between the nodes of a mesh: the
- * layout of the shared region (version 2), which the host module, every
+ * layout of the shared region (version 3), which the host module, every
  * guest module and userspace nodes read and write. It depends on nothing
  * but <linux/types.h>, is C90 clean and compiles in the kernel and in
  * userspace. The host module's control interface (generic netlink family
@@ -29,19 +29,32 @@
  *   | stats of node 0           |  node writes, host reads
  *   | ...  (stats_stride each)  |
  *   +---------------------------+ rings_off
- *   | data ring 0->0 .. N-1->N-1|  ring i->j at rings_off +
- *   |  (ring_stride each)       |    (i * nodes + j) * ring_stride
+ *   | data ring 0->0 .. N-1->N-1|  ring (i->j, queue q) at rings_off +
+ *   |  of queue 0, then 1 ..    |  ((q * nodes + i) * nodes + j) *
+ *   |  (ring_stride each)       |  ring_stride
  *   +---------------------------+ rets_off
  *   | return ring 0->0 ..       |  same indexing, ret_stride each
  *   +---------------------------+ pools_off
- *   | buffer pool of node 0     |  bufs_per_node * buf_size bytes
- *   | ...  (pool_stride each)   |
- *   +---------------------------+ region_size (a power of two)
+ *   | buffer pool of node 0     |  bufs_per_node * buf_size bytes,
+ *   | ...  (pool_stride each)   |  queues slices of bufs_per_node /
+ *   +---------------------------+  queues buffers; region_size (a power of two)
  *
- * Data ring i->j carries descriptors from node i to node j. Return ring
- * i->j carries buffers owned by node j back to j, from node i which ended
- * their journey. Rings from a node to itself exist only to keep the
- * indexing simple and are never used.
+ * Data ring (i->j, q) carries descriptors from node i to node j on queue
+ * q. Return ring (i->j, q) carries buffers owned by node j back to j,
+ * from node i which ended their journey. Rings from a node to itself
+ * exist only to keep the indexing simple and are never used.
+ *
+ * Queues (version 3). A mesh has @queues (1..CHAINMESH_MAX_QUEUES)
+ * independent lanes. Lane q is made of the rings of queue q and of slice
+ * q of every pool (buffers [q * B, (q + 1) * B) of each node, B =
+ * bufs_per_node / queues): a buffer of slice q travels only on rings of
+ * queue q, is returned on return ring (j->owner, q) and freed by its
+ * owner's lane q; a consumer refuses (and counts) any other buffer. A
+ * lane is thus laid out as a whole version 2 mesh of B buffers per node,
+ * every ring single producer, single consumer. Senders pick the lane of a
+ * frame by a symmetric hash of its flow (include/chainmesh/datapath.h,
+ * cm_flow_lane()), the same at every node, so both directions and every
+ * hop of a connection take the same queue.
  *
  * Every section starts on a 4 KiB boundary. Each field's comment names
  * who writes it and who reads it. The layout is a pure function of the
@@ -54,8 +67,9 @@
 #include <linux/types.h>
 
 #define CHAINMESH_MAGIC			0x48534d43	/* "CMSH" */
-#define CHAINMESH_LAYOUT_VERSION	2
+#define CHAINMESH_LAYOUT_VERSION	3
 #define CHAINMESH_MAX_NODES		64
+#define CHAINMESH_MAX_QUEUES		8	/* bound of the header's queues */
 #define CHAINMESH_MAX_CHAINS		256
 #define CHAINMESH_MAX_FLOWS		131072	/* bound of the header's max_flows */
 #define CHAINMESH_CACHELINE		64
@@ -75,13 +89,15 @@ struct chainmesh_region_hdr {
 	__le64 region_size;	/* host writes; all read */
 	__le32 nodes;		/* host writes; all read: 2..CHAINMESH_MAX_NODES */
 	__le32 ring_slots;	/* host writes; all read: power of two */
-	__le32 ret_slots;	/* host writes; all read: power of two >= bufs */
+	__le32 ret_slots;	/* host writes; all read: power of two >=
+				 * bufs_per_node / queues */
 	__le32 buf_size;	/* host writes; all read: power of two */
 	__le32 bufs_per_node;	/* host writes; all read */
 	__le32 max_flows;	/* host writes; all read: entries per flow table,
 				 * flow ids below it, 1..CHAINMESH_MAX_FLOWS */
 	__le32 mesh_id;		/* host writes; all read: random, for MACs */
-	__le32 pad0;
+	__le32 queues;		/* host writes; all read: 1..CHAINMESH_MAX_QUEUES,
+				 * divides bufs_per_node (version 3) */
 	__le64 node_table_off;	/* host writes; all read: section offsets */
 	__le64 ftables_off;
 	__le64 ftable_stride;
