@@ -73,11 +73,16 @@ if [[ " $SYSTEMS " == *" pmd "* ]] && [ ! -e "$PMD" ]; then
 	[ -e "$PMD" ] || { log "no $PMD: pmd skipped"; SYSTEMS=${SYSTEMS/pmd/}; }
 fi
 
+# shellcheck source=scripts/dpdk-plugin.sh
+. "$ROOT/scripts/dpdk-plugin.sh"
+[ ! -e "$PMD" ] || cm_pmd_trusted
 tmp=$(mktemp -d /tmp/cm-memif.XXXXXX)
 pids=()
 cleanup()
 {
 	local p
+
+	cm_pmd_untrust
 
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true

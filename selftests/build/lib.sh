@@ -40,6 +40,9 @@ cm_scratch_cleanup()
 	for p in "${pids[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	if command -v cm_pmd_untrust >/dev/null; then
+		cm_pmd_untrust
+	fi
 	if [ -n "$CM_KEEP" ]; then
 		echo "# logs kept in $tmp"
 	else

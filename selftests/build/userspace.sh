@@ -209,12 +209,15 @@ check "chain 2's next hop (node 4) never joined: node 1's frames dropped and cou
 # dpdk-testpmd with net_chainmesh (drivers/dpdk) as node 2: io forwarding,
 # one port looped onto itself, --no-huge.
 PMD=drivers/dpdk/librte_net_chainmesh.so
+# shellcheck source=scripts/dpdk-plugin.sh
+. scripts/dpdk-plugin.sh
 pmd_skip=
 if ! command -v dpdk-testpmd >/dev/null 2>&1; then
 	pmd_skip=" # SKIP no dpdk-testpmd (dpdk-dev)"
 else
 	[ -e "$PMD" ] || make -s -C drivers/dpdk >/dev/null 2>&1 || true
 	[ -e "$PMD" ] || pmd_skip=" # SKIP no $PMD (libdpdk-dev, scripts/dpdk-sdk.sh)"
+	[ -n "$pmd_skip" ] || cm_pmd_trusted
 fi
 
 testpmd_chain()

@@ -49,6 +49,9 @@ command -v "$TESTPMD" >/dev/null 2>&1 ||
 [ -e "$PMD" ] || make -s -C "$CM_ROOT/drivers/dpdk" >&2 || true
 [ -e "$PMD" ] ||
 	tap_skip_all "no $PMD (libdpdk-dev and scripts/dpdk-sdk.sh)"
+# shellcheck source=scripts/dpdk-plugin.sh
+. "$CM_ROOT/scripts/dpdk-plugin.sh"
+cm_pmd_trusted
 
 TP_PID=
 TP_LOG=
@@ -97,7 +100,7 @@ testpmd_stop()
 	TP_PID=
 }
 
-trap 'testpmd_stop; lab_cleanup' EXIT
+trap 'testpmd_stop; cm_pmd_untrust; lab_cleanup' EXIT
 
 node3_up()
 {
