@@ -425,12 +425,6 @@ u64 cm_node_blame(struct cm_ndev *nd)
 /* The owner's tick: must this node fence itself (cm_dp_fenced())? */
 bool cm_node_fence_due(struct cm_ndev *nd)
 {
-	u32 v = le32_to_cpu(READ_ONCE(nd->dp.node->host_state));
-
-	if (v == CHAINMESH_NODE_UP) {
-		WRITE_ONCE(nd->dp.acked, true);
-		return false;
-	}
 	return cm_dp_fenced(&nd->dp);
 }
 
@@ -459,7 +453,6 @@ void cm_node_fence(struct cm_ndev *nd)
 	epoch = le32_to_cpu(READ_ONCE(node->epoch)) + 1;
 	/* Pairs with the peers' acquire of our epoch (peers.h). */
 	smp_store_release(&node->epoch, cpu_to_le32(epoch));
-	WRITE_ONCE(nd->dp.acked, false);
 	WRITE_ONCE(nd->fences, nd->fences + 1);
 	smp_store_release(&node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 

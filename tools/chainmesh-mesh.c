@@ -442,8 +442,7 @@ static u32 cmm_watch_node(struct cmm *m, u32 i, u64 now)
 	if (w->broken)
 		verdict = CHAINMESH_NODE_BROKEN;
 	/* Only the host writes it: re-assert what a peer forged. */
-	if (le32_to_cpu(READ_ONCE(e->host_state)) != verdict)
-		WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
+	cm_node_set_verdict(e, verdict, epoch);
 	if (verdict != w->verdict)
 		cmm_log(m, "node %u %s (epoch %u)", i,
 			cm_node_state_name(verdict), epoch);
