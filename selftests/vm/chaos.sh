@@ -472,21 +472,12 @@ cm_step "desc_self_free: vm2 (XDP_TX) refuses its own free buffers, accounting e
 cm_step "vm1, vm2: pool_free back to 512 after them" - eval 'cm_pool_full vm1 20 && cm_pool_full vm2 20'
 cm_step "vm0: host node counted the rejected input (node 0 bad)" - host_bad
 fi
-# Recovery after a burst is not achieved yet (Documentation/threat-model.rst,
-# "Not done yet"): these steps fail today and run only when asked for
-# (CM_CHAOS_BURST=1, or CM_CHAOS_ONLY=burst).
-if [ "${CM_CHAOS_BURST:-}" = 1 ] || [ "${CM_CHAOS_ONLY:-}" = burst ]; then
 cm_step "burst: bad_limit 32 everywhere; chains 8 (1 0 2), 9 (2 0 1) through vm0" fatal burst_setup
 cm_step "burst: vm1 -> vm0 -> vm2 ping and TCP before it" fatal through_chain
 cm_step "burst: node 3 writes garbage everywhere for $BURST_SECS s (seed $SEED)" - burst
 cm_step "burst: ping through the chain within $RECOVER_SECS s of its end" - recovered
 cm_step "burst: ping and TCP through the chain after it" - through_chain
 cm_step "burst: vm0, vm1, vm2 pool_free back to 512" - burst_pools
-else
-	for _ in 1 2 3 4 5 6; do
-		cm_step "burst # SKIP recovery after a burst not achieved yet (CM_CHAOS_BURST=1 runs it)" - true
-	done
-fi
 cm_step "vm0: nodes 1 and 2 still up" - host_view
 cm_step "vm0: node table and counters" - vm_exec vm0 "chainmesh node show"
 cm_step "consoles: no soft lockup, RCU stall, hung task" - consoles_quiet
