@@ -81,13 +81,10 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n)
 				    m->name, n, epoch, CHAINMESH_MAX_NODES, by);
 	}
 
-	if (verdict == w->verdict) {
-		/* Only the host writes it: re-assert what a peer forged. */
-		if (le32_to_cpu(READ_ONCE(e->host_state)) != verdict)
-			WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
+	/* Only the host writes it: re-assert what a peer forged. */
+	cm_node_set_verdict(e, verdict, epoch);
+	if (verdict == w->verdict)
 		return false;
-	}
-	WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
 	pr_info_ratelimited("%s: node %u %s (epoch %u)\n", m->name, n,
 			    cm_node_state_name(verdict), epoch);
 	w->verdict = verdict;
@@ -110,8 +107,7 @@ static void cm_mesh_assert_self(struct cm_mesh *m)
 	cm_node_mac(m->mesh_id, m->self, mac);
 	if (memcmp(e->mac, mac, sizeof(mac)))
 		memcpy(e->mac, mac, sizeof(mac));
-	if (le32_to_cpu(READ_ONCE(e->host_state)) != CHAINMESH_NODE_UP)
-		WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
+	cm_node_set_verdict(e, CHAINMESH_NODE_UP, m->self_epoch);
 	if (le32_to_cpu(READ_ONCE(e->state)) != CHAINMESH_NODE_UP)
 		WRITE_ONCE(e->state, cpu_to_le32(CHAINMESH_NODE_UP));
 }
@@ -192,8 +188,9 @@ static void cm_mesh_join_self(struct cm_mesh *m)
 	memcpy(e->mac, mac, sizeof(mac));
 	/* features: the datapath's, once node 0 exists (cm_off_update()). */
 	WRITE_ONCE(e->features, 0);
-	WRITE_ONCE(e->epoch, cpu_to_le32(le32_to_cpu(READ_ONCE(e->epoch)) + 1));
-	WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
+	m->self_epoch = le32_to_cpu(READ_ONCE(e->epoch)) + 1;
+	WRITE_ONCE(e->epoch, cpu_to_le32(m->self_epoch));
+	cm_node_set_verdict(e, CHAINMESH_NODE_UP, m->self_epoch);
 	smp_store_release(&e->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	m->nw[m->self].verdict = CHAINMESH_NODE_UP;
 }

@@ -77,6 +77,7 @@ struct cm_mesh {
 	struct delayed_work watch;
 	struct cm_node_watch *nw;	/* one per node */
 	u64 heartbeat;
+	u32 self_epoch;			/* node 0's, as it joined */
 };
 
 /* A snapshot of one node, read from the region once, field by field. */

@@ -473,10 +473,6 @@ static bool cml_fence(struct cml_node *n)
 	struct cm_dp *dp = &n->dp;
 	u32 verdict = le32_to_cpu(READ_ONCE(n->node->host_state)), epoch;
 
-	if (verdict == CHAINMESH_NODE_UP) {
-		WRITE_ONCE(dp->acked, true);
-		return false;
-	}
 	if (!cm_dp_fenced(dp))
 		return false;
 	if (n->no_rejoin)
@@ -487,7 +483,6 @@ static bool cml_fence(struct cml_node *n)
 	epoch = le32_to_cpu(READ_ONCE(n->node->epoch)) + 1;
 	/* Pairs with the peers' acquire of our epoch (peers.h). */
 	smp_store_release(&n->node->epoch, cpu_to_le32(epoch));
-	WRITE_ONCE(dp->acked, false);
 	n->fences++;
 	smp_store_release(&n->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	cml_log(n, "node %u: host called it %s: fenced, rejoined as epoch %u",

@@ -625,15 +625,7 @@ u64 cm_node_blame(struct cm_ndev *nd)
 /* The owner's tick: must this node fence itself (cm_dp_fenced())? */
 bool cm_node_fence_due(struct cm_ndev *nd)
 {
-	struct cm_dp *dp = &nd->lanes[0].dp;
-	u32 v = le32_to_cpu(READ_ONCE(dp->node->host_state)), q;
-
-	if (v == CHAINMESH_NODE_UP) {
-		for (q = 0; q < nd->nlanes; q++)
-			WRITE_ONCE(nd->lanes[q].dp.acked, true);
-		return false;
-	}
-	return cm_dp_fenced(dp);
+	return cm_dp_fenced(&nd->lanes[0].dp);
 }
 
 /*
@@ -663,8 +655,6 @@ void cm_node_fence(struct cm_ndev *nd)
 	epoch = le32_to_cpu(READ_ONCE(node->epoch)) + 1;
 	/* Pairs with the peers' acquire of our epoch (peers.h). */
 	smp_store_release(&node->epoch, cpu_to_le32(epoch));
-	for (q = 0; q < nd->nlanes; q++)
-		WRITE_ONCE(nd->lanes[q].dp.acked, false);
 	WRITE_ONCE(nd->fences, nd->fences + 1);
 	smp_store_release(&node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 

@@ -393,8 +393,7 @@ static u32 cmm_watch_node(struct cmm *m, u32 i, u64 now)
 		cmm_log(m, "node %u (epoch %u) reported broken (by %#llx)", i,
 			w->epoch, (unsigned long long)news.broken_by);
 	/* Only the host writes it: re-assert what a peer forged. */
-	if (le32_to_cpu(READ_ONCE(e->host_state)) != verdict)
-		WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
+	cm_node_set_verdict(e, verdict, w->epoch);
 	if (verdict != w->verdict)
 		cmm_log(m, "node %u %s (epoch %u)", i,
 			cm_node_state_name(verdict), w->epoch);

@@ -139,8 +139,15 @@ struct cm_dp_peer {
 	bool resetting;		/* our request not yet acknowledged */
 	unsigned long reset_at;	/* jiffies: when we asked */
 	unsigned long insane_at;	/* jiffies: indices first seen insane, 0 */
+	/* Receive's: CM_INSANE_* rings whose head we found insane and
+	 * counted (once per spell: the pair reset is the cure, and a
+	 * count per poll would judge the peer before it can start). */
+	u8 insane_rx;
 	u64 resets;		/* pair resets carried out; all read */
 };
+
+#define CM_INSANE_DATA	0x01	/* data ring peer -> us */
+#define CM_INSANE_RET	0x02	/* return ring peer -> us */
 
 /* Where a frame goes next: the result of cm_dp_route(). */
 struct cm_route {
@@ -188,7 +195,6 @@ struct cm_dp {
 	struct chainmesh_node *node;	/* our node table entry */
 	u64 pool_off;			/* our pool's offset in the region */
 	u64 pool_len;
-	bool acked;			/* the host saw this life up */
 	u8 mac[6];			/* ours, re-asserted by the tick */
 	bool mac_set;			/* cm_dp_set_mac() gave it */
 	bool reassert;			/* tick -> receive: cm_dp_reassert() due */
@@ -366,13 +372,14 @@ static inline int cm_dp_init_lane(struct cm_dp *dp, void *base,
 		cm_ring_prod_restart(&pp->tx);
 		/* A previous life's descriptors went home when our peers
 		 * saw it end; its returns are of buffers this life never
-		 * lent. */
+		 * lent. Where the producer's head is, even an insane one:
+		 * this life has no tail to keep. */
 		cm_ring_cons_init(&pp->data, cm_data_ring(base, l, p, self),
 				  l->p.ring_slots);
-		cm_ring_cons_skip(&pp->data);
+		cm_ring_cons_take_head(&pp->data);
 		cm_ring_cons_init(&pp->ret, cm_ret_ring(base, l, p, self),
 				  l->ret_slots);
-		cm_ring_cons_skip(&pp->ret);
+		cm_ring_cons_take_head(&pp->ret);
 		cm_ring_prod_init(&pp->back, cm_ret_ring(base, l, self, p),
 				  l->ret_slots);
 		cm_ring_prod_restart(&pp->back);
@@ -432,7 +439,10 @@ static inline bool cm_dp_fenced(const struct cm_dp *dp)
 {
 	u32 v;
 
-	if (!READ_ONCE(dp->acked))
+	/* A verdict on a life before this one is not ours: the host has
+	 * not seen this one yet. Pairs with cm_node_set_verdict(). */
+	if (le32_to_cpu(smp_load_acquire(&dp->node->verdict_epoch)) !=
+	    le32_to_cpu(READ_ONCE(dp->node->epoch)))
 		return false;
 	v = le32_to_cpu(READ_ONCE(dp->node->host_state));
 	return v == CHAINMESH_NODE_DOWN || v == CHAINMESH_NODE_BROKEN;
@@ -849,10 +859,14 @@ static __always_inline int cm_dp_rx_data(struct cm_dp *dp,
 
 	n = cm_ring_cons_avail(c);
 	if (unlikely(n < 0)) {
-		if (!cm_dp_reset_asked(dp, from))
+		if (!cm_dp_reset_asked(dp, from) &&
+		    !(dp->peer[from].insane_rx & CM_INSANE_DATA)) {
+			dp->peer[from].insane_rx |= CM_INSANE_DATA;
 			cm_dp_bad(dp, ops, from, CM_BAD_INDEX);
+		}
 		return 0;
 	}
+	dp->peer[from].insane_rx &= ~CM_INSANE_DATA;
 	if (quota <= 0)
 		return 0;
 	s.c = c;
@@ -923,11 +937,18 @@ static __always_inline int cm_dp_returns_from(struct cm_dp *dp,
 			      &t, max);
 	if (t.freed)
 		dp->freed = true;
+	if (!t.why[CM_BAD_INDEX])
+		dp->peer[p].insane_rx &= ~CM_INSANE_RET;
 	if (likely(!t.bad))
 		return (int)t.freed;
-	if (t.why[CM_BAD_INDEX] && cm_dp_reset_asked(dp, p)) {
+	/* Once per spell of insanity, and not while a reset is asked. */
+	if (t.why[CM_BAD_INDEX] &&
+	    ((dp->peer[p].insane_rx & CM_INSANE_RET) ||
+	     cm_dp_reset_asked(dp, p))) {
 		t.bad -= t.why[CM_BAD_INDEX];
 		t.why[CM_BAD_INDEX] = 0;
+	} else if (t.why[CM_BAD_INDEX]) {
+		dp->peer[p].insane_rx |= CM_INSANE_RET;
 	}
 	for (why = CM_BAD_NONE + 1; why < __CM_BAD_MAX; why++) {
 		cm_cnt_add(&dp->rx_bad[why], t.why[why]);
@@ -1050,14 +1071,19 @@ static inline void cm_dp_busy_poll(struct cm_dp *dp)
 }
 
 /* The host fenced us: drop what is queued to us unread (its buffers went
- * home when the host called us down). */
+ * home when the host called us down), from wherever the producer's head
+ * is, as a new life does (cm_dp_init()): a head a burst left insane
+ * would otherwise get this life judged as the last one was. */
 static inline void cm_dp_fence_rings(struct cm_dp *dp)
 {
 	u32 p;
 
-	for (p = 0; p < dp->l.p.nodes; p++)
-		if (p != dp->self)
-			cm_ring_cons_skip(&dp->peer[p].data);
+	for (p = 0; p < dp->l.p.nodes; p++) {
+		if (p == dp->self)
+			continue;
+		cm_ring_cons_take_head(&dp->peer[p].data);
+		dp->peer[p].insane_rx = 0;
+	}
 }
 
 /*

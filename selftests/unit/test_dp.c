@@ -762,6 +762,10 @@ TEST_F(dp, pair_reset_after_desync)
 	 * believe. */
 	run_for(self, CM_REASSERT_MS + 100);
 	EXPECT_EQ(0, d0->peer[1].resets);
+	/* Counted once for the spell, not per poll: node 0 is not judged
+	 * before the reset can start (a burst once cut it in a second). */
+	EXPECT_EQ(1, d1->rx_bad[CM_BAD_INDEX]);
+	EXPECT_FALSE(cm_peers_cut(&d1->peers, 0));
 	run_for(self, CM_RESET_AFTER_MS + CM_REASSERT_MS + 300);
 	EXPECT_EQ(1, d0->peer[1].resets);
 	EXPECT_EQ(1, d1->peer[0].resets);
@@ -781,6 +785,44 @@ TEST_F(dp, pair_reset_after_desync)
 		EXPECT_TRUE(pool_home(self, i));
 	/* The pair 1 -> 2 was never touched. */
 	EXPECT_EQ(0, d1->peer[2].resets);
+}
+
+/*
+ * The fence follows the host's verdict on this life only: a verdict on
+ * the last one (the host has not seen the new epoch yet) is not ours,
+ * and a life the host called up then broken between two of our looks
+ * still fences (it once waited, for good, for an up it had missed). The
+ * fence starts the node's data rings where their producers are, even a
+ * head a burst left insane, as a new life does.
+ */
+TEST_F(dp, fence_this_life_only)
+{
+	struct cm_dp *d1 = &self->n[1].dp;
+	struct chainmesh_node *e = cm_node(self->base, &self->l, 1);
+	struct cm_ring_cons *c = &d1->peer[0].data;
+
+	cm_node_set_verdict(e, CHAINMESH_NODE_UP, 1);
+	EXPECT_FALSE(cm_dp_fenced(d1));
+	cm_node_set_verdict(e, CHAINMESH_NODE_BROKEN, 1);
+	EXPECT_TRUE(cm_dp_fenced(d1));
+	/* Rejoined as epoch 2: the verdict is on epoch 1. */
+	e->epoch = cpu_to_le32(2);
+	EXPECT_FALSE(cm_dp_fenced(d1));
+	cm_node_set_verdict(e, CHAINMESH_NODE_UP, 2);
+	cm_node_set_verdict(e, CHAINMESH_NODE_BROKEN, 2);
+	EXPECT_TRUE(cm_dp_fenced(d1));
+	/* A peer that forges the epoch of the verdict is rewritten. */
+	e->verdict_epoch = cpu_to_le32(7);
+	EXPECT_FALSE(cm_dp_fenced(d1));
+	cm_node_set_verdict(e, CHAINMESH_NODE_BROKEN, 2);
+	EXPECT_TRUE(cm_dp_fenced(d1));
+
+	c->hdr->head = cpu_to_le32(c->tail + 5 * SLOTS);
+	EXPECT_GT(0, cm_ring_cons_avail(c));
+	cm_dp_fence_rings(d1);
+	EXPECT_EQ(0, cm_ring_cons_avail(c));
+	EXPECT_EQ(c->tail, le32_to_cpu(c->hdr->tail));
+	EXPECT_EQ(le32_to_cpu(c->hdr->head), c->tail);
 }
 
 /*

@@ -133,7 +133,10 @@ struct chainmesh_node {
 	__le32 host_state;	/* host writes; all read: host's verdict */
 	__le64 blame;		/* node writes; host reads: bit n set, this
 				 * node judged node n broken (bad input) */
-	__u8 pad1[24];
+	__le32 verdict_epoch;	/* host writes (release, after host_state);
+				 * all read: the node's epoch that
+				 * host_state is about */
+	__u8 pad1[20];
 };
 
 /*
