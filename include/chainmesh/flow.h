@@ -152,6 +152,7 @@ static inline size_t cm_ftable_size(u32 cap)
 {
 	return sizeof(struct cm_ftable) +
 	       (size_t)cap * (sizeof(struct chainmesh_flow) + 4 * sizeof(u32)) +
+	       sizeof(u32) +	/* the slots 8-aligned: sorts keys there */
 	       ((size_t)1 << cm_fidx_shift(cap)) * sizeof(struct cm_fidx_slot);
 }
 
@@ -179,7 +180,7 @@ static inline void cm_ftable_init(struct cm_ftable *t, u32 cap)
 	t->ix.aux = t->ix.linear + cap;
 	t->ix.next = t->ix.aux + cap;
 	t->byid = t->ix.next + cap;
-	t->ix.slots = (struct cm_fidx_slot *)(t->byid + cap);
+	t->ix.slots = (struct cm_fidx_slot *)(t->byid + cap + (cap & 1));
 }
 
 /* A table of @cap (1..CHAINMESH_MAX_FLOWS) entries, or NULL; may sleep. */
@@ -698,16 +699,65 @@ static inline void cm_fidx_sift(const struct cm_ftable *t, u32 *p, u32 i, u32 n)
 	p[i] = top;
 }
 
-/* The linear list in rank order: a heapsort unless it already is. */
-static inline void cm_fidx_sort_linear(struct cm_ftable *t)
+/* Sift k[i] down the max-heap k[0..n). */
+static inline void cm_fidx_sift64(u64 *k, u32 i, u32 n)
 {
-	u32 *p = t->ix.linear, n = t->ix.nlinear, i, k;
+	u64 top = k[i];
+	u32 c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && k[c] < k[c + 1])
+			c++;
+		if (top >= k[c])
+			break;
+		k[i] = k[c];
+		i = c;
+	}
+	k[i] = top;
+}
+
+#define CM_FIDX_KEY_ID_BITS	20	/* ids a sort key holds */
+
+/*
+ * The linear list (@n entries, in place) in rank order, O(n) when it
+ * already is. Else a heapsort of keys (priority, flow id, position) in
+ * @scratch, room for @n u64 (the value table before it is built): the
+ * entries themselves are 128 bytes apart, comparing them would miss the
+ * cache twice per compare; with a flow id too large for a key, of them.
+ */
+static inline void cm_fidx_sort_linear(struct cm_ftable *t, u64 *scratch)
+{
+	u32 *p = t->ix.linear, n = t->ix.nlinear, i, k, id;
 
 	for (i = 1; i < n; i++)
 		if (!cm_fidx_before(t, p[i - 1], p[i]))
 			break;
 	if (i >= n)
 		return;
+	for (i = 0; i < n && scratch; i++) {
+		id = le32_to_cpu(t->flows[p[i]].flow_id);
+		if (id >> CM_FIDX_KEY_ID_BITS)
+			break;
+		scratch[i] = (u64)le16_to_cpu(t->flows[p[i]].priority) << 44 |
+			     (u64)id << CM_FIDX_ENT_BITS | p[i];
+	}
+	if (scratch && i == n) {
+		for (i = n / 2; i-- > 0;)
+			cm_fidx_sift64(scratch, i, n);
+		for (i = n; i-- > 1;) {
+			u64 top = scratch[0];
+
+			scratch[0] = scratch[i];
+			scratch[i] = top;
+			cm_fidx_sift64(scratch, 0, i);
+		}
+		for (i = 0; i < n; i++)
+			p[i] = (u32)(scratch[i] & CM_FIDX_ENT_MASK);
+		return;
+	}
 	for (i = n / 2; i-- > 0;)
 		cm_fidx_sift(t, p, i, n);
 	for (i = n; i-- > 1;) {
@@ -770,7 +820,7 @@ static inline int cm_ftable_index(struct cm_ftable *t)
 	u32 *aux = x->aux;
 	u32 n = t->nflows < t->cap ? t->nflows : t->cap;
 	u32 room = n + n / 4 + 64 < t->cap ? n + n / 4 + 64 : t->cap;
-	u32 i, g, ng = 0, nl = 0, run = CM_FIDX_NONE;
+	u32 i, j, g, ng = 0, nl = 0, run = CM_FIDX_NONE;
 	u32 budget = CM_FIDX_PROBES(n);
 	u32 first[CM_FIDX_GROUPS];
 
@@ -842,31 +892,37 @@ static inline int cm_ftable_index(struct cm_ftable *t)
 		aux[first[g]] = g;
 	}
 
-	/* 3: the values of each group; the rest in a list (nl <= i); aux[i]
-	 * becomes entry i's group (aux[f] of its mask's first entry f <= i
-	 * already is) */
-	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
-	for (i = 0; i < n; i++) {
-		u64 r;
+	/* 3: aux[i] becomes entry i's group (aux[f] of its mask's first
+	 * entry f <= i already is); then kind[] is free */
+	for (i = 0; i < n; i++)
+		aux[i] = kind[i] == CM_FIDX_NONE ? CM_FIDX_NONE : aux[kind[i]];
 
-		if (kind[i] == CM_FIDX_NONE) {
-			aux[i] = CM_FIDX_NONE;
+	/* 4: the entries in rank order in linear[] (they are, unless edited
+	 * since); the values of each group inserted from the last, so that
+	 * each goes first in the list of its value, O(1); then the rest,
+	 * in rank order, into the linear list (nl <= j) */
+	for (i = 0; i < n; i++)
+		x->linear[i] = i;
+	x->nlinear = n;
+	/* the slots have room for 2 n keys, free until the values go in */
+	cm_fidx_sort_linear(t, (u64 *)x->slots);
+	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
+	for (j = n; j-- > 0;) {
+		i = x->linear[j];
+		g = aux[i];
+		if (g == CM_FIDX_NONE || g == CM_FIDX_LIN)
 			continue;
-		}
-		g = aux[kind[i]];
-		aux[i] = g;
-		if (g == CM_FIDX_LIN) {
-			kind[nl++] = i;
-			continue;
-		}
 		if (!cm_fidx_insert(t, g, i, budget))
 			return -EPROTO;
-		r = cm_flow_rank(&t->flows[i]);
-		if (r < x->groups[g].min)
-			x->groups[g].min = r;
+		/* the last inserted ranks lowest */
+		x->groups[g].min = cm_flow_rank(&t->flows[i]);
+	}
+	for (j = 0; j < n; j++) {
+		i = x->linear[j];
+		if (aux[i] == CM_FIDX_LIN)
+			x->linear[nl++] = i;
 	}
 	x->nlinear = nl;
-	cm_fidx_sort_linear(t);
 	/* groups by the lowest rank they hold, for the lookup's early exit */
 	x->ngroups = 0;
 	for (g = 0; g < ng; g++) {
