@@ -19,7 +19,9 @@
  *    their ratio to the rate without changes), the changes the node saw
  *    per second, and the staleness: from the host's change to the end of
  *    the node's poll that made it visible (the next lookup sees it),
- *    median, 99th percentile and maximum. The whole-table host coalesces:
+ *    median, 99th percentile and maximum; and the share of the node's
+ *    time spent in its polls (what changes take from lookups, robust to
+ *    a busy machine where lookups/s are not). The whole-table host coalesces:
  *    it applies every change due, then publishes once (its best case).
  *    Both sides run in one thread, in turns (see traffic()).
  *
@@ -384,6 +386,7 @@ static void add_lat(struct fb *b, double ns)
 
 struct traffic_res {
 	double lookups_per_s, changes_per_s;
+	double poll_share;		/* of the node's time, in its polls */
 	u64 checkpoints;
 };
 
@@ -399,7 +402,7 @@ static void traffic(struct fb *b, int model, double rate, double secs,
 		    struct traffic_res *res)
 {
 	u64 lookups = 0, seen, ki = 0, k = 0;
-	double t0, t1, t, host = 0;
+	double t0, t1, t, tp, host = 0, polls = 0;
 	u32 i, pos;
 
 	memset(res, 0, sizeof(*res));
@@ -429,6 +432,7 @@ static void traffic(struct fb *b, int model, double rate, double secs,
 		if (rate > 0)
 			host += host_changes(b, t0 + host, &k);
 		/* the poll */
+		tp = now_ns();
 		if (model == M_LOG) {
 			int got = cm_flog_sync(b->ft, b->log, &b->l, SELF,
 					       &b->cur, &b->spare, &b->nr);
@@ -451,8 +455,10 @@ static void traffic(struct fb *b, int model, double rate, double secs,
 			}
 		}
 		t1 = now_ns();
+		polls += t1 - tp;
 	} while (t1 - t0 - host < secs * 1e9);
 	res->lookups_per_s = lookups / ((t1 - t0 - host) / 1e9);
+	res->poll_share = polls / (t1 - t0 - host);
 	if (model == M_LOG) {
 		/* the rest of the log, then the node's table is the host's,
 		 * entry for entry */
@@ -509,10 +515,10 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	fprintf(out, "model,flows,rate,node_ns_per_change,keepup_per_s,publish_ns,lookups_per_s,lookup_ratio,changes_per_s,stale_p50_ms,stale_p99_ms,stale_max_ms,checkpoints\n");
+	fprintf(out, "model,flows,rate,node_ns_per_change,keepup_per_s,publish_ns,lookups_per_s,lookup_ratio,changes_per_s,stale_p50_ms,stale_p99_ms,stale_max_ms,checkpoints,poll_share\n");
 	for (s = 0; s < nsizes; s++) {
 		double ns[NMODELS], pub, base[NMODELS] = { 0 };
-		double lps[NMODELS][64], cps[NMODELS][64];
+		double lps[NMODELS][64], cps[NMODELS][64], pls[NMODELS][64];
 		u64 ckpts[NMODELS];
 		struct traffic_res res;
 		struct fb b;
@@ -534,6 +540,7 @@ int main(int argc, char **argv)
 					traffic(&b, m, rates[r], secs, &res);
 					lps[m][run] = res.lookups_per_s;
 					cps[m][run] = res.changes_per_s;
+					pls[m][run] = res.poll_share;
 					ckpts[m] += res.checkpoints;
 				}
 			}
@@ -544,14 +551,15 @@ int main(int argc, char **argv)
 				if (!r)
 					base[m] = l;
 				qsort(lat, n, sizeof(*lat), cmp_double);
-				fprintf(out, "%s,%u,%.0f,%.0f,%.0f,%.0f,%.0f,%.3f,%.0f,%.3f,%.3f,%.3f,%llu\n",
+				fprintf(out, "%s,%u,%.0f,%.0f,%.0f,%.0f,%.0f,%.3f,%.0f,%.3f,%.3f,%.3f,%llu,%.4f\n",
 					model_names[m], sizes[s], rates[r], ns[m],
 					1e9 / ns[m], m == M_WHOLE ? pub : 0, l,
 					l / base[m], median(cps[m], runs),
 					n ? lat[n / 2] / 1e6 : 0,
 					n ? lat[n * 99 / 100] / 1e6 : 0,
 					n ? lat[n - 1] / 1e6 : 0,
-					(unsigned long long)ckpts[m]);
+					(unsigned long long)ckpts[m],
+					median(pls[m], runs));
 				fflush(out);
 			}
 		}

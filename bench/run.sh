@@ -390,7 +390,8 @@ rst="$RESULTS/performance.rst.inc"
 		echo "flows between polls while the host makes the given changes a"
 		echo "second; lookups/s are the node's own (median of $FLOWLOG_RUNS runs"
 		echo "of $FLOWLOG_SECS s), stale is from the host's change to the end"
-		echo "of the poll that made it visible, over all runs."
+		echo "of the poll that made it visible, over all runs; polls: the share"
+		echo "of the node's time spent in them, what changes take from lookups."
 		echo
 		echo ".. list-table::"
 		echo "   :header-rows: 1"
@@ -406,7 +407,8 @@ rst="$RESULTS/performance.rst.inc"
 		echo "     - stale p99 ms"
 		echo "     - stale max ms"
 		echo "     - checkpoints"
-		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %.0f\n     - %.0f\n     - %.0f\n     - %.2f\n     - %.2f\n     - %.3f\n     - %.3f\n     - %.3f\n     - %s\n", $2, $1, $4, $5, $3, $7 / 1e6, $8, $10, $11, $12, $13 }' \
+		echo "     - polls % of time"
+		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %.0f\n     - %.0f\n     - %.0f\n     - %.2f\n     - %.2f\n     - %.3f\n     - %.3f\n     - %.3f\n     - %s\n     - %.2f\n", $2, $1, $4, $5, $3, $7 / 1e6, $8, $10, $11, $12, $13, $14 * 100 }' \
 			"$RESULTS/flowlog.csv"
 		echo
 		if [ -s "$RESULTS/flowlog.png" ]; then

@@ -152,7 +152,6 @@ static inline size_t cm_ftable_size(u32 cap)
 {
 	return sizeof(struct cm_ftable) +
 	       (size_t)cap * (sizeof(struct chainmesh_flow) + 4 * sizeof(u32)) +
-	       sizeof(u32) +	/* the slots 8-aligned: sorts keys there */
 	       ((size_t)1 << cm_fidx_shift(cap)) * sizeof(struct cm_fidx_slot);
 }
 
@@ -180,7 +179,9 @@ static inline void cm_ftable_init(struct cm_ftable *t, u32 cap)
 	t->ix.aux = t->ix.linear + cap;
 	t->ix.next = t->ix.aux + cap;
 	t->byid = t->ix.next + cap;
-	t->ix.slots = (struct cm_fidx_slot *)(t->byid + cap + (cap & 1));
+	/* 8-aligned (the index build sorts u64 keys there): the four u32
+	 * arrays take 16 bytes an entry */
+	t->ix.slots = (struct cm_fidx_slot *)(t->byid + cap);
 }
 
 /* A table of @cap (1..CHAINMESH_MAX_FLOWS) entries, or NULL; may sleep. */
