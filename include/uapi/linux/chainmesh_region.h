@@ -221,7 +221,9 @@ struct chainmesh_flow {
 /*
  * Per-node flow log: increments of the node's flow table (flow.h,
  * flowlog.h), a header line then flog_slots entries; position p lives in
- * entry p & (flog_slots - 1). Positions run free over 32 bits.
+ * entry p & (flog_slots - 1). Positions run free over 32 bits. The log,
+ * its header fields (flogs_off, flog_stride, flog_slots) and the table
+ * header's log_pos and gen belong to layout version 3.
  */
 struct chainmesh_flog_hdr {
 	__le32 head;		/* host writes (release) after a whole batch;
