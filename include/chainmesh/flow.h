@@ -824,17 +824,32 @@ static inline int cm_ftable_index(struct cm_ftable *t)
 	u32 i, j, g, ng = 0, nl = 0, run = CM_FIDX_NONE;
 	u32 budget = CM_FIDX_PROBES(n);
 	u32 first[CM_FIDX_GROUPS];
+	bool sorted = true;
+	u64 prank = 0;
 
 	x->owner = NULL;
 	x->probes = 0;
 	x->used = 0;
 	x->shift = cm_fidx_shift(room);
-	cm_ftable_byid(t);
+	t->byid_ok = true;
+	memset(t->byid, 0xff, t->cap * sizeof(*t->byid));
 
 	/* 1: the distinct masks, each known by its first entry f (kind[i]
-	 * of its entries), with its number of entries in aux[f] */
+	 * of its entries), with its number of entries in aux[f]; on the way
+	 * (one pass over the entries, the cost of a big table) @byid and
+	 * whether the entries are in table order */
 	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
 	for (i = 0; i < n; i++) {
+		u32 id = le32_to_cpu(t->flows[i].flow_id);
+		u64 r = cm_flow_rank(&t->flows[i]);
+
+		if (id >= t->cap || t->byid[id] != CM_FIDX_NONE)
+			t->byid_ok = false;
+		else
+			t->byid[id] = i;
+		if (r < prank)
+			sorted = false;
+		prank = r;
 		if (!cm_fidx_flow(&t->flows[i], v, m)) {
 			kind[i] = CM_FIDX_NONE;	/* matches nothing */
 			continue;
@@ -906,7 +921,8 @@ static inline int cm_ftable_index(struct cm_ftable *t)
 		x->linear[i] = i;
 	x->nlinear = n;
 	/* the slots have room for 2 n keys, free until the values go in */
-	cm_fidx_sort_linear(t, (u64 *)x->slots);
+	if (!sorted)
+		cm_fidx_sort_linear(t, (u64 *)x->slots);
 	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
 	for (j = n; j-- > 0;) {
 		i = x->linear[j];
