@@ -8,6 +8,9 @@
 #   update.csv              hop_bench: ns per change of a node's flow table
 #   traffic.csv traffic.txt hop_bench -T: lookups per second while the
 #                           table is republished at given rates
+#   flowlog.csv flowlog.txt flowlog_bench: single-flow changes, the flow
+#                           log against whole-table republishing
+#   flowlog.png             node cost per change and staleness (gnuplot)
 #   callgrind.csv           instructions per packet (valgrind, repeatable)
 #   ring.png                throughput by batch size (gnuplot)
 #   flows.png               lookup and update cost by table size (gnuplot)
@@ -27,7 +30,9 @@
 # (runs and length of each lookups-under-updates point, default 3 and
 # 1000), TRAFFIC_RATES (publishes per second, "0,10,100,1000"),
 # TRAFFIC_CPUS (reader, writer and builder CPUs, default RING_CPUS), MEMIF=0
-# (skip memif.sh; MEMIF_RUNS its runs, default 5), CHAIN=0
+# (skip memif.sh; MEMIF_RUNS its runs, default 5), FLOWLOG_RUNS and
+# FLOWLOG_SECS (flowlog_bench: runs and seconds of each point, default 3
+# and 0.5), CHAIN=0
 # (skip the lab chain benchmark; chain.sh's own knobs: CHAIN_RUNS, SECS,
 # PINGS, HOPS), BENCH_DOC (an .rst file: the text between its
 # ".. bench-results-begin" and ".. bench-results-end" lines becomes the
@@ -48,10 +53,12 @@ TRAFFIC_RUNS=${TRAFFIC_RUNS:-3}
 TRAFFIC_MS=${TRAFFIC_MS:-1000}
 TRAFFIC_RATES=${TRAFFIC_RATES:-0,10,100,1000}
 TRAFFIC_CPUS=${TRAFFIC_CPUS:-$RING_CPUS}
+FLOWLOG_RUNS=${FLOWLOG_RUNS:-3}
+FLOWLOG_SECS=${FLOWLOG_SECS:-0.5}
 
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain,chain_tcp}.{csv,txt} \
-	"$RESULTS"/{ring,chain,chain_tcp,flows}.png \
+rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain,chain_tcp,flowlog}.{csv,txt} \
+	"$RESULTS"/{ring,chain,chain_tcp,flows,flowlog}.png \
 	"$RESULTS"/memif.{csv,txt} \
 	"$RESULTS"/chain.raw.csv "$RESULTS"/chain_tcp.raw.csv "$RESULTS"/performance.rst.inc "$RESULTS"/callgrind.out.*
 make -s
@@ -79,6 +86,11 @@ if [ "$(nproc)" -ge 2 ]; then
 else
 	log "hop_bench -T skipped (needs two CPUs)"
 fi
+
+# 2b. Single-flow changes: the flow log against the whole table.
+log "flowlog_bench: $FLOWLOG_RUNS runs of $FLOWLOG_SECS s per point"
+./flowlog_bench -r "$FLOWLOG_RUNS" -d "$FLOWLOG_SECS" -o "$RESULTS/flowlog.csv" \
+	2>&1 | tee "$RESULTS/flowlog.txt"
 
 # 3. Instructions per packet under callgrind, only the hop (or the scan)
 #    counted: test flows burst packets.
@@ -232,6 +244,40 @@ if [ -s "$RESULTS/update.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	log "wrote $RESULTS/flows.png"
 fi
 
+if [ -s "$RESULTS/flowlog.csv" ] && command -v gnuplot >/dev/null 2>&1; then
+	# flows, node ns per change (log, whole), p99 staleness ms at
+	# 10000 changes/s (log, whole), lookup ratio at 10000/s (log, whole)
+	awk -F, 'FNR > 1 && $3 == 10000 {
+			ns[$2, $1] = $4; st[$2, $1] = $11; lr[$2, $1] = $8; f[$2] = 1
+		}
+		END {
+			for (n in f)
+				printf "%s %s %s %s %s %s %s\n", n, ns[n, "log"],
+					ns[n, "whole"], st[n, "log"], st[n, "whole"],
+					lr[n, "log"], lr[n, "whole"]
+		}' "$RESULTS/flowlog.csv" | sort -n > "$RESULTS/flowlog.dat"
+	gnuplot <<-EOF
+	set terminal pngcairo size 1000,420 font ",10"
+	set output "$RESULTS/flowlog.png"
+	set multiplot layout 1,2 title "Single-flow changes: flow log vs whole-table republishing (median of $FLOWLOG_RUNS runs)"
+	set logscale xy 10
+	set xrange [700:150000]
+	set format y "10^{%L}"
+	set grid
+	set key top left box opaque
+	set xlabel "flows in the node's table"
+	set ylabel "node's ns per change"
+	plot "$RESULTS/flowlog.dat" using 1:2 with linespoints lw 2 pt 7 title "flow log (apply)", \
+	     "" using 1:3 with linespoints lw 2 pt 5 title "whole table (snapshot)"
+	set ylabel "staleness, 99th percentile, ms"
+	set title "at 10 000 changes a second"
+	plot "$RESULTS/flowlog.dat" using 1:4 with linespoints lw 2 pt 7 title "flow log", \
+	     "" using 1:5 with linespoints lw 2 pt 5 title "whole table"
+	unset multiplot
+	EOF
+	log "wrote $RESULTS/flowlog.png"
+fi
+
 # 6. The tables as reStructuredText.
 rst="$RESULTS/performance.rst.inc"
 {
@@ -369,6 +415,44 @@ rst="$RESULTS/performance.rst.inc"
 		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %s\n     - %.0f\n     - %.1f\n     - %.2f\n     - %.0f\n     - %.0f\n", $1, $10, $2, $8, $5, $9, $6, $7 }' \
 			"$RESULTS/traffic.csv"
 		echo
+	fi
+	if [ -s "$RESULTS/flowlog.csv" ]; then
+		echo "Single-flow changes (\`\`bench/flowlog_bench\`\`, userspace, the"
+		echo "nodes' shared code): the flow log (increments applied to the"
+		echo "table and its index, \`\`cm_flog_sync()\`\`) against whole-table"
+		echo "republishing (publish, then the node's snapshot), in the same run."
+		echo "Node ns/change: the node's cost of one change (log: fetch, validate"
+		echo "and apply; whole: copy, validate and index the table), and the"
+		echo "changes a second that makes. Under changes: the node looks up 64"
+		echo "flows between polls while the host makes the given changes a"
+		echo "second; lookups/s are the node's own (median of $FLOWLOG_RUNS runs"
+		echo "of $FLOWLOG_SECS s), stale is from the host's change to the end"
+		echo "of the poll that made it visible, over all runs; polls: the share"
+		echo "of the node's time spent in them, what changes take from lookups."
+		echo
+		echo ".. list-table::"
+		echo "   :header-rows: 1"
+		echo
+		echo "   * - flows"
+		echo "     - model"
+		echo "     - node ns/change"
+		echo "     - keeps up with /s"
+		echo "     - changes/s"
+		echo "     - Mlookups/s"
+		echo "     - vs none"
+		echo "     - stale p50 ms"
+		echo "     - stale p99 ms"
+		echo "     - stale max ms"
+		echo "     - checkpoints"
+		echo "     - polls % of time"
+		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %.0f\n     - %.0f\n     - %.0f\n     - %.2f\n     - %.2f\n     - %.3f\n     - %.3f\n     - %.3f\n     - %s\n     - %.2f\n", $2, $1, $4, $5, $3, $7 / 1e6, $8, $10, $11, $12, $13, $14 * 100 }' \
+			"$RESULTS/flowlog.csv"
+		echo
+		if [ -s "$RESULTS/flowlog.png" ]; then
+			echo ".. image:: ${RING_PNG_URI%ring.png}flowlog.png"
+			echo "   :alt: node cost per change and staleness, flow log and whole table"
+			echo
+		fi
 	fi
 	if [ -s "$RESULTS/chain.csv" ]; then
 		echo "Chain through QEMU TCG guests in the lab (bench/chain.sh): VM1 sends"

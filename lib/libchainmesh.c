@@ -362,30 +362,34 @@ static struct cml_node *cml_of(struct cm_dp *dp)
 	return (struct cml_node *)((char *)dp - offsetof(struct cml_node, dp));
 }
 
-/* Our table as the host last published it, validated (flow.h); one it
- * refused is not copied again until the host writes another. */
-const struct cm_ftable *cml_table(struct cml_node *n)
+/*
+ * Our table as the host last published it, validated (flow.h), with the
+ * increments of our flow log applied (flowlog.h, cm_flog_sync()) when
+ * @log: between bursts, never under a frame's lookup. A table or a log
+ * it refused is not read again until the host writes another.
+ */
+const struct cm_ftable *cml_table(struct cml_node *n, bool log)
 {
 	void *shared = cm_ftable(n->base, &n->l, n->self);
+	struct chainmesh_flog_hdr *fl = cm_flog(n->base, &n->l, n->self);
 	u32 seq = le32_to_cpu(READ_ONCE(cm_ftable_hdr(shared)->seq));
-	struct cm_ftable *t;
 	int err;
 
-	if (seq == n->ft->seq || (n->ft_refused && seq == n->ft_refused_seq))
+	if (seq == n->ft->seq &&
+	    (!log || le32_to_cpu(READ_ONCE(fl->head)) == n->ft->log_pos))
 		return n->ft;
-	err = cm_ftable_snapshot(shared, &n->l, n->self, n->ft_spare);
-	if (err == -EPROTO) {
-		if (!n->ft_refused)
-			cml_log(n, "node %u: flow table (seq %u) refused:"
-				" keeping seq %u", n->self, seq, n->ft->seq);
+	if (!log && !cm_flog_new_gen(shared, n->ft))
+		return n->ft;
+	err = cm_flog_sync(shared, fl, &n->l, n->self, &n->ft, &n->ft_spare,
+			   &n->flog);
+	if (err == -EPROTO && !n->ft_refused) {
+		cml_log(n, "node %u: flow table (seq %u) or its log (at %u)"
+			" refused: keeping seq %u", n->self, seq,
+			n->ft->log_pos, n->ft->seq);
 		n->ft_refused = true;
-		n->ft_refused_seq = seq;
+	} else if (err >= 0) {
+		n->ft_refused = false;
 	}
-	if (err)
-		return n->ft;
-	t = n->ft;
-	n->ft = n->ft_spare;
-	n->ft_spare = t;
 	return n->ft;
 }
 
@@ -400,7 +404,8 @@ static const struct cm_ftable *cml_table_op(struct cm_dp *dp, bool need)
 	const struct cm_ftable *old = n->ft;
 
 	(void)need;
-	return cml_table(n) != old ? n->ft : NULL;
+	/* a new generation only: a frame's lookup may still be in use */
+	return cml_table(n, false) != old ? n->ft : NULL;
 }
 
 static void cml_judged_op(struct cm_dp *dp, u32 peer)
@@ -528,7 +533,7 @@ CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 	cm_dp_returns(dp, &cml_dp_ops, max);
 	if (cm_dp_peer_changes_due(dp))
 		cm_dp_peer_changes(dp, &cml_dp_ops, cml_report);
-	t = cml_table(n);
+	t = cml_table(n, true);
 	cml_rx_cur = &rx;
 	cm_dp_rx_poll(dp, &cml_dp_ops, max, fenced, &t);
 	cml_rx_cur = NULL;
@@ -559,7 +564,7 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 			   int count)
 {
 	struct cm_dp *dp = &n->dp;
-	const struct cm_ftable *t = cml_table(n);
+	const struct cm_ftable *t = cml_table(n, true);
 	u32 plen, sent = 0, dropped = 0;
 	enum cm_tx_drop why;
 	struct cm_ctx ctx;
@@ -689,7 +694,7 @@ CML_EXPORT int cml_send(struct cml_node *n, const void *frame, uint32_t len,
 		cm_dp_tx_drop(&n->dp, CM_TX_DROP_LEN);
 		return -EMSGSIZE;
 	}
-	t = cml_table(n);
+	t = cml_table(n, true);
 	if (ctx) {
 		c.chain = ctx->chain;
 		c.hop = ctx->hop;
@@ -838,7 +843,9 @@ CML_EXPORT int cml_join(struct cml_node *n)
 	if (!n->ft) {
 		n->ft = cm_ftable_alloc(l->p.max_flows);
 		n->ft_spare = cm_ftable_alloc(l->p.max_flows);
-		if (!n->ft || !n->ft_spare)
+		n->flog.buf = calloc(l->flog_slots, sizeof(*n->flog.buf));
+		n->flog.max = CML_FLOG_ROUND;
+		if (!n->ft || !n->ft_spare || !n->flog.buf)
 			return -ENOMEM;
 	}
 	/* Empty, seq 0: what the region holds until the host publishes. */
@@ -904,7 +911,7 @@ CML_EXPORT void cml_leave(struct cml_node *n)
 	if (bufs) {
 		rx.bufs = bufs;
 		rx.n = 0;
-		t = cml_table(n);
+		t = cml_table(n, true);
 		cml_rx_cur = &rx;
 		cm_dp_rx_poll(dp, &cml_dp_ops, (int)max, cm_dp_fenced(dp), &t);
 		cml_rx_cur = NULL;
@@ -933,6 +940,7 @@ CML_EXPORT void cml_close(struct cml_node *n)
 	n->dp.peer = NULL;
 	cm_ftable_free(n->ft);
 	cm_ftable_free(n->ft_spare);
+	free(n->flog.buf);
 	if (n->base)
 		munmap(n->base, n->size);
 	if (n->regs)

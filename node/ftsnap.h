@@ -6,6 +6,9 @@
 #include <linux/workqueue.h>
 
 #include <chainmesh/flow.h>
+/* not used yet (Documentation/datapath.rst, the flow log): included so
+ * that the modules' W=1 and sparse builds check it in the kernel */
+#include <chainmesh/flowlog.h>
 #include <chainmesh/layout.h>
 
 /*

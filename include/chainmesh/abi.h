@@ -57,7 +57,11 @@ CM_ABI_FIELD(chainmesh_region_hdr, ret_stride, 120);
 CM_ABI_FIELD(chainmesh_region_hdr, pools_off, 128);
 CM_ABI_FIELD(chainmesh_region_hdr, pool_stride, 136);
 CM_ABI_FIELD(chainmesh_region_hdr, host_epoch, 144);
-CM_ABI_FIELD(chainmesh_region_hdr, reserved, 152);
+CM_ABI_FIELD(chainmesh_region_hdr, flogs_off, 152);
+CM_ABI_FIELD(chainmesh_region_hdr, flog_stride, 160);
+CM_ABI_FIELD(chainmesh_region_hdr, flog_slots, 168);
+CM_ABI_FIELD(chainmesh_region_hdr, pad1, 172);
+CM_ABI_FIELD(chainmesh_region_hdr, reserved, 176);
 
 /* The node table: one cache line per node. */
 CM_ABI_SIZE(chainmesh_node, CHAINMESH_CACHELINE);
@@ -113,7 +117,9 @@ _Static_assert(sizeof(__le64) == 8, "return ring slot is 8 bytes");
 CM_ABI_SIZE(chainmesh_ftable_hdr, CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_ftable_hdr, seq, 0);
 CM_ABI_FIELD(chainmesh_ftable_hdr, nflows, 4);
-CM_ABI_FIELD(chainmesh_ftable_hdr, pad0, 8);
+CM_ABI_FIELD(chainmesh_ftable_hdr, log_pos, 8);
+CM_ABI_FIELD(chainmesh_ftable_hdr, gen, 12);
+CM_ABI_FIELD(chainmesh_ftable_hdr, pad0, 16);
 CM_ABI_SIZE(chainmesh_fhop, 4);
 CM_ABI_FIELD(chainmesh_fhop, flags, 0);
 CM_ABI_FIELD(chainmesh_fhop, hop, 1);
@@ -135,6 +141,18 @@ CM_ABI_FIELD(chainmesh_flow, src_mask, 36);
 CM_ABI_FIELD(chainmesh_flow, dst, 52);
 CM_ABI_FIELD(chainmesh_flow, dst_mask, 68);
 CM_ABI_FIELD(chainmesh_flow, pad, 84);
+
+/* A node's flow log: header line, then the entries (flowlog.h). */
+CM_ABI_SIZE(chainmesh_flog_hdr, CHAINMESH_CACHELINE);
+CM_ABI_FIELD(chainmesh_flog_hdr, head, 0);
+CM_ABI_FIELD(chainmesh_flog_hdr, pad0, 4);
+CM_ABI_SIZE(chainmesh_flog_ent, 16 + 2 * CHAINMESH_CACHELINE);
+CM_ABI_FIELD(chainmesh_flog_ent, seq, 0);
+CM_ABI_FIELD(chainmesh_flog_ent, op, 4);
+CM_ABI_FIELD(chainmesh_flog_ent, flags, 5);
+CM_ABI_FIELD(chainmesh_flog_ent, pad0, 6);
+CM_ABI_FIELD(chainmesh_flog_ent, pad1, 8);
+CM_ABI_FIELD(chainmesh_flog_ent, flow, 16);
 
 /* A node's counters: its line, then one entry per flow id. */
 CM_ABI_SIZE(chainmesh_node_stats, CHAINMESH_CACHELINE);

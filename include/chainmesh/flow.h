@@ -50,32 +50,41 @@ struct cm_chain {
 
 /*
  * Lookup index of a table (tuple space search), built from the private
- * copy by cm_ftable_index(): flows are grouped by their mask; each group of
- * at least CM_FIDX_MIN_GROUP flows has its masked values in one hash table
- * (open addressing, keyed by group and value, holding the lowest entry
- * index of each value, never more than half full); the rest, and groups
- * beyond CM_FIDX_GROUPS, are scanned in order. A lookup hashes the key once
- * per group, groups sorted by their lowest entry so that it stops at the
- * first group that cannot beat the match it has. Expected cost: one probe
- * per mask in use, whatever the number of flows.
+ * copy by cm_ftable_index() and kept up to date by cm_ftable_set() and
+ * cm_ftable_del() (the flow log's increments, flowlog.h): flows are
+ * grouped by their mask; each group has its masked values in one hash
+ * table (open addressing, keyed by group and value, never more than half
+ * full); the entries of one value hang off its slot in a list in rank
+ * order, so that a delete never needs a rebuild; masks beyond
+ * CM_FIDX_GROUPS groups (and, in a build, masks of a single flow) are in
+ * a list scanned in rank order. A flow's rank is its priority, then its
+ * flow id (cm_flow_rank()), then its position: the table's order, so
+ * entries may sit anywhere in the array. A lookup hashes the key once
+ * per group, groups in the order of the lowest rank they may hold, so
+ * that it stops at the first group that cannot beat the match it has.
+ * Expected cost: one probe per mask in use, whatever the number of flows.
  *
  * A table and its index are one allocation, sized for @cap entries
  * (cm_ftable_alloc(), cm_ftable_size()); building the index allocates
- * nothing and takes O(nflows) expected time.
+ * nothing and takes O(nflows) expected time, an insert or a delete O(1)
+ * expected (a linear-list entry: O(nlinear) to keep the list in order).
  */
 #define CM_FIDX_WORDS		10	/* struct cm_flow_key in 32-bit words */
 #define CM_FIDX_GROUPS		64
 #define CM_FIDX_MIN_GROUP	2	/* a lone flow is cheaper to match than hash */
 #define CM_FIDX_MIN_SHIFT	4
 #define CM_FIDX_NONE		0xffffffffu
+#define CM_FIDX_LIN		0xfffffffeu	/* aux[]: in the linear list */
 #define CM_FIDX_ENT_BITS	24	/* a slot holds group << 24 | entry */
 #define CM_FIDX_ENT_MASK	((1u << CM_FIDX_ENT_BITS) - 1)
+#define CM_FIDX_OP_PROBES	1024	/* probes an insert or delete may make */
 
 struct cm_fidx_group {
 	u32 mask[CM_FIDX_WORDS];	/* as struct cm_flow_key words */
-	u32 first;			/* lowest entry index in the group */
-	u32 size;
+	u32 size;			/* entries; 0: the group is free */
 	u32 narrow;			/* only words 0, 1, 2, 6 masked (IPv4) */
+	u64 min;			/* no entry ranks lower (a delete
+					 * leaves it low: a bound, not exact) */
 };
 
 struct cm_fidx_slot {
@@ -87,33 +96,45 @@ struct cm_fidx {
 	/* The hash's multipliers, odd, drawn per table (cm_ftable_init()):
 	 * entries a peer wrote cannot be chosen to collide. */
 	u64 mul[CM_FIDX_WORDS + 1];
-	u32 probes;			/* the build's, bounded */
+	u32 probes;			/* the build's, or an op's, bounded */
 	const void *owner;		/* the table it indexes, NULL: none */
-	u32 nflows;			/* the table's nflows when built */
-	u32 ngroups;
+	u32 nflows;			/* the table's nflows when last kept */
+	u32 ngroups;			/* groups in use, @order's length */
 	u32 nlinear;
 	u32 shift;			/* 1 << shift slots in use */
+	u32 used;			/* slots taken */
+	u8 order[CM_FIDX_GROUPS];	/* groups in use, by @min */
 	struct cm_fidx_group groups[CM_FIDX_GROUPS];
-	u32 *linear;			/* [cap] entries scanned in order */
-	u32 *aux;			/* [cap] the build's scratch */
+	u32 *linear;			/* [cap] entries scanned, rank order */
+	u32 *aux;			/* [cap] per entry: its group,
+					 * CM_FIDX_LIN, or CM_FIDX_NONE
+					 * (matches nothing, not indexed) */
+	u32 *next;			/* [cap] next entry of the same value */
 	struct cm_fidx_slot *slots;	/* [1 << cm_fidx_shift(cap)] */
 };
 
 /* A node's table in private memory: validated copy of its shared table.
  * @ix belongs to this copy only: after copying or editing entries by hand,
- * call cm_ftable_index() (until then lookups scan). */
+ * call cm_ftable_index() (until then lookups scan). cm_ftable_set() and
+ * cm_ftable_del() edit it keeping @ix and @byid current. */
 struct cm_ftable {
 	u32 seq;
 	u32 nflows;			/* <= cap */
 	u32 cap;			/* entries @flows and @ix have room for */
+	u32 log_pos;			/* flow log position it reflects */
+	u32 gen;			/* the checkpoint generation taken */
+	bool sorted;			/* @flows in rank order */
+	bool byid_ok;			/* @byid current: ids < cap, unique */
 	struct chainmesh_fhop hops[CHAINMESH_MAX_CHAINS];
 	struct chainmesh_flow *flows;	/* [cap], right after the struct */
+	u32 *byid;			/* [cap] flow id -> entry, or NONE */
 	struct cm_fidx ix;
 };
 
 _Static_assert(CHAINMESH_MAX_FLOWS <= CM_FIDX_ENT_MASK &&
 	       CHAINMESH_MAX_FLOWS <= 1u << 29 &&
-	       CM_FIDX_GROUPS < CM_FIDX_NONE >> CM_FIDX_ENT_BITS,
+	       CM_FIDX_GROUPS < CM_FIDX_NONE >> CM_FIDX_ENT_BITS &&
+	       CM_FIDX_GROUPS <= 256,
 	       "cm_fidx: sizes");
 
 /* log2 of the slots for @cap entries: at least twice @cap (<= 2^29). */
@@ -130,7 +151,7 @@ static inline u32 cm_fidx_shift(u32 cap)
 static inline size_t cm_ftable_size(u32 cap)
 {
 	return sizeof(struct cm_ftable) +
-	       (size_t)cap * (sizeof(struct chainmesh_flow) + 2 * sizeof(u32)) +
+	       (size_t)cap * (sizeof(struct chainmesh_flow) + 4 * sizeof(u32)) +
 	       ((size_t)1 << cm_fidx_shift(cap)) * sizeof(struct cm_fidx_slot);
 }
 
@@ -152,10 +173,15 @@ static inline void cm_ftable_init(struct cm_ftable *t, u32 cap)
 	for (i = 0; i <= CM_FIDX_WORDS; i++)
 		t->ix.mul[i] |= 1;
 	t->cap = cap;
+	t->sorted = true;
 	t->flows = (struct chainmesh_flow *)(t + 1);
 	t->ix.linear = (u32 *)(t->flows + cap);
 	t->ix.aux = t->ix.linear + cap;
-	t->ix.slots = (struct cm_fidx_slot *)(t->ix.aux + cap);
+	t->ix.next = t->ix.aux + cap;
+	t->byid = t->ix.next + cap;
+	/* 8-aligned (the index build sorts u64 keys there): the four u32
+	 * arrays take 16 bytes an entry */
+	t->ix.slots = (struct cm_fidx_slot *)(t->byid + cap);
 }
 
 /* A table of @cap (1..CHAINMESH_MAX_FLOWS) entries, or NULL; may sleep. */
@@ -184,11 +210,29 @@ static inline int cm_ftable_copy(struct cm_ftable *dst,
 	if (src->nflows > dst->cap)
 		return -E2BIG;
 	dst->ix.owner = NULL;
+	dst->byid_ok = false;
 	dst->seq = src->seq;
+	dst->log_pos = src->log_pos;
+	dst->gen = src->gen;
+	dst->sorted = src->sorted;
 	dst->nflows = src->nflows;
 	memcpy(dst->hops, src->hops, sizeof(dst->hops));
 	memcpy(dst->flows, src->flows, src->nflows * sizeof(src->flows[0]));
 	return 0;
+}
+
+/* A flow's place in table order, bar its position: priority, flow id. */
+static inline u64 cm_flow_rank(const struct chainmesh_flow *f)
+{
+	return (u64)le16_to_cpu(f->priority) << 32 | le32_to_cpu(f->flow_id);
+}
+
+/* Entry @a before entry @b of @t in table order (rank, then position). */
+static inline bool cm_fidx_before(const struct cm_ftable *t, u32 a, u32 b)
+{
+	u64 ra = cm_flow_rank(&t->flows[a]), rb = cm_flow_rank(&t->flows[b]);
+
+	return ra < rb || (ra == rb && a < b);
 }
 
 #define CM_ETH_HLEN		14
@@ -335,18 +379,30 @@ static inline bool cm_flow_match(const struct chainmesh_flow *f,
 	return true;
 }
 
-/* First match in priority order by scanning every entry, or NULL. */
+/*
+ * First match in table order by scanning every entry, or NULL: the first
+ * one that matches in a sorted table, the lowest ranked in any other.
+ */
 static inline const struct chainmesh_flow *
 cm_flow_lookup_linear(const struct cm_ftable *t, const struct cm_flow_key *k)
 {
+	const struct chainmesh_flow *best = NULL;
+	u64 rank = 0, r;
 	u32 i;
 
-	for (i = 0; i < t->nflows; i++)
-		if (cm_flow_match(&t->flows[i], k))
+	for (i = 0; i < t->nflows; i++) {
+		if (!cm_flow_match(&t->flows[i], k))
+			continue;
+		if (t->sorted)
 			return &t->flows[i];
-	return NULL;
+		r = cm_flow_rank(&t->flows[i]);
+		if (!best || r < rank) {
+			best = &t->flows[i];
+			rank = r;
+		}
+	}
+	return best;
 }
-
 /*
  * The index sees a key, and a flow's value and mask, as CM_FIDX_WORDS
  * words, all made the same way: word 0 holds family, protocol and VLAN,
@@ -528,35 +584,267 @@ static inline u32 cm_fidx_mask_slot(struct cm_ftable *t,
 	}
 }
 
-/* Put entry @i, value @v of group @g, in the value table, unless an
- * earlier entry of the group has the same value (it shadows @i).
- * Return: false past the probe budget. */
-static inline bool cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
-				  const u32 v[CM_FIDX_WORDS], u32 budget)
+/* Hash of value @v in group @g (a value has no bit outside its mask: the
+ * narrow hash is the hash). */
+static inline u32 cm_fidx_vhash(const struct cm_fidx *x, u32 g,
+				const u32 v[CM_FIDX_WORDS])
+{
+	const struct cm_fidx_group *gr = &x->groups[g];
+
+	return gr->narrow ? cm_fidx_hash4(x->mul, v, gr->mask, g) :
+			    cm_fidx_hash(x->mul, v, gr->mask, g);
+}
+
+/* The slot holding group @g's value @v (hash @h), or CM_FIDX_NONE;
+ * @free: set to the free slot ending the search, if it ended on one. */
+static inline u32 cm_fidx_find(struct cm_ftable *t, u32 g, u32 h,
+			       const u32 v[CM_FIDX_WORDS], u32 *free,
+			       u32 budget)
 {
 	struct cm_fidx *x = &t->ix;
-	const struct cm_fidx_group *gr = &x->groups[g];
-	u32 h, smask = (1u << x->shift) - 1, s, v2[CM_FIDX_WORDS];
+	u32 smask = (1u << x->shift) - 1, s, n, v2[CM_FIDX_WORDS];
 
-	/* a value has no bit outside its mask: the narrow hash is the hash */
-	h = gr->narrow ? cm_fidx_hash4(x->mul, v, gr->mask, g) :
-			 cm_fidx_hash(x->mul, v, gr->mask, g);
-	for (s = cm_fidx_home(x, h);; s = (s + 1) & smask) {
-		struct cm_fidx_slot *e = &x->slots[s];
+	*free = CM_FIDX_NONE;
+	for (s = cm_fidx_home(x, h), n = 0; n <= smask; s = (s + 1) & smask, n++) {
+		const struct cm_fidx_slot *e = &x->slots[s];
 
 		if (++x->probes > budget)
-			return false;
+			return CM_FIDX_NONE;
 		if (e->ent == CM_FIDX_NONE) {
-			e->hash = h;
-			e->ent = g << CM_FIDX_ENT_BITS | i;
-			return true;
+			*free = s;
+			return CM_FIDX_NONE;
 		}
 		if (e->hash != h || e->ent >> CM_FIDX_ENT_BITS != g)
 			continue;
 		cm_fidx_value(&t->flows[e->ent & CM_FIDX_ENT_MASK], v2);
 		if (cm_fidx_same(v, v2))
-			return true;
+			return s;
 	}
+	return CM_FIDX_NONE;
+}
+
+/* Put entry @i in group @g's value table: a slot of its own, or in rank
+ * order in the list of the entries of the same value. Return: false past
+ * the probe budget or with no free slot (the index is then unusable). */
+static inline bool cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
+				  u32 budget)
+{
+	struct cm_fidx *x = &t->ix;
+	u32 v[CM_FIDX_WORDS], h, s, free, p;
+
+	cm_fidx_value(&t->flows[i], v);
+	h = cm_fidx_vhash(x, g, v);
+	s = cm_fidx_find(t, g, h, v, &free, budget);
+	if (s == CM_FIDX_NONE) {
+		if (free == CM_FIDX_NONE)
+			return false;
+		x->slots[free].hash = h;
+		x->slots[free].ent = g << CM_FIDX_ENT_BITS | i;
+		x->next[i] = CM_FIDX_NONE;
+		x->used++;
+		return true;
+	}
+	p = x->slots[s].ent & CM_FIDX_ENT_MASK;
+	if (cm_fidx_before(t, i, p)) {
+		x->next[i] = p;
+		x->slots[s].ent = g << CM_FIDX_ENT_BITS | i;
+		return true;
+	}
+	while (x->next[p] != CM_FIDX_NONE && cm_fidx_before(t, x->next[p], i)) {
+		if (++x->probes > budget)
+			return false;
+		p = x->next[p];
+	}
+	x->next[i] = x->next[p];
+	x->next[p] = i;
+	return true;
+}
+
+/* Free slot @s, moving back the entries after it that may not sit past
+ * a free slot (linear probing: no tombstones). */
+static inline void cm_fidx_unslot(struct cm_fidx *x, u32 s)
+{
+	u32 smask = (1u << x->shift) - 1, j = s, k, n;
+
+	for (n = 0; n < smask; n++) {
+		j = (j + 1) & smask;
+		if (x->slots[j].ent == CM_FIDX_NONE)
+			break;
+		k = cm_fidx_home(x, x->slots[j].hash);
+		/* can the entry at j move to s: is s in [k, j) cyclically? */
+		if ((j > s && (k <= s || k > j)) || (j < s && k <= s && k > j)) {
+			x->slots[s] = x->slots[j];
+			s = j;
+		}
+	}
+	x->slots[s].ent = CM_FIDX_NONE;
+	x->used--;
+}
+
+/* Entry @i out of group @g's value table, or renamed @to (it moved in
+ * the array; CM_FIDX_NONE: removed). Return: false if not found. */
+static inline bool cm_fidx_unlink(struct cm_ftable *t, u32 g, u32 i, u32 to)
+{
+	struct cm_fidx *x = &t->ix;
+	u32 v[CM_FIDX_WORDS], h, s, free, p, n;
+
+	cm_fidx_value(&t->flows[i], v);
+	h = cm_fidx_vhash(x, g, v);
+	s = cm_fidx_find(t, g, h, v, &free, x->probes + CM_FIDX_OP_PROBES);
+	if (s == CM_FIDX_NONE)
+		return false;
+	p = x->slots[s].ent & CM_FIDX_ENT_MASK;
+	if (p == i) {
+		if (to != CM_FIDX_NONE)
+			x->slots[s].ent = g << CM_FIDX_ENT_BITS | to;
+		else if (x->next[i] != CM_FIDX_NONE)
+			x->slots[s].ent = g << CM_FIDX_ENT_BITS | x->next[i];
+		else
+			cm_fidx_unslot(x, s);
+	} else {
+		for (n = 0; x->next[p] != i; n++) {
+			if (x->next[p] == CM_FIDX_NONE || n > t->cap)
+				return false;
+			p = x->next[p];
+		}
+		x->next[p] = to != CM_FIDX_NONE ? to : x->next[i];
+	}
+	if (to != CM_FIDX_NONE)
+		x->next[to] = x->next[i];
+	return true;
+}
+
+/* Where entry @i goes in the linear list (rank order), or is. */
+static inline u32 cm_fidx_lin_pos(const struct cm_ftable *t, u32 i)
+{
+	const struct cm_fidx *x = &t->ix;
+	u32 lo = 0, hi = x->nlinear, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (cm_fidx_before(t, x->linear[mid], i))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Sift p[i] down the max-heap p[0..n) of entry indices (rank order). */
+static inline void cm_fidx_sift(const struct cm_ftable *t, u32 *p, u32 i, u32 n)
+{
+	u32 top = p[i], c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && cm_fidx_before(t, p[c], p[c + 1]))
+			c++;
+		if (!cm_fidx_before(t, top, p[c]))
+			break;
+		p[i] = p[c];
+		i = c;
+	}
+	p[i] = top;
+}
+
+/* Sift k[i] down the max-heap k[0..n). */
+static inline void cm_fidx_sift64(u64 *k, u32 i, u32 n)
+{
+	u64 top = k[i];
+	u32 c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && k[c] < k[c + 1])
+			c++;
+		if (top >= k[c])
+			break;
+		k[i] = k[c];
+		i = c;
+	}
+	k[i] = top;
+}
+
+#define CM_FIDX_KEY_ID_BITS	20	/* ids a sort key holds */
+
+/*
+ * The linear list (@n entries, in place) in rank order, O(n) when it
+ * already is. Else a heapsort of keys (priority, flow id, position) in
+ * @scratch, room for @n u64 (the value table before it is built): the
+ * entries themselves are 128 bytes apart, comparing them would miss the
+ * cache twice per compare; with a flow id too large for a key, of them.
+ */
+static inline void cm_fidx_sort_linear(struct cm_ftable *t, u64 *scratch)
+{
+	u32 *p = t->ix.linear, n = t->ix.nlinear, i, k, id;
+
+	for (i = 1; i < n; i++)
+		if (!cm_fidx_before(t, p[i - 1], p[i]))
+			break;
+	if (i >= n)
+		return;
+	for (i = 0; i < n && scratch; i++) {
+		id = le32_to_cpu(t->flows[p[i]].flow_id);
+		if (id >> CM_FIDX_KEY_ID_BITS)
+			break;
+		scratch[i] = (u64)le16_to_cpu(t->flows[p[i]].priority) << 44 |
+			     (u64)id << CM_FIDX_ENT_BITS | p[i];
+	}
+	if (scratch && i == n) {
+		for (i = n / 2; i-- > 0;)
+			cm_fidx_sift64(scratch, i, n);
+		for (i = n; i-- > 1;) {
+			u64 top = scratch[0];
+
+			scratch[0] = scratch[i];
+			scratch[i] = top;
+			cm_fidx_sift64(scratch, 0, i);
+		}
+		for (i = 0; i < n; i++)
+			p[i] = (u32)(scratch[i] & CM_FIDX_ENT_MASK);
+		return;
+	}
+	for (i = n / 2; i-- > 0;)
+		cm_fidx_sift(t, p, i, n);
+	for (i = n; i-- > 1;) {
+		k = p[0];
+		p[0] = p[i];
+		p[i] = k;
+		cm_fidx_sift(t, p, 0, i);
+	}
+}
+
+/* Move group @g to its place in @order by its min (it just went down). */
+static inline void cm_fidx_order_up(struct cm_fidx *x, u32 g)
+{
+	u32 o;
+
+	for (o = 0; o < x->ngroups && x->order[o] != g; o++)
+		;
+	for (; o > 0 && x->groups[x->order[o - 1]].min > x->groups[g].min; o--)
+		x->order[o] = x->order[o - 1];
+	x->order[o] = (u8)g;
+}
+
+/* @byid from the entries: false if an id is >= cap or taken twice. */
+static inline bool cm_ftable_byid(struct cm_ftable *t)
+{
+	u32 i, id;
+
+	t->byid_ok = false;
+	memset(t->byid, 0xff, t->cap * sizeof(*t->byid));
+	for (i = 0; i < t->nflows; i++) {
+		id = le32_to_cpu(t->flows[i].flow_id);
+		if (id >= t->cap || t->byid[id] != CM_FIDX_NONE)
+			return false;
+		t->byid[id] = i;
+	}
+	t->byid_ok = true;
+	return true;
 }
 
 /*
@@ -566,7 +854,10 @@ static inline bool cm_fidx_insert(struct cm_ftable *t, u32 g, u32 i,
  * cm_ftable_snapshot() on every table a node takes, and by whoever else
  * looks up in a table it compiled or copied. O(nflows), no allocation:
  * the index lives in @t's own arrays. The hash is keyed per table and
- * the build's probes are bounded (CM_FIDX_PROBES()).
+ * the build's probes are bounded (CM_FIDX_PROBES()). The value table is
+ * sized with room for a quarter more entries, which cm_ftable_set() may
+ * add before the next build. Also builds @byid (t->byid_ok says if the
+ * ids allowed it).
  *
  * Return: 0, or -EPROTO when the entries crowd so few slots that the
  * budget ran out (no index: lookups in @t would scan).
@@ -578,17 +869,36 @@ static inline int cm_ftable_index(struct cm_ftable *t)
 	u32 *kind = x->linear;	/* per entry while building, then the list */
 	u32 *aux = x->aux;
 	u32 n = t->nflows < t->cap ? t->nflows : t->cap;
-	u32 i, g, ng = 0, nl = 0, run = CM_FIDX_NONE;
+	u32 room = n + n / 4 + 64 < t->cap ? n + n / 4 + 64 : t->cap;
+	u32 i, j, g, ng = 0, nl = 0, run = CM_FIDX_NONE;
 	u32 budget = CM_FIDX_PROBES(n);
+	u32 first[CM_FIDX_GROUPS];
+	bool sorted = true;
+	u64 prank = 0;
 
 	x->owner = NULL;
 	x->probes = 0;
-	x->shift = cm_fidx_shift(n);
+	x->used = 0;
+	x->shift = cm_fidx_shift(room);
+	t->byid_ok = true;
+	memset(t->byid, 0xff, t->cap * sizeof(*t->byid));
 
 	/* 1: the distinct masks, each known by its first entry f (kind[i]
-	 * of its entries), with its number of entries in aux[f] */
+	 * of its entries), with its number of entries in aux[f]; on the way
+	 * (one pass over the entries, the cost of a big table) @byid and
+	 * whether the entries are in table order */
 	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
 	for (i = 0; i < n; i++) {
+		u32 id = le32_to_cpu(t->flows[i].flow_id);
+		u64 r = cm_flow_rank(&t->flows[i]);
+
+		if (id >= t->cap || t->byid[id] != CM_FIDX_NONE)
+			t->byid_ok = false;
+		else
+			t->byid[id] = i;
+		if (r < prank)
+			sorted = false;
+		prank = r;
 		if (!cm_fidx_flow(&t->flows[i], v, m)) {
 			kind[i] = CM_FIDX_NONE;	/* matches nothing */
 			continue;
@@ -614,67 +924,272 @@ static inline int cm_ftable_index(struct cm_ftable *t)
 	}
 
 	/* 2: the largest masks get a hash group; aux[f] becomes the mask's
-	 * group (below), or CM_FIDX_NONE: scanned */
+	 * group (below), or CM_FIDX_LIN: scanned */
 	for (i = 0; i < n; i++) {
 		u32 size;
 
 		if (kind[i] != i)
 			continue;
 		size = aux[i];
-		aux[i] = CM_FIDX_NONE;
+		aux[i] = CM_FIDX_LIN;
 		if (size < CM_FIDX_MIN_GROUP)
 			continue;
 		if (ng == CM_FIDX_GROUPS && size <= x->groups[ng - 1].size)
 			continue;
 		g = ng < CM_FIDX_GROUPS ? ng++ : ng - 1;
-		for (; g > 0 && x->groups[g - 1].size < size; g--)
+		for (; g > 0 && x->groups[g - 1].size < size; g--) {
 			x->groups[g] = x->groups[g - 1];
-		x->groups[g].first = i;
+			first[g] = first[g - 1];
+		}
+		first[g] = i;
 		x->groups[g].size = size;
 	}
-	/* by first entry, for the lookup's early exit */
-	for (g = 1; g < ng; g++) {
-		struct cm_fidx_group tmp = x->groups[g];
-
-		for (i = g; i > 0 && x->groups[i - 1].first > tmp.first; i--)
-			x->groups[i] = x->groups[i - 1];
-		x->groups[i] = tmp;
-	}
-	for (g = 0; g < ng; g++) {
+	for (g = 0; g < CM_FIDX_GROUPS; g++) {
 		u32 *gm = x->groups[g].mask;
 
-		cm_fidx_flow(&t->flows[x->groups[g].first], v, gm);
-		x->groups[g].narrow = !(gm[3] | gm[4] | gm[5] | gm[7] | gm[8] | gm[9]);
-		aux[x->groups[g].first] = g;
-	}
-
-	/* 3: the values of each group; the rest in order (nl <= i) */
-	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
-	for (i = 0; i < n; i++) {
-		if (kind[i] == CM_FIDX_NONE)
-			continue;
-		g = aux[kind[i]];
-		if (g == CM_FIDX_NONE) {
-			kind[nl++] = i;
+		x->groups[g].min = ~0ull;
+		if (g >= ng) {
+			x->groups[g].size = 0;
 			continue;
 		}
-		cm_fidx_value(&t->flows[i], v);
-		if (!cm_fidx_insert(t, g, i, v, budget))
-			return -EPROTO;
+		cm_fidx_flow(&t->flows[first[g]], v, gm);
+		x->groups[g].narrow = !(gm[3] | gm[4] | gm[5] | gm[7] | gm[8] | gm[9]);
+		aux[first[g]] = g;
 	}
-	x->ngroups = ng;
+
+	/* 3: aux[i] becomes entry i's group (aux[f] of its mask's first
+	 * entry f <= i already is); then kind[] is free */
+	for (i = 0; i < n; i++)
+		aux[i] = kind[i] == CM_FIDX_NONE ? CM_FIDX_NONE : aux[kind[i]];
+
+	/* 4: the entries in rank order in linear[] (they are, unless edited
+	 * since); the values of each group inserted from the last, so that
+	 * each goes first in the list of its value, O(1); then the rest,
+	 * in rank order, into the linear list (nl <= j) */
+	for (i = 0; i < n; i++)
+		x->linear[i] = i;
+	x->nlinear = n;
+	/* the slots have room for 2 n keys, free until the values go in */
+	if (!sorted)
+		cm_fidx_sort_linear(t, (u64 *)x->slots);
+	memset(x->slots, 0xff, sizeof(*x->slots) << x->shift);
+	for (j = n; j-- > 0;) {
+		i = x->linear[j];
+		g = aux[i];
+		if (g == CM_FIDX_NONE || g == CM_FIDX_LIN)
+			continue;
+		if (!cm_fidx_insert(t, g, i, budget))
+			return -EPROTO;
+		/* the last inserted ranks lowest */
+		x->groups[g].min = cm_flow_rank(&t->flows[i]);
+	}
+	for (j = 0; j < n; j++) {
+		i = x->linear[j];
+		if (aux[i] == CM_FIDX_LIN)
+			x->linear[nl++] = i;
+	}
 	x->nlinear = nl;
+	/* groups by the lowest rank they hold, for the lookup's early exit */
+	x->ngroups = 0;
+	for (g = 0; g < ng; g++) {
+		x->order[x->ngroups++] = (u8)g;
+		cm_fidx_order_up(x, g);
+	}
 	x->nflows = n;
 	x->owner = t;
 	return 0;
 }
 
-/* Group @g's entry for the key (words @w) if below @best, else @best;
- * the table has @smask + 1 slots, 32 - @hshift bits of hash pick one. */
-static __always_inline u32 cm_fidx_probe(const struct cm_ftable *t,
-					 const u32 w[CM_FIDX_WORDS], u32 g,
-					 u32 best, bool narrow, u32 hshift,
-					 u32 smask)
+/* Is @t's index current, to be kept by an edit? */
+static inline bool cm_fidx_current(const struct cm_ftable *t)
+{
+	return t->ix.owner == t && t->ix.nflows == t->nflows;
+}
+
+/* Entry @i into the index. Return: false when it has to be rebuilt
+ * (the value table is half full, or an op's probe budget ran out). */
+static inline bool cm_fidx_place(struct cm_ftable *t, u32 i)
+{
+	struct cm_fidx *x = &t->ix;
+	u32 v[CM_FIDX_WORDS], m[CM_FIDX_WORDS], g, o, p;
+	u64 r = cm_flow_rank(&t->flows[i]);
+
+	if (!cm_fidx_flow(&t->flows[i], v, m)) {
+		x->aux[i] = CM_FIDX_NONE;
+		return true;
+	}
+	for (o = 0; o < x->ngroups; o++)
+		if (cm_fidx_same(m, x->groups[x->order[o]].mask))
+			break;
+	if (o == x->ngroups && x->ngroups == CM_FIDX_GROUPS) {
+		/* no group left: the linear list, kept in rank order */
+		p = cm_fidx_lin_pos(t, i);
+		memmove(&x->linear[p + 1], &x->linear[p],
+			(x->nlinear - p) * sizeof(x->linear[0]));
+		x->linear[p] = i;
+		x->nlinear++;
+		x->aux[i] = CM_FIDX_LIN;
+		return true;
+	}
+	if (2 * (x->used + 1) > 1u << x->shift)
+		return false;
+	if (o < x->ngroups) {
+		g = x->order[o];
+	} else {
+		for (g = 0; x->groups[g].size; g++)
+			;	/* ngroups < CM_FIDX_GROUPS: one is free */
+		memcpy(x->groups[g].mask, m, sizeof(m));
+		x->groups[g].narrow = !(m[3] | m[4] | m[5] | m[7] | m[8] | m[9]);
+		x->groups[g].min = ~0ull;
+		x->order[x->ngroups++] = (u8)g;
+	}
+	x->probes = 0;
+	if (!cm_fidx_insert(t, g, i, CM_FIDX_OP_PROBES))
+		return false;
+	x->groups[g].size++;
+	x->aux[i] = g;
+	if (r < x->groups[g].min) {
+		x->groups[g].min = r;
+		cm_fidx_order_up(x, g);
+	}
+	return true;
+}
+
+/* Entry @i out of the index, or renamed @to. Return: false if the index
+ * does not hold it where it says (then it has to be rebuilt). */
+static inline bool cm_fidx_unplace(struct cm_ftable *t, u32 i, u32 to)
+{
+	struct cm_fidx *x = &t->ix;
+	u32 g = x->aux[i], p, o;
+
+	if (g == CM_FIDX_NONE)
+		goto out;
+	if (g == CM_FIDX_LIN) {
+		p = cm_fidx_lin_pos(t, i);
+		if (p >= x->nlinear || x->linear[p] != i)
+			return false;
+		if (to != CM_FIDX_NONE) {
+			x->linear[p] = to;
+			goto out;
+		}
+		memmove(&x->linear[p], &x->linear[p + 1],
+			(x->nlinear - p - 1) * sizeof(x->linear[0]));
+		x->nlinear--;
+		goto out;
+	}
+	if (g >= CM_FIDX_GROUPS || !x->groups[g].size)
+		return false;
+	x->probes = 0;
+	if (!cm_fidx_unlink(t, g, i, to))
+		return false;
+	if (to == CM_FIDX_NONE && !--x->groups[g].size) {
+		for (o = 0; o < x->ngroups && x->order[o] != g; o++)
+			;
+		for (; o + 1 < x->ngroups; o++)
+			x->order[o] = x->order[o + 1];
+		x->ngroups--;
+	}
+out:
+	if (to != CM_FIDX_NONE)
+		x->aux[to] = g;
+	return true;
+}
+
+/*
+ * cm_ftable_set - add flow @f to @t, or replace the entry of its flow id
+ *
+ * @f validated by the caller. O(1) expected, the index kept current if it
+ * was (else, or when it has to grow, left for cm_ftable_index(): lookups
+ * scan meanwhile). Return: 0, or -EINVAL when @t has no usable @byid or
+ * @f's id is not below its cap.
+ */
+static inline int cm_ftable_set(struct cm_ftable *t,
+				const struct chainmesh_flow *f)
+{
+	u32 id = le32_to_cpu(f->flow_id), e;
+	bool keep = cm_fidx_current(t);
+
+	if (!t->byid_ok || id >= t->cap)
+		return -EINVAL;
+	e = t->byid[id];
+	if (e != CM_FIDX_NONE) {
+		if (keep && !cm_fidx_unplace(t, e, CM_FIDX_NONE))
+			keep = false;
+	} else {
+		if (t->nflows >= t->cap)	/* ids unique and < cap */
+			return -EINVAL;
+		e = t->nflows++;
+		t->byid[id] = e;
+	}
+	t->flows[e] = *f;
+	t->sorted = false;
+	if (keep && cm_fidx_place(t, e)) {
+		t->ix.nflows = t->nflows;
+	} else {
+		t->ix.owner = NULL;
+	}
+	return 0;
+}
+
+/*
+ * cm_ftable_del - remove the entry of flow id @id from @t, if it has one
+ *
+ * The last entry takes its place. O(1) expected, the index kept as by
+ * cm_ftable_set(). Return: 0, 1 when @t has no such flow, -EINVAL as
+ * cm_ftable_set().
+ */
+static inline int cm_ftable_del(struct cm_ftable *t, u32 id)
+{
+	bool keep = cm_fidx_current(t);
+	u32 e, last;
+
+	if (!t->byid_ok || id >= t->cap)
+		return -EINVAL;
+	e = t->byid[id];
+	if (e == CM_FIDX_NONE)
+		return 1;
+	last = t->nflows - 1;
+	if (keep && !cm_fidx_unplace(t, e, CM_FIDX_NONE))
+		keep = false;
+	if (e != last) {
+		if (keep && !cm_fidx_unplace(t, last, e))
+			keep = false;
+		t->flows[e] = t->flows[last];
+		t->byid[le32_to_cpu(t->flows[e].flow_id)] = e;
+	}
+	t->byid[id] = CM_FIDX_NONE;
+	t->nflows = last;
+	t->sorted = false;
+	if (keep)
+		t->ix.nflows = last;
+	else
+		t->ix.owner = NULL;
+	return 0;
+}
+
+/* The best match so far: entry @f of rank @rank, CM_FIDX_NONE none. */
+struct cm_fidx_best {
+	u64 rank;
+	u32 f;
+};
+
+static __always_inline void cm_fidx_better(const struct cm_ftable *t, u32 f,
+					   struct cm_fidx_best *b)
+{
+	u64 r = cm_flow_rank(&t->flows[f]);
+
+	if (r < b->rank || (r == b->rank && f < b->f)) {
+		b->rank = r;
+		b->f = f;
+	}
+}
+
+/* Group @g's entry for the key (words @w), into @b if it beats it; the
+ * table has @smask + 1 slots, 32 - @hshift bits of hash pick one. */
+static __always_inline void cm_fidx_probe(const struct cm_ftable *t,
+					  const u32 w[CM_FIDX_WORDS], u32 g,
+					  struct cm_fidx_best *b, bool narrow,
+					  u32 hshift, u32 smask)
 {
 	const struct cm_fidx *x = &t->ix;
 	const u32 *m = x->groups[g].mask;
@@ -689,20 +1204,22 @@ static __always_inline u32 cm_fidx_probe(const struct cm_ftable *t,
 
 		if (e->ent == CM_FIDX_NONE)
 			break;
-		/* one value per group can match: the first found */
+		/* one value per group can match: the first found, whose
+		 * slot holds the first of its entries in rank order */
 		if (e->hash == h && (e->ent & ~CM_FIDX_ENT_MASK) == tag) {
 			u32 f = e->ent & CM_FIDX_ENT_MASK;
 
-			if (cm_fidx_hit(w, m, &t->flows[f], narrow))
-				return f < best ? f : best;
+			if (f < t->nflows && cm_fidx_hit(w, m, &t->flows[f], narrow)) {
+				cm_fidx_better(t, f, b);
+				return;
+			}
 		}
 		s = (s + 1) & smask;
 	}
-	return best;
 }
 
 /*
- * cm_flow_lookup - first match in priority order, or NULL
+ * cm_flow_lookup - first match in table order, or NULL
  *
  * Through the index when it is @t's and current, else by scanning. The
  * index is private memory, but its numbers are bounded here all the same.
@@ -711,38 +1228,44 @@ static inline const struct chainmesh_flow *
 cm_flow_lookup(const struct cm_ftable *t, const struct cm_flow_key *k)
 {
 	const struct cm_fidx *x = &t->ix;
-	u32 best = t->nflows, w[CM_FIDX_WORDS], g, ng, i, nl, hshift, smask;
+	struct cm_fidx_best b = { ~0ull, CM_FIDX_NONE };
+	u32 w[CM_FIDX_WORDS], g, o, ng, i, nl, hshift, smask;
 
-	if (unlikely(x->owner != t || x->nflows != best))
+	if (unlikely(x->owner != t || x->nflows != t->nflows))
 		return cm_flow_lookup_linear(t, k);
 	ng = x->ngroups < CM_FIDX_GROUPS ? x->ngroups : CM_FIDX_GROUPS;
 	if (ng)
 		cm_fidx_key(k, w);
 	hshift = 32 - x->shift;
 	smask = (1u << x->shift) - 1;
-	for (g = 0; g < ng; g++) {
-		if (x->groups[g].first >= best)
+	for (o = 0; o < ng; o++) {
+		g = x->order[o];
+		if (g >= CM_FIDX_GROUPS || x->groups[g].min > b.rank)
 			break;
 		/* constant @narrow: one specialised copy each */
 		if (x->groups[g].narrow)
-			best = cm_fidx_probe(t, w, g, best, true, hshift, smask);
+			cm_fidx_probe(t, w, g, &b, true, hshift, smask);
 		else
-			best = cm_fidx_probe(t, w, g, best, false, hshift, smask);
+			cm_fidx_probe(t, w, g, &b, false, hshift, smask);
 	}
 	nl = x->nlinear < t->nflows ? x->nlinear : t->nflows;
 	for (i = 0; i < nl; i++) {
 		u32 f = x->linear[i];
+		u64 r;
 
-		if (f >= best)
+		if (f >= t->nflows)
+			break;
+		r = cm_flow_rank(&t->flows[f]);
+		if (r > b.rank || (r == b.rank && f > b.f))
 			break;
 		if (cm_flow_match(&t->flows[f], k)) {
-			best = f;
+			b.rank = r;
+			b.f = f;
 			break;
 		}
 	}
-	return best < t->nflows ? &t->flows[best] : NULL;
+	return b.f < t->nflows ? &t->flows[b.f] : NULL;
 }
-
 static inline struct chainmesh_ftable_hdr *cm_ftable_hdr(void *ft)
 {
 	return (struct chainmesh_ftable_hdr *)ft;
@@ -782,7 +1305,7 @@ static inline int cm_ftable_snapshot_max(void *ft, const struct cm_layout *l,
 					 u32 self, struct cm_ftable *t, u32 max)
 {
 	struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
-	u32 s1, s2, i, k, n;
+	u32 s1, s2, i, k, n, pos, gen;
 
 	/* [F2] pairs with [F1] */
 	s1 = le32_to_cpu(smp_load_acquire(&h->seq));
@@ -790,6 +1313,8 @@ static inline int cm_ftable_snapshot_max(void *ft, const struct cm_layout *l,
 		return -EAGAIN;
 	/* Read once: what is copied below is what was checked here. */
 	n = le32_to_cpu(READ_ONCE(h->nflows));
+	pos = le32_to_cpu(READ_ONCE(h->log_pos));
+	gen = le32_to_cpu(READ_ONCE(h->gen));
 	if (n > max && n <= l->p.max_flows && n <= t->cap)
 		return -E2BIG;
 	t->ix.owner = NULL;	/* the entries change under it */
@@ -813,7 +1338,10 @@ static inline int cm_ftable_snapshot_max(void *ft, const struct cm_layout *l,
 	if (s1 != s2)
 		return -EAGAIN;
 	t->seq = s1;
+	t->log_pos = pos;
+	t->gen = gen;
 	t->nflows = 0;
+	t->byid_ok = false;
 	if (n == ~0u)
 		return -EPROTO;
 
@@ -830,12 +1358,15 @@ static inline int cm_ftable_snapshot_max(void *ft, const struct cm_layout *l,
 			return -EPROTO;
 	}
 	/* flow ids index the per-flow counters: max_flows of them */
+	t->sorted = true;
 	for (i = 0; i < n; i++) {
 		struct chainmesh_flow *f = &t->flows[i];
 
 		if (le32_to_cpu(f->flow_id) >= l->p.max_flows ||
 		    le16_to_cpu(f->chain) >= CHAINMESH_MAX_CHAINS)
 			return -EPROTO;
+		if (i && cm_flow_rank(f) < cm_flow_rank(f - 1))
+			t->sorted = false;
 	}
 	t->nflows = n;
 	/* From the validated private copy only; bounded whatever it holds. */
@@ -848,11 +1379,18 @@ static inline int cm_ftable_snapshot(void *ft, const struct cm_layout *l,
 	return cm_ftable_snapshot_max(ft, l, self, t, l->p.max_flows);
 }
 
-/* Host side: write a compiled table into shared memory. */
-static inline void cm_ftable_publish(void *ft, const struct cm_ftable *t)
+/*
+ * cm_ftable_checkpoint - host side: write @t into shared memory as the
+ * checkpoint of the node's flow log at @log_pos (@t holds every increment
+ * below it); @newgen: the table changed in a way the log does not carry
+ * (hops, a recompile), its node must take it whatever its log position.
+ */
+static inline void cm_ftable_checkpoint(void *ft, const struct cm_ftable *t,
+					u32 log_pos, bool newgen)
 {
 	struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
 	u32 seq = le32_to_cpu(READ_ONCE(h->seq));
+	u32 gen = le32_to_cpu(READ_ONCE(h->gen));
 
 	if (seq & 1)		/* a write that never finished: close it */
 		seq++;
@@ -863,8 +1401,19 @@ static inline void cm_ftable_publish(void *ft, const struct cm_ftable *t)
 	memcpy(cm_ftable_flows(ft), t->flows,
 	       t->nflows * sizeof(struct chainmesh_flow));
 	WRITE_ONCE(h->nflows, cpu_to_le32(t->nflows));
+	WRITE_ONCE(h->log_pos, cpu_to_le32(log_pos));
+	WRITE_ONCE(h->gen, cpu_to_le32(gen + newgen));
 	smp_wmb();
 	WRITE_ONCE(h->seq, cpu_to_le32(seq + 2));
+}
+
+/* Host side: write a compiled table into shared memory, a new generation
+ * (its node takes it whole), the log position unchanged. */
+static inline void cm_ftable_publish(void *ft, const struct cm_ftable *t)
+{
+	u32 pos = le32_to_cpu(READ_ONCE(cm_ftable_hdr(ft)->log_pos));
+
+	cm_ftable_checkpoint(ft, t, pos, true);
 }
 
 /*
@@ -997,6 +1546,7 @@ static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflo
 	bool sorted = true;
 
 	t->ix.owner = NULL;
+	t->byid_ok = false;
 	t->nflows = 0;
 	memset(t->hops, 0, sizeof(t->hops));
 	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
@@ -1034,6 +1584,8 @@ static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflo
 	if (!sorted)
 		cm_ftable_sort(t, n);
 	t->nflows = n;
+	t->sorted = true;
+	t->byid_ok = false;
 	return (int)n;
 }
 

@@ -35,6 +35,9 @@ struct cm_layout {
 	u64 ret_stride;
 	u64 pools_off;
 	u64 pool_stride;
+	u32 flog_slots;		/* CM_FLOG_SLOTS(max_flows) */
+	u64 flogs_off;
+	u64 flog_stride;
 	u64 size;		/* bytes used, <= region size */
 	/* cm_buf_check() without dividing: buf_size == 1 << buf_shift, and
 	 * for rel < nodes * pool_stride, rel / pool_stride ==
@@ -73,6 +76,17 @@ _Static_assert(CHAINMESH_PAGE_SIZE == 1 << 12 && CHAINMESH_MAX_NODES <= 64 &&
 	       "cm_buf_check: the reciprocal's bounds");
 
 /*
+ * Entries of a node's flow log (flowlog.h): a 64th of its table (rounded
+ * up to a power of two), 64 to 2048. The host rewrites the table (the
+ * checkpoint) once per log's worth of increments, so this trades region
+ * space against checkpoint copies: at 100 000 flows, 2048 entries (288
+ * KiB) cost a 12.8 MB checkpoint every 2048 changes, and a node may fall
+ * 2048 increments behind before it has to take the checkpoint.
+ */
+#define CM_FLOG_MIN_SLOTS	64
+#define CM_FLOG_MAX_SLOTS	2048
+
+/*
  * Each node's share of the largest layout the bounds above allow (its flow
  * table and counters, its 2 x 64 rings per queue, its pool, a page of alignment per
  * section): 64 of them stay far below 2^63, so no sum or product in
@@ -89,7 +103,9 @@ _Static_assert(CHAINMESH_PAGE_SIZE == 1 << 12 && CHAINMESH_MAX_NODES <= 64 &&
 	 (sizeof(struct chainmesh_ring_hdr) + CHAINMESH_CACHELINE +	\
 	  (u64)CM_MAX_RING_SLOTS * sizeof(struct chainmesh_desc) +	\
 	  (u64)CM_MAX_BUFS_PER_NODE * sizeof(__le64)) +			\
-	 (u64)CM_MAX_BUFS_PER_NODE * CM_MAX_BUF_SIZE)
+	 (u64)CM_MAX_BUFS_PER_NODE * CM_MAX_BUF_SIZE +			\
+	 sizeof(struct chainmesh_flog_hdr) +				\
+	 (u64)CM_FLOG_MAX_SLOTS * sizeof(struct chainmesh_flog_ent))
 
 _Static_assert(CHAINMESH_MAX_NODES * CM_LAYOUT_MAX_PER_NODE < 1ull << 40,
 	       "cm_layout_compute: no overflow");
@@ -113,6 +129,20 @@ static inline u64 cm_ftable_bytes(u32 max_flows)
 	return sizeof(struct chainmesh_ftable_hdr) +
 	       CHAINMESH_MAX_CHAINS * sizeof(struct chainmesh_fhop) +
 	       (u64)max_flows * sizeof(struct chainmesh_flow);
+}
+
+static inline u32 cm_flog_slots(u32 max_flows)
+{
+	u32 n = cm_pow2_ceil(max_flows) / 64;
+
+	return n < CM_FLOG_MIN_SLOTS ? CM_FLOG_MIN_SLOTS :
+	       n > CM_FLOG_MAX_SLOTS ? CM_FLOG_MAX_SLOTS : n;
+}
+
+static inline u64 cm_flog_bytes(u32 slots)
+{
+	return sizeof(struct chainmesh_flog_hdr) +
+	       (u64)slots * sizeof(struct chainmesh_flog_ent);
 }
 
 static inline u64 cm_stats_bytes(u32 max_flows)
@@ -181,6 +211,12 @@ static inline int cm_layout_compute(const struct cm_layout_params *p,
 				 CHAINMESH_CACHELINE);
 	off = cm_align(off + nn * l->ret_stride, pg);
 
+	/* before the pools, which end the layout (cm_buf_check()) */
+	l->flog_slots = cm_flog_slots(p->max_flows);
+	l->flogs_off = off;
+	l->flog_stride = cm_align(cm_flog_bytes(l->flog_slots), pg);
+	off += p->nodes * l->flog_stride;
+
 	l->pools_off = off;
 	l->pool_stride = cm_align((u64)p->bufs_per_node * p->buf_size, pg);
 	off += p->nodes * l->pool_stride;
@@ -188,6 +224,7 @@ static inline int cm_layout_compute(const struct cm_layout_params *p,
 		l->buf_shift++;
 	l->pool_recip = ((1ull << CM_POOL_RECIP_SHIFT) + l->pool_stride / pg - 1) /
 			(l->pool_stride / pg);
+
 
 	l->size = off;
 	return off <= region_size ? 0 : -E2BIG;
@@ -222,6 +259,9 @@ static inline void cm_layout_to_hdr(const struct cm_layout *l, u64 region_size,
 	h->pools_off = cpu_to_le64(l->pools_off);
 	h->pool_stride = cpu_to_le64(l->pool_stride);
 	h->host_epoch = cpu_to_le64(epoch);
+	h->flogs_off = cpu_to_le64(l->flogs_off);
+	h->flog_stride = cpu_to_le64(l->flog_stride);
+	h->flog_slots = cpu_to_le32(l->flog_slots);
 }
 
 /*
@@ -266,7 +306,10 @@ static inline int cm_layout_from_hdr(const struct chainmesh_region_hdr *h,
 	    le64_to_cpu(READ_ONCE(h->rets_off)) != l->rets_off ||
 	    le64_to_cpu(READ_ONCE(h->ret_stride)) != l->ret_stride ||
 	    le64_to_cpu(READ_ONCE(h->pools_off)) != l->pools_off ||
-	    le64_to_cpu(READ_ONCE(h->pool_stride)) != l->pool_stride)
+	    le64_to_cpu(READ_ONCE(h->pool_stride)) != l->pool_stride ||
+	    le64_to_cpu(READ_ONCE(h->flogs_off)) != l->flogs_off ||
+	    le64_to_cpu(READ_ONCE(h->flog_stride)) != l->flog_stride ||
+	    le32_to_cpu(READ_ONCE(h->flog_slots)) != l->flog_slots)
 		return -EPROTO;
 	return 0;
 }
@@ -282,6 +325,14 @@ static inline struct chainmesh_node *cm_node(void *base, const struct cm_layout 
 static inline void *cm_ftable(void *base, const struct cm_layout *l, u32 n)
 {
 	return (u8 *)base + l->ftables_off + n * l->ftable_stride;
+}
+
+static inline struct chainmesh_flog_hdr *cm_flog(void *base,
+						 const struct cm_layout *l,
+						 u32 n)
+{
+	return (struct chainmesh_flog_hdr *)((u8 *)base + l->flogs_off +
+					     n * l->flog_stride);
 }
 
 static inline struct chainmesh_node_stats *cm_stats(void *base,

@@ -16,13 +16,13 @@ cleanup() { rm -rf "$out"; }
 trap cleanup EXIT
 
 
-echo "1..10"
-check "make -C bench builds ring_bench (DPDK) and hop_bench" \
-	bash -c "make -s -C bench && test -x bench/ring_bench -a -x bench/hop_bench"
+echo "1..11"
+check "make -C bench builds ring_bench (DPDK), hop_bench and flowlog_bench" \
+	bash -c "make -s -C bench && test -x bench/ring_bench -a -x bench/hop_bench -a -x bench/flowlog_bench"
 check "bench/run.sh RUNS=1 CHAIN=0 exits 0" \
 	bash -c "cd bench && RESULTS='$out' RUNS=1 RING_ITEMS=262144 CHAIN=0 \
 		 TRAFFIC_RUNS=1 TRAFFIC_MS=200 MEMIF_RUNS=1 MEMIF_SECS=2 \
-		 MEMIF_WARMUP=1 ./run.sh"
+		 MEMIF_WARMUP=1 FLOWLOG_RUNS=1 FLOWLOG_SECS=0.1 ./run.sh"
 # ring.csv: batch,items,runs,slots,cm_mitems_s,cm_ns_item,dpdk_mitems_s,...
 check "ring.csv: batches 1 8 32 256, both rings moved items" \
 	bash -c "awk -F, 'NR > 1 && \$5 > 0 && \$7 > 0 { b = b \" \" \$1 }
@@ -37,11 +37,17 @@ check "traffic.csv: lookups under updates, each point counted, both models" \
 			 END { exit n < 3 || !m[\"shared\"] || !m[\"inline\"] }' '$out/traffic.csv'"
 check "callgrind.csv: instructions per packet of a hop, 1 and 1024 flows" \
 	bash -c "awk -F, '\$1 == \"hop\" && \$5 > 0 { n++ } END { exit n < 2 }' '$out/callgrind.csv'"
-check "ring.png, flows.png and performance.rst.inc written" \
+# flowlog.csv: model,flows,rate,node_ns_per_change,...,changes_per_s (9)
+check "flowlog.csv: both models at 1000, 10000, 100000 flows, 0/1k/10k changes/s" \
+	bash -c "awk -F, 'NR > 1 && \$4 > 0 && (\$3 == 0 || \$9 > 0) { n[\$1]++ }
+			 END { exit n[\"log\"] != 9 || n[\"whole\"] != 9 }' '$out/flowlog.csv'"
+check "ring.png, flows.png, flowlog.png and performance.rst.inc written" \
 	bash -c "head -c 4 '$out/ring.png' | grep -q PNG &&
 		 head -c 4 '$out/flows.png' | grep -q PNG &&
+		 head -c 4 '$out/flowlog.png' | grep -q PNG &&
 		 grep -q 'list-table' '$out/performance.rst.inc' &&
-		 grep -q 'Lookups while the table changes' '$out/performance.rst.inc'"
+		 grep -q 'Lookups while the table changes' '$out/performance.rst.inc' &&
+		 grep -q 'Single-flow changes' '$out/performance.rst.inc'"
 # memif_rows SYSTEM: memif.csv has a rate > 0 for 1 and 2 hops of SYSTEM.
 memif_rows()
 {

@@ -20,7 +20,7 @@ cd "$(dirname "$0")"
 
 secs=${CM_FUZZ_SECONDS:-20}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_desc fuzz_layout fuzz_flow)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_desc fuzz_layout fuzz_flow fuzz_flowlog)
 
 if ! out=$(make -s 2>&1); then
 	if ! command -v "${CLANG:-clang}" >/dev/null ||

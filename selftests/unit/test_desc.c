@@ -183,7 +183,7 @@ TEST(big_buffers)
 	};
 	struct cm_layout l;
 	struct cm_desc d = { 0 };
-	u32 owner = 0, idx = 0;
+	u32 owner = ~0u, idx = ~0u;	/* gcc 12 cannot tell they are set */
 
 	ASSERT_EQ(0, cm_layout_compute(&p, ~0ull, &l));
 	d.addr = cm_buf_addr(&l, 1, 1);

@@ -3,7 +3,9 @@
  * Flow tables (include/chainmesh/flow.h): parsing frames into keys,
  * matching and lookup order, compiling the logical table into per-node
  * tables, and the seqcount snapshot a node takes of its table, including
- * against a host that republishes it concurrently.
+ * against a host that republishes it concurrently; editing a table and its
+ * index by increments, and the flow log that carries them
+ * (include/chainmesh/flowlog.h).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 
 #include <chainmesh/flow.h>
+#include <chainmesh/flowlog.h>
 #include <chainmesh/layout.h>
 
 #include "harness.h"
@@ -1773,6 +1776,447 @@ TEST_F(big, snapshot_bounded_by_cap)
 	EXPECT_EQ(NULL, cm_ftable_alloc(0));
 	EXPECT_EQ(NULL, cm_ftable_alloc(CHAINMESH_MAX_FLOWS + 1));
 	cm_ftable_free(small);
+}
+
+/* ---- editing a table by increments; the flow log ---- */
+
+/* The reference in any order: the lowest rank that matches. */
+static const struct chainmesh_flow *ref_rank(const struct cm_ftable *t,
+					     const struct cm_flow_key *k)
+{
+	const struct chainmesh_flow *best = NULL;
+	u32 i;
+
+	for (i = 0; i < t->nflows; i++)
+		if (cm_flow_match(&t->flows[i], k) &&
+		    (!best || cm_flow_rank(&t->flows[i]) < cm_flow_rank(best)))
+			best = &t->flows[i];
+	return best;
+}
+
+/* A random increment for the table @t (its ids below its cap): an add
+ * for an absent id, a replace or a delete for a present one. */
+static void rnd_op(u64 *r, const struct cm_ftable *t, u32 shapes,
+		   struct cm_flog_op *op)
+{
+	u32 id = (u32)(xs(r) % t->cap);
+
+	memset(op, 0, sizeof(*op));
+	if (t->byid[id] != CM_FIDX_NONE && (xs(r) & 1)) {
+		op->op = CHAINMESH_FLOG_DELETE;
+		op->flow.flow_id = cpu_to_le32(id);
+		return;
+	}
+	op->op = t->byid[id] != CM_FIDX_NONE ? CHAINMESH_FLOG_REPLACE :
+					       CHAINMESH_FLOG_ADD;
+	rnd_flow(r, &op->flow, id, (u16)(xs(r) % 8), shapes);
+}
+
+/* Lookups in @t through its index agree with the reference. */
+static void check_rank_lookups(struct __cm_meta *_metadata, u64 *r,
+			       const struct cm_ftable *t, u32 nkeys)
+{
+	struct cm_flow_key k;
+	u32 i;
+
+	ASSERT_TRUE(cm_fidx_current(t));
+	for (i = 0; i < nkeys; i++) {
+		const struct chainmesh_flow *got, *want;
+
+		rnd_key(r, t, &k);
+		got = cm_flow_lookup(t, &k);
+		want = ref_rank(t, &k);
+		ASSERT_TRUE(got == want) {
+			TH_LOG("table of %u: entry %ld, want %ld", t->nflows,
+			       got ? (long)(got - t->flows) : -1L,
+			       want ? (long)(want - t->flows) : -1L);
+			show_key("key", &k);
+		}
+	}
+}
+
+/*
+ * Random adds, replaces and deletes keep the index equal to a plain
+ * scan, and to the index of the same entries built at once, or inserted
+ * one by one into an empty table: a snapshot is "clear, insert all".
+ */
+TEST_TIMEOUT(index_edits_differential, 120)
+{
+	struct cm_ftable *t = cm_ftable_alloc(NMAX), *c = cm_ftable_alloc(NMAX);
+	u64 r = 0x5eed0f10u, ops = 0, rebuilt = 0;
+	struct cm_flog_op op;
+	struct cm_flow_key k;
+	u32 round, step, i;
+
+	ASSERT_NOT_NULL(t);
+	ASSERT_NOT_NULL(c);
+	for (round = 0; round < 24; round++) {
+		u32 shapes = 1 + round % 9 * 9;
+
+		rnd_table(_metadata, &r, (u32)(xs(&r) % NMAX), shapes, 5, t);
+		ASSERT_TRUE(t->byid_ok);
+		for (step = 1; step <= 600; step++) {
+			rnd_op(&r, t, shapes, &op);
+			ASSERT_EQ(0, cm_flog_apply_one(t, &op));
+			ops++;
+			if (!cm_fidx_current(t)) {	/* it had to grow */
+				rebuilt++;
+				ASSERT_EQ(0, cm_ftable_index(t));
+			}
+			if (step % 100)
+				continue;
+			check_rank_lookups(_metadata, &r, t, 300);
+			/* built at once */
+			ASSERT_EQ(0, cm_ftable_copy(c, t));
+			ASSERT_EQ(0, cm_ftable_index(c));
+			for (i = 0; i < 300; i++) {
+				const struct chainmesh_flow *a, *b;
+
+				rnd_key(&r, t, &k);
+				a = cm_flow_lookup(t, &k);
+				b = cm_flow_lookup(c, &k);
+				ASSERT_EQ(a ? a - t->flows : -1, b ? b - c->flows : -1);
+			}
+			/* inserted one by one */
+			c->nflows = 0;
+			ASSERT_EQ(0, cm_ftable_index(c));
+			for (i = 0; i < t->nflows; i++)
+				ASSERT_EQ(0, cm_ftable_set(c, &t->flows[i]));
+			if (!cm_fidx_current(c))
+				ASSERT_EQ(0, cm_ftable_index(c));
+			ASSERT_EQ(t->nflows, c->nflows);
+			for (i = 0; i < 300; i++) {
+				const struct chainmesh_flow *a, *b;
+
+				rnd_key(&r, t, &k);
+				a = cm_flow_lookup(t, &k);
+				b = cm_flow_lookup(c, &k);
+				ASSERT_EQ(a ? le32_to_cpu(a->flow_id) : ~0u,
+					  b ? le32_to_cpu(b->flow_id) : ~0u);
+			}
+		}
+	}
+	TH_LOG("%llu increments, %llu index rebuilds (growth)",
+	       (unsigned long long)ops, (unsigned long long)rebuilt);
+	/* growth only: a table at its size needs none */
+	EXPECT_LT(rebuilt, ops / 50);
+	/* an edit the table cannot take changes nothing */
+	t->byid_ok = false;
+	i = t->nflows;
+	EXPECT_EQ(-EINVAL, cm_ftable_set(t, &c->flows[0]));
+	EXPECT_EQ(-EINVAL, cm_ftable_del(t, 0));
+	EXPECT_EQ(i, t->nflows);
+	cm_ftable_free(c);
+	cm_ftable_free(t);
+}
+
+/* A host, node 1's table and log in a region, and node 1. */
+struct lg {
+	struct cm_layout l;
+	void *base, *ft;
+	struct chainmesh_flog_hdr *log;
+	struct cm_ftable *host, *cur, *spare;
+	struct cm_flog_host w;
+	struct cm_flog_node nr;
+	u32 shapes;
+};
+
+static void lg_init(struct __cm_meta *_metadata, struct lg *g, u64 *r, u32 n)
+{
+	struct cm_layout_params p = {
+		.nodes = 3, .ring_slots = 8, .buf_size = 1024,
+		.bufs_per_node = 4, .max_flows = NMAX,
+	};
+
+	memset(g, 0, sizeof(*g));
+	ASSERT_EQ(0, cm_layout_compute(&p, ~0ull, &g->l));
+	ASSERT_EQ(64u, g->l.flog_slots);
+	g->base = calloc(1, g->l.size);
+	g->host = cm_ftable_alloc(NMAX);
+	g->cur = cm_ftable_alloc(NMAX);
+	g->spare = cm_ftable_alloc(NMAX);
+	g->nr.buf = calloc(g->l.flog_slots, sizeof(*g->nr.buf));
+	ASSERT_TRUE(g->base && g->host && g->cur && g->spare && g->nr.buf);
+	g->nr.max = 16;
+	g->ft = cm_ftable(g->base, &g->l, 1);
+	g->log = cm_flog(g->base, &g->l, 1);
+	g->shapes = 12;
+	rnd_table(_metadata, r, n, g->shapes, 5, g->host);
+	ASSERT_TRUE(g->host->byid_ok);
+	cm_flog_host_init(&g->w, g->log, g->l.flog_slots);
+	cm_flog_host_reset(&g->w, g->ft, g->host);
+}
+
+static void lg_fini(struct lg *g)
+{
+	free(g->nr.buf);
+	cm_ftable_free(g->spare);
+	cm_ftable_free(g->cur);
+	cm_ftable_free(g->host);
+	free(g->base);
+}
+
+/* @n random increments as one batch (drawn against the table as it was
+ * before: an add of an id the batch added already is a replace then,
+ * the log's increments set or delete whatever the table holds). */
+static void lg_batch(struct __cm_meta *_metadata, struct lg *g, u64 *r, u32 n)
+{
+	static struct cm_flog_op ops[256];
+	u32 i;
+
+	ASSERT_LE(n, 256u);
+	for (i = 0; i < n; i++)
+		rnd_op(r, g->host, g->shapes, &ops[i]);
+	ASSERT_EQ(0, cm_flog_host_batch(&g->w, g->log, g->ft, g->host, ops, n));
+}
+
+/* The node's table is the host's, entry for entry, and looks up right. */
+static void lg_same(struct __cm_meta *_metadata, struct lg *g, u64 *r)
+{
+	ASSERT_EQ(g->host->nflows, g->cur->nflows);
+	ASSERT_EQ(0, memcmp(g->host->flows, g->cur->flows,
+			    g->host->nflows * sizeof(struct chainmesh_flow)));
+	ASSERT_EQ(0, memcmp(g->host->hops, g->cur->hops, sizeof(g->host->hops)));
+	check_rank_lookups(_metadata, r, g->cur, 200);
+}
+
+/* Sync until the node has the whole log. */
+static void lg_drain(struct __cm_meta *_metadata, struct lg *g)
+{
+	int i, got;
+
+	for (i = 0; i < 1000; i++) {
+		got = cm_flog_sync(g->ft, g->log, &g->l, 1, &g->cur, &g->spare,
+				   &g->nr);
+		ASSERT_GE(got, 0) TH_LOG("sync: %d", got);
+		if (!got && g->cur->log_pos == g->w.head)
+			return;
+	}
+	ASSERT_TRUE(false) TH_LOG("the log never drained");
+}
+
+/*
+ * Random batches, the node syncing now and then (sometimes after more
+ * than the log holds): its table is the host's each time it drained the
+ * log, taking the checkpoint only when it fell behind or the host wrote
+ * a new generation.
+ */
+TEST_TIMEOUT(log_apply_equals_host, 120)
+{
+	u64 r = 0x10c0ffee;
+	u32 round, b, behind_rounds = 0, big = 0;
+	struct lg g;
+
+	lg_init(_metadata, &g, &r, 300);
+	lg_drain(_metadata, &g);
+	lg_same(_metadata, &g, &r);
+	for (round = 0; round < 400; round++) {
+		u32 nb = (xs(&r) % 8) ? 1 + (u32)(xs(&r) % 4) : 40;
+
+		if (nb == 40)
+			behind_rounds++;
+		for (b = 0; b < nb; b++) {
+			u32 n = 1 + (u32)(xs(&r) % 6);
+
+			if (!(xs(&r) % 50)) {
+				n = 40;		/* more than half the log */
+				big++;
+			}
+			lg_batch(_metadata, &g, &r, n);
+		}
+		lg_drain(_metadata, &g);
+		lg_same(_metadata, &g, &r);
+	}
+	TH_LOG("%llu increments in %llu rounds; checkpoints %llu: behind %llu; host %llu checkpoints, %u big batches",
+	       (unsigned long long)g.nr.applied, (unsigned long long)g.nr.rounds,
+	       (unsigned long long)g.nr.checkpoints,
+	       (unsigned long long)g.nr.fallbacks[CM_FLOG_BEHIND],
+	       (unsigned long long)g.w.checkpoints, big);
+	EXPECT_GT(g.nr.fallbacks[CM_FLOG_BEHIND], 0);
+	EXPECT_LE(g.nr.fallbacks[CM_FLOG_BEHIND], behind_rounds);
+	EXPECT_EQ(0, g.nr.fallbacks[CM_FLOG_TORN]);
+	EXPECT_EQ(0, g.nr.fallbacks[CM_FLOG_REFUSED]);
+	/* the log carried most of it */
+	EXPECT_GT(g.nr.applied, 4 * g.nr.checkpoints);
+	lg_fini(&g);
+}
+
+/* A batch shows whole or not at all, however many a round takes. */
+TEST(log_batch_atomic)
+{
+	u64 r = 77;
+	struct lg g;
+	u32 head;
+
+	lg_init(_metadata, &g, &r, 100);
+	lg_drain(_metadata, &g);
+	g.nr.max = 1;
+	lg_batch(_metadata, &g, &r, 5);
+	ASSERT_EQ(5, cm_flog_sync(g.ft, g.log, &g.l, 1, &g.cur, &g.spare, &g.nr));
+	lg_same(_metadata, &g, &r);
+
+	/* a head that cuts a batch short: refused, none of it applied */
+	head = g.w.head;
+	lg_batch(_metadata, &g, &r, 3);
+	g.log->head = cpu_to_le32(head + 2);
+	ASSERT_EQ(-CM_FLOG_REFUSED, cm_flog_fetch(g.log, &g.l, head, g.nr.buf, 16));
+	ASSERT_EQ(-EPROTO, cm_flog_sync(g.ft, g.log, &g.l, 1, &g.cur, &g.spare,
+					&g.nr));
+	EXPECT_EQ(head, g.cur->log_pos);	/* the checkpoint is behind */
+	EXPECT_EQ(1, g.nr.fallbacks[CM_FLOG_REFUSED]);
+	/* the host's head again: the node catches up */
+	g.log->head = cpu_to_le32(g.w.head);
+	lg_batch(_metadata, &g, &r, 2);
+	lg_drain(_metadata, &g);
+	lg_same(_metadata, &g, &r);
+	lg_fini(&g);
+}
+
+/* Torn and forged increments are refused, counted, never applied. */
+TEST(log_refuses_torn_and_forged)
+{
+	struct chainmesh_flog_ent *e;
+	struct cm_flog_op op;
+	u64 r = 4242;
+	u32 pos, id, n;
+	struct lg g;
+
+	lg_init(_metadata, &g, &r, 200);
+	lg_drain(_metadata, &g);
+
+	/* torn: an entry's seq says the host is rewriting it */
+	pos = g.w.head;
+	lg_batch(_metadata, &g, &r, 2);
+	e = cm_flog_ent(g.log, g.l.flog_slots, pos);
+	e->seq = cpu_to_le32(pos);
+	ASSERT_EQ(-CM_FLOG_TORN, cm_flog_fetch(g.log, &g.l, pos, g.nr.buf, 16));
+	n = g.cur->nflows;
+	ASSERT_EQ(-EPROTO, cm_flog_sync(g.ft, g.log, &g.l, 1, &g.cur, &g.spare,
+					&g.nr));
+	EXPECT_EQ(pos, g.cur->log_pos);
+	EXPECT_EQ(n, g.cur->nflows);
+	EXPECT_EQ(1, g.nr.fallbacks[CM_FLOG_TORN]);
+	/* stuck until the host writes: no checkpoint copy per poll */
+	n = (u32)g.nr.checkpoints;
+	ASSERT_EQ(-EPROTO, cm_flog_sync(g.ft, g.log, &g.l, 1, &g.cur, &g.spare,
+					&g.nr));
+	EXPECT_EQ(n, g.nr.checkpoints);
+	e->seq = cpu_to_le32(pos + 1);
+	lg_batch(_metadata, &g, &r, 1);
+	lg_drain(_metadata, &g);
+	lg_same(_metadata, &g, &r);
+
+	/* forged: a valid add, then entries out of range, in one batch */
+	for (id = 0; id < 4; id++) {
+		u32 before = g.cur->nflows;
+
+		pos = g.w.head;
+		for (op.op = 0; ; ) {
+			rnd_op(&r, g.host, g.shapes, &op);
+			if (op.op == CHAINMESH_FLOG_ADD)
+				break;
+		}
+		ASSERT_EQ(0, cm_flog_host_batch(&g.w, g.log, g.ft, g.host, &op, 1));
+		lg_batch(_metadata, &g, &r, 1);
+		/* make them one batch, its second entry forged */
+		e = cm_flog_ent(g.log, g.l.flog_slots, pos);
+		e->flags = 0;
+		e = cm_flog_ent(g.log, g.l.flog_slots, pos + 1);
+		switch (id) {
+		case 0: e->op = 9; break;
+		case 1: e->flow.flow_id = cpu_to_le32(NMAX); break;
+		case 2: e->flags |= 0x80; break;
+		case 3: e->op = CHAINMESH_FLOG_ADD;
+			e->flow.chain = cpu_to_le16(CHAINMESH_MAX_CHAINS); break;
+		}
+		ASSERT_EQ(-EPROTO, cm_flog_sync(g.ft, g.log, &g.l, 1, &g.cur,
+						&g.spare, &g.nr));
+		/* the valid add before it is not applied either */
+		EXPECT_EQ(CM_FIDX_NONE,
+			  g.cur->byid[le32_to_cpu(op.flow.flow_id)]);
+		EXPECT_EQ(before, g.cur->nflows);
+		EXPECT_EQ(pos, g.cur->log_pos);
+		/* the host's cure: a new checkpoint past it */
+		cm_flog_host_reset(&g.w, g.ft, g.host);
+		lg_drain(_metadata, &g);
+		lg_same(_metadata, &g, &r);
+	}
+	EXPECT_EQ(4, g.nr.fallbacks[CM_FLOG_REFUSED]);
+
+	/* a head further ahead than the log holds: behind */
+	g.log->head = cpu_to_le32(g.w.head + g.l.flog_slots + 1);
+	ASSERT_EQ(-CM_FLOG_BEHIND,
+		  cm_flog_fetch(g.log, &g.l, g.w.head, g.nr.buf, 16));
+	g.log->head = cpu_to_le32(g.w.head);
+	lg_fini(&g);
+}
+
+/* The host appending while the node reads: torn copies are caught (the
+ * host laps the node's position), and the tables end equal. */
+struct lg_race {
+	struct lg *g;
+	u64 r;
+	int stop;
+	u64 batches;
+};
+
+static void *lg_host_thread(void *arg)
+{
+	struct lg_race *x = arg;
+	static struct cm_flog_op ops[8];
+	u32 i, n;
+
+	while (!__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE)) {
+		n = 1 + (u32)(xs(&x->r) % 8);
+		for (i = 0; i < n; i++)
+			rnd_op(&x->r, x->g->host, x->g->shapes, &ops[i]);
+		cm_flog_host_batch(&x->g->w, x->g->log, x->g->ft, x->g->host,
+				   ops, n);
+		x->batches++;
+	}
+	return NULL;
+}
+
+TEST_TIMEOUT(log_concurrent_host, 60)
+{
+	struct lg_race x = { .r = 31337 };
+	struct timespec t0, t1;
+	u64 syncs = 0, lookups = 0, hits = 0;
+	struct cm_flow_key k;
+	pthread_t th;
+	u64 r = 5;
+	struct lg g;
+
+	lg_init(_metadata, &g, &r, 500);
+	lg_drain(_metadata, &g);
+	x.g = &g;
+	ASSERT_EQ(0, pthread_create(&th, NULL, lg_host_thread, &x));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		int got = cm_flog_sync(g.ft, g.log, &g.l, 1, &g.cur, &g.spare,
+				       &g.nr);
+
+		ASSERT_TRUE(got >= 0 || got == -EAGAIN || got == -EPROTO);
+		syncs++;
+		rnd_key(&r, g.cur, &k);
+		hits += !!cm_flow_lookup(g.cur, &k);
+		lookups++;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while (t1.tv_sec - t0.tv_sec < 2);
+	__atomic_store_n(&x.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	lg_drain(_metadata, &g);
+	lg_same(_metadata, &g, &r);
+	TH_LOG("%llu host batches, %llu syncs, %llu increments applied, checkpoints %llu (behind %llu, torn %llu); %llu of %llu lookups hit",
+	       (unsigned long long)x.batches, (unsigned long long)syncs,
+	       (unsigned long long)g.nr.applied,
+	       (unsigned long long)g.nr.checkpoints,
+	       (unsigned long long)g.nr.fallbacks[CM_FLOG_BEHIND],
+	       (unsigned long long)g.nr.fallbacks[CM_FLOG_TORN],
+	       (unsigned long long)hits, (unsigned long long)lookups);
+	EXPECT_EQ(0, g.nr.fallbacks[CM_FLOG_REFUSED]);
+	EXPECT_GT(g.nr.applied, 0);
+	lg_fini(&g);
 }
 
 TEST_HARNESS_MAIN

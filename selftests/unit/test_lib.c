@@ -19,6 +19,8 @@
  *  - kick suppression: a node that polls is not rung, an armed one is,
  *    and cml_wait() wakes on it; with nothing to do it times out;
  *  - cml_leave() sends home what was queued to it;
+ *  - a node's flow log: flows added and deleted by increments classify
+ *    its frames from the next send, a forged increment is not applied;
  *  - a node attached through the PCI device's sysfs BARs (files standing
  *    in for resource0 and resource2): its id from IVPosition, interrupts
  *    masked, frames both ways with a socket node, doorbells rung through
@@ -37,6 +39,7 @@
 #include "harness.h"
 
 #include <chainmesh/dp.h>
+#include <chainmesh/flowlog.h>
 #include <chainmesh/ivshmem.h>
 #include <chainmesh/libchainmesh.h>
 
@@ -448,6 +451,82 @@ TEST_F(mesh, leave_sends_home)
 /* A guest's view: node 2 through "sysfs" files, resource0 (BAR0: its
  * IVPosition; the doorbells it rings land in it) and resource2 (BAR2:
  * the very region, the memfd reopened), next to node 1 on the socket. */
+/* Node 1's table changed by increments in its flow log (this test is
+ * the host): the node sends by the table with them applied, from its
+ * next send on; a forged increment is refused, none of its batch is
+ * applied, until the host writes a new checkpoint. */
+TEST_F(mesh, flow_log)
+{
+	struct chainmesh_flog_hdr *log = cm_flog(self->s->base, &self->s->l, 1);
+	void *ft = cm_ftable(self->s->base, &self->s->l, 1);
+	struct cm_chain chains[CHAINMESH_MAX_CHAINS];
+	struct cm_ftable *t = cm_ftable_alloc(16);
+	struct chainmesh_flog_ent *e;
+	struct cm_flog_host w;
+	struct cm_flog_op op;
+	struct cml_buf b[4];
+	u8 f[100];
+	u32 pos;
+
+	ASSERT_NOT_NULL(t);
+	memset(chains, 0, sizeof(chains));
+	chains[1].used = 1;
+	chains[1].nhops = 3;
+	chains[1].hops[0] = 1;
+	chains[1].hops[1] = 2;
+	chains[1].hops[2] = 3;
+	/* node 1's table as published: no flow yet for 10.0.0.9 */
+	ASSERT_EQ(0, cm_ftable_compile(NULL, 0, chains, 1, 16, t));
+	ASSERT_EQ(0, cm_ftable_index(t));
+	cm_flog_host_init(&w, log, self->s->l.flog_slots);
+	cm_flog_host_reset(&w, ft, t);
+	udp_frame(f, sizeof(f), 0x0a000009, 1);
+	EXPECT_EQ(-ENOENT, cml_send(self->n[0], f, sizeof(f), NULL));
+
+	/* an increment: flow 1, UDP to 10.0.0.9, chain 1 */
+	memset(&op, 0, sizeof(op));
+	op.op = CHAINMESH_FLOG_ADD;
+	op.flow.flow_id = cpu_to_le32(1);
+	op.flow.chain = cpu_to_le16(1);
+	op.flow.family = 4;
+	op.flow.ip_proto = CM_IPPROTO_UDP;
+	op.flow.dst[0] = htonl(0x0a000009);
+	cm_prefix_mask(32, op.flow.dst_mask);
+	ASSERT_EQ(0, cm_flog_host_batch(&w, log, ft, t, &op, 1));
+	ASSERT_EQ(0, cml_send(self->n[0], f, sizeof(f), NULL));
+	cml_flush(self->n[0]);
+	ASSERT_EQ(1, cml_rx_burst(self->n[1], b, 4));
+	EXPECT_EQ(1, b[0].chain);
+	cml_release(self->n[1], b, 1);
+	cml_flush(self->n[1]);
+
+	/* deleted again */
+	op.op = CHAINMESH_FLOG_DELETE;
+	ASSERT_EQ(0, cm_flog_host_batch(&w, log, ft, t, &op, 1));
+	EXPECT_EQ(-ENOENT, cml_send(self->n[0], f, sizeof(f), NULL));
+
+	/* a batch whose second increment is forged: neither applied */
+	pos = w.head;
+	op.op = CHAINMESH_FLOG_ADD;
+	ASSERT_EQ(0, cm_flog_host_batch(&w, log, ft, t, &op, 1));
+	op.flow.flow_id = cpu_to_le32(2);
+	ASSERT_EQ(0, cm_flog_host_batch(&w, log, ft, t, &op, 1));
+	cm_flog_ent(log, self->s->l.flog_slots, pos)->flags = 0;
+	e = cm_flog_ent(log, self->s->l.flog_slots, pos + 1);
+	e->flow.flow_id = cpu_to_le32(self->s->l.p.max_flows);
+	EXPECT_EQ(-ENOENT, cml_send(self->n[0], f, sizeof(f), NULL));
+	EXPECT_EQ(-ENOENT, cml_send(self->n[0], f, sizeof(f), NULL));
+	/* the host's cure: a new checkpoint, which holds both */
+	cm_flog_host_reset(&w, ft, t);
+	ASSERT_EQ(0, cml_send(self->n[0], f, sizeof(f), NULL));
+	cml_flush(self->n[0]);
+	ASSERT_EQ(1, cml_rx_burst(self->n[1], b, 4));
+	cml_release(self->n[1], b, 1);
+	cml_flush(self->n[1]);
+	settle(self->n, 3);
+	cm_ftable_free(t);
+}
+
 TEST(pci_attach)
 {
 	struct cml_config cfg = { .flags = CML_F_QUIET };

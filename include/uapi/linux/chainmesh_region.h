@@ -34,6 +34,9 @@
  *   |  (ring_stride each)       |  ring_stride
  *   +---------------------------+ rets_off
  *   | return ring 0->0 ..       |  same indexing, ret_stride each
+ *   +---------------------------+ flogs_off
+ *   | flow log of node 0        |  host writes, node reads: increments
+ *   | ...  (flog_stride each)   |    of its flow table
  *   +---------------------------+ pools_off
  *   | buffer pool of node 0     |  bufs_per_node * buf_size bytes,
  *   | ...  (pool_stride each)   |  queues slices of bufs_per_node /
@@ -110,7 +113,12 @@ struct chainmesh_region_hdr {
 	__le64 pools_off;
 	__le64 pool_stride;
 	__le64 host_epoch;	/* host writes; all read: bumped on each layout */
-	__u8 reserved[3944];	/* zero; pads the header to 4 KiB */
+	__le64 flogs_off;	/* host writes; all read: flow logs (below) */
+	__le64 flog_stride;
+	__le32 flog_slots;	/* host writes; all read: entries per flow log,
+				 * a power of two (layout.h, CM_FLOG_SLOTS()) */
+	__le32 pad1;
+	__u8 reserved[3920];	/* zero; pads the header to 4 KiB */
 };
 
 /* Node states, in struct chainmesh_node.state */
@@ -286,11 +294,18 @@ struct chainmesh_ring_hdr {
 	__u8 pad2[60];
 };
 
-/* Per-node flow table: the host writes it under @seq, its node reads it. */
+/* Per-node flow table: the host writes it under @seq, its node reads it.
+ * It is the checkpoint of the node's flow log (below): it holds every
+ * increment before @log_pos. */
 struct chainmesh_ftable_hdr {
 	__le32 seq;		/* host writes: odd while writing; node reads */
 	__le32 nflows;		/* host writes; node reads: <= max_flows */
-	__u8 pad0[56];
+	__le32 log_pos;		/* host writes under @seq; node reads: the
+				 * log position this table reflects */
+	__le32 gen;		/* host writes under @seq; node reads: bumped
+				 * when the table changed in a way the log
+				 * does not carry (chains, hops, reloads) */
+	__u8 pad0[48];
 };
 
 /* What node n does with a packet of chain c: ftable_hdr is followed by
@@ -325,6 +340,37 @@ struct chainmesh_flow {
 	__be32 dst[4];
 	__be32 dst_mask[4];
 	__u8 pad[44];
+};
+
+/*
+ * Per-node flow log: increments of the node's flow table (flow.h,
+ * flowlog.h), a header line then flog_slots entries; position p lives in
+ * entry p & (flog_slots - 1). Positions run free over 32 bits. The log,
+ * its header fields (flogs_off, flog_stride, flog_slots) and the table
+ * header's log_pos and gen belong to layout version 3.
+ */
+struct chainmesh_flog_hdr {
+	__le32 head;		/* host writes (release) after a whole batch;
+				 * node reads (acquire): positions below it
+				 * are written */
+	__u8 pad0[60];
+};
+
+#define CHAINMESH_FLOG_ADD	1	/* a flow id the table does not hold */
+#define CHAINMESH_FLOG_REPLACE	2	/* a flow id it holds, new match/prio */
+#define CHAINMESH_FLOG_DELETE	3	/* @flow.flow_id only */
+
+#define CHAINMESH_FLOG_END	0x01	/* the last increment of a batch */
+
+struct chainmesh_flog_ent {
+	__le32 seq;		/* host writes: the position while writing,
+				 * position + 1 last (release); node reads
+				 * (acquire) before and again after the rest */
+	__u8 op;		/* host writes; node reads: CHAINMESH_FLOG_* */
+	__u8 flags;		/* host writes; node reads: CHAINMESH_FLOG_END */
+	__le16 pad0;
+	__u8 pad1[8];
+	struct chainmesh_flow flow;	/* host writes; node reads */
 };
 
 /* Per-node statistics, written only by their node. */
