@@ -33,7 +33,7 @@
 
 #include <chainmesh/libchainmesh.h>
 
-#include "median.h"
+#include "bench.h"
 
 #define CMLFWD_BURST	32
 #define CMLFWD_MAX_SECS	600

@@ -95,7 +95,7 @@
 
 #include <chainmesh/dp.h>
 
-#include "median.h"
+#include "bench.h"
 
 #define NODES		3u
 #define SELF		1u
@@ -760,21 +760,6 @@ struct traffic {
 	pthread_cond_t wake;
 };
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-	int err;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	if (err) {
-		fprintf(stderr, "hop_bench: cannot pin to CPU %d: %s\n", cpu,
-			strerror(err));
-		exit(1);
-	}
-}
-
 /* The guest's way: check the sequence, snapshot into the spare and swap
  * when it moved, keep the old table when the host was writing. */
 static void *traffic_reader(void *arg)
@@ -784,7 +769,7 @@ static void *traffic_reader(void *arg)
 	u64 lookups = 0, snaps = 0, retries = 0;
 	u32 i;
 
-	pin(t->cpu[0]);
+	bench_pin("hop_bench", t->cpu[0]);
 	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
 		;
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
@@ -829,7 +814,7 @@ static void *traffic_reader_shared(void *arg)
 	u64 lookups = 0;
 	u32 i;
 
-	pin(t->cpu[0]);
+	bench_pin("hop_bench", t->cpu[0]);
 	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
 		;
 	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
@@ -869,7 +854,7 @@ static void *traffic_builder(void *arg)
 	struct cm_ftable *old;
 	int err;
 
-	pin(t->cpu[2]);
+	bench_pin("hop_bench", t->cpu[2]);
 	for (;;) {
 		pthread_mutex_lock(&t->lock);
 		while (!__atomic_load_n(&t->queued, __ATOMIC_ACQUIRE) &&
@@ -911,7 +896,7 @@ static void *traffic_writer(void *arg)
 	double next, gap = t->rate > 0 ? 1e9 / t->rate : 0;
 	u64 n = 0;
 
-	pin(t->cpu[1]);
+	bench_pin("hop_bench", t->cpu[1]);
 	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
 		;
 	next = now();

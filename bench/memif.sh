@@ -32,7 +32,7 @@
 # Environment: RESULTS (default results), RUNS (3), MEMIF_SECS (measured
 # s a point, 6), MEMIF_WARMUP (2), MEMIF_CPUS ("A,B", default "0,1"),
 # MEMIF_SYSTEMS ("chainmesh memif pmd"), MEMIF_HOPS ("1 2"), CALLGRIND=0
-# skips the instruction count, KEEP=1 keeps the logs.
+# skips the instruction count, CM_KEEP=1 keeps the logs.
 # Writes RESULTS/memif.csv (system,hops,run,pps), memif.txt.
 set -euo pipefail
 
@@ -57,8 +57,6 @@ CPU_A=${CPUS%%,*}
 CPU_B=${CPUS##*,}
 ROOT=$(cd .. && pwd)
 PMD=$ROOT/drivers/dpdk/librte_net_chainmesh.so
-DAEMON=$ROOT/tools/chainmesh-ivshmemd
-MESH=$ROOT/tools/chainmesh-mesh
 
 log() { echo "memif: $*" >&2; }
 
@@ -76,53 +74,18 @@ fi
 # shellcheck source=scripts/dpdk-plugin.sh
 . "$ROOT/scripts/dpdk-plugin.sh"
 [ ! -e "$PMD" ] || cm_pmd_trusted
-tmp=$(mktemp -d /tmp/cm-memif.XXXXXX)
-pids=()
-cleanup()
-{
-	local p
-
-	cm_pmd_untrust
-
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	if [ -n "${KEEP:-}" ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
+# shellcheck source=selftests/build/lib.sh
+. "$ROOT/selftests/build/lib.sh"
+cm_scratch memif
 
 mkdir -p "$RESULTS"
 echo "system,hops,run,pps" > "$RESULTS/memif.csv"
-
-# until FILE PATTERN: wait (10 s at most) for PATTERN in FILE.
-until_line()
-{
-	local i
-
-	for i in $(seq 100); do
-		grep -aq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	log "no '$2' in $1:"
-	tail -n 5 "$1" >&2
-	return 1
-}
 
 # The mesh: chain 1 = 1 2 3 (one forwarder), chain 2 = 1 2 3 4 (two).
 mesh_start()
 {
 	printf 'chain add 1 hops 1 2 3\nchain add 2 hops 1 2 3 4\n' >"$tmp/batch"
-	rm -f "$tmp/cm.sock"
-	"$DAEMON" -S "$tmp/cm.sock" -m 128M -l "$tmp/daemon.log" -p "$tmp/daemon.pid" &
-	pids+=($!)
-	for _ in $(seq 50); do [ -S "$tmp/cm.sock" ] && break; sleep 0.1; done
-	"$MESH" -S "$tmp/cm.sock" -b "$tmp/batch" -n 5 -r "$SLOTS" -c "$BUFS" \
-		>"$tmp/mesh.log" 2>&1 &
-	pids+=($!)
-	until_line "$tmp/mesh.log" ready
+	cm_userspace_mesh "$tmp/cm.sock" 128M "$tmp/batch" -n 5 -r "$SLOTS" -c "$BUFS"
 }
 
 # cml CPU LOG ARGS...: a cmlfwd pinned to CPU; waits until it joined.
@@ -134,7 +97,7 @@ cml()
 	taskset -c "$cpu" ./cmlfwd -S "$tmp/cm.sock" "$@" >"$log" 2>&1 &
 	last=$!
 	pids+=("$last")
-	until_line "$log" joined
+	cm_wait_line "$log" joined
 }
 
 # testpmd CPU LOG EAL-ARGS... -- APP-ARGS...: main and forwarding lcore
@@ -150,7 +113,7 @@ testpmd()
 		>"$log" 2>&1 < <(sleep $((WARMUP + SECS + 60))) &
 	last=$!
 	pids+=("$last")
-	until_line "$log" "Press enter to exit\|testpmd> \|Port statistics"
+	cm_wait_line "$log" "Press enter to exit\|testpmd> \|Port statistics"
 }
 
 # stop_all: every process of the point, and the mesh.
@@ -173,39 +136,39 @@ cml_rate()
 	sed -n 's/^cmlfwd: median-pps \([0-9]*\)/\1/p' "$1"
 }
 
-run_chainmesh()
+# fwd_cml I: forwarder I (node I + 1) a cmlfwd; fwd_pmd I: a testpmd
+# on net_chainmesh.
+fwd_cml()
 {
-	local hops=$1 i s
+	cml "$CPU_B" "$tmp/fwd$1.log" fwd -d $((WARMUP + SECS + 5))
+}
+
+fwd_pmd()
+{
+	testpmd "$CPU_B" "$tmp/tp$1.log" -d "$PMD" \
+		--vdev="net_chainmesh0,socket=$tmp/cm.sock,node=$(($1 + 1))" -- \
+		--forward-mode=io --port-topology=loop
+}
+
+# run_on_mesh FWD HOPS: cmlfwd generator and sink around HOPS forwarders
+# started by FWD.
+run_on_mesh()
+{
+	local fwd=$1 hops=$2 i
 
 	mesh_start || return 1
 	cml "$CPU_A" "$tmp/gen.log" gen -c "$hops" -d $((WARMUP + SECS + 5)) || return 1
 	for i in $(seq "$hops"); do
-		cml "$CPU_B" "$tmp/fwd$i.log" fwd -d $((WARMUP + SECS + 5)) || return 1
+		"$fwd" "$i" || return 1
 	done
 	cml "$CPU_A" "$tmp/sink.log" sink -d $((WARMUP + SECS)) -w "$WARMUP" || return 1
-	s=$last
-	wait "$s" || true
+	wait "$last" || true
 	RATE=$(cml_rate "$tmp/sink.log")
 	stop_all
 }
 
-run_pmd()
-{
-	local hops=$1 i s
-
-	mesh_start || return 1
-	cml "$CPU_A" "$tmp/gen.log" gen -c "$hops" -d $((WARMUP + SECS + 5)) || return 1
-	for i in $(seq "$hops"); do
-		testpmd "$CPU_B" "$tmp/tp$i.log" -d "$PMD" \
-			--vdev="net_chainmesh0,socket=$tmp/cm.sock,node=$((i + 1))" -- \
-			--forward-mode=io --port-topology=loop || return 1
-	done
-	cml "$CPU_A" "$tmp/sink.log" sink -d $((WARMUP + SECS)) -w "$WARMUP" || return 1
-	s=$last
-	wait "$s" || true
-	RATE=$(cml_rate "$tmp/sink.log")
-	stop_all
-}
+run_chainmesh() { run_on_mesh fwd_cml "$1"; }
+run_pmd() { run_on_mesh fwd_pmd "$1"; }
 
 memif_vdev()
 {

@@ -42,7 +42,7 @@
 #include <chainmesh/layout.h>
 #include <chainmesh/ring.h>
 
-#include "median.h"
+#include "bench.h"
 
 #define MAX_BATCH	256
 #define MAX_RUNS	64
@@ -95,21 +95,6 @@ static inline void relax(void)
 #endif
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-	int err;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	if (err) {
-		fprintf(stderr, "ring_bench: cannot pin to CPU %d: %s\n", cpu,
-			strerror(err));
-		exit(1);
-	}
-}
-
 static void wait_go(struct bench *b)
 {
 	while (!__atomic_load_n(&b->go, __ATOMIC_ACQUIRE))
@@ -135,7 +120,7 @@ static void *cm_producer(void *arg)
 	u64 seq = 0, kicks = 0;
 	unsigned int i, done;
 
-	pin(b->cpu[0]);
+	bench_pin("ring_bench", b->cpu[0]);
 	cm_ring_prod_init(&p, b->ring, b->slots);
 	wait_go(b);
 	clock_gettime(CLOCK_MONOTONIC, &b->t0);
@@ -176,7 +161,7 @@ static void *cm_consumer(void *arg)
 	u64 got = 0, sum = 0;
 	int i, n;
 
-	pin(b->cpu[1]);
+	bench_pin("ring_bench", b->cpu[1]);
 	cm_ring_cons_init(&c, b->ring, b->slots);
 	if (b->impl == IMPL_CM_NOBUSY)
 		cm_ring_no_kick(&c);	/* polling, not saying so */
@@ -217,7 +202,7 @@ static void *dpdk_producer(void *arg)
 	u64 seq = 0;
 	unsigned int i;
 
-	pin(b->cpu[0]);
+	bench_pin("ring_bench", b->cpu[0]);
 	wait_go(b);
 	clock_gettime(CLOCK_MONOTONIC, &b->t0);
 	while (seq < b->items) {
@@ -238,7 +223,7 @@ static void *dpdk_consumer(void *arg)
 	u64 got = 0, sum = 0;
 	unsigned int i, n;
 
-	pin(b->cpu[1]);
+	bench_pin("ring_bench", b->cpu[1]);
 	wait_go(b);
 	while (got < b->items) {
 		n = rte_ring_sc_dequeue_burst_elem(b->r, it, sizeof(it[0]),

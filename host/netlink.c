@@ -1026,89 +1026,6 @@ static int cm_nl_flow_id_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * FLOW_NEW: every flow nest of the request (one, or a batch), each built
- * and checked, then all added in one change of the nodes' tables, or
- * none. A batch is how many flows are loaded: each change costs every
- * node whose table it touches a copy and an index of its whole table.
- */
-static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
-	struct chainmesh_flow *add;
-	const struct nlattr *attr;
-	struct cm_mesh *m;
-	u32 n, i = 0;
-	int rem, err;
-
-	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_FLOW)) {
-		GENL_SET_ERR_MSG(info, "flow attributes are required");
-		return -EINVAL;
-	}
-	n = cm_nl_count_flows(info);
-	add = NULL;
-
-	mutex_lock(&cm_mesh_lock);
-	m = cm_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-		goto out_unlock;
-	}
-	/* Sized by what the mesh holds, not by what a message may carry. */
-	err = cm_nl_batch_fits(m, n, info);
-	if (err)
-		goto out_unlock;
-	add = kvmalloc_array(n, sizeof(*add), GFP_KERNEL);
-	if (!add) {
-		err = -ENOMEM;
-		goto out_unlock;
-	}
-	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
-		if (nla_type(attr) != CHAINMESH_A_FLOW)
-			continue;
-		err = cm_nl_parse_nest_at(attr, tb, false, cm_flow_policy, extack);
-		if (err)
-			goto out_unlock;
-		err = cm_nl_flow_build(m, attr, tb, extack, &add[i]);
-		if (err)
-			goto out_unlock;
-		if (cm_mesh_flow(m, le32_to_cpu(add[i].flow_id))) {
-			NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID],
-					    "flow exists: use flow set to change it");
-			err = -EEXIST;
-			goto out_unlock;
-		}
-		i++;
-	}
-	sort(add, n, sizeof(*add), cm_nl_flow_id_cmp, NULL);
-	for (i = 1; i < n; i++) {
-		if (add[i].flow_id == add[i - 1].flow_id) {
-			GENL_SET_ERR_MSG(info, "a flow id appears twice in the request");
-			err = -EINVAL;
-			goto out_unlock;
-		}
-	}
-
-	err = cm_mesh_add_flows(m, add, n);
-	if (err == -E2BIG) {
-		if (n == 1)
-			NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_CHAIN],
-					    "a node's flow table would overflow");
-		else
-			NL_SET_ERR_MSG(extack, "a node's flow table would overflow");
-		err = -ENOSPC;
-	} else if (!err) {
-		for (i = 0; i < n; i++)
-			cm_nl_notify_flow(m, cm_mesh_flow(m, le32_to_cpu(add[i].flow_id)),
-					  true);
-	}
-out_unlock:
-	mutex_unlock(&cm_mesh_lock);
-	kvfree(add);
-	return err;
-}
-
 /* FLOW_SET: the whole flow from the request, in one change. NLM_F_REPLACE
  * is refused by the core for this family: an op of its own. */
 static int cm_nl_flow_set_doit(struct sk_buff *skb, struct genl_info *info)
@@ -1157,23 +1074,94 @@ static int cm_nl_u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* FLOW_DEL: every flow nest of the request (one, or a batch), all
- * deleted in one change, or none. */
-static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
+/*
+ * A batch request (FLOW_NEW, FLOW_DEL): every flow nest parsed by @one
+ * into an array of elements of @size, sorted by @cmp (by flow id); a flow
+ * id twice is refused. The array is sized by what the mesh holds, not by
+ * what a message may carry. Called under cm_mesh_lock; *@out is the
+ * caller's to kvfree() whatever the result.
+ */
+typedef int (*cm_nl_batch_one_t)(struct cm_mesh *m, const struct nlattr *attr,
+				 struct nlattr **tb, struct netlink_ext_ack *extack,
+				 void *elem);
+
+static int cm_nl_flow_batch(struct genl_info *info, struct cm_mesh *m,
+			    const struct nla_policy *policy, struct nlattr **tb,
+			    size_t size, cm_nl_batch_one_t one, cmp_func_t cmp,
+			    void **out, u32 *nout)
+{
+	const struct nlattr *attr;
+	u32 n, i = 0;
+	int rem, err;
+	char *v;
+
+	*out = NULL;
+	n = cm_nl_count_flows(info);
+	err = cm_nl_batch_fits(m, n, info);
+	if (err)
+		return err;
+	v = kvmalloc_array(n, size, GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(attr) != CHAINMESH_A_FLOW)
+			continue;
+		err = cm_nl_parse_nest_at(attr, tb, false, policy, info->extack);
+		if (err)
+			return err;
+		err = one(m, attr, tb, info->extack, v + i * size);
+		if (err)
+			return err;
+		i++;
+	}
+	sort(v, n, size, cmp, NULL);
+	for (i = 1; i < n; i++) {
+		if (!cmp(v + i * size, v + (i - 1) * size)) {
+			GENL_SET_ERR_MSG(info, "a flow id appears twice in the request");
+			return -EINVAL;
+		}
+	}
+	*nout = n;
+	return 0;
+}
+
+static int cm_nl_flow_new_one(struct cm_mesh *m, const struct nlattr *attr,
+			      struct nlattr **tb, struct netlink_ext_ack *extack,
+			      void *elem)
+{
+	struct chainmesh_flow *f = elem;
+	int err;
+
+	err = cm_nl_flow_build(m, attr, tb, extack, f);
+	if (err)
+		return err;
+	if (cm_mesh_flow(m, le32_to_cpu(f->flow_id))) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID],
+				    "flow exists: use flow set to change it");
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/*
+ * FLOW_NEW: every flow nest of the request (one, or a batch), each built
+ * and checked, then all added in one change of the nodes' tables, or
+ * none.
+ */
+static int cm_nl_flow_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
-	const struct nlattr *attr;
+	struct chainmesh_flow *add = NULL;
 	struct cm_mesh *m;
-	u32 n, i = 0, *ids;
-	int rem, err;
+	u32 n, i;
+	int err;
 
 	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_FLOW)) {
 		GENL_SET_ERR_MSG(info, "flow attributes are required");
 		return -EINVAL;
 	}
-	n = cm_nl_count_flows(info);
-	ids = NULL;
 
 	mutex_lock(&cm_mesh_lock);
 	m = cm_nl_mesh(info);
@@ -1181,40 +1169,73 @@ static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
 		err = PTR_ERR(m);
 		goto out_unlock;
 	}
-	err = cm_nl_batch_fits(m, n, info);
+	err = cm_nl_flow_batch(info, m, cm_flow_policy, tb, sizeof(*add),
+			       cm_nl_flow_new_one, cm_nl_flow_id_cmp,
+			       (void **)&add, &n);
 	if (err)
 		goto out_unlock;
-	ids = kvmalloc_array(n, sizeof(*ids), GFP_KERNEL);
-	if (!ids) {
-		err = -ENOMEM;
+
+	err = cm_mesh_add_flows(m, add, n);
+	if (err == -E2BIG) {
+		if (n == 1)
+			NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_CHAIN],
+					    "a node's flow table would overflow");
+		else
+			NL_SET_ERR_MSG(extack, "a node's flow table would overflow");
+		err = -ENOSPC;
+	} else if (!err) {
+		for (i = 0; i < n; i++)
+			cm_nl_notify_flow(m, cm_mesh_flow(m, le32_to_cpu(add[i].flow_id)),
+					  true);
+	}
+out_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	kvfree(add);
+	return err;
+}
+
+static int cm_nl_flow_del_one(struct cm_mesh *m, const struct nlattr *attr,
+			      struct nlattr **tb, struct netlink_ext_ack *extack,
+			      void *elem)
+{
+	u32 *id = elem;
+
+	*id = nla_get_u32(tb[CHAINMESH_FLOW_A_ID]);
+	if (!cm_mesh_flow(m, *id)) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* FLOW_DEL: every flow nest of the request (one, or a batch), all
+ * deleted in one change, or none. */
+static int cm_nl_flow_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
+	struct cm_mesh *m;
+	u32 n, i, *ids = NULL;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_FLOW)) {
+		GENL_SET_ERR_MSG(info, "flow attributes are required");
+		return -EINVAL;
+	}
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
 		goto out_unlock;
 	}
-	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
-		if (nla_type(attr) != CHAINMESH_A_FLOW)
-			continue;
-		err = cm_nl_parse_nest_at(attr, tb, false, cm_flow_id_policy, extack);
-		if (err)
-			goto out_unlock;
-		ids[i] = nla_get_u32(tb[CHAINMESH_FLOW_A_ID]);
-		if (!cm_mesh_flow(m, ids[i])) {
-			NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
-			err = -ENOENT;
-			goto out_unlock;
-		}
-		i++;
-	}
-	sort(ids, n, sizeof(*ids), cm_nl_u32_cmp, NULL);
-	for (i = 1; i < n; i++) {
-		if (ids[i] == ids[i - 1]) {
-			GENL_SET_ERR_MSG(info, "a flow id appears twice in the request");
-			err = -EINVAL;
-			goto out_unlock;
-		}
-	}
+	err = cm_nl_flow_batch(info, m, cm_flow_id_policy, tb, sizeof(*ids),
+			       cm_nl_flow_del_one, cm_nl_u32_cmp,
+			       (void **)&ids, &n);
+	if (err)
+		goto out_unlock;
 	for (i = 0; i < n; i++)
 		cm_nl_notify_flow(m, cm_mesh_flow(m, ids[i]), false);
 	cm_mesh_del_flows(m, ids, n);
-	err = 0;
 out_unlock:
 	mutex_unlock(&cm_mesh_lock);
 	kvfree(ids);

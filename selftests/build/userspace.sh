@@ -81,31 +81,9 @@ atleast()
 	done
 }
 
-# joined LOG: wait until the node said it joined.
-joined()
-{
-	local i
-
-	for i in $(seq 100); do
-		grep -q "joined" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 start_mesh()
 {
-	./tools/chainmesh-ivshmemd -S "$sock" -m 16M -l "$tmp/daemon.log" \
-		-p "$tmp/daemon.pid" &
-	pids+=($!)
-	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-	./tools/chainmesh-mesh -S "$sock" -b "$tmp/batch" -n 5 >"$tmp/mesh.log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 50); do
-		grep -q ready "$tmp/mesh.log" && return 0
-		sleep 0.1
-	done
-	return 1
+	cm_userspace_mesh "$sock" 16M "$tmp/batch" -n 5
 }
 
 # node LOG ARGS...: a cml-node in the background; waits until it joined.
@@ -116,7 +94,7 @@ node()
 	shift
 	"$tmp/cml-node" -S "$sock" "$@" >"$log" 2>&1 &
 	last=$!
-	joined "$log"
+	cm_wait_line "$log" joined
 }
 
 # chain PREFIX COUNT [SOURCE ARGS]: source (node 1), forward (2), sink (3).
