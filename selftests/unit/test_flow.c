@@ -17,6 +17,7 @@
 #include <chainmesh/layout.h>
 
 #include "harness.h"
+#include "flow_ref.h"
 
 /* Tables of the index tests: as large as a node's used to be at most. */
 #define NMAX	1024u
@@ -1780,20 +1781,6 @@ TEST_F(big, snapshot_bounded_by_cap)
 
 /* ---- editing a table by increments; the flow log ---- */
 
-/* The reference in any order: the lowest rank that matches. */
-static const struct chainmesh_flow *ref_rank(const struct cm_ftable *t,
-					     const struct cm_flow_key *k)
-{
-	const struct chainmesh_flow *best = NULL;
-	u32 i;
-
-	for (i = 0; i < t->nflows; i++)
-		if (cm_flow_match(&t->flows[i], k) &&
-		    (!best || cm_flow_rank(&t->flows[i]) < cm_flow_rank(best)))
-			best = &t->flows[i];
-	return best;
-}
-
 /* A random increment for the table @t (its ids below its cap): an add
  * for an absent id, a replace or a delete for a present one. */
 static void rnd_op(u64 *r, const struct cm_ftable *t, u32 shapes,
@@ -1825,7 +1812,7 @@ static void check_rank_lookups(struct __cm_meta *_metadata, u64 *r,
 
 		rnd_key(r, t, &k);
 		got = cm_flow_lookup(t, &k);
-		want = ref_rank(t, &k);
+		want = cm_ref_rank(t, &k);
 		ASSERT_TRUE(got == want) {
 			TH_LOG("table of %u: entry %ld, want %ld", t->nflows,
 			       got ? (long)(got - t->flows) : -1L,
