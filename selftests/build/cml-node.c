@@ -4,8 +4,14 @@
  * (selftests/build/userspace.sh), built against the INSTALLED library
  * through its pkg-config file.
  *
- *   cml-node -S SOCK [-q] MODE [--count N] [--size S] [--chain C]
- *            [--duration T] [--owner N] [--wait N[,N...]] [--no-judge]
+ *   cml-node {-S SOCK | -P PCI-DIR} [-q] MODE [--count N] [--size S]
+ *            [--chain C] [--duration T] [--owner N] [--wait N[,N...]]
+ *            [--no-judge]
+ *
+ * -S: attach through chainmesh-ivshmemd's socket (on the host); -P: inside
+ * a guest, through the ivshmem device's BARs, the sysfs directory of the
+ * PCI device (/sys/bus/pci/devices/D: resource0, resource2), polling
+ * (selftests/vm/dpdk.sh runs it so as a hop).
  *
  *   source   N IPv4/UDP frames of S bytes, classified by the node's flow
  *            table (or following --chain C from hop 0), sequence number in
@@ -129,9 +135,10 @@ int main(int argc, char **argv)
 	uint8_t frame[2048];
 	struct sigaction sa;
 
-	while ((opt = getopt_long(argc, argv, "S:q", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "S:P:q", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'S': cfg.socket = optarg; break;
+		case 'P': cfg.pci = optarg; break;
 		case 'q': cfg.flags |= CML_F_QUIET; break;
 		case 'c': count = strtoull(optarg, NULL, 0); break;
 		case 's': size = (uint32_t)strtoul(optarg, NULL, 0); break;
@@ -143,7 +150,7 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (optind != argc - 1 || !cfg.socket || size < 46 || size > sizeof(frame))
+	if (optind != argc - 1 || !cfg.socket == !cfg.pci || size < 46 || size > sizeof(frame))
 		return 2;
 	mode = argv[optind];
 	memset(&sa, 0, sizeof(sa));
@@ -242,7 +249,12 @@ int main(int argc, char **argv)
 				hash_off(&hash, bufs[i].offset);
 				if (owner >= 0 && bufs[i].owner != (uint32_t)owner)
 					owner_err++;
-				if (bufs[i].len < 46)
+				/* order and payload: of our own frames
+				 * (UDP to port 1234) only, not of the
+				 * traffic of a lab chain we forward */
+				if (bufs[i].len < 46 || bufs[i].data[23] != 17 ||
+				    bufs[i].data[36] != 0x04 ||
+				    bufs[i].data[37] != 0xd2)
 					continue;
 				memcpy(&seq, bufs[i].data + 42, 4);
 				if (seq != expect)
