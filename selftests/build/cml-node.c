@@ -6,7 +6,7 @@
  *
  *   cml-node {-S SOCK | -P PCI-DIR} [-q] MODE [--count N] [--size S]
  *            [--chain C] [--duration T] [--owner N] [--wait N[,N...]]
- *            [--no-judge]
+ *            [--no-judge] [--flows F]
  *
  * -S: attach through chainmesh-ivshmemd's socket (on the host); -P: inside
  * a guest, through the ivshmem device's BARs, the sysfs directory of the
@@ -21,6 +21,9 @@
  *   sink     counts frames, checks order and the payload, gives them back,
  *            until --count frames (0: no limit) or --duration seconds
  *
+ * --flows F: the source's frames belong to F flows (UDP source ports
+ * 40000 + seq % F: on a mesh of several queues, several lanes); order is
+ * checked per flow (frames of different lanes may pass each other).
  * --owner N: count frames whose buffer is not from node N's pool;
  * --wait: first wait until these nodes are up (and 1 s more, for
  * the others to see them too); --no-judge: never judge a
@@ -74,8 +77,12 @@ static void hash_off(uint64_t *h, uint64_t off)
 	}
 }
 
-static void build(uint8_t *f, uint32_t len, uint32_t seq)
+#define CML_NODE_MAX_FLOWS	256
+
+static void build(uint8_t *f, uint32_t len, uint32_t seq, uint32_t flows)
 {
+	uint32_t sport = 40000 + seq % flows;
+
 	uint8_t *ip = f + 14, *udp = ip + 20;
 	uint32_t i;
 
@@ -88,7 +95,8 @@ static void build(uint8_t *f, uint32_t len, uint32_t seq)
 	ip[9] = 17;
 	ip[12] = 10; ip[15] = 1;	/* 10.0.0.1 -> 10.0.0.2 */
 	ip[16] = 10; ip[19] = 2;
-	udp[0] = 0x9c; udp[1] = 0x40;
+	udp[0] = sport >> 8;
+	udp[1] = sport & 0xff;
 	udp[2] = 0x04; udp[3] = 0xd2;	/* dport 1234 */
 	udp[4] = (len - 34) >> 8;
 	udp[5] = (len - 34) & 0xff;
@@ -117,6 +125,7 @@ int main(int argc, char **argv)
 		{ "owner", required_argument, NULL, 'o' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "no-judge", no_argument, NULL, 'J' },
+		{ "flows", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cml_config cfg = { .flags = 0 };
@@ -125,7 +134,8 @@ int main(int argc, char **argv)
 	const char *wait_for = NULL;
 	uint64_t settle;
 	int owner = -1;
-	uint32_t size = 128, expect = 0, seq, i;
+	uint32_t size = 128, flows = 1, flow, seq, i;
+	static uint32_t expect[CML_NODE_MAX_FLOWS];
 	int chain = -1, duration = 30, opt, err, n, ret = 0;
 	struct cml_buf bufs[BURST];
 	struct cml_node *node;
@@ -147,12 +157,17 @@ int main(int argc, char **argv)
 		case 'o': owner = atoi(optarg); break;
 		case 'w': wait_for = optarg; break;
 		case 'J': cfg.bad_limit = CML_NEVER; break;
+		case 'F': flows = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
-	if (optind != argc - 1 || !cfg.socket == !cfg.pci || size < 46 || size > sizeof(frame))
+	if (optind != argc - 1 || !cfg.socket == !cfg.pci || size < 46 || size > sizeof(frame) ||
+	    flows < 1 || flows > CML_NODE_MAX_FLOWS)
 		return 2;
 	mode = argv[optind];
+	/* flow f's first frame is frame f */
+	for (i = 0; i < flows; i++)
+		expect[i] = i;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -208,7 +223,7 @@ int main(int argc, char **argv)
 			n = cml_rx_burst(node, bufs, BURST);
 			cml_release(node, bufs, n);
 			for (i = 0; i < BURST && sent < count; i++) {
-				build(frame, size, (uint32_t)sent);
+				build(frame, size, (uint32_t)sent, flows);
 				err = cml_send(node, frame, size,
 					       chain >= 0 ? &ctx : NULL);
 				if (err)
@@ -257,9 +272,15 @@ int main(int argc, char **argv)
 				    bufs[i].data[37] != 0xd2)
 					continue;
 				memcpy(&seq, bufs[i].data + 42, 4);
-				if (seq != expect)
+				flow = ((uint32_t)bufs[i].data[34] << 8 |
+					bufs[i].data[35]) - 40000;
+				if (flow >= flows) {
 					order_err++;
-				expect = seq + 1;
+				} else {
+					if (seq != expect[flow])
+						order_err++;
+					expect[flow] = seq + flows;
+				}
 				if (!payload_ok(bufs[i].data, bufs[i].len, seq))
 					payload_err++;
 			}

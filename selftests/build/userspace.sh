@@ -24,7 +24,11 @@
 #   through it, counts the rejected input per reason as the kernel node
 #   does (rx_bad_addr, align, owner, len, index, chain, return), and has
 #   all its buffers home afterwards; with the default policy it judges the
-#   attacker broken, as the kernel node does (selftests/vm/misbehave.sh).
+#   attacker broken, as the kernel node does (selftests/vm/misbehave.sh);
+# - a mesh of two queues (chainmesh-mesh -Q 2): the chain 1 -> 2 -> 3
+#   with frames of 16 flows (so on both lanes): all delivered, in order
+#   per flow, intact, in node 1's buffers at node 3 (zero copy), every
+#   buffer of every lane home.
 #
 # CM_KEEP=1 keeps the logs. Prints TAP.
 
@@ -93,14 +97,17 @@ joined()
 	return 1
 }
 
+# start_mesh [CHAINMESH-MESH OPTION...]
 start_mesh()
 {
 	./tools/chainmesh-ivshmemd -S "$sock" -m 16M -l "$tmp/daemon.log" \
 		-p "$tmp/daemon.pid" &
 	pids+=($!)
+	mesh_pids=($!)
 	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-	./tools/chainmesh-mesh -S "$sock" -b "$tmp/batch" -n 5 >"$tmp/mesh.log" 2>&1 &
+	./tools/chainmesh-mesh -S "$sock" -b "$tmp/batch" -n 5 "$@" >"$tmp/mesh.log" 2>&1 &
 	pids+=($!)
+	mesh_pids+=($!)
 	for _ in $(seq 50); do
 		grep -q ready "$tmp/mesh.log" && return 0
 		sleep 0.1
@@ -119,17 +126,22 @@ node()
 	joined "$log"
 }
 
-# chain PREFIX COUNT [SOURCE ARGS]: source (node 1), forward (2), sink (3).
+# chain PREFIX COUNT [SOURCE ARGS]: source (node 1), forward (2), sink (3);
+# $FLOWS flows (default 1).
+FLOWS=1
 run_chain()
 {
 	local p=$1 count=$2 s f k
 
 	shift 2
-	node "$tmp/$p.1" source --count "$count" --wait 2,3 --duration 60 "$@" || return 1
+	node "$tmp/$p.1" source --count "$count" --wait 2,3 --duration 60 \
+		--flows "$FLOWS" "$@" || return 1
 	s=$last
-	node "$tmp/$p.2" forward --count "$count" --owner 1 --duration 60 || return 1
+	node "$tmp/$p.2" forward --count "$count" --owner 1 --duration 60 \
+		--flows "$FLOWS" || return 1
 	f=$last
-	node "$tmp/$p.3" sink --count "$count" --owner 1 --duration 60 || return 1
+	node "$tmp/$p.3" sink --count "$count" --owner 1 --duration 60 \
+		--flows "$FLOWS" || return 1
 	k=$last
 	wait "$s" && wait "$f" && wait "$k"
 }
@@ -154,7 +166,7 @@ same_offsets()
 	[ -n "$a" ] && [ "$a" = "$b" ]
 }
 
-echo "1..20"
+echo "1..23"
 
 check "make install DESTDIR=... PREFIX=/usr: libchainmesh, header, .pc" \
 	make -s install-lib DESTDIR="$dest" PREFIX=/usr
@@ -304,10 +316,20 @@ check "chainmesh-mesh saw every node come and go, and nodes 1..3 left cleanly" \
 	bash -c "grep -q 'node 3 up' '$tmp/mesh.log' && ! grep -q 'node [1-3] down' '$tmp/mesh.log'"
 stop_mesh()
 {
-	kill "${pids[1]}" && wait "${pids[1]}" && grep -q done "$tmp/mesh.log" &&
-		kill "${pids[0]}" && wait "${pids[0]}"
+	kill "${mesh_pids[1]}" && wait "${mesh_pids[1]}" &&
+		grep -q done "$tmp/mesh.log" &&
+		kill "${mesh_pids[0]}" && wait "${mesh_pids[0]}"
 }
 
 check "chainmesh-mesh and the daemon exit cleanly on SIGTERM" \
 	stop_mesh
+
+# Two queues: a lane per queue at every node (libchainmesh's lanes).
+check "chainmesh-mesh -Q 2: a mesh of two queues laid out" \
+	eval 'start_mesh -Q 2 && grep -q "queues 2" "$tmp/mesh.log"'
+FLOWS=16
+check "chain 1 -> 2 -> 3 on two queues, 20000 frames of 16 flows: all delivered" \
+	run_chain q 20000
+check "in order per flow, intact, node 1's buffers at node 3 (zero copy), every buffer home; mesh and daemon exit cleanly" \
+	eval 'chain_ok q 20000 && stop_mesh'
 exit $cm_check_fail
