@@ -460,6 +460,7 @@ static void cml_judged_op(struct cm_dp *dp, u32 peer)
 struct cml_rx_ctx {
 	struct cml_buf *bufs;
 	int n;
+	u8 *base;		/* the region */
 };
 
 static __thread struct cml_rx_ctx *cml_rx_cur;
@@ -468,9 +469,8 @@ static __thread struct cml_rx_ctx *cml_rx_cur;
 static void cml_rx_op(struct cm_dp *dp, u32 from, struct cm_desc *d,
 		      u32 owner, u32 idx, const struct cm_ftable **t)
 {
-	struct cml_node *n = cml_of(dp);
 	struct cml_buf *b = &cml_rx_cur->bufs[cml_rx_cur->n++];
-	u8 *frame = (u8 *)n->base + d->addr + d->data_off;
+	u8 *frame = cml_rx_cur->base + d->addr + d->data_off;
 
 	cm_dp_rx_count(dp, from, cm_desc_flow(*t, d, frame), d->len);
 	cm_ctr_add(&dp->rx_total, d->len);
@@ -562,7 +562,7 @@ static void cml_busy(struct cml_node *n)
 
 CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 {
-	struct cml_rx_ctx rx = { .bufs = bufs, .n = 0 };
+	struct cml_rx_ctx rx = { .bufs = bufs, .n = 0, .base = n->base };
 	const struct cm_ftable *t;
 	struct cm_dp *dp;
 	bool fenced;
@@ -615,15 +615,13 @@ CML_EXPORT void cml_release(struct cml_node *n, struct cml_buf *bufs,
 		cml_give_back(n, &bufs[i]);
 }
 
-CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
-			   int count)
+/* cml_forward() of buffers that all lie on lane @dp. */
+static int cml_forward_lane(struct cml_node *n, struct cm_dp *dp,
+			    const struct cm_ftable *t, struct cml_buf *bufs,
+			    int count)
 {
-	const struct cm_ftable *t = cml_table(n, true);
-	u32 sent[CHAINMESH_MAX_QUEUES] = { 0 };
-	u32 dropped[CHAINMESH_MAX_QUEUES] = { 0 };
+	u32 plen, sent = 0, dropped = 0;
 	enum cm_tx_drop why;
-	struct cm_dp *dp;
-	u32 plen, q;
 	struct cm_ctx ctx;
 	struct cm_route r;
 	struct cm_desc d;
@@ -633,7 +631,6 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 	for (i = 0; i < count; i++) {
 		struct cml_buf *b = &bufs[i];
 
-		dp = cml_buf_dp(n, b);
 		ctx.chain = b->chain;
 		ctx.hop = b->hop;
 		/* Peers may write the frame meanwhile: classify a copy. */
@@ -645,8 +642,9 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 		    b->data + b->len > (u8 *)n->base + b->offset + n->l.p.buf_size ||
 		    b->len < CM_ETH_HLEN ||
 		    cm_dp_route(t, b->has_ctx ? &ctx : NULL, hdr, plen, &r)) {
-			cml_give_back(n, b);
-			dropped[dp->lane]++;
+			cm_dp_give_back(dp, &cml_dp_ops, b->from, b->owner,
+					b->idx_, b->offset);
+			dropped++;
 			continue;
 		}
 		/* Backpressure: a full ring, or a hop holding its share of
@@ -668,22 +666,41 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 		cm_frame_set_dest(n->base, &n->l, b->data, r.peer);
 		why = cm_dp_push(dp, &r, &d);
 		if (why) {
-			cml_give_back(n, b);
-			dropped[dp->lane]++;
+			cm_dp_give_back(dp, &cml_dp_ops, b->from, b->owner,
+					b->idx_, b->offset);
+			dropped++;
 			continue;
 		}
-		sent[dp->lane]++;
+		sent++;
 		/* Our own buffer, passed on: the next node holds it now. */
 		if (b->owner == dp->self)
 			cm_pool_set_hop(&dp->pool, b->idx_, r.peer);
 	}
-	for (q = 0; q < n->nlanes; q++) {
-		if (sent[q])
-			cm_dp_tx_count(n->lane_dp[q], CM_TX_XDP_ZEROCOPY,
-				       sent[q]);
-		if (dropped[q])
-			cm_dp_tx_count(n->lane_dp[q], CM_TX_XDP_TX_DROP,
-				       dropped[q]);
+	cm_dp_tx_count(dp, CM_TX_XDP_ZEROCOPY, sent);
+	if (dropped)
+		cm_dp_tx_count(dp, CM_TX_XDP_TX_DROP, dropped);
+	return i;
+}
+
+CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
+			   int count)
+{
+	const struct cm_ftable *t = cml_table(n, true);
+	struct cm_dp *dp;
+	int i = 0, j, done;
+
+	if (n->nlanes == 1)
+		return cml_forward_lane(n, &n->dp, t, bufs, count);
+	/* In order, a run of buffers of one lane at a time; a full ring
+	 * stops the burst there, as on one lane. */
+	while (i < count) {
+		dp = cml_buf_dp(n, &bufs[i]);
+		for (j = i + 1; j < count && cml_buf_dp(n, &bufs[j]) == dp; j++)
+			;
+		done = cml_forward_lane(n, dp, t, bufs + i, j - i);
+		i += done;
+		if (i < j)
+			break;
 	}
 	return i;
 }
@@ -1030,6 +1047,7 @@ CML_EXPORT void cml_leave(struct cml_node *n)
 		if (bufs) {
 			rx.bufs = bufs;
 			rx.n = 0;
+			rx.base = n->base;
 			cml_rx_cur = &rx;
 			cm_dp_rx_poll(dp, &cml_dp_ops, (int)max,
 				      cm_dp_fenced(dp), &t);
