@@ -28,7 +28,8 @@
 # - a mesh of two queues (chainmesh-mesh -Q 2): the chain 1 -> 2 -> 3
 #   with frames of 16 flows (so on both lanes): all delivered, in order
 #   per flow, intact, in node 1's buffers at node 3 (zero copy), every
-#   buffer of every lane home.
+#   buffer of every lane home; again with dpdk-testpmd as node 2 (its one
+#   queue pair carries both lanes).
 #
 # CM_KEEP=1 keeps the logs. Prints TAP.
 
@@ -166,7 +167,7 @@ same_offsets()
 	[ -n "$a" ] && [ "$a" = "$b" ]
 }
 
-echo "1..23"
+echo "1..25"
 
 check "make install DESTDIR=... PREFIX=/usr: libchainmesh, header, .pc" \
 	make -s install-lib DESTDIR="$dest" PREFIX=/usr
@@ -232,27 +233,30 @@ else
 	[ -n "$pmd_skip" ] || cm_pmd_trusted
 fi
 
+# testpmd_chain [PREFIX]: logs $tmp/PREFIX.1, .3, PREFIX.testpmd.log
 testpmd_chain()
 {
-	local tp s i
+	local p=${1:-p} tp s i
 
 	[ -z "$pmd_skip" ] || return 0
 	# the daemon hands out the lowest free id: node 1, then testpmd
-	node "$tmp/p.1" source --count 20000 --wait 2,3 --duration 60 || return 1
+	node "$tmp/$p.1" source --count 20000 --wait 2,3 --duration 60 \
+		--flows "$FLOWS" || return 1
 	s=$last
 	timeout -k 5 120 stdbuf -oL dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci \
 		--file-prefix="cmus$$" -d "$PMD" \
 		--vdev="net_chainmesh0,socket=$sock,node=2" -- \
 		--forward-mode=io --port-topology=loop -a \
-		--total-num-mbufs=2048 >"$tmp/testpmd.log" 2>&1 < <(sleep 130) &
+		--total-num-mbufs=2048 >"$tmp/$p.testpmd.log" 2>&1 < <(sleep 130) &
 	tp=$!
 	pids+=("$tp")
 	for i in $(seq 100); do
-		grep -q "is node 2 of" "$tmp/testpmd.log" && break
+		grep -q "is node 2 of" "$tmp/$p.testpmd.log" && break
 		[ "$i" -lt 100 ] || return 1
 		sleep 0.1
 	done
-	node "$tmp/p.3" sink --count 20000 --owner 1 --duration 60 || return 1
+	node "$tmp/$p.3" sink --count 20000 --owner 1 --duration 60 \
+		--flows "$FLOWS" || return 1
 	wait "$s" && wait "$last" || return 1
 	# SIGINT (stdin is held open: at EOF testpmd would quit at once):
 	# testpmd stops forwarding, prints its statistics, closes the port
@@ -263,18 +267,22 @@ testpmd_chain()
 # testpmd's "Forward statistics for port 0" and "NIC statistics" lines.
 testpmd_stats()
 {
+	local p=${1:-p}
+
 	[ -z "$pmd_skip" ] || return 0
-	grep -Eq 'RX-packets: 20000 +RX-dropped: 0' "$tmp/testpmd.log" &&
-		grep -Eq 'TX-packets: 20000 +TX-dropped: 0' "$tmp/testpmd.log"
+	grep -Eq 'RX-packets: 20000 +RX-dropped: 0' "$tmp/$p.testpmd.log" &&
+		grep -Eq 'TX-packets: 20000 +TX-dropped: 0' "$tmp/$p.testpmd.log"
 }
 
 check "dpdk-testpmd -d librte_net_chainmesh.so as node 2 of chain 1: 20000 frames delivered$pmd_skip" \
 	testpmd_chain
 testpmd_hop_ok()
 {
+	local p=${1:-p}
+
 	[ -z "$pmd_skip" ] || return 0
-	expect "$tmp/p.1" tx=20000 tx_drops=0 pool_free=512 &&
-	expect "$tmp/p.3" rx=20000 bad=0 order_errors=0 payload_errors=0 \
+	expect "$tmp/$p.1" tx=20000 tx_drops=0 pool_free=512 &&
+	expect "$tmp/$p.3" rx=20000 bad=0 order_errors=0 payload_errors=0 \
 		owner_errors=0 pool_free=512
 }
 
@@ -330,6 +338,10 @@ check "chainmesh-mesh -Q 2: a mesh of two queues laid out" \
 FLOWS=16
 check "chain 1 -> 2 -> 3 on two queues, 20000 frames of 16 flows: all delivered" \
 	run_chain q 20000
-check "in order per flow, intact, node 1's buffers at node 3 (zero copy), every buffer home; mesh and daemon exit cleanly" \
-	eval 'chain_ok q 20000 && stop_mesh'
+check "in order per flow, intact, node 1's buffers at node 3 (zero copy), every buffer home" \
+	chain_ok q 20000
+check "dpdk-testpmd (one queue pair) as node 2 on two queues, 20000 frames of 16 flows: in order per flow, node 1's buffers, port statistics$pmd_skip" \
+	eval 'testpmd_chain t && testpmd_hop_ok t && testpmd_stats t'
+check "chainmesh-mesh and the daemon exit cleanly on SIGTERM" \
+	stop_mesh
 exit $cm_check_fail
