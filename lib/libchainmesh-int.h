@@ -68,7 +68,13 @@
 	/* CML_F_BUSY_POLL: producers are told so (ring.h [K3]); armed \
 	 * since, not asleep before @grace_until (us, monotonic) */ \
 	bool busy; \
-	u64 grace_until;
+	u64 grace_until; \
+	/* the mesh's queues: a struct cm_dp per lane (dp.h), @dp lane 0, \
+	 * the others allocated at the first join; every lane polled in \
+	 * turn, the next poll starting at @lane_next */ \
+	u32 nlanes; \
+	struct cm_dp *lane_dp[CHAINMESH_MAX_QUEUES]; \
+	u32 lane_next;
 
 struct cml_node {
 	CML_NODE_FIELDS

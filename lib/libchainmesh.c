@@ -245,13 +245,11 @@ CML_EXPORT int cml_wait_layout(struct cml_node *n, int wait_ms)
 		}
 		nanosleep(&ts, NULL);
 	}
-	/* A node of a mesh of several queues must read every lane's rings
-	 * (peers pick the lane by flow): this one serves one lane so far. */
-	if (n->l.p.queues > 1) {
-		cml_log(n, "the mesh has %u queues: libchainmesh serves meshes of one",
-			n->l.p.queues);
-		return -EOPNOTSUPP;
-	}
+	/* A node of a mesh of several queues reads every lane's rings
+	 * (peers pick the lane by flow): a struct cm_dp per lane. */
+	if (n->l.p.queues < 1 || n->l.p.queues > CHAINMESH_MAX_QUEUES)
+		return -EPROTO;
+	n->nlanes = n->l.p.queues;
 	if (n->self >= n->l.p.nodes) {
 		cml_log(n, "peer id %u is not a node of this mesh (%u nodes)",
 			n->self, n->l.p.nodes);
@@ -318,6 +316,8 @@ int cml_attach_at(struct cml_node *n, const struct cml_config *cfg)
 
 	n->sock = -1;
 	n->own_efd = -1;
+	n->nlanes = 1;
+	n->lane_dp[0] = &n->dp;
 	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
 		n->efd[i] = -1;
 	pthread_mutex_init(&n->lock, NULL);
@@ -357,9 +357,50 @@ CML_EXPORT int cml_attach(const struct cml_config *cfg, struct cml_node **np)
 
 /* ------------------------------------------------------------ datapath */
 
+/* Lanes 1.. of a node on a mesh of several queues (lane 0: its dp). */
+struct cml_lane {
+	struct cm_dp dp;	/* first: lane_dp[] is what cml_close() frees */
+	struct cml_node *n;
+};
+
+_Static_assert(offsetof(struct cml_lane, dp) == 0, "lane_dp[] frees lanes");
+
 static struct cml_node *cml_of(struct cm_dp *dp)
 {
+	if (dp->lane)
+		return ((struct cml_lane *)((char *)dp -
+			offsetof(struct cml_lane, dp)))->n;
 	return (struct cml_node *)((char *)dp - offsetof(struct cml_node, dp));
+}
+
+/*
+ * The lane of a buffer the program holds: the slice of its owner's pool
+ * it lies in (cm_layout_lane()). A buffer travels on its slice's lane at
+ * every hop, as the kernel node's XDP_TX keeps it on the lane it came.
+ */
+static struct cm_dp *cml_buf_dp(struct cml_node *n, const struct cml_buf *b)
+{
+	u64 rel;
+	u32 q;
+
+	if (n->nlanes == 1 || b->owner >= n->l.p.nodes)
+		return &n->dp;
+	rel = b->offset - cm_buf_addr(&n->l, b->owner, 0);
+	q = (u32)(rel / n->l.p.buf_size / cm_lane_bufs(&n->l));
+	return q < n->nlanes ? n->lane_dp[q] : &n->dp;
+}
+
+/* The lane of a frame of ours: of its flow, the same at every node
+ * (node/netdev.c's cm_skb_lane()). */
+static struct cm_dp *cml_frame_dp(struct cml_node *n, const void *frame,
+				  u32 len)
+{
+	struct cm_flow_key key;
+
+	if (n->nlanes == 1)
+		return &n->dp;
+	cm_flow_parse(frame, len < CM_PARSE_LEN ? len : CM_PARSE_LEN, &key);
+	return n->lane_dp[cm_flow_lane(&key, n->nlanes)];
 }
 
 /*
@@ -419,6 +460,7 @@ static void cml_judged_op(struct cm_dp *dp, u32 peer)
 struct cml_rx_ctx {
 	struct cml_buf *bufs;
 	int n;
+	u8 *base;		/* the region */
 };
 
 static __thread struct cml_rx_ctx *cml_rx_cur;
@@ -427,9 +469,8 @@ static __thread struct cml_rx_ctx *cml_rx_cur;
 static void cml_rx_op(struct cm_dp *dp, u32 from, struct cm_desc *d,
 		      u32 owner, u32 idx, const struct cm_ftable **t)
 {
-	struct cml_node *n = cml_of(dp);
 	struct cml_buf *b = &cml_rx_cur->bufs[cml_rx_cur->n++];
-	u8 *frame = (u8 *)n->base + d->addr + d->data_off;
+	u8 *frame = cml_rx_cur->base + d->addr + d->data_off;
 
 	cm_dp_rx_count(dp, from, cm_desc_flow(*t, d, frame), d->len);
 	cm_ctr_add(&dp->rx_total, d->len);
@@ -476,7 +517,7 @@ static void cml_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *c)
 static bool cml_fence(struct cml_node *n)
 {
 	struct cm_dp *dp = &n->dp;
-	u32 verdict = le32_to_cpu(READ_ONCE(n->node->host_state)), epoch;
+	u32 verdict = le32_to_cpu(READ_ONCE(n->node->host_state)), epoch, q;
 
 	if (!cm_dp_fenced(dp))
 		return false;
@@ -484,7 +525,8 @@ static bool cml_fence(struct cml_node *n)
 		return true;
 	/* Peers send nothing to a node that is not up. */
 	smp_store_release(&n->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
-	cm_dp_fence_rings(dp);
+	for (q = 0; q < n->nlanes; q++)
+		cm_dp_fence_rings(n->lane_dp[q]);
 	epoch = le32_to_cpu(READ_ONCE(n->node->epoch)) + 1;
 	/* Pairs with the peers' acquire of our epoch (peers.h). */
 	smp_store_release(&n->node->epoch, cpu_to_le32(epoch));
@@ -509,18 +551,22 @@ static u64 cml_now_us(void)
  * nobody rings us anyway). */
 static void cml_busy(struct cml_node *n)
 {
+	u32 q;
+
 	if (n->regs)
 		return;
-	cm_dp_busy_poll(&n->dp);
+	for (q = 0; q < n->nlanes; q++)
+		cm_dp_busy_poll(n->lane_dp[q]);
 	n->busy = true;
 }
 
 CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 {
-	struct cml_rx_ctx rx = { .bufs = bufs, .n = 0 };
-	struct cm_dp *dp = &n->dp;
+	struct cml_rx_ctx rx = { .bufs = bufs, .n = 0, .base = n->base };
 	const struct cm_ftable *t;
+	struct cm_dp *dp;
 	bool fenced;
+	u32 k, q;
 
 	if (!n->joined || max <= 0)
 		return 0;
@@ -528,17 +574,26 @@ CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 	    cml_now_ms() >= n->last_tick + CML_TICK_MS)
 		cml_tick(n);
 	fenced = cml_fence(n);
-	if (!n->busy)
-		cm_dp_disarm(dp);
-	cm_dp_returns(dp, &cml_dp_ops, max);
-	if (cm_dp_peer_changes_due(dp))
-		cm_dp_peer_changes(dp, &cml_dp_ops, cml_report);
 	t = cml_table(n, true);
-	cml_rx_cur = &rx;
-	cm_dp_rx_poll(dp, &cml_dp_ops, max, fenced, &t);
-	cml_rx_cur = NULL;
-	/* Buffers that went home in the poll (bad ones, bad chains). */
-	cm_dp_rx_flush(dp, &cml_dp_ops);
+	/* Every lane, the first in turn: @max frames at most in all. */
+	for (k = 0; k < n->nlanes; k++) {
+		q = (n->lane_next + k) % n->nlanes;
+		dp = n->lane_dp[q];
+		if (!n->busy)
+			cm_dp_disarm(dp);
+		cm_dp_returns(dp, &cml_dp_ops, max);
+		if (cm_dp_peer_changes_due(dp))
+			cm_dp_peer_changes(dp, &cml_dp_ops, cml_report);
+		if (rx.n < max) {
+			cml_rx_cur = &rx;
+			cm_dp_rx_poll(dp, &cml_dp_ops, max - rx.n, fenced, &t);
+			cml_rx_cur = NULL;
+		}
+		/* Buffers that went home in the poll (bad ones, bad
+		 * chains). */
+		cm_dp_rx_flush(dp, &cml_dp_ops);
+	}
+	n->lane_next = n->nlanes > 1 ? (n->lane_next + 1) % n->nlanes : 0;
 	/* Busy again: going back needs no grace (ring.h [K3]). */
 	if (rx.n && !n->busy && (n->cfg.flags & CML_F_BUSY_POLL))
 		cml_busy(n);
@@ -547,8 +602,8 @@ CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 
 static void cml_give_back(struct cml_node *n, const struct cml_buf *b)
 {
-	cm_dp_give_back(&n->dp, &cml_dp_ops, b->from, b->owner, b->idx_,
-			b->offset);
+	cm_dp_give_back(cml_buf_dp(n, b), &cml_dp_ops, b->from, b->owner,
+			b->idx_, b->offset);
 }
 
 CML_EXPORT void cml_release(struct cml_node *n, struct cml_buf *bufs,
@@ -560,11 +615,11 @@ CML_EXPORT void cml_release(struct cml_node *n, struct cml_buf *bufs,
 		cml_give_back(n, &bufs[i]);
 }
 
-CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
-			   int count)
+/* cml_forward() of buffers that all lie on lane @dp. */
+static int cml_forward_lane(struct cml_node *n, struct cm_dp *dp,
+			    const struct cm_ftable *t, struct cml_buf *bufs,
+			    int count)
 {
-	struct cm_dp *dp = &n->dp;
-	const struct cm_ftable *t = cml_table(n, true);
 	u32 plen, sent = 0, dropped = 0;
 	enum cm_tx_drop why;
 	struct cm_ctx ctx;
@@ -587,7 +642,8 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 		    b->data + b->len > (u8 *)n->base + b->offset + n->l.p.buf_size ||
 		    b->len < CM_ETH_HLEN ||
 		    cm_dp_route(t, b->has_ctx ? &ctx : NULL, hdr, plen, &r)) {
-			cml_give_back(n, b);
+			cm_dp_give_back(dp, &cml_dp_ops, b->from, b->owner,
+					b->idx_, b->offset);
 			dropped++;
 			continue;
 		}
@@ -610,7 +666,8 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 		cm_frame_set_dest(n->base, &n->l, b->data, r.peer);
 		why = cm_dp_push(dp, &r, &d);
 		if (why) {
-			cml_give_back(n, b);
+			cm_dp_give_back(dp, &cml_dp_ops, b->from, b->owner,
+					b->idx_, b->offset);
 			dropped++;
 			continue;
 		}
@@ -622,6 +679,29 @@ CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
 	cm_dp_tx_count(dp, CM_TX_XDP_ZEROCOPY, sent);
 	if (dropped)
 		cm_dp_tx_count(dp, CM_TX_XDP_TX_DROP, dropped);
+	return i;
+}
+
+CML_EXPORT int cml_forward(struct cml_node *n, struct cml_buf *bufs,
+			   int count)
+{
+	const struct cm_ftable *t = cml_table(n, true);
+	struct cm_dp *dp;
+	int i = 0, j, done;
+
+	if (n->nlanes == 1)
+		return cml_forward_lane(n, &n->dp, t, bufs, count);
+	/* In order, a run of buffers of one lane at a time; a full ring
+	 * stops the burst there, as on one lane. */
+	while (i < count) {
+		dp = cml_buf_dp(n, &bufs[i]);
+		for (j = i + 1; j < count && cml_buf_dp(n, &bufs[j]) == dp; j++)
+			;
+		done = cml_forward_lane(n, dp, t, bufs + i, j - i);
+		i += done;
+		if (i < j)
+			break;
+	}
 	return i;
 }
 
@@ -658,7 +738,7 @@ static int cml_errno(enum cm_tx_drop why)
 static int cml_xmit(struct cml_node *n, const struct cm_route *r,
 		    const void *frame, u32 len, bool ctx)
 {
-	struct cm_dp *dp = &n->dp;
+	struct cm_dp *dp = cml_frame_dp(n, frame, len);
 	enum cm_tx_drop why = CM_TX_DROP_LEN;
 	struct cm_desc d;
 
@@ -725,19 +805,26 @@ CML_EXPORT int cml_send_to(struct cml_node *n, uint32_t peer,
 
 CML_EXPORT void cml_flush(struct cml_node *n)
 {
+	u32 q;
+
 	if (!n->joined)
 		return;
-	cm_dp_tx_flush(&n->dp, &cml_dp_ops);
-	cm_dp_rx_flush(&n->dp, &cml_dp_ops);
+	for (q = 0; q < n->nlanes; q++) {
+		cm_dp_tx_flush(n->lane_dp[q], &cml_dp_ops);
+		cm_dp_rx_flush(n->lane_dp[q], &cml_dp_ops);
+	}
 }
 
 CML_EXPORT bool cml_arm(struct cml_node *n)
 {
-	bool more;
+	bool more = false, fenced;
+	u32 q;
 
 	if (!n->joined || n->regs)
 		return false;
-	more = cm_dp_arm(&n->dp, cm_dp_fenced(&n->dp));
+	fenced = cm_dp_fenced(&n->dp);
+	for (q = 0; q < n->nlanes; q++)
+		more |= cm_dp_arm(n->lane_dp[q], fenced);
 	/* [K3]: producers that read POLLING rang no doorbell; their heads
 	 * are seen within the grace, polling. */
 	if (n->busy) {
@@ -799,7 +886,7 @@ CML_EXPORT int cml_tick(struct cml_node *n)
 	n->last_tick = cml_now_ms();
 	if (n->last_tick >= n->hb_stall_until)
 		WRITE_ONCE(n->node->heartbeat, cpu_to_le64(++n->heartbeat));
-	cm_dp_tick(&n->dp, &any);
+	cm_dp_tick_lanes(n->lane_dp, n->nlanes, &any);
 	cml_daemon_poll(n);
 	return 0;
 }
@@ -823,6 +910,55 @@ static void cml_ticker_stop(struct cml_node *n)
 	n->tick_quit = 1;
 	pthread_join(n->tick_thread, NULL);
 	n->tick_started = false;
+}
+
+/* Every lane's datapath of the last life gone (with its counters). */
+static void cml_lanes_destroy(struct cml_node *n)
+{
+	struct cm_dp *dp;
+	u32 q;
+
+	for (q = 0; q < n->nlanes; q++) {
+		dp = n->lane_dp[q];
+		if (dp && dp->peer)
+			cm_dp_destroy(dp);
+		if (dp)
+			dp->peer = NULL;
+	}
+}
+
+/* A new life on every lane's empty rings; lanes 1.. allocated once. */
+static int cml_lanes_init(struct cml_node *n)
+{
+	struct cml_lane *ln;
+	int err;
+	u32 q;
+
+	for (q = 1; q < n->nlanes; q++) {
+		if (n->lane_dp[q])
+			continue;
+		ln = calloc(1, sizeof(*ln));
+		if (!ln)
+			return -ENOMEM;
+		ln->n = n;
+		n->lane_dp[q] = &ln->dp;
+	}
+	for (q = 0; q < n->nlanes; q++) {
+		err = cm_dp_init_lane(n->lane_dp[q], n->base, &n->l, q,
+				      n->self, &n->pol);
+		if (err)
+			goto err_destroy_lanes;
+		cm_dp_set_mac(n->lane_dp[q], n->mac);
+	}
+	return 0;
+
+err_destroy_lanes:
+	n->lane_dp[q]->peer = NULL;
+	while (q--) {
+		cm_dp_destroy(n->lane_dp[q]);
+		n->lane_dp[q]->peer = NULL;
+	}
+	return err;
 }
 
 CML_EXPORT int cml_join(struct cml_node *n)
@@ -851,20 +987,16 @@ CML_EXPORT int cml_join(struct cml_node *n)
 	/* Empty, seq 0: what the region holds until the host publishes. */
 	n->node = cm_node(n->base, l, n->self);
 	/* The last life's counters go with it. */
-	if (n->dp.peer)
-		cm_dp_destroy(&n->dp);
-	n->dp.peer = NULL;
+	cml_lanes_destroy(n);
 	WRITE_ONCE(n->node->state, cpu_to_le32(CHAINMESH_NODE_JOINING));
 	cm_node_mac(n->mesh_id, n->self, n->mac);
 	/* A new life starts on empty rings (dp.h, datapath.h). */
-	err = cm_dp_init(&n->dp, n->base, l, n->self, &n->pol);
+	err = cml_lanes_init(n);
 	if (err) {
-		n->dp.peer = NULL;
 		WRITE_ONCE(n->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
 		return err;
 	}
 	n->joined = true;
-	cm_dp_set_mac(&n->dp, n->mac);
 	memcpy(n->node->mac, n->mac, 6);
 	WRITE_ONCE(n->node->features, 0);
 	WRITE_ONCE(n->node->blame, 0);
@@ -895,10 +1027,10 @@ CML_EXPORT int cml_join(struct cml_node *n)
 CML_EXPORT void cml_leave(struct cml_node *n)
 {
 	struct cml_rx_ctx rx;
-	struct cm_dp *dp = &n->dp;
 	const struct cm_ftable *t;
 	struct cml_buf *bufs;
-	u32 max;
+	struct cm_dp *dp;
+	u32 max, q;
 
 	if (!n->joined)
 		return;
@@ -907,20 +1039,26 @@ CML_EXPORT void cml_leave(struct cml_node *n)
 	/* What is queued to us goes home (not a cut peer's, none while
 	 * fenced): received and released at once. */
 	bufs = calloc(max, sizeof(*bufs));
-	cm_dp_returns(dp, &cml_dp_ops, (int)(n->l.p.nodes * n->l.ret_slots));
-	if (bufs) {
-		rx.bufs = bufs;
-		rx.n = 0;
-		t = cml_table(n, true);
-		cml_rx_cur = &rx;
-		cm_dp_rx_poll(dp, &cml_dp_ops, (int)max, cm_dp_fenced(dp), &t);
-		cml_rx_cur = NULL;
-		cml_release(n, bufs, rx.n);
-		free(bufs);
+	t = cml_table(n, true);
+	for (q = 0; q < n->nlanes; q++) {
+		dp = n->lane_dp[q];
+		cm_dp_returns(dp, &cml_dp_ops,
+			      (int)(n->l.p.nodes * n->l.ret_slots));
+		if (bufs) {
+			rx.bufs = bufs;
+			rx.n = 0;
+			rx.base = n->base;
+			cml_rx_cur = &rx;
+			cm_dp_rx_poll(dp, &cml_dp_ops, (int)max,
+				      cm_dp_fenced(dp), &t);
+			cml_rx_cur = NULL;
+			cml_release(n, bufs, rx.n);
+		}
+		cm_dp_tx_flush(dp, &cml_dp_ops);
+		cm_dp_rx_flush(dp, &cml_dp_ops);
 	}
-	cm_dp_tx_flush(dp, &cml_dp_ops);
-	cm_dp_rx_flush(dp, &cml_dp_ops);
-	cm_dp_stats_publish(dp);
+	free(bufs);
+	cm_dp_stats_publish_lanes(n->lane_dp, n->nlanes);
 	WRITE_ONCE(n->node->blame, 0);
 	smp_store_release(&n->node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));
 	/* The datapath's counters stay readable until cml_close() or the
@@ -935,9 +1073,9 @@ CML_EXPORT void cml_close(struct cml_node *n)
 	if (!n)
 		return;
 	cml_leave(n);
-	if (n->dp.peer)
-		cm_dp_destroy(&n->dp);
-	n->dp.peer = NULL;
+	cml_lanes_destroy(n);
+	for (i = 1; i < CHAINMESH_MAX_QUEUES; i++)
+		free(n->lane_dp[i]);	/* a struct cml_lane's first member */
 	cm_ftable_free(n->ft);
 	cm_ftable_free(n->ft_spare);
 	free(n->flog.buf);
@@ -995,42 +1133,46 @@ CML_EXPORT void *cml_region(const struct cml_node *n, uint64_t *size)
 	return n->base;
 }
 
+/* Counters summed over the node's lanes. */
 CML_EXPORT void cml_get_stats(const struct cml_node *n, struct cml_stats *s)
 {
-	const struct cm_dp *dp = &n->dp;
-	u32 i;
+	const struct cm_dp *dp;
+	u32 i, q;
 
 	memset(s, 0, sizeof(*s));
 	s->kicks_sent = n->kicks_sent;
 	s->kicks_got = n->kicks_got;
 	s->fences = n->fences;
-	if (!dp->peer)
+	if (!n->dp.peer)
 		return;
-	s->rx_packets = READ_ONCE(dp->rx_total.packets);
-	s->rx_bytes = READ_ONCE(dp->rx_total.bytes);
-	s->tx_packets = READ_ONCE(dp->tx_total.packets);
-	s->tx_bytes = READ_ONCE(dp->tx_total.bytes);
-	s->forwarded = READ_ONCE(dp->tx_stats[CM_TX_XDP_ZEROCOPY]);
-	s->forward_drops = READ_ONCE(dp->tx_stats[CM_TX_XDP_TX_DROP]);
-	s->tx_busy = READ_ONCE(dp->tx_stats[CM_TX_STOPPED]);
-	for (i = 0; i < __CM_TX_DROP_MAX; i++)
-		s->tx_drops += READ_ONCE(dp->tx_drops[i]);
-	for (i = 0; i < __CM_RX_DROP_MAX; i++)
-		s->rx_drops += READ_ONCE(dp->rx_drops[i]);
-	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
-		s->bad += READ_ONCE(dp->rx_bad[i]);
-	s->bad_addr = READ_ONCE(dp->rx_bad[CM_BAD_ADDR]);
-	s->bad_align = READ_ONCE(dp->rx_bad[CM_BAD_ALIGN]);
-	s->bad_owner = READ_ONCE(dp->rx_bad[CM_BAD_OWNER]);
-	s->bad_len = READ_ONCE(dp->rx_bad[CM_BAD_LEN]);
-	s->bad_index = READ_ONCE(dp->rx_bad[CM_BAD_INDEX]);
-	s->bad_chain = READ_ONCE(dp->rx_bad[CM_BAD_CHAIN]);
-	s->bad_return = READ_ONCE(dp->rx_bad[CM_BAD_RETURN]);
-	for (i = 0; i < n->l.p.nodes; i++)
-		s->judged += READ_ONCE(dp->peers.broken[i]);
-	s->reclaimed = READ_ONCE(dp->reclaimed);
-	s->pool_free = cm_pool_count(&dp->pool);
-	s->pool_size = dp->pool.nbufs;
+	for (q = 0; q < n->nlanes; q++) {
+		dp = n->lane_dp[q];
+		s->rx_packets += READ_ONCE(dp->rx_total.packets);
+		s->rx_bytes += READ_ONCE(dp->rx_total.bytes);
+		s->tx_packets += READ_ONCE(dp->tx_total.packets);
+		s->tx_bytes += READ_ONCE(dp->tx_total.bytes);
+		s->forwarded += READ_ONCE(dp->tx_stats[CM_TX_XDP_ZEROCOPY]);
+		s->forward_drops += READ_ONCE(dp->tx_stats[CM_TX_XDP_TX_DROP]);
+		s->tx_busy += READ_ONCE(dp->tx_stats[CM_TX_STOPPED]);
+		for (i = 0; i < __CM_TX_DROP_MAX; i++)
+			s->tx_drops += READ_ONCE(dp->tx_drops[i]);
+		for (i = 0; i < __CM_RX_DROP_MAX; i++)
+			s->rx_drops += READ_ONCE(dp->rx_drops[i]);
+		for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+			s->bad += READ_ONCE(dp->rx_bad[i]);
+		s->bad_addr += READ_ONCE(dp->rx_bad[CM_BAD_ADDR]);
+		s->bad_align += READ_ONCE(dp->rx_bad[CM_BAD_ALIGN]);
+		s->bad_owner += READ_ONCE(dp->rx_bad[CM_BAD_OWNER]);
+		s->bad_len += READ_ONCE(dp->rx_bad[CM_BAD_LEN]);
+		s->bad_index += READ_ONCE(dp->rx_bad[CM_BAD_INDEX]);
+		s->bad_chain += READ_ONCE(dp->rx_bad[CM_BAD_CHAIN]);
+		s->bad_return += READ_ONCE(dp->rx_bad[CM_BAD_RETURN]);
+		for (i = 0; i < n->l.p.nodes; i++)
+			s->judged += READ_ONCE(dp->peers.broken[i]);
+		s->reclaimed += READ_ONCE(dp->reclaimed);
+		s->pool_free += cm_pool_count(&dp->pool);
+		s->pool_size += dp->pool.nbufs;
+	}
 }
 
 CML_EXPORT bool cml_link_up(const struct cml_node *n)
@@ -1099,38 +1241,47 @@ CML_EXPORT int cml_xstat_names(const struct cml_node *n,
 CML_EXPORT int cml_xstats(const struct cml_node *n, uint64_t *v,
 			  unsigned int max)
 {
-	const struct cm_dp *dp = &n->dp;
-	unsigned int count = cml_xstats_count(n), k = 0;
-	u32 i;
+	unsigned int count = cml_xstats_count(n), k;
+	const struct cm_dp *dp;
+	u64 fmax = 0;
+	u32 i, q;
 
 	if (!v || max < count)
 		return (int)count;
-	for (i = CM_TX_DROP_NONE + 1; i < __CM_TX_DROP_MAX; i++)
-		v[k++] = READ_ONCE(dp->tx_drops[i]);
-	for (i = 0; i < __CM_RX_DROP_MAX; i++)
-		v[k++] = READ_ONCE(dp->rx_drops[i]);
-	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
-		v[k++] = READ_ONCE(dp->rx_bad[i]);
-	for (i = 0; i < __CM_TX_STAT_MAX; i++)
-		v[k++] = READ_ONCE(dp->tx_stats[i]);
-	v[k++] = cm_pool_count(&dp->pool);
-	v[k++] = dp->pool.nbufs;
-	v[k++] = READ_ONCE(dp->reclaimed);
-	v[k++] = READ_ONCE(dp->sent_home);
-	v[k++] = n->fences;
-	v[k++] = READ_ONCE(dp->rx_frames);
-	v[k++] = READ_ONCE(dp->rx_frame_max);
-	for (i = 0; i < n->l.p.nodes; i++) {
-		if (i == n->self)
-			continue;
-		v[k++] = READ_ONCE(dp->peer[i].txc.packets);
-		v[k++] = READ_ONCE(dp->peer[i].txc.bytes);
-		v[k++] = READ_ONCE(dp->peer[i].rx.packets);
-		v[k++] = READ_ONCE(dp->peer[i].rx.bytes);
-		v[k++] = READ_ONCE(dp->peer[i].bad);
-		v[k++] = READ_ONCE(dp->peers.broken[i]);
-		v[k++] = cm_pool_held(&dp->pool, i);
-		v[k++] = READ_ONCE(dp->peer[i].resets);
+	memset(v, 0, count * sizeof(*v));
+	/* Summed over the lanes (the largest frame: the largest). */
+	for (q = 0; q < n->nlanes; q++) {
+		dp = n->lane_dp[q];
+		k = 0;
+		for (i = CM_TX_DROP_NONE + 1; i < __CM_TX_DROP_MAX; i++)
+			v[k++] += READ_ONCE(dp->tx_drops[i]);
+		for (i = 0; i < __CM_RX_DROP_MAX; i++)
+			v[k++] += READ_ONCE(dp->rx_drops[i]);
+		for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+			v[k++] += READ_ONCE(dp->rx_bad[i]);
+		for (i = 0; i < __CM_TX_STAT_MAX; i++)
+			v[k++] += READ_ONCE(dp->tx_stats[i]);
+		v[k++] += cm_pool_count(&dp->pool);
+		v[k++] += dp->pool.nbufs;
+		v[k++] += READ_ONCE(dp->reclaimed);
+		v[k++] += READ_ONCE(dp->sent_home);
+		v[k++] = n->fences;
+		v[k++] += READ_ONCE(dp->rx_frames);
+		if (READ_ONCE(dp->rx_frame_max) > fmax)
+			fmax = READ_ONCE(dp->rx_frame_max);
+		v[k++] = fmax;
+		for (i = 0; i < n->l.p.nodes; i++) {
+			if (i == n->self)
+				continue;
+			v[k++] += READ_ONCE(dp->peer[i].txc.packets);
+			v[k++] += READ_ONCE(dp->peer[i].txc.bytes);
+			v[k++] += READ_ONCE(dp->peer[i].rx.packets);
+			v[k++] += READ_ONCE(dp->peer[i].rx.bytes);
+			v[k++] += READ_ONCE(dp->peer[i].bad);
+			v[k++] += READ_ONCE(dp->peers.broken[i]);
+			v[k++] += cm_pool_held(&dp->pool, i);
+			v[k++] += READ_ONCE(dp->peer[i].resets);
+		}
 	}
-	return (int)k;
+	return (int)count;
 }

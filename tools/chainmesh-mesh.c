@@ -467,12 +467,13 @@ static void cmm_usage(FILE *f)
 	fprintf(f,
 "Usage: " CMM_NAME " -S SOCKET [-b FILE] [-n NODES] [-r RING_SLOTS]\n"
 "                      [-B BUF_SIZE] [-c BUFS_PER_NODE] [-f MAX_FLOWS]\n"
-"                      [-D DEAD_MS] [-q]\n"
+"                      [-Q QUEUES] [-D DEAD_MS] [-q]\n"
 "\n"
 "A chainmesh mesh with no kernel module: node 0 and the host's part on\n"
 "the region of a chainmesh-ivshmemd started without -M (connect first).\n"
 "FILE: 'chain add' and 'flow add' lines as for 'chainmesh -batch'.\n"
 "Defaults: %u nodes, %u ring slots, %u-byte buffers, %u per node, %u flows,\n"
+"1 queue (QUEUES: 1..8, dividing BUFS_PER_NODE; a lane per queue),\n"
 "a node is down after 1000 ms without a heartbeat.\n",
 		CM_DEF_NODES, CM_DEF_RING_SLOTS, CM_DEF_BUF_SIZE,
 		CM_DEF_BUFS_PER_NODE, 1024);
@@ -495,7 +496,7 @@ int main(int argc, char **argv)
 	int opt, err, got;
 
 	m.dead_ms = 1000;
-	while ((opt = getopt(argc, argv, "S:b:n:r:B:c:f:D:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "S:b:n:r:B:c:f:Q:D:qh")) != -1) {
 		switch (opt) {
 		case 'S': cfg.socket = optarg; break;
 		case 'b': batch = optarg; break;
@@ -504,6 +505,7 @@ int main(int argc, char **argv)
 		case 'B': p.buf_size = (u32)strtoul(optarg, NULL, 0); break;
 		case 'c': p.bufs_per_node = (u32)strtoul(optarg, NULL, 0); break;
 		case 'f': p.max_flows = (u32)strtoul(optarg, NULL, 0); break;
+		case 'Q': p.queues = (u32)strtoul(optarg, NULL, 0); break;
 		case 'D': m.dead_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'q': m.quiet = true; cfg.flags |= CML_F_QUIET; break;
 		case 'h': cmm_usage(stdout); return 0;
@@ -552,9 +554,10 @@ int main(int argc, char **argv)
 	}
 	/* Our verdict on ourselves: node 0 is up while the mesh is. */
 	printf(CMM_NAME ": ready mesh %08x nodes %u ring %u bufs %u x %u"
-	       " chains+flows from %s (%u flows)\n", m.mesh_id, m.l.p.nodes,
-	       m.l.p.ring_slots, m.l.p.bufs_per_node, m.l.p.buf_size,
-	       batch ? batch : "nowhere", m.nflows);
+	       " queues %u chains+flows from %s (%u flows)\n", m.mesh_id,
+	       m.l.p.nodes, m.l.p.ring_slots, m.l.p.bufs_per_node,
+	       m.l.p.buf_size, m.l.p.queues, batch ? batch : "nowhere",
+	       m.nflows);
 	fflush(stdout);
 
 	next = cmm_now_ms();

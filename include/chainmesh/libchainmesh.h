@@ -118,6 +118,11 @@ struct cml_stats {
  * node id from IVPosition, ring peers through the Doorbell register. No
  * interrupt reaches userspace: the node polls (cml_wait() sleeps at most
  * a millisecond, and asks no peer for a doorbell).
+ *
+ * A mesh of several queues (layout v3) gets a lane per queue, as the
+ * kernel node has: cml_rx_burst() reads every lane, a frame of ours goes
+ * on its flow's lane, a received buffer stays on its lane; the counters
+ * are the lanes' sums. The API is the same.
  */
 int cml_attach(const struct cml_config *cfg, struct cml_node **np);
 

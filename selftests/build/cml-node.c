@@ -4,8 +4,14 @@
  * (selftests/build/userspace.sh), built against the INSTALLED library
  * through its pkg-config file.
  *
- *   cml-node -S SOCK [-q] MODE [--count N] [--size S] [--chain C]
- *            [--duration T] [--owner N] [--wait N[,N...]] [--no-judge]
+ *   cml-node {-S SOCK | -P PCI-DIR} [-q] MODE [--count N] [--size S]
+ *            [--chain C] [--duration T] [--owner N] [--wait N[,N...]]
+ *            [--no-judge] [--flows F]
+ *
+ * -S: attach through chainmesh-ivshmemd's socket (on the host); -P: inside
+ * a guest, through the ivshmem device's BARs, the sysfs directory of the
+ * PCI device (/sys/bus/pci/devices/D: resource0, resource2), polling
+ * (selftests/vm/dpdk.sh runs it so as a hop).
  *
  *   source   N IPv4/UDP frames of S bytes, classified by the node's flow
  *            table (or following --chain C from hop 0), sequence number in
@@ -15,6 +21,9 @@
  *   sink     counts frames, checks order and the payload, gives them back,
  *            until --count frames (0: no limit) or --duration seconds
  *
+ * --flows F: the source's frames belong to F flows (UDP source ports
+ * 40000 + seq % F: on a mesh of several queues, several lanes); order is
+ * checked per flow (frames of different lanes may pass each other).
  * --owner N: count frames whose buffer is not from node N's pool;
  * --wait: first wait until these nodes are up (and 1 s more, for
  * the others to see them too); --no-judge: never judge a
@@ -68,8 +77,12 @@ static void hash_off(uint64_t *h, uint64_t off)
 	}
 }
 
-static void build(uint8_t *f, uint32_t len, uint32_t seq)
+#define CML_NODE_MAX_FLOWS	256
+
+static void build(uint8_t *f, uint32_t len, uint32_t seq, uint32_t flows)
 {
+	uint32_t sport = 40000 + seq % flows;
+
 	uint8_t *ip = f + 14, *udp = ip + 20;
 	uint32_t i;
 
@@ -82,7 +95,8 @@ static void build(uint8_t *f, uint32_t len, uint32_t seq)
 	ip[9] = 17;
 	ip[12] = 10; ip[15] = 1;	/* 10.0.0.1 -> 10.0.0.2 */
 	ip[16] = 10; ip[19] = 2;
-	udp[0] = 0x9c; udp[1] = 0x40;
+	udp[0] = sport >> 8;
+	udp[1] = sport & 0xff;
 	udp[2] = 0x04; udp[3] = 0xd2;	/* dport 1234 */
 	udp[4] = (len - 34) >> 8;
 	udp[5] = (len - 34) & 0xff;
@@ -111,6 +125,7 @@ int main(int argc, char **argv)
 		{ "owner", required_argument, NULL, 'o' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "no-judge", no_argument, NULL, 'J' },
+		{ "flows", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cml_config cfg = { .flags = 0 };
@@ -119,7 +134,8 @@ int main(int argc, char **argv)
 	const char *wait_for = NULL;
 	uint64_t settle;
 	int owner = -1;
-	uint32_t size = 128, expect = 0, seq, i;
+	uint32_t size = 128, flows = 1, flow, seq, i;
+	static uint32_t expect[CML_NODE_MAX_FLOWS];
 	int chain = -1, duration = 30, opt, err, n, ret = 0;
 	struct cml_buf bufs[BURST];
 	struct cml_node *node;
@@ -129,9 +145,10 @@ int main(int argc, char **argv)
 	uint8_t frame[2048];
 	struct sigaction sa;
 
-	while ((opt = getopt_long(argc, argv, "S:q", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "S:P:q", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'S': cfg.socket = optarg; break;
+		case 'P': cfg.pci = optarg; break;
 		case 'q': cfg.flags |= CML_F_QUIET; break;
 		case 'c': count = strtoull(optarg, NULL, 0); break;
 		case 's': size = (uint32_t)strtoul(optarg, NULL, 0); break;
@@ -140,12 +157,17 @@ int main(int argc, char **argv)
 		case 'o': owner = atoi(optarg); break;
 		case 'w': wait_for = optarg; break;
 		case 'J': cfg.bad_limit = CML_NEVER; break;
+		case 'F': flows = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
-	if (optind != argc - 1 || !cfg.socket || size < 46 || size > sizeof(frame))
+	if (optind != argc - 1 || !cfg.socket == !cfg.pci || size < 46 || size > sizeof(frame) ||
+	    flows < 1 || flows > CML_NODE_MAX_FLOWS)
 		return 2;
 	mode = argv[optind];
+	/* flow f's first frame is frame f */
+	for (i = 0; i < flows; i++)
+		expect[i] = i;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -201,7 +223,7 @@ int main(int argc, char **argv)
 			n = cml_rx_burst(node, bufs, BURST);
 			cml_release(node, bufs, n);
 			for (i = 0; i < BURST && sent < count; i++) {
-				build(frame, size, (uint32_t)sent);
+				build(frame, size, (uint32_t)sent, flows);
 				err = cml_send(node, frame, size,
 					       chain >= 0 ? &ctx : NULL);
 				if (err)
@@ -242,12 +264,23 @@ int main(int argc, char **argv)
 				hash_off(&hash, bufs[i].offset);
 				if (owner >= 0 && bufs[i].owner != (uint32_t)owner)
 					owner_err++;
-				if (bufs[i].len < 46)
+				/* order and payload: of our own frames
+				 * (UDP to port 1234) only, not of the
+				 * traffic of a lab chain we forward */
+				if (bufs[i].len < 46 || bufs[i].data[23] != 17 ||
+				    bufs[i].data[36] != 0x04 ||
+				    bufs[i].data[37] != 0xd2)
 					continue;
 				memcpy(&seq, bufs[i].data + 42, 4);
-				if (seq != expect)
+				flow = ((uint32_t)bufs[i].data[34] << 8 |
+					bufs[i].data[35]) - 40000;
+				if (flow >= flows) {
 					order_err++;
-				expect = seq + 1;
+				} else {
+					if (seq != expect[flow])
+						order_err++;
+					expect[flow] = seq + flows;
+				}
 				if (!payload_ok(bufs[i].data, bufs[i].len, seq))
 					payload_err++;
 			}

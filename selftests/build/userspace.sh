@@ -24,7 +24,12 @@
 #   through it, counts the rejected input per reason as the kernel node
 #   does (rx_bad_addr, align, owner, len, index, chain, return), and has
 #   all its buffers home afterwards; with the default policy it judges the
-#   attacker broken, as the kernel node does (selftests/vm/misbehave.sh).
+#   attacker broken, as the kernel node does (selftests/vm/misbehave.sh);
+# - a mesh of two queues (chainmesh-mesh -Q 2): the chain 1 -> 2 -> 3
+#   with frames of 16 flows (so on both lanes): all delivered, in order
+#   per flow, intact, in node 1's buffers at node 3 (zero copy), every
+#   buffer of every lane home; again with dpdk-testpmd as node 2 (its one
+#   queue pair carries both lanes).
 #
 # CM_KEEP=1 keeps the logs. Prints TAP.
 
@@ -81,9 +86,11 @@ atleast()
 	done
 }
 
+# start_mesh [CHAINMESH-MESH OPTION...]: $mesh_pids the daemon and the mesh.
 start_mesh()
 {
-	cm_userspace_mesh "$sock" 16M "$tmp/batch" -n 5
+	cm_userspace_mesh "$sock" 16M "$tmp/batch" -n 5 "$@" || return 1
+	mesh_pids=("${pids[@]: -2}")
 }
 
 # node LOG ARGS...: a cml-node in the background; waits until it joined.
@@ -97,17 +104,22 @@ node()
 	cm_wait_line "$log" joined
 }
 
-# chain PREFIX COUNT [SOURCE ARGS]: source (node 1), forward (2), sink (3).
+# chain PREFIX COUNT [SOURCE ARGS]: source (node 1), forward (2), sink (3);
+# $FLOWS flows (default 1).
+FLOWS=1
 run_chain()
 {
 	local p=$1 count=$2 s f k
 
 	shift 2
-	node "$tmp/$p.1" source --count "$count" --wait 2,3 --duration 60 "$@" || return 1
+	node "$tmp/$p.1" source --count "$count" --wait 2,3 --duration 60 \
+		--flows "$FLOWS" "$@" || return 1
 	s=$last
-	node "$tmp/$p.2" forward --count "$count" --owner 1 --duration 60 || return 1
+	node "$tmp/$p.2" forward --count "$count" --owner 1 --duration 60 \
+		--flows "$FLOWS" || return 1
 	f=$last
-	node "$tmp/$p.3" sink --count "$count" --owner 1 --duration 60 || return 1
+	node "$tmp/$p.3" sink --count "$count" --owner 1 --duration 60 \
+		--flows "$FLOWS" || return 1
 	k=$last
 	wait "$s" && wait "$f" && wait "$k"
 }
@@ -132,7 +144,7 @@ same_offsets()
 	[ -n "$a" ] && [ "$a" = "$b" ]
 }
 
-echo "1..20"
+echo "1..25"
 
 check "make install DESTDIR=... PREFIX=/usr: libchainmesh, header, .pc" \
 	make -s install-lib DESTDIR="$dest" PREFIX=/usr
@@ -198,27 +210,30 @@ else
 	[ -n "$pmd_skip" ] || cm_pmd_trusted
 fi
 
+# testpmd_chain [PREFIX]: logs $tmp/PREFIX.1, .3, PREFIX.testpmd.log
 testpmd_chain()
 {
-	local tp s i
+	local p=${1:-p} tp s i
 
 	[ -z "$pmd_skip" ] || return 0
 	# the daemon hands out the lowest free id: node 1, then testpmd
-	node "$tmp/p.1" source --count 20000 --wait 2,3 --duration 60 || return 1
+	node "$tmp/$p.1" source --count 20000 --wait 2,3 --duration 60 \
+		--flows "$FLOWS" || return 1
 	s=$last
 	timeout -k 5 120 stdbuf -oL dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci \
 		--file-prefix="cmus$$" -d "$PMD" \
 		--vdev="net_chainmesh0,socket=$sock,node=2" -- \
 		--forward-mode=io --port-topology=loop -a \
-		--total-num-mbufs=2048 >"$tmp/testpmd.log" 2>&1 < <(sleep 130) &
+		--total-num-mbufs=2048 >"$tmp/$p.testpmd.log" 2>&1 < <(sleep 130) &
 	tp=$!
 	pids+=("$tp")
 	for i in $(seq 100); do
-		grep -q "is node 2 of" "$tmp/testpmd.log" && break
+		grep -q "is node 2 of" "$tmp/$p.testpmd.log" && break
 		[ "$i" -lt 100 ] || return 1
 		sleep 0.1
 	done
-	node "$tmp/p.3" sink --count 20000 --owner 1 --duration 60 || return 1
+	node "$tmp/$p.3" sink --count 20000 --owner 1 --duration 60 \
+		--flows "$FLOWS" || return 1
 	wait "$s" && wait "$last" || return 1
 	# SIGINT (stdin is held open: at EOF testpmd would quit at once):
 	# testpmd stops forwarding, prints its statistics, closes the port
@@ -229,18 +244,22 @@ testpmd_chain()
 # testpmd's "Forward statistics for port 0" and "NIC statistics" lines.
 testpmd_stats()
 {
+	local p=${1:-p}
+
 	[ -z "$pmd_skip" ] || return 0
-	grep -Eq 'RX-packets: 20000 +RX-dropped: 0' "$tmp/testpmd.log" &&
-		grep -Eq 'TX-packets: 20000 +TX-dropped: 0' "$tmp/testpmd.log"
+	grep -Eq 'RX-packets: 20000 +RX-dropped: 0' "$tmp/$p.testpmd.log" &&
+		grep -Eq 'TX-packets: 20000 +TX-dropped: 0' "$tmp/$p.testpmd.log"
 }
 
 check "dpdk-testpmd -d librte_net_chainmesh.so as node 2 of chain 1: 20000 frames delivered$pmd_skip" \
 	testpmd_chain
 testpmd_hop_ok()
 {
+	local p=${1:-p}
+
 	[ -z "$pmd_skip" ] || return 0
-	expect "$tmp/p.1" tx=20000 tx_drops=0 pool_free=512 &&
-	expect "$tmp/p.3" rx=20000 bad=0 order_errors=0 payload_errors=0 \
+	expect "$tmp/$p.1" tx=20000 tx_drops=0 pool_free=512 &&
+	expect "$tmp/$p.3" rx=20000 bad=0 order_errors=0 payload_errors=0 \
 		owner_errors=0 pool_free=512
 }
 
@@ -282,10 +301,24 @@ check "chainmesh-mesh saw every node come and go, and nodes 1..3 left cleanly" \
 	bash -c "grep -q 'node 3 up' '$tmp/mesh.log' && ! grep -q 'node [1-3] down' '$tmp/mesh.log'"
 stop_mesh()
 {
-	kill "${pids[1]}" && wait "${pids[1]}" && grep -q done "$tmp/mesh.log" &&
-		kill "${pids[0]}" && wait "${pids[0]}"
+	kill "${mesh_pids[1]}" && wait "${mesh_pids[1]}" &&
+		grep -q done "$tmp/mesh.log" &&
+		kill "${mesh_pids[0]}" && wait "${mesh_pids[0]}"
 }
 
+check "chainmesh-mesh and the daemon exit cleanly on SIGTERM" \
+	stop_mesh
+
+# Two queues: a lane per queue at every node (libchainmesh's lanes).
+check "chainmesh-mesh -Q 2: a mesh of two queues laid out" \
+	eval 'start_mesh -Q 2 && grep -q "queues 2" "$tmp/mesh.log"'
+FLOWS=16
+check "chain 1 -> 2 -> 3 on two queues, 20000 frames of 16 flows: all delivered" \
+	run_chain q 20000
+check "in order per flow, intact, node 1's buffers at node 3 (zero copy), every buffer home" \
+	chain_ok q 20000
+check "dpdk-testpmd (one queue pair) as node 2 on two queues, 20000 frames of 16 flows: in order per flow, node 1's buffers, port statistics$pmd_skip" \
+	eval 'testpmd_chain t && testpmd_hop_ok t && testpmd_stats t'
 check "chainmesh-mesh and the daemon exit cleanly on SIGTERM" \
 	stop_mesh
 exit $cm_check_fail

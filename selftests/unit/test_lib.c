@@ -21,6 +21,8 @@
  *  - cml_leave() sends home what was queued to it;
  *  - a node's flow log: flows added and deleted by increments classify
  *    its frames from the next send, a forged increment is not applied;
+ *  - a mesh of two queues: frames on their flow's lane, a node reads
+ *    and forwards on both lanes, its counters sum them;
  *  - a node attached through the PCI device's sysfs BARs (files standing
  *    in for resource0 and resource2): its id from IVPosition, interrupts
  *    masked, frames both ways with a socket node, doorbells rung through
@@ -108,11 +110,11 @@ static void *srv_main(void *arg)
 	return NULL;
 }
 
-static struct srv *srv_start(enum srv_mode mode, bool lay_out)
+static struct srv *srv_start_q(enum srv_mode mode, bool lay_out, u32 queues)
 {
 	struct cm_layout_params p = {
 		.nodes = NODES, .ring_slots = 16, .buf_size = 2048,
-		.bufs_per_node = 64, .max_flows = 16,
+		.bufs_per_node = 64, .max_flows = 16, .queues = queues,
 	};
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct srv *s = calloc(1, sizeof(*s));
@@ -141,6 +143,11 @@ static struct srv *srv_start(enum srv_mode mode, bool lay_out)
 	}
 	pthread_create(&s->thread, NULL, srv_main, s);
 	return s;
+}
+
+static struct srv *srv_start(enum srv_mode mode, bool lay_out)
+{
+	return srv_start_q(mode, lay_out, 1);
 }
 
 static void srv_stop(struct srv *s)
@@ -525,6 +532,92 @@ TEST_F(mesh, flow_log)
 	cml_flush(self->n[1]);
 	settle(self->n, 3);
 	cm_ftable_free(t);
+}
+
+/* The lane of a buffer of node @owner: the slice of its pool. */
+static u32 buf_lane(const struct cm_layout *l, u32 owner, u64 offset)
+{
+	return (u32)((offset - cm_buf_addr(l, owner, 0)) / l->p.buf_size /
+		     cm_lane_bufs(l));
+}
+
+/*
+ * A mesh of two queues: the chain 1 -> 2 -> 3 with frames of 16 flows
+ * (source ports): each goes on its flow's lane (cm_flow_lane(), in that
+ * lane's slice of node 1's pool), node 2 reads both lanes in one poll and
+ * forwards each on its lane, node 3 gets every frame, zero copy, and node
+ * 1's pool (both slices) is full again; the counters are both lanes'.
+ */
+TEST(lanes)
+{
+	struct cml_buf b2[32], b3[32];
+	struct cm_flow_key key;
+	struct cml_node *n[3];
+	u32 seen[2] = { 0, 0 }, lane, i;
+	struct cml_stats st;
+	struct srv *s;
+	u8 f[100];
+	int err, k, got;
+
+	s = srv_start_q(SRV_OK, true, 2);
+	srv_tables(s);
+	for (i = 0; i < 3; i++) {
+		n[i] = attach(s, &err);
+		ASSERT_EQ(0, err);
+		ASSERT_EQ(0, cml_join(n[i]));
+	}
+	settle(n, 3);
+	ASSERT_TRUE(cml_peer_up(n[0], 2));
+	ASSERT_TRUE(cml_peer_up(n[1], 3));
+	for (i = 0; i < 16; i++) {
+		udp_frame(f, sizeof(f), 0x0a000002, (u8)i);
+		f[35] = (u8)i;		/* source port 0x9c00 + i */
+		ASSERT_EQ(0, cml_send(n[0], f, sizeof(f), NULL));
+	}
+	cml_flush(n[0]);
+	got = cml_rx_burst(n[1], b2, 32);
+	ASSERT_EQ(16, got);
+	for (k = 0; k < got; k++) {
+		EXPECT_EQ(1u, b2[k].owner);
+		lane = buf_lane(&s->l, 1, b2[k].offset);
+		ASSERT_GT(2u, lane);
+		seen[lane]++;
+		/* the lane of the frame's flow, as every node computes it */
+		cm_flow_parse(b2[k].data, b2[k].len, &key);
+		EXPECT_EQ(cm_flow_lane(&key, 2), lane);
+	}
+	EXPECT_LT(0u, seen[0]);
+	EXPECT_LT(0u, seen[1]);
+	cml_get_stats(n[0], &st);
+	EXPECT_EQ(64u, st.pool_size);
+	EXPECT_EQ(48u, st.pool_free);
+	ASSERT_EQ(got, cml_forward(n[1], b2, got));
+	cml_flush(n[1]);
+	k = cml_rx_burst(n[2], b3, 32);
+	ASSERT_EQ(16, k);
+	for (k = 0; k < 16; k++) {
+		for (i = 0; i < 16; i++)
+			if (b2[i].offset == b3[k].offset)
+				break;
+		EXPECT_GT(16u, i);	/* the same buffer: zero copy */
+		EXPECT_EQ(2, b3[k].hop);
+	}
+	cml_release(n[2], b3, 16);
+	cml_flush(n[2]);
+	EXPECT_EQ(0, cml_rx_burst(n[0], b2, 32));
+	cml_get_stats(n[0], &st);
+	EXPECT_EQ(st.pool_size, st.pool_free);
+	EXPECT_EQ(16u, st.tx_packets);
+	cml_get_stats(n[1], &st);
+	EXPECT_EQ(16u, st.forwarded);
+	EXPECT_EQ(16u, st.rx_packets);
+	EXPECT_EQ(0u, st.bad);
+	cml_get_stats(n[2], &st);
+	EXPECT_EQ(16u, st.rx_packets);
+	EXPECT_EQ(0u, st.bad);
+	for (i = 0; i < 3; i++)
+		cml_close(n[i]);
+	srv_stop(s);
 }
 
 TEST(pci_attach)
