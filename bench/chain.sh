@@ -38,7 +38,9 @@
 # libc, the built modules and tools (make), python3. Without them it says
 # why and exits 0 (bench/run.sh goes on). Environment: RESULTS, RUNS
 # (default 3), SECS (5), PINGS (100), HOPS ("1 2 3 4"; the most decides how
-# many guests boot), MODES ("udp tcp": which measurements), TCP_SECS (10).
+# many guests boot), MODES ("udp tcp": which measurements), TCP_SECS (10),
+# HOST_PARAMS (more chainmesh_host.ko parameters for the mesh, e.g.
+# "buf_size=16384 bufs_per_node=64": a 64 KiB frame in 5 buffers, not 37).
 set -e
 
 cd "$(dirname "$0")"
@@ -52,6 +54,7 @@ PINGS=${PINGS:-100}
 HOPS=${HOPS:-"1 2 3 4"}
 MODES=${MODES:-"udp tcp"}
 TCP_SECS=${TCP_SECS:-10}
+HOST_PARAMS=${HOST_PARAMS:-}
 PORT=9100
 TCP_PORT=5201
 MAXHOP=0
@@ -205,7 +208,7 @@ guests_setup()
 {
 	local n h l cmds
 
-	must vm0 "insmod $CM_HOST_KO $CM_HOST_LAB"
+	must vm0 "insmod $CM_HOST_KO $CM_HOST_LAB $HOST_PARAMS"
 	for n in $(seq 1 "$NG"); do
 		must "vm$n" "insmod $CM_GUEST_KO && modprobe virtio_pci && modprobe virtio_net"
 		vm_wait_for "vm$n" "[ -e /sys/class/net/cm0 ]" 20 ||
@@ -426,9 +429,9 @@ with open(out_txt, "w") as f:
 print(open(out_txt).read(), end="")
 PY
 
-python3 - "$rawtcp" "$RESULTS/chain_tcp.csv" "$RESULTS/chain_tcp.txt" "$RUNS" "$TCP_SECS" <<-'PY'
+python3 - "$rawtcp" "$RESULTS/chain_tcp.csv" "$RESULTS/chain_tcp.txt" "$RUNS" "$TCP_SECS" "$HOST_PARAMS" <<-'PY'
 import csv, statistics, sys
-raw, out_csv, out_txt, runs, secs = sys.argv[1:]
+raw, out_csv, out_txt, runs, secs, params = sys.argv[1:]
 rows = list(csv.DictReader(open(raw)))
 if not rows:
     sys.exit(0)
@@ -457,7 +460,8 @@ with open(out_csv, "w") as f:
         lines.append(v)
 with open(out_txt, "w") as f:
     f.write("# chain TCP: median of %s runs; iperf3 for %s s, Mbit/s received;"
-            " ratio = chainmesh / bridge\n" % (runs, secs))
+            " ratio = chainmesh / bridge%s\n" % (runs, secs,
+            "; mesh " + params if params else ""))
     f.write("%4s %10s %10s %7s %10s %10s %7s\n" % ("hops", "cm 1 str", "br 1 str",
             "ratio", "cm 4 str", "br 4 str", "ratio"))
     for v in lines:

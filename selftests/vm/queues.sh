@@ -244,7 +244,7 @@ queues_pools_full()
 		cm_pool_full vm1 20 && cm_pool_full vm2 20
 }
 
-tap_plan 24
+tap_plan 25
 cm_step "lab: daemon and 3 VMs of $CM_LAB_SMP vCPUs up" fatal dp_lab_start 3
 cm_step "vm0: insmod chainmesh_host.ko queues=$QUEUES" fatal dp_host_load queues=$QUEUES
 cm_step "vm1: chainmesh.ko, cm0 10.0.0.1 up" fatal dp_guest_up vm1 1
