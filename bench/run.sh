@@ -36,8 +36,8 @@
 # FLOWLOG_SECS (flowlog_bench: runs and seconds of each point, default 3
 # and 0.5), CHAIN=0
 # (skip the lab chain benchmark; chain.sh's own knobs: CHAIN_RUNS, SECS,
-# PINGS, HOPS), QUEUES_BENCH=0 (skip queues.sh; QUEUES_RUNS its runs,
-# default 3), BENCH_DOC (an .rst file: the text between its
+# PINGS, HOPS), QUEUES_BENCH=0 (skip queues.sh, which CHAIN=0 skips too;
+# QUEUES_RUNS its runs, default 3), BENCH_DOC (an .rst file: the text between its
 # ".. bench-results-begin" and ".. bench-results-end" lines becomes the
 # tables, and the plots are copied to bench/ next to it; `make bench` sets
 # it to Documentation/performance.rst, with RING_PNG_URI=bench/ring.png).
@@ -152,8 +152,9 @@ if [ "${CHAIN:-1}" != 0 ]; then
 		log "chain.sh failed: no chain results"
 fi
 
-# 4a. Packets per second against the mesh's queues, in the lab.
-if [ "${QUEUES_BENCH:-1}" != 0 ]; then
+# 4a. Packets per second against the mesh's queues, in the lab (a lab
+#     benchmark: CHAIN=0 skips it too).
+if [ "${CHAIN:-1}" != 0 ] && [ "${QUEUES_BENCH:-1}" != 0 ]; then
 	log "queues.sh: 64-byte UDP over meshes of 1, 2 and 4 queues"
 	RESULTS=$RESULTS RUNS=${QUEUES_RUNS:-3} ./queues.sh ||
 		log "queues.sh failed: no queues results"
