@@ -38,7 +38,12 @@
 # libc, the built modules and tools (make), python3. Without them it says
 # why and exits 0 (bench/run.sh goes on). Environment: RESULTS, RUNS
 # (default 3), SECS (5), PINGS (100), HOPS ("1 2 3 4"; the most decides how
-# many guests boot), MODES ("udp tcp": which measurements), TCP_SECS (10).
+# many guests boot), MODES ("udp tcp": which measurements), TCP_SECS (10),
+# HOST_PARAMS (more chainmesh_host.ko parameters for the mesh, e.g.
+# "buf_size=16384 bufs_per_node=64": a 64 KiB frame in 5 buffers, not 37),
+# GUEST_CPU (QEMU's -cpu for every guest instead of the lab's "max", e.g.
+# "max,-erms": the guests' memcpy without rep movsb, which TCG runs a byte
+# at a time).
 set -e
 
 cd "$(dirname "$0")"
@@ -52,6 +57,8 @@ PINGS=${PINGS:-100}
 HOPS=${HOPS:-"1 2 3 4"}
 MODES=${MODES:-"udp tcp"}
 TCP_SECS=${TCP_SECS:-10}
+HOST_PARAMS=${HOST_PARAMS:-}
+GUEST_CPU=${GUEST_CPU:-}
 PORT=9100
 TCP_PORT=5201
 MAXHOP=0
@@ -159,6 +166,11 @@ qemu_wrapper()
 			echo ") ;;"
 		done
 		echo 'esac'
+		if [ -n "$GUEST_CPU" ]; then
+			echo 'args=(); prev='
+			echo 'for a in "$@"; do [ "$prev" = -cpu ] && a='"$GUEST_CPU"'; args+=("$a"); prev=$a; done'
+			echo 'set -- "${args[@]}"'
+		fi
 		echo "exec ip netns exec $NS qemu-system-x86_64 \"\$@\" \"\${extra[@]}\""
 	} >"$CMLAB_DIR/qemu"
 	chmod +x "$CMLAB_DIR/qemu"
@@ -205,7 +217,7 @@ guests_setup()
 {
 	local n h l cmds
 
-	must vm0 "insmod $CM_HOST_KO $CM_HOST_LAB"
+	must vm0 "insmod $CM_HOST_KO $CM_HOST_LAB $HOST_PARAMS"
 	for n in $(seq 1 "$NG"); do
 		must "vm$n" "insmod $CM_GUEST_KO && modprobe virtio_pci && modprobe virtio_net"
 		vm_wait_for "vm$n" "[ -e /sys/class/net/cm0 ]" 20 ||
@@ -426,9 +438,9 @@ with open(out_txt, "w") as f:
 print(open(out_txt).read(), end="")
 PY
 
-python3 - "$rawtcp" "$RESULTS/chain_tcp.csv" "$RESULTS/chain_tcp.txt" "$RUNS" "$TCP_SECS" <<-'PY'
+python3 - "$rawtcp" "$RESULTS/chain_tcp.csv" "$RESULTS/chain_tcp.txt" "$RUNS" "$TCP_SECS" "$HOST_PARAMS" "$GUEST_CPU" <<-'PY'
 import csv, statistics, sys
-raw, out_csv, out_txt, runs, secs = sys.argv[1:]
+raw, out_csv, out_txt, runs, secs, params, cpu = sys.argv[1:]
 rows = list(csv.DictReader(open(raw)))
 if not rows:
     sys.exit(0)
@@ -457,7 +469,9 @@ with open(out_csv, "w") as f:
         lines.append(v)
 with open(out_txt, "w") as f:
     f.write("# chain TCP: median of %s runs; iperf3 for %s s, Mbit/s received;"
-            " ratio = chainmesh / bridge\n" % (runs, secs))
+            " ratio = chainmesh / bridge%s%s\n" % (runs, secs,
+            "; mesh " + params if params else "",
+            "; guests -cpu " + cpu if cpu else ""))
     f.write("%4s %10s %10s %7s %10s %10s %7s\n" % ("hops", "cm 1 str", "br 1 str",
             "ratio", "cm 4 str", "br 4 str", "ratio"))
     for v in lines:

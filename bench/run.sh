@@ -19,6 +19,8 @@
 #   chain.png               chain packet rate by hop count (gnuplot)
 #   chain_tcp.csv chain_tcp.txt  chain.sh: TCP (iperf3) through the same chains
 #   chain_tcp.png           chain TCP throughput by hop count (gnuplot)
+#   queues.csv queues.txt   queues.sh: 64-byte UDP pps over meshes of 1, 2
+#                           and 4 queues, 2-vCPU guests, in the lab
 #   memif.csv memif.txt     memif.sh: a chain of libchainmesh processes vs
 #                           dpdk-testpmd over net_memif (and over
 #                           net_chainmesh), on the machine's own cores
@@ -34,7 +36,8 @@
 # FLOWLOG_SECS (flowlog_bench: runs and seconds of each point, default 3
 # and 0.5), CHAIN=0
 # (skip the lab chain benchmark; chain.sh's own knobs: CHAIN_RUNS, SECS,
-# PINGS, HOPS), BENCH_DOC (an .rst file: the text between its
+# PINGS, HOPS), QUEUES_BENCH=0 (skip queues.sh, which CHAIN=0 skips too;
+# QUEUES_RUNS its runs, default 3), BENCH_DOC (an .rst file: the text between its
 # ".. bench-results-begin" and ".. bench-results-end" lines becomes the
 # tables, and the plots are copied to bench/ next to it; `make bench` sets
 # it to Documentation/performance.rst, with RING_PNG_URI=bench/ring.png).
@@ -57,7 +60,7 @@ FLOWLOG_RUNS=${FLOWLOG_RUNS:-3}
 FLOWLOG_SECS=${FLOWLOG_SECS:-0.5}
 
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain,chain_tcp,flowlog}.{csv,txt} \
+rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain,chain_tcp,flowlog,queues}.{csv,txt} \
 	"$RESULTS"/{ring,chain,chain_tcp,flows,flowlog}.png \
 	"$RESULTS"/memif.{csv,txt} \
 	"$RESULTS"/chain.raw.csv "$RESULTS"/chain_tcp.raw.csv "$RESULTS"/performance.rst.inc "$RESULTS"/callgrind.out.*
@@ -147,6 +150,14 @@ if [ "${CHAIN:-1}" != 0 ]; then
 	log "chain.sh: guests chained over chainmesh and over virtio-net + bridge"
 	RESULTS=$RESULTS RUNS=${CHAIN_RUNS:-3} ./chain.sh ||
 		log "chain.sh failed: no chain results"
+fi
+
+# 4a. Packets per second against the mesh's queues, in the lab (a lab
+#     benchmark: CHAIN=0 skips it too).
+if [ "${CHAIN:-1}" != 0 ] && [ "${QUEUES_BENCH:-1}" != 0 ]; then
+	log "queues.sh: 64-byte UDP over meshes of 1, 2 and 4 queues"
+	RESULTS=$RESULTS RUNS=${QUEUES_RUNS:-3} ./queues.sh ||
+		log "queues.sh failed: no queues results"
 fi
 
 # 4b. Userspace chains on the machine's cores: libchainmesh vs DPDK memif.
@@ -508,6 +519,28 @@ rst="$RESULTS/performance.rst.inc"
 			echo "   :alt: TCP throughput by hop count, chainmesh and bridge"
 			echo
 		fi
+	fi
+	if [ -s "$RESULTS/queues.csv" ]; then
+		echo "Queues (bench/queues.sh): VM1 sends 64-byte UDP datagrams on"
+		echo "several flows at once to VM2, one hop, over meshes of 1, 2 and 4"
+		echo "queues in one lab (node 0 reloaded for each; the guests rejoin),"
+		echo "each guest with 2 vCPUs and a doorbell vector per queue; the"
+		echo "receivers' pps summed, $(head -n 1 "$RESULTS/queues.txt" | sed 's/^# queues: //')."
+		echo "lanes: VM2's lanes that received. On this 2-core machine the"
+		echo "three VMs' six TCG vCPU threads share two cores with everything"
+		echo "else: a second queue can only use what time a second vCPU gets."
+		echo
+		echo ".. list-table::"
+		echo "   :header-rows: 1"
+		echo
+		echo "   * - queues"
+		echo "     - rx pps"
+		echo "     - tx pps"
+		echo "     - vs 1 queue"
+		echo "     - lanes"
+		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %s\n     - %s\n     - %s\n", $1, $2, $3, $4, $5 }' \
+			"$RESULTS/queues.csv"
+		echo
 	fi
 	if [ -s "$RESULTS/memif.txt" ]; then
 		echo "A chain on the machine's own cores, no VM (bench/memif.sh): 64-byte"

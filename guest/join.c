@@ -48,12 +48,12 @@ static bool cm_join_hdr_valid(struct cm_join *j, u64 *epoch, u32 *mesh_id)
 	return true;
 }
 
-/* Ring @peer's doorbell: BAR0, vector 0. */
-static void cm_join_kick(struct cm_ndev *nd, u32 peer)
+/* Ring @peer's doorbell: BAR0. */
+static void cm_join_kick(struct cm_ndev *nd, u32 peer, u32 vector)
 {
 	struct cm_join *j = nd->priv;
 
-	cm_ivshmem_kick(j->ivs, peer);
+	cm_ivshmem_kick(j->ivs, peer, vector);
 }
 
 static const struct cm_node_ops cm_join_node_ops = {
@@ -102,8 +102,9 @@ static int cm_join_join(struct cm_join *j)
 	cfg.ftable = cm_ftable(ivs->shm, &l, ivs->peer_id);
 	cfg.ops = &cm_join_node_ops;
 	cfg.priv = j;
-	cfg.irq = ivs->irq;
-	cfg.polled = !ivs->irq;
+	memcpy(cfg.irqs, ivs->irqs, sizeof(cfg.irqs));
+	cfg.nirqs = ivs->nirqs;
+	cfg.polled = !ivs->nirqs;
 	nd = cm_node_create(&cfg);
 	if (IS_ERR(nd)) {
 		WRITE_ONCE(node->state, cpu_to_le32(CHAINMESH_NODE_ABSENT));

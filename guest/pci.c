@@ -95,7 +95,7 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct cm_ivshmem *ivs;
 	struct cm_guest_pci *cp;
-	int err;
+	int err, nvec, v;
 
 	cp = devm_kzalloc(&pdev->dev, sizeof(*cp), GFP_KERNEL);
 	if (!cp)
@@ -115,15 +115,20 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (err)
 		return err;
 
-	/* MSI-X reaches the guest only once bus mastering is on. */
+	/* MSI-X reaches the guest only once bus mastering is on. A vector
+	 * per queue, as many as the device has (the mesh's queues are not
+	 * known yet; the node uses as many as it has queues): fewer, and a
+	 * vector wakes several lanes (one: all of them). */
 	pci_set_master(pdev);
-	err = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
-	if (err < 0) {
+	nvec = pci_alloc_irq_vectors(pdev, 1, CHAINMESH_MAX_QUEUES, PCI_IRQ_MSIX);
+	if (nvec < 0) {
 		dev_notice(&pdev->dev,
 			   "no MSI-X (ivshmem-plain?): inbound rings are polled\n");
-		ivs->irq = 0;
+		ivs->nirqs = 0;
 	} else {
-		ivs->irq = pci_irq_vector(pdev, 0);
+		for (v = 0; v < nvec; v++)
+			ivs->irqs[v] = pci_irq_vector(pdev, v);
+		ivs->nirqs = nvec;
 	}
 	ivs->peer_id = (s32)readl(ivs->regs + CM_IVSHMEM_IVPOSITION);
 
@@ -133,13 +138,13 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (err)
 		goto err_free_vectors;
 
-	dev_info(&pdev->dev, "ivshmem region %llu KiB, peer id %d, %s\n",
-		 ivs->shm_size >> 10, ivs->peer_id,
-		 ivs->irq ? "doorbell" : "no doorbell");
+	dev_info(&pdev->dev, "ivshmem region %llu KiB, peer id %d, %u doorbell vector%s\n",
+		 ivs->shm_size >> 10, ivs->peer_id, ivs->nirqs,
+		 ivs->nirqs == 1 ? "" : "s");
 	return 0;
 
 err_free_vectors:
-	if (ivs->irq)
+	if (ivs->nirqs)
 		pci_free_irq_vectors(pdev);
 	pci_clear_master(pdev);
 	return err;
@@ -150,7 +155,7 @@ static void cm_pci_remove(struct pci_dev *pdev)
 	struct cm_guest_pci *cp = pci_get_drvdata(pdev);
 
 	cm_join_exit(&cp->join);
-	if (cp->ivs.irq)
+	if (cp->ivs.nirqs)
 		pci_free_irq_vectors(pdev);
 	pci_clear_master(pdev);
 }

@@ -196,11 +196,11 @@ static void cm_mesh_join_self(struct cm_mesh *m)
 }
 
 /* Node 0's doorbell to node @peer: the backing's. */
-static void cm_mesh_kick(struct cm_ndev *nd, u32 peer)
+static void cm_mesh_kick(struct cm_ndev *nd, u32 peer, u32 vector)
 {
 	struct cm_mesh *m = nd->priv;
 
-	m->bell->kick(m, peer);
+	m->bell->kick(m, peer, vector);
 }
 
 static const struct cm_node_ops cm_mesh_node_ops = {

@@ -35,10 +35,13 @@ struct cm_mesh;
 struct cm_ndev;
 struct netlink_ext_ack;
 
-/* Doorbells of the backing. Node 0's own doorbell calls cm_node_kicked(). */
+/* Doorbells of the backing. Node 0's own doorbell vectors call
+ * cm_node_kicked_vector() and say how many there are with
+ * cm_node_set_vectors(). */
 struct cm_bell_ops {
-	/* Ring node @peer; from any context, hard interrupts excepted. */
-	void (*kick)(struct cm_mesh *m, u32 peer);
+	/* Ring node @peer's @vector; from any context, hard interrupts
+	 * excepted. */
+	void (*kick)(struct cm_mesh *m, u32 peer, u32 vector);
 	/* Make node 0's doorbell stop calling cm_node_kicked(); may sleep. */
 	void (*quiesce)(struct cm_mesh *m);
 };

@@ -3,7 +3,8 @@
  * chainmesh host, lab backing: the region is BAR2 of a QEMU ivshmem device
  * and we are ivshmem peer 0. The mesh lays the region out; the guests poll
  * the header until its magic appears. Node 0's doorbell is the device's
- * one MSI-X vector; we ring peer j at BAR0 + 12.
+ * MSI-X vectors, one per queue (fewer: a vector wakes several lanes);
+ * we ring peer j's vector v at BAR0 + 12.
  *
  * BAR2 is RAM behind a prefetchable BAR: map it write-back. It has no
  * struct page, so it is only ever touched through this mapping.
@@ -29,37 +30,88 @@
 static struct cm_layout_params cm_pci_params;
 static char cm_pci_mesh_name[CHAINMESH_NAME_LEN];
 
+struct cm_pci;
+
+struct cm_pci_vec {
+	struct cm_pci *cp;
+	u32 v;
+	bool on;		/* requested */
+};
+
 struct cm_pci {
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	struct cm_mesh *m;
-	int irq;		/* MSI-X vector 0, 0 without one */
-	bool irq_on;		/* requested */
+	u32 nvec;		/* MSI-X vectors, 0 without */
+	struct cm_pci_vec vec[CHAINMESH_MAX_QUEUES];
 };
 
-/* Ring @peer, vector 0: "look at your inbound rings". */
-static void cm_pci_kick(struct cm_mesh *m, u32 peer)
+/* Ring @peer's @vector: "look at the rings it stands for". */
+static void cm_pci_kick(struct cm_mesh *m, u32 peer, u32 vector)
 {
 	struct cm_pci *cp = m->priv;
 
-	writel(CM_IVSHMEM_BELL(peer, 0), cp->regs + CM_IVSHMEM_DOORBELL);
+	writel(CM_IVSHMEM_BELL(peer, vector), cp->regs + CM_IVSHMEM_DOORBELL);
 }
 
 static irqreturn_t cm_pci_irq(int irq, void *data)
 {
-	struct cm_pci *cp = data;
+	struct cm_pci_vec *vec = data;
 
-	cm_node_kicked(cp->m->nd);
+	cm_node_kicked_vector(vec->cp->m->nd, vec->v);
 	return IRQ_HANDLED;
+}
+
+static void cm_pci_free_vectors(struct cm_pci *cp)
+{
+	u32 v;
+
+	for (v = 0; v < cp->nvec; v++) {
+		int irq = pci_irq_vector(cp->pdev, v);
+
+		if (!cp->vec[v].on)
+			continue;
+		irq_set_affinity_hint(irq, NULL);
+		free_irq(irq, &cp->vec[v]);
+		cp->vec[v].on = false;
+	}
 }
 
 static void cm_pci_quiesce(struct cm_mesh *m)
 {
 	struct cm_pci *cp = m->priv;
 
-	if (cp->irq_on)
-		free_irq(cp->irq, cp);
-	cp->irq_on = false;
+	cm_node_set_vectors(m->nd, 0);
+	cm_pci_free_vectors(cp);
+}
+
+/* Node 0's vectors, each affine to a CPU of its own, up to its queues. */
+static int cm_pci_request_vectors(struct cm_pci *cp)
+{
+	struct cm_mesh *m = cp->m;
+	u32 n = min(cp->nvec, m->l.p.queues), v;
+	int irq, err;
+
+	for (v = 0; v < n; v++) {
+		irq = pci_irq_vector(cp->pdev, v);
+		cp->vec[v].cp = cp;
+		cp->vec[v].v = v;
+		err = request_irq(irq, cm_pci_irq, 0, KBUILD_MODNAME, &cp->vec[v]);
+		if (err) {
+			dev_err(&cp->pdev->dev, "cannot request doorbell vector %u: %d\n",
+				v, err);
+			cm_pci_free_vectors(cp);
+			return err;
+		}
+		cp->vec[v].on = true;
+		irq_set_affinity_hint(irq, cpumask_of(cpumask_local_spread(v, NUMA_NO_NODE)));
+	}
+	cm_node_set_vectors(m->nd, n);
+	/* A kick that came before the handlers. */
+	local_bh_disable();
+	cm_node_kicked(m->nd);
+	local_bh_enable();
+	return 0;
 }
 
 static const struct cm_bell_ops cm_pci_bell_ops = {
@@ -122,12 +174,12 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	/* MSI-X reaches us only once bus mastering is on. */
 	pci_set_master(pdev);
-	err = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
+	err = pci_alloc_irq_vectors(pdev, 1, CHAINMESH_MAX_QUEUES, PCI_IRQ_MSIX);
 	if (err < 0)
 		dev_notice(dev, "no MSI-X (ivshmem-plain?): node 0 polls its rings\n");
 	else
-		cp->irq = pci_irq_vector(pdev, 0);
-	b.polled = !cp->irq;
+		cp->nvec = err;
+	b.polled = !cp->nvec;
 	b.priv = cp;
 
 	m = cm_mesh_create(cm_pci_mesh_name, &cm_pci_params, &b, NULL);
@@ -142,23 +194,17 @@ static int cm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	cp->m = m;
 	pci_set_drvdata(pdev, cp);
 
-	if (cp->irq) {
-		err = request_irq(cp->irq, cm_pci_irq, 0, KBUILD_MODNAME, cp);
+	if (cp->nvec) {
+		err = cm_pci_request_vectors(cp);
 		if (err) {
-			dev_err(dev, "cannot request the doorbell irq: %d\n", err);
 			cm_mesh_destroy(m);
 			return err;
 		}
-		cp->irq_on = true;
-		/* A kick that came before the handler. */
-		local_bh_disable();
-		cm_node_kicked(m->nd);
-		local_bh_enable();
 	}
 
-	dev_info(dev, "mesh %s: %u nodes, %llu of %pa bytes, mesh id %08x, node 0 %s\n",
+	dev_info(dev, "mesh %s: %u nodes, %llu of %pa bytes, mesh id %08x, node 0 %s, %u vector%s\n",
 		 m->name, m->l.p.nodes, m->l.size, &size, m->mesh_id,
-		 cp->irq ? "doorbell" : "polled");
+		 cp->nvec ? "doorbell" : "polled", cp->nvec, cp->nvec == 1 ? "" : "s");
 	return 0;
 }
 

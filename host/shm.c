@@ -9,10 +9,11 @@
  * mapped them for the mesh's whole life. The file's size is sealed.
  *
  * /dev/chainmesh hands the ivshmem daemon a new fd of the file for the
- * QEMU guests, and takes the doorbell eventfds: node 0's own (peers
- * signal it; we wait on it like KVM's irqfd and schedule node 0's NAPI
- * from an irq_work, as the wakeup comes with a spinlock held and irqs
- * off) and each peer's vector 0 (we signal it to kick that peer).
+ * QEMU guests, and takes the doorbell eventfds, one per vector (a vector
+ * per queue): node 0's own (peers signal them; we wait on each like
+ * KVM's irqfd and schedule the NAPI contexts of the vector's lanes from
+ * an irq_work, as the wakeup comes with a spinlock held and irqs off) and
+ * each peer's (we signal vector v to kick that peer's lanes of v).
  *
  * cm_mesh_lock serialises the ioctls, `mesh new/del` and module unload:
  * an ioctl holds it from finding the mesh to its last access.
@@ -42,7 +43,7 @@
 /* A region is vmapped whole: keep it well within vmalloc space. */
 #define CM_SHM_MAX_SIZE		(1ULL << 30)
 
-/* Node 0's doorbell: an eventfd we wait on. */
+/* A vector of node 0's doorbell: an eventfd we wait on. */
 struct cm_shm_inbound {
 	wait_queue_entry_t wait;
 	poll_table pt;
@@ -50,6 +51,7 @@ struct cm_shm_inbound {
 	struct eventfd_ctx *ctx;
 	struct file *file;
 	struct cm_mesh *m;
+	u32 v;
 };
 
 struct cm_shm {
@@ -58,19 +60,25 @@ struct cm_shm {
 	unsigned long npages;
 	void *base;
 	struct cm_mesh *m;
-	struct cm_shm_inbound *in;			/* under cm_mesh_lock */
-	struct eventfd_ctx __rcu *bells[CHAINMESH_MAX_NODES];	/* peers' */
+	/* Node 0's vectors, under cm_mesh_lock. */
+	struct cm_shm_inbound *in[CHAINMESH_MAX_QUEUES];
+	/* Peers' vectors. */
+	struct eventfd_ctx __rcu *bells[CHAINMESH_MAX_NODES][CHAINMESH_MAX_QUEUES];
 };
 
 /* Doorbells */
 
-static void cm_shm_kick(struct cm_mesh *m, u32 peer)
+static void cm_shm_kick(struct cm_mesh *m, u32 peer, u32 vector)
 {
 	struct cm_shm *s = m->priv;
 	struct eventfd_ctx *ctx;
 
 	rcu_read_lock();
-	ctx = rcu_dereference(s->bells[peer]);
+	ctx = rcu_dereference(s->bells[peer][vector]);
+	/* The daemon hands every vector it gives the peer's QEMU; vector 0
+	 * (all of the peer's lanes, if it listens on one) otherwise. */
+	if (!ctx)
+		ctx = rcu_dereference(s->bells[peer][0]);
 	if (ctx)
 		eventfd_signal(ctx, 1);
 	rcu_read_unlock();
@@ -80,7 +88,19 @@ static void cm_shm_inbound_work(struct irq_work *work)
 {
 	struct cm_shm_inbound *in = container_of(work, struct cm_shm_inbound, work);
 
-	cm_node_kicked(in->m->nd);
+	cm_node_kicked_vector(in->m->nd, in->v);
+}
+
+/* Node 0 listens on the vectors 0..n-1 it has eventfds for: senders
+ * ring lane % n (cm_node_bell_vector()). */
+static void cm_shm_vectors_update(struct cm_shm *s)
+{
+	u32 n = 0;
+
+	while (n < CHAINMESH_MAX_QUEUES && s->in[n])
+		n++;
+	WRITE_ONCE(s->m->polled, !n);
+	cm_node_set_vectors(s->m->nd, n);
 }
 
 /* A peer signalled node 0: called with the eventfd's wait queue lock held. */
@@ -106,29 +126,34 @@ static void cm_shm_inbound_queue(struct file *file, wait_queue_head_t *wqh,
 	add_wait_queue(wqh, &in->wait);
 }
 
-static void cm_shm_inbound_del(struct cm_shm *s)
+/* Senders stop ringing it first; then a poll of every lane for a kick
+ * that went to it meanwhile. */
+static void cm_shm_inbound_del(struct cm_shm *s, u32 v)
 {
-	struct cm_shm_inbound *in = s->in;
+	struct cm_shm_inbound *in = s->in[v];
 	u64 cnt;
 
 	if (!in)
 		return;
-	s->in = NULL;
-	WRITE_ONCE(s->m->polled, true);
+	s->in[v] = NULL;
+	cm_shm_vectors_update(s);
 	eventfd_ctx_remove_wait_queue(in->ctx, &in->wait, &cnt);
 	irq_work_sync(&in->work);
 	eventfd_ctx_put(in->ctx);
 	fput(in->file);
 	kfree(in);
+	local_bh_disable();
+	cm_node_kicked(s->m->nd);
+	local_bh_enable();
 }
 
-static int cm_shm_inbound_set(struct cm_shm *s, int fd)
+static int cm_shm_inbound_set(struct cm_shm *s, u32 v, int fd)
 {
 	struct cm_shm_inbound *in;
 	__poll_t events;
 	int err;
 
-	cm_shm_inbound_del(s);
+	cm_shm_inbound_del(s, v);
 	if (fd < 0)
 		return 0;
 
@@ -136,6 +161,7 @@ static int cm_shm_inbound_set(struct cm_shm *s, int fd)
 	if (!in)
 		return -ENOMEM;
 	in->m = s->m;
+	in->v = v;
 	in->file = eventfd_fget(fd);
 	if (IS_ERR(in->file)) {
 		err = PTR_ERR(in->file);
@@ -151,8 +177,9 @@ static int cm_shm_inbound_set(struct cm_shm *s, int fd)
 	init_irq_work(&in->work, cm_shm_inbound_work);
 
 	events = vfs_poll(in->file, &in->pt);
-	s->in = in;
-	WRITE_ONCE(s->m->polled, false);
+	s->in[v] = in;
+	/* Listening: senders may ring it. */
+	cm_shm_vectors_update(s);
 	/* Kicks from before we listened. */
 	if (events & EPOLLIN)
 		irq_work_queue(&in->work);
@@ -165,19 +192,20 @@ err_free:
 	return err;
 }
 
-static int cm_shm_bell_set(struct cm_shm *s, u32 node, int fd)
+static int cm_shm_bell_set(struct cm_shm *s, u32 node, u32 v, int fd)
 {
 	struct eventfd_ctx *ctx = NULL, *old;
 
 	lockdep_assert_held(&cm_mesh_lock);
 	if (node == s->m->self)
-		return cm_shm_inbound_set(s, fd);
+		return cm_shm_inbound_set(s, v, fd);
 	if (fd >= 0) {
 		ctx = eventfd_ctx_fdget(fd);
 		if (IS_ERR(ctx))
 			return PTR_ERR(ctx);
 	}
-	old = rcu_replace_pointer(s->bells[node], ctx, lockdep_is_held(&cm_mesh_lock));
+	old = rcu_replace_pointer(s->bells[node][v], ctx,
+				  lockdep_is_held(&cm_mesh_lock));
 	if (old) {
 		/* No kick of node 0's datapath still uses it. */
 		synchronize_rcu();
@@ -190,7 +218,11 @@ static int cm_shm_bell_set(struct cm_shm *s, u32 node, int fd)
  * mesh any more. */
 static void cm_shm_quiesce(struct cm_mesh *m)
 {
-	cm_shm_inbound_del(m->priv);
+	u32 v = CHAINMESH_MAX_QUEUES;
+
+	/* From the top: the vectors node 0 listens on shrink one by one. */
+	while (v--)
+		cm_shm_inbound_del(m->priv, v);
 }
 
 static const struct cm_bell_ops cm_shm_bell_ops = {
@@ -334,15 +366,18 @@ err_free:
 static void cm_shm_destroy(struct cm_mesh *m)
 {
 	struct cm_shm *s = m->priv;
-	u32 n;
+	u32 n, v;
 
 	cm_mesh_destroy(m);
 	/* Node 0's datapath is gone: nobody kicks peers any more. */
 	for (n = 0; n < CHAINMESH_MAX_NODES; n++) {
-		struct eventfd_ctx *ctx = rcu_dereference_protected(s->bells[n], 1);
+		for (v = 0; v < CHAINMESH_MAX_QUEUES; v++) {
+			struct eventfd_ctx *ctx;
 
-		if (ctx)
-			eventfd_ctx_put(ctx);
+			ctx = rcu_dereference_protected(s->bells[n][v], 1);
+			if (ctx)
+				eventfd_ctx_put(ctx);
+		}
 	}
 	cm_shm_unmap(s);
 	kfree(s);
@@ -433,7 +468,7 @@ static long cm_shm_ioc_doorbell(void __user *arg)
 
 	if (copy_from_user(&d, arg, sizeof(d)))
 		return -EFAULT;
-	if (d.flags || d.pad || d.fd < -1)
+	if (d.flags || d.vector >= CHAINMESH_MAX_QUEUES || d.fd < -1)
 		return -EINVAL;
 
 	mutex_lock(&cm_mesh_lock);
@@ -443,7 +478,7 @@ static long cm_shm_ioc_doorbell(void __user *arg)
 	else if (d.node >= m->l.p.nodes)
 		err = -ERANGE;
 	else
-		err = cm_shm_bell_set(m->priv, d.node, d.fd);
+		err = cm_shm_bell_set(m->priv, d.node, d.vector, d.fd);
 	mutex_unlock(&cm_mesh_lock);
 	return err;
 }

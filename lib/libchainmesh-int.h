@@ -29,7 +29,9 @@
 	int sock; \
 	u32 self; \
 	int own_efd; \
-	int efd[CHAINMESH_MAX_NODES];	/* peers' doorbells, under @lock */ \
+	/* peers' doorbells, one per vector in the daemon's order, under @lock */ \
+	int efd[CHAINMESH_MAX_NODES][CHAINMESH_MAX_QUEUES]; \
+	u8 nefd[CHAINMESH_MAX_NODES]; \
 	pthread_mutex_t lock; \
  \
 	void *base; \
@@ -83,7 +85,7 @@ struct cml_node {
 /* A node in caller memory (zeroed): cml_attach() without allocating. */
 int cml_attach_at(struct cml_node *n, const struct cml_config *cfg);
 /* Ring node @peer's doorbell. */
-void cml_kick(struct cml_node *n, u32 peer);
+void cml_kick(struct cml_node *n, u32 peer, u32 vector);
 /* The node's validated copy of its flow table, refreshed if the host
  * published another. */
 const struct cm_ftable *cml_table(struct cml_node *n, bool log);

@@ -100,7 +100,17 @@ static int cml_recv_msg(int sock, int64_t *val, int *fd, bool block)
 	return 0;
 }
 
-/* A peer's eventfd (its first vector kept), or a peer leaving. */
+static void cml_peer_close(struct cml_node *n, u32 id)
+{
+	while (n->nefd[id])
+		close(n->efd[id][--n->nefd[id]]);
+}
+
+/*
+ * A peer's eventfd, or a peer leaving (no fd). The daemon sends a peer's
+ * vectors in order, as many as ours: one past them is a new life of the
+ * peer, whose vectors start again.
+ */
 static void cml_peer_msg(struct cml_node *n, int64_t id, int fd)
 {
 	if (id < 0 || id >= CHAINMESH_MAX_NODES || id == n->self) {
@@ -109,9 +119,11 @@ static void cml_peer_msg(struct cml_node *n, int64_t id, int fd)
 		return;
 	}
 	pthread_mutex_lock(&n->lock);
-	if (n->efd[id] >= 0)
-		close(n->efd[id]);
-	n->efd[id] = fd;
+	if (fd < 0 || n->nefd[id] >= n->cfg.vectors ||
+	    n->nefd[id] >= CHAINMESH_MAX_QUEUES)
+		cml_peer_close(n, id);
+	if (fd >= 0)
+		n->efd[id][n->nefd[id]++] = fd;
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -207,19 +219,23 @@ static void cml_daemon_poll(struct cml_node *n)
 	}
 }
 
-void cml_kick(struct cml_node *n, u32 peer)
+/* Ring @peer's doorbell @vector (cm_node_bell_vector(): the one that
+ * wakes its lane of ours); vector 0 where the daemon gave us fewer. */
+void cml_kick(struct cml_node *n, u32 peer, u32 vector)
 {
 	u64 one = 1;
 
 	if (n->regs) {
-		/* BAR0's Doorbell: QEMU raises the peer's vector 0. */
-		n->regs[CM_IVSHMEM_DOORBELL / 4] = CM_IVSHMEM_BELL(peer, 0);
+		/* BAR0's Doorbell: QEMU raises the peer's @vector. */
+		n->regs[CM_IVSHMEM_DOORBELL / 4] = CM_IVSHMEM_BELL(peer, vector);
 		n->kicks_sent++;
 		return;
 	}
 	pthread_mutex_lock(&n->lock);
-	if (n->efd[peer] >= 0 &&
-	    write(n->efd[peer], &one, sizeof(one)) == sizeof(one))
+	if (vector >= n->nefd[peer])
+		vector = 0;
+	if (n->nefd[peer] &&
+	    write(n->efd[peer][vector], &one, sizeof(one)) == sizeof(one))
 		n->kicks_sent++;
 	pthread_mutex_unlock(&n->lock);
 }
@@ -312,14 +328,13 @@ static int cml_attach_pci(struct cml_node *n)
 
 int cml_attach_at(struct cml_node *n, const struct cml_config *cfg)
 {
-	int err, i;
+	int err;
 
 	n->sock = -1;
 	n->own_efd = -1;
 	n->nlanes = 1;
 	n->lane_dp[0] = &n->dp;
-	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
-		n->efd[i] = -1;
+	memset(n->nefd, 0, sizeof(n->nefd));
 	pthread_mutex_init(&n->lock, NULL);
 	if (!cfg || !cfg->socket == !cfg->pci)
 		return -EINVAL;
@@ -436,7 +451,10 @@ const struct cm_ftable *cml_table(struct cml_node *n, bool log)
 
 static void cml_kick_op(struct cm_dp *dp, u32 peer)
 {
-	cml_kick(cml_of(dp), peer);
+	struct cml_node *n = cml_of(dp);
+
+	cml_kick(n, peer, cm_node_bell_vector(cm_node(n->base, &n->l, peer),
+					      dp->lane));
 }
 
 static const struct cm_ftable *cml_table_op(struct cm_dp *dp, bool need)
@@ -1084,8 +1102,7 @@ CML_EXPORT void cml_close(struct cml_node *n)
 	if (n->regs)
 		munmap((void *)n->regs, n->regs_len);
 	for (i = 0; i < CHAINMESH_MAX_NODES; i++)
-		if (n->efd[i] >= 0)
-			close(n->efd[i]);
+		cml_peer_close(n, i);
 	if (n->own_efd >= 0)
 		close(n->own_efd);
 	if (n->sock >= 0)

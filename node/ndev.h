@@ -54,9 +54,10 @@ struct cm_rx {
 };
 
 struct cm_node_ops {
-	/* Ring node @peer's doorbell, vector 0: "look at your rings".
-	 * Any context but hard interrupts. */
-	void (*kick)(struct cm_ndev *nd, u32 peer);
+	/* Ring node @peer's doorbell vector @vector: "look at the rings of
+	 * your lanes that vector wakes" (cm_node_bell_vector()). Any
+	 * context but hard interrupts. */
+	void (*kick)(struct cm_ndev *nd, u32 peer, u32 vector);
 };
 
 /* What the owner (guest membership, host mesh) creates a node from. */
@@ -72,8 +73,11 @@ struct cm_node_cfg {
 	void *ftable;			/* where our flow table is published */
 	const struct cm_node_ops *ops;
 	void *priv;			/* the owner's */
-	int irq;			/* our doorbell's, or 0: the owner
-					 * calls cm_node_kicked() */
+	/* Our doorbell's interrupts, vector v at irqs[v], or nirqs 0: the
+	 * owner calls cm_node_kicked_vector(). Vectors past the mesh's
+	 * queues go unused. */
+	int irqs[CHAINMESH_MAX_QUEUES];
+	u32 nirqs;
 	bool polled;			/* no doorbell: each tick polls */
 };
 
@@ -108,6 +112,15 @@ struct cm_hoplog {
 	struct cm_hop_rec rec[CM_HOPLOG_LEN];
 };
 
+/* A doorbell vector of our own: its interrupt wakes lanes v, v + n, ... */
+struct cm_vec {
+	struct cm_ndev *nd;
+	int irq;
+	u32 v;
+	bool on;			/* requested */
+	char name[IFNAMSIZ + 8];	/* /proc/interrupts: DEV-qV */
+};
+
 /* One queue of the node: its datapath and its NAPI context. */
 struct cm_lane {
 	struct cm_ndev *nd;
@@ -130,7 +143,10 @@ struct cm_ndev {
 	const struct cm_node_ops *ops;
 	void *priv;			/* the owner's */
 	const char *bus_info;
-	int irq;
+	u32 nvec;			/* vectors of ours, <= nlanes; 0: the
+					 * owner's doorbell, if any */
+	struct cm_vec vec[CHAINMESH_MAX_QUEUES];
+	u32 bell_vectors;		/* we listen on, as published */
 	bool polled;			/* the owner may change it */
 	u64 heartbeat;			/* the owner's */
 	u32 stall_ticks;		/* ticks the queue stayed stopped */
@@ -147,6 +163,8 @@ struct cm_ndev {
 struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg);
 void cm_node_destroy(struct cm_ndev *nd, bool ours);
 void cm_node_kicked(struct cm_ndev *nd);
+void cm_node_kicked_vector(struct cm_ndev *nd, u32 v);
+void cm_node_set_vectors(struct cm_ndev *nd, u32 n);
 void cm_node_tick(struct cm_ndev *nd);
 bool cm_node_fence_due(struct cm_ndev *nd);
 void cm_node_fence(struct cm_ndev *nd);

@@ -24,12 +24,14 @@
 
 static_assert(BITS_PER_LONG == 64, "dp.h counters: one plain store each");
 
-/* ops->kick: ring @peer's doorbell, the owner's way. */
+/* ops->kick: ring @peer's doorbell, the owner's way, on the vector that
+ * wakes the peer's lane of ours. */
 void cm_node_kick(struct cm_dp *dp, u32 peer)
 {
 	struct cm_ndev *nd = cm_dp_ndev(dp);
+	const struct chainmesh_node *e = cm_node(nd->base, &nd->l, peer);
 
-	nd->ops->kick(nd, peer);
+	nd->ops->kick(nd, peer, cm_node_bell_vector(e, dp->lane));
 }
 
 /*
@@ -722,12 +724,18 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 	nd->ops = cfg->ops;
 	nd->priv = cfg->priv;
 	nd->bus_info = cfg->bus_info;
-	nd->irq = cfg->irq;
 	nd->polled = cfg->polled;
 	nd->base = cfg->base;
 	nd->l = *l;
 	nd->nlanes = l->p.queues;
 	nd->nchan = nd->nlanes;
+	/* A vector per lane at most: senders ring lane % nvec. */
+	nd->nvec = min(cfg->nirqs, nd->nlanes);
+	for (q = 0; q < nd->nvec; q++) {
+		nd->vec[q].nd = nd;
+		nd->vec[q].irq = cfg->irqs[q];
+		nd->vec[q].v = q;
+	}
 
 	netdev->max_mtu = l->p.buf_size - CHAINMESH_HEADROOM - ETH_HLEN;
 	netdev->mtu = min_t(u32, ETH_DATA_LEN, netdev->max_mtu);
@@ -767,9 +775,12 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 		goto err_free_hoplog;
 	rtnl_lock();
 	cm_off_update(nd);
-	/* One doorbell vector wakes every lane: in threads of their own the
-	 * lanes' NAPI contexts run on as many CPUs, not all on the one that
-	 * took the interrupt (/sys/class/net/DEV/threaded turns it off). */
+	/* Where one doorbell vector wakes several lanes (too few vectors,
+	 * or node 0 before the daemon hands it a vector per queue), in
+	 * threads of their own the lanes' NAPI contexts run on as many
+	 * CPUs, not all on the one that took the interrupt; with a vector
+	 * per lane, each thread is woken from its vector's CPU
+	 * (/sys/class/net/DEV/threaded turns it off). */
 	if (nd->nlanes > 1 && dev_set_threaded(netdev, true))
 		netdev_warn(netdev, "no threaded NAPI: every queue polls on the doorbell's CPU\n");
 	rtnl_unlock();

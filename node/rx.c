@@ -208,7 +208,9 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 
 static irqreturn_t cm_rx_irq(int irq, void *data)
 {
-	cm_node_kicked(data);
+	struct cm_vec *vec = data;
+
+	cm_node_kicked_vector(vec->nd, vec->v);
 	return IRQ_HANDLED;
 }
 
@@ -223,6 +225,79 @@ void cm_node_kicked(struct cm_ndev *nd)
 
 	for (q = 0; q < nd->nlanes; q++)
 		napi_schedule(&nd->lanes[q].rx.napi);
+}
+
+/*
+ * Vector @v of our doorbell rang: the lanes it wakes (q % V == v, V the
+ * vectors we listen on, cm_node_set_vectors()). A vector we no longer
+ * listen on, or a kick of the owner's one doorbell, wakes them all.
+ */
+void cm_node_kicked_vector(struct cm_ndev *nd, u32 v)
+{
+	u32 n = READ_ONCE(nd->bell_vectors), q;
+
+	if (n <= 1 || v >= n) {
+		cm_node_kicked(nd);
+		return;
+	}
+	for (q = v; q < nd->nlanes; q += n)
+		napi_schedule(&nd->lanes[q].rx.napi);
+}
+
+/*
+ * We listen on vectors 0..@n-1 (n <= the mesh's queues; 0 or 1: one,
+ * vector 0): say so in our node entry, where senders read it on each
+ * kick (cm_node_bell_vector()). Raising it: after the vectors listen;
+ * lowering it: before they stop, after which the owner polls every lane
+ * (cm_node_kicked()) for a kick that went to one in between.
+ */
+void cm_node_set_vectors(struct cm_ndev *nd, u32 n)
+{
+	n = min(n, nd->nlanes);
+	WRITE_ONCE(nd->bell_vectors, n);
+	WRITE_ONCE(nd->lanes[0].dp.node->vectors, cpu_to_le32(n));
+}
+
+static void cm_rx_free_vectors(struct cm_ndev *nd)
+{
+	u32 v;
+
+	for (v = 0; v < nd->nvec; v++) {
+		struct cm_vec *vec = &nd->vec[v];
+
+		if (!vec->on)
+			continue;
+		irq_set_affinity_hint(vec->irq, NULL);
+		free_irq(vec->irq, vec);
+		vec->on = false;
+	}
+}
+
+/* Our vectors' interrupts, each affine to a CPU of its own. */
+static int cm_rx_request_vectors(struct cm_ndev *nd)
+{
+	struct cm_vec *vec;
+	u32 v;
+	int err;
+
+	for (v = 0; v < nd->nvec; v++) {
+		vec = &nd->vec[v];
+		snprintf(vec->name, sizeof(vec->name), "%s-q%u",
+			 nd->netdev->name, v);
+		err = request_irq(vec->irq, cm_rx_irq, 0, vec->name, vec);
+		if (err)
+			goto err_free_vectors;
+		vec->on = true;
+		/* A hint (irqbalance, or the user, may move it). */
+		irq_set_affinity_hint(vec->irq,
+				      cpumask_of(cpumask_local_spread(v, NUMA_NO_NODE)));
+	}
+	return 0;
+
+err_free_vectors:
+	netdev_err(nd->netdev, "cannot request doorbell vector %u: %d\n", v, err);
+	cm_rx_free_vectors(nd);
+	return err;
 }
 
 /* Run a poll of lane @ln soon, from process context. */
@@ -305,14 +380,15 @@ int cm_rx_start(struct cm_ndev *nd)
 
 	for (q = 0; q < nd->nlanes; q++)
 		napi_enable(&nd->lanes[q].rx.napi);
-	if (nd->irq) {
-		err = request_irq(nd->irq, cm_rx_irq, 0, nd->netdev->name, nd);
-		if (err) {
-			for (q = 0; q < nd->nlanes; q++)
-				napi_disable(&nd->lanes[q].rx.napi);
-			return err;
-		}
+	err = cm_rx_request_vectors(nd);
+	if (err) {
+		for (q = 0; q < nd->nlanes; q++)
+			napi_disable(&nd->lanes[q].rx.napi);
+		return err;
 	}
+	/* Before we are up: peers ring our vectors from then on. An owner
+	 * with a doorbell of its own sets them later. */
+	cm_node_set_vectors(nd, nd->nvec);
 	for (q = 0; q < nd->nlanes; q++) {
 		cm_dp_arm(&nd->lanes[q].dp, false);
 		cm_rx_poke(&nd->lanes[q]);
@@ -324,8 +400,7 @@ void cm_rx_stop(struct cm_ndev *nd)
 {
 	u32 q;
 
-	if (nd->irq)
-		free_irq(nd->irq, nd);
+	cm_rx_free_vectors(nd);
 	for (q = 0; q < nd->nlanes; q++)
 		napi_disable(&nd->lanes[q].rx.napi);
 }

@@ -37,9 +37,9 @@
  * machine, taken from /dev/chainmesh, and the host module is peer 0 (node
  * 0) without connecting: the first QEMU gets id 1. The daemon creates
  * peer 0's eventfds as for any peer (guests ring node 0 through them) and
- * registers them with the module, as it does each guest's vector 0 (the
- * module rings a guest through it); a guest's is unregistered when it
- * leaves.
+ * registers them with the module, as it does each guest's, every vector
+ * (the module rings a guest's vector q for its queue q); a guest's are
+ * unregistered when it leaves.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -281,22 +281,27 @@ static bool cmd_peer_used(const struct cmd_peer *p)
 	return p->sock >= 0 || p->host;
 }
 
-/* Host mode: give the host module peer @id's vector 0 eventfd (-1: none). */
-static int cmd_host_bell(struct cmd_server *s, unsigned int id, int fd)
+/* Host mode: give the host module peer @id's eventfds, one per vector
+ * (@on false: take them back). */
+static int cmd_host_bell(struct cmd_server *s, unsigned int id, bool on)
 {
 	struct chainmesh_ioc_doorbell d;
+	unsigned int v;
 
 	if (s->dev_fd < 0)
 		return 0;
-	memset(&d, 0, sizeof(d));
-	snprintf(d.mesh, sizeof(d.mesh), "%s", s->mesh);
-	d.node = id;
-	d.fd = fd;
-	if (ioctl(s->dev_fd, CHAINMESH_IOC_DOORBELL, &d)) {
-		cmd_log(s, "mesh %s: %s doorbell of node %u: %s", s->mesh,
-			fd < 0 ? "cannot unregister" : "cannot register", id,
-			strerror(errno));
-		return -1;
+	for (v = 0; v < s->vectors && v < CHAINMESH_MAX_QUEUES; v++) {
+		memset(&d, 0, sizeof(d));
+		snprintf(d.mesh, sizeof(d.mesh), "%s", s->mesh);
+		d.node = id;
+		d.vector = v;
+		d.fd = on ? s->peers[id].efd[v] : -1;
+		if (ioctl(s->dev_fd, CHAINMESH_IOC_DOORBELL, &d)) {
+			cmd_log(s, "mesh %s: %s doorbell vector %u of node %u: %s",
+				s->mesh, on ? "cannot register" : "cannot unregister",
+				v, id, strerror(errno));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -320,7 +325,7 @@ static void cmd_peer_close(struct cmd_server *s, unsigned int id)
 
 	/* The host module stops ringing it; a next client registers again. */
 	if (p->efd[0] >= 0)
-		cmd_host_bell(s, id, -1);
+		cmd_host_bell(s, id, false);
 	if (p->sock >= 0)
 		close(p->sock);
 	p->sock = -1;
@@ -377,9 +382,9 @@ static void cmd_accept(struct cmd_server *s)
 			goto err_close_efds;
 		}
 	}
-	/* Host mode: the module rings the guest through vector 0; ids past
-	 * the mesh's nodes are refused here. */
-	if (cmd_host_bell(s, id, p->efd[0]))
+	/* Host mode: the module rings the guest through its vectors; ids
+	 * past the mesh's nodes are refused here. */
+	if (cmd_host_bell(s, id, true))
 		goto err_close_efds;
 	p->sock = sock;
 	s->nr_peers++;
@@ -496,7 +501,7 @@ static int cmd_host_shm(struct cmd_server *s)
 		}
 	}
 	p->host = true;
-	if (cmd_host_bell(s, 0, p->efd[0]))
+	if (cmd_host_bell(s, 0, true))
 		return -1;
 	return 0;
 }

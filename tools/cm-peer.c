@@ -181,7 +181,7 @@ static void cmp_sleep_us(u64 us)
 
 static void cmp_kick(struct cmp *c, u32 n)
 {
-	cml_kick(&c->n, n);
+	cml_kick(&c->n, n, 0);
 }
 
 /* Attach through the daemon (libchainmesh), wait for the host's layout:

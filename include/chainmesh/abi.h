@@ -74,7 +74,8 @@ CM_ABI_FIELD(chainmesh_node, features, 24);
 CM_ABI_FIELD(chainmesh_node, host_state, 28);
 CM_ABI_FIELD(chainmesh_node, blame, 32);
 CM_ABI_FIELD(chainmesh_node, verdict_epoch, 40);
-CM_ABI_FIELD(chainmesh_node, pad1, 44);
+CM_ABI_FIELD(chainmesh_node, vectors, 44);
+CM_ABI_FIELD(chainmesh_node, pad1, 48);
 
 /* Descriptors: four to a cache line, never straddling one. */
 CM_ABI_SIZE(chainmesh_desc, 16);

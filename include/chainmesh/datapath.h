@@ -41,6 +41,26 @@ static inline bool cm_node_alive(void *base, const struct cm_layout *l, u32 n)
 }
 
 /*
+ * Doorbell vectors: a node that listens on V vectors publishes V in its
+ * entry; vector v wakes its lanes q with q % V == v, so a sender rings
+ * vector lane % V for a frame on @lane. Read each kick (a node such as
+ * node 0 gets its vectors while up); anything out of range is one vector,
+ * vector 0, which every node listens on.
+ */
+static inline u32 cm_node_vectors(const struct chainmesh_node *e)
+{
+	u32 v = le32_to_cpu(READ_ONCE(e->vectors));
+
+	return v >= 1 && v <= CHAINMESH_MAX_QUEUES ? v : 1;
+}
+
+static inline u32 cm_node_bell_vector(const struct chainmesh_node *e,
+				      u32 lane)
+{
+	return lane % cm_node_vectors(e);
+}
+
+/*
  * The host's verdict @v on node entry @e's life @epoch, and re-assertion
  * of either where a peer forged it: the verdict before the epoch it is
  * about (release), so that a node that reads its own epoch there reads

@@ -216,10 +216,11 @@ enum chainmesh_fstat_attr {
  *   region, a shmem file of @size bytes to mmap MAP_SHARED, as QEMU's
  *   ivshmem-doorbell does with the fd its server sends.
  *
- * CHAINMESH_IOC_DOORBELL: the eventfd of node @node's doorbell (its
- *   vector 0). For node 0 it is the eventfd peers signal to kick the host,
- *   which waits on it; for any other node the host signals it to kick that
- *   node. @fd -1 unregisters (a peer left). Registering again replaces.
+ * CHAINMESH_IOC_DOORBELL: the eventfd of node @node's doorbell vector
+ *   @vector (< CHAINMESH_MAX_QUEUES; a vector per queue). For node 0 it is
+ *   an eventfd peers signal to kick the host, which waits on it; for any
+ *   other node the host signals it to kick that node. @fd -1 unregisters
+ *   (a peer left). Registering again replaces.
  */
 #define CHAINMESH_DEV_NAME	"chainmesh"
 #define CHAINMESH_IOC_MAGIC	0xCE
@@ -236,7 +237,7 @@ struct chainmesh_ioc_doorbell {
 	__u32 node;			/* in: node id */
 	__s32 fd;			/* in: eventfd, or -1 */
 	__u32 flags;			/* in: zero */
-	__u32 pad;			/* in: zero */
+	__u32 vector;			/* in: doorbell vector */
 };
 
 #define CHAINMESH_IOC_REGION_FD	_IOWR(CHAINMESH_IOC_MAGIC, 1, struct chainmesh_ioc_region)

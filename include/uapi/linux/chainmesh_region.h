@@ -144,7 +144,10 @@ struct chainmesh_node {
 	__le32 verdict_epoch;	/* host writes (release, after host_state);
 				 * all read: the node's epoch that
 				 * host_state is about */
-	__u8 pad1[20];
+	__le32 vectors;		/* node writes; all read: doorbell vectors
+				 * it listens on, vector v waking lanes
+				 * q % vectors == v (0: one, vector 0) */
+	__u8 pad1[16];
 };
 
 /*
