@@ -62,6 +62,7 @@ struct cm_node_cfg {
 	u32 self;
 	const u8 *mac;
 	void *ftable;			/* where our flow table is published */
+	void *flog;			/* and its flow log (flowlog.h) */
 	const struct cm_node_ops *ops;
 	void *priv;			/* the owner's */
 	int irq;			/* our doorbell's, or 0: the owner

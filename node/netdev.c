@@ -516,8 +516,8 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 	err = cm_dp_init(&nd->dp, cfg->base, l, cfg->self, &cm_policy);
 	if (err)
 		goto err_free_netdev;
-	err = cm_ftsnap_init(&nd->ft, cfg->ftable, &nd->dp.l, cfg->self,
-			     netdev->name);
+	err = cm_ftsnap_init(&nd->ft, cfg->ftable, cfg->flog, &nd->dp.l,
+			     cfg->self, netdev->name);
 	if (err)
 		goto err_destroy_dp;
 	err = cm_rx_init(nd);
