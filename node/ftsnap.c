@@ -303,7 +303,8 @@ static int cm_ftsnap_build(struct cm_ftsnap *snap, u32 max)
 		snap->flog.checkpoints++;
 		/* A log refused past the checkpoint: the checkpoint alone,
 		 * then wait for the host to write. */
-		if (cm_ftsnap_log(snap, b->t, U32_MAX) < 0)
+		if (cm_ftsnap_log(snap, b->t, max < snap->l->p.max_flows ?
+				  CM_FTSNAP_INLINE_LOG : U32_MAX) < 0)
 			cm_flog_set_stuck(snap->shared, snap->log, &snap->flog);
 	}
 	if (err) {
