@@ -15,6 +15,9 @@
 #                        kernel headers
 #   make install-guest   what a guest needs: modules_install and the .link file
 #   make install-lib     libchainmesh (lib, header, .pc) alone
+#   make dpdk            drivers/dpdk's net_chainmesh PMD (part of `make` when
+#                        libdpdk-dev and the DPDK driver headers are there:
+#                        scripts/dpdk-sdk.sh; else `make` says so and skips it)
 
 # Debian's newest installed 6.1 amd64 headers, not the running kernel.
 KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1)
@@ -23,7 +26,7 @@ PREFIX ?= /usr/local
 # systemd's own directory of .link files (the one udev reads on Debian).
 SYSTEMD_NETWORK_DIR ?= /usr/lib/systemd/network
 
-all: modules lib tools
+all: modules lib tools dpdk
 
 modules:
 	@test -d "$(KDIR)" || { echo "no kernel headers in '$(KDIR)': run 'make deps' or set KDIR" >&2; exit 1; }
@@ -35,9 +38,13 @@ lib:
 tools: lib
 	$(MAKE) -C tools
 
+dpdk: lib
+	$(MAKE) -C drivers/dpdk
+
 deps:
 	./scripts/deps.sh
 	./scripts/deps-bench.sh
+	./scripts/dpdk-sdk.sh
 
 # make check and make demo print a line per step (its time; the output in
 # build/steps.log, its tail when a step fails; V=1: all of it).
@@ -46,6 +53,7 @@ STEP := ./scripts/step.sh
 check:
 	@$(STEP) "packages (scripts/deps.sh)" ./scripts/deps.sh
 	@$(STEP) "benchmark packages (scripts/deps-bench.sh)" ./scripts/deps-bench.sh
+	@$(STEP) "DPDK driver headers (scripts/dpdk-sdk.sh)" ./scripts/dpdk-sdk.sh
 	@$(STEP) "build: modules and tools" $(MAKE) all
 	./selftests/run
 
@@ -80,6 +88,7 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C lib clean
 	$(MAKE) -C tools clean
+	$(MAKE) -C drivers/dpdk clean
 	$(MAKE) -C selftests/unit clean
 
-.PHONY: all modules lib tools deps check demo bench install install-tools install-guest install-lib modules_install clean
+.PHONY: all modules lib tools dpdk deps check demo bench install install-tools install-guest install-lib modules_install clean

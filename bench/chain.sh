@@ -25,14 +25,20 @@
 #               datagrams from VM1 for SECS seconds; the far end counts
 #               what arrives: packets per second received (cmblast goes
 #               into the guests through cmlab's extra files hook)
-# Medians go to $RESULTS/chain.csv and chain.txt, with the ratio
-# chainmesh / bridge (above 1: chainmesh faster, or lower latency).
+#   TCP:        iperf3 (Debian's, with its libraries) from VM1 to the far
+#               end for TCP_SECS seconds, one stream and four streams
+#               (-P 4): the receiver's Mbit/s. Each side with its
+#               offloads on: virtio-net's as QEMU offers them, cm0's
+#               (checksum, TSO/GSO as frames of several buffers)
+# Medians go to $RESULTS/chain.csv and chain.txt (UDP, latency), and
+# chain_tcp.csv and chain_tcp.txt (TCP), with the ratio chainmesh /
+# bridge (above 1: chainmesh faster, or lower latency).
 #
 # Needs root (netns, taps, bridges), qemu-system-x86_64, gcc with a static
 # libc, the built modules and tools (make), python3. Without them it says
 # why and exits 0 (bench/run.sh goes on). Environment: RESULTS, RUNS
 # (default 3), SECS (5), PINGS (100), HOPS ("1 2 3 4"; the most decides how
-# many guests boot).
+# many guests boot), MODES ("udp tcp": which measurements), TCP_SECS (10).
 set -e
 
 cd "$(dirname "$0")"
@@ -44,7 +50,10 @@ RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 PINGS=${PINGS:-100}
 HOPS=${HOPS:-"1 2 3 4"}
+MODES=${MODES:-"udp tcp"}
+TCP_SECS=${TCP_SECS:-10}
 PORT=9100
+TCP_PORT=5201
 MAXHOP=0
 for h in $HOPS; do [ "$h" -gt "$MAXHOP" ] && MAXHOP=$h; done
 NG=$((MAXHOP + 1))	# guests VM1..VM$NG
@@ -59,6 +68,10 @@ skip() { log "skipped: $*"; exit 0; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespace, taps, bridges)"
 command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
 command -v python3 >/dev/null || skip "no python3"
+case " $MODES " in
+*" tcp "*) command -v iperf3 >/dev/null ||
+	skip "no iperf3 (scripts/deps-bench.sh)" ;;
+esac
 for f in host/chainmesh_host.ko guest/chainmesh.ko tools/chainmesh \
 	 tools/chainmesh-ivshmemd; do
 	[ -e "$ROOT/$f" ] || skip "$f not built (make)"
@@ -72,6 +85,7 @@ CMLAB_DIR=$(mktemp -d /tmp/cmbench-XXXXXX)
 export CMLAB_DIR
 mkdir -p "$RESULTS"
 raw=$RESULTS/chain.raw.csv
+rawtcp=$RESULTS/chain_tcp.raw.csv
 
 cleanup()
 {
@@ -159,6 +173,7 @@ lab_build()
 	mkdir -p "$extra"
 	gcc -static -O2 -Wall -o "$extra/cmblast" "$BENCH/cmblast.c"
 	CMLAB_BUILD=$priv CMLAB_FILES="$extra/cmblast:/usr/bin/cmblast" \
+	CMLAB_PROGS="$(command -v iperf3 || true):/usr/bin/iperf3" \
 	CMLAB_KMODS="${CMLAB_KMODS:-} virtio_pci virtio_net" \
 		"$CMLAB" build >"$CMLAB_DIR/build.out" 2>&1 || {
 		cat "$CMLAB_DIR/build.out" >&2
@@ -234,6 +249,12 @@ guests_setup()
 		vm_wait_for "vm$n" "grep -q 1 /sys/class/net/cm0/carrier" 20 ||
 			{ log "vm$n: cm0 has no carrier"; return 1; }
 	done
+	case " $MODES " in
+	*" tcp "*)
+		for n in $(seq 2 "$NG"); do
+			must "vm$n" "iperf3 -s -D -p $TCP_PORT"
+		done ;;
+	esac
 }
 
 # dst PATH HOPS: the far end's address and VM.
@@ -293,6 +314,17 @@ rate()
 	echo "${rx:-0} ${tx:-0}"
 }
 
+# tcp PATH HOPS STREAMS -> Mbit/s the far end received
+tcp()
+{
+	local d
+
+	read -r d _ <<<"$(dst "$1" "$2")"
+	vm_exec vm1 "iperf3 -c $d -p $TCP_PORT -t $TCP_SECS -P $3 -f m" \
+		$((TCP_SECS + 40)) || { echo 0; return; }
+	awk '/receiver/ { v = $(NF - 2) } END { print v + 0 }' <<<"$CM_OUT"
+}
+
 # ------------------------------------------------------------ the run
 
 log "building the lab initramfs (virtio-net, cmblast)"
@@ -324,16 +356,27 @@ done
 [ -n "$hops" ] || { log "no chain gets through"; exit 1; }
 
 echo "run,path,hops,lat_med_ms,lat_p90_ms,loss_pct,rx_pps,tx_pps" >"$raw"
+echo "run,path,hops,tcp1_mbps,tcp4_mbps" >"$rawtcp"
 for run in $(seq 1 "$RUNS"); do
 	for h in $hops; do
 		# alternate who goes first, against drift
 		order=$paths
 		[ $(((run + h) % 2)) -eq 0 ] && order="bridge chainmesh"
 		for p in $order; do
-			lat=$(latency "$p" "$h")
-			r=$(rate "$p" "$h")
-			echo "$run,$p,$h,${lat// /,},${r// /,}" >>"$raw"
-			log "run $run $p $h hop(s): rtt median/p90 ms, loss % $lat; rx/tx pps $r"
+			case " $MODES " in
+			*" udp "*)
+				lat=$(latency "$p" "$h")
+				r=$(rate "$p" "$h")
+				echo "$run,$p,$h,${lat// /,},${r// /,}" >>"$raw"
+				log "run $run $p $h hop(s): rtt median/p90 ms, loss % $lat; rx/tx pps $r" ;;
+			esac
+			case " $MODES " in
+			*" tcp "*)
+				t1=$(tcp "$p" "$h" 1)
+				t4=$(tcp "$p" "$h" 4)
+				echo "$run,$p,$h,$t1,$t4" >>"$rawtcp"
+				log "run $run $p $h hop(s): TCP Mbit/s 1 stream $t1, 4 streams $t4" ;;
+			esac
 		done
 	done
 done
@@ -380,5 +423,44 @@ with open(out_txt, "w") as f:
             "ratio", "cm rtt ms", "br rtt ms", "ratio"))
     for h, cr, br, pr, cl, bl, lr in lines:
         f.write("%4d %12.0f %12.0f %7.2f %10.3f %10.3f %7.2f\n" % (h, cr, br, pr, cl, bl, lr))
+print(open(out_txt).read(), end="")
+PY
+
+python3 - "$rawtcp" "$RESULTS/chain_tcp.csv" "$RESULTS/chain_tcp.txt" "$RUNS" "$TCP_SECS" <<-'PY'
+import csv, statistics, sys
+raw, out_csv, out_txt, runs, secs = sys.argv[1:]
+rows = list(csv.DictReader(open(raw)))
+if not rows:
+    sys.exit(0)
+med = {}
+for r in rows:
+    k = (r["path"], int(r["hops"]))
+    med.setdefault(k, {"t1": [], "t4": []})
+    for f in ("t1", "t4"):
+        try:
+            med[k][f].append(float(r["tcp%s_mbps" % f[1]]))
+        except ValueError:
+            pass
+m = lambda v: statistics.median(v) if v else float("nan")
+ratio = lambda a, b: a / b if b else float("nan")
+hops = sorted({h for _, h in med})
+lines = []
+with open(out_csv, "w") as f:
+    f.write("hops,cm_tcp1_mbps,br_tcp1_mbps,tcp1_ratio,cm_tcp4_mbps,br_tcp4_mbps,tcp4_ratio\n")
+    for h in hops:
+        c, b = med.get(("chainmesh", h)), med.get(("bridge", h))
+        if not c or not b:
+            continue
+        v = (h, m(c["t1"]), m(b["t1"]), ratio(m(c["t1"]), m(b["t1"])),
+             m(c["t4"]), m(b["t4"]), ratio(m(c["t4"]), m(b["t4"])))
+        f.write("%d,%.0f,%.0f,%.2f,%.0f,%.0f,%.2f\n" % v)
+        lines.append(v)
+with open(out_txt, "w") as f:
+    f.write("# chain TCP: median of %s runs; iperf3 for %s s, Mbit/s received;"
+            " ratio = chainmesh / bridge\n" % (runs, secs))
+    f.write("%4s %10s %10s %7s %10s %10s %7s\n" % ("hops", "cm 1 str", "br 1 str",
+            "ratio", "cm 4 str", "br 4 str", "ratio"))
+    for v in lines:
+        f.write("%4d %10.0f %10.0f %7.2f %10.0f %10.0f %7.2f\n" % v)
 print(open(out_txt).read(), end="")
 PY

@@ -22,8 +22,9 @@
  * Prints a table; with -o, writes one CSV line per batch size with the
  * medians over RUNS runs: batch,items,runs,slots,cm_mitems_s,cm_ns_item,
  * dpdk_mitems_s,dpdk_ns_item,ratio (ours / DPDK throughput),
- * nokick_mitems_s,nokick_ns_item (the diagnostic below). -b BATCH runs
- * one batch size only.
+ * nobusy_mitems_s,nobusy_ns_item (the diagnostic below),ratio_min,ratio_max
+ * (the spread of the per-run ratios: each run times the three rings one
+ * after the other). -b BATCH runs one batch size only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,13 +51,15 @@ static const unsigned int batches[] = { 1, 8, 32, 256 };
 #define NBATCH		(sizeof(batches) / sizeof(batches[0]))
 
 /*
- * IMPL_CM_NOKICK is a diagnostic: our ring published the way a polling-only
- * ring would, with the [P1] store-release and no kick check ([K1]: full
- * barrier, load of want_kick). It is not an API; it prices kick suppression.
+ * Our consumer busy polls and says so (cm_ring_busy_poll(), ring.h [K3],
+ * as a libchainmesh node with CML_F_BUSY_POLL does): the producer's kick
+ * decision is one load. IMPL_CM_NOBUSY is the diagnostic of before: the
+ * consumer polls without saying so (cm_ring_no_kick(), as NAPI polls), and
+ * every publish pays [K1]'s full barrier.
  */
-enum impl { IMPL_CM, IMPL_DPDK, IMPL_CM_NOKICK, NIMPL };
+enum impl { IMPL_CM, IMPL_DPDK, IMPL_CM_NOBUSY, NIMPL };
 static const char *const impl_name[NIMPL] = {
-	"chainmesh", "dpdk", "chainmesh-nokick"
+	"chainmesh", "dpdk", "chainmesh-nobusy"
 };
 
 /* The DPDK element is a struct cm_desc too: 16 bytes on both sides. */
@@ -158,12 +161,7 @@ static void *cm_producer(void *arg)
 				cm_ring_push_desc(&p, &it[done]);
 			done += space;
 		}
-		if (b->impl == IMPL_CM_NOKICK) {
-			smp_store_release(&p.hdr->head, cpu_to_le32(p.head));
-			p.published = p.head;
-		} else {
-			kicks += cm_ring_publish(&p);
-		}
+		kicks += cm_ring_publish(&p);
 		seq += b->batch;
 	}
 	b->kicks = kicks;
@@ -180,7 +178,10 @@ static void *cm_consumer(void *arg)
 
 	pin(b->cpu[1]);
 	cm_ring_cons_init(&c, b->ring, b->slots);
-	cm_ring_no_kick(&c);	/* busy polling */
+	if (b->impl == IMPL_CM_NOBUSY)
+		cm_ring_no_kick(&c);	/* polling, not saying so */
+	else
+		cm_ring_busy_poll(&c);
 	wait_go(b);
 	while (got < b->items) {
 		n = cm_ring_cons_avail(&c);
@@ -320,6 +321,7 @@ int main(int argc, char **argv)
 		.bufs_per_node = 64, .max_flows = 1,
 	};
 	double secs[NIMPL][MAX_RUNS], med[NIMPL][NBATCH], best[NIMPL][NBATCH];
+	double ratio[MAX_RUNS], rmed[NBATCH], rmin[NBATCH], rmax[NBATCH];
 	unsigned long long items = 1ull << 24;
 	const char *csv = NULL;
 	struct cm_layout l;
@@ -396,9 +398,9 @@ int main(int argc, char **argv)
 
 	printf("# %llu items of 16 bytes, %u slots, CPUs %d -> %d, median of %d runs\n",
 	       items, lp.ring_slots, cpu0, cpu1, runs);
-	printf("%6s %14s %12s %14s %12s %7s %7s %12s\n", "batch",
+	printf("%6s %14s %12s %14s %12s %7s %7s %7s %7s %12s\n", "batch",
 	       "cm Mitems/s", "cm ns/item", "dpdk Mitems/s", "dpdk ns/item",
-	       "ratio", "best", "nokick ns");
+	       "ratio", "min", "max", "best", "nobusy ns");
 	for (k = 0; k < NBATCH; k++) {
 		if (only && batches[k] != only)
 			continue;
@@ -412,18 +414,24 @@ int main(int argc, char **argv)
 					return 1;
 			}
 		}
+		/* ours / DPDK's throughput, run by run, before the sorts */
+		for (i = 0; i < runs; i++)
+			ratio[i] = secs[IMPL_DPDK][i] / secs[IMPL_CM][i];
+		rmed[k] = median(ratio, runs);
+		rmin[k] = ratio[0];
+		rmax[k] = ratio[runs - 1];
 		for (j = 0; j < NIMPL; j++) {
 			med[j][k] = median(secs[j], runs);
 			best[j][k] = secs[j][0];	/* sorted */
 		}
-		printf("%6u %14.2f %12.2f %14.2f %12.2f %7.2f %7.2f %12.2f\n",
+		printf("%6u %14.2f %12.2f %14.2f %12.2f %7.2f %7.2f %7.2f %7.2f %12.2f\n",
 		       batches[k], items / med[IMPL_CM][k] / 1e6,
 		       med[IMPL_CM][k] * 1e9 / items,
 		       items / med[IMPL_DPDK][k] / 1e6,
 		       med[IMPL_DPDK][k] * 1e9 / items,
-		       med[IMPL_DPDK][k] / med[IMPL_CM][k],
+		       rmed[k], rmin[k], rmax[k],
 		       best[IMPL_DPDK][k] / best[IMPL_CM][k],
-		       med[IMPL_CM_NOKICK][k] * 1e9 / items);
+		       med[IMPL_CM_NOBUSY][k] * 1e9 / items);
 		fflush(stdout);
 	}
 
@@ -433,19 +441,20 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ring_bench: %s: %s\n", csv, strerror(errno));
 			return 1;
 		}
-		fprintf(f, "batch,items,runs,slots,cm_mitems_s,cm_ns_item,dpdk_mitems_s,dpdk_ns_item,ratio,nokick_mitems_s,nokick_ns_item\n");
+		fprintf(f, "batch,items,runs,slots,cm_mitems_s,cm_ns_item,dpdk_mitems_s,dpdk_ns_item,ratio,nobusy_mitems_s,nobusy_ns_item,ratio_min,ratio_max\n");
 		for (k = 0; k < NBATCH; k++) {
 			if (only && batches[k] != only)
 				continue;
-			fprintf(f, "%u,%llu,%d,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
+			fprintf(f, "%u,%llu,%d,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
 				batches[k], items, runs, lp.ring_slots,
 				items / med[IMPL_CM][k] / 1e6,
 				med[IMPL_CM][k] * 1e9 / items,
 				items / med[IMPL_DPDK][k] / 1e6,
 				med[IMPL_DPDK][k] * 1e9 / items,
-				med[IMPL_DPDK][k] / med[IMPL_CM][k],
-				items / med[IMPL_CM_NOKICK][k] / 1e6,
-				med[IMPL_CM_NOKICK][k] * 1e9 / items);
+				rmed[k],
+				items / med[IMPL_CM_NOBUSY][k] / 1e6,
+				med[IMPL_CM_NOBUSY][k] * 1e9 / items,
+				rmin[k], rmax[k]);
 		}
 		if (fclose(f)) {
 			fprintf(stderr, "ring_bench: %s: %s\n", csv, strerror(errno));

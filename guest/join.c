@@ -111,7 +111,7 @@ static int cm_join_join(struct cm_join *j)
 		return PTR_ERR(nd);
 	}
 	memcpy(node->mac, mac, ETH_ALEN);
-	WRITE_ONCE(node->features, 0);
+	/* features: the datapath's (cm_dp_init(), cm_off_update()). */
 	WRITE_ONCE(node->blame, 0);
 	/* Pairs with the peers' acquire of our epoch: the rings we reset
 	 * (cm_node_create()) are seen reset by whoever sees the new epoch. */
@@ -126,7 +126,7 @@ static int cm_join_join(struct cm_join *j)
 	j->mesh_id = mesh_id;
 	netdev_info(nd->netdev,
 		    "joined mesh %08x as node %u of %u (host epoch %llu)\n",
-		    mesh_id, nd->dp.self, l.p.nodes, epoch);
+		    mesh_id, nd->lanes[0].dp.self, l.p.nodes, epoch);
 	cm_node_tick(nd);
 	return 0;
 }
@@ -160,7 +160,7 @@ static void cm_join_tick(struct cm_join *j)
 		cm_join_leave(j, false);
 		return;
 	}
-	WRITE_ONCE(nd->dp.node->heartbeat, cpu_to_le64(++nd->heartbeat));
+	WRITE_ONCE(nd->lanes[0].dp.node->heartbeat, cpu_to_le64(++nd->heartbeat));
 	if (cm_node_fence_due(nd))
 		cm_node_fence(nd);
 	cm_node_tick(nd);

@@ -9,4 +9,5 @@
 #include "../node/debugfs.c"
 #include "../node/xdp.c"
 #include "../node/rx.c"
+#include "../node/offload.c"
 #include "../node/netdev.c"

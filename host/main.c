@@ -43,6 +43,10 @@ static unsigned int max_flows = CM_DEF_MAX_FLOWS;
 module_param(max_flows, uint, 0444);
 MODULE_PARM_DESC(max_flows, "Flows of the mesh: ids below it, entries per node table (1..131072)");
 
+static unsigned int queues = CM_DEF_QUEUES;
+module_param(queues, uint, 0444);
+MODULE_PARM_DESC(queues, "Queues of the lab mesh (1..8, dividing bufs_per_node)");
+
 unsigned int cm_dead_ms = CM_DEF_DEAD_MS;
 module_param_named(dead_ms, cm_dead_ms, uint, 0644);
 MODULE_PARM_DESC(dead_ms, "A node whose heartbeat stood still this long is down (ms, >= 300)");
@@ -63,6 +67,7 @@ static int __init cm_host_init(void)
 		.buf_size = buf_size,
 		.bufs_per_node = bufs_per_node,
 		.max_flows = max_flows,
+		.queues = queues,
 	};
 	struct cm_layout l;
 	size_t len;
@@ -74,9 +79,9 @@ static int __init cm_host_init(void)
 		return -EINVAL;
 	}
 	/* Refuse bad parameters at load, not at the first probe. */
-	if (cm_layout_compute(&p, U64_MAX, &l)) {
-		pr_err("bad layout parameters (nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u)\n",
-		       nodes, ring_slots, buf_size, bufs_per_node, max_flows);
+	if (!queues || cm_layout_compute(&p, U64_MAX, &l)) {
+		pr_err("bad layout parameters (nodes %u ring_slots %u buf_size %u bufs_per_node %u max_flows %u queues %u)\n",
+		       nodes, ring_slots, buf_size, bufs_per_node, max_flows, queues);
 		return -EINVAL;
 	}
 

@@ -57,105 +57,34 @@ struct cm_mesh *cm_mesh_find(const char *name)
 	return NULL;
 }
 
-/* Node states a peer may have written; anything else is broken. */
-static u32 cm_state_sanitize(u32 state)
-{
-	return state <= CHAINMESH_NODE_BROKEN ? state : CHAINMESH_NODE_BROKEN;
-}
-
-/* Live nodes that report node @n broken: bit r for node r. */
-static u64 cm_mesh_reporters(struct cm_mesh *m, u32 n)
-{
-	u64 who = 0;
-	u32 r;
-
-	for (r = 0; r < m->l.p.nodes; r++)
-		if (r != n && (m->nw[r].blame >> n & 1) &&
-		    (r == m->self || m->nw[r].verdict == CHAINMESH_NODE_UP))
-			who |= 1ull << r;
-	return who;
-}
-
-/*
- * Is node @n's current life broken? Reports that were there when it came
- * back (a new epoch) are about its last life: they count again only
- * once their reporter has cleared them.
- */
-static bool cm_mesh_judge_node(struct cm_mesh *m, u32 n, bool new_life)
-{
-	struct cm_node_watch *w = &m->nw[n];
-	u64 who = cm_mesh_reporters(m, n);
-	DECLARE_BITMAP(by, CHAINMESH_MAX_NODES);
-
-	if (new_life) {
-		if (w->broken)
-			pr_info_ratelimited("%s: node %u rejoined as epoch %u, taken back\n",
-					    m->name, n, w->epoch);
-		w->broken = false;
-		w->stale = who;
-	}
-	w->stale &= who;
-	who &= ~w->stale;
-	if (w->broken || !who || !READ_ONCE(cm_policy.bad_limit))
-		return w->broken;
-	w->broken = true;
-	bitmap_from_u64(by, who);
-	pr_warn_ratelimited("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
-			    m->name, n, w->epoch, CHAINMESH_MAX_NODES, by);
-	return true;
-}
-
 /* Return: true when our verdict on node @n changed. */
-static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
+static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n)
 {
 	struct chainmesh_node *e = cm_node(m->base, &m->l, n);
 	struct cm_node_watch *w = &m->nw[n];
-	unsigned int dead = max(READ_ONCE(cm_dead_ms), 300U);
-	u32 state, epoch, verdict;
-	bool new_life;
-	u64 hb;
+	struct cm_watch_news news;
+	DECLARE_BITMAP(by, CHAINMESH_MAX_NODES);
+	u32 verdict, epoch;
 
-	state = cm_state_sanitize(le32_to_cpu(READ_ONCE(e->state)));
-	epoch = le32_to_cpu(READ_ONCE(e->epoch));
-	hb = le64_to_cpu(READ_ONCE(e->heartbeat));
-	new_life = epoch != w->epoch;
-
-	/* A state change counts as life: a node that just left ABSENT has
-	 * not ticked yet, and must not be judged by its time away. */
-	if (hb != w->heartbeat || epoch != w->epoch || state != w->state) {
-		w->heartbeat = hb;
-		w->epoch = epoch;
-		w->state = state;
-		w->moved = now;
-		w->still = 0;
-	} else if (w->still < dead / 100) {
-		w->still++;
+	/* liveness.h: the verdict, as chainmesh-mesh gives it too */
+	verdict = cm_watch_node(m->nw, m->l.p.nodes, m->self, n, e,
+				jiffies64_to_msecs(get_jiffies_64()),
+				max(READ_ONCE(cm_dead_ms), 300U),
+				READ_ONCE(cm_policy.bad_limit), &news);
+	epoch = w->epoch;
+	if (news.taken_back)
+		pr_info_ratelimited("%s: node %u rejoined as epoch %u, taken back\n",
+				    m->name, n, epoch);
+	if (news.broken_by) {
+		bitmap_from_u64(by, news.broken_by);
+		pr_warn_ratelimited("%s: node %u (epoch %u) reported broken by nodes %*pbl\n",
+				    m->name, n, epoch, CHAINMESH_MAX_NODES, by);
 	}
 
-	/* Down is for the rest of this life: its peers took back what they
-	 * had sent it, so a node that was only stalled must see the verdict
-	 * and rejoin as a new epoch (the fence), not just carry on. */
-	if (new_life)
-		w->down = false;
-	if ((state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING) &&
-	    w->still >= dead / 100 &&
-	    time_after(now, w->moved + msecs_to_jiffies(dead)))
-		w->down = true;
-
-	verdict = state;
-	if (w->down &&
-	    (state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING))
-		verdict = CHAINMESH_NODE_DOWN;
-	if (cm_mesh_judge_node(m, n, new_life))
-		verdict = CHAINMESH_NODE_BROKEN;
-
-	if (verdict == w->verdict) {
-		/* Only the host writes it: re-assert what a peer forged. */
-		if (le32_to_cpu(READ_ONCE(e->host_state)) != verdict)
-			WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
+	/* Only the host writes it: re-assert what a peer forged. */
+	cm_node_set_verdict(e, verdict, epoch);
+	if (verdict == w->verdict)
 		return false;
-	}
-	WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
 	pr_info_ratelimited("%s: node %u %s (epoch %u)\n", m->name, n,
 			    cm_node_state_name(verdict), epoch);
 	w->verdict = verdict;
@@ -163,8 +92,10 @@ static bool cm_mesh_watch_node(struct cm_mesh *m, u32 n, unsigned long now)
 }
 
 static void cm_mesh_publish(struct cm_mesh *m);
+static void cm_mesh_write_tables(struct cm_mesh *m);
 
 #define CM_REPUBLISH_GAP	msecs_to_jiffies(500)
+#define CM_REASSERT_GAP		msecs_to_jiffies(1000)
 
 /* Node 0's own entry, which only we write: re-asserted every tick, so
  * that a peer that forged it misleads the others for a tick at most. */
@@ -176,8 +107,7 @@ static void cm_mesh_assert_self(struct cm_mesh *m)
 	cm_node_mac(m->mesh_id, m->self, mac);
 	if (memcmp(e->mac, mac, sizeof(mac)))
 		memcpy(e->mac, mac, sizeof(mac));
-	if (le32_to_cpu(READ_ONCE(e->host_state)) != CHAINMESH_NODE_UP)
-		WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
+	cm_node_set_verdict(e, CHAINMESH_NODE_UP, m->self_epoch);
 	if (le32_to_cpu(READ_ONCE(e->state)) != CHAINMESH_NODE_UP)
 		WRITE_ONCE(e->state, cpu_to_le32(CHAINMESH_NODE_UP));
 }
@@ -189,7 +119,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	DECLARE_BITMAP(changed, CHAINMESH_MAX_NODES);
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);
 	unsigned long now = jiffies;
-	bool republish;
+	bool republish, reassert;
 	u32 n;
 
 	WRITE_ONCE(cm_node(m->base, &m->l, m->self)->heartbeat,
@@ -208,7 +138,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	for (n = 0; n < m->l.p.nodes; n++) {
 		if (n == m->self)
 			continue;
-		if (cm_mesh_watch_node(m, n, now))
+		if (cm_mesh_watch_node(m, n))
 			__set_bit(n, changed);
 		if (m->nw[n].verdict == CHAINMESH_NODE_UP)
 			__set_bit(n, alive);
@@ -220,12 +150,22 @@ static void cm_mesh_watch(struct work_struct *work)
 	 * per CM_REPUBLISH_GAP (and at once after a quiet spell). */
 	republish = !bitmap_equal(alive, m->alive, CHAINMESH_MAX_NODES) &&
 		    time_after_eq(now, m->published_at + CM_REPUBLISH_GAP);
-	if (republish || !bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
+	/* Only we write the tables: every CM_REASSERT_GAP, each one a peer
+	 * scribbled on is written again (cm_mesh_write_tables() leaves the
+	 * others alone), so that a burst of foreign writes ends with the
+	 * right tables (Documentation/datapath.rst, "Recovery"). */
+	reassert = time_after_eq(now, m->asserted_at + CM_REASSERT_GAP);
+	if (republish || reassert ||
+	    !bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
 		mutex_lock(&cm_mesh_lock);
 		if (republish) {
 			bitmap_copy(m->alive, alive, CHAINMESH_MAX_NODES);
 			cm_mesh_publish(m);
 			m->published_at = now;
+		}
+		if (reassert) {
+			cm_mesh_write_tables(m);
+			m->asserted_at = now;
 		}
 		for_each_set_bit(n, changed, CHAINMESH_MAX_NODES)
 			cm_nl_notify_node(m, n);
@@ -246,9 +186,11 @@ static void cm_mesh_join_self(struct cm_mesh *m)
 
 	cm_node_mac(m->mesh_id, m->self, mac);
 	memcpy(e->mac, mac, sizeof(mac));
+	/* features: the datapath's, once node 0 exists (cm_off_update()). */
 	WRITE_ONCE(e->features, 0);
-	WRITE_ONCE(e->epoch, cpu_to_le32(le32_to_cpu(READ_ONCE(e->epoch)) + 1));
-	WRITE_ONCE(e->host_state, cpu_to_le32(CHAINMESH_NODE_UP));
+	m->self_epoch = le32_to_cpu(READ_ONCE(e->epoch)) + 1;
+	WRITE_ONCE(e->epoch, cpu_to_le32(m->self_epoch));
+	cm_node_set_verdict(e, CHAINMESH_NODE_UP, m->self_epoch);
 	smp_store_release(&e->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	m->nw[m->self].verdict = CHAINMESH_NODE_UP;
 }
@@ -613,7 +555,10 @@ static void cm_mesh_recompile(struct cm_mesh *m, u32 n, u64 up,
 	cm_ftable_byid(into);
 }
 
-static void cm_mesh_publish(struct cm_mesh *m)
+/* Every node's table as compiled for the alive set, into the host's copy;
+ * those that already hold it are left alone (a node would copy and index
+ * all of it again for nothing). */
+static void cm_mesh_compile_tables(struct cm_mesh *m)
 {
 	struct cm_ftable *t;
 	u64 up;
@@ -633,7 +578,6 @@ static void cm_mesh_publish(struct cm_mesh *m)
 		m->scratch = t;
 		cm_mesh_checkpoint(m, n);
 	}
-	cm_mesh_gen++;
 }
 
 /* Node @n's increment for a flow going from @old to @new (either NULL:
@@ -723,7 +667,30 @@ static void cm_mesh_redo(struct cm_mesh *m, const unsigned long *redo)
 		cm_mesh_recompile(m, n, up, m->nft[n]);
 		cm_mesh_checkpoint(m, n);
 	}
+}
+
+static void cm_mesh_publish(struct cm_mesh *m)
+{
+	cm_mesh_compile_tables(m);
 	cm_mesh_gen++;
+}
+
+/*
+ * Only we write the tables and logs: what a peer scribbled on is written
+ * again from the host's copy (cm_flog_host_reassert()), and a checkpoint
+ * the log moved past is brought up to the log's head, without a new
+ * generation, so that nodes keep reading their logs. The host's copy is
+ * ahead of the checkpoint by the log: the two are compared only where
+ * the checkpoint is at the head. O(nflows) per node at most.
+ */
+static void cm_mesh_write_tables(struct cm_mesh *m)
+{
+	u32 n;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	for (n = 0; n < m->l.p.nodes; n++)
+		cm_flog_host_reassert(&m->fw[n], cm_flog(m->base, &m->l, n),
+				      cm_ftable(m->base, &m->l, n), m->nft[n]);
 }
 
 /*

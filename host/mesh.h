@@ -17,6 +17,7 @@
 #include <chainmesh/layout.h>
 #include <chainmesh/flow.h>
 #include <chainmesh/flowlog.h>
+#include <chainmesh/liveness.h>
 
 /* A node is dead when its heartbeat stood still for dead_ms (module
  * parameter, main.c) and for as many of the watcher's ticks: a late
@@ -24,20 +25,6 @@
  * can stall for a second: 2 s by default. */
 #define CM_DEF_DEAD_MS		2000
 extern unsigned int cm_dead_ms;
-
-/* What the watcher remembers of a node between two ticks. */
-struct cm_node_watch {
-	u64 heartbeat;
-	u32 epoch;
-	u32 state;		/* the node's own state, as last read */
-	u32 verdict;		/* host_state we last wrote */
-	unsigned long moved;	/* jiffies when heartbeat, epoch or state last moved */
-	unsigned int still;	/* ticks since then */
-	bool down;		/* this life (epoch) stood still too long */
-	bool broken;		/* this life (epoch) was reported broken */
-	u64 blame;		/* the nodes it reports broken, as last read */
-	u64 stale;		/* nodes whose report predates its epoch */
-};
 
 /* A node's per-flow counters when the flow was created. */
 struct cm_fstat {
@@ -95,11 +82,13 @@ struct cm_mesh {
 	struct cm_chain *eff;		/* chains with the failure policy applied */
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);	/* as last compiled */
 	unsigned long published_at;	/* jiffies: the last such compile */
+	unsigned long asserted_at;	/* jiffies: the tables last re-asserted */
 
 	/* Liveness, touched only by the watcher. */
 	struct delayed_work watch;
 	struct cm_node_watch *nw;	/* one per node */
 	u64 heartbeat;
+	u32 self_epoch;			/* node 0's, as it joined */
 };
 
 /* A snapshot of one node, read from the region once, field by field. */

@@ -117,6 +117,7 @@ static const struct nla_policy cm_mesh_new_policy[CHAINMESH_A_MAX + 1] = {
 	[CHAINMESH_A_MESH_BUF_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_buf_size_range),
 	[CHAINMESH_A_MESH_BUFS_PER_NODE] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_bufs_range),
 	[CHAINMESH_A_MESH_MAX_FLOWS] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_max_flows_range),
+	[CHAINMESH_A_MESH_QUEUES] = NLA_POLICY_RANGE(NLA_U32, 1, CHAINMESH_MAX_QUEUES),
 };
 
 /* CHAIN_DEL, CHAIN_GET */
@@ -273,7 +274,8 @@ static int cm_nl_fill_mesh(struct sk_buff *skb, u8 cmd, u32 portid, u32 seq,
 	    nla_put_u32(skb, CHAINMESH_A_MESH_MAX_FLOWS, m->l.p.max_flows) ||
 	    nla_put_u32(skb, CHAINMESH_A_MESH_ID, m->mesh_id) ||
 	    nla_put_u32(skb, CHAINMESH_A_MESH_IFINDEX, cm_mesh_ifindex(m)) ||
-	    nla_put_u32(skb, CHAINMESH_A_MESH_BACKING, m->backing))
+	    nla_put_u32(skb, CHAINMESH_A_MESH_BACKING, m->backing) ||
+	    nla_put_u32(skb, CHAINMESH_A_MESH_QUEUES, m->l.p.queues))
 		goto err_cancel;
 	genlmsg_end(skb, hdr);
 	return 0;
@@ -1246,6 +1248,12 @@ static int cm_nl_mesh_new_doit(struct sk_buff *skb, struct genl_info *info)
 	p.bufs_per_node = cm_nl_mesh_u32(info, CHAINMESH_A_MESH_BUFS_PER_NODE,
 					 CM_DEF_BUFS_PER_NODE);
 	p.max_flows = cm_nl_mesh_u32(info, CHAINMESH_A_MESH_MAX_FLOWS, CM_DEF_MAX_FLOWS);
+	p.queues = cm_nl_mesh_u32(info, CHAINMESH_A_MESH_QUEUES, CM_DEF_QUEUES);
+	if (p.bufs_per_node % p.queues) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[CHAINMESH_A_MESH_QUEUES],
+				    "queues must divide the buffers per node");
+		return -EINVAL;
+	}
 	if (!is_power_of_2(p.ring_slots)) {
 		NL_SET_ERR_MSG_ATTR(extack, info->attrs[CHAINMESH_A_MESH_RING_SLOTS],
 				    "ring slots must be a power of two");

@@ -64,7 +64,11 @@
 	volatile u32 *regs; \
 	u64 regs_len; \
 	bool no_rejoin; \
-	bool allocated;
+	bool allocated; \
+	/* CML_F_BUSY_POLL: producers are told so (ring.h [K3]); armed \
+	 * since, not asleep before @grace_until (us, monotonic) */ \
+	bool busy; \
+	u64 grace_until;
 
 struct cml_node {
 	CML_NODE_FIELDS

@@ -32,6 +32,7 @@
 #include <chainmesh/dp.h>
 #include <chainmesh/ivshmem.h>
 #include <chainmesh/libchainmesh.h>
+#include <chainmesh/stat_names.h>
 
 #include "libchainmesh-int.h"
 
@@ -244,6 +245,13 @@ CML_EXPORT int cml_wait_layout(struct cml_node *n, int wait_ms)
 		}
 		nanosleep(&ts, NULL);
 	}
+	/* A node of a mesh of several queues must read every lane's rings
+	 * (peers pick the lane by flow): this one serves one lane so far. */
+	if (n->l.p.queues > 1) {
+		cml_log(n, "the mesh has %u queues: libchainmesh serves meshes of one",
+			n->l.p.queues);
+		return -EOPNOTSUPP;
+	}
 	if (n->self >= n->l.p.nodes) {
 		cml_log(n, "peer id %u is not a node of this mesh (%u nodes)",
 			n->self, n->l.p.nodes);
@@ -448,7 +456,10 @@ static void cml_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *c)
 {
 	struct cml_node *n = cml_of(dp);
 
-	if (c->gone)
+	if (c->reset)
+		cml_log(n, "node %u: rings with node %u reset by agreement:"
+			" %u buffers taken back", n->self, p, c->reclaimed);
+	else if (c->gone)
 		cml_log(n, "node %u: node %u is gone: %u buffers taken back,"
 			" %u of others sent home", n->self, p, c->reclaimed,
 			c->sent_home);
@@ -467,10 +478,6 @@ static bool cml_fence(struct cml_node *n)
 	struct cm_dp *dp = &n->dp;
 	u32 verdict = le32_to_cpu(READ_ONCE(n->node->host_state)), epoch;
 
-	if (verdict == CHAINMESH_NODE_UP) {
-		WRITE_ONCE(dp->acked, true);
-		return false;
-	}
 	if (!cm_dp_fenced(dp))
 		return false;
 	if (n->no_rejoin)
@@ -481,13 +488,31 @@ static bool cml_fence(struct cml_node *n)
 	epoch = le32_to_cpu(READ_ONCE(n->node->epoch)) + 1;
 	/* Pairs with the peers' acquire of our epoch (peers.h). */
 	smp_store_release(&n->node->epoch, cpu_to_le32(epoch));
-	WRITE_ONCE(dp->acked, false);
 	n->fences++;
 	smp_store_release(&n->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	cml_log(n, "node %u: host called it %s: fenced, rejoined as epoch %u",
 		n->self, verdict == CHAINMESH_NODE_DOWN ? "down" : "broken",
 		epoch);
 	return false;
+}
+
+/* Microseconds of the monotonic clock, for the busy-poll grace. */
+static u64 cml_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000 + (u64)ts.tv_nsec / 1000;
+}
+
+/* CML_F_BUSY_POLL: tell the producers (not through the PCI device, where
+ * nobody rings us anyway). */
+static void cml_busy(struct cml_node *n)
+{
+	if (n->regs)
+		return;
+	cm_dp_busy_poll(&n->dp);
+	n->busy = true;
 }
 
 CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
@@ -503,7 +528,8 @@ CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 	    cml_now_ms() >= n->last_tick + CML_TICK_MS)
 		cml_tick(n);
 	fenced = cml_fence(n);
-	cm_dp_disarm(dp);
+	if (!n->busy)
+		cm_dp_disarm(dp);
 	cm_dp_returns(dp, &cml_dp_ops, max);
 	if (cm_dp_peer_changes_due(dp))
 		cm_dp_peer_changes(dp, &cml_dp_ops, cml_report);
@@ -513,6 +539,9 @@ CML_EXPORT int cml_rx_burst(struct cml_node *n, struct cml_buf *bufs, int max)
 	cml_rx_cur = NULL;
 	/* Buffers that went home in the poll (bad ones, bad chains). */
 	cm_dp_rx_flush(dp, &cml_dp_ops);
+	/* Busy again: going back needs no grace (ring.h [K3]). */
+	if (rx.n && !n->busy && (n->cfg.flags & CML_F_BUSY_POLL))
+		cml_busy(n);
 	return rx.n;
 }
 
@@ -704,9 +733,18 @@ CML_EXPORT void cml_flush(struct cml_node *n)
 
 CML_EXPORT bool cml_arm(struct cml_node *n)
 {
+	bool more;
+
 	if (!n->joined || n->regs)
 		return false;
-	return cm_dp_arm(&n->dp, cm_dp_fenced(&n->dp));
+	more = cm_dp_arm(&n->dp, cm_dp_fenced(&n->dp));
+	/* [K3]: producers that read POLLING rang no doorbell; their heads
+	 * are seen within the grace, polling. */
+	if (n->busy) {
+		n->busy = false;
+		n->grace_until = cml_now_us() + CHAINMESH_POLL_GRACE_US;
+	}
+	return more || cml_now_us() < n->grace_until;
 }
 
 CML_EXPORT int cml_wait(struct cml_node *n, int timeout_ms)
@@ -826,6 +864,7 @@ CML_EXPORT int cml_join(struct cml_node *n)
 		return err;
 	}
 	n->joined = true;
+	cm_dp_set_mac(&n->dp, n->mac);
 	memcpy(n->node->mac, n->mac, 6);
 	WRITE_ONCE(n->node->features, 0);
 	WRITE_ONCE(n->node->blame, 0);
@@ -838,6 +877,10 @@ CML_EXPORT int cml_join(struct cml_node *n)
 	smp_store_release(&n->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 	n->last_tick = 0;
 	cml_tick(n);
+	n->busy = false;
+	n->grace_until = 0;
+	if (n->cfg.flags & CML_F_BUSY_POLL)
+		cml_busy(n);
 	if (n->cfg.flags & CML_F_TICK_THREAD) {
 		n->tick_quit = 0;
 		if (pthread_create(&n->tick_thread, NULL, cml_ticker, n)) {
@@ -988,4 +1031,106 @@ CML_EXPORT void cml_get_stats(const struct cml_node *n, struct cml_stats *s)
 	s->reclaimed = READ_ONCE(dp->reclaimed);
 	s->pool_free = cm_pool_count(&dp->pool);
 	s->pool_size = dp->pool.nbufs;
+}
+
+CML_EXPORT bool cml_link_up(const struct cml_node *n)
+{
+	return n->joined &&
+	       le32_to_cpu(READ_ONCE(n->node->state)) == CHAINMESH_NODE_UP &&
+	       !cm_dp_fenced(&n->dp);
+}
+
+CML_EXPORT uint32_t cml_buf_room(const struct cml_node *n)
+{
+	return n->have_layout ? n->l.p.buf_size : 0;
+}
+
+CML_EXPORT uint32_t cml_bufs_max(const struct cml_node *n)
+{
+	return n->have_layout ? n->l.p.nodes * n->l.p.bufs_per_node : 0;
+}
+
+/* What kernel-only counters (XDP's, the stack's queue wake) are left out
+ * of: stat_names.h's tables, the pool's, and per peer. */
+#define CML_XSTATS_DEV	(__CM_TX_DROP_MAX - 1 + __CM_RX_DROP_MAX + \
+			 __CM_BAD_MAX - 1 + __CM_TX_STAT_MAX + 7)
+#define CML_XSTATS_PEER	8
+
+_Static_assert(CML_XSTAT_NAME_LEN == CM_STAT_NAME_LEN, "one name length");
+
+static unsigned int cml_xstats_count(const struct cml_node *n)
+{
+	return n->dp.peer ? CML_XSTATS_DEV +
+			    (n->l.p.nodes - 1) * CML_XSTATS_PEER : 0;
+}
+
+CML_EXPORT int cml_xstat_names(const struct cml_node *n,
+			       char (*names)[CML_XSTAT_NAME_LEN],
+			       unsigned int max)
+{
+	static const char *const pool[] = { CM_POOL_STAT_NAMES };
+	static const char *const peer[] = { CM_PEER_STAT_NAMES };
+	unsigned int count = cml_xstats_count(n), k = 0;
+	u32 i, j;
+
+	if (!names || max < count)
+		return (int)count;
+#define CML_NAME(...) snprintf(names[k++], CML_XSTAT_NAME_LEN, __VA_ARGS__)
+	for (i = CM_TX_DROP_NONE + 1; i < __CM_TX_DROP_MAX; i++)
+		memcpy(names[k++], cm_tx_drop_names[i], CML_XSTAT_NAME_LEN);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		memcpy(names[k++], cm_rx_drop_names[i], CML_XSTAT_NAME_LEN);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		memcpy(names[k++], cm_bad_names[i], CML_XSTAT_NAME_LEN);
+	for (i = 0; i < __CM_TX_STAT_MAX; i++)
+		memcpy(names[k++], cm_tx_stat_names[i], CML_XSTAT_NAME_LEN);
+	for (i = 0; i < CM_STAT_NAMES(pool); i++)
+		CML_NAME("%s", pool[i]);
+	for (i = 0; i < n->l.p.nodes; i++) {
+		if (i == n->self)
+			continue;
+		for (j = 0; j < CM_STAT_NAMES(peer); j++)
+			CML_NAME(CM_PEER_STAT_FMT, i, peer[j]);
+	}
+#undef CML_NAME
+	return (int)k;
+}
+
+CML_EXPORT int cml_xstats(const struct cml_node *n, uint64_t *v,
+			  unsigned int max)
+{
+	const struct cm_dp *dp = &n->dp;
+	unsigned int count = cml_xstats_count(n), k = 0;
+	u32 i;
+
+	if (!v || max < count)
+		return (int)count;
+	for (i = CM_TX_DROP_NONE + 1; i < __CM_TX_DROP_MAX; i++)
+		v[k++] = READ_ONCE(dp->tx_drops[i]);
+	for (i = 0; i < __CM_RX_DROP_MAX; i++)
+		v[k++] = READ_ONCE(dp->rx_drops[i]);
+	for (i = CM_BAD_NONE + 1; i < __CM_BAD_MAX; i++)
+		v[k++] = READ_ONCE(dp->rx_bad[i]);
+	for (i = 0; i < __CM_TX_STAT_MAX; i++)
+		v[k++] = READ_ONCE(dp->tx_stats[i]);
+	v[k++] = cm_pool_count(&dp->pool);
+	v[k++] = dp->pool.nbufs;
+	v[k++] = READ_ONCE(dp->reclaimed);
+	v[k++] = READ_ONCE(dp->sent_home);
+	v[k++] = n->fences;
+	v[k++] = READ_ONCE(dp->rx_frames);
+	v[k++] = READ_ONCE(dp->rx_frame_max);
+	for (i = 0; i < n->l.p.nodes; i++) {
+		if (i == n->self)
+			continue;
+		v[k++] = READ_ONCE(dp->peer[i].txc.packets);
+		v[k++] = READ_ONCE(dp->peer[i].txc.bytes);
+		v[k++] = READ_ONCE(dp->peer[i].rx.packets);
+		v[k++] = READ_ONCE(dp->peer[i].rx.bytes);
+		v[k++] = READ_ONCE(dp->peer[i].bad);
+		v[k++] = READ_ONCE(dp->peers.broken[i]);
+		v[k++] = cm_pool_held(&dp->pool, i);
+		v[k++] = READ_ONCE(dp->peer[i].resets);
+	}
+	return (int)k;
 }

@@ -13,6 +13,7 @@
  *
  *   seq 42 flows 100000 inline 3 work 17
  *   log_pos 5120 gen 3 applied 5000 rounds 40 checkpoints 3 copies 0 behind 0 torn 0 refused 0
+ *   published seq 42 head 5120
  *
  * <module>/<dev>/flows: the flows of that table, "id chain priority" a
  * line, in its entry order.
@@ -20,7 +21,11 @@
  * ftable's second line: the flow log (flowlog.h) as this node reads it: its
  * table's position and generation, increments applied, rounds, checkpoints
  * taken, copies of the current table into a buffer the log could not bring
- * up to date, and the log reads that failed, by why.
+ * up to date, and the log reads that failed, by why (each one a fallback
+ * to a copy or to the checkpoint; `ethtool -S` shows them as flog_*).
+ * The third: the seq of the table and the head of the log the owner
+ * published, read now; the table in use holds all of it when its seq
+ * and log_pos are those.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -64,7 +69,7 @@ static int cm_hops_show(struct seq_file *m, void *v)
 		struct cm_hop_rec rec = log->rec[i % CM_HOPLOG_LEN];
 
 		if (rec.what >= ARRAY_SIZE(cm_hop_names) ||
-		    cm_buf_check(&nd->dp.l, rec.addr, &owner, &idx))
+		    cm_buf_check(&nd->l, rec.addr, &owner, &idx))
 			continue;
 		seq_printf(m, "%s peer %u addr %#llx owner %u off %u len %u chain %u hop %u\n",
 			   cm_hop_names[rec.what], rec.peer, rec.addr, owner,
@@ -93,6 +98,11 @@ static int cm_ftable_show(struct seq_file *m, void *v)
 		   READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_BEHIND]),
 		   READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_TORN]),
 		   READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_REFUSED]));
+	/* what the owner published, as read now: the table is up to date
+	 * when its seq and log_pos are these */
+	seq_printf(m, "published seq %u head %u\n",
+		   le32_to_cpu(READ_ONCE(cm_ftable_hdr(nd->ft.shared)->seq)),
+		   le32_to_cpu(READ_ONCE(nd->ft.log->head)));
 	rcu_read_unlock();
 	return 0;
 }

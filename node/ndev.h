@@ -7,8 +7,16 @@
  * and the flow-table snapshot. What differs between the two modules comes
  * in struct cm_node_cfg: the region, the doorbell, the parent device.
  *
- * Contexts: transmit (the netdev's one tx queue and its lock), NAPI
- * (receive), the owner's tick (every 100 ms, process context).
+ * Queues: a mesh of Q queues gives each node Q lanes (struct cm_lane),
+ * each a struct cm_dp of its own over queue q's rings and slice q of the
+ * pools, with its own NAPI context. The netdev has Q transmit queues;
+ * `ethtool -L combined N` uses N of them (channels): lane q is sent on
+ * through transmit queue q mod N, under that queue's lock, which also
+ * serializes its XDP_TX and peer changes. A frame's lane is
+ * cm_flow_lane() of its flow, the same at every node.
+ *
+ * Contexts: transmit (the tx queues and their locks), NAPI (receive, one
+ * per lane), the owner's tick (every 100 ms, process context).
  */
 #ifndef _CM_NDEV_H
 #define _CM_NDEV_H
@@ -101,8 +109,25 @@ struct cm_hoplog {
 	struct cm_hop_rec rec[CM_HOPLOG_LEN];
 };
 
+/* One queue of the node: its datapath and its NAPI context. */
+struct cm_lane {
+	struct cm_ndev *nd;
+	u32 q;				/* index, = dp.lane */
+	u32 stopped_for;		/* peer whose ring stopped our tx queue */
+	u32 stop_need;			/* buffers the frame that stopped it needs */
+	struct cm_rx rx;		/* NAPI's: XDP and the skb side */
+	struct cm_dp dp ____cacheline_aligned_in_smp;
+};
+
 struct cm_ndev {
 	struct net_device *netdev;
+	void *base;			/* the region */
+	struct cm_layout l;		/* the mesh's, validated */
+	u32 nlanes;			/* the mesh's queues */
+	u32 nchan;			/* tx queues in use, 1..nlanes: ethtool -L
+					 * changes it with every lane stopped */
+	bool chan_busy;			/* ethtool -L at work: see cm_xdp_xmit() */
+	bool rx_stopped;		/* NAPI off for good (rtnl) */
 	const struct cm_node_ops *ops;
 	void *priv;			/* the owner's */
 	const char *bus_info;
@@ -112,14 +137,12 @@ struct cm_ndev {
 	u32 stall_ticks;		/* ticks the queue stayed stopped */
 	u64 stall_wakes;		/* queue woken by the tick, not by NAPI */
 	u64 fences;			/* host called us down or broken */
-	u32 stopped_for;		/* peer whose ring stopped the queue */
 	struct bpf_prog __rcu *xdp_prog;
 	struct cm_hoplog *hoplog;
 	struct dentry *debugfs;
-	struct cm_rx rx;		/* NAPI's: XDP and the skb side */
 	/* Read by transmit, XDP and NAPI on any CPU. */
 	struct cm_ftsnap ft ____cacheline_aligned_in_smp;
-	struct cm_dp dp ____cacheline_aligned_in_smp;
+	struct cm_lane *lanes;		/* [nlanes] */
 };
 
 struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg);
@@ -133,7 +156,7 @@ int cm_node_module_init(void);
 void cm_node_module_exit(void);
 
 /* Internal to node/. */
-void cm_tx_wake(struct cm_ndev *nd);
+void cm_tx_wake(struct cm_lane *ln);
 void cm_node_kick(struct cm_dp *dp, u32 peer);
 void cm_debugfs_init(struct cm_ndev *nd);
 void cm_debugfs_exit(struct cm_ndev *nd);
@@ -145,9 +168,21 @@ extern u32 cm_mark_mask;
 extern bool cm_hop_log_on;
 extern struct cm_policy cm_policy;
 
+static inline struct cm_lane *cm_dp_lane(struct cm_dp *dp)
+{
+	return container_of(dp, struct cm_lane, dp);
+}
+
 static inline struct cm_ndev *cm_dp_ndev(struct cm_dp *dp)
 {
-	return container_of(dp, struct cm_ndev, dp);
+	return cm_dp_lane(dp)->nd;
+}
+
+/* The transmit queue that lane @q is sent on, and its lock. */
+static inline struct netdev_queue *cm_lane_txq(struct cm_lane *ln)
+{
+	return netdev_get_tx_queue(ln->nd->netdev,
+				   ln->q % READ_ONCE(ln->nd->nchan));
 }
 
 /*
@@ -184,7 +219,7 @@ static inline bool cm_ctx_from_mark(u32 mark, u32 mask, struct cm_ctx *c)
 
 static inline u8 *cm_buf(struct cm_ndev *nd, u64 addr)
 {
-	return (u8 *)nd->dp.base + addr;
+	return (u8 *)nd->base + addr;
 }
 
 #endif /* _CM_NDEV_H */

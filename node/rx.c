@@ -26,6 +26,7 @@
 #include <linux/slab.h>
 
 #include "ndev.h"
+#include "offload.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -56,8 +57,9 @@ static void cm_rx_mark(struct sk_buff *skb, const struct cm_ftable *t,
 static void cm_rx_one(struct cm_dp *dp, u32 from, struct cm_desc *d,
 		      u32 owner, u32 idx, const struct cm_ftable **t)
 {
-	struct cm_ndev *nd = cm_dp_ndev(dp);
-	struct cm_rx *rx = &nd->rx;
+	struct cm_lane *ln = cm_dp_lane(dp);
+	struct cm_ndev *nd = ln->nd;
+	struct cm_rx *rx = &ln->rx;
 	struct sk_buff *skb;
 	u32 metasize = 0;
 	u8 *buf;
@@ -71,7 +73,7 @@ static void cm_rx_one(struct cm_dp *dp, u32 from, struct cm_desc *d,
 		       d->len);
 
 	if (rx->prog &&
-	    cm_xdp_run(nd, rx->prog, from, d, owner, idx, *t, &metasize) ==
+	    cm_xdp_run(ln, rx->prog, from, d, owner, idx, *t, &metasize) ==
 	    CM_XDP_RES_DONE)
 		return;
 
@@ -93,6 +95,7 @@ static void cm_rx_one(struct cm_dp *dp, u32 from, struct cm_desc *d,
 
 	cm_ctr_add(&dp->rx_total, d->len);
 	skb->protocol = eth_type_trans(skb, nd->netdev);
+	skb_record_rx_queue(skb, ln->q);
 	cm_rx_mark(skb, *t, d);
 	napi_gro_receive(&rx->napi, skb);
 	return;
@@ -119,6 +122,7 @@ static void cm_rx_judged(struct cm_dp *dp, u32 peer)
 static const struct cm_dp_ops cm_node_dp_ops = {
 	.kick	= cm_node_kick,
 	.rx	= cm_rx_one,
+	.rx_frame = cm_rx_frame,
 	.table	= cm_rx_table,
 	.judged	= cm_rx_judged,
 };
@@ -130,7 +134,11 @@ static void cm_rx_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *c)
 	/* A peer can flip its epoch at will: bound what it can make us log. */
 	if (!net_ratelimit())
 		return;
-	if (c->gone)
+	if (c->reset)
+		netdev_info(netdev,
+			    "rings with node %u reset by agreement: %u buffers taken back\n",
+			    p, c->reclaimed);
+	else if (c->gone)
 		netdev_info(netdev,
 			    "node %u is gone: %u buffers taken back, %u of others sent home\n",
 			    p, c->reclaimed, c->sent_home);
@@ -139,22 +147,23 @@ static void cm_rx_report(struct cm_dp *dp, u32 p, const struct cm_dp_change *c)
 			    p, READ_ONCE(dp->peers.epoch[p]));
 }
 
-/* What the tick saw change, under the tx lock (dp.h). */
-static void cm_rx_peer_changes(struct cm_ndev *nd)
+/* What the tick saw change, under the lane's tx lock (dp.h). */
+static void cm_rx_peer_changes(struct cm_lane *ln)
 {
-	struct netdev_queue *txq = netdev_get_tx_queue(nd->netdev, 0);
+	struct netdev_queue *txq = cm_lane_txq(ln);
 
 	__netif_tx_lock(txq, smp_processor_id());
-	cm_dp_peer_changes(&nd->dp, &cm_node_dp_ops, cm_rx_report);
+	cm_dp_peer_changes(&ln->dp, &cm_node_dp_ops, cm_rx_report);
 	__netif_tx_unlock(txq);
 }
 
 static int cm_rx_poll(struct napi_struct *napi, int budget)
 {
-	struct cm_ndev *nd = container_of(napi, struct cm_ndev, rx.napi);
-	struct cm_dp *dp = &nd->dp;
+	struct cm_lane *ln = container_of(napi, struct cm_lane, rx.napi);
+	struct cm_ndev *nd = ln->nd;
+	struct cm_dp *dp = &ln->dp;
 	bool fenced = cm_dp_fenced(dp);
-	struct cm_rx *rx = &nd->rx;
+	struct cm_rx *rx = &ln->rx;
 	const struct cm_ftable *t;
 	bool more;
 	int done = 0;
@@ -166,13 +175,13 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 	if (budget) {
 		/* Not from netpoll (budget 0), which may hold the tx lock. */
 		if (unlikely(cm_dp_peer_changes_due(dp)))
-			cm_rx_peer_changes(nd);
+			cm_rx_peer_changes(ln);
 		rcu_read_lock();
 		rx->prog = rcu_dereference(nd->xdp_prog);
 		rx->deliver = true;
 		t = cm_ftsnap_get(&nd->ft, false);
 		done = cm_dp_rx_poll(dp, &cm_node_dp_ops, budget, fenced, &t);
-		cm_xdp_tx_flush(nd);
+		cm_xdp_tx_flush(ln);
 		if (rx->xdp_redirected) {
 			rx->xdp_redirected = false;
 			xdp_do_flush();
@@ -183,9 +192,9 @@ static int cm_rx_poll(struct napi_struct *napi, int budget)
 	cm_dp_rx_flush(dp, &cm_node_dp_ops);
 	/* Our buffers came back, or a doorbell may say a ring we stopped
 	 * for has room ([S1]/[S2]) though nothing of ours came back. */
-	if (dp->freed || netif_queue_stopped(nd->netdev)) {
+	if (dp->freed || netif_tx_queue_stopped(cm_lane_txq(ln))) {
 		dp->freed = false;
-		cm_tx_wake(nd);
+		cm_tx_wake(ln);
 	}
 
 	/* Returns left behind: poll again, as for a full budget. */
@@ -203,32 +212,40 @@ static irqreturn_t cm_rx_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-/* Our doorbell rang: hard interrupt or irq_work context. */
+/*
+ * Our doorbell rang: hard interrupt or irq_work context. It says "look
+ * at your rings": every lane's NAPI context runs (each on the CPU it is
+ * scheduled from, or in its own thread with threaded NAPI).
+ */
 void cm_node_kicked(struct cm_ndev *nd)
 {
-	napi_schedule(&nd->rx.napi);
+	u32 q;
+
+	for (q = 0; q < nd->nlanes; q++)
+		napi_schedule(&nd->lanes[q].rx.napi);
 }
 
-/* Run a poll soon, from process context. */
-void cm_rx_poke(struct cm_ndev *nd)
+/* Run a poll of lane @ln soon, from process context. */
+void cm_rx_poke(struct cm_lane *ln)
 {
 	local_bh_disable();
-	napi_schedule(&nd->rx.napi);
+	napi_schedule(&ln->rx.napi);
 	local_bh_enable();
 }
 
-int cm_rx_init(struct cm_ndev *nd)
+static int cm_rx_init_lane(struct cm_lane *ln)
 {
-	struct cm_rx *rx = &nd->rx;
+	struct net_device *netdev = ln->nd->netdev;
+	struct cm_rx *rx = &ln->rx;
 	int err;
 
 	rx->xdp_tx = kcalloc(CM_XDP_TX_BATCH, sizeof(*rx->xdp_tx), GFP_KERNEL);
 	if (!rx->xdp_tx)
 		return -ENOMEM;
-	netif_napi_add(nd->netdev, &rx->napi, cm_rx_poll);
+	netif_napi_add(netdev, &rx->napi, cm_rx_poll);
 	/* For the page copies XDP_REDIRECT hands on; XDP on the region
 	 * itself never lets a buffer go through the memory model. */
-	err = xdp_rxq_info_reg(&rx->xdp_rxq, nd->netdev, 0, rx->napi.napi_id);
+	err = xdp_rxq_info_reg(&rx->xdp_rxq, netdev, ln->q, rx->napi.napi_id);
 	if (err)
 		goto err_del_napi;
 	err = xdp_rxq_info_reg_mem_model(&rx->xdp_rxq, MEM_TYPE_PAGE_SHARED, NULL);
@@ -244,39 +261,73 @@ err_del_napi:
 	return err;
 }
 
-void cm_rx_destroy(struct cm_ndev *nd)
+static void cm_rx_destroy_lane(struct cm_lane *ln)
 {
-	struct cm_rx *rx = &nd->rx;
+	struct cm_rx *rx = &ln->rx;
 
 	xdp_rxq_info_unreg(&rx->xdp_rxq);
 	netif_napi_del(&rx->napi);
 	kfree(rx->xdp_tx);
 }
 
+int cm_rx_init(struct cm_ndev *nd)
+{
+	u32 q;
+	int err;
+
+	for (q = 0; q < nd->nlanes; q++) {
+		err = cm_rx_init_lane(&nd->lanes[q]);
+		if (err)
+			goto err_destroy_lanes;
+	}
+	return 0;
+
+err_destroy_lanes:
+	while (q--)
+		cm_rx_destroy_lane(&nd->lanes[q]);
+	return err;
+}
+
+void cm_rx_destroy(struct cm_ndev *nd)
+{
+	u32 q;
+
+	for (q = 0; q < nd->nlanes; q++)
+		cm_rx_destroy_lane(&nd->lanes[q]);
+}
+
 /* NAPI on, the doorbell interrupt (if ours) requested, every inbound
  * ring asking for a kick, and one poll for whatever came before. */
 int cm_rx_start(struct cm_ndev *nd)
 {
+	u32 q;
 	int err;
 
-	napi_enable(&nd->rx.napi);
+	for (q = 0; q < nd->nlanes; q++)
+		napi_enable(&nd->lanes[q].rx.napi);
 	if (nd->irq) {
 		err = request_irq(nd->irq, cm_rx_irq, 0, nd->netdev->name, nd);
 		if (err) {
-			napi_disable(&nd->rx.napi);
+			for (q = 0; q < nd->nlanes; q++)
+				napi_disable(&nd->lanes[q].rx.napi);
 			return err;
 		}
 	}
-	cm_dp_arm(&nd->dp, false);
-	cm_rx_poke(nd);
+	for (q = 0; q < nd->nlanes; q++) {
+		cm_dp_arm(&nd->lanes[q].dp, false);
+		cm_rx_poke(&nd->lanes[q]);
+	}
 	return 0;
 }
 
 void cm_rx_stop(struct cm_ndev *nd)
 {
+	u32 q;
+
 	if (nd->irq)
 		free_irq(nd->irq, nd);
-	napi_disable(&nd->rx.napi);
+	for (q = 0; q < nd->nlanes; q++)
+		napi_disable(&nd->lanes[q].rx.napi);
 }
 
 /*
@@ -285,9 +336,9 @@ void cm_rx_stop(struct cm_ndev *nd)
  * those of a peer we cut (we read nothing of it), nor any while fenced
  * (they went home already).
  */
-void cm_rx_drain(struct cm_ndev *nd)
+static void cm_rx_drain_lane(struct cm_lane *ln)
 {
-	struct cm_dp *dp = &nd->dp;
+	struct cm_dp *dp = &ln->dp;
 	const struct cm_ftable *t;
 	u32 p;
 
@@ -295,12 +346,20 @@ void cm_rx_drain(struct cm_ndev *nd)
 		return;
 	/* BH off as in NAPI: the table may be rebuilt here (ftsnap.h). */
 	rcu_read_lock_bh();
-	nd->rx.deliver = false;
-	t = cm_ftsnap_deref(&nd->ft);
+	ln->rx.deliver = false;
+	t = cm_ftsnap_deref(&ln->nd->ft);
 	for (p = 0; p < dp->l.p.nodes; p++)
 		if (p != dp->self && !cm_peers_cut(&dp->peers, p))
 			cm_dp_rx_data(dp, &cm_node_dp_ops, p,
 				      dp->l.p.ring_slots, &t);
 	rcu_read_unlock_bh();
 	cm_dp_rx_flush(dp, &cm_node_dp_ops);
+}
+
+void cm_rx_drain(struct cm_ndev *nd)
+{
+	u32 q;
+
+	for (q = 0; q < nd->nlanes; q++)
+		cm_rx_drain_lane(&nd->lanes[q]);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Receive: one NAPI context consumes every inbound data ring (peer -> us)
+ * Receive: one NAPI context per lane consumes every inbound data ring (peer -> us)
  * and every inbound return ring (our buffers coming back), and produces
  * on every outbound return ring (peers' buffers going home): the receive
  * side of include/chainmesh/dp.h. Nothing else touches these rings, so
@@ -17,7 +17,7 @@ void cm_rx_destroy(struct cm_ndev *nd);
 int cm_rx_start(struct cm_ndev *nd);
 void cm_rx_stop(struct cm_ndev *nd);
 void cm_rx_drain(struct cm_ndev *nd);
-void cm_rx_poke(struct cm_ndev *nd);
+void cm_rx_poke(struct cm_lane *ln);
 
 /* Defined in rx.c; the node's files are one unit (host/node.c,
  * guest/node.c), so every loop of dp.h that takes it calls directly. */

@@ -24,6 +24,7 @@
 #include <net/xdp.h>
 
 #include "ndev.h"
+#include "offload.h"
 #include "rx.h"
 #include "xdp.h"
 
@@ -36,7 +37,7 @@
  */
 static u32 cm_xdp_frame_sz(const struct cm_ndev *nd)
 {
-	return min_t(u32, nd->dp.l.p.buf_size +
+	return min_t(u32, nd->l.p.buf_size +
 			  SKB_DATA_ALIGN(sizeof(struct skb_shared_info)),
 		     PAGE_SIZE);
 }
@@ -46,12 +47,14 @@ static void cm_xdp_count(struct cm_rx *rx, enum cm_xdp_stat what)
 	cm_cnt_add(&rx->xdp[what], 1);
 }
 
-/* NAPI: push what XDP_TX queued, under the lock every producer takes. */
-void cm_xdp_tx_flush(struct cm_ndev *nd)
+/* NAPI of lane @ln: push what XDP_TX queued, on the lane's rings, under
+ * the lock every producer of the lane takes. */
+void cm_xdp_tx_flush(struct cm_lane *ln)
 {
-	struct netdev_queue *txq = netdev_get_tx_queue(nd->netdev, 0);
-	struct cm_rx *rx = &nd->rx;
-	struct cm_dp *dp = &nd->dp;
+	struct netdev_queue *txq = cm_lane_txq(ln);
+	struct cm_ndev *nd = ln->nd;
+	struct cm_rx *rx = &ln->rx;
+	struct cm_dp *dp = &ln->dp;
 	u32 i, sent = 0;
 
 	if (!rx->xdp_tx_n)
@@ -81,11 +84,12 @@ void cm_xdp_tx_flush(struct cm_ndev *nd)
 }
 
 /* XDP_TX: queue the buffer, as it is, to the frame's next node. */
-static bool cm_xdp_tx(struct cm_ndev *nd, u32 from, const struct cm_desc *d,
+static bool cm_xdp_tx(struct cm_lane *ln, u32 from, const struct cm_desc *d,
 		      u32 owner, u32 idx, const struct cm_ftable *t)
 {
 	struct cm_ctx ctx, *ctxp = NULL;
-	struct cm_rx *rx = &nd->rx;
+	struct cm_ndev *nd = ln->nd;
+	struct cm_rx *rx = &ln->rx;
 	struct cm_xdp_tx_ent *e;
 	u32 plen = min_t(u32, d->len, CM_PARSE_LEN);
 	u8 *frame = cm_buf(nd, d->addr) + d->data_off;
@@ -103,7 +107,7 @@ static bool cm_xdp_tx(struct cm_ndev *nd, u32 from, const struct cm_desc *d,
 	if (cm_dp_route(t, ctxp, hdr, plen, &r))
 		return false;
 	/* The next node must find its own address, as cm_start_xmit() does. */
-	cm_frame_set_dest(nd->dp.base, &nd->dp.l, frame, r.peer);
+	cm_frame_set_dest(nd->base, &nd->l, frame, r.peer);
 
 	e = &rx->xdp_tx[rx->xdp_tx_n++];
 	e->r = r;
@@ -112,17 +116,18 @@ static bool cm_xdp_tx(struct cm_ndev *nd, u32 from, const struct cm_desc *d,
 	e->owner = owner;
 	e->idx = idx;
 	if (rx->xdp_tx_n == CM_XDP_TX_BATCH)
-		cm_xdp_tx_flush(nd);
+		cm_xdp_tx_flush(ln);
 	return true;
 }
 
 /* XDP_REDIRECT: the target gets a copy in memory it can own. */
-static bool cm_xdp_redirect(struct cm_ndev *nd, struct bpf_prog *prog,
+static bool cm_xdp_redirect(struct cm_lane *ln, struct bpf_prog *prog,
 			    const struct xdp_buff *shared)
 {
 	u32 metasize = shared->data - shared->data_meta;
 	u32 len = shared->data_end - shared->data;
-	struct cm_rx *rx = &nd->rx;
+	struct cm_ndev *nd = ln->nd;
+	struct cm_rx *rx = &ln->rx;
 	struct xdp_buff xdp;
 	u32 truesize;
 	void *page;
@@ -152,12 +157,13 @@ static bool cm_xdp_redirect(struct cm_ndev *nd, struct bpf_prog *prog,
  *     program left the frame
  * @metasize: on CM_XDP_RES_PASS, metadata bytes in front of the frame
  */
-enum cm_xdp_res cm_xdp_run(struct cm_ndev *nd, struct bpf_prog *prog, u32 from,
+enum cm_xdp_res cm_xdp_run(struct cm_lane *ln, struct bpf_prog *prog, u32 from,
 			   struct cm_desc *d, u32 owner, u32 idx,
 			   const struct cm_ftable *t, u32 *metasize)
 {
+	struct cm_ndev *nd = ln->nd;
 	u8 *hard = cm_buf(nd, d->addr);
-	struct cm_rx *rx = &nd->rx;
+	struct cm_rx *rx = &ln->rx;
 	enum cm_hop_what what;
 	struct xdp_buff xdp;
 	u32 act;
@@ -176,14 +182,14 @@ enum cm_xdp_res cm_xdp_run(struct cm_ndev *nd, struct bpf_prog *prog, u32 from,
 		return CM_XDP_RES_PASS;
 	case XDP_TX:
 		cm_xdp_count(rx, CM_XDP_TX);
-		if (cm_xdp_tx(nd, from, d, owner, idx, t))
+		if (cm_xdp_tx(ln, from, d, owner, idx, t))
 			return CM_XDP_RES_DONE;	/* the next node has it */
 		cm_xdp_count(rx, CM_XDP_TX_NO_HOP);
 		what = CM_HOP_XDP_DROP;
 		break;
 	case XDP_REDIRECT:
 		cm_xdp_count(rx, CM_XDP_REDIRECT);
-		if (!cm_xdp_redirect(nd, prog, &xdp))
+		if (!cm_xdp_redirect(ln, prog, &xdp))
 			cm_xdp_count(rx, CM_XDP_REDIRECT_FAIL);
 		what = CM_HOP_XDP_REDIRECT;
 		break;
@@ -202,7 +208,7 @@ enum cm_xdp_res cm_xdp_run(struct cm_ndev *nd, struct bpf_prog *prog, u32 from,
 	}
 	if (unlikely(READ_ONCE(cm_hop_log_on)))
 		cm_hop_log(nd, what, from, d);
-	cm_dp_give_back(&nd->dp, &cm_node_dp_ops, from, owner, idx, d->addr);
+	cm_dp_give_back(&ln->dp, &cm_node_dp_ops, from, owner, idx, d->addr);
 	return CM_XDP_RES_DONE;
 }
 
@@ -212,9 +218,11 @@ static int cm_xdp_set_prog(struct net_device *netdev, struct bpf_prog *prog,
 	struct cm_ndev *nd = netdev_priv(netdev);
 	struct bpf_prog *old;
 
-	/* Frames are one buffer each: any MTU the device takes fits XDP. */
+	/* A program without xdp.frags gets single-buffer frames only: the
+	 * node stops announcing offloads (offload.c). */
 	old = rtnl_dereference(nd->xdp_prog);
 	rcu_assign_pointer(nd->xdp_prog, prog);
+	cm_off_update(nd);
 	/* The program is freed after a grace period: NAPI may still run it. */
 	if (old)
 		bpf_prog_put(old);
@@ -248,11 +256,11 @@ static bool cm_xdp_copy(u8 *buf, u32 len, const void *data)
 int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 		u32 flags)
 {
-	struct netdev_queue *txq = netdev_get_tx_queue(netdev, 0);
 	struct cm_ndev *nd = netdev_priv(netdev);
-	struct cm_dp *dp = &nd->dp;
+	u32 sent = 0, dropped = 0, nchan;
+	struct netdev_queue *txq;
 	const struct cm_ftable *t;
-	u32 sent = 0, dropped = 0;
+	struct cm_dp *dp;
 	enum cm_tx_drop why;
 	struct cm_route r;
 	struct cm_desc d;
@@ -263,7 +271,18 @@ int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 	if (unlikely(!netif_running(netdev) || !netif_carrier_ok(netdev)))
 		return -ENETDOWN;
 
+	/* Lane c of this CPU's channel c, under that tx queue's lock; not
+	 * while ethtool -L changes the channels: it set chan_busy before
+	 * taking this lock, and clears it after writing nchan. */
+	nchan = READ_ONCE(nd->nchan);
+	txq = netdev_get_tx_queue(netdev, smp_processor_id() % nchan);
+	dp = &nd->lanes[smp_processor_id() % nchan].dp;
 	__netif_tx_lock(txq, smp_processor_id());
+	if (unlikely(smp_load_acquire(&nd->chan_busy) ||
+		     READ_ONCE(nd->nchan) != nchan)) {
+		__netif_tx_unlock(txq);
+		return 0;
+	}
 	t = cm_ftsnap_get(&nd->ft, false);
 	for (i = 0; i < n; i++) {
 		struct xdp_frame *f = frames[i];

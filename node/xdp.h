@@ -30,10 +30,10 @@ enum cm_xdp_res {
 	CM_XDP_RES_PASS,	/* build an skb from the (adjusted) descriptor */
 };
 
-enum cm_xdp_res cm_xdp_run(struct cm_ndev *nd, struct bpf_prog *prog, u32 from,
+enum cm_xdp_res cm_xdp_run(struct cm_lane *ln, struct bpf_prog *prog, u32 from,
 			   struct cm_desc *d, u32 owner, u32 idx,
 			   const struct cm_ftable *t, u32 *metasize);
-void cm_xdp_tx_flush(struct cm_ndev *nd);
+void cm_xdp_tx_flush(struct cm_lane *ln);
 int cm_xdp_bpf(struct net_device *netdev, struct netdev_bpf *bpf);
 int cm_xdp_xmit(struct net_device *netdev, int n, struct xdp_frame **frames,
 		u32 flags);

@@ -58,6 +58,7 @@
 #include <unistd.h>
 #include <endian.h>
 #include <linux/chainmesh.h>
+#include <linux/chainmesh_region.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -95,6 +96,7 @@ struct cmd_server {
 	const char *mesh;		/* host mode: the host module's mesh */
 	uint64_t size;
 	unsigned int vectors;
+	bool vectors_set;		/* -n given */
 	unsigned int max_peers;
 	bool verbose;
 	bool daemonize;
@@ -145,7 +147,7 @@ static void cmd_usage(FILE *f)
 "            (default 16M)\n"
 "  -M MESH   host mode: the region is mesh MESH of chainmesh_host.ko\n"
 "            (/dev/chainmesh), which is peer 0; QEMU guests get ids from 1\n"
-"  -n N      interrupt vectors per peer, 1..%d (default %d)\n"
+"  -n N      interrupt vectors per peer, 1..%d (default %d; -M: the mesh's queues)\n"
 "  -c N      maximum number of peers, 1..%d (default %d)\n"
 "  -l FILE   log to FILE (appended) instead of stderr; SIGHUP reopens it\n"
 "  -p FILE   write the pid to FILE once the socket is listening\n"
@@ -440,6 +442,26 @@ static void cmd_peer_input(struct cmd_server *s, unsigned int id, short revents)
 		cmd_peer_remove(s, id, "hangup");
 }
 
+/* Host mode without -n: a vector per queue of the mesh (its region
+ * header's; `mesh qemu-args` asks QEMU for as many). */
+static void cmd_host_vectors(struct cmd_server *s)
+{
+	const struct chainmesh_region_hdr *h;
+	uint32_t q = 0;
+
+	h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, s->shm_fd, 0);
+	if (h == MAP_FAILED) {
+		cmd_log(s, "mmap region header: %s", strerror(errno));
+		return;
+	}
+	if (le32toh(__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE)) == CHAINMESH_MAGIC &&
+	    le32toh(h->version) == CHAINMESH_LAYOUT_VERSION)
+		q = le32toh(h->queues);
+	munmap((void *)h, sizeof(*h));
+	if (q >= 1 && q <= CHAINMESH_MAX_QUEUES)
+		s->vectors = q;
+}
+
 /* Host mode: the region and peer 0's eventfds come from and go to the
  * host module. */
 static int cmd_host_shm(struct cmd_server *s)
@@ -463,6 +485,8 @@ static int cmd_host_shm(struct cmd_server *s)
 	}
 	s->shm_fd = r.fd;
 	s->size = r.size;
+	if (!s->vectors_set)
+		cmd_host_vectors(s);
 
 	for (v = 0; v < s->vectors; v++) {
 		p->efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -804,6 +828,7 @@ int main(int argc, char **argv)
 					optarg, CMD_MAX_VECTORS);
 				return 2;
 			}
+			s.vectors_set = true;
 			break;
 		case 'c':
 			if (cmd_parse_uint(optarg, 1, CMD_MAX_PEERS, &s.max_peers)) {

@@ -48,18 +48,10 @@
 #include <chainmesh/flow.h>
 #include <chainmesh/layout.h>
 #include <chainmesh/libchainmesh.h>
+#include <chainmesh/liveness.h>
 
 #define CMM_NAME	"chainmesh-mesh"
 #define CMM_TICK_MS	100
-
-struct cmm_watch {
-	u32 state, epoch, verdict;
-	u64 heartbeat;
-	u64 moved;		/* ms: when it last showed life */
-	u64 blame;
-	u64 stale;		/* reports from its last life */
-	bool down, broken;
-};
 
 struct cmm {
 	struct cml_node *node;
@@ -75,7 +67,7 @@ struct cmm {
 	struct chainmesh_flow *flows;
 	u32 nflows;
 	struct cm_ftable *scratch;
-	struct cmm_watch nw[CHAINMESH_MAX_NODES];
+	struct cm_node_watch nw[CHAINMESH_MAX_NODES];	/* liveness.h */
 	u64 alive;
 	u64 delivered;
 };
@@ -387,66 +379,24 @@ static void cmm_publish(struct cmm *m)
 	}
 }
 
-static u32 cmm_sanitize(u32 state)
-{
-	return state <= CHAINMESH_NODE_BROKEN ? state : CHAINMESH_NODE_BROKEN;
-}
-
-/* The verdict on node @i, as the host module's watcher gives it. */
+/* The verdict on node @i: liveness.h, as the host module's watcher. */
 static u32 cmm_watch_node(struct cmm *m, u32 i, u64 now)
 {
 	struct chainmesh_node *e = cm_node(m->base, &m->l, i);
-	struct cmm_watch *w = &m->nw[i];
-	u32 state, epoch, verdict, r;
-	bool new_life;
-	u64 hb, who = 0;
+	struct cm_node_watch *w = &m->nw[i];
+	struct cm_watch_news news;
+	u32 verdict;
 
-	state = cmm_sanitize(le32_to_cpu(READ_ONCE(e->state)));
-	epoch = le32_to_cpu(READ_ONCE(e->epoch));
-	hb = le64_to_cpu(READ_ONCE(e->heartbeat));
-	new_life = epoch != w->epoch;
-	if (hb != w->heartbeat || new_life || state != w->state) {
-		w->heartbeat = hb;
-		w->epoch = epoch;
-		w->state = state;
-		w->moved = now;
-	}
-	if (new_life)
-		w->down = false;
-	if ((state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING) &&
-	    now - w->moved >= m->dead_ms)
-		w->down = true;
-
-	/* Reports of live nodes; those there when it came back are about
-	 * its last life. */
-	for (r = 0; r < m->l.p.nodes; r++)
-		if (r != i && (m->nw[r].blame >> i & 1) &&
-		    (r == 0 || m->nw[r].verdict == CHAINMESH_NODE_UP))
-			who |= 1ull << r;
-	if (new_life) {
-		w->broken = false;
-		w->stale = who;
-	}
-	w->stale &= who;
-	who &= ~w->stale;
-	if (!w->broken && who) {
-		w->broken = true;
+	verdict = cm_watch_node(m->nw, m->l.p.nodes, 0, i, e, now, m->dead_ms,
+				true, &news);
+	if (news.broken_by)
 		cmm_log(m, "node %u (epoch %u) reported broken (by %#llx)", i,
-			epoch, (unsigned long long)who);
-	}
-
-	verdict = state;
-	if (w->down &&
-	    (state == CHAINMESH_NODE_UP || state == CHAINMESH_NODE_JOINING))
-		verdict = CHAINMESH_NODE_DOWN;
-	if (w->broken)
-		verdict = CHAINMESH_NODE_BROKEN;
+			w->epoch, (unsigned long long)news.broken_by);
 	/* Only the host writes it: re-assert what a peer forged. */
-	if (le32_to_cpu(READ_ONCE(e->host_state)) != verdict)
-		WRITE_ONCE(e->host_state, cpu_to_le32(verdict));
+	cm_node_set_verdict(e, verdict, w->epoch);
 	if (verdict != w->verdict)
 		cmm_log(m, "node %u %s (epoch %u)", i,
-			cm_node_state_name(verdict), epoch);
+			cm_node_state_name(verdict), w->epoch);
 	w->verdict = verdict;
 	return verdict;
 }

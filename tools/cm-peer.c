@@ -35,7 +35,8 @@
  *                             how long a corrupted ring index stays before
  *                             it is put back (default 1..20 ms, random),
  *                             and how long one ft_storm (20 ms),
- *                             ring_stuck (3 s) or ret_flood (100 ms) lasts
+ *                             ring_stuck (3 s), ret_flood (100 ms) or
+ *                             burst (20 s) lasts
  *
  * Global options: -S the daemon's socket (default $CMLAB_DIR/ivshmem.sock),
  * -w seconds to wait for the layout (default 30), -V vectors per peer
@@ -619,6 +620,9 @@ enum cmp_kind {
 	K_FT_STORM,		/* unknown chain context, target's table seq bumped */
 	K_RING_STUCK,		/* heartbeat, read nothing, our tail says "full" */
 	K_RET_FLOOD,		/* return ring refilled with garbage, no doorbell */
+	K_BURST,		/* everything writable, every ring and entry */
+	K_FRAME_CHAIN,		/* multi-buffer frames: a buffer twice, two owners,
+				 * cut off, too long, bad offload header or flags */
 	__K_MAX
 };
 
@@ -661,6 +665,10 @@ static const struct {
 	[K_RING_STUCK]		= { "ring_stuck", true, false },
 	/* not by default: for a peer the target cut (misbehave.sh) */
 	[K_RET_FLOOD]		= { "ret_flood", true, false },
+	/* not by default: frames every node for the hold (20 s) by design
+	 * (selftests/vm/chaos.sh runs it alone, then checks recovery) */
+	[K_BURST]		= { "burst", false, false },
+	[K_FRAME_CHAIN]		= { "frame_chain", true, true },
 };
 
 struct cmp_chaos {
@@ -717,6 +725,21 @@ static void cmp_chaos_desc(struct cmp *c, struct cmp_chaos *x, u32 t,
 	cm_ring_push_desc(&p->tx, d);
 	c->dp.tx_pending |= 1ull << t;	/* published by cmp_flush() */
 	x->detail[k]++;
+}
+
+/* Write @n descriptors raw, one chain, and publish them at once. */
+static void cmp_chaos_descs(struct cmp *c, struct cmp_chaos *x, u32 t,
+			    const struct cm_desc *d, u32 n, enum cmp_kind k)
+{
+	struct cm_dp_peer *p = &c->dp.peer[t];
+	u32 i;
+
+	if (cm_ring_prod_space_for(&p->tx, n) < (int)n)
+		return;
+	for (i = 0; i < n; i++)
+		cm_ring_push_desc(&p->tx, &d[i]);
+	c->dp.tx_pending |= 1ull << t;
+	x->detail[k] += n;
 }
 
 /* A plausible frame for @t in buffer @idx: IPv4/UDP unless told. */
@@ -781,6 +804,224 @@ static bool cmp_chaos_mid_chain(struct cmp *c, u32 t, u16 *chain, u8 *hop)
 		}
 	}
 	return false;
+}
+
+/* A value near @v or anywhere: what insane indices look like. */
+static u32 cmp_burst_index(struct cmp_chaos *x, u32 v, u32 slots)
+{
+	switch (cmp_rand_below(x, 4)) {
+	case 0:
+		return (u32)cmp_rand(x);
+	case 1:
+		return v + slots + 1 + cmp_rand_below(x, 1000);
+	case 2:
+		return v - 1 - cmp_rand_below(x, slots);
+	default:
+		return v + cmp_rand_below(x, slots + 1);
+	}
+}
+
+/*
+ * burst: for the hold (20 s), write garbage everywhere a hostile kernel
+ * with the region mapped can: the indices, flags and slots of every ring
+ * between any two nodes (ours or not), every node's entry (state, epoch,
+ * heartbeat, host verdict, blame word, MAC), every flow table, and
+ * doorbells. Third parties' rings are the point: each honest node blames
+ * its producer for what we wrote into them. Nothing is put back; once
+ * the burst stops, the honest nodes must recover on their own
+ * (Documentation/threat-model.rst, "Recovery after a burst").
+ */
+static void cmp_chaos_burst(struct cmp *c, struct cmp_chaos *x)
+{
+	const struct cm_layout *l = &c->l;
+	u32 nodes = l->p.nodes, i, j, n, k, slots;
+	struct chainmesh_ring_hdr *h;
+	struct chainmesh_node *e;
+	u64 end, a;
+	bool ret;
+	void *ft;
+
+	end = cmp_now_ms() + (x->hold_ms ? x->hold_ms : 20000);
+	while (!cmp_stop && cmp_now_ms() < end) {
+		i = cmp_rand_below(x, nodes);
+		j = cmp_rand_below(x, nodes);
+		switch (cmp_rand_below(x, 8)) {
+		case 0:		/* a ring's indices and flags */
+		case 1:
+			if (i == j)
+				break;
+			ret = cmp_rand_below(x, 2);
+			h = ret ? cm_ret_ring(c->base, l, i, j) :
+				  cm_data_ring(c->base, l, i, j);
+			slots = ret ? l->ret_slots : l->p.ring_slots;
+			n = le32_to_cpu(READ_ONCE(h->head));
+			WRITE_ONCE(h->head, cpu_to_le32(cmp_burst_index(x, n, slots)));
+			n = le32_to_cpu(READ_ONCE(h->tail));
+			WRITE_ONCE(h->tail, cpu_to_le32(cmp_burst_index(x, n, slots)));
+			if (cmp_rand_below(x, 2)) {
+				WRITE_ONCE(h->prod_flags, cpu_to_le32((u32)cmp_rand(x)));
+				WRITE_ONCE(h->cons_flags, cpu_to_le32((u32)cmp_rand(x)));
+				WRITE_ONCE(h->want_kick, cpu_to_le32((u32)cmp_rand(x)));
+			}
+			x->detail[K_BURST]++;
+			break;
+		case 2:		/* a ring's slots: plausible buffers and garbage */
+		case 3:
+			if (i == j)
+				break;
+			ret = cmp_rand_below(x, 2);
+			h = ret ? cm_ret_ring(c->base, l, i, j) :
+				  cm_data_ring(c->base, l, i, j);
+			slots = ret ? l->ret_slots : l->p.ring_slots;
+			for (k = 0; k < 16; k++) {
+				n = cmp_rand_below(x, slots);
+				a = cmp_rand_below(x, 2) ? cmp_rand(x) :
+				    cm_buf_addr(l, cmp_rand_below(x, nodes),
+						cmp_rand_below(x, l->p.bufs_per_node));
+				if (ret) {
+					WRITE_ONCE(((__le64 *)(h + 1))[n], cpu_to_le64(a));
+				} else {
+					struct cm_desc_slot *s = (struct cm_desc_slot *)(h + 1) + n;
+
+					WRITE_ONCE(s->addr, cpu_to_le64(a));
+					WRITE_ONCE(s->meta, cpu_to_le64(cmp_rand(x)));
+				}
+			}
+			x->detail[K_BURST] += 16;
+			break;
+		case 4:		/* a node entry, ours included */
+			e = cm_node(c->base, l, i);
+			switch (cmp_rand_below(x, 6)) {
+			case 0:
+				WRITE_ONCE(e->state, cpu_to_le32(cmp_rand_below(x, 8)));
+				break;
+			case 1:
+				WRITE_ONCE(e->epoch, cpu_to_le32((u32)cmp_rand(x)));
+				break;
+			case 2:
+				WRITE_ONCE(e->heartbeat, cpu_to_le64(cmp_rand(x)));
+				break;
+			case 3:
+				WRITE_ONCE(e->host_state, cpu_to_le32(cmp_rand_below(x, 8)));
+				break;
+			case 4:
+				WRITE_ONCE(e->blame, cpu_to_le64(cmp_rand(x)));
+				break;
+			default:
+				for (k = 0; k < 6; k++)
+					WRITE_ONCE(e->mac[k], (u8)cmp_rand(x));
+				break;
+			}
+			x->detail[K_BURST]++;
+			break;
+		case 5: {	/* a flow table: seq, nflows, hops, flows */
+			struct chainmesh_ftable_hdr *fh;
+			u8 *b;
+
+			ft = cm_ftable(c->base, l, i);
+			fh = cm_ftable_hdr(ft);
+			switch (cmp_rand_below(x, 4)) {
+			case 0:
+				WRITE_ONCE(fh->seq, cpu_to_le32((u32)cmp_rand(x)));
+				break;
+			case 1:
+				WRITE_ONCE(fh->nflows, cpu_to_le32((u32)cmp_rand(x)));
+				break;
+			case 2:
+				b = (u8 *)cm_ftable_hops(ft);
+				for (k = 0; k < 8; k++)
+					WRITE_ONCE(b[cmp_rand_below(x, CHAINMESH_MAX_CHAINS *
+							sizeof(struct chainmesh_fhop))],
+						   (u8)cmp_rand(x));
+				break;
+			default:
+				b = (u8 *)cm_ftable_flows(ft);
+				for (k = 0; k < 8; k++)
+					WRITE_ONCE(b[cmp_rand_below(x, l->p.max_flows *
+							sizeof(struct chainmesh_flow))],
+						   (u8)cmp_rand(x));
+				break;
+			}
+			x->detail[K_BURST]++;
+			break;
+		}
+		case 6:		/* doorbells */
+			if (i != (u32)c->self)
+				cmp_kick(c, i);
+			x->detail[K_BURST]++;
+			break;
+		default:	/* and now and then, the whole header of a ring */
+			if (i == j)
+				break;
+			h = cm_data_ring(c->base, l, i, j);
+			WRITE_ONCE(h->head, cpu_to_le32((u32)cmp_rand(x)));
+			WRITE_ONCE(h->tail, cpu_to_le32((u32)cmp_rand(x)));
+			x->detail[K_BURST]++;
+			break;
+		}
+		if (x->gap_us)
+			cmp_sleep_us(x->gap_us);
+	}
+}
+
+/*
+ * Frames of several buffers that a consumer must refuse, in turn: one
+ * buffer twice, buffers of two owners, a chain cut off by our head, more
+ * bytes than a frame may have, an offload header of garbage, a
+ * continuation with a first descriptor's flags.
+ */
+static void cmp_chaos_frame_chain(struct cmp *c, struct cmp_chaos *x, u32 t)
+{
+	static struct cm_desc d[CHAINMESH_FRAME_MAX_BUFS];
+	const struct cm_layout *l = &c->l;
+	u32 room = l->p.buf_size - CHAINMESH_HEADROOM, n = 2, i, o;
+	u8 *oh;
+
+	for (i = 0; i < 2; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		d[i].addr = cm_buf_addr(l, c->self, cmp_chaos_buf(c, x));
+		d[i].data_off = CHAINMESH_HEADROOM;
+		d[i].len = 64;
+	}
+	cmp_chaos_frame(c, x, t, (u32)((d[0].addr - cm_buf_addr(l, c->self, 0)) /
+				       l->p.buf_size));
+	d[0].flags = CHAINMESH_D_MORE;
+	switch (x->done[K_FRAME_CHAIN] % 6) {
+	case 0:		/* one buffer twice */
+		d[1].addr = d[0].addr;
+		break;
+	case 1:		/* a third node's buffer: neither ours nor the target's */
+		for (o = 0; o == c->self || o == t; o++)
+			;
+		d[1].addr = cm_buf_addr(l, o, cmp_rand_below(x, l->p.bufs_per_node));
+		break;
+	case 2:		/* our head ends the chain */
+		n = 1;
+		break;
+	case 3:		/* too long: full buffers past CHAINMESH_FRAME_MAX_LEN */
+		n = CHAINMESH_FRAME_MAX_LEN / room + 2;
+		if (n > CHAINMESH_FRAME_MAX_BUFS || n > l->p.bufs_per_node)
+			n = 2;
+		for (i = 0; i < n; i++) {
+			d[i] = d[0];
+			d[i].addr = cm_buf_addr(l, c->self, cmp_chaos_buf(c, x));
+			d[i].len = (u16)room;
+			d[i].flags = i + 1 < n ? CHAINMESH_D_MORE : 0;
+		}
+		break;
+	case 4:		/* an offload header of garbage */
+		n = 1;
+		d[0].flags = CHAINMESH_D_OFFLOAD;
+		oh = cmp_buf(c, d[0].addr);
+		for (i = 0; i < sizeof(struct chainmesh_offload); i++)
+			oh[i] = (u8)cmp_rand(x);
+		oh[10] |= 1;	/* padding: never zero, so always refused */
+		break;
+	default:	/* a continuation with a first descriptor's flags */
+		d[1].flags = CHAINMESH_D_CTX | CHAINMESH_D_OFFLOAD;
+		break;
+	}
+	cmp_chaos_descs(c, x, t, d, n, K_FRAME_CHAIN);
 }
 
 static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
@@ -854,6 +1095,9 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 	case K_FRAME_TRUNC:
 		d.len = cmp_chaos_trunc(c, x, t, idx);
 		cmp_chaos_desc(c, x, t, &d, k);
+		break;
+	case K_FRAME_CHAIN:
+		cmp_chaos_frame_chain(c, x, t);
 		break;
 	case K_FRAME_TOCTOU:
 		d.len = cmp_chaos_frame(c, x, t, idx);
@@ -1141,6 +1385,9 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 		}
 		break;
 	}
+	case K_BURST:
+		cmp_chaos_burst(c, x);
+		break;
 	case K_HOARD:
 		/* A sink that never returns: the senders' pools shrink. */
 		c->hoard_until = cmp_now_ms() + 500 + cmp_rand_below(x, 2500);
@@ -1181,6 +1428,10 @@ static int cmp_mode_chaos(struct cmp *c, struct cmp_chaos *x)
 		printf(" %u", x->targets[i]);
 	printf(", %u kinds, %d s\n", nk, x->duration);
 	fflush(stdout);
+
+	/* What we corrupt by hand stays as we wrote it: our datapath must
+	 * not put our indices back (dp.h, cm_dp_reassert()). */
+	WRITE_ONCE(c->dp.by_hand, true);
 
 	end = cmp_now_ms() + (u64)x->duration * 1000;
 	next_report = cmp_now_ms() + 5000;

@@ -28,8 +28,8 @@
 	_Static_assert(offsetof(struct type, field) == (off),		\
 		       "struct " #type ": " #field " at byte " #off)
 
-_Static_assert(CHAINMESH_LAYOUT_VERSION == 2,
-	       "the offsets below are layout version 2's");
+_Static_assert(CHAINMESH_LAYOUT_VERSION == 3,
+	       "the offsets below are layout version 3's");
 
 /* The header page: host writes, all read. */
 CM_ABI_SIZE(chainmesh_region_hdr, CHAINMESH_PAGE_SIZE);
@@ -44,7 +44,7 @@ CM_ABI_FIELD(chainmesh_region_hdr, buf_size, 36);
 CM_ABI_FIELD(chainmesh_region_hdr, bufs_per_node, 40);
 CM_ABI_FIELD(chainmesh_region_hdr, max_flows, 44);
 CM_ABI_FIELD(chainmesh_region_hdr, mesh_id, 48);
-CM_ABI_FIELD(chainmesh_region_hdr, pad0, 52);
+CM_ABI_FIELD(chainmesh_region_hdr, queues, 52);
 CM_ABI_FIELD(chainmesh_region_hdr, node_table_off, 56);
 CM_ABI_FIELD(chainmesh_region_hdr, ftables_off, 64);
 CM_ABI_FIELD(chainmesh_region_hdr, ftable_stride, 72);
@@ -73,7 +73,8 @@ CM_ABI_FIELD(chainmesh_node, pad0, 22);
 CM_ABI_FIELD(chainmesh_node, features, 24);
 CM_ABI_FIELD(chainmesh_node, host_state, 28);
 CM_ABI_FIELD(chainmesh_node, blame, 32);
-CM_ABI_FIELD(chainmesh_node, pad1, 40);
+CM_ABI_FIELD(chainmesh_node, verdict_epoch, 40);
+CM_ABI_FIELD(chainmesh_node, pad1, 44);
 
 /* Descriptors: four to a cache line, never straddling one. */
 CM_ABI_SIZE(chainmesh_desc, 16);
@@ -84,15 +85,29 @@ CM_ABI_FIELD(chainmesh_desc, chain, 12);
 CM_ABI_FIELD(chainmesh_desc, hop, 14);
 CM_ABI_FIELD(chainmesh_desc, flags, 15);
 
+CM_ABI_SIZE(chainmesh_offload, 16);
+CM_ABI_FIELD(chainmesh_offload, flags, 0);
+CM_ABI_FIELD(chainmesh_offload, gso_type, 1);
+CM_ABI_FIELD(chainmesh_offload, hdr_len, 2);
+CM_ABI_FIELD(chainmesh_offload, gso_size, 4);
+CM_ABI_FIELD(chainmesh_offload, csum_start, 6);
+CM_ABI_FIELD(chainmesh_offload, csum_offset, 8);
+CM_ABI_FIELD(chainmesh_offload, pad, 10);
+_Static_assert(CHAINMESH_FRAME_MAX_LEN <= CHAINMESH_FRAME_MAX_BUFS *
+	       (1024 /* CM_MIN_BUF_SIZE */ - CHAINMESH_HEADROOM),
+	       "a largest frame fits in the most buffers of the smallest size");
+
 /* Ring header: producer line, consumer line, want_kick line (see
  * include/chainmesh/ring.h for who writes which). */
 CM_ABI_SIZE(chainmesh_ring_hdr, 3 * CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_ring_hdr, head, 0);
 CM_ABI_FIELD(chainmesh_ring_hdr, prod_flags, 4);
-CM_ABI_FIELD(chainmesh_ring_hdr, pad0, 8);
+CM_ABI_FIELD(chainmesh_ring_hdr, reset_req, 8);
+CM_ABI_FIELD(chainmesh_ring_hdr, pad0, 12);
 CM_ABI_FIELD(chainmesh_ring_hdr, tail, CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_ring_hdr, cons_flags, CHAINMESH_CACHELINE + 4);
-CM_ABI_FIELD(chainmesh_ring_hdr, pad1, CHAINMESH_CACHELINE + 8);
+CM_ABI_FIELD(chainmesh_ring_hdr, reset_ack, CHAINMESH_CACHELINE + 8);
+CM_ABI_FIELD(chainmesh_ring_hdr, pad1, CHAINMESH_CACHELINE + 12);
 CM_ABI_FIELD(chainmesh_ring_hdr, want_kick, 2 * CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_ring_hdr, pad2, 2 * CHAINMESH_CACHELINE + 4);
 /* Return ring slots are __le64 buffer offsets. */

@@ -152,6 +152,7 @@ static inline unsigned long cm_jiffies(void)
 #define jiffies			cm_jiffies()
 #define msecs_to_jiffies(ms)	((unsigned long)(ms))
 #define time_after(a, b)	((long)((b) - (a)) < 0)
+#define time_after_eq(a, b)	((long)((a) - (b)) >= 0)
 #endif /* __KERNEL__ */
 
 /* Next set bit of a node set (bit n: node n), or 64. */

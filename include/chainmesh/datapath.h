@@ -40,6 +40,21 @@ static inline bool cm_node_alive(void *base, const struct cm_layout *l, u32 n)
 	       verdict != CHAINMESH_NODE_DOWN && verdict != CHAINMESH_NODE_BROKEN;
 }
 
+/*
+ * The host's verdict @v on node entry @e's life @epoch, and re-assertion
+ * of either where a peer forged it: the verdict before the epoch it is
+ * about (release), so that a node that reads its own epoch there reads
+ * the verdict on it (cm_dp_fenced()), never the last life's.
+ */
+static inline void cm_node_set_verdict(struct chainmesh_node *e, u32 v,
+				       u32 epoch)
+{
+	if (le32_to_cpu(READ_ONCE(e->host_state)) != v)
+		WRITE_ONCE(e->host_state, cpu_to_le32(v));
+	if (le32_to_cpu(READ_ONCE(e->verdict_epoch)) != epoch)
+		smp_store_release(&e->verdict_epoch, cpu_to_le32(epoch));
+}
+
 /* This node is on @chain, at place @hop, as its table @t says. */
 static inline bool cm_ftable_on_chain(const struct cm_ftable *t, u16 chain,
 				      u8 hop)
@@ -161,22 +176,19 @@ static inline void cm_ring_prod_restart(struct cm_ring_prod *p)
 	smp_store_release(&p->hdr->head, cpu_to_le32(tail));
 }
 
-/* Consumer: drop what is queued, unread; a head more than a ring ahead
- * (a broken producer) is left to cm_ring_cons_avail() to refuse. */
-static inline void cm_ring_cons_skip(struct cm_ring_cons *c)
+/* Consumer, at a new life or a fence: drop what is queued, unread, up
+ * to wherever the producer's head is, even more than a ring ahead of
+ * our tail (a burst's): an insane head left for cm_ring_cons_avail() to
+ * refuse would keep the ring dead, and the peer judged, until a pair
+ * reset. Our tail is published in any case (re-asserted). */
+static inline void cm_ring_cons_take_head(struct cm_ring_cons *c)
 {
-	u32 start = c->tail;
-	int i, n;
+	/* No slot is read: no barrier with the producer's [P1]. */
+	u32 head = le32_to_cpu(READ_ONCE(c->hdr->head));
 
-	/* What the cached head covers, then what the shared one adds. */
-	for (i = 0; i < 2; i++) {
-		n = cm_ring_cons_avail(c);
-		if (n <= 0)
-			break;
-		c->tail += n;
-	}
-	if (c->tail != start)
-		cm_ring_release(c);
+	c->tail = head;
+	c->head_cache = head;
+	cm_ring_release(c);
 }
 
 /* Consumer: forget the producer's head we cached; a producer's new life

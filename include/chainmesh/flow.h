@@ -249,6 +249,55 @@ static inline u16 cm_get_be16(const u8 *p)
 	return (u16)((p[0] << 8) | p[1]);
 }
 
+/* A 32-bit mixer (murmur3's finalizer). */
+static inline u32 cm_flow_mix(u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+static inline u32 cm_flow_end_hash(const __be32 *addr, __be16 port)
+{
+	u32 h = (__force u32)port, i;
+
+	for (i = 0; i < 4; i++)
+		h = cm_flow_mix(h ^ (__force u32)addr[i]);
+	return h;
+}
+
+/*
+ * cm_flow_hash_sym - a hash of a frame's flow that is the same for both
+ * directions (the two ends in a fixed order), and the same at every node:
+ * it picks the queue (lane) of a frame, so a connection's packets stay in
+ * order on one queue index at every hop, both ways. 0 for non-IP frames.
+ */
+static inline u32 cm_flow_hash_sym(const struct cm_flow_key *k)
+{
+	u32 a, b;
+
+	if (!k->family)
+		return 0;
+	a = cm_flow_end_hash(k->src, k->sport);
+	b = cm_flow_end_hash(k->dst, k->dport);
+	if (a > b) {
+		u32 t = a;
+
+		a = b;
+		b = t;
+	}
+	return cm_flow_mix(cm_flow_mix(a ^ k->proto) + b);
+}
+
+/* The lane of a flow in a mesh of @queues queues. */
+static inline u32 cm_flow_lane(const struct cm_flow_key *k, u32 queues)
+{
+	return queues > 1 ? cm_flow_hash_sym(k) % queues : 0;
+}
+
 /*
  * cm_flow_parse - extract the match key from an Ethernet frame
  *

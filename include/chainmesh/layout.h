@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * Region layout v2 (CHAINMESH_LAYOUT_VERSION, <linux/chainmesh_region.h>):
+ * Region layout v3 (CHAINMESH_LAYOUT_VERSION, <linux/chainmesh_region.h>):
  * a pure function of a few parameters. The host computes it to lay the
  * region out; every node recomputes it from the parameters in the header
  * and refuses a header that disagrees, so no offset a peer wrote is ever
@@ -18,6 +18,7 @@ struct cm_layout_params {
 	u32 buf_size;
 	u32 bufs_per_node;
 	u32 max_flows;
+	u32 queues;		/* lanes; 0 means 1 (callers from before v3) */
 };
 
 struct cm_layout {
@@ -68,6 +69,7 @@ struct cm_layout {
 #define CM_MIN_BUF_SIZE		1024
 #define CM_MAX_BUF_SIZE		65536
 #define CM_MAX_BUFS_PER_NODE	65536
+#define CM_DEF_QUEUES		1
 
 _Static_assert(CHAINMESH_PAGE_SIZE == 1 << 12 && CHAINMESH_MAX_NODES <= 64 &&
 	       (u64)CM_MAX_BUFS_PER_NODE * CM_MAX_BUF_SIZE <= 1ull << 32,
@@ -86,7 +88,7 @@ _Static_assert(CHAINMESH_PAGE_SIZE == 1 << 12 && CHAINMESH_MAX_NODES <= 64 &&
 
 /*
  * Each node's share of the largest layout the bounds above allow (its flow
- * table and counters, its 2 x 64 rings, its pool, a page of alignment per
+ * table and counters, its 2 x 64 rings per queue, its pool, a page of alignment per
  * section): 64 of them stay far below 2^63, so no sum or product in
  * cm_layout_compute() can overflow, whatever a header says.
  */
@@ -97,7 +99,7 @@ _Static_assert(CHAINMESH_PAGE_SIZE == 1 << 12 && CHAINMESH_MAX_NODES <= 64 &&
 	 sizeof(struct chainmesh_node_stats) +				\
 	 (u64)CHAINMESH_MAX_FLOWS * (sizeof(struct chainmesh_flow) +	\
 				     sizeof(struct chainmesh_flow_stats)) + \
-	 (u64)CHAINMESH_MAX_NODES * 2 *					\
+	 (u64)CHAINMESH_MAX_QUEUES * CHAINMESH_MAX_NODES * 2 *		\
 	 (sizeof(struct chainmesh_ring_hdr) + CHAINMESH_CACHELINE +	\
 	  (u64)CM_MAX_RING_SLOTS * sizeof(struct chainmesh_desc) +	\
 	  (u64)CM_MAX_BUFS_PER_NODE * sizeof(__le64)) +			\
@@ -160,6 +162,7 @@ static inline int cm_layout_compute(const struct cm_layout_params *p,
 {
 	const u64 pg = CHAINMESH_PAGE_SIZE;
 	u64 nn, off;
+	u32 q;
 
 	if (p->nodes < 2 || p->nodes > CHAINMESH_MAX_NODES)
 		return -EINVAL;
@@ -173,11 +176,16 @@ static inline int cm_layout_compute(const struct cm_layout_params *p,
 		return -EINVAL;
 	if (p->max_flows < 1 || p->max_flows > CHAINMESH_MAX_FLOWS)
 		return -EINVAL;
+	q = p->queues ? p->queues : 1;
+	/* Every lane a slice of the same size, at least one buffer. */
+	if (q > CHAINMESH_MAX_QUEUES || p->bufs_per_node % q)
+		return -EINVAL;
 
 	memset(l, 0, sizeof(*l));
 	l->p = *p;
-	l->ret_slots = cm_pow2_ceil(p->bufs_per_node);
-	nn = (u64)p->nodes * p->nodes;
+	l->p.queues = q;
+	l->ret_slots = cm_pow2_ceil(p->bufs_per_node / q);
+	nn = (u64)q * p->nodes * p->nodes;
 
 	off = sizeof(struct chainmesh_region_hdr);
 	l->node_table_off = off;
@@ -238,6 +246,7 @@ static inline void cm_layout_to_hdr(const struct cm_layout *l, u64 region_size,
 	h->bufs_per_node = cpu_to_le32(l->p.bufs_per_node);
 	h->max_flows = cpu_to_le32(l->p.max_flows);
 	h->mesh_id = cpu_to_le32(mesh_id);
+	h->queues = cpu_to_le32(l->p.queues);
 	h->node_table_off = cpu_to_le64(l->node_table_off);
 	h->ftables_off = cpu_to_le64(l->ftables_off);
 	h->ftable_stride = cpu_to_le64(l->ftable_stride);
@@ -279,6 +288,10 @@ static inline int cm_layout_from_hdr(const struct chainmesh_region_hdr *h,
 	p.buf_size = le32_to_cpu(READ_ONCE(h->buf_size));
 	p.bufs_per_node = le32_to_cpu(READ_ONCE(h->bufs_per_node));
 	p.max_flows = le32_to_cpu(READ_ONCE(h->max_flows));
+	/* 0 is "one" only to cm_layout_compute()'s callers, not in a header */
+	p.queues = le32_to_cpu(READ_ONCE(h->queues));
+	if (!p.queues)
+		return -EINVAL;
 	err = cm_layout_compute(&p, region_size, l);
 	if (err)
 		return err;
@@ -337,23 +350,76 @@ static inline struct chainmesh_flow_stats *cm_flow_stats(void *base,
 	return (struct chainmesh_flow_stats *)(cm_stats(base, l, n) + 1);
 }
 
+/* Ring (from -> to) of queue @q (< l->p.queues). */
+static inline void *cm_data_ring_q(void *base, const struct cm_layout *l,
+				   u32 from, u32 to, u32 q)
+{
+	return (u8 *)base + l->rings_off +
+	       (((u64)q * l->p.nodes + from) * l->p.nodes + to) * l->ring_stride;
+}
+
+static inline void *cm_ret_ring_q(void *base, const struct cm_layout *l,
+				  u32 from, u32 to, u32 q)
+{
+	return (u8 *)base + l->rets_off +
+	       (((u64)q * l->p.nodes + from) * l->p.nodes + to) * l->ret_stride;
+}
+
+/* Queue 0's, or a lane layout's own (cm_layout_lane()). */
 static inline void *cm_data_ring(void *base, const struct cm_layout *l,
 				 u32 from, u32 to)
 {
-	return (u8 *)base + l->rings_off +
-	       ((u64)from * l->p.nodes + to) * l->ring_stride;
+	return cm_data_ring_q(base, l, from, to, 0);
 }
 
 static inline void *cm_ret_ring(void *base, const struct cm_layout *l,
 				u32 from, u32 to)
 {
-	return (u8 *)base + l->rets_off +
-	       ((u64)from * l->p.nodes + to) * l->ret_stride;
+	return cm_ret_ring_q(base, l, from, to, 0);
+}
+
+/* Buffers in each node's slice of one lane. */
+static inline u32 cm_lane_bufs(const struct cm_layout *l)
+{
+	return l->p.bufs_per_node / l->p.queues;
+}
+
+/*
+ * cm_layout_lane - lane @q (< l->p.queues) of a mesh, as a one-queue
+ * layout: its rings are queue q's, each node's pool is slice q of the
+ * node's pool (cm_lane_bufs() buffers), and @lq->size ends with the last
+ * node's slice, so that cm_buf_check() on @lq accepts exactly the buffers
+ * of lane q. Everything else (node table, flow tables, stats) is the
+ * mesh's. A node runs one struct cm_dp per lane over these; with one
+ * queue, lane 0 is the layout itself.
+ */
+static inline void cm_layout_lane(const struct cm_layout *l, u32 q,
+				  struct cm_layout *lq)
+{
+	u64 nn = (u64)l->p.nodes * l->p.nodes;
+	u32 b = cm_lane_bufs(l);
+
+	*lq = *l;
+	lq->p.queues = 1;
+	lq->p.bufs_per_node = b;
+	lq->rings_off = l->rings_off + q * nn * l->ring_stride;
+	lq->rets_off = l->rets_off + q * nn * l->ret_stride;
+	/* pool_stride (and so pool_recip) stays the node's: cm_buf_check()'s
+	 * floor((rel >> 12) / d) is floor(rel / pool_stride) for any rel */
+	lq->pools_off = l->pools_off + (u64)q * b * l->p.buf_size;
+	lq->size = lq->pools_off + (u64)(l->p.nodes - 1) * l->pool_stride +
+		   (u64)b * l->p.buf_size;
 }
 
 static inline u64 cm_buf_addr(const struct cm_layout *l, u32 owner, u32 idx)
 {
 	return l->pools_off + owner * l->pool_stride + (u64)idx * l->p.buf_size;
+}
+
+/* The lane of buffer @idx (< bufs_per_node) of a mesh's layout. */
+static inline u32 cm_buf_lane(const struct cm_layout *l, u32 idx)
+{
+	return idx / cm_lane_bufs(l);
 }
 
 /* Reasons a peer-written value is refused, counted per reason. */
@@ -366,6 +432,12 @@ enum cm_bad {
 	CM_BAD_INDEX,		/* ring index moved backwards or past a full ring */
 	CM_BAD_CHAIN,		/* chain context names no chain of this node */
 	CM_BAD_RETURN,		/* returned buffer was not in flight */
+	CM_BAD_FRAME_LEN,	/* a frame of more buffers or bytes than allowed */
+	CM_BAD_FRAME_LOOP,	/* a frame names one buffer twice */
+	CM_BAD_FRAME_OWNER,	/* a frame's buffers have different owners */
+	CM_BAD_FRAME_CUT,	/* a frame's chain runs past the producer's head */
+	CM_BAD_OFFLOAD,		/* bad flags or offload header, or an offload
+				 * this node did not announce */
 	__CM_BAD_MAX
 };
 

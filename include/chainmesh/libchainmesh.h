@@ -46,6 +46,11 @@ struct cml_node;
 					   * layout (whoever lays the region
 					   * out itself: chainmesh-mesh) */
 #define CML_F_QUIET		(1u << 2) /* no log lines on stderr */
+#define CML_F_BUSY_POLL		(1u << 3) /* the program polls without
+					   * sleeping: producers skip the
+					   * doorbell decision's barrier
+					   * (ring.h [K3]); cml_wait() then
+					   * polls on 1 ms before it sleeps */
 
 #define CML_NEVER	(~0u)
 
@@ -196,7 +201,10 @@ void cml_flush(struct cml_node *n);
  * arrived meanwhile (the kick suppression's double check, ring.h [K2]).
  * Without a tick thread it sleeps no longer than until the next tick;
  * attached through the PCI device (no doorbell reaches us) at most 1 ms,
- * without arming.
+ * without arming. With CML_F_BUSY_POLL, the first cml_wait() after frames
+ * came arms and returns 1 at once, and so do those of the next
+ * millisecond (CHAINMESH_POLL_GRACE_US: producers that saw the node busy
+ * polling rang no doorbell); then it sleeps as above.
  * Return: 1 when there is work (a doorbell rang, or entries came before
  * it could sleep), 0 when it timed out.
  */
@@ -204,7 +212,8 @@ int cml_wait(struct cml_node *n, int timeout_ms);
 
 /* The doorbell eventfd, for a program's own poll(2)/epoll (POLLIN: read
  * 8 bytes, then cml_rx_burst()); arm first: cml_arm() returns true when
- * there is work already. -1 when attached through the PCI device. */
+ * there is work already (or, with CML_F_BUSY_POLL, within the grace after
+ * busy polling: poll again). -1 when attached through the PCI device. */
 int cml_fd(const struct cml_node *n);
 bool cml_arm(struct cml_node *n);
 
@@ -217,6 +226,30 @@ bool cml_peer_up(const struct cml_node *n, uint32_t peer);
 /* The region (for chainmesh-mesh and tests): base, and its size. */
 void *cml_region(const struct cml_node *n, uint64_t *size);
 void cml_get_stats(const struct cml_node *n, struct cml_stats *s);
+
+/*
+ * The node's carrier, as a kernel node's: joined, its state UP, and the
+ * host has not called it down or broken (fenced).
+ */
+bool cml_link_up(const struct cml_node *n);
+
+/* A received buffer whole (for a program that wraps it, as a DPDK mbuf's
+ * external buffer): it starts at region offset cml_buf::offset and is
+ * this many bytes long (headroom and the largest frame). */
+uint32_t cml_buf_room(const struct cml_node *n);
+/* The most buffers the node can hold at once: every pool's. */
+uint32_t cml_bufs_max(const struct cml_node *n);
+
+/*
+ * Every counter of the node's datapath, named as `ethtool -S` names a
+ * kernel node's (include/chainmesh/stat_names.h): cml_xstat_names() fills
+ * up to @max names, cml_xstats() up to @max values in the same order.
+ * Return: how many there are (more than @max: call again with room).
+ */
+#define CML_XSTAT_NAME_LEN	32
+int cml_xstat_names(const struct cml_node *n,
+		    char (*names)[CML_XSTAT_NAME_LEN], unsigned int max);
+int cml_xstats(const struct cml_node *n, uint64_t *values, unsigned int max);
 
 #ifdef __cplusplus
 }

@@ -17,7 +17,8 @@
  * judged it broken or the host's verdict is BROKEN: NAPI reads nothing
  * from its data ring (its return ring still, which carries only our own
  * buffers, each checked against its in-flight byte) until it is alive
- * again with a new epoch or a cleared verdict. See
+ * again with a new epoch or a cleared verdict, or its judgment expired
+ * (CM_JUDGE_MIN_MS). See
  * Documentation/architecture.rst, "Lifecycle" and "Broken peers".
  */
 #ifndef _CHAINMESH_PEERS_H
@@ -53,14 +54,34 @@ _Static_assert(sizeof(struct chainmesh_node) == CHAINMESH_CACHELINE &&
 static inline bool cm_bad_blames(enum cm_bad why)
 {
 	return why == CM_BAD_ADDR || why == CM_BAD_ALIGN ||
-	       why == CM_BAD_OWNER || why == CM_BAD_LEN || why == CM_BAD_INDEX;
+	       why == CM_BAD_OWNER || why == CM_BAD_LEN || why == CM_BAD_INDEX ||
+	       why == CM_BAD_FRAME_LEN || why == CM_BAD_FRAME_LOOP ||
+	       why == CM_BAD_FRAME_OWNER || why == CM_BAD_FRAME_CUT ||
+	       why == CM_BAD_OFFLOAD;
 }
+
+/*
+ * A judgment expires: in a shared region any peer can write into any
+ * ring, so the blamed producer may have been framed, and a node must not
+ * stay cut from an honest one for good. The first judgment lasts
+ * CM_JUDGE_MIN_MS; each one that follows within CM_JUDGE_FORGET_MS of
+ * the last one's end lasts twice the last, up to CM_JUDGE_MAX_MS: a peer
+ * that keeps misbehaving is cut CM_JUDGE_MAX_MS at a time, then judged
+ * again within bad_window_ms of its next bad input. The maximum bounds
+ * how long an honest node framed by a burst stays cut after the burst
+ * (Documentation/datapath.rst, "Recovery").
+ */
+#define CM_JUDGE_MIN_MS		500
+#define CM_JUDGE_MAX_MS		4000
+#define CM_JUDGE_FORGET_MS	10000
 
 /* NAPI's count of one peer's bad input within the current window. */
 struct cm_peer_judge {
 	unsigned long since;		/* jiffies: the window's start */
 	u32 bad;			/* blaming bad input since then */
 	u32 epoch;			/* the peer's epoch when judged */
+	u32 cut_ms;			/* how long the last judgment lasts */
+	unsigned long until;		/* jiffies: when it ends; the tick reads */
 };
 
 struct cm_peers {
@@ -127,11 +148,13 @@ static inline bool cm_peers_tick(struct cm_peers *ps, void *base,
 		/* Pairs with the release of a new life's epoch: the rings it
 		 * reset are visible before we let NAPI resync with them. */
 		epoch = le32_to_cpu(smp_load_acquire(&e->epoch));
-		/* A new life is not judged by the last one's input. */
+		/* A new life is not judged by the last one's input, and a
+		 * judgment expires (CM_JUDGE_MIN_MS). */
 		if (test_bit(p, ps->judged)) {
-			/* NAPI wrote the judged epoch before the bit. */
+			/* NAPI wrote the judged epoch and end before the bit. */
 			smp_rmb();
-			if (epoch != READ_ONCE(ps->judge[p].epoch)) {
+			if (epoch != READ_ONCE(ps->judge[p].epoch) ||
+			    time_after(jiffies, READ_ONCE(ps->judge[p].until))) {
 				clear_bit(p, ps->judged);
 				ps->hold[p] = CM_BLAME_HOLD;
 			}
@@ -199,6 +222,15 @@ static inline bool cm_peers_bad(struct cm_peers *ps, void *base,
 	if (j->bad < limit)
 		return false;
 	j->bad = 0;
+	/* Back-off: twice the last judgment's length if that one ended
+	 * less than CM_JUDGE_FORGET_MS ago. */
+	if (j->cut_ms && !time_after(now, j->until +
+				     msecs_to_jiffies(CM_JUDGE_FORGET_MS)))
+		j->cut_ms = j->cut_ms * 2 > CM_JUDGE_MAX_MS ? CM_JUDGE_MAX_MS :
+			    j->cut_ms * 2;
+	else
+		j->cut_ms = CM_JUDGE_MIN_MS;
+	WRITE_ONCE(j->until, now + msecs_to_jiffies(j->cut_ms));
 	WRITE_ONCE(j->epoch,
 		   le32_to_cpu(READ_ONCE(cm_node(base, l, peer)->epoch)));
 	WRITE_ONCE(ps->broken[peer], ps->broken[peer] + 1);

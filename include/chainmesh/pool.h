@@ -122,6 +122,13 @@ static inline bool cm_pool_peek(const struct cm_pool *pool, u32 *idx)
 	return true;
 }
 
+/* Transmit path: the @nth next free buffer (@nth < cm_pool_avail()), for
+ * a frame of several buffers, taken in order with cm_pool_take_to(). */
+static inline u32 cm_pool_peek_nth(const struct cm_pool *pool, u32 nth)
+{
+	return pool->free[(pool->tail + nth) & pool->mask];
+}
+
 static inline void __cm_pool_take(struct cm_pool *pool, u32 idx, u8 hop)
 {
 	/* Published by the release below, with the buffer. */

@@ -25,6 +25,22 @@
  * Either the producer sees want_kick set and rings, or the consumer sees
  * the new head and polls: no wakeup is lost.
  *
+ * A consumer that busy polls for good says so (want_kick POLLING): then
+ * the producer's kick decision is one plain load, no barrier, as in
+ * rings that only ever poll (DPDK's rte_ring, memif in polling mode):
+ *
+ *  [K3] producer: store head [P1]; load want_kick == POLLING -> done
+ *       consumer leaving POLLING: [K2] (want_kick = WANTED; smp_mb();
+ *       load head), then it polls on for CHAINMESH_POLL_GRACE_US before
+ *       it sleeps
+ *
+ * A producer that read POLLING had stored its head before (program
+ * order; its store may wait in a store buffer, which is why it could miss
+ * the consumer's WANTED without [K1]'s barrier). The grace is the bound
+ * on that wait this relies on: store buffers drain in well under a
+ * microsecond, and a producer that is descheduled drains its own at the
+ * context switch; the consumer polling on for a millisecond sees the head.
+ *
  * Space notification, the same pair the other way round, for a producer
  * that stops while a ring is full of buffers whose return will not wake
  * it (other nodes' buffers it passed on):
@@ -156,6 +172,24 @@ static inline int cm_ring_prod_space(struct cm_ring_prod *p)
 }
 
 /*
+ * cm_ring_prod_space_for - cm_ring_prod_space() for @n slots at once (a
+ * frame of several buffers): the shared tail is read again when the
+ * cached one leaves fewer than @n free, not only when it leaves none.
+ */
+static inline int cm_ring_prod_space_for(struct cm_ring_prod *p, u32 n)
+{
+	int space = cm_ring_prod_space(p);
+
+	if (space < 0 || (u32)space >= n)
+		return space;
+	/* [P2] as above. */
+	p->tail_cache = le32_to_cpu(smp_load_acquire(&p->hdr->tail));
+	if (unlikely(p->head - p->tail_cache > p->mask + 1))
+		return -EPROTO;
+	return (int)(p->mask + 1 - (p->head - p->tail_cache));
+}
+
+/*
  * A data slot as two little-endian words, moved with two stores and two
  * loads instead of one access per field: @meta holds data_off, len, chain,
  * hop and flags from its low bits up, which is struct chainmesh_desc from
@@ -251,9 +285,15 @@ static inline bool cm_ring_publish(struct cm_ring_prod *p)
 	/* [P1] pairs with [C1]: slots are written before head moves. */
 	smp_store_release(&p->hdr->head, cpu_to_le32(p->head));
 	p->published = p->head;
+	/* [K3]: a consumer that busy polls wants no doorbell, and no
+	 * barrier to decide that. */
+	if (READ_ONCE(p->hdr->want_kick) ==
+	    cpu_to_le32(CHAINMESH_KICK_POLLING))
+		return false;
 	/* [K1] pairs with [K2]: head store before want_kick load. */
 	smp_mb();
-	return READ_ONCE(p->hdr->want_kick) != 0;
+	return READ_ONCE(p->hdr->want_kick) ==
+	       cpu_to_le32(CHAINMESH_KICK_WANTED);
 }
 
 /*
@@ -394,7 +434,7 @@ static inline bool cm_ring_want_kick(struct cm_ring_cons *c)
 {
 	u32 n;
 
-	WRITE_ONCE(c->hdr->want_kick, cpu_to_le32(1));
+	WRITE_ONCE(c->hdr->want_kick, cpu_to_le32(CHAINMESH_KICK_WANTED));
 	/* [K2] pairs with [K1]: want_kick store before head load. */
 	smp_mb();
 	n = le32_to_cpu(READ_ONCE(c->hdr->head)) - c->tail;
@@ -404,7 +444,14 @@ static inline bool cm_ring_want_kick(struct cm_ring_cons *c)
 /* Polling: the producer need not ring. */
 static inline void cm_ring_no_kick(struct cm_ring_cons *c)
 {
-	WRITE_ONCE(c->hdr->want_kick, 0);
+	WRITE_ONCE(c->hdr->want_kick, cpu_to_le32(CHAINMESH_KICK_NONE));
+}
+
+/* Busy polling for good ([K3]): the producer need not even decide. Leave
+ * it through cm_ring_want_kick() and CHAINMESH_POLL_GRACE_US of polling. */
+static inline void cm_ring_busy_poll(struct cm_ring_cons *c)
+{
+	WRITE_ONCE(c->hdr->want_kick, cpu_to_le32(CHAINMESH_KICK_POLLING));
 }
 
 #endif /* _CHAINMESH_RING_H */

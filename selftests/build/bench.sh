@@ -16,12 +16,13 @@ cleanup() { rm -rf "$out"; }
 trap cleanup EXIT
 
 
-echo "1..9"
+echo "1..11"
 check "make -C bench builds ring_bench (DPDK), hop_bench and flowlog_bench" \
 	bash -c "make -s -C bench && test -x bench/ring_bench -a -x bench/hop_bench -a -x bench/flowlog_bench"
 check "bench/run.sh RUNS=1 CHAIN=0 exits 0" \
 	bash -c "cd bench && RESULTS='$out' RUNS=1 RING_ITEMS=262144 CHAIN=0 \
-		 TRAFFIC_RUNS=1 TRAFFIC_MS=200 FLOWLOG_RUNS=1 FLOWLOG_SECS=0.1 ./run.sh"
+		 TRAFFIC_RUNS=1 TRAFFIC_MS=200 MEMIF_RUNS=1 MEMIF_SECS=2 \
+		 MEMIF_WARMUP=1 FLOWLOG_RUNS=1 FLOWLOG_SECS=0.1 ./run.sh"
 # ring.csv: batch,items,runs,slots,cm_mitems_s,cm_ns_item,dpdk_mitems_s,...
 check "ring.csv: batches 1 8 32 256, both rings moved items" \
 	bash -c "awk -F, 'NR > 1 && \$5 > 0 && \$7 > 0 { b = b \" \" \$1 }
@@ -47,4 +48,23 @@ check "ring.png, flows.png, flowlog.png and performance.rst.inc written" \
 		 grep -q 'list-table' '$out/performance.rst.inc' &&
 		 grep -q 'Lookups while the table changes' '$out/performance.rst.inc' &&
 		 grep -q 'Single-flow changes' '$out/performance.rst.inc'"
+# memif_rows SYSTEM: memif.csv has a rate > 0 for 1 and 2 hops of SYSTEM.
+memif_rows()
+{
+	awk -F, -v s="$1" '$1 == s && $4 > 0 { h[$2] = 1 }
+			   END { exit !(h[1] && h[2]) }' "$out/memif.csv"
+}
+
+memif_ok()
+{
+	memif_rows chainmesh || return 1
+	command -v dpdk-testpmd >/dev/null || return 0
+	memif_rows memif && grep -q 'chainmesh / memif, 2 hop' "$out/memif.txt"
+}
+
+check "memif.csv: 1 and 2 hops of libchainmesh forwarders and of testpmd over memif moved frames; ratios" \
+	memif_ok
+check "memif.txt: instructions per frame of a libchainmesh hop and of the kernel loop" \
+	bash -c "grep -q 'instructions per frame, libchainmesh forwarding hop' '$out/memif.txt' &&
+		 grep -q 'instructions per frame, kernel-loop hop' '$out/memif.txt'"
 exit $cm_check_fail

@@ -10,6 +10,7 @@
 # - -V prints dkms.conf's version; options abbreviate (-js, --json);
 # - -batch splits words as sh(1) does ('...', "...", backslash, '#');
 #   -force goes on after a failing line and still exits non-zero;
+# - -n NETNS only with 'mesh show' (exit 1 otherwise), a missing one exit 2;
 # - the JSON writer (tools/cli/json.c) gives what python3's json module
 #   parses, in both layouts, whatever bytes a string holds: control
 #   characters escaped, invalid UTF-8 replaced by U+FFFD.
@@ -21,8 +22,10 @@ set -e
 cd "$(dirname "$0")/../.."
 
 tmp=$(mktemp -d /tmp/cm-cli.XXXXXX)
-cleanup() { rm -rf "$tmp"; }
+ns=cm-cli-$$
+cleanup() { rm -rf "$tmp"; ip netns del "$ns" 2>/dev/null || true; }
 trap cleanup EXIT
+ip netns add "$ns"
 
 make -s -C tools chainmesh >/dev/null
 cm=$PWD/tools/chainmesh
@@ -48,7 +51,7 @@ batch_says()
 	status 1 "$cm" -batch "$tmp/batch" && grep -qF -- "$text" "$tmp/err"
 }
 
-echo "1..17"
+echo "1..21"
 check "unknown object: exit 1" status 1 "$cm" nosuchobject
 check "bad number: exit 1" status 1 "$cm" flow add xx chain 1
 check "unknown option: exit 1" status 1 "$cm" -Q mesh show
@@ -82,6 +85,20 @@ check "batch -force reports every failure and exits with the last one's status" 
 		 grep -q 'line 2: chain:' '$tmp/e' &&
 		 grep -q 'line 3: generic netlink family' '$tmp/e'"
 check "-force without -batch: exit 1" status 1 "$cm" -force mesh show
+# -n: the family is in the initial namespace; only 'mesh show' names an
+# interface that may live in another one.
+check "-n NETNS with another command than 'mesh show': exit 1, says so" \
+	bash -c "{ '$cm' -n '$ns' flow show 2> '$tmp/e'; [ \$? = 1 ]; } &&
+		 grep -q \"goes with 'mesh show' only\" '$tmp/e' &&
+		 { '$cm' -n '$ns' mesh qemu-args m node 1 2> '$tmp/e'; [ \$? = 1 ]; } &&
+		 grep -q \"goes with 'mesh show' only\" '$tmp/e'"
+check "-n NETNS with -batch: exit 1" status 1 "$cm" -n "$ns" -batch /dev/null
+check "-n NETNS mesh show: accepted, on to the family (no module: exit 2)" \
+	bash -c "{ '$cm' -n '$ns' mesh show 2> '$tmp/e'; [ \$? = 2 ]; } &&
+		 grep -q \"family 'chainmesh' not found\" '$tmp/e'"
+check "-n with a namespace that does not exist: exit 2" \
+	bash -c "{ '$cm' -n cm-no-such-ns mesh show 2> '$tmp/e'; [ \$? = 2 ]; } &&
+		 grep -q 'cannot open network namespace \"cm-no-such-ns\"' '$tmp/e'"
 
 # The JSON writer against python3's parser.
 cat > "$tmp/jt.c" <<'C'

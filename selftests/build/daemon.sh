@@ -20,18 +20,7 @@ set -e
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 cd "$(dirname "$0")/../.."
 
-tmp=$(mktemp -d /tmp/cm-daemon.XXXXXX)
-pids=()
-cleanup()
-{
-	local p
-
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+cm_scratch daemon
 
 make -s -C tools chainmesh-ivshmemd >/dev/null
 d=$PWD/tools/chainmesh-ivshmemd

@@ -70,7 +70,7 @@ same() { diff -u "$1" "$2" >&2; }
 
 echo "1..6"
 check "the parser finds the commands and options of the help" \
-	bash -c "[ \$(grep -c ' ' '$tmp/help.cmds') -ge 12 ] && grep -qx 'flow set' '$tmp/help.cmds' &&
+	bash -c "[ \$(grep -c ' ' '$tmp/help.cmds') -ge 12 ] && grep -qx 'flow set' '$tmp/help.cmds' && grep -qx 'mesh libvirt-xml' '$tmp/help.cmds' &&
 		 grep -qx 'monitor' '$tmp/help.cmds' && grep -qx -- -netns '$tmp/help.cmds' &&
 		 [ \$(wc -l < '$tmp/help.cmds') -ge 26 ]"
 check "chainmesh(8) has every command and option of 'chainmesh help', and no other" \

@@ -32,25 +32,7 @@ set -e
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 cd "$(dirname "$0")/../.."
 
-tmp=$(mktemp -d /tmp/cm-userspace.XXXXXX)
-pids=()
-cleanup()
-{
-	local p
-
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	if [ -n "$CM_KEEP" ]; then
-		echo "# logs kept in $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
+cm_scratch userspace
 
 CC=${CC:-cc}
 dest=$tmp/dest
@@ -172,7 +154,7 @@ same_offsets()
 	[ -n "$a" ] && [ "$a" = "$b" ]
 }
 
-echo "1..16"
+echo "1..20"
 
 check "make install DESTDIR=... PREFIX=/usr: libchainmesh, header, .pc" \
 	make -s install-lib DESTDIR="$dest" PREFIX=/usr
@@ -223,6 +205,73 @@ check "again with the chain context given by the sender (cml_send() with chain 1
 	ctx_chain
 check "chain 2's next hop (node 4) never joined: node 1's frames dropped and counted, no buffer lost" \
 	dead_hop
+
+# dpdk-testpmd with net_chainmesh (drivers/dpdk) as node 2: io forwarding,
+# one port looped onto itself, --no-huge.
+PMD=drivers/dpdk/librte_net_chainmesh.so
+# shellcheck source=scripts/dpdk-plugin.sh
+. scripts/dpdk-plugin.sh
+pmd_skip=
+if ! command -v dpdk-testpmd >/dev/null 2>&1; then
+	pmd_skip=" # SKIP no dpdk-testpmd (dpdk-dev)"
+else
+	[ -e "$PMD" ] || make -s -C drivers/dpdk >/dev/null 2>&1 || true
+	[ -e "$PMD" ] || pmd_skip=" # SKIP no $PMD (libdpdk-dev, scripts/dpdk-sdk.sh)"
+	[ -n "$pmd_skip" ] || cm_pmd_trusted
+fi
+
+testpmd_chain()
+{
+	local tp s i
+
+	[ -z "$pmd_skip" ] || return 0
+	# the daemon hands out the lowest free id: node 1, then testpmd
+	node "$tmp/p.1" source --count 20000 --wait 2,3 --duration 60 || return 1
+	s=$last
+	timeout -k 5 120 stdbuf -oL dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci \
+		--file-prefix="cmus$$" -d "$PMD" \
+		--vdev="net_chainmesh0,socket=$sock,node=2" -- \
+		--forward-mode=io --port-topology=loop -a \
+		--total-num-mbufs=2048 >"$tmp/testpmd.log" 2>&1 < <(sleep 130) &
+	tp=$!
+	pids+=("$tp")
+	for i in $(seq 100); do
+		grep -q "is node 2 of" "$tmp/testpmd.log" && break
+		[ "$i" -lt 100 ] || return 1
+		sleep 0.1
+	done
+	node "$tmp/p.3" sink --count 20000 --owner 1 --duration 60 || return 1
+	wait "$s" && wait "$last" || return 1
+	# SIGINT (stdin is held open: at EOF testpmd would quit at once):
+	# testpmd stops forwarding, prints its statistics, closes the port
+	# (the node leaves)
+	kill -INT "$tp" && wait "$tp"
+}
+
+# testpmd's "Forward statistics for port 0" and "NIC statistics" lines.
+testpmd_stats()
+{
+	[ -z "$pmd_skip" ] || return 0
+	grep -Eq 'RX-packets: 20000 +RX-dropped: 0' "$tmp/testpmd.log" &&
+		grep -Eq 'TX-packets: 20000 +TX-dropped: 0' "$tmp/testpmd.log"
+}
+
+check "dpdk-testpmd -d librte_net_chainmesh.so as node 2 of chain 1: 20000 frames delivered$pmd_skip" \
+	testpmd_chain
+testpmd_hop_ok()
+{
+	[ -z "$pmd_skip" ] || return 0
+	expect "$tmp/p.1" tx=20000 tx_drops=0 pool_free=512 &&
+	expect "$tmp/p.3" rx=20000 bad=0 order_errors=0 payload_errors=0 \
+		owner_errors=0 pool_free=512
+}
+
+check "testpmd's hop: in order, intact, node 1's buffers (zero copy), every buffer home$pmd_skip" \
+	testpmd_hop_ok
+check "testpmd's port statistics: 20000 received, 20000 sent, none dropped$pmd_skip" \
+	testpmd_stats
+check "testpmd quit: node 2 left (absent), not judged down$pmd_skip" \
+	eval "[ -n '$pmd_skip' ] || ! grep -q 'node 2 down' '$tmp/mesh.log'"
 
 chaos()
 {

@@ -15,12 +15,16 @@
 
 static void check_layout(const struct cm_layout *l, u64 bar)
 {
-	u64 nn = (u64)l->p.nodes * l->p.nodes;
-	u32 n = l->p.nodes - 1;
+	u64 nn = (u64)l->p.queues * l->p.nodes * l->p.nodes;
+	u32 n = l->p.nodes - 1, q = l->p.queues - 1;
+	struct cm_layout lq;
+	u32 owner, idx;
 
 	FZ_ASSERT(l->size <= bar);
 	FZ_ASSERT(l->p.nodes >= 2 && l->p.nodes <= CHAINMESH_MAX_NODES);
-	FZ_ASSERT(l->ret_slots >= l->p.bufs_per_node);
+	FZ_ASSERT(l->p.queues >= 1 && l->p.queues <= CHAINMESH_MAX_QUEUES);
+	FZ_ASSERT(l->p.bufs_per_node % l->p.queues == 0);
+	FZ_ASSERT(l->ret_slots >= cm_lane_bufs(l));
 	FZ_ASSERT(l->node_table_off >= sizeof(struct chainmesh_region_hdr));
 	FZ_ASSERT(l->node_table_off + CHAINMESH_MAX_NODES *
 		  sizeof(struct chainmesh_node) <= l->ftables_off);
@@ -43,9 +47,19 @@ static void check_layout(const struct cm_layout *l, u64 bar)
 	FZ_ASSERT(OFF(cm_ftable(BASE, l, n)) + cm_ftable_bytes(l->p.max_flows) <= l->size);
 	FZ_ASSERT(OFF(cm_flow_stats(BASE, l, n) + l->p.max_flows) <= l->stats_off +
 		  l->p.nodes * l->stats_stride);
-	FZ_ASSERT(OFF(cm_ret_ring(BASE, l, n, n)) + l->ret_stride <= l->size);
+	FZ_ASSERT(OFF(cm_ret_ring_q(BASE, l, n, n, q)) + l->ret_stride <= l->pools_off);
+	FZ_ASSERT(OFF(cm_data_ring_q(BASE, l, n, n, q)) + l->ring_stride <= l->rets_off);
 	FZ_ASSERT(OFF(cm_node(BASE, l, CHAINMESH_MAX_NODES - 1) + 1) <= l->ftables_off);
 	FZ_ASSERT(cm_buf_addr(l, n, l->p.bufs_per_node - 1) + l->p.buf_size <= l->size);
+
+	/* The last lane: its last buffer is its own, inside the region. */
+	cm_layout_lane(l, q, &lq);
+	FZ_ASSERT(lq.size <= l->size);
+	FZ_ASSERT(cm_buf_check(&lq, cm_buf_addr(&lq, n, lq.p.bufs_per_node - 1),
+			       &owner, &idx) == CM_BAD_NONE);
+	FZ_ASSERT(owner == n && idx == lq.p.bufs_per_node - 1);
+	FZ_ASSERT(cm_buf_addr(l, n, q * lq.p.bufs_per_node + idx) ==
+		  cm_buf_addr(&lq, n, idx));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -67,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.buf_size = 1u << (fz_u8(&f) % 18),
 			.bufs_per_node = fz_u16(&f),
 			.max_flows = fz_u16(&f),
+			.queues = fz_u8(&f) % (CHAINMESH_MAX_QUEUES + 2),
 		};
 
 		if (cm_layout_compute(&p, bar, &l2))

@@ -935,6 +935,116 @@ TEST(lookup_index_many_masks)
 	cm_ftable_free(t);
 }
 
+/* The longest run of used slots of @t's index: no lookup probes more. */
+static u32 longest_run(const struct cm_ftable *t)
+{
+	u32 nslots = 1u << t->ix.shift, i, run = 0, best = 0;
+
+	/* twice round, for a run that wraps */
+	for (i = 0; i < 2 * nslots; i++) {
+		if (t->ix.slots[i & (nslots - 1)].ent == CM_FIDX_NONE)
+			run = 0;
+		else if (++run > best)
+			best = run;
+	}
+	return best < nslots ? best : nslots;
+}
+
+/*
+ * @n flows, one mask (UDP to an IPv4 /32), whose values all hash home to
+ * slot 0 of a table of @n under the multipliers @mul: what an attacker
+ * who knew a node's key could write into its table.
+ */
+static void craft_colliding(const u64 *mul, struct chainmesh_flow *fl, u32 n)
+{
+	u32 shift = cm_fidx_shift(n), k = 0, c, v[CM_FIDX_WORDS];
+	u32 m[CM_FIDX_WORDS];
+
+	for (c = 1; k < n; c++) {
+		flow(&fl[k], k, 1, 0);
+		fl[k].family = 4;
+		fl[k].ip_proto = 17;
+		fl[k].dst[0] = htonl(0x0a000000u + c);
+		cm_prefix_mask(32, fl[k].dst_mask);
+		cm_fidx_flow(&fl[k], v, m);
+		if (cm_fidx_hash(mul, v, m, 0) >> (32 - shift) == 0)
+			k++;
+	}
+}
+
+/* Lookups of every other crafted value, and of as many values no flow
+ * has, agree with the reference; the number that matched. */
+static u32 check_crafted(struct __cm_meta *_metadata,
+			 const struct cm_ftable *t)
+{
+	struct cm_flow_key k;
+	u32 i, hits = 0;
+	const struct chainmesh_flow *got;
+
+	for (i = 0; i < t->nflows; i++) {
+		key4(&k, 17, "10.9.9.9", "10.0.0.1", 1000, 2000, 0);
+		/* odd keys: an address no crafted flow has (they are 10/8) */
+		k.dst[0] = i & 1 ? htonl(0x0b000000u + i) : t->flows[i].dst[0];
+		got = cm_flow_lookup(t, &k);
+		ASSERT_TRUE(got == ref_lookup(t, &k))
+			TH_LOG("key %u", i);
+		hits += !!got;
+	}
+	return hits;
+}
+
+/*
+ * A table whose entries collide as much as an attacker can make them.
+ * The index hash is keyed per table (cm_ftable_init()), and the peer that
+ * writes a node's table does not know the node's key: the most it can do
+ * is pick entries that all collide under some other key. Indexed with the
+ * node's own key they spread as any others do: the build stays within a
+ * few probes per entry and no lookup probes more than a short run.
+ * Entries that do collide under the node's key (an attacker that knew
+ * it) exhaust the build's budget, CM_FIDX_PROBES(n), rather than taking
+ * quadratic time; the table is then left unindexed and lookups scan it,
+ * as flow.h documents: still correct, at most nflows matches each.
+ */
+TEST(lookup_index_colliding)
+{
+	struct cm_ftable *a = cm_ftable_alloc(NMAX), *b = cm_ftable_alloc(NMAX);
+	static struct chainmesh_flow fl[NMAX];
+	u32 run, hits;
+
+	ASSERT_NOT_NULL(a);
+	ASSERT_NOT_NULL(b);
+	/* All home to slot 0 under a's key... */
+	craft_colliding(a->ix.mul, fl, NMAX);
+
+	/* ...indexed by a node with its own key (b): spread as usual. */
+	memcpy(b->flows, fl, sizeof(fl));
+	b->nflows = NMAX;
+	ASSERT_EQ(0, cm_ftable_index(b));
+	EXPECT_TRUE(b->ix.owner == b);
+	EXPECT_EQ(1, b->ix.ngroups);
+	run = longest_run(b);
+	TH_LOG("other key: %u probes to build %u entries, longest run %u of %u slots",
+	       b->ix.probes, NMAX, run, 1u << b->ix.shift);
+	EXPECT_LE(b->ix.probes, 4 * NMAX);
+	EXPECT_LE(run, 64);
+	hits = check_crafted(_metadata, b);
+	EXPECT_EQ(NMAX / 2, hits);
+
+	/* Under the key they were made for: refused within the budget,
+	 * lookups scan and still find the first match. */
+	memcpy(a->flows, fl, sizeof(fl));
+	a->nflows = NMAX;
+	EXPECT_EQ(-EPROTO, cm_ftable_index(a));
+	EXPECT_TRUE(a->ix.owner != a);
+	EXPECT_LE(a->ix.probes, CM_FIDX_PROBES(NMAX) + 1);
+	TH_LOG("its own key: build stopped after %u probes (budget %u)",
+	       a->ix.probes, CM_FIDX_PROBES(NMAX));
+	hits = check_crafted(_metadata, a);
+	EXPECT_EQ(NMAX / 2, hits);
+	cm_ftable_free(b);
+	cm_ftable_free(a);
+}
+
 /* A copy, or a table changed by hand, scans until indexed again. */
 TEST(lookup_index_copies)
 {
@@ -2038,6 +2148,73 @@ TEST(log_refuses_torn_and_forged)
 	ASSERT_EQ(-CM_FLOG_BEHIND,
 		  cm_flog_fetch(g.log, &g.l, g.w.head, g.nr.buf, 16));
 	g.log->head = cpu_to_le32(g.w.head);
+	lg_fini(&g);
+}
+
+/*
+ * The host's re-assertion (host/mesh.c, once a second): nothing written
+ * while the region holds what it published; a checkpoint the log moved
+ * past brought to the head in the same generation (the node reads on
+ * from its log, takes no checkpoint); a scribbled entry, header or head
+ * written again, the entry and header as a new generation the node takes.
+ */
+TEST(log_reassert)
+{
+	struct chainmesh_ftable_hdr *h;
+	u64 r = 0x5eed17;
+	struct lg g;
+	u32 seq, gen, ck;
+
+	lg_init(_metadata, &g, &r, 40);
+	h = cm_ftable_hdr(g.ft);
+	lg_drain(_metadata, &g);
+	seq = le32_to_cpu(h->seq);
+	gen = le32_to_cpu(h->gen);
+	EXPECT_FALSE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_EQ(seq, le32_to_cpu(h->seq));
+
+	/* the log moved: the checkpoint follows, same generation */
+	lg_batch(_metadata, &g, &r, 5);
+	EXPECT_EQ(seq, le32_to_cpu(h->seq));
+	ck = (u32)g.nr.checkpoints;
+	EXPECT_TRUE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_NE(seq, le32_to_cpu(h->seq));
+	EXPECT_EQ(gen, le32_to_cpu(h->gen));
+	EXPECT_EQ(g.w.head, le32_to_cpu(h->log_pos));
+	EXPECT_FALSE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	lg_drain(_metadata, &g);
+	EXPECT_EQ(ck, g.nr.checkpoints);
+	lg_same(_metadata, &g, &r);
+
+	/* an entry scribbled on: a new generation, taken */
+	seq = le32_to_cpu(h->seq);
+	cm_ftable_flows(g.ft)[0].priority ^= cpu_to_le16(7);
+	EXPECT_TRUE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_EQ(gen + 1, le32_to_cpu(h->gen));
+	EXPECT_TRUE(cm_ftable_same(g.ft, g.host));
+	lg_drain(_metadata, &g);
+	EXPECT_EQ(ck + 1, g.nr.checkpoints);
+	lg_same(_metadata, &g, &r);
+
+	/* a forged generation the node took: ours is another it takes */
+	gen = le32_to_cpu(h->gen) + 5;
+	h->gen = cpu_to_le32(gen);
+	h->seq = cpu_to_le32(le32_to_cpu(h->seq) + 2);
+	lg_drain(_metadata, &g);
+	EXPECT_EQ(gen, g.cur->gen);
+	EXPECT_TRUE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_NE(gen, le32_to_cpu(h->gen));
+	EXPECT_EQ(g.w.gen, le32_to_cpu(h->gen));
+	lg_drain(_metadata, &g);
+	EXPECT_EQ(g.w.gen, g.cur->gen);
+	lg_same(_metadata, &g, &r);
+
+	/* a forged head: ours again, the checkpoint left alone */
+	seq = le32_to_cpu(h->seq);
+	g.log->head = cpu_to_le32(g.w.head + 3);
+	EXPECT_FALSE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_EQ(g.w.head, le32_to_cpu(g.log->head));
+	EXPECT_EQ(seq, le32_to_cpu(h->seq));
 	lg_fini(&g);
 }
 

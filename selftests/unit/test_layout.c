@@ -86,8 +86,9 @@ static bool check_geometry(struct __cm_meta *_metadata,
 {
 	struct cm_layout l, l2;
 	struct walk w = { .meta = _metadata, .l = &l, .ok = true };
-	u64 region, nn = (u64)p->nodes * p->nodes;
-	u32 i, j;
+	u32 i, j, q, nq = p->queues ? p->queues : 1, lb = p->bufs_per_node / nq;
+	u64 region, nn = (u64)nq * p->nodes * p->nodes;
+	struct cm_layout_params pn = *p;
 
 	ASSERT_EQ(0, cm_layout_compute(p, ~0ull, &l));
 	region = pow2_ceil64(l.size);
@@ -98,10 +99,12 @@ static bool check_geometry(struct __cm_meta *_metadata,
 	EXPECT_EQ(0, l.size % PG);
 
 	/* The derived values. */
-	EXPECT_EQ(0, memcmp(p, &l.p, sizeof(*p)));
+	pn.queues = nq;		/* 0 is one queue */
+	EXPECT_EQ(0, memcmp(&pn, &l.p, sizeof(pn)));
+	EXPECT_EQ(lb, cm_lane_bufs(&l));
 	EXPECT_TRUE(is_power_of_2(l.ret_slots));
-	EXPECT_GE(l.ret_slots, p->bufs_per_node);
-	EXPECT_LT(l.ret_slots / 2, p->bufs_per_node);
+	EXPECT_GE(l.ret_slots, lb);
+	EXPECT_LT(l.ret_slots / 2, lb);
 	EXPECT_GE(l.ftable_stride, cm_ftable_bytes(p->max_flows));
 	EXPECT_GE(l.stats_stride, cm_stats_bytes(p->max_flows));
 	EXPECT_GE(l.ring_stride, sizeof(struct chainmesh_ring_hdr) +
@@ -140,24 +143,27 @@ static bool check_geometry(struct __cm_meta *_metadata,
 			 cm_stats_bytes(p->max_flows), PG, "stats", i, 0);
 	}
 
+	/* Queue by queue, each a whole N x N of rings. */
 	walk_section(&w, l.rings_off, l.rets_off);
-	for (i = 0; i < p->nodes; i++)
-		for (j = 0; j < p->nodes; j++)
-			walk_obj(&w, off_of(cm_data_ring(FAKE_BASE, &l, i, j)),
-				 sizeof(struct chainmesh_ring_hdr) +
-				 (u64)p->ring_slots * sizeof(struct chainmesh_desc),
-				 CHAINMESH_CACHELINE, "data ring", i, j);
+	for (q = 0; q < nq; q++)
+		for (i = 0; i < p->nodes; i++)
+			for (j = 0; j < p->nodes; j++)
+				walk_obj(&w, off_of(cm_data_ring_q(FAKE_BASE, &l, i, j, q)),
+					 sizeof(struct chainmesh_ring_hdr) +
+					 (u64)p->ring_slots * sizeof(struct chainmesh_desc),
+					 CHAINMESH_CACHELINE, "data ring", i, j);
 	EXPECT_EQ(l.rings_off + nn * l.ring_stride,
-		  off_of(cm_data_ring(FAKE_BASE, &l, p->nodes - 1, p->nodes - 1)) +
-		  l.ring_stride);
+		  off_of(cm_data_ring_q(FAKE_BASE, &l, p->nodes - 1, p->nodes - 1,
+					nq - 1)) + l.ring_stride);
 
 	walk_section(&w, l.rets_off, l.pools_off);
-	for (i = 0; i < p->nodes; i++)
-		for (j = 0; j < p->nodes; j++)
-			walk_obj(&w, off_of(cm_ret_ring(FAKE_BASE, &l, i, j)),
-				 sizeof(struct chainmesh_ring_hdr) +
-				 (u64)l.ret_slots * sizeof(__le64),
-				 CHAINMESH_CACHELINE, "return ring", i, j);
+	for (q = 0; q < nq; q++)
+		for (i = 0; i < p->nodes; i++)
+			for (j = 0; j < p->nodes; j++)
+				walk_obj(&w, off_of(cm_ret_ring_q(FAKE_BASE, &l, i, j, q)),
+					 sizeof(struct chainmesh_ring_hdr) +
+					 (u64)l.ret_slots * sizeof(__le64),
+					 CHAINMESH_CACHELINE, "return ring", i, j);
 
 	walk_section(&w, l.pools_off, l.size);
 	for (i = 0; i < p->nodes; i++) {
@@ -169,6 +175,44 @@ static bool check_geometry(struct __cm_meta *_metadata,
 	}
 	EXPECT_EQ(l.pools_off + p->nodes * l.pool_stride, l.size);
 	EXPECT_LE(w.end, l.size);
+
+	/* Each lane: queue q's rings, and slice q of every pool, exactly
+	 * the buffers cm_buf_check() on the lane's layout accepts. */
+	for (q = 0; q < nq; q++) {
+		struct cm_layout lq;
+		u32 owner = ~0u, idx = ~0u, b;
+
+		cm_layout_lane(&l, q, &lq);
+		EXPECT_EQ(1, lq.p.queues);
+		EXPECT_EQ(lb, lq.p.bufs_per_node);
+		EXPECT_LE(lq.size, l.size);
+		EXPECT_EQ(off_of(cm_data_ring_q(FAKE_BASE, &l, 1, 0, q)),
+			  off_of(cm_data_ring(FAKE_BASE, &lq, 1, 0)));
+		EXPECT_EQ(off_of(cm_ret_ring_q(FAKE_BASE, &l, 0, p->nodes - 1, q)),
+			  off_of(cm_ret_ring(FAKE_BASE, &lq, 0, p->nodes - 1)));
+		for (i = 0; i < p->nodes; i++) {
+			u32 ends[2] = { 0, lb - 1 };
+
+			for (b = 0; b < 2; b++) {
+				u64 a = cm_buf_addr(&l, i, q * lb + ends[b]);
+
+				EXPECT_EQ(a, cm_buf_addr(&lq, i, ends[b]));
+				EXPECT_EQ(q, cm_buf_lane(&l, q * lb + ends[b]));
+				EXPECT_EQ(CM_BAD_NONE, cm_buf_check(&lq, a, &owner, &idx));
+				EXPECT_EQ(i, owner);
+				EXPECT_EQ(ends[b], idx);
+			}
+			/* The neighbouring lanes' buffers are not this lane's. */
+			if (q > 0)
+				EXPECT_NE(CM_BAD_NONE,
+					  cm_buf_check(&lq, cm_buf_addr(&l, i, q * lb - 1),
+						       &owner, &idx));
+			if (q + 1 < nq)
+				EXPECT_NE(CM_BAD_NONE,
+					  cm_buf_check(&lq, cm_buf_addr(&l, i, (q + 1) * lb),
+						       &owner, &idx));
+		}
+	}
 	EXPECT_TRUE(w.ok)
 		TH_LOG("nodes %u ring_slots %u buf_size %u bufs %u flows %u",
 		       p->nodes, p->ring_slots, p->buf_size, p->bufs_per_node,
@@ -179,10 +223,10 @@ static bool check_geometry(struct __cm_meta *_metadata,
 TEST(geometry_all_node_counts)
 {
 	static const struct cm_layout_params base[] = {
-		{ 0, 256, 2048, 512, 256 },	/* the lab's defaults */
-		{ 0, 8, 1024, 1, 1 },		/* smallest */
-		{ 0, 64, 1024, 3, 255 },	/* pool padding */
-		{ 0, 32768, 65536, 65536, CHAINMESH_MAX_FLOWS }, /* largest */
+		{ 0, 256, 2048, 512, 256, 0 },	/* the lab's defaults */
+		{ 0, 8, 1024, 1, 1, 0 },		/* smallest */
+		{ 0, 64, 1024, 3, 255, 0 },	/* pool padding */
+		{ 0, 32768, 65536, 65536, CHAINMESH_MAX_FLOWS, 0 }, /* largest */
 	};
 	struct cm_layout_params p;
 	u32 n, k;
@@ -221,6 +265,45 @@ TEST(geometry_spread)
 	TH_LOG("%u parameter sets", count);
 }
 
+/* Queues 1..8 for 2..64 nodes: 840 buffers split in any of them. */
+TEST(geometry_queues)
+{
+	static const struct cm_layout_params base[] = {
+		{ 0, 256, 2048, 840, 256, 0 },
+		{ 0, 8, 1024, 840, 1, 0 },
+		{ 0, 64, 4096, 1680, 255, 0 },
+	};
+	struct cm_layout_params p;
+	u32 n, k, q;
+
+	for (k = 0; k < sizeof(base) / sizeof(base[0]); k++)
+		for (q = 1; q <= CHAINMESH_MAX_QUEUES; q++)
+			for (n = 2; n <= CHAINMESH_MAX_NODES; n++) {
+				p = base[k];
+				p.nodes = n;
+				p.queues = q;
+				ASSERT_TRUE(check_geometry(_metadata, &p))
+					TH_LOG("set %u, %u queues, %u nodes", k, q, n);
+			}
+}
+
+/* Queues out of range, or not dividing the pool, are refused. */
+TEST(queues_refused)
+{
+	struct cm_layout_params p = lab_params;
+	struct cm_layout l;
+
+	p.queues = CHAINMESH_MAX_QUEUES + 1;
+	EXPECT_EQ(-EINVAL, cm_layout_compute(&p, ~0ull, &l));
+	p.queues = 3;		/* 512 buffers in 3 lanes */
+	EXPECT_EQ(-EINVAL, cm_layout_compute(&p, ~0ull, &l));
+	p.queues = 8;
+	EXPECT_EQ(0, cm_layout_compute(&p, ~0ull, &l));
+	EXPECT_EQ(64, l.ret_slots);
+	p.bufs_per_node = 4;
+	EXPECT_EQ(-EINVAL, cm_layout_compute(&p, ~0ull, &l));
+}
+
 /* The lab lays out the default parameters in a 16 MiB region. */
 TEST(lab_defaults_fit_16m)
 {
@@ -243,9 +326,9 @@ TEST(max_flows_bounds)
 {
 	struct cm_layout_params big = {
 		CHAINMESH_MAX_NODES, CM_MAX_RING_SLOTS, CM_MAX_BUF_SIZE,
-		CM_MAX_BUFS_PER_NODE, CHAINMESH_MAX_FLOWS,
+		CM_MAX_BUFS_PER_NODE, CHAINMESH_MAX_FLOWS, CHAINMESH_MAX_QUEUES,
 	};
-	struct cm_layout_params two = { 2, 256, 2048, 512, CHAINMESH_MAX_FLOWS };
+	struct cm_layout_params two = { 2, 256, 2048, 512, CHAINMESH_MAX_FLOWS, 0 };
 	struct cm_layout l;
 	u64 sum;
 
@@ -305,23 +388,23 @@ TEST(params_out_of_range)
 	static const struct {
 		struct cm_layout_params p;
 	} bad[] = {
-		{ { 0, 256, 2048, 512, 256 } },
-		{ { 1, 256, 2048, 512, 256 } },
-		{ { 65, 256, 2048, 512, 256 } },
-		{ { 8, 0, 2048, 512, 256 } },
-		{ { 8, 4, 2048, 512, 256 } },
-		{ { 8, 12, 2048, 512, 256 } },
-		{ { 8, 65536, 2048, 512, 256 } },
-		{ { 8, 256, 0, 512, 256 } },
-		{ { 8, 256, 512, 512, 256 } },
-		{ { 8, 256, 3072, 512, 256 } },
-		{ { 8, 256, 131072, 512, 256 } },
-		{ { 8, 256, 2048, 0, 256 } },
-		{ { 8, 256, 2048, 65537, 256 } },
-		{ { 8, 256, 2048, 512, 0 } },
-		{ { 8, 256, 2048, 512, CHAINMESH_MAX_FLOWS + 1 } },
-		{ { 8, 256, 2048, 512, 1u << 31 } },
-		{ { 8, 256, 2048, 512, ~0u } },
+		{ { 0, 256, 2048, 512, 256, 0 } },
+		{ { 1, 256, 2048, 512, 256, 0 } },
+		{ { 65, 256, 2048, 512, 256, 0 } },
+		{ { 8, 0, 2048, 512, 256, 0 } },
+		{ { 8, 4, 2048, 512, 256, 0 } },
+		{ { 8, 12, 2048, 512, 256, 0 } },
+		{ { 8, 65536, 2048, 512, 256, 0 } },
+		{ { 8, 256, 0, 512, 256, 0 } },
+		{ { 8, 256, 512, 512, 256, 0 } },
+		{ { 8, 256, 3072, 512, 256, 0 } },
+		{ { 8, 256, 131072, 512, 256, 0 } },
+		{ { 8, 256, 2048, 0, 256, 0 } },
+		{ { 8, 256, 2048, 65537, 256, 0 } },
+		{ { 8, 256, 2048, 512, 0, 0 } },
+		{ { 8, 256, 2048, 512, CHAINMESH_MAX_FLOWS + 1, 0 } },
+		{ { 8, 256, 2048, 512, 1u << 31, 0 } },
+		{ { 8, 256, 2048, 512, ~0u, 0 } },
 	};
 	struct cm_layout l;
 	u32 i;
@@ -356,7 +439,7 @@ static const struct hfield hfields[] = {
 	HF(bufs_per_node, 2),	/* not every value moves an offset */
 	HF(max_flows, 2),
 	HF(mesh_id, 0),
-	HF(pad0, 0),
+	HF(queues, 1),
 	HF(node_table_off, 1),
 	HF(ftables_off, 1),
 	HF(ftable_stride, 1),
@@ -450,10 +533,12 @@ TEST(hdr_round_trip_and_corruption)
 	u32 n;
 
 	check_hdr(_metadata, &p);
+	p.queues = 4;
+	check_hdr(_metadata, &p);
 	for (n = 2; n <= CHAINMESH_MAX_NODES; n += 7) {
-		p = (struct cm_layout_params){ n, 64, 1024, 3, 255 };
+		p = (struct cm_layout_params){ n, 64, 1024, 3, 255, 0 };
 		check_hdr(_metadata, &p);
-		p = (struct cm_layout_params){ n, 8, 65536, 1, 1 };
+		p = (struct cm_layout_params){ n, 8, 65536, 1, 1, 0 };
 		check_hdr(_metadata, &p);
 	}
 }
@@ -501,6 +586,10 @@ TEST(hdr_corruption_errors)
 	CORRUPT(bufs_per_node, cpu_to_le32(65537), -EINVAL);
 	CORRUPT(bufs_per_node, cpu_to_le32(500), -EPROTO);
 	CORRUPT(bufs_per_node, cpu_to_le32(511), 0);	/* same geometry */
+	CORRUPT(queues, 0, -EINVAL);
+	CORRUPT(queues, cpu_to_le32(3), -EINVAL);
+	CORRUPT(queues, cpu_to_le32(CHAINMESH_MAX_QUEUES + 1), -EINVAL);
+	CORRUPT(queues, cpu_to_le32(2), -EPROTO);	/* ret_slots 256 */
 	CORRUPT(max_flows, 0, -EINVAL);
 	CORRUPT(max_flows, cpu_to_le32(CHAINMESH_MAX_FLOWS + 1), -EINVAL);
 	CORRUPT(max_flows, cpu_to_le32(1u << 31), -EINVAL);
@@ -561,10 +650,10 @@ static bool is_buf(const struct cm_layout *l, u64 addr, u32 *owner, u32 *idx)
 TEST(buf_check_exhaustive)
 {
 	static const struct cm_layout_params ps[] = {
-		{ 2, 8, 1024, 3, 1 },		/* 1 KiB of padding per pool */
-		{ 3, 8, 2048, 1, 1 },		/* 2 KiB of padding per pool */
-		{ 2, 8, 1024, 4, 1 },		/* no padding */
-		{ 2, 8, 8192, 2, 1 },		/* buffers larger than a page */
+		{ 2, 8, 1024, 3, 1, 0 },		/* 1 KiB of padding per pool */
+		{ 3, 8, 2048, 1, 1, 0 },		/* 2 KiB of padding per pool */
+		{ 2, 8, 1024, 4, 1, 0 },		/* no padding */
+		{ 2, 8, 8192, 2, 1, 0 },		/* buffers larger than a page */
 	};
 	struct cm_layout l;
 	u32 k, owner = 0, idx = 0, o2 = 0, i2 = 0;

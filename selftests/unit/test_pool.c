@@ -298,28 +298,41 @@ TEST_F(life, producer_restart)
 	EXPECT_EQ(0x1000, d.addr);
 }
 
-/* The consumer's new life (or its fence) skips what is queued, whatever
- * it cached; an insane head is left for cm_ring_cons_avail() to refuse. */
-TEST_F(life, consumer_skip)
+/* The consumer's new life (or its fence) drops what is queued, whatever
+ * it cached, up to the producer's head even where that is insane: the
+ * ring carries frames again at once, no pair reset needed. */
+TEST_F(life, consumer_take_head)
 {
+	struct cm_desc d;
+
 	ASSERT_TRUE(life_push(self, 3));
 	ASSERT_EQ(3, cm_ring_cons_avail(&self->c));	/* cached: 3 */
 	ASSERT_TRUE(life_push(self, 4));
-	cm_ring_cons_skip(&self->c);
+	cm_ring_cons_take_head(&self->c);
 	EXPECT_EQ(7, self->c.tail);
 	EXPECT_EQ(7, le32_to_cpu(self->hdr->tail));
 	EXPECT_EQ(0, cm_ring_cons_avail(&self->c));
 
-	/* Nothing queued: nothing moves, nothing is published. */
+	/* Our tail, forged, is written back. */
 	self->hdr->tail = cpu_to_le32(99);
-	cm_ring_cons_skip(&self->c);
-	EXPECT_EQ(99, le32_to_cpu(self->hdr->tail));
-	self->hdr->tail = cpu_to_le32(7);
+	cm_ring_cons_take_head(&self->c);
+	EXPECT_EQ(7, le32_to_cpu(self->hdr->tail));
 
+	/* An insane head: refused as it is, taken by a new life. */
 	self->hdr->head = cpu_to_le32(7 + 9);
-	cm_ring_cons_skip(&self->c);
-	EXPECT_EQ(7, self->c.tail);
 	EXPECT_EQ(-EPROTO, cm_ring_cons_avail(&self->c));
+	cm_ring_cons_take_head(&self->c);
+	EXPECT_EQ(16, self->c.tail);
+	EXPECT_EQ(16, le32_to_cpu(self->hdr->tail));
+	EXPECT_EQ(0, cm_ring_cons_avail(&self->c));
+	/* The producer writes on from there: read as usual. */
+	self->p.head = 16;
+	self->p.published = 16;
+	self->p.tail_cache = 16;
+	ASSERT_TRUE(life_push(self, 1));
+	ASSERT_EQ(1, cm_ring_cons_avail(&self->c));
+	cm_ring_pop_desc(&self->c, &d);
+	EXPECT_EQ(0x1000, d.addr);
 }
 
 /* A region with return rings; node 1 is us. */

@@ -378,6 +378,32 @@ TEST_F(ring, kick_suppression)
 	EXPECT_TRUE(cm_ring_publish(&self->p));
 }
 
+/* [K3]: a consumer that busy polls takes no doorbell; leaving that state
+ * through [K2] gets them again, and a value it never writes gets none. */
+TEST_F(ring, busy_poll)
+{
+	cm_ring_busy_poll(&self->c);
+	EXPECT_EQ(CHAINMESH_KICK_POLLING, le32_to_cpu(self->hdr->want_kick));
+	push(self, 1);
+	EXPECT_FALSE(cm_ring_publish(&self->p));
+	ASSERT_EQ(1, check_avail(_metadata, self));
+	ASSERT_TRUE(pop(self, 1));
+	cm_ring_release(&self->c);
+
+	/* Going to sleep: armed, and the empty ring is re-checked. */
+	EXPECT_FALSE(cm_ring_want_kick(&self->c));
+	push(self, 1);
+	EXPECT_TRUE(cm_ring_publish(&self->p));
+	ASSERT_EQ(1, check_avail(_metadata, self));
+	ASSERT_TRUE(pop(self, 1));
+	cm_ring_release(&self->c);
+
+	/* Garbage a hostile consumer wrote: no doorbell for it. */
+	WRITE_ONCE(self->hdr->want_kick, cpu_to_le32(0xdead));
+	push(self, 1);
+	EXPECT_FALSE(cm_ring_publish(&self->p));
+}
+
 TEST_F(ring, space_notification)
 {
 	u32 i;

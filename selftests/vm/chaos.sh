@@ -31,6 +31,18 @@
 # running xdp_tx.o (its own free buffers named to it: refused, per-hop
 # accounting exact).
 #
+# Last, recovery after a burst (hole 7): with the broken-peer policy on
+# (bad_limit 32 on every node, set at run time) and VM1 pinging VM2 over
+# a 3-node chain through the host node (chains 8: 1 0 2, 9: 2 0 1, VM0
+# forwarding), node 3 writes garbage into everything for
+# CM_CHAOS_BURST_SECONDS (20 s): every ring's indices, flags and slots
+# between any two nodes, every node entry, every flow table. Each honest
+# node then blames the others for descriptors node 3 wrote into their
+# rings. Once node 3 is gone, ping and a TCP transfer through the chain
+# must work again within CM_CHAOS_RECOVER_SECONDS (5 s, the bound that
+# Documentation/datapath.rst, "Recovery", promises), with no reload, and
+# every buffer must be home.
+#
 # Asserts: pings keep flowing during the attack and all answer after it;
 # each victim counts the rejected input per reason (ethtool -S rx_bad_*);
 # no Oops/WARN/BUG/soft lockup/RCU stall; the victims' shells answer all
@@ -46,7 +58,9 @@
 # host node and both guests), CM_CHAOS_MAX_LOSS (percent of the pings
 # sent during the attack that may be lost, default 10),
 # CM_CHAOS_FT_SECONDS (ft_storm, default 6), CM_CHAOS_FT_SOFTIRQ_MAX
-# (percent of VM2's CPU time in softirq during ft_storm).
+# (percent of VM2's CPU time in softirq during ft_storm),
+# CM_CHAOS_BURST_SECONDS (default 20), CM_CHAOS_RECOVER_SECONDS (default 5),
+# CM_CHAOS_ONLY=burst (the lab and the burst alone, for a quick run).
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -56,7 +70,7 @@ SEED=${CM_CHAOS_SEED:-$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))}
 SECS=${CM_CHAOS_SECONDS:-30}
 MAX_LOSS=${CM_CHAOS_MAX_LOSS:-10}
 TARGETS=${CM_CHAOS_TARGETS:-0,1,2}
-REASONS="addr align owner len index chain return"
+REASONS="addr align owner len index chain return frame_loop frame_owner frame_cut frame_len offload"
 CM_BAIL_SUFFIX=" (seed $SEED)"
 # max_flows 16384 (2 MiB a table, so a 32 MiB region): what a table
 # copy costs when a peer inflates nflows (ft_storm)
@@ -196,9 +210,14 @@ chaos_lab()
 	fi
 }
 
+# cmlab's number of the last peer started: 0 is the random run, if any.
+PEER_LAST=0
+[ "${CM_CHAOS_ONLY:-}" != burst ] || PEER_LAST=-1
+
 # peer_up ARGS...: cmlab peer ARGS, which must join as node 3.
 peer_up()
 {
+	PEER_LAST=$((PEER_LAST + 1))
 	CM_OUT=$("$CMLAB" peer "$@" 2>&1) || return 1
 	[[ "$CM_OUT" == *" peer 3 "* ]]
 }
@@ -240,7 +259,7 @@ ft_storm()
 	s0=$(ft_stats vm2) || return 1
 	peer_up chaos --seed "$SEED" --kinds ft_storm --targets 2 \
 		--duration 1 --hold $((FT_SECS * 1000)) || return 1
-	peer_end 1 || return 1
+	peer_end "$PEER_LAST" || return 1
 	s1=$(ft_stats vm2) || return 1
 	read -r i0 u0 q0 _ c0 <<<"$s0"
 	read -r i1 u1 q1 n1 c1 <<<"$s1"
@@ -270,7 +289,7 @@ ring_stuck()
 	vm_exec vm1 "ping -c 10 -i 0.3 -W 1 10.0.0.2" 30 || true
 	got=$(ping_received "$CM_OUT")
 	vm_exec vm1 "kill \$(cat /tmp/flood3.pid) 2>/dev/null; true" || return 1
-	peer_end 2 || return 1
+	peer_end "$PEER_LAST" || return 1
 	d1=$(cm_ethtool_stat vm1 tx_drop_ring_full) || return 1
 	CM_OUT="vm1 -> vm2, 7 s into node 3's full ring: ${got:-0}/10 answered; vm1 tx_drop_ring_full +$((d1 - d0))"
 	[ "$got" = 10 ] && ge $((d1 - d0)) 1 && tap_diag "$CM_OUT"
@@ -294,7 +313,7 @@ self_free()
 	r0=$(cm_ethtool_stat vm2 rx_bad_return) || return 1
 	peer_up chaos --seed "$SEED" --kinds desc_self_free --targets 2 \
 		--duration 5 --gap 2000 || return 1
-	peer_end 3 || return 1
+	peer_end "$PEER_LAST" || return 1
 	vm_exec vm2 "ip link set cm0 xdp off" || return 1
 	vm_wait_for vm2 "ethtool -S cm0 | grep -q 'pool_free: 512\$'" 10 || true
 	vm_exec vm2 "ethtool -S cm0" || return 1
@@ -306,13 +325,126 @@ self_free()
 	[ -z "$held" ] && [ "$free" = 512 ] && ge $((r1 - r0)) 1 && tap_diag "$CM_OUT"
 }
 
+# 4. Recovery after a burst: see the top of the file.
+BURST_SECS=${CM_CHAOS_BURST_SECONDS:-20}
+RECOVER_SECS=${CM_CHAOS_RECOVER_SECONDS:-5}
+TCP_PORT=7007
+
+# The policy under test, on every node at run time; VM0 forwards chains
+# 8 (1 0 2) and 9 (2 0 1), which flows 1 and 2 now take.
+burst_setup()
+{
+	vm_exec vm0 "echo 32 >/sys/module/chainmesh_host/parameters/bad_limit &&
+		     ip addr add 10.0.0.100/24 dev cmh-lab &&
+		     ip link set cmh-lab up &&
+		     sysctl -qw net.ipv4.ip_forward=1 &&
+		     sysctl -qw net.ipv4.conf.all.send_redirects=0 &&
+		     sysctl -qw net.ipv4.conf.cmh-lab.send_redirects=0 &&
+		     chainmesh chain add 8 hops 1 0 2 &&
+		     chainmesh chain add 9 hops 2 0 1 &&
+		     chainmesh flow set 1 chain 8 src 10.0.0.1/32 dst 10.0.0.2/32 &&
+		     chainmesh flow set 2 chain 9 src 10.0.0.2/32 dst 10.0.0.1/32" ||
+		return 1
+	vm_exec vm1 "echo 32 >/sys/module/chainmesh/parameters/bad_limit" &&
+		vm_exec vm2 "echo 32 >/sys/module/chainmesh/parameters/bad_limit" ||
+		return 1
+}
+
+# ping and TCP from VM1 to VM2 through the chain; VM0 forwarded them.
+through_chain()
+{
+	local f0 f1 got
+
+	# the guests take the host's new tables within a tick or two
+	vm_exec vm1 "i=0; until ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1; do
+			i=\$((i + 1)); [ \$i -ge 10 ] && exit 1
+		     done; true" 30 || true
+	f0=$(cm_link_packets vm0 cmh-lab rx) || return 1
+	vm_exec vm1 "ping -c 5 -i 0.2 -W 2 10.0.0.2" 30 || true
+	got=$(ping_received "$CM_OUT")
+	[ "$got" = 5 ] || { tap_diag "ping: $CM_OUT"; burst_diag; tap_diag "$CM_OUT"; }
+	tcp_transfer || { tap_diag "$CM_OUT"; burst_diag; return 1; }
+	f1=$(cm_link_packets vm0 cmh-lab rx) || return 1
+	CM_OUT="vm1 -> vm0 -> vm2: ${got:-0}/5 pings answered, 256 KiB over TCP intact; vm0 cmh-lab rx +$((f1 - f0))"
+	[ "$got" = 5 ] && ge $((f1 - f0)) 10 && tap_diag "$CM_OUT"
+}
+
+# 256 KiB from VM1 to VM2 with nc (as tcp.sh: the listener's stdin
+# stays open), compared; a new port each time.
+tcp_transfer()
+{
+	local a b
+
+	TCP_PORT=$((TCP_PORT + 1))
+	vm_exec vm1 "dd if=/dev/urandom of=/tmp/burst.src bs=1k count=256 2>/dev/null &&
+		     md5sum </tmp/burst.src" || return 1
+	a=${CM_OUT%% *}
+	vm_exec vm2 "rm -f /tmp/burst.dst; (sleep 60 | nc -l -p $TCP_PORT >/tmp/burst.dst &)" ||
+		return 1
+	sleep 1
+	vm_exec vm1 "nc 10.0.0.2 $TCP_PORT </tmp/burst.src" 60 || true
+	vm_wait_for vm2 "[ \$(stat -c %s /tmp/burst.dst) = 262144 ]" 20 || true
+	vm_exec vm2 "md5sum </tmp/burst.dst" || return 1
+	b=${CM_OUT%% *}
+	[ -n "$a" ] && [ "$a" = "$b" ] || { CM_OUT="TCP: sent $a, got $b"; return 1; }
+}
+
+burst()
+{
+	vm_exec vm1 "ping -i 0.2 -W 1 10.0.0.2 >/tmp/burstping.log 2>&1 &
+		     echo \$! >/tmp/burstping.pid" || return 1
+	peer_up chaos --seed "$SEED" --kinds burst --duration 1 \
+		--hold $((BURST_SECS * 1000)) || return 1
+	peer_end "$PEER_LAST" || return 1
+	vm_exec vm1 "kill -INT \$(cat /tmp/burstping.pid); sleep 1
+		     tail -n 3 /tmp/burstping.log" || return 1
+	tap_diag "during the burst: $(grep 'packets' <<<"$CM_OUT")"
+}
+
+# Within RECOVER_SECS of node 3's exit, a ping through the chain answers.
+recovered()
+{
+	local t0=$SECONDS
+
+	vm_exec vm1 "i=0; while [ \$i -lt $((RECOVER_SECS * 5)) ]; do
+			ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1 && { echo answered after \$i tries; exit 0; }
+			i=\$((i + 1)); usleep 200000
+		     done; exit 1" $((RECOVER_SECS * 3 + 20)) ||
+		{ burst_diag; return 1; }
+	CM_OUT="$CM_OUT, $((SECONDS - t0)) s after node 3 left (bound $RECOVER_SECS s)"
+	[ $((SECONDS - t0)) -le $((RECOVER_SECS + 2)) ] && tap_diag "$CM_OUT"
+}
+
+burst_diag()
+{
+	local out=$CM_OUT vm
+
+	for vm in vm1 vm2; do
+		vm_exec "$vm" "ethtool -S cm0 | grep -v ': 0\$'" || true
+		out="$out"$'\n'"$vm: $(tr -s ' \n' ' ' <<<"$CM_OUT")"
+	done
+	vm_exec vm0 "chainmesh node show; chainmesh flow show; ip -s link show cmh-lab
+		     ethtool -S cmh-lab | grep -v ': 0\$'" || true
+	CM_OUT="$out"$'\n'"vm0: $CM_OUT"
+}
+
+burst_pools()
+{
+	cm_pool_full vm1 20 && cm_pool_full vm2 20 && cm_pool_full vm0 20 cmh-lab
+}
+
 rmmod_victims()
 {
 	vm_exec vm1 "rmmod chainmesh" 30 && vm_exec vm2 "rmmod chainmesh" 30 &&
 		vm_exec vm0 "rmmod chainmesh_host" 30 && cm_ping_lsmod
 }
 
-tap_plan 28
+# CM_CHAOS_ONLY=burst: the lab and the burst steps alone.
+if [ "${CM_CHAOS_ONLY:-}" = burst ]; then
+	tap_plan 19
+else
+	tap_plan 34
+fi
 tap_diag "chaos seed $SEED, $SECS s (replay: CM_CHAOS_SEED=$SEED $0)"
 cm_step "lab: daemon and 3 VMs up" fatal chaos_lab
 cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
@@ -322,6 +454,7 @@ cm_step "vm0: nodes 1 and 2 up" fatal cm_ping_nodes_up
 cm_step "vm0: chains 1 (1 2), 2 (2 1), 3 (1 3) and their flows" fatal cm_ping_add_flows_to_3
 cm_step "vm1, vm2: carrier" fatal cm_ping_carrier
 cm_step "vm1: ping 10.0.0.2 before the attack" fatal ping_after
+if [ "${CM_CHAOS_ONLY:-}" != burst ]; then
 cm_step "vm1: continuous pings to 10.0.0.2 and 10.0.0.3 started" fatal start_pings
 cm_step "cm-peer chaos joined as node 3 (seed $SEED)" fatal start_chaos
 cm_step "vm1, vm2: shells answer during the $SECS s attack" - watch_victims
@@ -338,6 +471,13 @@ cm_step "ring_stuck: node 3's full ring; vm1's pings to vm2 answered, its frames
 cm_step "desc_self_free: vm2 (XDP_TX) refuses its own free buffers, accounting exact$XDP_SKIP" - self_free
 cm_step "vm1, vm2: pool_free back to 512 after them" - eval 'cm_pool_full vm1 20 && cm_pool_full vm2 20'
 cm_step "vm0: host node counted the rejected input (node 0 bad)" - host_bad
+fi
+cm_step "burst: bad_limit 32 everywhere; chains 8 (1 0 2), 9 (2 0 1) through vm0" fatal burst_setup
+cm_step "burst: vm1 -> vm0 -> vm2 ping and TCP before it" fatal through_chain
+cm_step "burst: node 3 writes garbage everywhere for $BURST_SECS s (seed $SEED)" - burst
+cm_step "burst: ping through the chain within $RECOVER_SECS s of its end" - recovered
+cm_step "burst: ping and TCP through the chain after it" - through_chain
+cm_step "burst: vm0, vm1, vm2 pool_free back to 512" - burst_pools
 cm_step "vm0: nodes 1 and 2 still up" - host_view
 cm_step "vm0: node table and counters" - vm_exec vm0 "chainmesh node show"
 cm_step "consoles: no soft lockup, RCU stall, hung task" - consoles_quiet

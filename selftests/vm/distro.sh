@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # A Debian 12 guest with systemd and udev in the chain, set up the way an
-# operator sets one up: the module installed with `make install-guest` and
-# depmod, loaded by udev from its PCI alias at boot, cm0 kept by the
-# shipped .link file, configured by systemd-networkd from a .network file.
+# operator sets one up: the package installed with the operations guide's
+# `make install` and depmod, the module loaded by udev from its PCI alias
+# at boot, cm0 kept by the shipped .link file, configured by
+# systemd-networkd from a .network file. Then the guide's walk-through
+# (Documentation/operations.rst, "How the guide is tested"): its guest
+# blocks in this guest, its host blocks with this guest as the host of a
+# second mesh (daemon unit, save/restore by chainmesh.service).
 #
 #                 +------------------------------------------+
 #                 | VM0  node 0 (host)   chainmesh_host.ko   |
@@ -32,20 +36,11 @@
 set -e
 # shellcheck source=selftests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=selftests/vm/lib/distro.sh
+. "$(dirname "$0")/lib/distro.sh"
 
-CMLAB_DISTRO=$CM_ROOT/tools/lab/cmlab-distro
-NETWORK=$CM_ROOT/selftests/vm/distro/50-cm0.network
 MIB=4
 CM_PING_COUNT=10
-
-image()
-{
-	local t0=$SECONDS
-
-	CM_OUT=$("$CMLAB_DISTRO" build --file "$NETWORK:/etc/systemd/network/50-cm0.network" 2>&1) ||
-		return 1
-	tap_diag "image: $(tail -n 1 <<<"$CM_OUT") ($((SECONDS - t0)) s)"
-}
 
 distro_boot()
 {
@@ -61,8 +56,9 @@ booted()
 }
 
 # Nobody insmod'ed anything: udev loaded chainmesh.ko (installed under
-# /lib/modules by make install-guest) for the ivshmem device, and not
-# chainmesh_host.ko, installed next to it.
+# /lib/modules by the guide's make install) for the ivshmem device, and
+# that device is bound by it, not by chainmesh_host.ko (installed next to
+# it, loaded at boot by modules-load.d as on a host, with no PCI alias).
 udev_loaded()
 {
 	# shellcheck disable=SC2016 # expanded in the VM
@@ -71,7 +67,12 @@ udev_loaded()
 		[ "$(modinfo -n chainmesh)" = /lib/modules/$kver/extra/guest/chainmesh.ko ]
 		[ -e /lib/modules/$kver/extra/host/chainmesh_host.ko ]
 		grep "^chainmesh " /proc/modules
-		! grep "^chainmesh_host " /proc/modules
+		# chainmesh_host is there as on a host (modules-load.d), but no
+		# alias lets udev load it for a device, and nothing but udev
+		# loads chainmesh
+		[ -z "$(modinfo -F alias chainmesh_host)" ]
+		grep -qx chainmesh_host /usr/lib/modules-load.d/chainmesh.conf
+		! grep -rqsx chainmesh /usr/lib/modules-load.d /etc/modules-load.d /etc/modules
 		for d in /sys/bus/pci/devices/*; do
 			[ "$(cat $d/vendor):$(cat $d/device)" = 0x1af4:0x1110 ] || continue
 			echo "$d: modalias $(cat $d/modalias), driver $(basename $(readlink $d/driver))"
@@ -100,20 +101,6 @@ network_files()
 	vm_exec vm2 'networkctl status cm0 --no-pager --lines=0 |
 		grep -E "Link File: /usr/lib/systemd/network/70-chainmesh.link|Network File: /etc/systemd/network/50-cm0.network" |
 		wc -l | grep -qx 2'
-}
-
-# networkd configured cm0 (the flows are in: it has carrier).
-configured()
-{
-	vm_wait_for vm2 "networkctl list --no-legend --no-pager cm0 2>/dev/null | grep -q configured" 60 ||
-		{ vm_exec vm2 "networkctl list --no-pager"; return 1; }
-	vm_exec vm2 "networkctl list --no-pager; ip -4 addr show dev cm0 | grep 'inet 10.0.0.2/24'"
-}
-
-distro_ping()
-{
-	vm_exec vm2 "ping -c $CM_PING_COUNT -i 0.2 -W 2 10.0.0.1" $((CM_PING_COUNT + 30))
-	grep -q "$CM_PING_COUNT packets transmitted, $CM_PING_COUNT received" <<<"$CM_OUT"
 }
 
 mkfile()
@@ -163,25 +150,28 @@ distro_unload()
 		vm_exec vm1 "rmmod chainmesh" && vm_exec vm0 "rmmod chainmesh_host"
 }
 
-tap_plan 20
-cm_step "image: Debian 12 by mmdebstrap, make install-guest, depmod (cached)" fatal image
+tap_plan 23
+cm_step "image: Debian 12 by mmdebstrap, the guide's make install and depmod (cached)" fatal distro_image
 cm_step "lab: daemon and 2 busybox VMs up, peer ids 0 1" fatal lab_start 2
 cm_step "vm0: insmod chainmesh_host.ko lab_ivshmem=1" fatal cm_ping_host_load
 cm_step "vm2: the Debian guest boots as peer 2" fatal distro_boot
 cm_step "vm2: systemd is running, no failed unit" - booted
-cm_step "vm2: udev loaded chainmesh.ko (not chainmesh_host.ko) by its PCI alias, it joined" fatal udev_loaded
+cm_step "vm2: udev loaded chainmesh.ko by its PCI alias, it binds the device and joined; chainmesh_host.ko has no alias" fatal udev_loaded
 cm_step "vm2: cm0 keeps its name under udev (70-chainmesh.link), path name as altname" - udev_name
 cm_step "vm2: networkctl shows the .link and .network files of cm0" - network_files
 cm_step "vm1: insmod chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
 cm_step "vm0: nodes 1 and 2 are up in 'node show'" fatal cm_ping_nodes_up
 cm_step "vm0: chains 1 (1 2), 2 (2 1) and flows 1, 2 added" fatal cm_ping_add_flows
-cm_step "vm2: networkd configured cm0 10.0.0.2/24" - configured
+cm_step "vm2: operations guide, guest blocks (.network file, forwarding sysctls)" - distro_walk guest
+cm_step "vm2: networkd configured cm0 10.0.0.2/24" - distro_configured
 cm_step "vm2: ping -c $CM_PING_COUNT 10.0.0.1 (iputils): all answered" - distro_ping
 cm_step "vm1: ping -c $CM_PING_COUNT 10.0.0.2 (busybox): all answered" - cm_ping_run
 cm_step "TCP: $MIB MiB vm2 -> vm1, same sha256" - tcp_to_busybox
 cm_step "TCP: $MIB MiB vm1 -> vm2, same sha256" - tcp_to_distro
 cm_step "vm0: flow 1 counted >= $CM_PING_COUNT packets at node 1" - cm_ping_flow_counter 1 1
 cm_step "vm0: flow 2 counted >= $CM_PING_COUNT packets at node 2" - cm_ping_flow_counter 2 2
+cm_step "vm2 as a host: operations guide, host blocks (mesh, daemon unit, qemu-args, libvirt-xml, chains, flows, save/restore by chainmesh.service, tear-down)" - distro_walk host
+cm_step "operations guide: every block but text ones ran (image, guest, host)" - distro_walk_complete
 cm_step "all: modprobe -r chainmesh (vm2), rmmod (vm1, vm0)" - distro_unload
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_done

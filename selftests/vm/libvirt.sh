@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A libvirt domain joins a mesh: its <shmem> element comes from
-# tools/libvirt_xml.c (what `chainmesh mesh libvirt-xml` prints), validates
+# A libvirt domain joins a mesh: its <shmem> element is what `chainmesh
+# mesh libvirt-xml lab node 2` prints (run in VM0, the lab's host), validates
 # with virt-xml-validate, and `virsh define` + `virsh start` boot the
 # Debian guest of distro.sh under TCG through Debian's libvirt.
 #
@@ -31,19 +31,14 @@
 set -e
 # shellcheck source=selftests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=selftests/vm/lib/distro.sh
+. "$(dirname "$0")/lib/distro.sh"
 
-CMLAB_DISTRO=$CM_ROOT/tools/lab/cmlab-distro
-NETWORK=$CM_ROOT/selftests/vm/distro/50-cm0.network
 URI=qemu:///system
 CM_PING_COUNT=10
 OUR_DAEMONS=
 DOMAIN=
 REAPER=
-
-image()
-{
-	CM_OUT=$("$CMLAB_DISTRO" build --file "$NETWORK:/etc/systemd/network/50-cm0.network" 2>&1)
-}
 
 # libvirtd answers; started by us (and stopped at exit) if nobody runs it.
 libvirt_up()
@@ -89,14 +84,16 @@ libvirt_cleanup()
 	return 0
 }
 
+# The element from `chainmesh mesh libvirt-xml` in VM0, where the host
+# module holds mesh lab, with the lab's daemon socket as the server.
 shmem_xml()
 {
-	cc -Wall -Wextra -O2 -I"$CM_ROOT/tools" -o "$CMLAB_DIR/libvirt_shmem" \
-		"$CM_ROOT/selftests/vm/libvirt_shmem.c" "$CM_ROOT/tools/libvirt_xml.c" &&
-	"$CMLAB_DIR/libvirt_shmem" lab "$CMLAB_DIR/ivshmem.sock" >"$CMLAB_DIR/shmem.xml" || return 1
-	CM_OUT=$(cat "$CMLAB_DIR/shmem.xml")
+	vm_exec vm0 "chainmesh mesh libvirt-xml lab node 2 socket $CMLAB_DIR/ivshmem.sock" ||
+		return 1
+	printf '%s\n' "$CM_OUT" >"$CMLAB_DIR/shmem.xml"
 	tap_diag "$CM_OUT"
-	grep -q "<model type='ivshmem-doorbell'/>" "$CMLAB_DIR/shmem.xml"
+	grep -q "<model type='ivshmem-doorbell'/>" "$CMLAB_DIR/shmem.xml" &&
+		grep -q "<server path='$CMLAB_DIR/ivshmem.sock'/>" "$CMLAB_DIR/shmem.xml"
 }
 
 # virt-xml-validate and virsh define/start happen in cmlab-distro add.
@@ -121,21 +118,8 @@ domain_start()
 
 guest_joined()
 {
-	vm_exec vm2 "grep '^chainmesh ' /proc/modules && ! grep '^chainmesh_host ' /proc/modules &&
+	vm_exec vm2 "grep '^chainmesh ' /proc/modules && ls -d /sys/bus/pci/drivers/chainmesh/0000:* &&
 		     journalctl -b -k --no-pager | grep -m1 'joined mesh' && ip link show cm0" 30
-}
-
-configured()
-{
-	vm_wait_for vm2 "networkctl list --no-legend --no-pager cm0 2>/dev/null | grep -q configured" 60 ||
-		{ vm_exec vm2 "networkctl list --no-pager"; return 1; }
-	vm_exec vm2 "ip -4 addr show dev cm0 | grep 'inet 10.0.0.2/24'"
-}
-
-distro_ping()
-{
-	vm_exec vm2 "ping -c $CM_PING_COUNT -i 0.2 -W 2 10.0.0.1" $((CM_PING_COUNT + 30))
-	grep -q "$CM_PING_COUNT packets transmitted, $CM_PING_COUNT received" <<<"$CM_OUT"
 }
 
 # virsh destroy is a crash as far as the mesh can tell.
@@ -161,18 +145,18 @@ unload()
 }
 
 tap_plan 15
-cm_step "image: Debian 12 by mmdebstrap, make install-guest (cached)" fatal image
+cm_step "image: Debian 12 by mmdebstrap, the guide's make install (cached)" fatal distro_image
 cm_step "lab: daemon and 2 busybox VMs up, peer ids 0 1" fatal lab_start 2
 trap 'rc=$?; set +e; libvirt_cleanup; (exit $rc); lab_cleanup' EXIT
 cm_step "libvirt: libvirtd answers on $URI" fatal libvirt_up
-cm_step "libvirt_xml: <shmem> for mesh lab, server = the lab's socket" fatal shmem_xml
 cm_step "vm0: insmod chainmesh_host.ko lab_ivshmem=1" fatal cm_ping_host_load
+cm_step "vm0: chainmesh mesh libvirt-xml lab node 2: <shmem>, server = the lab's socket" fatal shmem_xml
 cm_step "vm2: virt-xml-validate, virsh define, virsh start: running, peer 2" fatal domain_start
 cm_step "vm2: udev loaded chainmesh.ko, it joined, cm0" fatal guest_joined
 cm_step "vm1: insmod chainmesh.ko, cm0 10.0.0.1/24 up" fatal cm_ping_guest_up vm1 10.0.0.1/24
 cm_step "vm0: nodes 1 and 2 are up in 'node show'" fatal cm_ping_nodes_up
 cm_step "vm0: chains 1 (1 2), 2 (2 1) and flows 1, 2 added" fatal cm_ping_add_flows
-cm_step "vm2: networkd configured cm0 10.0.0.2/24" - configured
+cm_step "vm2: networkd configured cm0 10.0.0.2/24" - distro_configured
 cm_step "vm2: ping -c $CM_PING_COUNT 10.0.0.1: all answered" - distro_ping
 cm_step "vm2: virsh destroy, the host sees node 2 down" - destroyed
 cm_step "all: rmmod; consoles: no Oops, BUG, WARNING, Call Trace, panic" - eval 'unload && lab_stop'

@@ -114,9 +114,12 @@ flows()
 }
 
 # qdiscs VM: ETS with a strict band for all but UDP, a band per UDP way.
+# GRO and TSO off: the books count packets, and a qdisc counts a GSO
+# skb's segments where the driver counts the frame it sends.
 qdiscs()
 {
 	vm_exec "$1" "modprobe sch_ets && modprobe cls_u32 &&
+		ethtool -K cm0 gro off tso off gso off &&
 		$TC qdisc replace dev cm0 root handle 1: ets bands 3 strict 1 priomap 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 &&
 		$TC qdisc replace dev cm0 parent 1:1 handle 11: pfifo limit 10000 &&
 		$TC qdisc replace dev cm0 parent 1:2 handle 12: fq_codel &&

@@ -26,6 +26,13 @@
 # to an AF_XDP socket in VM3 and to a veth in VM2 (page copies). Prints
 # TAP.
 #
+# Frames of several buffers: a program that declares xdp.frags on VM2
+# gets VM1's GSO frames (TCP, up to 64 KiB) whole, VM2's stack forwards
+# them, VM3 receives them unsegmented; a program without it (a hop that
+# corrupts UDP payload in flight) makes VM2 take single buffers only, and
+# VM3's socket accepts none of the corrupted datagrams (their checksums,
+# computed by VM1, fail), while those it left alone arrive.
+#
 # Node 0 is the same node as every guest (node/): the same frames then go
 # 1 -> 0 -> 3 and back through cmh-lab with xdp_tx.o, and the same
 # asserts hold for VM0: ethtool -S cmh-lab counts them as XDP_TX zero
@@ -162,7 +169,49 @@ redirect()
 	ge "$red" "$COUNT" && [ "$fail" = 0 ] && ge $((after - before)) "$COUNT"
 }
 
-tap_plan 23
+# A multi-buffer program on vm2: a TCP transfer's GSO frames through it.
+frags_tcp()
+{
+	local pass frames v2
+
+	vm_exec vm2 "ip link set cm0 xdp obj /lib/cmtest/xdp_frags_pass.o sec xdp.frags &&
+		     ip link show cm0 | grep -q 'prog/xdp'" || return 1
+	dp_mkfile 2 && dp_transfer 5004 || return 1
+	pass=$(dp_stat vm2 xdp_pass) && frames=$(dp_stat vm2 rx_frames) || return 1
+	dp_gso_frames vm2 32768 || return 1
+	v2=$CM_OUT
+	dp_gso_frames vm3 32768 || return 1
+	CM_OUT="vm2 xdp_pass $pass; $v2; $CM_OUT"
+	ge "$pass" "$frames"
+}
+
+# udp_csum_errors VM: the UDP InCsumErrors of VM's stack.
+udp_csum_errors()
+{
+	vm_exec "$1" "cat /proc/net/snmp" || return 1
+	awk '$1 == "Udp:" && $2 !~ /^[0-9]/ { for (i = 2; i <= NF; i++) col[$i] = i }
+	     $1 == "Udp:" && $2 ~ /^[0-9]/ { print $col["InCsumErrors"] }' <<<"$CM_OUT"
+}
+
+# A hop that corrupts payload: vm3's socket takes none of it.
+corrupt()
+{
+	local e0 e1 bad good
+
+	vm_exec vm2 "ip link set cm0 xdp off &&
+		     ip link set cm0 xdp obj /lib/cmtest/xdp_corrupt.o sec xdp" || return 1
+	e0=$(udp_csum_errors vm3) || return 1
+	dp_cmudp_recv vm3 9997 2000 30 /tmp/recv.9997 || return 1
+	vm_exec vm1 "cmudp send 10.0.0.3 9997 $COUNT 1000" || return 1
+	bad=$(dp_cmudp_result vm3 /tmp/recv.9997 40) || return 1
+	good=$(dp_udp_batch 9998 "$COUNT" 2000 30 40) || return 1
+	e1=$(udp_csum_errors vm3) || return 1
+	vm_exec vm2 "ip link set cm0 xdp off" || return 1
+	CM_OUT="vm3: corrupted datagrams received $bad/$COUNT, untouched $good/$COUNT, InCsumErrors +$((e1 - e0))"
+	[ "$bad" = 0 ] && [ "$good" = "$COUNT" ] && ge $((e1 - e0)) "$COUNT"
+}
+
+tap_plan 26
 dp_setup_steps hop_log=1
 cm_step "vm0: chains 1 (1 2 3), 2 (3 2 1), flows 1, 2" fatal dp_chain_flows
 cm_step "vm2: ip link set cm0 xdp obj xdp_tx.o" fatal dp_xdp_attach xdp_tx.o
@@ -172,6 +221,9 @@ cm_step "vm2: its stack saw nothing (cm0 rx 0)" - stack_blind
 cm_step "vm3 received vm1's buffers, same offsets at hop 1, 2 and 3" - \
 	same_buffers vm2 2 chainmesh/cm0
 cm_step "vm2: xdp off, ip_forward on: pings forwarded by the stack with context" - xdp_off_forward
+cm_step "vm2: xdp.frags program: 64 KiB GSO frames through it whole" - frags_tcp
+cm_step "vm2: XDP corrupts UDP payload: vm3's socket accepts none of it" - corrupt
+cm_step "vm1..3: no bad descriptors, no frames of offloads dropped" - dp_no_bad vm1 vm2 vm3
 cm_step "vm3: XDP_REDIRECT to an AF_XDP socket (copy mode)" - afxdp
 cm_step "vm2: XDP_REDIRECT to a veth: copies reach veth1" - redirect
 cm_step "vm0: chains 3 (1 0 3), 4 (3 0 1); cmh-lab xdp obj xdp_tx.o" fatal node0_xdp

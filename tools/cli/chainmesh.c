@@ -58,8 +58,10 @@ void usage_to(FILE *f, const char *object)
 "  -j, -json    print JSON (an array of objects) instead of text\n"
 "  -p, -pretty  print JSON indented, one member a line (implies -json)\n"
 "  -n, -netns NAME\n"
-"               run in network namespace NAME (/run/netns/NAME, as made\n"
-"               by 'ip netns add'), as 'ip -n NAME'\n"
+"               with 'mesh show': name node 0's interface as seen in\n"
+"               network namespace NAME (/run/netns/NAME, as made by 'ip\n"
+"               netns add'), where it may have been moved. The family is\n"
+"               in the initial namespace: other commands refuse -n\n"
 "  -b, -batch FILE\n"
 "               run the commands of FILE ('-': standard input), one a line\n"
 "               without 'chainmesh', '#' to the end of a line a comment,\n"
@@ -108,23 +110,47 @@ void run_cmd(struct cm_cmd *c, int argc, char **argv)
 	usage_fail(NULL, "unknown object '%s'", argv[0]);
 }
 
-/* -n NAME: into the network namespace 'ip netns add NAME' made. */
-static void enter_netns(const char *name)
+/*
+ * -n NAME: the network namespace 'ip netns add NAME' made, opened here
+ * (a missing one is refused before anything else), entered by
+ * cm_netns_enter() once the netlink socket is open.
+ */
+static int cm_netns_fd = -1;
+bool cm_netns_ok;
+static const char *cm_netns_name;
+
+static void netns_open(const char *name)
 {
 	char path[PATH_MAX];
-	int fd;
 
 	if (!name || !name[0] || strchr(name, '/') || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
 		usage_fail(NULL, "-netns: a namespace name expected");
 	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	cm_netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (cm_netns_fd < 0)
 		fail("cannot open network namespace \"%s\": %s", name, strerror(errno));
-	if (setns(fd, CLONE_NEWNET))
-		fail("setting the network namespace \"%s\" failed: %s", name,
-		     strerror(errno));
-	close(fd);
+	cm_netns_name = name;
+}
+
+/*
+ * The family answers in the initial network namespace only (it is not
+ * netns-aware), so its socket is opened there and -n only changes where
+ * interface names are looked up: node 0's netdev cmh-NAME may have been
+ * moved into NAME. Only `mesh show` prints such names; every other
+ * command refuses -n rather than silently ignore it.
+ */
+void cm_netns_enter(const char *what)
+{
+	if (cm_netns_fd < 0)
+		return;
+	if (!what)
+		usage_fail(NULL, "-netns goes with 'mesh show' only: the chainmesh family is in the initial network namespace");
+	if (setns(cm_netns_fd, CLONE_NEWNET))
+		fail("%s: setting the network namespace \"%s\" failed: %s", what,
+		     cm_netns_name, strerror(errno));
+	close(cm_netns_fd);
+	cm_netns_fd = -1;
 }
 
 /*
@@ -161,7 +187,7 @@ int main(int argc, char **argv)
 		} else if (is_opt(argv[0], "-n", "-netns")) {
 			if (argc < 2)
 				usage_fail(NULL, "%s: a namespace name is needed", argv[0]);
-			enter_netns(argv[1]);
+			netns_open(argv[1]);
 			argc--;
 			argv++;
 		} else if (is_opt(argv[0], "-b", "-batch")) {
@@ -186,6 +212,8 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	if (batch) {
+		if (cm_netns_fd >= 0)
+			usage_fail(NULL, "-netns goes with 'mesh show' only, not with -batch");
 		if (argc)
 			usage_fail(NULL, "nothing may follow -batch FILE but options");
 		return batch_run(batch, force);

@@ -53,6 +53,13 @@ extern jmp_buf *fail_jmp;
 /* chainmesh.c */
 void usage_to(FILE *f, const char *object);
 void run_cmd(struct cm_cmd *c, int argc, char **argv);
+/*
+ * -n NETNS: enter it (@what: the command, for messages), or, with
+ * @what NULL, refuse the command for having -n.
+ */
+void cm_netns_enter(const char *what);
+/* Set by the commands that take -n before they open their socket. */
+extern bool cm_netns_ok;
 
 /* cmd.c */
 void __attribute__((noreturn, format(printf, 1, 2)))
@@ -94,6 +101,25 @@ int print_chain(const struct nlmsghdr *nlh, void *data);
 int print_flow(const struct nlmsghdr *nlh, void *data);
 const char *flow_put(struct cm_cmd *c, struct nlmsghdr *nlh,
 		     const char *what);
+
+/*
+ * A guest node of a mesh, for the commands that print how to start one
+ * (mesh.c: qemu-args; libvirt.c: libvirt-xml): NAME node N [socket PATH].
+ */
+#define CM_DAEMON_SOCK_FMT	"/run/chainmesh/NAME.sock"
+#define CM_DAEMON_SOCK_DIR	"/run/chainmesh/"
+struct cm_guest {
+	const char *name;
+	unsigned long node;
+	const char *socket;		/* the daemon's; default under ..._DIR */
+	char sock_buf[128];
+	uint32_t nodes;			/* the mesh's, from the kernel */
+	unsigned int vectors;		/* MSI-X vectors of the device */
+};
+void cm_guest_parse(struct cm_cmd *c, struct cm_guest *g, const char *what);
+/* The mesh must exist and N be one of its guests; fills nodes, vectors. */
+void cm_guest_lookup(struct cm_cmd *c, struct cm_guest *g, const char *what);
+void mesh_libvirt_xml(struct cm_cmd *c);
 
 /* save.c */
 void do_save(struct cm_cmd *c);

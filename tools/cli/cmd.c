@@ -156,6 +156,9 @@ void cm_open(struct cm_nl *nl)
 	const char *step;
 	int err;
 
+	/* -n: only a command that takes it gets past this (mesh show) */
+	if (!cm_netns_ok)
+		cm_netns_enter(NULL);
 	step = cm_nl_open(nl);
 	if (step)
 		fail("cannot %s: %s", step, strerror(errno));

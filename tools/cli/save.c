@@ -24,7 +24,7 @@ const char save_usage[] =
 
 struct save_mesh {
 	char name[CHAINMESH_NAME_LEN];
-	uint32_t nodes, ring_slots, buf_size, bufs_per_node, max_flows;
+	uint32_t nodes, ring_slots, buf_size, bufs_per_node, max_flows, queues;
 	bool shmem;
 };
 
@@ -74,6 +74,8 @@ static int save_mesh_cb(const struct nlmsghdr *nlh, void *data)
 	m->buf_size = a_u32(tb[CHAINMESH_A_MESH_BUF_SIZE]);
 	m->bufs_per_node = a_u32(tb[CHAINMESH_A_MESH_BUFS_PER_NODE]);
 	m->max_flows = a_u32(tb[CHAINMESH_A_MESH_MAX_FLOWS]);
+	m->queues = tb[CHAINMESH_A_MESH_QUEUES] ?
+		    a_u32(tb[CHAINMESH_A_MESH_QUEUES]) : 1;
 	m->shmem = tb[CHAINMESH_A_MESH_BACKING] &&
 		   a_u32(tb[CHAINMESH_A_MESH_BACKING]) == CHAINMESH_BACKING_SHMEM;
 	return MNL_CB_OK;
@@ -202,15 +204,15 @@ void do_save(struct cm_cmd *c)
 		if (m->shmem) {
 			fputs("mesh add ", stdout);
 			put_word(m->name);
-			printf(" nodes %u ring-slots %u buf-size %u bufs-per-node %u max-flows %u\n",
+			printf(" nodes %u ring-slots %u buf-size %u bufs-per-node %u max-flows %u queues %u\n",
 			       m->nodes, m->ring_slots, m->buf_size,
-			       m->bufs_per_node, m->max_flows);
+			       m->bufs_per_node, m->max_flows, m->queues);
 		} else {
 			fputs("# mesh ", stdout);
 			put_word(m->name);
-			printf(" nodes %u ring-slots %u buf-size %u bufs-per-node %u max-flows %u: backed by ivshmem, not made by 'mesh add'\n",
+			printf(" nodes %u ring-slots %u buf-size %u bufs-per-node %u max-flows %u queues %u: backed by ivshmem, not made by 'mesh add'\n",
 			       m->nodes, m->ring_slots, m->buf_size,
-			       m->bufs_per_node, m->max_flows);
+			       m->bufs_per_node, m->max_flows, m->queues);
 		}
 	}
 	for (i = 0; i < sm.n; i++) {

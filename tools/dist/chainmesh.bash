@@ -47,7 +47,7 @@ _chainmesh()
 	fi
 	if [ -z "$cmd" ]; then
 		case "$obj" in
-		mesh) COMPREPLY=($(compgen -W "show add del qemu-args help" -- "$cur")) ;;
+		mesh) COMPREPLY=($(compgen -W "show add del qemu-args libvirt-xml help" -- "$cur")) ;;
 		node) COMPREPLY=($(compgen -W "show help" -- "$cur")) ;;
 		chain) COMPREPLY=($(compgen -W "show add del help" -- "$cur")) ;;
 		flow) COMPREPLY=($(compgen -W "show add set change del help" -- "$cur")) ;;
@@ -56,13 +56,13 @@ _chainmesh()
 		return
 	fi
 	case "$obj $cmd" in
-	"mesh show"|"mesh del"|"mesh qemu-args")
+	"mesh show"|"mesh del"|"mesh qemu-args"|"mesh libvirt-xml")
 		[ $n = 2 ] && COMPREPLY=($(compgen -W "$(_chainmesh_meshes)" -- "$cur"))
-		[ "$cmd" = qemu-args ] && [ $n -gt 2 ] &&
+		case "$cmd" in qemu-args|libvirt-xml) ;; *) false ;; esac && [ $n -gt 2 ] &&
 			COMPREPLY=($(compgen -W "node socket" -- "$cur")) ;;
 	"mesh add")
 		[ $n -gt 2 ] &&
-			COMPREPLY=($(compgen -W "nodes ring-slots buf-size bufs-per-node max-flows" -- "$cur")) ;;
+			COMPREPLY=($(compgen -W "nodes ring-slots buf-size bufs-per-node max-flows queues" -- "$cur")) ;;
 	"chain add")
 		case "$prev" in
 		policy) COMPREPLY=($(compgen -W "drop bypass" -- "$cur")) ;;

@@ -27,6 +27,11 @@
 # The client pings the server and sends UDP to ports 8888 (allowed) and
 # 9999 (the firewall drops it); the demo then shows what each hop did and
 # exits 0 only if every step passed. Knobs: DEMO_COUNT (default 10).
+#
+# On the screen: a line per step, the per-hop table, PASS or FAIL, the
+# time (about 40 lines); what each step printed (counters, nft tables,
+# conntrack, flow show) goes to the log file it names, DEMO_LOG (default
+# build/demo.log); a failed step also shows its last lines.
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -41,6 +46,9 @@ NATIP=10.0.0.3
 # masquerade and conntrack state expressions, beyond CM_DP_KMODS
 CMLAB_KMODS="$CMLAB_KMODS nft_masq nft_ct"
 
+DEMO_LOG=${DEMO_LOG:-$CM_ROOT/build/demo.log}
+mkdir -p "$(dirname "$DEMO_LOG")"
+: >"$DEMO_LOG"
 demo_t0=$SECONDS
 demo_failed=0
 demo_start=$(date +%s.%N)
@@ -59,26 +67,30 @@ demo_indent()
 	done <<<"$1"
 }
 
-# cm_step DESC FATAL CMD...: a progress line (replaces lib.sh's TAP one);
-# CMD's $CM_OUT is shown when it fails, or always with DEMO_SHOW=1 set
-# by the "show" steps.
+# cm_step DESC FATAL CMD...: a progress line (replaces lib.sh's TAP one).
+# Whatever CMD prints and its $CM_OUT go to $DEMO_LOG; a failed step
+# shows the last lines of $CM_OUT on the screen too.
 cm_step()
 {
-	local desc=$1 fatal=$2
+	local desc=$1 fatal=$2 rc=0
 
 	shift 2
 	CM_OUT=
-	DEMO_SHOW=
 	printf '[%s] %s ... ' "$(demo_elapsed)" "$desc"
-	if "$@"; then
+	printf '\n== [%s] %s\n' "$(demo_elapsed)" "$desc" >>"$DEMO_LOG"
+	"$@" >>"$DEMO_LOG" 2>&1 || rc=$?
+	[ -z "$CM_OUT" ] || demo_indent "$CM_OUT" >>"$DEMO_LOG"
+	if [ "$rc" = 0 ]; then
 		echo "ok"
-		[ -z "$DEMO_SHOW" ] || [ -z "$CM_OUT" ] || demo_indent "$CM_OUT"
+		echo "== ok" >>"$DEMO_LOG"
 	else
 		echo "FAILED"
+		echo "== FAILED (rc $rc)" >>"$DEMO_LOG"
 		demo_failed=$((demo_failed + 1))
-		[ -z "$CM_OUT" ] || demo_indent "$CM_OUT"
+		[ -z "$CM_OUT" ] || demo_indent "$(tail -n 8 <<<"$CM_OUT")"
+		echo "    (all of it: $DEMO_LOG)"
 		if [ "$fatal" = fatal ]; then
-			echo "demo: FAIL (giving up); console logs in $CMLAB_DIR"
+			echo "demo: FAIL (giving up); log $DEMO_LOG, console logs in $CMLAB_DIR"
 			CMLAB_KEEP=1
 			exit 1
 		fi
@@ -132,7 +144,6 @@ demo_flows()
 		chainmesh flow add 3 chain 3 src 203.0.113.0/24 dst $NATIP/32 &&
 		chainmesh flow add 4 chain 4 src 203.0.113.0/24 dst 192.168.10.0/24 &&
 		chainmesh chain show" || return 1
-	DEMO_SHOW=1
 }
 
 # demo_router VM: forwards between the chain's neighbours through cm0
@@ -178,7 +189,6 @@ demo_ping()
 	got=$(ping_received "$CM_OUT")
 	DEMO_PING=${got:-0}
 	CM_OUT=$(sed -n '/packets transmitted/,$p' <<<"$CM_OUT")
-	DEMO_SHOW=1
 	[ "$got" = "$COUNT" ]
 }
 
@@ -198,7 +208,6 @@ demo_udp()
 	got=$(sed -n 's/^received \([0-9]*\) .*/\1/p' <<<"$CM_OUT")
 	printf -v "DEMO_UDP_$port" '%s' "${got:-0}"
 	CM_OUT="server received $got of $COUNT datagrams to port $port"
-	DEMO_SHOW=1
 	if [ "$port" = 9999 ]; then
 		[ "$got" = 0 ]
 	else
@@ -212,7 +221,6 @@ demo_flow_show()
 {
 	vm_exec vm0 "chainmesh flow show; chainmesh node show | grep -v 'state absent'" || return 1
 	DEMO_FLOWS=$CM_OUT
-	DEMO_SHOW=1
 }
 
 # flow_pk FLOW NODE: packets FLOW counted at NODE, from DEMO_FLOWS
@@ -233,7 +241,6 @@ demo_fw_show()
 {
 	vm_exec vm1 "nft list table inet fw" || return 1
 	DEMO_FW_DROP=$(nft_pk "$CM_OUT" "dport 9999")
-	DEMO_SHOW=1
 	[ "$DEMO_FW_DROP" = "$COUNT" ]
 }
 
@@ -243,7 +250,6 @@ demo_xdp_show()
 	DEMO_XDP_CLI=$(awk -v s="$CLI" '$1 == "source" && $2 == s { print $4 }' <<<"$CM_OUT")
 	DEMO_XDP_SRV=$(awk -v s="$SRV" '$1 == "source" && $2 == s { print $4 }' <<<"$CM_OUT")
 	DEMO_XDP_TX=$(awk '$1 == "xdp_tx:" { print $2 }' <<<"$CM_OUT")
-	DEMO_SHOW=1
 	# requests (ping and port 8888) one way, ping replies the other
 	ge "$DEMO_XDP_CLI" $((2 * COUNT)) && ge "$DEMO_XDP_SRV" "$COUNT" &&
 		ge "$DEMO_XDP_TX" $((3 * COUNT))
@@ -258,7 +264,6 @@ demo_nat_show()
 	DEMO_NAT_CT=$(grep -c "src=$CLI .*src=$SRV dst=$NATIP" <<<"$CM_OUT" || true)
 	DEMO_NAT_REPLY=$(nft_pk "$CM_OUT" "ct direction reply")
 	DEMO_NAT_CTX=$(awk '$1 == "tx_ctx:" { print $2 }' <<<"$CM_OUT")
-	DEMO_SHOW=1
 	ge "$DEMO_NAT_MASQ" 1 && ge "$DEMO_NAT_CT" 1 && ge "$DEMO_NAT_REPLY" "$COUNT"
 }
 
@@ -328,6 +333,7 @@ demo_teardown()
 # ------------------------------------------------------------------ main
 
 echo "chainmesh demo: host (VM0) -> firewall (VM1) -> XDP (VM2) -> NAT (VM3) -> host, under QEMU TCG"
+echo "(what each step printed: $DEMO_LOG)"
 cm_step "build xdp_count.o (clang), cmxdpstat; boot daemon + VM0..VM3" fatal demo_lab
 cm_step "vm0: insmod chainmesh_host.ko (node 0, netdev cmh-lab)" fatal dp_host_load
 for n in 1 2 3; do
@@ -354,10 +360,11 @@ cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 echo
 echo "What each hop did:"
 demo_table
+demo_table >>"$DEMO_LOG"
 echo
-echo "$demo_failed step(s) failed; total $((SECONDS - demo_t0)) s"
+echo "$demo_failed step(s) failed; total $((SECONDS - demo_t0)) s; details in $DEMO_LOG"
 if [ "$demo_failed" -ne 0 ]; then
-	echo "demo: FAIL; console logs in $CMLAB_DIR"
+	echo "demo: FAIL; log $DEMO_LOG, console logs in $CMLAB_DIR"
 	CMLAB_KEEP=1
 	exit 1
 fi

@@ -28,7 +28,7 @@
  *   request:  CHAINMESH_A_MESH_NAME (optional for dump)
  *   reply:    CHAINMESH_A_MESH_NAME, _NODES, _RING_SLOTS, _BUF_SIZE,
  *             _BUFS_PER_NODE, _REGION_SIZE, _MAX_FLOWS, _MESH_ID,
- *             _MESH_IFINDEX, _MESH_BACKING
+ *             _MESH_IFINDEX, _MESH_BACKING, _MESH_QUEUES
  *
  * CHAINMESH_CMD_NODE_GET (dump, no privilege)
  *   request:  CHAINMESH_A_MESH_NAME
@@ -64,7 +64,7 @@
  *
  * CHAINMESH_CMD_MESH_NEW (CAP_NET_ADMIN)
  *   request:  CHAINMESH_A_MESH_NAME, _NODES, and optionally _RING_SLOTS,
- *             _BUF_SIZE, _BUFS_PER_NODE, _MAX_FLOWS: the host module
+ *             _BUF_SIZE, _BUFS_PER_NODE, _MAX_FLOWS, _MESH_QUEUES: the host module
  *             allocates the region (shmem) and is its node 0 (netdev
  *             "cmh-NAME", or "cmh%d" when that does not fit IFNAMSIZ).
  * CHAINMESH_CMD_MESH_DEL (CAP_NET_ADMIN)
@@ -132,6 +132,7 @@ enum chainmesh_attr {
 	CHAINMESH_A_PAD,		/* pads CHAINMESH_A_MESH_REGION_SIZE */
 	CHAINMESH_A_MESH_IFINDEX,	/* u32: node 0's netdev */
 	CHAINMESH_A_MESH_BACKING,	/* u32: enum chainmesh_backing */
+	CHAINMESH_A_MESH_QUEUES,	/* u32: 1..CHAINMESH_MAX_QUEUES */
 
 	__CHAINMESH_A_LAST
 };

@@ -3,7 +3,7 @@
  * chainmesh: service chains between VMs over one shared memory region.
  *
  * This header is the binary contract between the nodes of a mesh: the
- * layout of the shared region (version 2), which the host module, every
+ * layout of the shared region (version 3), which the host module, every
  * guest module and userspace nodes read and write. It depends on nothing
  * but <linux/types.h>, is C90 clean and compiles in the kernel and in
  * userspace. The host module's control interface (generic netlink family
@@ -29,22 +29,35 @@
  *   | stats of node 0           |  node writes, host reads
  *   | ...  (stats_stride each)  |
  *   +---------------------------+ rings_off
- *   | data ring 0->0 .. N-1->N-1|  ring i->j at rings_off +
- *   |  (ring_stride each)       |    (i * nodes + j) * ring_stride
+ *   | data ring 0->0 .. N-1->N-1|  ring (i->j, queue q) at rings_off +
+ *   |  of queue 0, then 1 ..    |  ((q * nodes + i) * nodes + j) *
+ *   |  (ring_stride each)       |  ring_stride
  *   +---------------------------+ rets_off
  *   | return ring 0->0 ..       |  same indexing, ret_stride each
  *   +---------------------------+ flogs_off
  *   | flow log of node 0        |  host writes, node reads: increments
  *   | ...  (flog_stride each)   |    of its flow table
  *   +---------------------------+ pools_off
- *   | buffer pool of node 0     |  bufs_per_node * buf_size bytes
- *   | ...  (pool_stride each)   |
- *   +---------------------------+ region_size (a power of two)
+ *   | buffer pool of node 0     |  bufs_per_node * buf_size bytes,
+ *   | ...  (pool_stride each)   |  queues slices of bufs_per_node /
+ *   +---------------------------+  queues buffers; region_size (a power of two)
  *
- * Data ring i->j carries descriptors from node i to node j. Return ring
- * i->j carries buffers owned by node j back to j, from node i which ended
- * their journey. Rings from a node to itself exist only to keep the
- * indexing simple and are never used.
+ * Data ring (i->j, q) carries descriptors from node i to node j on queue
+ * q. Return ring (i->j, q) carries buffers owned by node j back to j,
+ * from node i which ended their journey. Rings from a node to itself
+ * exist only to keep the indexing simple and are never used.
+ *
+ * Queues (version 3). A mesh has @queues (1..CHAINMESH_MAX_QUEUES)
+ * independent lanes. Lane q is made of the rings of queue q and of slice
+ * q of every pool (buffers [q * B, (q + 1) * B) of each node, B =
+ * bufs_per_node / queues): a buffer of slice q travels only on rings of
+ * queue q, is returned on return ring (j->owner, q) and freed by its
+ * owner's lane q; a consumer refuses (and counts) any other buffer. A
+ * lane is thus laid out as a whole version 2 mesh of B buffers per node,
+ * every ring single producer, single consumer. Senders pick the lane of a
+ * frame by a symmetric hash of its flow (include/chainmesh/datapath.h,
+ * cm_flow_lane()), the same at every node, so both directions and every
+ * hop of a connection take the same queue.
  *
  * Every section starts on a 4 KiB boundary. Each field's comment names
  * who writes it and who reads it. The layout is a pure function of the
@@ -57,8 +70,9 @@
 #include <linux/types.h>
 
 #define CHAINMESH_MAGIC			0x48534d43	/* "CMSH" */
-#define CHAINMESH_LAYOUT_VERSION	2
+#define CHAINMESH_LAYOUT_VERSION	3
 #define CHAINMESH_MAX_NODES		64
+#define CHAINMESH_MAX_QUEUES		8	/* bound of the header's queues */
 #define CHAINMESH_MAX_CHAINS		256
 #define CHAINMESH_MAX_FLOWS		131072	/* bound of the header's max_flows */
 #define CHAINMESH_CACHELINE		64
@@ -78,13 +92,15 @@ struct chainmesh_region_hdr {
 	__le64 region_size;	/* host writes; all read */
 	__le32 nodes;		/* host writes; all read: 2..CHAINMESH_MAX_NODES */
 	__le32 ring_slots;	/* host writes; all read: power of two */
-	__le32 ret_slots;	/* host writes; all read: power of two >= bufs */
+	__le32 ret_slots;	/* host writes; all read: power of two >=
+				 * bufs_per_node / queues */
 	__le32 buf_size;	/* host writes; all read: power of two */
 	__le32 bufs_per_node;	/* host writes; all read */
 	__le32 max_flows;	/* host writes; all read: entries per flow table,
 				 * flow ids below it, 1..CHAINMESH_MAX_FLOWS */
 	__le32 mesh_id;		/* host writes; all read: random, for MACs */
-	__le32 pad0;
+	__le32 queues;		/* host writes; all read: 1..CHAINMESH_MAX_QUEUES,
+				 * divides bufs_per_node (version 3) */
 	__le64 node_table_off;	/* host writes; all read: section offsets */
 	__le64 ftables_off;
 	__le64 ftable_stride;
@@ -121,11 +137,14 @@ struct chainmesh_node {
 	__le64 heartbeat;	/* node writes; host reads: ticks while alive */
 	__u8 mac[6];		/* node writes before state UP; all read */
 	__u8 pad0[2];
-	__le32 features;	/* node writes; all read: none defined, zero */
+	__le32 features;	/* node writes; all read: CHAINMESH_NF_* */
 	__le32 host_state;	/* host writes; all read: host's verdict */
 	__le64 blame;		/* node writes; host reads: bit n set, this
 				 * node judged node n broken (bad input) */
-	__u8 pad1[24];
+	__le32 verdict_epoch;	/* host writes (release, after host_state);
+				 * all read: the node's epoch that
+				 * host_state is about */
+	__u8 pad1[20];
 };
 
 /*
@@ -144,6 +163,61 @@ struct chainmesh_desc {
 };
 
 #define CHAINMESH_D_CTX		0x01	/* chain and hop are valid */
+#define CHAINMESH_D_MORE	0x02	/* the next slot continues this frame */
+#define CHAINMESH_D_OFFLOAD	0x04	/* first slot of a frame: its buffer
+					 * starts with a chainmesh_offload */
+
+/*
+ * Frames of several buffers, and offloads
+ * =======================================
+ *
+ * A frame larger than a buffer (a GSO frame of up to 64 KiB) is a chain
+ * of descriptors in consecutive slots of one data ring: every one but
+ * the last has CHAINMESH_D_MORE, and the frame's bytes are the
+ * descriptors' (data_off, len) pieces in slot order. Only the first
+ * carries chain context and CHAINMESH_D_OFFLOAD; the others have no flag
+ * but MORE. Every buffer of a frame has the same owner and appears once;
+ * a frame is at most CHAINMESH_FRAME_MAX_BUFS buffers and
+ * CHAINMESH_FRAME_MAX_LEN bytes, and is published whole (a chain that
+ * the producer's head cuts off is refused). Its buffers travel and go
+ * home one by one, like those of single-buffer frames.
+ *
+ * CHAINMESH_D_OFFLOAD: the first buffer's first 16 bytes (in its
+ * headroom: data_off >= 16) hold a struct chainmesh_offload, a
+ * virtio_net_hdr in fixed-width little-endian: the frame's checksum is
+ * still to be computed (csum_start/offset, as CHECKSUM_PARTIAL) and/or
+ * it is to be segmented (gso_type, gso_size) where it leaves the mesh.
+ *
+ * A node sends frames of several buffers or with CHAINMESH_D_OFFLOAD only
+ * to a node that set CHAINMESH_NF_OFFLOAD in its node table entry; a
+ * node that did not set it refuses them and counts them.
+ */
+#define CHAINMESH_FRAME_MAX_BUFS	128
+#define CHAINMESH_FRAME_MAX_LEN		(65536 + 128)
+
+/* struct chainmesh_node.features */
+#define CHAINMESH_NF_OFFLOAD	0x1	/* takes frames of several buffers and
+					 * CHAINMESH_D_OFFLOAD */
+
+struct chainmesh_offload {
+	__u8 flags;		/* producer writes; consumer reads: CHAINMESH_OFF_* */
+	__u8 gso_type;		/* producer writes; consumer reads: CHAINMESH_GSO_* */
+	__le16 hdr_len;		/* producer writes; consumer reads: headers' length (hint) */
+	__le16 gso_size;	/* producer writes; consumer reads: payload per segment */
+	__le16 csum_start;	/* producer writes; consumer reads: from the frame's start */
+	__le16 csum_offset;	/* producer writes; consumer reads: from csum_start */
+	__u8 pad[6];		/* zero */
+};
+
+#define CHAINMESH_OFF_NEEDS_CSUM	0x01	/* checksum at csum_start/offset to do */
+
+/* gso_type: the values of virtio_net_hdr's */
+#define CHAINMESH_GSO_NONE	0
+#define CHAINMESH_GSO_TCPV4	1
+#define CHAINMESH_GSO_UDP	3	/* UFO */
+#define CHAINMESH_GSO_TCPV6	4
+#define CHAINMESH_GSO_UDP_L4	5
+#define CHAINMESH_GSO_ECN	0x80	/* with TCPV4/TCPV6: CWR set */
 
 /*
  * Ring header: three cache lines, followed by the slots (struct
@@ -159,14 +233,64 @@ struct chainmesh_desc {
  * when it releases some (see include/chainmesh/ring.h, [S1]/[S2]). */
 #define CHAINMESH_RING_WANT_SPACE	0x1
 
+/*
+ * Pair reset (Documentation/datapath.rst, "Recovery"): the rings node i
+ * produces to node j (data ring i->j and return ring i->j) are "the
+ * rings of pair i->j". Their indices restart at zero by agreement, with
+ * two generations in the header of data ring i->j alone:
+ *
+ *  1. i wants a reset of pairs i->j and j->i (its indices and j's
+ *     disagree for good, or j asked): it stops sending to j, bumps
+ *     @reset_req (release), then stores head = 0 in each ring of i->j;
+ *  2. j sees @reset_req differ from its @reset_ack: it drops what is
+ *     queued to it in the rings of i->j unread, stores tail = 0 in each
+ *     (release), then @reset_ack = @reset_req (release); and asks for
+ *     the same of i's side, pair j->i, if it has not yet;
+ *  3. once each side has both its request acknowledged and the other's
+ *     acknowledged, it takes back the buffers of its own pool that the
+ *     other held (the dropped entries held some) and sends again.
+ *
+ * A consumer that reads a head it cannot believe first looks at
+ * @reset_req: a reset under way is not the producer's fault. Each node
+ * re-asserts both fields, like its indices, from private copies.
+ */
+
+/*
+ * want_kick: what the consumer asks of a producer that published
+ * (include/chainmesh/ring.h, [K1]-[K3]).
+ *  NONE     it is polling and looks again by itself: no doorbell
+ *  WANTED   it sleeps or is about to: ring its doorbell. The producer
+ *           decides after a full barrier ([K1], pairs with [K2])
+ *  POLLING  it busy polls for good (a libchainmesh node with
+ *           CML_F_BUSY_POLL): the producer skips the barrier and the
+ *           doorbell. The consumer leaves POLLING only by arming
+ *           (WANTED, [K2]) and polling on for CHAINMESH_POLL_GRACE_US
+ *           before it sleeps ([K3])
+ * A kernel node never writes POLLING (NAPI sleeps). Any other value is
+ * read as NONE after the barrier: a consumer only loses its own doorbells.
+ */
+#define CHAINMESH_KICK_NONE		0
+#define CHAINMESH_KICK_WANTED		1
+#define CHAINMESH_KICK_POLLING		2
+#define CHAINMESH_POLL_GRACE_US		1000
+
 struct chainmesh_ring_hdr {
 	__le32 head;		/* producer writes (release); consumer reads (acquire) */
 	__le32 prod_flags;	/* producer writes; consumer reads: CHAINMESH_RING_* */
-	__u8 pad0[56];
+	__le32 reset_req;	/* producer writes (release); consumer reads:
+				 * data rings only, pair reset generation */
+	__u8 pad0[52];
 	__le32 tail;		/* consumer writes (release); producer reads (acquire) */
-	__le32 cons_flags;	/* consumer writes; producer reads: unused, zero */
-	__u8 pad1[56];
-	__le32 want_kick;	/* consumer writes; producer reads after a full barrier */
+	__le32 cons_flags;	/* consumer writes; producer reads: unused, zero
+				 * (a flag the producer read on every publish
+				 * would pull @tail's line: see @want_kick) */
+	__le32 reset_ack;	/* consumer writes (release); producer reads
+				 * (acquire): data rings only, the last
+				 * reset_req carried out */
+	__u8 pad1[52];
+	__le32 want_kick;	/* consumer writes; producer reads: CHAINMESH_KICK_*,
+				 * POLLING without a barrier, the others
+				 * after a full barrier ([K1]/[K2]) */
 	__u8 pad2[60];
 };
 

@@ -220,3 +220,64 @@ dp_pools_full()
 		[ "$free" = "$size" ] || return 1
 	done
 }
+
+# dp_mkfile MIB: /tmp/src in VM1, MIB MiB of random data; its md5sum in
+# DP_SUM, its size in DP_SIZE.
+dp_mkfile()
+{
+	vm_exec vm1 "dd if=/dev/urandom of=/tmp/src bs=64k count=$(($1 * 16)) 2>/dev/null &&
+		     md5sum /tmp/src"
+	DP_SUM=$(cut -d' ' -f1 <<<"$CM_OUT")
+	DP_SIZE=$(($1 * 1048576))
+	[ -n "$DP_SUM" ]
+}
+
+# dp_transfer PORT: dp_mkfile's file from VM1 to VM3 (10.0.0.3) over TCP
+# (busybox nc), checksums compared at both ends. VM1's TCP builds GSO
+# frames of at least 44 segments (tcp_min_tso_segs): 64 KiB once its
+# window allows, whatever the pacing rate a TCG guest reaches.
+dp_transfer()
+{
+	local port=$1 got
+
+	vm_exec vm1 "sysctl -qw net.ipv4.tcp_min_tso_segs=44" || return 1
+	vm_exec vm3 "rm -f /tmp/dst; (sleep 170 | nc -l -p $port > /tmp/dst &)" || return 1
+	sleep 1
+	vm_exec vm1 "nc 10.0.0.3 $port < /tmp/src" 150 || return 1
+	vm_wait_for vm3 "[ \$(stat -c %s /tmp/dst) = $DP_SIZE ]" 30 || {
+		vm_exec vm3 "ls -l /tmp/dst"
+		return 1
+	}
+	vm_exec vm3 "md5sum /tmp/dst" || return 1
+	got=$(cut -d' ' -f1 <<<"$CM_OUT")
+	CM_OUT="sent $DP_SUM, received $got"
+	[ "$got" = "$DP_SUM" ]
+}
+
+# dp_gso_frames VM MIN: VM received frames of several buffers or with
+# offloads (GSO frames not segmented on the way), the largest at least
+# MIN bytes.
+dp_gso_frames()
+{
+	local n max
+
+	n=$(dp_stat "$1" rx_frames) && max=$(dp_stat "$1" rx_frame_max) || return 1
+	CM_OUT="$1: rx_frames $n rx_frame_max $max"
+	ge "$n" 1 && ge "$max" "$2"
+}
+
+# dp_no_bad VM...: nothing refused for its format, no frame of offloads
+# dropped.
+dp_no_bad()
+{
+	local vm n
+
+	for vm in "$@"; do
+		n=$(dp_sum_stats "$vm" rx_bad_addr rx_bad_align rx_bad_owner \
+			rx_bad_len rx_bad_index rx_bad_chain rx_bad_return \
+			rx_bad_frame_len rx_bad_frame_loop rx_bad_frame_owner \
+			rx_bad_frame_cut rx_bad_offload rx_drop_offload) || return 1
+		CM_OUT="$vm: $n bad or dropped"
+		[ "$n" = 0 ] || return 1
+	done
+}

@@ -4,6 +4,7 @@
   common     where things are (repository, build dir, daemon, QEMU),
              LabError, logging, signals that end a start
   cpio       the newc archive writer
+  walk       the command blocks of Documentation/operations.rst, by place
   kernel     Debian's vmlinux (unpacked from the bzImage) and its modules
   procs      processes by pid and start time, timeout(1), pidfiles, logs
   state      $CMLAB_DIR and lab.json

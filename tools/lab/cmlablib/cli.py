@@ -113,7 +113,9 @@ def main(argv=None):
     s.add_argument("n", type=int)
     s.add_argument("--mem", type=int, default=512, help="MiB per VM")
     s.add_argument("--region", default="16M", help="ivshmem region size")
-    s.add_argument("--vectors", type=int, default=1)
+    s.add_argument("--vectors", type=int, default=1,
+                   help="doorbell vectors per VM (one per queue)")
+    s.add_argument("--smp", type=int, default=1, help="vCPUs per VM")
     add_vm_options(s, "hard limit (s) for every lab process")
     e = sub.add_parser("exec", help="run a command in a VM")
     e.add_argument("vm")

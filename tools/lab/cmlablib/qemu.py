@@ -57,7 +57,7 @@ def qemu_cmd(d, i, build, args):
     j = lambda s: os.path.join(d, s)
     return [
         QEMU, "-accel", "tcg", "-M", args.machine, "-cpu", "max",
-        "-smp", "1", "-m", str(args.mem), "-name", name,
+        "-smp", str(getattr(args, "smp", 1)), "-m", str(args.mem), "-name", name,
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-net", "none", "-pidfile", j(name + ".qemu.pid"),
         "-kernel", build["vmlinux"], "-initrd", build["initrd"],
@@ -189,7 +189,7 @@ def cmd_start(args):
     st = {"dir": d, "n": args.n, "vms": [], "daemon": None,
           "started": time.time(), "machine": args.machine, "mem": args.mem,
           "append": args.append, "vectors": args.vectors,
-          "lifetime": args.lifetime}
+          "smp": args.smp, "lifetime": args.lifetime}
     with terminate_on_signals():
         try:
             t_all = time.monotonic()
@@ -393,7 +393,8 @@ def cmd_restart(args):
         off = log_size(dlog)
         a = argparse.Namespace(machine=st.get("machine", "q35"),
                                mem=st.get("mem", 512), append=st.get("append", ""),
-                               vectors=st.get("vectors", 1))
+                               vectors=st.get("vectors", 1),
+                               smp=st.get("smp", 1))
         argv = qemu_cmd(d, i, build, a)
         t0 = time.monotonic()
         vm.update({"t0": t0,
