@@ -350,7 +350,7 @@ assert all(y[0] - x[0] >= 2 * n and y[1] == x[1] for x, y in zip(a, b)), (a, b)'
 # a round, alternately on chain 1 (nodes 1 2 3) and chain 2 (1 3).
 rate_churn()
 {
-	local sent got rounds
+	local sent got rounds lag
 
 	dp_cmudp_recv vm3 $PORT_C 10000 $((RATE_SECONDS + 120)) /tmp/rate.$PORT_C ||
 		return 1
@@ -368,7 +368,13 @@ rate_churn()
 			chainmesh -batch /tmp/rate\$((r % 2 + 1)) || echo fail; r=\$((r + 1));
 		done > /tmp/rate.log 2>&1; echo done \$r >> /tmp/rate.log) &" ||
 		return 1
-	vm_exec vm1 "rm -f /tmp/send.log; (end=\$((\$(date +%s) + $RATE_SECONDS));
+	# node 1's lag (increments published, not yet in the table in
+	# use), sampled every 0.1 s while it sends: a figure, not a check
+	vm_exec vm1 "rm -f /tmp/send.log /tmp/lag; (end=\$((\$(date +%s) + $RATE_SECONDS));
+		(while [ ! -e /tmp/send.log ] || ! grep -q '^done' /tmp/send.log; do
+			awk '\$1 == \"log_pos\" { p = \$2 } \$1 == \"published\" { h = \$5 }
+			     END { print h - p }' /sys/kernel/debug/chainmesh/cm0/ftable;
+			usleep 100000; done > /tmp/lag 2>&1 &);
 		while [ \$(date +%s) -lt \$end ]; do
 			echo C \$(cmudp send 10.0.0.3 $PORT_C $BATCH 2>&1);
 			usleep 20000; done > /tmp/send.log 2>&1;
@@ -381,7 +387,12 @@ rate_churn()
 	vm_exec vm1 "cat /tmp/send.log" || return 1
 	sent=$(awk '$1 == "C" && $2 == "sent" { s += $3 } END { print s + 0 }' <<<"$CM_OUT")
 	got=$(dp_cmudp_result vm3 /tmp/rate.$PORT_C 60) || return 1
-	CM_OUT="${RATE_SECONDS} s: $rounds rounds of $RATE_IDS deletes and $RATE_IDS adds ($((rounds * 2 * RATE_IDS)) flow changes); flow C sent $sent, vm3 received $got"
+	vm_exec vm1 "sort -n /tmp/lag | awk '{ v[NR] = \$1 }
+		END { if (NR) printf \"%d samples: median %d, p99 %d, max %d\", NR,
+			v[int((NR + 1) / 2)], v[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1], v[NR] }'" ||
+		return 1
+	lag=$CM_OUT
+	CM_OUT="${RATE_SECONDS} s: $rounds rounds of $RATE_IDS deletes and $RATE_IDS adds ($((rounds * 2 * RATE_IDS)) flow changes); flow C sent $sent, vm3 received $got; node 1's lag in increments: ${lag:-none sampled}"
 	tap_diag "$CM_OUT"
 	ge "$rounds" 2 && ge "$sent" 1 && [ "$got" = "$sent" ]
 }
