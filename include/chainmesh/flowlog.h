@@ -166,11 +166,12 @@ static inline void cm_flog_host_reset(struct cm_flog_host *w, void *ft,
  * @t: the host's copy (the checkpoint plus every increment in the log)
  *
  * Only the host writes a node's table and log, but peers can scribble on
- * them. A head not ours is written back. A checkpoint header that is not
- * what the host wrote last (seq open or zero, gen or log_pos not ours),
- * or one at the head whose entries differ from @t, was scribbled on: it
- * is written again as a new generation, which every node takes, also one
- * that took the forged one. A checkpoint the log moved past is rewritten
+ * them. A head not ours is written back, and so is the checkpoint, as a
+ * new generation: a node may have applied increments the forged head
+ * showed it. A checkpoint header that is not what the host wrote last
+ * (seq open or zero, gen or log_pos not ours), or one at the head whose
+ * entries differ from @t, was scribbled on: it is written again as a new
+ * generation, which every node takes, also one that took the forged one. A checkpoint the log moved past is rewritten
  * at the head in the same generation: nodes reading their logs go on,
  * and one that fell behind takes a recent checkpoint. O(nflows), and a
  * checkpoint copy only where one of the above holds.
@@ -182,11 +183,14 @@ static inline bool cm_flog_host_reassert(struct cm_flog_host *w,
 {
 	struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
 	u32 seq = le32_to_cpu(READ_ONCE(h->seq));
-	bool forged;
+	bool forged = false;
 
-	if (le32_to_cpu(READ_ONCE(log->head)) != w->head)
+	/* a node may have applied what a forged head showed it */
+	if (le32_to_cpu(READ_ONCE(log->head)) != w->head) {
 		smp_store_release(&log->head, cpu_to_le32(w->head));
-	forged = !seq || (seq & 1) ||
+		forged = true;
+	}
+	forged |= !seq || (seq & 1) ||
 		 le32_to_cpu(READ_ONCE(h->gen)) != w->gen ||
 		 le32_to_cpu(READ_ONCE(h->log_pos)) != w->ckpt ||
 		 (w->ckpt == w->head && !cm_ftable_same(ft, t));

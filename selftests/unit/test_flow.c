@@ -2209,12 +2209,22 @@ TEST(log_reassert)
 	EXPECT_EQ(g.w.gen, g.cur->gen);
 	lg_same(_metadata, &g, &r);
 
-	/* a forged head: ours again, the checkpoint left alone */
-	seq = le32_to_cpu(h->seq);
-	g.log->head = cpu_to_le32(g.w.head + 3);
-	EXPECT_FALSE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	/* a forged head, and a node that applied a forged increment it
+	 * showed: the head is ours again, the checkpoint a new generation
+	 * the node takes */
+	gen = le32_to_cpu(h->gen);
+	lg_batch(_metadata, &g, &r, 1);
+	g.w.head--;
+	cm_ftable_del(g.host, le32_to_cpu(cm_flog_ent(g.log, g.l.flog_slots,
+						      g.w.head)->flow.flow_id));
+	EXPECT_EQ(1, cm_flog_sync(g.ft, g.log, &g.l, 1, &g.cur, &g.spare,
+				  &g.nr));
+	EXPECT_EQ(g.w.head + 1, g.cur->log_pos);
+	EXPECT_TRUE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
 	EXPECT_EQ(g.w.head, le32_to_cpu(g.log->head));
-	EXPECT_EQ(seq, le32_to_cpu(h->seq));
+	EXPECT_EQ(gen + 1, le32_to_cpu(h->gen));
+	lg_drain(_metadata, &g);
+	lg_same(_metadata, &g, &r);
 	lg_fini(&g);
 }
 
