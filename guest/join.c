@@ -100,6 +100,7 @@ static int cm_join_join(struct cm_join *j)
 	cfg.self = ivs->peer_id;
 	cfg.mac = mac;
 	cfg.ftable = cm_ftable(ivs->shm, &l, ivs->peer_id);
+	cfg.flog = cm_flog(ivs->shm, &l, ivs->peer_id);
 	cfg.ops = &cm_join_node_ops;
 	cfg.priv = j;
 	memcpy(cfg.irqs, ivs->irqs, sizeof(cfg.irqs));

@@ -151,7 +151,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	republish = !bitmap_equal(alive, m->alive, CHAINMESH_MAX_NODES) &&
 		    time_after_eq(now, m->published_at + CM_REPUBLISH_GAP);
 	/* Only we write the tables: every CM_REASSERT_GAP, each one a peer
-	 * scribbled on is written again (cm_mesh_publish() leaves the
+	 * scribbled on is written again (cm_mesh_write_tables() leaves the
 	 * others alone), so that a burst of foreign writes ends with the
 	 * right tables (Documentation/datapath.rst, "Recovery"). */
 	reassert = time_after_eq(now, m->asserted_at + CM_REASSERT_GAP);
@@ -162,8 +162,8 @@ static void cm_mesh_watch(struct work_struct *work)
 			bitmap_copy(m->alive, alive, CHAINMESH_MAX_NODES);
 			cm_mesh_publish(m);
 			m->published_at = now;
-			m->asserted_at = now;
-		} else if (reassert) {
+		}
+		if (reassert) {
 			cm_mesh_write_tables(m);
 			m->asserted_at = now;
 		}
@@ -226,6 +226,7 @@ static struct cm_ndev *cm_mesh_node_create(struct cm_mesh *m,
 	cfg.self = m->self;
 	cfg.mac = cm_node(m->base, &m->l, m->self)->mac;
 	cfg.ftable = m->own_ft;
+	cfg.flog = m->own_log;
 	cfg.ops = &cm_mesh_node_ops;
 	cfg.priv = m;
 	cfg.polled = READ_ONCE(m->polled);
@@ -257,6 +258,49 @@ static int cm_region_layout(void *base, u64 size, const struct cm_layout_params 
 	memset(base, 0, size);
 	cm_layout_to_hdr(l, size, *mesh_id, epoch, hdr);
 	return 0;
+}
+
+static void cm_mesh_logs_free(struct cm_mesh *m)
+{
+	u32 n;
+
+	if (m->nft)
+		for (n = 0; n < m->l.p.nodes; n++)
+			cm_ftable_free(m->nft[n]);
+	kfree(m->nft);
+	kfree(m->fw);
+	kvfree(m->ops);
+}
+
+/* The host's copy of every node's table, empty, and every flow log
+ * empty (the region was just zeroed). */
+static int cm_mesh_logs_alloc(struct cm_mesh *m)
+{
+	u32 n;
+
+	m->nft = kcalloc(m->l.p.nodes, sizeof(*m->nft), GFP_KERNEL);
+	m->fw = kcalloc(m->l.p.nodes, sizeof(*m->fw), GFP_KERNEL);
+	m->ops = kvmalloc_array(m->l.flog_slots / 2, sizeof(*m->ops),
+				GFP_KERNEL);
+	if (!m->nft || !m->fw || !m->ops)
+		goto err_free;
+	for (n = 0; n < m->l.p.nodes; n++) {
+		m->nft[n] = cm_ftable_alloc(m->l.p.max_flows);
+		if (!m->nft[n])
+			goto err_free;
+		cm_ftable_byid(m->nft[n]);
+		cm_flog_host_init(&m->fw[n], cm_flog(m->base, &m->l, n),
+				  m->l.flog_slots);
+	}
+	cm_flog_host_init(&m->own_fw, m->own_log, m->l.flog_slots);
+	return 0;
+
+err_free:
+	cm_mesh_logs_free(m);
+	m->nft = NULL;
+	m->fw = NULL;
+	m->ops = NULL;
+	return -ENOMEM;
 }
 
 bool cm_mesh_name_taken(const char *name)
@@ -333,13 +377,20 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 	m->own_ft = kvzalloc(cm_ftable_bytes(m->l.p.max_flows), GFP_KERNEL);
 	if (!m->own_ft)
 		goto err_free_nw;
+	m->own_log = kvzalloc(cm_flog_bytes(m->l.flog_slots), GFP_KERNEL);
+	if (!m->own_log)
+		goto err_free_own_ft;
+	err = cm_mesh_logs_alloc(m);
+	if (err)
+		goto err_free_own_log;
+	err = -ENOMEM;
 
 	cm_mesh_join_self(m);
 	m->nd = cm_mesh_node_create(m, b->parent);
 	if (IS_ERR(m->nd)) {
 		err = PTR_ERR(m->nd);
 		NL_SET_ERR_MSG(extack, "cannot create node 0's netdev");
-		goto err_free_own_ft;
+		goto err_free_logs;
 	}
 
 	mutex_lock(&cm_mesh_lock);
@@ -367,6 +418,10 @@ err_unlock:
 	mutex_unlock(&cm_mesh_lock);
 	m->bell->quiesce(m);
 	cm_node_destroy(m->nd, false);
+err_free_logs:
+	cm_mesh_logs_free(m);
+err_free_own_log:
+	kvfree(m->own_log);
 err_free_own_ft:
 	kvfree(m->own_ft);
 err_free_nw:
@@ -409,6 +464,8 @@ void cm_mesh_destroy(struct cm_mesh *m)
 			  cpu_to_le32(CHAINMESH_NODE_ABSENT));
 	smp_store_release(&hdr->magic, 0);
 
+	cm_mesh_logs_free(m);
+	kvfree(m->own_log);
 	kvfree(m->own_ft);
 	kfree(m->nw);
 	kvfree(m->fbase);
@@ -458,39 +515,182 @@ static int cm_mesh_check(struct cm_mesh *m)
 			     m->l.p.max_flows);
 }
 
-/* Every node's table as compiled for the alive set; those that already
- * hold it are left alone. */
-static void cm_mesh_write_tables(struct cm_mesh *m)
+/* Does the compiled table @c hold what the host's copy @t does? @t's
+ * entries are in the order its increments left them: by id. O(nflows). */
+static bool cm_mesh_ft_equal(const struct cm_ftable *c,
+			     const struct cm_ftable *t)
 {
+	u32 i, id;
+
+	if (c->nflows != t->nflows || memcmp(c->hops, t->hops, sizeof(c->hops)))
+		return false;
+	for (i = 0; i < c->nflows; i++) {
+		id = le32_to_cpu(c->flows[i].flow_id);
+		if (id >= t->cap || t->byid[id] == CM_FIDX_NONE ||
+		    memcmp(&t->flows[t->byid[id]], &c->flows[i],
+			   sizeof(c->flows[i])))
+			return false;
+	}
+	return true;
+}
+
+/* Node @n's table changed in a way its log does not carry: a new
+ * generation, which the node takes whole. */
+static void cm_mesh_checkpoint(struct cm_mesh *m, u32 n)
+{
+	cm_flog_host_reset(&m->fw[n], cm_ftable(m->base, &m->l, n), m->nft[n]);
+	/* Node 0 reads its own from memory no peer can write. */
+	if (n == m->self)
+		cm_flog_host_reset(&m->own_fw, m->own_ft, m->nft[n]);
+}
+
+/* Node @n's table compiled again from the logical table into its copy;
+ * the caller checkpoints it. */
+static void cm_mesh_recompile(struct cm_mesh *m, u32 n, u64 up,
+			      struct cm_ftable *into)
+{
+	/* A subset of what cm_mesh_check() counted: it fits. */
+	WARN_ON_ONCE(cm_ftable_compile_live(m->flows, m->nflows, m->eff, up, n,
+					    m->l.p.max_flows, into) < 0);
+	cm_ftable_byid(into);
+}
+
+/* Every node's table as compiled for the alive set, into the host's copy;
+ * those that already hold it are left alone (a node would copy and index
+ * all of it again for nothing). */
+static void cm_mesh_compile_tables(struct cm_mesh *m)
+{
+	struct cm_ftable *t;
 	u64 up;
 	u32 n;
-	int ret;
 
 	lockdep_assert_held(&cm_mesh_lock);
 	bitmap_to_arr64(&up, m->alive, CHAINMESH_MAX_NODES);
 	cm_chains_effective(m->chains, up, m->eff);
 	for (n = 0; n < m->l.p.nodes; n++) {
-		void *ft = cm_ftable(m->base, &m->l, n);
-
-		/* A subset of what cm_mesh_check() counted: it fits. */
-		ret = cm_ftable_compile_live(m->flows, m->nflows, m->eff, up, n,
-					     m->l.p.max_flows, m->scratch);
-		if (WARN_ON_ONCE(ret < 0))
-			continue;
+		cm_mesh_recompile(m, n, up, m->scratch);
 		/* A node whose table did not change is left alone: it would
 		 * copy and index all of it again for nothing. */
-		if (!cm_ftable_same(ft, m->scratch))
-			cm_ftable_publish(ft, m->scratch);
-		/* Node 0 reads its own from memory no peer can write. */
-		if (n == m->self && !cm_ftable_same(m->own_ft, m->scratch))
-			cm_ftable_publish(m->own_ft, m->scratch);
+		if (cm_mesh_ft_equal(m->scratch, m->nft[n]))
+			continue;
+		t = m->nft[n];
+		m->nft[n] = m->scratch;
+		m->scratch = t;
+		cm_mesh_checkpoint(m, n);
+	}
+}
+
+/* Node @n's increment for a flow going from @old to @new (either NULL:
+ * added, deleted), by the chains its table holds. Return: false, none. */
+static bool cm_mesh_flow_op(const struct cm_ftable *t,
+			    const struct chainmesh_flow *old,
+			    const struct chainmesh_flow *new,
+			    struct cm_flog_op *op)
+{
+	bool had = old && (t->hops[le16_to_cpu(old->chain)].flags &
+			   CHAINMESH_H_VALID);
+	bool has = new && (t->hops[le16_to_cpu(new->chain)].flags &
+			   CHAINMESH_H_VALID);
+
+	if (has) {
+		op->op = had ? CHAINMESH_FLOG_REPLACE : CHAINMESH_FLOG_ADD;
+		op->flow = *new;
+		return true;
+	}
+	if (!had)
+		return false;
+	op->op = CHAINMESH_FLOG_DELETE;
+	memset(&op->flow, 0, sizeof(op->flow));
+	op->flow.flow_id = old->flow_id;
+	return true;
+}
+
+/* One change of @k flows: flow i from @old[i] to @new[i] (either array
+ * NULL: all added, all deleted). */
+struct cm_mesh_change {
+	const struct chainmesh_flow *old;
+	const struct chainmesh_flow *new;
+	const u32 *del_ids;		/* deletes: ids, their flows by @m */
+	u32 k;
+};
+
+/*
+ * cm_mesh_log_change - append a flow change to the logs of the nodes
+ * whose tables it touches, as one batch per node (CHAINMESH_FLOG_END on
+ * its last increment: it becomes visible to the node's lookups at once)
+ *
+ * Called with the logical table before the change for deletes (their
+ * flows are looked up by id), after it otherwise. A node that would get
+ * more than half its log is set in @redo: the caller recompiles it once
+ * the logical table changed (cm_mesh_redo()). O(nodes * @k).
+ */
+static void cm_mesh_log_change(struct cm_mesh *m, const struct cm_mesh_change *c,
+			       unsigned long *redo)
+{
+	const struct chainmesh_flow *old, *new;
+	u32 n, i, cnt, room = m->l.flog_slots / 2;
+
+	for (n = 0; n < m->l.p.nodes; n++) {
+		for (i = cnt = 0; i < c->k; i++) {
+			old = c->old ? &c->old[i] :
+			      c->del_ids ? cm_mesh_flow(m, c->del_ids[i]) : NULL;
+			new = c->new ? &c->new[i] : NULL;
+			if (cnt == room) {
+				__set_bit(n, redo);
+				break;
+			}
+			cnt += cm_mesh_flow_op(m->nft[n], old, new, &m->ops[cnt]);
+		}
+		if (test_bit(n, redo) || !cnt)
+			continue;
+		cm_flog_host_batch(&m->fw[n], cm_flog(m->base, &m->l, n),
+				   cm_ftable(m->base, &m->l, n), m->nft[n],
+				   m->ops, cnt);
+		/* Node 0's own log gets the same batch: applying it to its
+		 * copy again changes nothing (an increment sets or deletes
+		 * a flow by id). */
+		if (n == m->self)
+			cm_flog_host_batch(&m->own_fw, m->own_log, m->own_ft,
+					   m->nft[n], m->ops, cnt);
+	}
+}
+
+/* The nodes in @redo recompiled and checkpointed: a change too large for
+ * their logs, as a new generation. */
+static void cm_mesh_redo(struct cm_mesh *m, const unsigned long *redo)
+{
+	u64 up;
+	u32 n;
+
+	bitmap_to_arr64(&up, m->alive, CHAINMESH_MAX_NODES);
+	for_each_set_bit(n, redo, CHAINMESH_MAX_NODES) {
+		cm_mesh_recompile(m, n, up, m->nft[n]);
+		cm_mesh_checkpoint(m, n);
 	}
 }
 
 static void cm_mesh_publish(struct cm_mesh *m)
 {
-	cm_mesh_write_tables(m);
+	cm_mesh_compile_tables(m);
 	cm_mesh_gen++;
+}
+
+/*
+ * Only we write the tables and logs: what a peer scribbled on is written
+ * again from the host's copy (cm_flog_host_reassert()), and a checkpoint
+ * the log moved past is brought up to the log's head, without a new
+ * generation, so that nodes keep reading their logs. The host's copy is
+ * ahead of the checkpoint by the log: the two are compared only where
+ * the checkpoint is at the head. O(nflows) per node at most.
+ */
+static void cm_mesh_write_tables(struct cm_mesh *m)
+{
+	u32 n;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	for (n = 0; n < m->l.p.nodes; n++)
+		cm_flog_host_reassert(&m->fw[n], cm_flog(m->base, &m->l, n),
+				      cm_ftable(m->base, &m->l, n), m->nft[n]);
 }
 
 /*
@@ -594,8 +794,12 @@ static void cm_mesh_chain_count(struct cm_mesh *m,
  */
 int cm_mesh_add_flows(struct cm_mesh *m, struct chainmesh_flow *add, u32 n)
 {
+	DECLARE_BITMAP(redo, CHAINMESH_MAX_NODES);
+	struct cm_mesh_change c = {};
 	u32 i, j, w;
 	int err;
+
+	bitmap_zero(redo, CHAINMESH_MAX_NODES);
 
 	lockdep_assert_held(&cm_mesh_lock);
 	if (WARN_ON_ONCE(n > m->l.p.max_flows - m->nflows))
@@ -622,7 +826,10 @@ int cm_mesh_add_flows(struct cm_mesh *m, struct chainmesh_flow *add, u32 n)
 	cm_mesh_flow_renumber(m, i);
 	for (j = 0; j < n; j++)
 		cm_mesh_flow_rebase(m, le32_to_cpu(add[j].flow_id));
-	cm_mesh_publish(m);
+	c.new = add;
+	c.k = n;
+	cm_mesh_log_change(m, &c, redo);
+	cm_mesh_redo(m, redo);
 	return 0;
 }
 
@@ -635,8 +842,12 @@ int cm_mesh_add_flows(struct cm_mesh *m, struct chainmesh_flow *add, u32 n)
 int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f)
 {
 	u32 id = le32_to_cpu(f->flow_id), p, q;
-	struct chainmesh_flow *cur;
+	DECLARE_BITMAP(redo, CHAINMESH_MAX_NODES);
+	struct cm_mesh_change c = {};
+	struct chainmesh_flow *cur, old;
 	int err;
+
+	bitmap_zero(redo, CHAINMESH_MAX_NODES);
 
 	lockdep_assert_held(&cm_mesh_lock);
 	cur = cm_mesh_flow(m, id);
@@ -652,6 +863,7 @@ int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f)
 	}
 
 	/* out of its place, into the one its priority gives it */
+	old = *cur;
 	p = m->flow_pos[id];
 	memmove(&m->flows[p], &m->flows[p + 1],
 		(m->nflows - p - 1) * sizeof(*f));
@@ -660,7 +872,11 @@ int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f)
 		(m->nflows - 1 - q) * sizeof(*f));
 	m->flows[q] = *f;
 	cm_mesh_flow_renumber(m, min(p, q));
-	cm_mesh_publish(m);
+	c.old = &old;
+	c.new = f;
+	c.k = 1;
+	cm_mesh_log_change(m, &c, redo);
+	cm_mesh_redo(m, redo);
 	return 0;
 }
 
@@ -668,9 +884,14 @@ int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f)
  * change of the nodes' tables: one pass, one publish. */
 void cm_mesh_del_flows(struct cm_mesh *m, const u32 *ids, u32 n)
 {
+	struct cm_mesh_change c = { .del_ids = ids, .k = n };
+	DECLARE_BITMAP(redo, CHAINMESH_MAX_NODES);
 	u32 i, w, first = m->nflows;
 
 	lockdep_assert_held(&cm_mesh_lock);
+	bitmap_zero(redo, CHAINMESH_MAX_NODES);
+	/* while their flows are still there to say which nodes hold them */
+	cm_mesh_log_change(m, &c, redo);
 	for (i = 0; i < n; i++) {
 		const struct chainmesh_flow *f = cm_mesh_flow(m, ids[i]);
 
@@ -690,7 +911,7 @@ void cm_mesh_del_flows(struct cm_mesh *m, const u32 *ids, u32 n)
 		m->flow_pos[id] = w++;
 	}
 	m->nflows = w;
-	cm_mesh_publish(m);
+	cm_mesh_redo(m, redo);
 }
 
 void cm_mesh_node_info(struct cm_mesh *m, u32 n, struct cm_node_info *ni)

@@ -16,6 +16,7 @@
 #include <linux/chainmesh_region.h>
 #include <chainmesh/layout.h>
 #include <chainmesh/flow.h>
+#include <chainmesh/flowlog.h>
 #include <chainmesh/liveness.h>
 
 /* A node is dead when its heartbeat stood still for dead_ms (module
@@ -53,6 +54,7 @@ struct cm_mesh {
 	void *priv;			/* the backing's */
 	struct cm_ndev *nd;		/* node 0 (node/ndev.h) */
 	void *own_ft;			/* node 0's table, region format */
+	struct chainmesh_flog_hdr *own_log;	/* and its flow log */
 	bool polled;			/* node 0 has no doorbell: poll each tick */
 	char name[CHAINMESH_NAME_LEN];
 	void *base;			/* the region, mapped write-back */
@@ -71,6 +73,15 @@ struct cm_mesh {
 	u32 nflows;
 	struct cm_fstat *fbase;		/* [flow id * nodes + node] */
 	struct cm_ftable *scratch;	/* one node's table being compiled */
+	/* What each node's table holds (byid current, unindexed), and our
+	 * side of its flow log (include/chainmesh/flowlog.h): a flow change
+	 * is appended to the logs of the nodes on its chain; chain and
+	 * liveness changes recompile and checkpoint. Node 0's table gets
+	 * the same increments in host memory (own_ft, own_log, own_fw). */
+	struct cm_ftable **nft;		/* [node] */
+	struct cm_flog_host *fw;	/* [node], the region's logs */
+	struct cm_flog_host own_fw;
+	struct cm_flog_op *ops;		/* [flog_slots / 2]: one node's batch */
 	struct cm_chain *eff;		/* chains with the failure policy applied */
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);	/* as last compiled */
 	unsigned long published_at;	/* jiffies: the last such compile */

@@ -12,6 +12,20 @@
  * were built inline by the datapath and by the work item:
  *
  *   seq 42 flows 100000 inline 3 work 17
+ *   log_pos 5120 gen 3 applied 5000 rounds 40 checkpoints 3 copies 0 behind 0 torn 0 refused 0
+ *   published seq 42 head 5120
+ *
+ * <module>/<dev>/flows: the flows of that table, "id chain priority" a
+ * line, in its entry order.
+ *
+ * ftable's second line: the flow log (flowlog.h) as this node reads it: its
+ * table's position and generation, increments applied, rounds, checkpoints
+ * taken, copies of the current table into a buffer the log could not bring
+ * up to date, and the log reads that failed, by why (each one a fallback
+ * to a copy or to the checkpoint; `ethtool -S` shows them as flog_*).
+ * The third: the seq of the table and the head of the log the owner
+ * published, read now; the table in use holds all of it when its seq
+ * and log_pos are those.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -75,10 +89,43 @@ static int cm_ftable_show(struct seq_file *m, void *v)
 	seq_printf(m, "seq %u flows %u inline %llu work %llu\n", t->seq,
 		   t->nflows, READ_ONCE(nd->ft.inline_builds),
 		   READ_ONCE(nd->ft.work_builds));
+	/* the builder writes them: a torn u64 at worst, on 32-bit */
+	seq_printf(m, "log_pos %u gen %u applied %llu rounds %llu checkpoints %llu copies %llu behind %llu torn %llu refused %llu\n",
+		   t->log_pos, t->gen, READ_ONCE(nd->ft.flog.applied),
+		   READ_ONCE(nd->ft.flog.rounds),
+		   READ_ONCE(nd->ft.flog.checkpoints),
+		   READ_ONCE(nd->ft.copies),
+		   READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_BEHIND]),
+		   READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_TORN]),
+		   READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_REFUSED]));
+	/* what the owner published, as read now: the table is up to date
+	 * when its seq and log_pos are these */
+	seq_printf(m, "published seq %u head %u\n",
+		   le32_to_cpu(READ_ONCE(cm_ftable_hdr(nd->ft.shared)->seq)),
+		   le32_to_cpu(READ_ONCE(nd->ft.log->head)));
 	rcu_read_unlock();
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cm_ftable);
+
+/* What the table in use holds, one flow a line in its entry order: what
+ * a test compares with the host's flow show. */
+static int cm_flows_show(struct seq_file *m, void *v)
+{
+	struct cm_ndev *nd = m->private;
+	const struct cm_ftable *t;
+	u32 i;
+
+	rcu_read_lock();
+	t = rcu_dereference(nd->ft.cur);
+	for (i = 0; i < t->nflows; i++)
+		seq_printf(m, "%u %u %u\n", le32_to_cpu(t->flows[i].flow_id),
+			   le16_to_cpu(t->flows[i].chain),
+			   le16_to_cpu(t->flows[i].priority));
+	rcu_read_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cm_flows);
 
 /* After register_netdev(): the directory is named after the device. */
 void cm_debugfs_init(struct cm_ndev *nd)
@@ -86,6 +133,7 @@ void cm_debugfs_init(struct cm_ndev *nd)
 	nd->debugfs = debugfs_create_dir(netdev_name(nd->netdev), cm_debugfs_root);
 	debugfs_create_file("hops", 0400, nd->debugfs, nd, &cm_hops_fops);
 	debugfs_create_file("ftable", 0400, nd->debugfs, nd, &cm_ftable_fops);
+	debugfs_create_file("flows", 0400, nd->debugfs, nd, &cm_flows_fops);
 }
 
 /* Waits for readers of the files to leave them. */

@@ -27,13 +27,19 @@ enum {
 
 /* Every table sized for the layout's max_flows, once: a snapshot never
  * allocates. */
-int cm_ftsnap_init(struct cm_ftsnap *snap, void *shared,
+int cm_ftsnap_init(struct cm_ftsnap *snap, void *shared, void *log,
 		   const struct cm_layout *l, u32 self, const char *name)
 {
 	u32 i;
 
 	memset(snap, 0, sizeof(*snap));
 	snap->shared = shared;
+	snap->log = log;
+	snap->flog.max = CM_FTSNAP_ROUND;
+	snap->flog.buf = kvmalloc_array(l->flog_slots, sizeof(*snap->flog.buf),
+					GFP_KERNEL);
+	if (!snap->flog.buf)
+		return -ENOMEM;
 	snap->l = l;
 	snap->self = self;
 	snap->name = name;
@@ -55,6 +61,7 @@ int cm_ftsnap_init(struct cm_ftsnap *snap, void *shared,
 err_free:
 	while (i--)
 		cm_ftable_free(snap->buf[i].t);
+	kvfree(snap->flog.buf);
 	return -ENOMEM;
 }
 
@@ -77,6 +84,8 @@ void cm_ftsnap_destroy(struct cm_ftsnap *snap)
 		cm_ftable_free(snap->buf[i].t);
 		snap->buf[i].t = NULL;
 	}
+	kvfree(snap->flog.buf);
+	snap->flog.buf = NULL;
 }
 
 static u32 cm_ftsnap_host_seq(struct cm_ftsnap *snap)
@@ -84,16 +93,27 @@ static u32 cm_ftsnap_host_seq(struct cm_ftsnap *snap)
 	return le32_to_cpu(READ_ONCE(cm_ftable_hdr(snap->shared)->seq));
 }
 
-/* Is there a table to take that @t is not? */
+static u32 cm_ftsnap_head(struct cm_ftsnap *snap)
+{
+	return le32_to_cpu(READ_ONCE(snap->log->head));
+}
+
+/* Is there a table to take that @t is not, or increments it lacks? */
 static bool cm_ftsnap_want(struct cm_ftsnap *snap, const struct cm_ftable *t)
 {
 	u32 seq = cm_ftsnap_host_seq(snap);
+	u32 head = cm_ftsnap_head(snap);
 
-	if (seq == t->seq)
+	if (seq == t->seq && head == t->log_pos)
 		return false;
-	/* A refused table stays refused until the host writes another. */
+	/* A refused table or log stays refused until the host writes
+	 * another (the builder's fields: a stale look costs one try). */
+	if (READ_ONCE(snap->flog.stuck) &&
+	    READ_ONCE(snap->flog.stuck_seq) == seq &&
+	    READ_ONCE(snap->flog.stuck_head) == head)
+		return false;
 	return !(READ_ONCE(snap->refused) &&
-		 READ_ONCE(snap->refused_seq) == seq);
+		 READ_ONCE(snap->refused_seq) == seq && head == t->log_pos);
 }
 
 static bool cm_ftsnap_want_now(struct cm_ftsnap *snap)
@@ -113,6 +133,23 @@ static bool cm_ftsnap_small(struct cm_ftsnap *snap)
 	u32 n = le32_to_cpu(READ_ONCE(cm_ftable_hdr(snap->shared)->nflows));
 
 	return n <= CM_FTSNAP_INLINE_MAX;
+}
+
+/* Can a build run inline, whatever the table's size? Only the log moved
+ * and by few increments (hints: the build checks what it reads). */
+static bool cm_ftsnap_cheap(struct cm_ftsnap *snap)
+{
+	const struct cm_ftable *t;
+	bool cheap;
+
+	if (cm_ftsnap_small(snap))
+		return true;
+	rcu_read_lock();
+	t = rcu_dereference(snap->cur);
+	cheap = !cm_flog_new_gen(snap->shared, t) &&
+		cm_ftsnap_head(snap) - t->log_pos <= CM_FTSNAP_INLINE_LOG;
+	rcu_read_unlock();
+	return cheap;
 }
 
 /* The work builds at most one table per CM_FTSNAP_WORK_GAP: whatever a
@@ -146,6 +183,87 @@ static void cm_ftsnap_reclaim(struct rcu_head *head)
 }
 
 /*
+ * cm_ftsnap_log - whole batches of the log onto @t, from its position
+ * @max: increments to apply at most (rounded up to a round's batches)
+ *
+ * Return: increments applied, or -why (cm_flog_fetch()).
+ */
+static int cm_ftsnap_log(struct cm_ftsnap *snap, struct cm_ftable *t, u32 max)
+{
+	u32 done = 0, rounds;
+	int got;
+
+	/* bounded whatever the peer-written head says: a log's worth */
+	for (rounds = 0; rounds <= snap->l->flog_slots; rounds++) {
+		got = cm_flog_round(snap->log, snap->l, t, &snap->flog);
+		if (got < 0)
+			return got;
+		done += (u32)got;
+		if (!got || done >= max)
+			break;
+	}
+	return (int)done;
+}
+
+/*
+ * cm_ftsnap_from_log - bring the free table @t up to date from the log
+ * @cur: the table in use, of the checkpoint's generation
+ * @max: entries the caller may copy, when @t has to be a copy of @cur
+ *
+ * @t was retired at most two swaps ago: the log normally still holds
+ * every increment since. When it does not (or @t is of an older
+ * generation), @t starts as a copy of @cur.
+ *
+ * Return: 0 (@t is ahead of @cur: swap it in), -E2BIG (more than @max
+ * to copy, or more than CM_FTSNAP_INLINE_LOG increments inline: the
+ * work's), -ENOENT (the log cannot get past @cur and the checkpoint is
+ * ahead of it: take the checkpoint), -EAGAIN (the host is writing the
+ * checkpoint), -EPROTO (refused until the host writes again).
+ */
+static int cm_ftsnap_from_log(struct cm_ftsnap *snap, struct cm_ftable *t,
+			      const struct cm_ftable *cur, u32 max)
+{
+	u32 seq = cm_ftsnap_host_seq(snap), lim, hint;
+	bool inl = max < snap->l->p.max_flows;
+	int got;
+
+	if (seq & 1)
+		return -EAGAIN;
+	lim = inl ? CM_FTSNAP_INLINE_LOG : U32_MAX;
+	if (t->gen != cur->gen || !t->seq || !t->byid_ok ||
+	    cur->log_pos - t->log_pos > snap->l->flog_slots) {
+copy:
+		if (cur->nflows > max)
+			return -E2BIG;
+		/* @cur was validated when taken; only its index is ours */
+		if (cm_ftable_copy(t, cur) || !cm_ftable_byid(t))
+			return -EPROTO;
+		cm_ftable_index(t);
+		snap->copies++;
+	}
+	got = cm_ftsnap_log(snap, t, lim);
+	if (got == -CM_FLOG_BEHIND || got == -CM_FLOG_TORN) {
+		/* behind @cur: @cur's position may still be in the log */
+		if ((int)(cur->log_pos - t->log_pos) > 0)
+			goto copy;
+	}
+	if (got < 0) {
+		hint = le32_to_cpu(READ_ONCE(cm_ftable_hdr(snap->shared)->log_pos));
+		if ((int)(hint - cur->log_pos) > 0)
+			return -ENOENT;
+		cm_flog_set_stuck(snap->shared, snap->log, &snap->flog);
+		return -EPROTO;
+	}
+	/* never back in time: the rest is the work's */
+	if ((int)(t->log_pos - cur->log_pos) < 0 ||
+	    (t->log_pos == cur->log_pos && cur->seq == seq))
+		return inl ? -E2BIG : -EAGAIN;
+	/* a checkpoint rewritten in the same generation is no news */
+	t->seq = seq;
+	return 0;
+}
+
+/*
  * cm_ftsnap_build - snapshot the host's table into a free buffer, swap
  * @max: entries to copy at most
  *
@@ -157,6 +275,7 @@ static void cm_ftsnap_reclaim(struct rcu_head *head)
  */
 static int cm_ftsnap_build(struct cm_ftsnap *snap, u32 max)
 {
+	struct cm_ftable *cur = snap->buf[snap->cur_buf].t;
 	struct cm_ftsnap_buf *b;
 	u32 i, old;
 	int err;
@@ -167,8 +286,27 @@ static int cm_ftsnap_build(struct cm_ftsnap *snap, u32 max)
 	if (i == CM_FTSNAP_BUFS)
 		return -EBUSY;
 	b = &snap->buf[i];
+	if (!cm_flog_new_gen(snap->shared, cur)) {
+		err = cm_ftsnap_from_log(snap, b->t, cur, max);
+		if (err != -ENOENT) {
+			if (err) {
+				set_bit(i, &snap->free);
+				return err;
+			}
+			goto swap;
+		}
+		/* the checkpoint is ahead of what the log can give */
+	}
 	err = cm_ftable_snapshot_max(snap->shared, snap->l, snap->self, b->t,
 				     max);
+	if (!err) {
+		snap->flog.checkpoints++;
+		/* A log refused past the checkpoint: the checkpoint alone,
+		 * then wait for the host to write. */
+		if (cm_ftsnap_log(snap, b->t, max < snap->l->p.max_flows ?
+				  CM_FTSNAP_INLINE_LOG : U32_MAX) < 0)
+			cm_flog_set_stuck(snap->shared, snap->log, &snap->flog);
+	}
 	if (err) {
 		if (err == -EPROTO) {
 			/* The failed snapshot keeps its seq. */
@@ -182,6 +320,7 @@ static int cm_ftsnap_build(struct cm_ftsnap *snap, u32 max)
 		return err;
 	}
 	WRITE_ONCE(snap->refused, false);
+swap:
 	old = snap->cur_buf;
 	snap->cur_buf = i;
 	rcu_assign_pointer(snap->cur, b->t);
@@ -260,7 +399,7 @@ const struct cm_ftable *cm_ftsnap_stale(struct cm_ftsnap *snap,
 	for (tries = 0; tries < 4; tries++) {
 		if (!cm_ftsnap_want(snap, t))
 			return t;
-		if (!cm_ftsnap_small(snap)) {
+		if (!cm_ftsnap_cheap(snap)) {
 			cm_ftsnap_queue_idle(snap);
 			return t;
 		}
@@ -292,10 +431,11 @@ const struct cm_ftable *cm_ftsnap_stale(struct cm_ftsnap *snap,
 }
 
 /* The tick (process context): a large table is rebuilt ahead of the
- * packets that would notice it. */
+ * packets that would notice it, and increments no packet came to apply
+ * are applied (what the node shows is what the host wrote). */
 void cm_ftsnap_poke(struct cm_ftsnap *snap)
 {
-	if (cm_ftsnap_small(snap) || !cm_ftsnap_want_now(snap))
+	if (!cm_ftsnap_want_now(snap))
 		return;
 	cm_ftsnap_queue_idle(snap);
 }

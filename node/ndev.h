@@ -71,6 +71,7 @@ struct cm_node_cfg {
 	u32 self;
 	const u8 *mac;
 	void *ftable;			/* where our flow table is published */
+	void *flog;			/* and its flow log (flowlog.h) */
 	const struct cm_node_ops *ops;
 	void *priv;			/* the owner's */
 	/* Our doorbell's interrupts, vector v at irqs[v], or nirqs 0: the

@@ -333,6 +333,14 @@ static_assert(ARRAY_SIZE(cm_xdp_stat_names) == __CM_XDP_STAT_MAX);
 /* stat_names.h's tables are ethtool strings too */
 static_assert(CM_STAT_NAME_LEN == ETH_GSTRING_LEN);
 
+/* The flow log's: increments applied, checkpoints taken, copies of the
+ * table in use, and the log reads that failed (each a fallback to a copy
+ * or to the checkpoint), by why. */
+static const char cm_flog_stat_names[][ETH_GSTRING_LEN] = {
+	"flog_applied", "flog_checkpoints", "flog_copies",
+	"flog_behind", "flog_torn", "flog_refused",
+};
+
 /* CM_PEER_STAT_NAMES, CM_POOL_STAT_NAMES (stat_names.h) */
 #define CM_PEER_STATS	8
 /* per queue: tx packets, tx bytes, rx packets, rx bytes, pool free */
@@ -351,7 +359,7 @@ static int cm_get_sset_count(struct net_device *netdev, int sset)
 	if (sset != ETH_SS_STATS)
 		return -EOPNOTSUPP;
 	return CM_DEV_STATS + (nd->l.p.nodes - 1) * CM_PEER_STATS +
-	       nd->nlanes * CM_QUEUE_STATS;
+	       nd->nlanes * CM_QUEUE_STATS + ARRAY_SIZE(cm_flog_stat_names);
 }
 
 static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
@@ -390,6 +398,8 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 		ethtool_sprintf(&data, "q%u_rx_bytes", i);
 		ethtool_sprintf(&data, "q%u_pool_free", i);
 	}
+	for (i = 0; i < ARRAY_SIZE(cm_flog_stat_names); i++)
+		ethtool_sprintf(&data, "%s", cm_flog_stat_names[i]);
 }
 
 /* The sum over the lanes of @nd of what @get reads of each. */
@@ -465,6 +475,14 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 		*data++ = rb;
 		*data++ = cm_pool_count(&dp->pool);
 	}
+	/* the flow log (node/ftsnap.c), as debugfs ftable shows it; the
+	 * builder writes them */
+	*data++ = READ_ONCE(nd->ft.flog.applied);
+	*data++ = READ_ONCE(nd->ft.flog.checkpoints);
+	*data++ = READ_ONCE(nd->ft.copies);
+	*data++ = READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_BEHIND]);
+	*data++ = READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_TORN]);
+	*data++ = READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_REFUSED]);
 }
 
 static void cm_get_drvinfo(struct net_device *netdev,
@@ -756,8 +774,8 @@ struct cm_ndev *cm_node_create(const struct cm_node_cfg *cfg)
 		cm_dp_set_mac(&nd->lanes[q].dp, cfg->mac);
 	}
 	netif_set_tso_max_size(netdev, GSO_LEGACY_MAX_SIZE);
-	err = cm_ftsnap_init(&nd->ft, cfg->ftable, &nd->l, cfg->self,
-			     netdev->name);
+	err = cm_ftsnap_init(&nd->ft, cfg->ftable, cfg->flog, &nd->l,
+			     cfg->self, netdev->name);
 	if (err)
 		goto err_destroy_dp;
 	err = cm_rx_init(nd);

@@ -54,6 +54,7 @@ struct cm_flog_host {
 	u32 head;			/* next position */
 	u32 ckpt;			/* log_pos of the region's checkpoint */
 	u32 slots;
+	u32 gen;			/* of the checkpoint, as written */
 	u64 appended;			/* increments written */
 	u64 checkpoints;		/* checkpoints rewritten */
 };
@@ -81,6 +82,18 @@ static inline void cm_flog_write(struct chainmesh_flog_hdr *log, u32 slots,
 	memset(e->pad1, 0, sizeof(e->pad1));
 	memcpy(&e->flow, &op->flow, sizeof(e->flow));
 	smp_store_release(&e->seq, cpu_to_le32(pos + 1));
+}
+
+/* [L3] @t as the checkpoint at the log's head; @newgen as
+ * cm_ftable_checkpoint(). */
+static inline void cm_flog_host_ckpt(struct cm_flog_host *w, void *ft,
+				     const struct cm_ftable *t, bool newgen)
+{
+	cm_ftable_checkpoint(ft, t, w->head, newgen);
+	w->ckpt = w->head;
+	/* just written: a peer's later scribble is the re-assertion's */
+	w->gen = le32_to_cpu(READ_ONCE(cm_ftable_hdr(ft)->gen));
+	w->checkpoints++;
 }
 
 /* One increment on a table whose @byid is current; @t->cap holds every
@@ -121,16 +134,11 @@ static inline int cm_flog_host_batch(struct cm_flog_host *w,
 		/* a new generation: every node takes it, none replays it */
 		for (i = 0; i < n; i++)
 			cm_flog_apply_one(t, &ops[i]);
-		cm_ftable_checkpoint(ft, t, w->head, true);
-		w->ckpt = w->head;
-		w->checkpoints++;
+		cm_flog_host_ckpt(w, ft, t, true);
 		return 0;
 	}
-	if (w->head + n - w->ckpt > w->slots) {
-		cm_ftable_checkpoint(ft, t, w->head, false);
-		w->ckpt = w->head;
-		w->checkpoints++;
-	}
+	if (w->head + n - w->ckpt > w->slots)
+		cm_flog_host_ckpt(w, ft, t, false);
 	for (i = 0; i < n; i++) {
 		cm_flog_write(log, w->slots, w->head + i, &ops[i], i == n - 1);
 		cm_flog_apply_one(t, &ops[i]);
@@ -149,9 +157,47 @@ static inline int cm_flog_host_batch(struct cm_flog_host *w,
 static inline void cm_flog_host_reset(struct cm_flog_host *w, void *ft,
 				      const struct cm_ftable *t)
 {
-	cm_ftable_checkpoint(ft, t, w->head, true);
-	w->ckpt = w->head;
-	w->checkpoints++;
+	cm_flog_host_ckpt(w, ft, t, true);
+}
+
+/*
+ * cm_flog_host_reassert - host side, at a slow pace: the region holds
+ * again what the host published, the checkpoint brought up to the head
+ * @t: the host's copy (the checkpoint plus every increment in the log)
+ *
+ * Only the host writes a node's table and log, but peers can scribble on
+ * them. A head not ours is written back, and so is the checkpoint, as a
+ * new generation: a node may have applied increments the forged head
+ * showed it. A checkpoint header that is not what the host wrote last
+ * (seq open or zero, gen or log_pos not ours), or one at the head whose
+ * entries differ from @t, was scribbled on: it is written again as a new
+ * generation, which every node takes, also one that took the forged one. A checkpoint the log moved past is rewritten
+ * at the head in the same generation: nodes reading their logs go on,
+ * and one that fell behind takes a recent checkpoint. O(nflows), and a
+ * checkpoint copy only where one of the above holds.
+ * Return: true when the checkpoint was written.
+ */
+static inline bool cm_flog_host_reassert(struct cm_flog_host *w,
+					 struct chainmesh_flog_hdr *log,
+					 void *ft, const struct cm_ftable *t)
+{
+	struct chainmesh_ftable_hdr *h = cm_ftable_hdr(ft);
+	u32 seq = le32_to_cpu(READ_ONCE(h->seq));
+	bool forged = false;
+
+	/* a node may have applied what a forged head showed it */
+	if (le32_to_cpu(READ_ONCE(log->head)) != w->head) {
+		smp_store_release(&log->head, cpu_to_le32(w->head));
+		forged = true;
+	}
+	forged |= !seq || (seq & 1) ||
+		 le32_to_cpu(READ_ONCE(h->gen)) != w->gen ||
+		 le32_to_cpu(READ_ONCE(h->log_pos)) != w->ckpt ||
+		 (w->ckpt == w->head && !cm_ftable_same(ft, t));
+	if (!forged && w->ckpt == w->head)
+		return false;
+	cm_flog_host_ckpt(w, ft, t, forged);
+	return true;
 }
 
 /* Why a node stopped reading its log; counted per reason. */

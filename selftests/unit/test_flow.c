@@ -2138,6 +2138,83 @@ TEST(log_refuses_torn_and_forged)
 	lg_fini(&g);
 }
 
+/*
+ * The host's re-assertion (host/mesh.c, once a second): nothing written
+ * while the region holds what it published; a checkpoint the log moved
+ * past brought to the head in the same generation (the node reads on
+ * from its log, takes no checkpoint); a scribbled entry, header or head
+ * written again, the entry and header as a new generation the node takes.
+ */
+TEST(log_reassert)
+{
+	struct chainmesh_ftable_hdr *h;
+	u64 r = 0x5eed17;
+	struct lg g;
+	u32 seq, gen, ck;
+
+	lg_init(_metadata, &g, &r, 40);
+	h = cm_ftable_hdr(g.ft);
+	lg_drain(_metadata, &g);
+	seq = le32_to_cpu(h->seq);
+	gen = le32_to_cpu(h->gen);
+	EXPECT_FALSE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_EQ(seq, le32_to_cpu(h->seq));
+
+	/* the log moved: the checkpoint follows, same generation */
+	lg_batch(_metadata, &g, &r, 5);
+	EXPECT_EQ(seq, le32_to_cpu(h->seq));
+	ck = (u32)g.nr.checkpoints;
+	EXPECT_TRUE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_NE(seq, le32_to_cpu(h->seq));
+	EXPECT_EQ(gen, le32_to_cpu(h->gen));
+	EXPECT_EQ(g.w.head, le32_to_cpu(h->log_pos));
+	EXPECT_FALSE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	lg_drain(_metadata, &g);
+	EXPECT_EQ(ck, g.nr.checkpoints);
+	lg_same(_metadata, &g, &r);
+
+	/* an entry scribbled on: a new generation, taken */
+	seq = le32_to_cpu(h->seq);
+	cm_ftable_flows(g.ft)[0].priority ^= cpu_to_le16(7);
+	EXPECT_TRUE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_EQ(gen + 1, le32_to_cpu(h->gen));
+	EXPECT_TRUE(cm_ftable_same(g.ft, g.host));
+	lg_drain(_metadata, &g);
+	EXPECT_EQ(ck + 1, g.nr.checkpoints);
+	lg_same(_metadata, &g, &r);
+
+	/* a forged generation the node took: ours is another it takes */
+	gen = le32_to_cpu(h->gen) + 5;
+	h->gen = cpu_to_le32(gen);
+	h->seq = cpu_to_le32(le32_to_cpu(h->seq) + 2);
+	lg_drain(_metadata, &g);
+	EXPECT_EQ(gen, g.cur->gen);
+	EXPECT_TRUE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_NE(gen, le32_to_cpu(h->gen));
+	EXPECT_EQ(g.w.gen, le32_to_cpu(h->gen));
+	lg_drain(_metadata, &g);
+	EXPECT_EQ(g.w.gen, g.cur->gen);
+	lg_same(_metadata, &g, &r);
+
+	/* a forged head, and a node that applied a forged increment it
+	 * showed: the head is ours again, the checkpoint a new generation
+	 * the node takes */
+	gen = le32_to_cpu(h->gen);
+	lg_batch(_metadata, &g, &r, 1);
+	g.w.head--;
+	cm_ftable_del(g.host, le32_to_cpu(cm_flog_ent(g.log, g.l.flog_slots,
+						      g.w.head)->flow.flow_id));
+	EXPECT_EQ(1, cm_flog_sync(g.ft, g.log, &g.l, 1, &g.cur, &g.spare,
+				  &g.nr));
+	EXPECT_EQ(g.w.head + 1, g.cur->log_pos);
+	EXPECT_TRUE(cm_flog_host_reassert(&g.w, g.log, g.ft, g.host));
+	EXPECT_EQ(g.w.head, le32_to_cpu(g.log->head));
+	EXPECT_EQ(gen + 1, le32_to_cpu(h->gen));
+	lg_drain(_metadata, &g);
+	lg_same(_metadata, &g, &r);
+	lg_fini(&g);
+}
+
 /* The host appending while the node reads: torn copies are caught (the
  * host laps the node's position), and the tables end equal. */
 struct lg_race {

@@ -36,9 +36,16 @@
 # last per-flow counter of each). Then, while VM1 sends flow C, VM0
 # rewrites the full table CHURN times (a batch deleting and re-adding a
 # flow that matches nothing: two updates of every node's table each):
-# flow C loses nothing, and nodes 1 to 3 rebuilt their tables in their
-# work item (debugfs chainmesh/cm0/ftable), off the datapath. A batch of
+# flow C loses nothing, and nodes 1 to 3 applied the changes from their
+# flow logs (debugfs chainmesh/cm0/ftable: increments applied, no
+# checkpoint taken), not by copying the whole table again. A batch of
 # deletions takes them away again, and port 7003 falls back to flow A.
+# Before that, for RATE_SECONDS (30) VM0 deletes and re-adds RATE_IDS (50)
+# flows of the full table as fast as the CLI goes, one request of each a
+# round, alternately on chain 1 and chain 2 (node 2 gets adds and deletes
+# too), while VM1 sends flow C, present all along: every datagram
+# arrives, and at the end each node's table (debugfs chainmesh/cm0/flows)
+# is what the host's logical table gives it.
 # Prints TAP.
 
 set -e
@@ -58,6 +65,8 @@ PORT_C=7003
 ROUNDS=${CM_CHAINS_ROUNDS:-30}
 BATCH=5
 CHURN=${CM_CHAINS_CHURN:-15}	# batches rewriting the full table
+RATE_SECONDS=${CM_CHAINS_RATE_SECONDS:-30}	# flow changes at a high rate
+RATE_IDS=${CM_CHAINS_RATE_IDS:-50}
 PORT_A=7001
 PORT_B=7002
 MATCH_A="src 10.0.0.1/32 dst 10.0.0.3/32"
@@ -142,50 +151,70 @@ hop_counters_b()
 }
 
 # Both flows flowing from VM1 (background), flow A moved to chain 2 in
-# the middle; VM3 counts each port.
+# the middle; VM3 counts each port. The sender runs on until it has sent
+# ROUNDS / 3 rounds after VM1 learnt that `flow set` returned (the file
+# /tmp/mv.moved, touched after it): however slow the lab, the move falls
+# in the middle, and those last rounds show whether node 1 classified
+# with the new table at once (every datagram of them 1 -> 3).
 SENT_A=
 SENT_B=
 GOT_A=
 GOT_B=
+RUN_ROUNDS=
+RUN_BEFORE=
+RUN_AFTER=
 move_under_traffic()
 {
 	local out
 
-	dp_cmudp_recv vm3 $PORT_A 4000 120 /tmp/mv.$PORT_A || return 1
-	dp_cmudp_recv vm3 $PORT_B 4000 120 /tmp/mv.$PORT_B || return 1
-	vm_exec vm1 "rm -f /tmp/send.log; (i=0; while [ \$i -lt $ROUNDS ]; do
+	dp_cmudp_recv vm3 $PORT_A 4000 300 /tmp/mv.$PORT_A || return 1
+	dp_cmudp_recv vm3 $PORT_B 4000 300 /tmp/mv.$PORT_B || return 1
+	vm_exec vm1 "rm -f /tmp/send.log /tmp/mv.moved; (i=0; after=-1;
+			while [ \$i -lt $((ROUNDS * 10)) ]; do
+			[ \$after -lt 0 ] && [ -e /tmp/mv.moved ] && after=\$i &&
+				echo moved at \$i;
+			[ \$after -ge 0 ] && [ \$((i - after)) -ge $((ROUNDS / 3)) ] && break;
 			echo B \$(cmudp send 10.0.0.3 $PORT_B $BATCH 2>&1);
 			echo A \$(cmudp send 10.0.0.3 $PORT_A $BATCH 2>&1);
 			usleep 30000; i=\$((i + 1)); done > /tmp/send.log 2>&1;
-			echo done >> /tmp/send.log) &" || return 1
+			echo done \$i >> /tmp/send.log) &" || return 1
 	# a third of the way in
 	vm_wait_for vm1 "[ \$(grep -c '^A sent' /tmp/send.log) -ge $((ROUNDS / 3)) ]" 60 ||
 		return 1
+	vm_exec vm1 "grep -c '^A ' /tmp/send.log" || return 1
+	RUN_BEFORE=$CM_OUT
 	vm_exec vm0 "chainmesh flow set 1 chain 2 prio 20 $MATCH_A" || return 1
 	out=$CM_OUT
-	vm_wait_for vm1 "grep -q '^done' /tmp/send.log" 120 || return 1
+	vm_exec vm1 "touch /tmp/mv.moved" || return 1
+	vm_wait_for vm1 "grep -q '^done' /tmp/send.log" 300 || return 1
 	vm_exec vm1 "cat /tmp/send.log" || return 1
 	SENT_A=$(awk '$1 == "A" && $2 == "sent" { s += $3 } END { print s + 0 }' <<<"$CM_OUT")
 	SENT_B=$(awk '$1 == "B" && $2 == "sent" { s += $3 } END { print s + 0 }' <<<"$CM_OUT")
+	RUN_ROUNDS=$(awk '$1 == "done" { print $2 }' <<<"$CM_OUT")
+	RUN_AFTER=$(awk '$1 == "moved" { print $3 }' <<<"$CM_OUT")
 	GOT_A=$(dp_cmudp_result vm3 /tmp/mv.$PORT_A 30) || return 1
 	GOT_B=$(dp_cmudp_result vm3 /tmp/mv.$PORT_B 30) || return 1
-	CM_OUT="flow set: ${out:-ok}; sent A $SENT_A B $SENT_B, received A $GOT_A B $GOT_B"
+	CM_OUT="flow set: ${out:-ok}; $RUN_ROUNDS rounds, flow set issued after round $RUN_BEFORE, seen by VM1 at round $RUN_AFTER; sent A $SENT_A B $SENT_B, received A $GOT_A B $GOT_B"
+	tap_diag "$CM_OUT"
+	[ -n "$RUN_ROUNDS" ] && [ -n "$RUN_AFTER" ]
 }
 
 no_loss_b()
 {
 	CM_OUT="flow B: sent $SENT_B, vm3 received $GOT_B"
-	[ "$SENT_B" = $((ROUNDS * BATCH)) ] && [ "$GOT_B" = "$SENT_B" ]
+	[ "$SENT_B" = $((RUN_ROUNDS * BATCH)) ] && [ "$GOT_B" = "$SENT_B" ]
 }
 
 no_loss_a()
 {
 	CM_OUT="flow A: sent $SENT_A, vm3 received $GOT_A"
-	[ "$SENT_A" = $((ROUNDS * BATCH)) ] && [ "$GOT_A" = "$SENT_A" ]
+	[ "$SENT_A" = $((RUN_ROUNDS * BATCH)) ] && [ "$GOT_A" = "$SENT_A" ]
 }
 
-# The move happened under traffic: node 2 forwarded some of flow A's
-# datagrams of that run (those before it), not all.
+# The move happened under traffic: node 2 forwarded flow A's datagrams
+# of the rounds before `flow set` was issued, and none of the rounds
+# VM1 sent after it returned (node 2 counts a datagram it forwards once,
+# where it entered: cm_dp_route()).
 moved_shown()
 {
 	local n2 via2
@@ -193,8 +222,9 @@ moved_shown()
 	flows_json || return 1
 	n2=$(fpk 1 2)
 	via2=$((n2 - $(cut -d' ' -f2 <<<"$A0")))
-	CM_OUT="flow A during the move: $via2 of $SENT_A via node 2"
-	[ "$via2" -gt 0 ] && [ "$via2" -lt "$SENT_A" ] || return 1
+	CM_OUT="flow A during the move: $via2 of $SENT_A via node 2; at least $((RUN_BEFORE * BATCH)) (before flow set), at most $((RUN_AFTER * BATCH)) (before VM1 saw it return)"
+	ge "$via2" $((RUN_BEFORE * BATCH)) && [ "$via2" -le $((RUN_AFTER * BATCH)) ] ||
+		return 1
 	python3 -c '
 import json, sys
 f = {x["id"]: x for x in json.loads(sys.stdin.read())}
@@ -262,11 +292,15 @@ bulk_counters()
 	ge "$n1" "$COUNT" && ge "$n2" "$COUNT" && ge "$n3" "$COUNT"
 }
 
-# work_builds VM: tables VM built in its work item so far.
-work_builds()
+# flog_counts VM: "APPLIED/CHECKPOINTS": increments VM applied from its
+# flow log and checkpoints it took so far (debugfs chainmesh/cm0/ftable).
+flog_counts()
 {
 	vm_exec "$1" "cat /sys/kernel/debug/chainmesh/cm0/ftable" || return 1
-	awk '{ for (i = 1; i < NF; i++) if ($i == "work") print $(i + 1) }' <<<"$CM_OUT"
+	awk '{ for (i = 1; i < NF; i++) {
+		if ($i == "applied") a = $(i + 1)
+		if ($i == "checkpoints") c = $(i + 1) } }
+	     END { if (a == "" || c == "") exit 1; print a "/" c }' <<<"$CM_OUT"
 }
 
 # Flow C flows from VM1 while VM0 applies CHURN batches to the full table.
@@ -275,7 +309,7 @@ bulk_churn()
 	local vm w0 w1 sent got out=
 
 	for vm in vm1 vm2 vm3; do
-		w0="$w0 $(work_builds $vm)" || return 1
+		w0="$w0 $(flog_counts $vm)" || return 1
 	done
 	dp_cmudp_recv vm3 $PORT_C 4000 120 /tmp/churn.$PORT_C || return 1
 	vm_exec vm0 "printf 'flow del 10\nflow add 10 chain 1 prio 1 proto udp src 10.0.0.1/32 dst 10.64.0.10/32 dport $PORT_C\n' > /tmp/churn &&
@@ -295,15 +329,102 @@ bulk_churn()
 	sent=$(awk '$1 == "C" && $2 == "sent" { s += $3 } END { print s + 0 }' <<<"$CM_OUT")
 	got=$(dp_cmudp_result vm3 /tmp/churn.$PORT_C 30) || return 1
 	for vm in vm1 vm2 vm3; do
-		w1="$w1 $(work_builds $vm)" || return 1
+		w1="$w1 $(flog_counts $vm)" || return 1
 	done
-	CM_OUT="$CHURN batches${out:+ ($out)}: flow C sent $sent, vm3 received $got; work builds nodes 1-3:$w0 ->$w1"
+	CM_OUT="$CHURN batches${out:+ ($out)}: flow C sent $sent, vm3 received $got; log applied/checkpoints nodes 1-3:$w0 ->$w1"
 	tap_diag "$CM_OUT"
+	# each batch: two increments in every node's log, no checkpoint
 	[ -z "$out" ] && [ "$sent" = $((ROUNDS * BATCH)) ] && [ "$got" = "$sent" ] &&
 		python3 -c '
 import sys
-a, b = sys.argv[1].split(), sys.argv[2].split()
-assert all(int(y) > int(x) for x, y in zip(a, b)), (a, b)' "$w0" "$w1"
+n = int(sys.argv[3])
+a = [[int(v) for v in x.split("/")] for x in sys.argv[1].split()]
+b = [[int(v) for v in x.split("/")] for x in sys.argv[2].split()]
+assert len(a) == len(b) == 3, (a, b)
+assert all(y[0] - x[0] >= 2 * n and y[1] == x[1] for x, y in zip(a, b)), (a, b)' \
+			"$w0" "$w1" "$CHURN"
+}
+
+# Flow C flows from VM1 for RATE_SECONDS while VM0 deletes and adds
+# RATE_IDS flows of the full table again and again, one request of each
+# a round, alternately on chain 1 (nodes 1 2 3) and chain 2 (1 3).
+rate_churn()
+{
+	local sent got rounds lag
+
+	dp_cmudp_recv vm3 $PORT_C 10000 $((RATE_SECONDS + 120)) /tmp/rate.$PORT_C ||
+		return 1
+	vm_exec vm0 "awk 'BEGIN {
+		for (c = 1; c <= 2; c++) {
+			f = \"/tmp/rate\" c
+			for (i = 10; i < 10 + $RATE_IDS; i++)
+				print \"flow del\", i > f
+			for (i = 10; i < 10 + $RATE_IDS; i++)
+				printf \"flow add %d chain %d prio %d proto udp src 10.0.0.1/32 dst 10.64.%d.%d/32 dport $PORT_C\\n\",
+					i, c, c, int(i / 256), i % 256 > f
+		}
+	}' && rm -f /tmp/rate.log && (end=\$((\$(date +%s) + $RATE_SECONDS)); r=0;
+		while [ \$(date +%s) -lt \$end ]; do
+			chainmesh -batch /tmp/rate\$((r % 2 + 1)) || echo fail; r=\$((r + 1));
+		done > /tmp/rate.log 2>&1; echo done \$r >> /tmp/rate.log) &" ||
+		return 1
+	# node 1's lag (increments published, not yet in the table in
+	# use), sampled every 0.1 s while it sends: a figure, not a check
+	vm_exec vm1 "rm -f /tmp/send.log /tmp/lag; (end=\$((\$(date +%s) + $RATE_SECONDS));
+		(while [ ! -e /tmp/send.log ] || ! grep -q '^done' /tmp/send.log; do
+			awk '\$1 == \"log_pos\" { p = \$2 } \$1 == \"published\" { h = \$5 }
+			     END { print h - p }' /sys/kernel/debug/chainmesh/cm0/ftable;
+			usleep 100000; done > /tmp/lag 2>&1 &);
+		while [ \$(date +%s) -lt \$end ]; do
+			echo C \$(cmudp send 10.0.0.3 $PORT_C $BATCH 2>&1);
+			usleep 20000; done > /tmp/send.log 2>&1;
+			echo done >> /tmp/send.log) &" || return 1
+	vm_wait_for vm1 "grep -q '^done' /tmp/send.log" $((RATE_SECONDS + 120)) || return 1
+	vm_wait_for vm0 "grep -q '^done' /tmp/rate.log" $((RATE_SECONDS + 120)) || return 1
+	vm_exec vm0 "cat /tmp/rate.log" || return 1
+	grep -q fail <<<"$CM_OUT" && { tap_diag "a batch failed: $CM_OUT"; return 1; }
+	rounds=$(awk '$1 == "done" { print $2 }' <<<"$CM_OUT")
+	vm_exec vm1 "cat /tmp/send.log" || return 1
+	sent=$(awk '$1 == "C" && $2 == "sent" { s += $3 } END { print s + 0 }' <<<"$CM_OUT")
+	got=$(dp_cmudp_result vm3 /tmp/rate.$PORT_C 60) || return 1
+	vm_exec vm1 "sort -n /tmp/lag | awk '{ v[NR] = \$1 }
+		END { if (NR) printf \"%d samples: median %d, p99 %d, max %d\", NR,
+			v[int((NR + 1) / 2)], v[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1], v[NR] }'" ||
+		return 1
+	lag=$CM_OUT
+	CM_OUT="${RATE_SECONDS} s: $rounds rounds of $RATE_IDS deletes and $RATE_IDS adds ($((rounds * 2 * RATE_IDS)) flow changes); flow C sent $sent, vm3 received $got; node 1's lag in increments: ${lag:-none sampled}"
+	tap_diag "$CM_OUT"
+	ge "$rounds" 2 && ge "$sent" 1 && [ "$got" = "$sent" ]
+}
+
+# Every node's table (debugfs chainmesh/cm0/flows) holds what the host's
+# logical table gives it: the flows of the chains it is on. Compared once
+# the node holds what the host published (debugfs ftable: its table's seq
+# and log_pos are the published seq and log head; the tick applies what
+# no packet came for), not while it may legitimately lag.
+FT_CAUGHT_UP="awk '\$1 == \"seq\" { s = \$2 } \$1 == \"log_pos\" { p = \$2 }
+	\$1 == \"published\" { ps = \$3; h = \$5 }
+	END { exit !(s != \"\" && s == ps && p == h) }' /sys/kernel/debug/chainmesh/cm0/ftable"
+tables_equal()
+{
+	local n want have out=
+
+	vm_exec vm0 "chainmesh flow show | awk '\$1 == \"flow\" { print \$2, \$4, \$6 }' > /tmp/lt &&
+		for n in 1 2 3; do
+			awk -v n=\$n '\$2 == 1 || (\$2 == 2 && n != 2)' /tmp/lt |
+				LC_ALL=C sort | md5sum | cut -d' ' -f1; done" 300 || return 1
+	want=($CM_OUT)
+	for n in 1 2 3; do
+		vm_wait_for vm$n "$FT_CAUGHT_UP" 30 || out="$out $n(behind)"
+		vm_exec vm$n "LC_ALL=C sort /sys/kernel/debug/chainmesh/cm0/flows | md5sum | cut -d' ' -f1;
+			wc -l < /sys/kernel/debug/chainmesh/cm0/flows;
+			cat /sys/kernel/debug/chainmesh/cm0/ftable" 300 || return 1
+		tap_diag "node $n: $CM_OUT"
+		have=$(head -n 1 <<<"$CM_OUT")
+		[ "$have" = "${want[$((n - 1))]}" ] || out="$out $n"
+	done
+	CM_OUT="nodes whose table differs from the host's:${out:- none}"
+	[ -z "$out" ]
 }
 
 bulk_delete()
@@ -342,7 +463,7 @@ show_all()
 }
 
 dp_require
-tap_plan 26
+tap_plan 28
 dp_setup_steps nodes=4 max_flows=$MAXF
 cm_step "vm2: ip_forward=1, no redirects" fatal dp_ip_forward vm2
 cm_step "vm0: chains 1 (1 2 3), 2 (1 3); flows A (prio 20), B (prio 10)" fatal flows
@@ -358,7 +479,9 @@ cm_step "flow A after the move: 1 -> 3, node 2 no longer counts it" - after_move
 cm_step "vm0: $BULK flows and flow C ($FLOW_C) from one chainmesh -batch: $MAXF, full" - bulk_load
 cm_step "flow C: $COUNT datagrams 1 -> 2 -> 3 all arrive, past $BULK flows" - bulk_traffic
 cm_step "flow C counted at nodes 1, 2, 3" - bulk_counters
-cm_step "flow C loses nothing while $CHURN batches rewrite the full table" - bulk_churn
+cm_step "flow C loses nothing while $CHURN batches change the full table, applied from the flow logs" - bulk_churn
+cm_step "flow C loses nothing while flows are deleted and added for $RATE_SECONDS s" - rate_churn
+cm_step "nodes 1 2 3: their tables equal the host's" - tables_equal
 cm_step "batch of deletions: 2 flows left, port $PORT_C back to flow A" - bulk_delete
 cm_step "nodes 1 2 3: no bad descriptors" - node_health
 cm_step "node and flow show" - show_all
