@@ -415,10 +415,10 @@ tables_stats()
 # A peer that flips its state (joining, up) every 100 ms for FLIP_SECS:
 # the alive set changes at every watcher tick, but the host compiles the
 # tables at most once per 500 ms, vm1 (on chain 3, 1 3) copies its table
-# no more often, and no VM logs more than LOG_PER_S lines a second.
+# no more often, and no VM logs more than 3 lines a second and 20.
 state_flip()
 {
-	local s0 s1 l0 l1 p0 b0 p1 b1 t0 secs max
+	local s0 s1 l0 l1 p0 b0 p1 b1 t0 secs max logs
 
 	s0=$(tables_stats) || return 1
 	l0=$(log_lines) || return 1
@@ -432,9 +432,12 @@ state_flip()
 	read -r p0 b0 <<<"$s0"
 	read -r p1 b1 <<<"$s1"
 	max=$((secs * 2 + 2))
-	log_bounded "$l0" "$l1" "$secs" || { CM_OUT=$LOG_OUT; return 1; }
+	# One message of the host's follows the flips: 10 lines per 5 s,
+	# and the line that says how many were suppressed.
+	logs=0
+	LOG_PER_S=3 log_bounded "$l0" "$l1" "$secs" || logs=1
 	CM_OUT="over $secs s of flips every 100 ms: vm0 published the tables +$((p1 - p0)), vm1 copied its table +$((b1 - b0)) (at most $max each); $LOG_OUT"
-	ge $((p1 - p0)) 2 && [ $((p1 - p0)) -le "$max" ] &&
+	[ "$logs" = 0 ] && ge $((p1 - p0)) 2 && [ $((p1 - p0)) -le "$max" ] &&
 		[ $((b1 - b0)) -le "$max" ] && tap_diag "$CM_OUT"
 }
 
