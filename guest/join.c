@@ -17,11 +17,17 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/netdevice.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 
 #include "../node/ndev.h"
 #include "join.h"
 #include "pci.h"
+
+static DEFINE_RATELIMIT_STATE(cm_join_log_rs, DEFAULT_RATELIMIT_INTERVAL,
+			      DEFAULT_RATELIMIT_BURST);
+static DEFINE_RATELIMIT_STATE(cm_leave_log_rs, DEFAULT_RATELIMIT_INTERVAL,
+			      DEFAULT_RATELIMIT_BURST);
 
 #define CM_TICK		(HZ / 10)	/* heartbeat and layout poll: 100 ms */
 
@@ -125,9 +131,13 @@ static int cm_join_join(struct cm_join *j)
 	j->nd = nd;
 	j->host_epoch = epoch;
 	j->mesh_id = mesh_id;
-	netdev_info(nd->netdev,
-		    "joined mesh %08x as node %u of %u (host epoch %llu)\n",
-		    mesh_id, nd->lanes[0].dp.self, l.p.nodes, epoch);
+	/* A peer that rewrites the header makes us leave and join again
+	 * each tick: bound what it can make us log (the first ten of five
+	 * seconds are always told). */
+	if (__ratelimit(&cm_join_log_rs))
+		netdev_info(nd->netdev,
+			    "joined mesh %08x as node %u of %u (host epoch %llu)\n",
+			    mesh_id, nd->lanes[0].dp.self, l.p.nodes, epoch);
 	cm_node_tick(nd);
 	return 0;
 }
@@ -157,7 +167,8 @@ static void cm_join_tick(struct cm_join *j)
 	struct cm_ndev *nd = j->nd;
 
 	if (!cm_join_ours(j)) {
-		netdev_warn(nd->netdev, "host laid the region out anew, leaving\n");
+		if (__ratelimit(&cm_leave_log_rs))
+			netdev_warn(nd->netdev, "host laid the region out anew, leaving\n");
 		cm_join_leave(j, false);
 		return;
 	}

@@ -25,6 +25,7 @@
  * until it joins again. One report is enough: a node that lies can
  * already make any other look absent by writing its state.
  */
+#include <linux/debugfs.h>
 #include <linux/jiffies.h>
 #include <linux/netlink.h>
 #include <linux/random.h>
@@ -392,6 +393,9 @@ struct cm_mesh *cm_mesh_create(const char *name, const struct cm_layout_params *
 		NL_SET_ERR_MSG(extack, "cannot create node 0's netdev");
 		goto err_free_logs;
 	}
+	/* How often the tables followed a change (chaos.sh, state_flip);
+	 * goes with node 0's directory. */
+	debugfs_create_u64("publishes", 0400, m->nd->debugfs, &m->publishes);
 
 	mutex_lock(&cm_mesh_lock);
 	if (cm_mesh_find(name)) {
@@ -673,6 +677,7 @@ static void cm_mesh_publish(struct cm_mesh *m)
 {
 	cm_mesh_compile_tables(m);
 	cm_mesh_gen++;
+	WRITE_ONCE(m->publishes, m->publishes + 1);
 }
 
 /*

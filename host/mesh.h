@@ -86,6 +86,8 @@ struct cm_mesh {
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);	/* as last compiled */
 	unsigned long published_at;	/* jiffies: the last such compile */
 	unsigned long asserted_at;	/* jiffies: the tables last re-asserted */
+	u64 publishes;			/* compiles published: debugfs
+					 * chainmesh_host/<dev>/publishes */
 
 	/* Liveness, touched only by the watcher. */
 	struct delayed_work watch;

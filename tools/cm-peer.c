@@ -35,8 +35,8 @@
  *                             how long a corrupted ring index stays before
  *                             it is put back (default 1..20 ms, random),
  *                             and how long one ft_storm (20 ms),
- *                             ring_stuck (3 s), ret_flood (100 ms) or
- *                             burst (20 s) lasts
+ *                             ring_stuck (3 s), ret_flood (100 ms),
+ *                             state_flip (5 s) or burst (20 s) lasts
  *
  * Global options: -S the daemon's socket (default $CMLAB_DIR/ivshmem.sock),
  * -w seconds to wait for the layout (default 30), -V vectors per peer
@@ -623,6 +623,8 @@ enum cmp_kind {
 	K_BURST,		/* everything writable, every ring and entry */
 	K_FRAME_CHAIN,		/* multi-buffer frames: a buffer twice, two owners,
 				 * cut off, too long, bad offload header or flags */
+	K_VERDICT,		/* the target's host verdict forged broken, once */
+	K_STATE_FLIP,		/* our state up, joining, up... every 100 ms */
 	__K_MAX
 };
 
@@ -669,6 +671,10 @@ static const struct {
 	 * (selftests/vm/chaos.sh runs it alone, then checks recovery) */
 	[K_BURST]		= { "burst", false, false },
 	[K_FRAME_CHAIN]		= { "frame_chain", true, true },
+	/* not by default: each one cuts the target off its peers until the
+	 * host writes its verdict again (chaos.sh runs them alone) */
+	[K_VERDICT]		= { "verdict", false, false },
+	[K_STATE_FLIP]		= { "state_flip", true, false },
 };
 
 struct cmp_chaos {
@@ -1387,6 +1393,35 @@ static void cmp_chaos_one(struct cmp *c, struct cmp_chaos *x, enum cmp_kind k,
 	}
 	case K_BURST:
 		cmp_chaos_burst(c, x);
+		break;
+	case K_VERDICT: {
+		/* Only the host writes it. Broken, about the target's last
+		 * life: its peers cut it, and it does not fence (a verdict
+		 * on a life before this one is not its own), so only the
+		 * host's writing it again brings it back. */
+		struct chainmesh_node *e = cm_node(c->base, l, t);
+
+		n = le32_to_cpu(READ_ONCE(e->epoch));
+		smp_store_release(&e->verdict_epoch, cpu_to_le32(n - 1));
+		smp_store_release(&e->host_state,
+				  cpu_to_le32(CHAINMESH_NODE_BROKEN));
+		x->detail[k]++;
+		break;
+	}
+	case K_STATE_FLIP:
+		/* For the hold (5 s): joining, up, joining... every 100 ms,
+		 * each flip a change of the alive set the host must not
+		 * recompile for, nor the nodes re-snapshot for, each time.
+		 * Then up. */
+		a = cmp_now_ms() + (x->hold_ms ? x->hold_ms : 5000);
+		for (n = 0; !cmp_stop && cmp_now_ms() < a; n++) {
+			smp_store_release(&c->node->state,
+					  cpu_to_le32(n & 1 ? CHAINMESH_NODE_UP :
+						      CHAINMESH_NODE_JOINING));
+			x->detail[k]++;
+			cmp_sleep_us(100000);
+		}
+		smp_store_release(&c->node->state, cpu_to_le32(CHAINMESH_NODE_UP));
 		break;
 	case K_HOARD:
 		/* A sink that never returns: the senders' pools shrink. */

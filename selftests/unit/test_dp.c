@@ -662,6 +662,80 @@ TEST_F(dp, judged_broken_after_bad_limit)
 	EXPECT_EQ(0, le64_to_cpu(cm_node(self->base, &self->l, 2)->blame));
 }
 
+/* Node 0, broken, writes garbage returns into its return ring to node 1
+ * (node 1's buffers going home) as far as there is room, and publishes
+ * them without a doorbell. Return: entries written. */
+static u32 ret_flood(FIXTURE_DATA(dp) *self)
+{
+	struct cm_ring_prod *b = &self->n[0].dp.peer[1].back;
+	u32 n = 0;
+
+	/* The consumer's tail, as a producer that never waits reads it. */
+	b->tail_cache = le32_to_cpu(b->hdr->tail);
+	while (cm_ring_prod_space(b) > 0) {
+		cm_ring_push_addr(b, 8 + n);	/* no pool's */
+		n++;
+	}
+	cm_ring_publish(b);
+	return n;
+}
+
+/*
+ * Hole 4: a peer's returns are bounded per poll (CM_RET_PER_BUDGET per
+ * unit of budget), and a cut peer that keeps refilling its return ring
+ * with garbage costs its victim nothing: not drained, not armed, so no
+ * reason to poll again. The flood lands between the victim's drain and
+ * its re-arm each time, the schedule that keeps NAPI polling for ever
+ * when the ring is drained and armed (it did before the fix: cm_dp_arm()
+ * said "more" on every one of the 100 completions).
+ */
+TEST_F(dp, cut_peer_return_flood_costs_nothing)
+{
+	struct cm_dp *d1 = &self->n[1].dp;
+	struct cm_desc d = {
+		.data_off = CHAINMESH_HEADROOM, .len = FRAME_LEN,
+	};
+	u32 i, repolls = 0, bad, sent;
+
+	self->pol.bad_limit = 0;	/* count only, for the cap */
+	settle_all(self);
+	/* A flood of one ring's worth: a poll of budget 1 takes 4. */
+	sent = ret_flood(self);
+	ASSERT_EQ(self->l.ret_slots, sent);
+	cm_dp_disarm(d1);
+	EXPECT_TRUE(cm_dp_returns(d1, &t_ops, 1));
+	EXPECT_EQ(CM_RET_PER_BUDGET, d1->peer[0].bad);
+	EXPECT_FALSE(cm_dp_returns(d1, &t_ops, 64));
+	EXPECT_EQ(sent, d1->peer[0].bad);
+
+	/* Node 1 judges node 0 broken. */
+	self->pol.bad_limit = LIMIT;
+	d.addr = cm_buf_addr(&self->l, 0, 0) + 1;	/* misaligned */
+	for (i = 0; i < LIMIT; i++)
+		forge(self, &d);
+	settle_all(self);
+	ASSERT_TRUE(cm_peers_cut(&d1->peers, 0));
+	bad = d1->peer[0].bad;
+
+	/* 100 NAPI completions, each with the ring refilled between the
+	 * poll's drain and the re-arm. */
+	for (i = 0; i < 100; i++) {
+		ret_flood(self);
+		poll_node(self, 1, 64);
+		ret_flood(self);
+		if (cm_dp_arm(d1, false))
+			repolls++;
+	}
+	EXPECT_EQ(0, repolls);
+	/* Nothing of it read, and no doorbell asked of node 0. */
+	EXPECT_EQ(bad, d1->peer[0].bad);
+	EXPECT_EQ(0, le32_to_cpu(d1->peer[0].ret.hdr->want_kick));
+	EXPECT_EQ(0, le32_to_cpu(d1->peer[0].data.hdr->want_kick));
+	/* Node 1 still sends to node 2, and its pool is whole. */
+	EXPECT_TRUE(cm_dp_peer_up(d1, 2));
+	EXPECT_EQ(BUFS, cm_pool_count(&d1->pool));
+}
+
 /* Every node's tick, then its polls, for @ms milliseconds of real time
  * (the userspace jiffies are milliseconds). */
 static void run_for(FIXTURE_DATA(dp) *self, u32 ms)

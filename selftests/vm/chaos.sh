@@ -31,6 +31,12 @@
 # running xdp_tx.o (its own free buffers named to it: refused, per-hop
 # accounting exact).
 #
+# Then what the host owns (hole 6): a verdict forged once (VM2 called
+# broken; VM1's pings to it answer again within 5 s, as the host writes
+# its verdict again), and node 3 flipping its state every 100 ms (the
+# host publishes the tables at most twice a second, VM1 copies its table
+# no more often, the VMs' kernel logs grow by a bounded number of lines).
+#
 # Last, recovery after a burst (hole 7): with the broken-peer policy on
 # (bad_limit 32 on every node, set at run time) and VM1 pinging VM2 over
 # a 3-node chain through the host node (chains 8: 1 0 2, 9: 2 0 1, VM0
@@ -59,8 +65,12 @@
 # sent during the attack that may be lost, default 10),
 # CM_CHAOS_FT_SECONDS (ft_storm, default 6), CM_CHAOS_FT_SOFTIRQ_MAX
 # (percent of VM2's CPU time in softirq during ft_storm),
-# CM_CHAOS_BURST_SECONDS (default 20), CM_CHAOS_RECOVER_SECONDS (default 5),
-# CM_CHAOS_ONLY=burst (the lab and the burst alone, for a quick run).
+# CM_CHAOS_BURST_SECONDS (default 20), CM_CHAOS_RECOVER_SECONDS (default 5,
+# also the bound after a forged verdict), CM_CHAOS_FLIP_SECONDS
+# (state_flip, default 6), CM_CHAOS_LOG_PER_S (kernel log lines a VM may
+# write per second of the burst, and 20 more; default 10),
+# CM_CHAOS_ONLY=burst (the lab, verdict, state_flip and the burst alone,
+# for a quick run).
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -325,7 +335,116 @@ self_free()
 	[ -z "$held" ] && [ "$free" = 512 ] && ge $((r1 - r0)) 1 && tap_diag "$CM_OUT"
 }
 
-# 4. Recovery after a burst: see the top of the file.
+# 4. What the host owns and how often it acts on a peer's flips
+# (hole 6). cmlab peer numbers go on from the holes above.
+VERDICT_SECS=${CM_CHAOS_RECOVER_SECONDS:-5}
+FLIP_SECS=${CM_CHAOS_FLIP_SECONDS:-6}
+# Kernel log lines a VM may write per second of the burst, and 20 more:
+# what a peer can make a node log is rate limited (net_ratelimit(), 10
+# lines per 5 s; pr_*_ratelimited(), 10 per 5 s per call site): the host
+# has three such messages and its datapath's net_ratelimit() ones, with
+# a line a message that says how many were suppressed, 9 a second at
+# most; unlimited, a burst makes each VM log dozens a second.
+LOG_PER_S=${CM_CHAOS_LOG_PER_S:-10}
+
+# log_lines: the kernel log lines of vm0, vm1 and vm2 so far.
+log_lines()
+{
+	local vm out=
+
+	for vm in vm0 vm1 vm2; do
+		vm_exec "$vm" "dmesg | wc -l" || return 1
+		out="$out ${CM_OUT//[!0-9]/}"
+	done
+	echo "$out"
+}
+
+# log_bounded L0 L1 SECS: each VM logged at most LOG_PER_S lines a
+# second of SECS, and 20 more, between the counts L0 and L1.
+log_bounded()
+{
+	local -a a b
+	local i max=$(($3 * LOG_PER_S + 20)) out='' ok=0
+
+	read -r -a a <<<"$1"
+	read -r -a b <<<"$2"
+	for i in 0 1 2; do
+		out="$out vm$i +$((b[i] - a[i]))"
+		[ $((b[i] - a[i])) -le "$max" ] || ok=1
+	done
+	LOG_OUT="kernel log lines over $3 s:$out (at most $max each)"
+	return $ok
+}
+
+# A forged verdict: node 3 writes once that vm2 is broken (about its last
+# life: vm2 does not fence). vm1 cuts vm2 on it; the host writes its own
+# verdict again within a tick, and vm1's pings to vm2 answer again
+# within VERDICT_SECS (before the host re-asserted verdicts, never).
+verdict_forged()
+{
+	local t0 secs out
+
+	vm_exec vm1 "ping -c 2 -W 1 10.0.0.2 >/dev/null" 20 || return 1
+	# cm-peer forges it as soon as it joined, then waits 2 s and leaves
+	peer_up chaos --seed "$SEED" --kinds verdict --targets 2 \
+		--duration 1 --gap 2000000 || return 1
+	t0=$SECONDS
+	vm_exec vm1 "i=0; while [ \$i -lt $((VERDICT_SECS * 5)) ]; do
+			ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1 && { echo answered after \$i tries; exit 0; }
+			i=\$((i + 1)); usleep 200000
+		     done; exit 1" $((VERDICT_SECS * 3 + 20)) || return 1
+	secs=$((SECONDS - t0))
+	out="$CM_OUT, within $secs s of the forged verdict (bound $VERDICT_SECS s)"
+	peer_end "$PEER_LAST" || return 1
+	vm_exec vm0 "chainmesh node show" || return 1
+	[ "$(cm_node_field 2 state)" = up ] || { CM_OUT="vm0: node 2 not up; $out"; return 1; }
+	CM_OUT=$out
+	[ "$secs" -le $((VERDICT_SECS + 2)) ] && tap_diag "$CM_OUT"
+}
+
+# tables_stats: vm0's publishes, vm1's table builds (inline + work).
+tables_stats()
+{
+	local p
+
+	vm_exec vm0 "cat /sys/kernel/debug/chainmesh_host/cmh-lab/publishes" ||
+		return 1
+	p=${CM_OUT//[!0-9]/}
+	vm_exec vm1 "awk '{ print \$6 + \$8 }' /sys/kernel/debug/chainmesh/cm0/ftable" ||
+		return 1
+	echo "$p ${CM_OUT//[!0-9]/}"
+}
+
+# A peer that flips its state (joining, up) every 100 ms for FLIP_SECS:
+# the alive set changes at every watcher tick, but the host compiles the
+# tables at most once per 500 ms, vm1 (on chain 3, 1 3) copies its table
+# no more often, and no VM logs more than 3 lines a second and 20.
+state_flip()
+{
+	local s0 s1 l0 l1 p0 b0 p1 b1 t0 secs max logs
+
+	s0=$(tables_stats) || return 1
+	l0=$(log_lines) || return 1
+	t0=$SECONDS
+	peer_up chaos --seed "$SEED" --kinds state_flip --duration 1 \
+		--hold $((FLIP_SECS * 1000)) || return 1
+	peer_end "$PEER_LAST" || return 1
+	secs=$((SECONDS - t0))
+	s1=$(tables_stats) || return 1
+	l1=$(log_lines) || return 1
+	read -r p0 b0 <<<"$s0"
+	read -r p1 b1 <<<"$s1"
+	max=$((secs * 2 + 2))
+	# One message of the host's follows the flips: 10 lines per 5 s,
+	# and the line that says how many were suppressed.
+	logs=0
+	LOG_PER_S=3 log_bounded "$l0" "$l1" "$secs" || logs=1
+	CM_OUT="over $secs s of flips every 100 ms: vm0 published the tables +$((p1 - p0)), vm1 copied its table +$((b1 - b0)) (at most $max each); $LOG_OUT"
+	[ "$logs" = 0 ] && ge $((p1 - p0)) 2 && [ $((p1 - p0)) -le "$max" ] &&
+		[ $((b1 - b0)) -le "$max" ] && tap_diag "$CM_OUT"
+}
+
+# 5. Recovery after a burst: see the top of the file.
 BURST_SECS=${CM_CHAOS_BURST_SECONDS:-20}
 RECOVER_SECS=${CM_CHAOS_RECOVER_SECONDS:-5}
 TCP_PORT=7007
@@ -389,8 +508,13 @@ tcp_transfer()
 	[ -n "$a" ] && [ "$a" = "$b" ] || { CM_OUT="TCP: sent $a, got $b"; return 1; }
 }
 
+BURST_LOG0=
+BURST_T0=0
+
 burst()
 {
+	BURST_LOG0=$(log_lines) || return 1
+	BURST_T0=$SECONDS
 	vm_exec vm1 "ping -i 0.2 -W 1 10.0.0.2 >/tmp/burstping.log 2>&1 &
 		     echo \$! >/tmp/burstping.pid" || return 1
 	peer_up chaos --seed "$SEED" --kinds burst --duration 1 \
@@ -399,6 +523,17 @@ burst()
 	vm_exec vm1 "kill -INT \$(cat /tmp/burstping.pid); sleep 1
 		     tail -n 3 /tmp/burstping.log" || return 1
 	tap_diag "during the burst: $(grep 'packets' <<<"$CM_OUT")"
+}
+
+# What the burst made each VM log, through its recovery: rate limited.
+burst_logs()
+{
+	local l1
+
+	l1=$(log_lines) || return 1
+	log_bounded "$BURST_LOG0" "$l1" $((SECONDS - BURST_T0)) ||
+		{ CM_OUT=$LOG_OUT; return 1; }
+	tap_diag "$LOG_OUT"
 }
 
 # Within RECOVER_SECS of node 3's exit, a ping through the chain answers.
@@ -441,9 +576,9 @@ rmmod_victims()
 
 # CM_CHAOS_ONLY=burst: the lab and the burst steps alone.
 if [ "${CM_CHAOS_ONLY:-}" = burst ]; then
-	tap_plan 19
+	tap_plan 22
 else
-	tap_plan 34
+	tap_plan 37
 fi
 tap_diag "chaos seed $SEED, $SECS s (replay: CM_CHAOS_SEED=$SEED $0)"
 cm_step "lab: daemon and 3 VMs up" fatal chaos_lab
@@ -472,12 +607,15 @@ cm_step "desc_self_free: vm2 (XDP_TX) refuses its own free buffers, accounting e
 cm_step "vm1, vm2: pool_free back to 512 after them" - eval 'cm_pool_full vm1 20 && cm_pool_full vm2 20'
 cm_step "vm0: host node counted the rejected input (node 0 bad)" - host_bad
 fi
+cm_step "verdict: vm2 forged broken once; vm1 -> vm2 answered within $VERDICT_SECS s" - verdict_forged
+cm_step "state_flip: node 3 flips every 100 ms; tables at most twice a second, logs bounded" - state_flip
 cm_step "burst: bad_limit 32 everywhere; chains 8 (1 0 2), 9 (2 0 1) through vm0" fatal burst_setup
 cm_step "burst: vm1 -> vm0 -> vm2 ping and TCP before it" fatal through_chain
 cm_step "burst: node 3 writes garbage everywhere for $BURST_SECS s (seed $SEED)" - burst
 cm_step "burst: ping through the chain within $RECOVER_SECS s of its end" - recovered
 cm_step "burst: ping and TCP through the chain after it" - through_chain
 cm_step "burst: vm0, vm1, vm2 pool_free back to 512" - burst_pools
+cm_step "burst: kernel log lines rate limited (at most $LOG_PER_S a second)" - burst_logs
 cm_step "vm0: nodes 1 and 2 still up" - host_view
 cm_step "vm0: node table and counters" - vm_exec vm0 "chainmesh node show"
 cm_step "consoles: no soft lockup, RCU stall, hung task" - consoles_quiet
