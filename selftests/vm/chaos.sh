@@ -410,7 +410,7 @@ tables_stats()
 	vm_exec vm0 "cat /sys/kernel/debug/chainmesh_host/cmh-lab/publishes" ||
 		return 1
 	p=${CM_OUT//[!0-9]/}
-	vm_exec vm1 "awk '{ print \$6 + \$8 }' /sys/kernel/debug/chainmesh/cm0/ftable" ||
+	vm_exec vm1 "awk 'NR == 1 { print \$6 + \$8 }' /sys/kernel/debug/chainmesh/cm0/ftable" ||
 		return 1
 	echo "$p ${CM_OUT//[!0-9]/}"
 }
