@@ -349,7 +349,7 @@ static int cm_get_sset_count(struct net_device *netdev, int sset)
 	if (sset != ETH_SS_STATS)
 		return -EOPNOTSUPP;
 	return CM_DEV_STATS + (nd->l.p.nodes - 1) * CM_PEER_STATS +
-	       nd->nlanes * CM_QUEUE_STATS;
+	       nd->nlanes * CM_QUEUE_STATS + nd->ops->n_ext_stats;
 }
 
 static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
@@ -388,6 +388,8 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 		ethtool_sprintf(&data, "q%u_rx_bytes", i);
 		ethtool_sprintf(&data, "q%u_pool_free", i);
 	}
+	for (i = 0; i < nd->ops->n_ext_stats; i++)
+		ethtool_sprintf(&data, "%s", nd->ops->ext_stat_names[i]);
 }
 
 /* The sum over the lanes of @nd of what @get reads of each. */
@@ -463,6 +465,8 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 		*data++ = rb;
 		*data++ = cm_pool_count(&dp->pool);
 	}
+	if (nd->ops->n_ext_stats)
+		nd->ops->ext_stats(nd, data);
 }
 
 static void cm_get_drvinfo(struct net_device *netdev,
