@@ -133,7 +133,8 @@ bool cm_remote_chain_end(struct cm_ndev *nd, struct sk_buff *skb, u16 chain,
 	}
 	info = &md->u.tun_info;
 	info->mode = IP_TUNNEL_INFO_TX;
-	info->key.tun_flags = TUNNEL_KEY;
+	/* TUNNEL_CRIT_OPT: the header's C bit, as our option is critical */
+	info->key.tun_flags = TUNNEL_KEY | TUNNEL_CRIT_OPT;
 	info->key.tun_id = key32_to_tunnel_id(cpu_to_be32(p->vni));
 	if (p->family == AF_INET6) {
 		info->mode |= IP_TUNNEL_INFO_IPV6;
