@@ -136,6 +136,8 @@ bool cm_remote_chain_end(struct cm_ndev *nd, struct sk_buff *skb, u16 chain,
 	/* TUNNEL_CRIT_OPT: the header's C bit, as our option is critical */
 	info->key.tun_flags = TUNNEL_KEY | TUNNEL_CRIT_OPT;
 	info->key.tun_id = key32_to_tunnel_id(cpu_to_be32(p->vni));
+	/* as the stack's default; the inner TTL is the chain's business */
+	info->key.ttl = IPDEFTTL;
 	if (p->family == AF_INET6) {
 		info->mode |= IP_TUNNEL_INFO_IPV6;
 		info->key.u.ipv6.dst = p->addr.a6;
