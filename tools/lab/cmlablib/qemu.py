@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+import zlib
 
 from .common import (BUILD, DAEMON, QEMU, LabError, Terminated, log,
                      tail_log, terminate_on_signals)
@@ -82,7 +83,7 @@ def vm0_link(i, netdev):
     MAC from the ports so that the two ends differ."""
     if i != 0 or not netdev:
         return []
-    mac = "52:54:00:cb:%02x:%02x" % divmod(sum(map(ord, netdev)) & 0xffff, 256)
+    mac = "52:54:00:cb:%02x:%02x" % divmod(zlib.crc32(netdev.encode()) & 0xffff, 256)
     return ["-netdev", "socket,id=link0," + netdev,
             "-device", "virtio-net-pci,netdev=link0,mac=" + mac]
 
