@@ -99,9 +99,9 @@ both()
 modules_up()
 {
 	vm_exec vm0 "insmod $CM_HOST_KO $CM_HOST_LAB" &&
-	dp_ip_forward vm1 &&
 	vm_exec vm1 "insmod $CM_GUEST_KO" &&
 	vm_wait_for vm1 "[ -e /sys/class/net/cm0 ]" 20 &&
+	dp_ip_forward vm1 &&
 	vm_wait_for vm0 "chainmesh node show | grep -q '^node 1 state up'" 30 &&
 	vm_wait_for vm1 "grep -q 1 /sys/class/net/cm0/carrier" 20
 }
