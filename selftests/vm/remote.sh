@@ -103,8 +103,7 @@ modules_up()
 	vm_exec vm1 "insmod $CM_GUEST_KO" &&
 	vm_wait_for vm1 "[ -e /sys/class/net/cm0 ]" 20 &&
 	dp_ip_forward vm1 &&
-	vm_wait_for vm0 "chainmesh node show | grep -q '^node 1 state up'" 30 &&
-	vm_wait_for vm1 "grep -q 1 /sys/class/net/cm0/carrier" 20
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 1 state up'" 30
 }
 
 # host_net SELF PEER LAN NS NSADDR: the underlay (eth0, MTU for the
@@ -152,7 +151,8 @@ guest_nat()
 		sysctl -qw net.ipv4.conf.cm0.rp_filter=0 && $routes
 		nft add table ip nat &&
 		nft add chain ip nat post '{ type nat hook postrouting priority 100; }' &&
-		nft add rule ip nat post ip saddr $from oifname cm0 counter masquerade"
+		nft add rule ip nat post ip saddr $from oifname cm0 counter masquerade" &&
+	vm_wait_for vm1 "grep -q 1 /sys/class/net/cm0/carrier" 20
 }
 
 both_nat()
@@ -381,7 +381,7 @@ cm_step "A: eth0 172.16.0.1, gnv0 (geneve external), netns cli" fatal \
 	host_net 172.16.0.1 "" 192.168.10 cli 192.168.10.2
 cm_step "B: eth0 172.16.0.2, gnv0 (geneve external), netns srv; pings A" fatal \
 	vm_b_host_net
-cm_step "A1, B1: forward and masquerade (nftables)" fatal both_nat
+cm_step "A1, B1: cm0 up with carrier, forward and masquerade (nftables)" fatal both_nat
 cm_step "A: chains, flows, remote peer hostb, rchains out 2 -> 1, in 3 -> 3" fatal chains_a
 cm_step "B: chains, flows, remote peer hosta, rchains in 1 -> 1, out 4 -> 3" fatal chains_b
 cm_step "A: bad remote and rchain requests refused with the kernel's reason" - refusals
