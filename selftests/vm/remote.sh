@@ -75,7 +75,7 @@ labs_start()
 {
 	local opts
 
-	CMLAB_KMODS="$CMLAB_KMODS geneve virtio_net"
+	CMLAB_KMODS="$CMLAB_KMODS geneve virtio_pci virtio_net"
 	opts=$(dp_build_options) || return 1
 	mapfile -t opts <<<"$opts"
 	# shellcheck disable=SC2034 # for lab_start in lib.sh
@@ -113,7 +113,8 @@ host_net()
 {
 	local self=$1 peer=$2 lan=$3 ns=$4 nsaddr=$5
 
-	vm_exec vm0 "modprobe virtio_net && modprobe geneve &&
+	vm_exec vm0 "modprobe virtio_pci && modprobe virtio_net && modprobe geneve &&
+		n=0; until [ -e /sys/class/net/eth0 ]; do [ \$n -ge 50 ] && break; n=\$((n + 1)); usleep 100000; done;
 		sysctl -qw net.ipv4.ip_forward=1 &&
 		sysctl -qw net.ipv4.conf.all.rp_filter=0 &&
 		sysctl -qw net.ipv4.conf.default.rp_filter=0 &&
