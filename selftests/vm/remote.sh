@@ -75,7 +75,7 @@ labs_start()
 {
 	local opts
 
-	CMLAB_KMODS="$CMLAB_KMODS geneve virtio_pci virtio_net"
+	CMLAB_KMODS="$CMLAB_KMODS geneve virtio_pci virtio_net nft_masq"
 	opts=$(dp_build_options) || return 1
 	mapfile -t opts <<<"$opts"
 	# shellcheck disable=SC2034 # for lab_start in lib.sh
