@@ -21,6 +21,7 @@
 #include "mesh.h"
 #include "netlink.h"
 #include "pci.h"
+#include "remote.h"
 #include "shm.h"
 
 static unsigned int nodes = CM_DEF_NODES;
@@ -88,10 +89,13 @@ static int __init cm_host_init(void)
 	err = cm_node_module_init();
 	if (err)
 		return err;
+	err = cm_remote_init();
+	if (err)
+		goto err_node;
 	if (lab_ivshmem) {
 		err = cm_pci_init(&p, mesh_name);
 		if (err)
-			goto err_node;
+			goto err_remote;
 	}
 	err = cm_shm_init();
 	if (err)
@@ -105,6 +109,8 @@ err_shm:
 	cm_shm_exit();
 err_pci:
 	cm_pci_exit();
+err_remote:
+	cm_remote_exit();
 err_node:
 	cm_node_module_exit();
 	return err;
@@ -116,6 +122,7 @@ static void __exit cm_host_exit(void)
 	cm_genl_exit();
 	cm_shm_exit();
 	cm_pci_exit();
+	cm_remote_exit();
 	cm_node_module_exit();
 }
 

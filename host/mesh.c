@@ -38,6 +38,7 @@
 #include "../node/ndev.h"
 #include "mesh.h"
 #include "netlink.h"
+#include "remote.h"
 
 #define CM_WATCH_PERIOD		msecs_to_jiffies(100)
 
@@ -206,6 +207,10 @@ static void cm_mesh_kick(struct cm_ndev *nd, u32 peer, u32 vector)
 
 static const struct cm_node_ops cm_mesh_node_ops = {
 	.kick = cm_mesh_kick,
+	.chain_end = cm_remote_chain_end,
+	.n_ext_stats = CM_REMOTE_NSTATS,
+	.ext_stat_names = cm_remote_stat_names,
+	.ext_stats = cm_remote_ext_stats,
 };
 
 /* Node 0: the same node as every guest's (node/), on the host's region,
@@ -460,6 +465,7 @@ void cm_mesh_destroy(struct cm_mesh *m)
 	cm_nl_notify_mesh(m, false);
 	mutex_unlock(&cm_mesh_lock);
 
+	cm_remote_destroy(m);
 	cancel_delayed_work_sync(&m->watch);
 	m->bell->quiesce(m);
 	/* The region is ours and goes away: nothing to hand back. */

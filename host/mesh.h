@@ -34,6 +34,7 @@ struct cm_fstat {
 
 struct cm_mesh;
 struct cm_ndev;
+struct cm_remote;
 struct netlink_ext_ack;
 
 /* Doorbells of the backing. Node 0's own doorbell vectors call
@@ -62,6 +63,7 @@ struct cm_mesh {
 	struct cm_layout l;
 	u32 mesh_id;
 	u32 self;			/* our node id */
+	struct cm_remote __rcu *remote;	/* chains across hosts (remote.c) */
 
 	/* The logical table, under cm_mesh_lock. Flows are kept in table
 	 * order (priority, then id), so compiling a node's table is one

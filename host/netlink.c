@@ -22,6 +22,7 @@
 
 #include "mesh.h"
 #include "netlink.h"
+#include "remote.h"
 #include "shm.h"
 
 static struct genl_family cm_genl_family;
@@ -140,6 +141,36 @@ static const struct nla_policy cm_flow_ref_policy[CHAINMESH_A_MAX + 1] = {
 static const struct nla_policy cm_flow_new_policy[CHAINMESH_A_MAX + 1] = {
 	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
 	[CHAINMESH_A_FLOW] = NLA_POLICY_NESTED(cm_flow_policy),
+};
+
+/* Chains across hosts (remote.c): peers and chain mappings. A VNI is
+ * 24 bits, beyond a policy's s16 maximum. */
+static struct netlink_range_validation cm_vni_range = {
+	.min = 0, .max = 0xffffff,
+};
+
+const struct nla_policy cm_remote_policy[CHAINMESH_REMOTE_A_MAX + 1] = {
+	[CHAINMESH_REMOTE_A_NAME] = CM_NAME_POLICY,
+	[CHAINMESH_REMOTE_A_IFNAME] = { .type = NLA_NUL_STRING, .len = 15 },	/* IFNAMSIZ - 1 */
+	[CHAINMESH_REMOTE_A_ADDR] = NLA_POLICY_VALIDATE_FN(NLA_BINARY, cm_nl_validate_addr, 16),
+	[CHAINMESH_REMOTE_A_VNI] = NLA_POLICY_FULL_RANGE(NLA_U32, &cm_vni_range),
+};
+
+const struct nla_policy cm_rchain_policy[CHAINMESH_RCHAIN_A_MAX + 1] = {
+	[CHAINMESH_RCHAIN_A_DIR] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_RCHAIN_IN),
+	[CHAINMESH_RCHAIN_A_CHAIN] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_CHAINS - 1),
+	[CHAINMESH_RCHAIN_A_PEER] = CM_NAME_POLICY,
+	[CHAINMESH_RCHAIN_A_RCHAIN] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_CHAINS - 1),
+};
+
+static const struct nla_policy cm_remote_new_policy[CHAINMESH_A_MAX + 1] = {
+	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+	[CHAINMESH_A_REMOTE] = NLA_POLICY_NESTED(cm_remote_policy),
+};
+
+static const struct nla_policy cm_rchain_new_policy[CHAINMESH_A_MAX + 1] = {
+	[CHAINMESH_A_MESH_NAME] = CM_NAME_POLICY,
+	[CHAINMESH_A_RCHAIN] = NLA_POLICY_NESTED(cm_rchain_policy),
 };
 
 /* Request helpers */
@@ -1374,6 +1405,46 @@ static const struct genl_ops cm_genl_ops[] = {
 		.policy = cm_mesh_policy,
 		.maxattr = CHAINMESH_A_MAX,
 		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_REMOTE_NEW,
+		.doit = cm_remote_new_doit,
+		.policy = cm_remote_new_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_REMOTE_DEL,
+		.doit = cm_remote_del_doit,
+		.policy = cm_remote_new_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_REMOTE_GET,
+		.dumpit = cm_remote_dumpit,
+		.policy = cm_mesh_policy,
+		.maxattr = CHAINMESH_A_MAX,
+	},
+	{
+		.cmd = CHAINMESH_CMD_RCHAIN_NEW,
+		.doit = cm_rchain_new_doit,
+		.policy = cm_rchain_new_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_RCHAIN_DEL,
+		.doit = cm_rchain_del_doit,
+		.policy = cm_rchain_new_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_RCHAIN_GET,
+		.dumpit = cm_rchain_dumpit,
+		.policy = cm_mesh_policy,
+		.maxattr = CHAINMESH_A_MAX,
 	},
 };
 

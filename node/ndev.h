@@ -58,6 +58,15 @@ struct cm_node_ops {
 	 * your lanes that vector wakes" (cm_node_bell_vector()). Any
 	 * context but hard interrupts. */
 	void (*kick)(struct cm_ndev *nd, u32 peer, u32 vector);
+	/* Optional: a frame whose chain ends at this node (LAST, not DROP),
+	 * after eth_type_trans(). True: the owner took @skb (it continues
+	 * elsewhere, host/remote.c); false: it goes up the stack. NAPI. */
+	bool (*chain_end)(struct cm_ndev *nd, struct sk_buff *skb, u16 chain,
+			  u8 hop);
+	/* Optional: the owner's own `ethtool -S` counters, after the node's. */
+	u32 n_ext_stats;
+	const char *const *ext_stat_names;
+	void (*ext_stats)(struct cm_ndev *nd, u64 *data);
 };
 
 /* What the owner (guest membership, host mesh) creates a node from. */

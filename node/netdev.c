@@ -359,7 +359,8 @@ static int cm_get_sset_count(struct net_device *netdev, int sset)
 	if (sset != ETH_SS_STATS)
 		return -EOPNOTSUPP;
 	return CM_DEV_STATS + (nd->l.p.nodes - 1) * CM_PEER_STATS +
-	       nd->nlanes * CM_QUEUE_STATS + ARRAY_SIZE(cm_flog_stat_names);
+	       nd->nlanes * CM_QUEUE_STATS + ARRAY_SIZE(cm_flog_stat_names) +
+	       nd->ops->n_ext_stats;
 }
 
 static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
@@ -400,6 +401,8 @@ static void cm_get_strings(struct net_device *netdev, u32 sset, u8 *data)
 	}
 	for (i = 0; i < ARRAY_SIZE(cm_flog_stat_names); i++)
 		ethtool_sprintf(&data, "%s", cm_flog_stat_names[i]);
+	for (i = 0; i < nd->ops->n_ext_stats; i++)
+		ethtool_sprintf(&data, "%s", nd->ops->ext_stat_names[i]);
 }
 
 /* The sum over the lanes of @nd of what @get reads of each. */
@@ -483,6 +486,8 @@ static void cm_get_ethtool_stats(struct net_device *netdev,
 	*data++ = READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_BEHIND]);
 	*data++ = READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_TORN]);
 	*data++ = READ_ONCE(nd->ft.flog.fallbacks[CM_FLOG_REFUSED]);
+	if (nd->ops->n_ext_stats)
+		nd->ops->ext_stats(nd, data);
 }
 
 static void cm_get_drvinfo(struct net_device *netdev,

@@ -192,9 +192,7 @@ static void cm_off_deliver(struct cm_lane *ln, u32 from, struct sk_buff *skb,
 		return;
 	}
 	cm_ctr_add(&dp->rx_total, skb->len);
-	skb->protocol = eth_type_trans(skb, ln->nd->netdev);
-	cm_rx_mark(skb, t, &f->d[0]);
-	napi_gro_receive(&ln->rx.napi, skb);
+	cm_rx_deliver(ln, skb, t, &f->d[0]);
 }
 
 /* ------------------------------------------------------------ XDP */
@@ -453,9 +451,7 @@ static void cm_rx_frame(struct cm_dp *dp, u32 from, struct cm_frame *f,
 		cm_dp_give_back_frame(dp, &cm_node_dp_ops, from, f);
 		if (skb) {
 			cm_ctr_add(&dp->rx_total, skb->len);
-			skb->protocol = eth_type_trans(skb, nd->netdev);
-			cm_rx_mark(skb, *t, &f->d[0]);
-			napi_gro_receive(&rx->napi, skb);
+			cm_rx_deliver(ln, skb, *t, &f->d[0]);
 		}
 		return;
 	}

@@ -53,6 +53,29 @@ static void cm_rx_mark(struct sk_buff *skb, const struct cm_ftable *t,
 	skb->mark = cm_ctx_to_mark(skb->mark, mask, &ctx);
 }
 
+/*
+ * A received frame's skb, data at its Ethernet header, up the stack: with
+ * its chain context when the chain goes on from here, or to the owner
+ * when the chain ends here and the owner continues it (another host).
+ */
+static void cm_rx_deliver(struct cm_lane *ln, struct sk_buff *skb,
+			  const struct cm_ftable *t, const struct cm_desc *d)
+{
+	struct cm_ndev *nd = ln->nd;
+	u8 flags;
+
+	skb->protocol = eth_type_trans(skb, nd->netdev);
+	if (nd->ops->chain_end && (d->flags & CHAINMESH_D_CTX)) {
+		/* dp.h checked chain and hop of a context. */
+		flags = t->hops[d->chain].flags;
+		if ((flags & CHAINMESH_H_LAST) && !(flags & CHAINMESH_H_DROP) &&
+		    nd->ops->chain_end(nd, skb, d->chain, d->hop))
+			return;
+	}
+	cm_rx_mark(skb, t, d);
+	napi_gro_receive(&ln->rx.napi, skb);
+}
+
 /* ops->rx: a validated frame for this node. */
 static void cm_rx_one(struct cm_dp *dp, u32 from, struct cm_desc *d,
 		      u32 owner, u32 idx, const struct cm_ftable **t)
@@ -94,10 +117,8 @@ static void cm_rx_one(struct cm_dp *dp, u32 from, struct cm_desc *d,
 	}
 
 	cm_ctr_add(&dp->rx_total, d->len);
-	skb->protocol = eth_type_trans(skb, nd->netdev);
 	skb_record_rx_queue(skb, ln->q);
-	cm_rx_mark(skb, *t, d);
-	napi_gro_receive(&rx->napi, skb);
+	cm_rx_deliver(ln, skb, *t, d);
 	return;
 
 give_back:

@@ -22,5 +22,7 @@ void cm_rx_poke(struct cm_lane *ln);
 /* Defined in rx.c; the node's files are one unit (host/node.c,
  * guest/node.c), so every loop of dp.h that takes it calls directly. */
 static const struct cm_dp_ops cm_node_dp_ops;
+static void cm_rx_deliver(struct cm_lane *ln, struct sk_buff *skb,
+			  const struct cm_ftable *t, const struct cm_desc *d);
 
 #endif /* _CM_RX_H */

@@ -10,7 +10,7 @@ set -e
 PKGS="build-essential linux-headers-amd64 linux-image-amd64 qemu-system-x86
 clang libclang-rt-14-dev
 busybox-static sparse libmnl-dev pkg-config python3 python3-yaml iproute2 ethtool cpio
-kmod perl nftables libc6-dev
+kmod perl nftables libc6-dev tcpdump
 systemd groff-base man-db bsdextrautils bash-completion
 mmdebstrap libvirt-daemon-system libvirt-clients libxml2-utils"
 

@@ -85,8 +85,8 @@ check "bash completion offers every object and command of the help" \
 			grep -q \"^		\$o) COMPREPLY=(\\\$(compgen -W \\\".*\\<\$v\\>\" tools/dist/chainmesh.bash || exit 1
 		 done &&
 		 for o in \$(grep -v ' ' '$tmp/help.cmds' | grep -v '^-'); do
-			grep -q \"compgen -W \\\"mesh node chain flow monitor save help\\\"\" tools/dist/chainmesh.bash &&
-			grep -q \"\\<\$o\\>\" <<< 'mesh node chain flow monitor save help' || exit 1
+			grep -q \"compgen -W \\\"mesh node chain flow remote rchain monitor save help\\\"\" tools/dist/chainmesh.bash &&
+			grep -q \"\\<\$o\\>\" <<< 'mesh node chain flow remote rchain monitor save help' || exit 1
 		 done"
 check "the man pages' versions are dkms.conf's" \
 	bash -c ". ./dkms.conf && grep -q \"^.TH .* \\\"chainmesh \$PACKAGE_VERSION\\\"\" Documentation/man/chainmesh.8 &&

@@ -206,11 +206,13 @@ lab_build()
 # the daemon and VM0..VM(N-1), for $CMLAB_LIFETIME s at most (default: the
 # test's CM_LAB_LIFETIME), with a region of $CM_LAB_REGION bytes (cmlab's
 # --region, default its 16M), $CM_LAB_SMP vCPUs per VM (default 1),
-# $CM_LAB_VECTORS doorbell vectors per VM (default 1).
+# $CM_LAB_VECTORS doorbell vectors per VM (default 1), VM0 linked to
+# another lab's by $CM_LAB_VM0_NETDEV (cmlab's --vm0-netdev).
 CM_LAB_LIFETIME=1200
 CM_LAB_REGION=
 CM_LAB_SMP=
 CM_LAB_VECTORS=
+CM_LAB_VM0_NETDEV=
 
 lab_start()
 {
@@ -223,7 +225,8 @@ lab_start()
 	CM_OUT=$("$CMLAB" start "$n" --lifetime "${CMLAB_LIFETIME:-$CM_LAB_LIFETIME}" \
 		${CM_LAB_REGION:+--region "$CM_LAB_REGION"} \
 		${CM_LAB_SMP:+--smp "$CM_LAB_SMP"} \
-		${CM_LAB_VECTORS:+--vectors "$CM_LAB_VECTORS"} 2>&1)
+		${CM_LAB_VECTORS:+--vectors "$CM_LAB_VECTORS"} \
+		${CM_LAB_VM0_NETDEV:+--vm0-netdev "$CM_LAB_VM0_NETDEV"} 2>&1)
 }
 
 # lab_stop: stop the lab now; fails if a console shows an Oops/WARN/BUG.

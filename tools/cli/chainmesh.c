@@ -34,6 +34,8 @@ static const struct {
 	{ "node", do_node, node_usage },
 	{ "chain", do_chain, chain_usage },
 	{ "flow", do_flow, flow_usage },
+	{ "remote", do_remote, remote_usage },
+	{ "rchain", do_rchain, rchain_usage },
 	{ "monitor", do_monitor, monitor_usage },
 	{ "save", do_save, save_usage },
 };
@@ -50,7 +52,7 @@ void usage_to(FILE *f, const char *object)
 "       chainmesh help\n"
 "       chainmesh OBJECT help\n"
 "\n"
-"OBJECT := { mesh | node | chain | flow | monitor | save }\n"
+"OBJECT := { mesh | node | chain | flow | remote | rchain | monitor | save }\n"
 "OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
 "             -b[atch] FILE | -f[orce] | -h[elp] }\n"
 "  -V, -Version\n"

@@ -123,6 +123,15 @@ void mesh_libvirt_xml(struct cm_cmd *c);
 
 /* save.c */
 void do_save(struct cm_cmd *c);
+
+/* remote.c: chains across hosts */
+extern const char remote_usage[], rchain_usage[];
+void do_remote(struct cm_cmd *c);
+void do_rchain(struct cm_cmd *c);
+int print_remote(const struct nlmsghdr *nlh, void *data);
+int print_rchain(const struct nlmsghdr *nlh, void *data);
+int save_remote_cb(const struct nlmsghdr *nlh, void *data);
+int save_rchain_cb(const struct nlmsghdr *nlh, void *data);
 extern const char save_usage[];
 
 /* batch.c */

@@ -16,11 +16,12 @@ const char save_usage[] =
 "  chainmesh save [mesh NAME]\n"
 "      Print the configuration of every mesh, or of mesh NAME, as a file\n"
 "      for 'chainmesh -batch': 'mesh add' with its layout, its chains,\n"
-"      its flows. 'chainmesh -batch FILE' restores it on a host module\n"
-"      without them (after a reload or a reboot; chainmesh.service does it\n"
-"      at boot from /etc/chainmesh/chainmesh.conf). A mesh backed by an\n"
-"      ivshmem BAR is not made by 'mesh add': its chains and flows are\n"
-"      saved, the mesh itself only as a comment. Counters are not saved.\n";
+"      its flows, its remote peers and remote chains. 'chainmesh -batch\n"
+"      FILE' restores it on a host module without them (after a reload\n"
+"      or a reboot; chainmesh.service does it at boot from\n"
+"      /etc/chainmesh/chainmesh.conf). A mesh backed by an ivshmem BAR\n"
+"      is not made by 'mesh add': its chains and flows are saved, the\n"
+"      mesh itself only as a comment. Counters are not saved.\n";
 
 struct save_mesh {
 	char name[CHAINMESH_NAME_LEN];
@@ -221,6 +222,10 @@ void do_save(struct cm_cmd *c)
 			  "save: chain dump");
 		save_dump(c, CHAINMESH_CMD_FLOW_GET, save_flow_cb, m->name,
 			  "save: flow dump");
+		save_dump(c, CHAINMESH_CMD_REMOTE_GET, save_remote_cb, m->name,
+			  "save: remote dump");
+		save_dump(c, CHAINMESH_CMD_RCHAIN_GET, save_rchain_cb, m->name,
+			  "save: rchain dump");
 	}
 	free(sm.m);
 	fflush(stdout);

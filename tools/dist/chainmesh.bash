@@ -41,7 +41,7 @@ _chainmesh()
 		if [[ "$cur" == -* ]]; then
 			COMPREPLY=($(compgen -W "-V -Version -j -json -p -pretty -n -netns -b -batch -f -force -h -help" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "mesh node chain flow monitor save help" -- "$cur"))
+			COMPREPLY=($(compgen -W "mesh node chain flow remote rchain monitor save help" -- "$cur"))
 		fi
 		return
 	fi
@@ -51,6 +51,8 @@ _chainmesh()
 		node) COMPREPLY=($(compgen -W "show help" -- "$cur")) ;;
 		chain) COMPREPLY=($(compgen -W "show add del help" -- "$cur")) ;;
 		flow) COMPREPLY=($(compgen -W "show add set change del help" -- "$cur")) ;;
+		remote) COMPREPLY=($(compgen -W "show add del help" -- "$cur")) ;;
+		rchain) COMPREPLY=($(compgen -W "show add del help" -- "$cur")) ;;
 		save) COMPREPLY=($(compgen -W "mesh" -- "$cur")) ;;
 		esac
 		return
@@ -68,6 +70,14 @@ _chainmesh()
 		policy) COMPREPLY=($(compgen -W "drop bypass" -- "$cur")) ;;
 		*) [ $n -gt 2 ] && COMPREPLY=($(compgen -W "hops policy mesh" -- "$cur")) ;;
 		esac ;;
+	"remote add")
+		[ $n -gt 2 ] && COMPREPLY=($(compgen -W "dev addr vni mesh" -- "$cur")) ;;
+	"rchain add"|"rchain del")
+		if [ $n = 2 ]; then
+			COMPREPLY=($(compgen -W "out in" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "chain peer rchain mesh" -- "$cur"))
+		fi ;;
 	"flow add"|"flow set"|"flow change")
 		case "$prev" in
 		family) COMPREPLY=($(compgen -W "inet inet6" -- "$cur")) ;;

@@ -70,6 +70,33 @@
  * CHAINMESH_CMD_MESH_DEL (CAP_NET_ADMIN)
  *   request:  CHAINMESH_A_MESH_NAME; only meshes made by MESH_NEW.
  *
+ * CHAINMESH_CMD_REMOTE_NEW (CAP_NET_ADMIN)
+ *   request:  CHAINMESH_A_MESH_NAME, CHAINMESH_A_REMOTE { NAME, IFNAME,
+ *             ADDR, VNI }: a remote peer, another host's node 0, reached
+ *             through the geneve device IFNAME (collect_md, "external")
+ *             at ADDR (4 or 16 bytes) with VNI (default 0).
+ * CHAINMESH_CMD_REMOTE_DEL (CAP_NET_ADMIN)
+ *   request:  CHAINMESH_A_MESH_NAME, CHAINMESH_A_REMOTE { NAME }; refused
+ *             while a remote chain mapping names it.
+ * CHAINMESH_CMD_REMOTE_GET (dump, no privilege)
+ *   reply:    per peer CHAINMESH_A_MESH_NAME, CHAINMESH_A_REMOTE { NAME,
+ *             IFNAME, ADDR, VNI, TX_PACKETS, TX_BYTES, TX_ERRORS,
+ *             RX_PACKETS, RX_BYTES, RX_UNKNOWN }; then per mesh with
+ *             remote peers CHAINMESH_A_MESH_NAME, CHAINMESH_A_RSTATS {
+ *             MALFORMED, UNKNOWN_PEER, NO_CTX }
+ *
+ * CHAINMESH_CMD_RCHAIN_NEW (CAP_NET_ADMIN)
+ *   request:  CHAINMESH_A_MESH_NAME, CHAINMESH_A_RCHAIN { DIR, CHAIN,
+ *             PEER, RCHAIN }: DIR out: local chain CHAIN, which ends at
+ *             node 0, continues as chain RCHAIN of PEER; DIR in: chain
+ *             RCHAIN of PEER continues here as local chain CHAIN, which
+ *             starts at node 0.
+ * CHAINMESH_CMD_RCHAIN_DEL (CAP_NET_ADMIN)
+ *   request:  as RCHAIN_NEW: out { DIR, CHAIN }, in { DIR, PEER, RCHAIN }
+ * CHAINMESH_CMD_RCHAIN_GET (dump, no privilege)
+ *   reply:    CHAINMESH_A_MESH_NAME, CHAINMESH_A_RCHAIN { DIR, CHAIN,
+ *             PEER, RCHAIN, PACKETS, BYTES }
+ *
  * Multicast group "monitor" (CHAINMESH_MCGRP_MONITOR): every change, as
  * the _NTF commands below, each with the payload of the matching get
  * reply (a deleted object as it was last):
@@ -103,6 +130,12 @@ enum chainmesh_cmd {
 	CHAINMESH_CMD_FLOW_ADD_NTF,
 	CHAINMESH_CMD_FLOW_DEL_NTF,
 	CHAINMESH_CMD_FLOW_SET,
+	CHAINMESH_CMD_REMOTE_NEW,
+	CHAINMESH_CMD_REMOTE_DEL,
+	CHAINMESH_CMD_REMOTE_GET,
+	CHAINMESH_CMD_RCHAIN_NEW,
+	CHAINMESH_CMD_RCHAIN_DEL,
+	CHAINMESH_CMD_RCHAIN_GET,
 
 	__CHAINMESH_CMD_MAX
 };
@@ -133,6 +166,9 @@ enum chainmesh_attr {
 	CHAINMESH_A_MESH_IFINDEX,	/* u32: node 0's netdev */
 	CHAINMESH_A_MESH_BACKING,	/* u32: enum chainmesh_backing */
 	CHAINMESH_A_MESH_QUEUES,	/* u32: 1..CHAINMESH_MAX_QUEUES */
+	CHAINMESH_A_REMOTE,		/* nest: CHAINMESH_REMOTE_A_* */
+	CHAINMESH_A_RCHAIN,		/* nest: CHAINMESH_RCHAIN_A_* */
+	CHAINMESH_A_RSTATS,		/* nest: CHAINMESH_RSTATS_A_* */
 
 	__CHAINMESH_A_LAST
 };
@@ -207,6 +243,65 @@ enum chainmesh_fstat_attr {
 	__CHAINMESH_FSTAT_A_LAST
 };
 #define CHAINMESH_FSTAT_A_MAX (__CHAINMESH_FSTAT_A_LAST - 1)
+
+/*
+ * Chains across hosts (Documentation/remote.rst): Geneve, the chain
+ * context in one option of class CHAINMESH_GENEVE_CLASS (experimental
+ * use, RFC 8926) and type CHAINMESH_GENEVE_TYPE (critical: a Geneve
+ * endpoint that does not know it drops the packet), 4 bytes of data:
+ * __be16 chain (the receiver's remote chain id), __u8 hop (nodes the
+ * packet visited so far, at least 1), __u8 zero.
+ */
+#define CHAINMESH_GENEVE_CLASS	0xfff0
+#define CHAINMESH_GENEVE_TYPE	0x81
+
+enum chainmesh_rchain_dir {
+	CHAINMESH_RCHAIN_OUT,	/* local chain -> peer's chain */
+	CHAINMESH_RCHAIN_IN	/* peer's chain -> local chain */
+};
+
+enum chainmesh_remote_attr {
+	CHAINMESH_REMOTE_A_UNSPEC,
+	CHAINMESH_REMOTE_A_NAME,	/* string */
+	CHAINMESH_REMOTE_A_IFNAME,	/* string: the geneve device */
+	CHAINMESH_REMOTE_A_ADDR,	/* binary: 4 or 16 bytes */
+	CHAINMESH_REMOTE_A_VNI,		/* u32: 0..0xffffff */
+	CHAINMESH_REMOTE_A_TX_PACKETS,	/* u64 */
+	CHAINMESH_REMOTE_A_TX_BYTES,	/* u64 */
+	CHAINMESH_REMOTE_A_TX_ERRORS,	/* u64: device gone or down, no memory */
+	CHAINMESH_REMOTE_A_RX_PACKETS,	/* u64 */
+	CHAINMESH_REMOTE_A_RX_BYTES,	/* u64 */
+	CHAINMESH_REMOTE_A_RX_UNKNOWN,	/* u64: a chain of it not mapped here */
+	CHAINMESH_REMOTE_A_PAD,
+
+	__CHAINMESH_REMOTE_A_LAST
+};
+#define CHAINMESH_REMOTE_A_MAX (__CHAINMESH_REMOTE_A_LAST - 1)
+
+enum chainmesh_rchain_attr {
+	CHAINMESH_RCHAIN_A_UNSPEC,
+	CHAINMESH_RCHAIN_A_DIR,		/* u32: enum chainmesh_rchain_dir */
+	CHAINMESH_RCHAIN_A_CHAIN,	/* u32: local chain id */
+	CHAINMESH_RCHAIN_A_PEER,	/* string: remote peer name */
+	CHAINMESH_RCHAIN_A_RCHAIN,	/* u32: the chain id at the peer */
+	CHAINMESH_RCHAIN_A_PACKETS,	/* u64 */
+	CHAINMESH_RCHAIN_A_BYTES,	/* u64 */
+	CHAINMESH_RCHAIN_A_PAD,
+
+	__CHAINMESH_RCHAIN_A_LAST
+};
+#define CHAINMESH_RCHAIN_A_MAX (__CHAINMESH_RCHAIN_A_LAST - 1)
+
+enum chainmesh_rstats_attr {
+	CHAINMESH_RSTATS_A_UNSPEC,
+	CHAINMESH_RSTATS_A_MALFORMED,	/* u64: no or a bad chainmesh option */
+	CHAINMESH_RSTATS_A_UNKNOWN_PEER, /* u64: from no peer of the mesh */
+	CHAINMESH_RSTATS_A_NO_CTX,	/* u64: mark_mask 0, no context to carry */
+	CHAINMESH_RSTATS_A_PAD,
+
+	__CHAINMESH_RSTATS_A_LAST
+};
+#define CHAINMESH_RSTATS_A_MAX (__CHAINMESH_RSTATS_A_LAST - 1)
 
 /*
  * /dev/chainmesh: what the ivshmem daemon needs from the host module for a

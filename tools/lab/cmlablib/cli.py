@@ -4,6 +4,7 @@
   cmlab build [--kmod NAME ...] [--file SRC:DST ...] [--prog SRC:DST ...]
                                        vmlinux + initramfs into the build dir
   cmlab start N [options]              daemon + VM0..VM(N-1), wait for shells
+                                       (--vm0-netdev: VM0 linked to another lab)
   cmlab exec VM CMD [--timeout S]      run CMD in VM's shell, exit with its rc
   cmlab stop                           kill everything, scan consoles for oopses
   cmlab status                         what runs, peer ids, boot times
@@ -116,6 +117,10 @@ def main(argv=None):
     s.add_argument("--vectors", type=int, default=1,
                    help="doorbell vectors per VM (one per queue)")
     s.add_argument("--smp", type=int, default=1, help="vCPUs per VM")
+    s.add_argument("--vm0-netdev", metavar="SPEC",
+                   help="a virtio-net link for VM0: the rest of a QEMU "
+                   "'-netdev socket,...' (udp=HOST:PORT,localaddr=HOST:PORT "
+                   "to another lab's VM0)")
     add_vm_options(s, "hard limit (s) for every lab process")
     e = sub.add_parser("exec", help="run a command in a VM")
     e.add_argument("vm")

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+import zlib
 
 from .common import (BUILD, DAEMON, QEMU, LabError, Terminated, log,
                      tail_log, terminate_on_signals)
@@ -73,7 +74,18 @@ def qemu_cmd(d, i, build, args):
         "-serial", "chardev:sh",
         "-chardev", "socket,id=ivs,path=%s" % j("ivshmem.sock"),
         "-device", "ivshmem-doorbell,chardev=ivs,vectors=%d" % args.vectors,
-    ]
+    ] + vm0_link(i, getattr(args, "vm0_netdev", None))
+
+
+def vm0_link(i, netdev):
+    """VM0's virtio-net link to another lab's VM0 (--vm0-netdev: the rest
+    of a QEMU '-netdev socket,...' spec, e.g. udp=H:P,localaddr=H:P), its
+    MAC from the ports so that the two ends differ."""
+    if i != 0 or not netdev:
+        return []
+    mac = "52:54:00:cb:%02x:%02x" % divmod(zlib.crc32(netdev.encode()) & 0xffff, 256)
+    return ["-netdev", "socket,id=link0," + netdev,
+            "-device", "virtio-net-pci,netdev=link0,mac=" + mac]
 
 
 def spawn_vm(d, name, argv, lifetime):
@@ -189,7 +201,8 @@ def cmd_start(args):
     st = {"dir": d, "n": args.n, "vms": [], "daemon": None,
           "started": time.time(), "machine": args.machine, "mem": args.mem,
           "append": args.append, "vectors": args.vectors,
-          "smp": args.smp, "lifetime": args.lifetime}
+          "smp": args.smp, "lifetime": args.lifetime,
+          "vm0_netdev": args.vm0_netdev}
     with terminate_on_signals():
         try:
             t_all = time.monotonic()
@@ -394,7 +407,8 @@ def cmd_restart(args):
         a = argparse.Namespace(machine=st.get("machine", "q35"),
                                mem=st.get("mem", 512), append=st.get("append", ""),
                                vectors=st.get("vectors", 1),
-                               smp=st.get("smp", 1))
+                               smp=st.get("smp", 1),
+                               vm0_netdev=st.get("vm0_netdev"))
         argv = qemu_cmd(d, i, build, a)
         t0 = time.monotonic()
         vm.update({"t0": t0,
