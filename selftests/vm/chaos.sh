@@ -247,7 +247,7 @@ peer_end()
 # ticks, all CPUs), CPUs, rx_bad_chain.
 ft_stats()
 {
-	vm_exec "$1" "awk '{ print \$6 }' /sys/kernel/debug/chainmesh/cm0/ftable
+	vm_exec "$1" "awk 'NR == 1 { print \$6 }' /sys/kernel/debug/chainmesh/cm0/ftable
 		      cut -d' ' -f1 /proc/uptime
 		      awk '/^cpu / { print \$8 }' /proc/stat
 		      nproc
