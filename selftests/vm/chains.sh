@@ -373,10 +373,10 @@ group_fw()
 
 	for vm in vm1 vm2; do
 		dp_ip_forward $vm || return 1
-		vm_exec $vm "/usr/sbin/nft add table inet fw &&
-			/usr/sbin/nft add chain inet fw fwd '{ type filter hook forward priority 0; policy drop; }' &&
-			/usr/sbin/nft add rule inet fw fwd ct state established,related counter accept &&
-			/usr/sbin/nft add rule inet fw fwd ct state new counter accept" || return 1
+		vm_exec $vm "/usr/sbin/nft add table inet cmfw &&
+			/usr/sbin/nft add chain inet cmfw gfw '{ type filter hook forward priority 0; policy drop; }' &&
+			/usr/sbin/nft add rule inet cmfw gfw ct state established,related counter accept &&
+			/usr/sbin/nft add rule inet cmfw gfw ct state new counter accept" || return 1
 	done
 }
 
@@ -547,7 +547,7 @@ group_survivor()
 	[ "$(grep -v unreplied <<<"$g" | sort -u | grep -c .)" = $((GTCP + GUDP)) ]
 }
 
-dp_require
+dp_require nft
 tap_plan 35
 dp_setup_steps nodes=4 max_flows=$MAXF
 cm_step "vm2: ip_forward=1, no redirects" fatal dp_ip_forward vm2
