@@ -462,6 +462,7 @@ group_spread()
 	n1=$(grep -c . <<<"$G1") n2=$(grep -c . <<<"$G2")
 	both=$(comm -12 <(echo "$G1") <(echo "$G2") | grep -c . || true)
 	CM_OUT="of $all connections: vm1 $n1, vm2 $n2, in both $both; unreplied vm1 $u1 vm2 $u2"
+	tap_diag "$CM_OUT"
 	[ $((n1 + n2)) = "$all" ] && [ "$both" = 0 ] && [ "$u1" = 0 ] && [ "$u2" = 0 ] &&
 		[ $((n1 * 10)) -ge $((all * 3)) ] && [ $((n1 * 10)) -le $((all * 7)) ]
 }
@@ -471,6 +472,7 @@ group_counters()
 {
 	flows_json || return 1
 	CM_OUT="flow 10 packets: node 1 $(fpk 10 1), node 2 $(fpk 10 2); flow 11: node 1 $(fpk 11 1), node 2 $(fpk 11 2)"
+	tap_diag "$CM_OUT"
 	[ "$(fpk 10 1)" -gt 0 ] && [ "$(fpk 10 2)" -gt 0 ] &&
 		[ "$(fpk 11 1)" -gt 0 ] && [ "$(fpk 11 2)" -gt 0 ]
 }
@@ -503,6 +505,8 @@ group_kill()
 GRES=
 group_result()
 {
+	local rc=0
+
 	vm_wait_for vm0 "grep -q '^total' /tmp/flows.log" $((GSECS + 60)) || return 1
 	vm_exec vm0 "cat /tmp/flows.log" || return 1
 	GRES=$CM_OUT
@@ -534,7 +538,9 @@ for l in res.splitlines():
 print("%d connections; longest silence: moved (vm1) %d ms, stayed (vm2) %d ms" % (n, gap1, gap2))
 for b in bad[:10]:
     print(b)
-sys.exit(1 if bad or n != len(on1) + len(on2) else 0)' "$GRES" "$G1" "$G2" "$DOWN_MAX")
+sys.exit(1 if bad or n != len(on1) + len(on2) else 0)' "$GRES" "$G1" "$G2" "$DOWN_MAX") || rc=$?
+	tap_diag "$CM_OUT"
+	return $rc
 }
 
 # VM2 now holds every connection, VM1's too (each replied).
