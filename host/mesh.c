@@ -114,6 +114,21 @@ static void cm_mesh_assert_self(struct cm_mesh *m)
 		WRITE_ONCE(e->state, cpu_to_le32(CHAINMESH_NODE_UP));
 }
 
+/* Replica groups: members that went down leave their groups' live sets
+ * (include/chainmesh/group.h), before the tables follow @alive. */
+static void cm_mesh_chains_failover(struct cm_mesh *m, const unsigned long *alive)
+{
+	u64 was_up, up;
+	u32 i;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	bitmap_to_arr64(&was_up, m->alive, CHAINMESH_MAX_NODES);
+	bitmap_to_arr64(&up, alive, CHAINMESH_MAX_NODES);
+	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++)
+		if (m->chains[i].grp)
+			cm_chain_failover(&m->chains[i], was_up, up);
+}
+
 static void cm_mesh_watch(struct work_struct *work)
 {
 	struct cm_mesh *m = container_of(to_delayed_work(work), struct cm_mesh,
@@ -161,6 +176,7 @@ static void cm_mesh_watch(struct work_struct *work)
 	    !bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
 		mutex_lock(&cm_mesh_lock);
 		if (republish) {
+			cm_mesh_chains_failover(m, alive);
 			bitmap_copy(m->alive, alive, CHAINMESH_MAX_NODES);
 			cm_mesh_publish(m);
 			m->published_at = now;
@@ -726,6 +742,25 @@ int cm_mesh_set_chain(struct cm_mesh *m, u32 id, const struct cm_chain *c)
 	}
 	cm_mesh_publish(m);
 	return 0;
+}
+
+/* `chainmesh chain rebalance`: chain @id's group members that are up
+ * take their flows again. */
+void cm_mesh_rebalance_chain(struct cm_mesh *m, u32 id)
+{
+	lockdep_assert_held(&cm_mesh_lock);
+	cm_chain_rebalance(&m->chains[id]);
+	cm_mesh_publish(m);
+}
+
+/* The positions of chain @id that take flows now (chain show). */
+u64 cm_mesh_chain_live(struct cm_mesh *m, u32 id)
+{
+	u64 up;
+
+	lockdep_assert_held(&cm_mesh_lock);
+	bitmap_to_arr64(&up, m->alive, CHAINMESH_MAX_NODES);
+	return cm_chain_live(&m->chains[id], up);
 }
 
 /* The caller checked that no flow uses the chain. */

@@ -145,6 +145,8 @@ struct chainmesh_flow *cm_mesh_flow(struct cm_mesh *m, u32 id);
 struct chainmesh_flow *cm_mesh_flow_next(struct cm_mesh *m, u32 id);
 bool cm_mesh_chain_in_use(struct cm_mesh *m, u32 chain);
 int cm_mesh_set_chain(struct cm_mesh *m, u32 id, const struct cm_chain *c);
+void cm_mesh_rebalance_chain(struct cm_mesh *m, u32 id);
+u64 cm_mesh_chain_live(struct cm_mesh *m, u32 id);
 void cm_mesh_del_chain(struct cm_mesh *m, u32 id);
 int cm_mesh_add_flows(struct cm_mesh *m, struct chainmesh_flow *add, u32 n);
 int cm_mesh_set_flow(struct cm_mesh *m, const struct chainmesh_flow *f);

@@ -59,7 +59,8 @@ static const struct nla_policy cm_chain_id_policy[CHAINMESH_CHAIN_A_MAX + 1] = {
 static const struct nla_policy cm_chain_policy[CHAINMESH_CHAIN_A_MAX + 1] = {
 	[CHAINMESH_CHAIN_A_ID] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_MAX_CHAINS - 1),
 	[CHAINMESH_CHAIN_A_HOPS] = NLA_POLICY_RANGE(NLA_BINARY, 1, CHAINMESH_MAX_NODES),
-	[CHAINMESH_CHAIN_A_POLICY] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_POLICY_BYPASS),
+	[CHAINMESH_CHAIN_A_POLICY] = NLA_POLICY_MAX(NLA_U32, CHAINMESH_POLICY_FAILOVER),
+	[CHAINMESH_CHAIN_A_GROUPS] = { .type = NLA_U64 },
 };
 
 /* Flow ids beyond a policy's s16 maximum: a full range (not const: 6.1's
@@ -379,7 +380,13 @@ static int cm_nl_fill_chain(struct sk_buff *skb, u8 cmd, u32 portid, u32 seq,
 		goto err_cancel;
 	if (nla_put_u32(skb, CHAINMESH_CHAIN_A_ID, id) ||
 	    nla_put(skb, CHAINMESH_CHAIN_A_HOPS, c->nhops, c->hops) ||
-	    nla_put_u32(skb, CHAINMESH_CHAIN_A_POLICY, c->policy))
+	    nla_put_u32(skb, CHAINMESH_CHAIN_A_POLICY, c->policy) ||
+	    (c->grp &&
+	     (nla_put_u64_64bit(skb, CHAINMESH_CHAIN_A_GROUPS, c->grp,
+				CHAINMESH_CHAIN_A_PAD) ||
+	      nla_put_u64_64bit(skb, CHAINMESH_CHAIN_A_LIVE,
+				cm_mesh_chain_live(m, id),
+				CHAINMESH_CHAIN_A_PAD))))
 		goto err_cancel;
 	nla_nest_end(skb, nest);
 	genlmsg_end(skb, hdr);
@@ -831,6 +838,24 @@ static int cm_nl_chain_new_doit(struct sk_buff *skb, struct genl_info *info)
 	memcpy(c.hops, nla_data(hops), c.nhops);
 	if (tb[CHAINMESH_CHAIN_A_POLICY])
 		c.policy = nla_get_u32(tb[CHAINMESH_CHAIN_A_POLICY]);
+	if (tb[CHAINMESH_CHAIN_A_GROUPS]) {
+		struct nlattr *ga = tb[CHAINMESH_CHAIN_A_GROUPS];
+
+		c.grp = nla_get_u64(ga);
+		switch (cm_chain_grp_check(&c)) {
+		case CM_GRP_OK:
+			break;
+		case CM_GRP_FIRST:
+			NL_SET_ERR_MSG_ATTR(extack, ga, "the first hop cannot continue a group");
+			return -EINVAL;
+		case CM_GRP_PAST:
+			NL_SET_ERR_MSG_ATTR(extack, ga, "group map names a hop past the chain");
+			return -EINVAL;
+		default:
+			NL_SET_ERR_MSG_ATTR(extack, ga, "a group has more than 8 replicas");
+			return -EINVAL;
+		}
+	}
 
 	mutex_lock(&cm_mesh_lock);
 	m = cm_nl_mesh(info);
@@ -866,6 +891,38 @@ static int cm_nl_chain_new_doit(struct sk_buff *skb, struct genl_info *info)
 	} else if (!err) {
 		cm_nl_notify_chain(m, id, true);
 	}
+out_unlock:
+	mutex_unlock(&cm_mesh_lock);
+	return err;
+}
+
+static int cm_nl_chain_rebalance_doit(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
+	struct cm_mesh *m;
+	u32 id;
+	int err;
+
+	err = cm_nl_parse_chain(info, tb, cm_chain_id_policy);
+	if (err)
+		return err;
+	id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+		goto out_unlock;
+	}
+	if (!m->chains[id].used) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_CHAIN_A_ID], "no such chain");
+		err = -ENOENT;
+		goto out_unlock;
+	}
+	cm_mesh_rebalance_chain(m, id);
+	cm_nl_notify_chain(m, id, true);
 out_unlock:
 	mutex_unlock(&cm_mesh_lock);
 	return err;
@@ -1403,6 +1460,13 @@ static const struct genl_ops cm_genl_ops[] = {
 		.cmd = CHAINMESH_CMD_MESH_DEL,
 		.doit = cm_nl_mesh_del_doit,
 		.policy = cm_mesh_policy,
+		.maxattr = CHAINMESH_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = CHAINMESH_CMD_CHAIN_REBALANCE,
+		.doit = cm_nl_chain_rebalance_doit,
+		.policy = cm_chain_ref_policy,
 		.maxattr = CHAINMESH_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -28,8 +28,8 @@
 	_Static_assert(offsetof(struct type, field) == (off),		\
 		       "struct " #type ": " #field " at byte " #off)
 
-_Static_assert(CHAINMESH_LAYOUT_VERSION == 3,
-	       "the offsets below are layout version 3's");
+_Static_assert(CHAINMESH_LAYOUT_VERSION == 4,
+	       "the offsets below are layout version 4's");
 
 /* The header page: host writes, all read. */
 CM_ABI_SIZE(chainmesh_region_hdr, CHAINMESH_PAGE_SIZE);
@@ -114,7 +114,8 @@ CM_ABI_FIELD(chainmesh_ring_hdr, pad2, 2 * CHAINMESH_CACHELINE + 4);
 /* Return ring slots are __le64 buffer offsets. */
 _Static_assert(sizeof(__le64) == 8, "return ring slot is 8 bytes");
 
-/* A node's flow table: header line, then the hops, then the flows. */
+/* A node's flow table: header line, then the hops, the groups (v4),
+ * then the flows. */
 CM_ABI_SIZE(chainmesh_ftable_hdr, CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_ftable_hdr, seq, 0);
 CM_ABI_FIELD(chainmesh_ftable_hdr, nflows, 4);
@@ -126,6 +127,11 @@ CM_ABI_FIELD(chainmesh_fhop, flags, 0);
 CM_ABI_FIELD(chainmesh_fhop, hop, 1);
 CM_ABI_FIELD(chainmesh_fhop, next, 2);
 CM_ABI_FIELD(chainmesh_fhop, pad, 3);
+CM_ABI_SIZE(chainmesh_fgroup, 16);
+CM_ABI_FIELD(chainmesh_fgroup, members, 0);
+CM_ABI_FIELD(chainmesh_fgroup, nmembers, 8);
+CM_ABI_FIELD(chainmesh_fgroup, live, 9);
+CM_ABI_FIELD(chainmesh_fgroup, pad, 10);
 CM_ABI_SIZE(chainmesh_flow, 2 * CHAINMESH_CACHELINE);
 CM_ABI_FIELD(chainmesh_flow, flow_id, 0);
 CM_ABI_FIELD(chainmesh_flow, chain, 4);

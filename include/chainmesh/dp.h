@@ -1441,6 +1441,7 @@ static inline enum cm_tx_drop cm_dp_route(const struct cm_ftable *t,
 	const struct chainmesh_flow *flow;
 	const struct chainmesh_fhop *hop;
 	struct cm_flow_key key;
+	bool parsed = false;
 	u16 chain;
 
 	if (ctx && cm_ftable_on_chain(t, ctx->chain, ctx->hop)) {
@@ -1448,6 +1449,7 @@ static inline enum cm_tx_drop cm_dp_route(const struct cm_ftable *t,
 		r->flow = -1;	/* counted where it entered this node */
 	} else {
 		cm_flow_parse(frame, len, &key);
+		parsed = true;
 		flow = cm_flow_lookup(t, &key);
 		if (!flow)
 			return CM_TX_DROP_NO_FLOW;
@@ -1457,10 +1459,22 @@ static inline enum cm_tx_drop cm_dp_route(const struct cm_ftable *t,
 		r->flow = (int)le32_to_cpu(flow->flow_id);
 	}
 	hop = &t->hops[chain];
-	if (!(hop->flags & CHAINMESH_H_VALID) ||
-	    hop->next == CHAINMESH_NODE_NONE)
+	if (!(hop->flags & CHAINMESH_H_VALID))
 		return CM_TX_DROP_NO_HOP;
-	r->peer = hop->next;
+	if (hop->flags & CHAINMESH_H_GROUP) {
+		/* A replica group: the flow's replica (group.h), the same
+		 * for both directions; the snapshot validated the group. */
+		if (!parsed)
+			cm_flow_parse(frame, len, &key);
+		r->peer = cm_group_pick(&t->groups[chain],
+					cm_flow_hash_sym(&key));
+		if (r->peer == CHAINMESH_NODE_NONE)
+			return CM_TX_DROP_NO_HOP;
+	} else if (hop->next == CHAINMESH_NODE_NONE) {
+		return CM_TX_DROP_NO_HOP;
+	} else {
+		r->peer = hop->next;
+	}
 	r->chain = chain;
 	r->hop = hop->hop + 1;
 	return CM_TX_DROP_NONE;

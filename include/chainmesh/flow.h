@@ -45,7 +45,9 @@ struct cm_chain {
 	u8 used;
 	u8 nhops;
 	u8 policy;
-	u8 hops[CHAINMESH_MAX_NODES];
+	u8 hops[CHAINMESH_MAX_NODES];	/* positions, a group's members in a row */
+	u64 grp;	/* bit j: hops[j] is a replica of the hop of hops[j - 1] */
+	u64 gout;	/* host's: bit j: hops[j] left its group (failover) */
 };
 
 /*
@@ -126,6 +128,7 @@ struct cm_ftable {
 	bool sorted;			/* @flows in rank order */
 	bool byid_ok;			/* @byid current: ids < cap, unique */
 	struct chainmesh_fhop hops[CHAINMESH_MAX_CHAINS];
+	struct chainmesh_fgroup groups[CHAINMESH_MAX_CHAINS];
 	struct chainmesh_flow *flows;	/* [cap], right after the struct */
 	u32 *byid;			/* [cap] flow id -> entry, or NONE */
 	struct cm_fidx ix;
@@ -297,6 +300,15 @@ static inline u32 cm_flow_lane(const struct cm_flow_key *k, u32 queues)
 {
 	return queues > 1 ? cm_flow_hash_sym(k) % queues : 0;
 }
+
+/* Is @node in the alive set @up (failure policy, below)? */
+static inline bool cm_node_up(u64 up, u32 node)
+{
+	return node < CHAINMESH_MAX_NODES && ((up >> node) & 1);
+}
+
+/* Replica groups: the replica a flow goes to, with the hash above. */
+#include "group.h"
 
 /*
  * cm_flow_parse - extract the match key from an Ethernet frame
@@ -1276,9 +1288,14 @@ static inline struct chainmesh_fhop *cm_ftable_hops(void *ft)
 	return (struct chainmesh_fhop *)(cm_ftable_hdr(ft) + 1);
 }
 
+static inline struct chainmesh_fgroup *cm_ftable_groups(void *ft)
+{
+	return (struct chainmesh_fgroup *)(cm_ftable_hops(ft) + CHAINMESH_MAX_CHAINS);
+}
+
 static inline struct chainmesh_flow *cm_ftable_flows(void *ft)
 {
-	return (struct chainmesh_flow *)(cm_ftable_hops(ft) + CHAINMESH_MAX_CHAINS);
+	return (struct chainmesh_flow *)(cm_ftable_groups(ft) + CHAINMESH_MAX_CHAINS);
 }
 
 /* Has the host changed the table since @t was taken? */
@@ -1322,6 +1339,7 @@ static inline int cm_ftable_snapshot_max(void *ft, const struct cm_layout *l,
 		n = ~0u;	/* refuse below, once seq proves it untorn */
 	} else {
 		memcpy(t->hops, cm_ftable_hops(ft), sizeof(t->hops));
+		memcpy(t->groups, cm_ftable_groups(ft), sizeof(t->groups));
 		/* In chunks, giving up once the host writes again: a big table
 		 * the host keeps rewriting would otherwise be copied whole for
 		 * nothing, again and again. Only the check below is [F2]. */
@@ -1351,6 +1369,14 @@ static inline int cm_ftable_snapshot_max(void *ft, const struct cm_layout *l,
 
 		if (!(hp->flags & CHAINMESH_H_VALID))
 			continue;
+		if (hp->flags & CHAINMESH_H_GROUP) {
+			/* the group picks the next node: it alone is read */
+			if ((hp->flags & CHAINMESH_H_LAST) ||
+			    hp->next != CHAINMESH_NODE_NONE ||
+			    !cm_fgroup_valid(&t->groups[i], l->p.nodes, self))
+				return -EPROTO;
+			continue;
+		}
 		if (hp->next != CHAINMESH_NODE_NONE &&
 		    (hp->next >= l->p.nodes || hp->next == self))
 			return -EPROTO;
@@ -1398,6 +1424,7 @@ static inline void cm_ftable_checkpoint(void *ft, const struct cm_ftable *t,
 	WRITE_ONCE(h->seq, cpu_to_le32(seq + 1));
 	smp_wmb();
 	memcpy(cm_ftable_hops(ft), t->hops, sizeof(t->hops));
+	memcpy(cm_ftable_groups(ft), t->groups, sizeof(t->groups));
 	memcpy(cm_ftable_flows(ft), t->flows,
 	       t->nflows * sizeof(struct chainmesh_flow));
 	WRITE_ONCE(h->nflows, cpu_to_le32(t->nflows));
@@ -1432,6 +1459,7 @@ static inline bool cm_ftable_same(void *ft, const struct cm_ftable *t)
 	if (!seq || (seq & 1) || le32_to_cpu(READ_ONCE(h->nflows)) != t->nflows)
 		return false;
 	return !memcmp(cm_ftable_hops(ft), t->hops, sizeof(t->hops)) &&
+	       !memcmp(cm_ftable_groups(ft), t->groups, sizeof(t->groups)) &&
 	       !memcmp(cm_ftable_flows(ft), t->flows,
 		       t->nflows * sizeof(struct chainmesh_flow));
 }
@@ -1549,8 +1577,10 @@ static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflo
 	t->byid_ok = false;
 	t->nflows = 0;
 	memset(t->hops, 0, sizeof(t->hops));
+	memset(t->groups, 0, sizeof(t->groups));
 	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
 		const struct cm_chain *c = &chains[i];
+		u32 end;
 		int pos;
 
 		if (!c->used)
@@ -1558,13 +1588,20 @@ static inline int cm_ftable_compile(const struct chainmesh_flow *flows, u32 nflo
 		pos = cm_chain_pos(c, node);
 		if (pos < 0)
 			continue;
+		/* a replica is at its group's hop; its next is the hop after */
+		end = cm_chain_hop_end(c, pos);
 		t->hops[i].flags = CHAINMESH_H_VALID;
-		t->hops[i].hop = (u8)pos;
-		if (pos == c->nhops - 1) {
+		t->hops[i].hop = (u8)cm_chain_hop_index(c, pos);
+		if (end >= c->nhops) {
 			t->hops[i].flags |= CHAINMESH_H_LAST;
 			t->hops[i].next = CHAINMESH_NODE_NONE;
+		} else if (cm_chain_cont(c, end + 1)) {
+			t->hops[i].flags |= CHAINMESH_H_GROUP;
+			t->hops[i].next = CHAINMESH_NODE_NONE;
+			cm_chain_fill_group(c, end, cm_chain_hop_end(c, end),
+					    &t->groups[i]);
 		} else {
-			t->hops[i].next = c->hops[pos + 1];
+			t->hops[i].next = c->hops[end];
 		}
 	}
 
@@ -1644,15 +1681,12 @@ static inline void cm_prefix_mask(u32 plen, __be32 mask[4])
 /*
  * Failure policy. @up has bit n set for every node that is alive (node 0,
  * the host, always). The nodes get their tables compiled from the
- * effective chains: a bypass chain without its dead nodes; on a drop
- * chain, a node whose next hop is dead ends the chain and drops
- * (CHAINMESH_H_LAST | CHAINMESH_H_DROP).
+ * effective chains: a bypass chain without its dead hops (a group is dead
+ * when no member is live); on a drop or failover chain, a node whose next
+ * hop is dead (a group: no member both live and up) ends the chain and
+ * drops (CHAINMESH_H_LAST | CHAINMESH_H_DROP). Under failover and bypass
+ * a group's dead members are out of its live set (group.h).
  */
-static inline bool cm_node_up(u64 up, u32 node)
-{
-	return node < CHAINMESH_MAX_NODES && ((up >> node) & 1);
-}
-
 /* cm_chains_effective - @chains (CHAINMESH_MAX_CHAINS) as the nodes get
  * them while the nodes in @up are alive, into @eff */
 static inline void cm_chains_effective(const struct cm_chain *chains, u64 up,
@@ -1664,13 +1698,45 @@ static inline void cm_chains_effective(const struct cm_chain *chains, u64 up,
 		const struct cm_chain *c = &chains[i];
 		struct cm_chain *e = &eff[i];
 
+		u32 end, k;
+
 		*e = *c;
-		if (!c->used || c->policy != CHAINMESH_POLICY_BYPASS)
+		if (!c->used)
 			continue;
+		if (c->policy == CHAINMESH_POLICY_DROP) {
+			e->gout = 0;
+			continue;
+		}
+		/* the live set of each group, dead members out */
+		e->gout = 0;
+		for (j = 0; j < c->nhops; j = end) {
+			end = cm_chain_hop_end(c, j);
+			if (end - j > 1)
+				e->gout |= cm_pos_mask(j, end) &
+					   ~cm_group_live_pos(c, j, end, up);
+		}
+		if (c->policy != CHAINMESH_POLICY_BYPASS)
+			continue;
+		/* bypass: without the hops that have no live node */
 		e->nhops = 0;
-		for (j = 0; j < c->nhops; j++)
-			if (cm_node_up(up, c->hops[j]))
-				e->hops[e->nhops++] = c->hops[j];
+		e->grp = 0;
+		e->gout = 0;
+		for (j = 0; j < c->nhops; j = end) {
+			u32 first = e->nhops;
+			u64 live;
+
+			end = cm_chain_hop_end(c, j);
+			live = cm_group_live_pos(c, j, end, up);
+			if (!live)
+				continue;
+			for (k = j; k < end; k++) {
+				if (end - j > 1 && !(live >> k & 1))
+					e->gout |= 1ull << e->nhops;
+				if (e->nhops > first)
+					e->grp |= 1ull << e->nhops;
+				e->hops[e->nhops++] = c->hops[k];
+			}
+		}
 	}
 }
 
@@ -1693,11 +1759,26 @@ static inline int cm_ftable_compile_live(const struct chainmesh_flow *flows,
 		return ret;
 	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
 		struct chainmesh_fhop *h = &t->hops[i];
+		struct chainmesh_fgroup *g = &t->groups[i];
 
-		if (!eff[i].used || eff[i].policy != CHAINMESH_POLICY_DROP ||
-		    !(h->flags & CHAINMESH_H_VALID) ||
-		    h->next == CHAINMESH_NODE_NONE || cm_node_up(up, h->next))
+		if (!eff[i].used || eff[i].policy == CHAINMESH_POLICY_BYPASS ||
+		    !(h->flags & CHAINMESH_H_VALID))
 			continue;
+		if (h->flags & CHAINMESH_H_GROUP) {
+			u32 k;
+
+			for (k = 0; k < g->nmembers; k++)
+				if ((g->live >> k & 1) &&
+				    cm_node_up(up, g->members[k]))
+					break;
+			if (k < g->nmembers)
+				continue;
+			memset(g, 0, sizeof(*g));
+			h->flags &= ~CHAINMESH_H_GROUP;
+		} else if (h->next == CHAINMESH_NODE_NONE ||
+			   cm_node_up(up, h->next)) {
+			continue;
+		}
 		h->next = CHAINMESH_NODE_NONE;
 		h->flags |= CHAINMESH_H_LAST | CHAINMESH_H_DROP;
 	}

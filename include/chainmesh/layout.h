@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * Region layout v3 (CHAINMESH_LAYOUT_VERSION, <linux/chainmesh_region.h>):
+ * Region layout v4 (CHAINMESH_LAYOUT_VERSION, <linux/chainmesh_region.h>):
  * a pure function of a few parameters. The host computes it to lay the
  * region out; every node recomputes it from the parameters in the header
  * and refuses a header that disagrees, so no offset a peer wrote is ever
@@ -96,6 +96,7 @@ _Static_assert(CHAINMESH_PAGE_SIZE == 1 << 12 && CHAINMESH_MAX_NODES <= 64 &&
 	(5ull * CHAINMESH_PAGE_SIZE + sizeof(struct chainmesh_node) +	\
 	 sizeof(struct chainmesh_ftable_hdr) +				\
 	 CHAINMESH_MAX_CHAINS * sizeof(struct chainmesh_fhop) +		\
+	 CHAINMESH_MAX_CHAINS * sizeof(struct chainmesh_fgroup) +	\
 	 sizeof(struct chainmesh_node_stats) +				\
 	 (u64)CHAINMESH_MAX_FLOWS * (sizeof(struct chainmesh_flow) +	\
 				     sizeof(struct chainmesh_flow_stats)) + \
@@ -128,6 +129,7 @@ static inline u64 cm_ftable_bytes(u32 max_flows)
 {
 	return sizeof(struct chainmesh_ftable_hdr) +
 	       CHAINMESH_MAX_CHAINS * sizeof(struct chainmesh_fhop) +
+	       CHAINMESH_MAX_CHAINS * sizeof(struct chainmesh_fgroup) +
 	       (u64)max_flows * sizeof(struct chainmesh_flow);
 }
 

@@ -187,7 +187,7 @@ check "mutant: a region const changed (max chains)" \
 check "mutant: an attribute renamed in the spec" \
 	mutant $spec 's/name: sport-mask/name: sport-bits/' CHAINMESH_FLOW_A_SPORT_BITS
 check "mutant: an enum value changed in the spec" \
-	mutant $spec 's/entries: \[ drop, bypass \]/entries: [ drop, skip, bypass ]/' \
+	mutant $spec 's/entries: \[ drop, bypass, failover \]/entries: [ drop, skip, bypass, failover ]/' \
 	CHAINMESH_POLICY_
 check "mutant: a range changed in the spec" \
 	mutant $spec 's/max: 4095/max: 4094/' CHAINMESH_FLOW_A_VLAN

@@ -59,6 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			FZ_ASSERT(hp->next == CHAINMESH_NODE_NONE ||
 				  (hp->next < l.p.nodes && hp->next != self));
+			if (hp->flags & CHAINMESH_H_GROUP) {
+				/* whatever the flow, a group picks a peer */
+				u32 p = cm_group_pick(&snap->groups[i], fz_u8(&f) * 0x01010101u);
+
+				FZ_ASSERT(!(hp->flags & CHAINMESH_H_LAST));
+				FZ_ASSERT(p == CHAINMESH_NODE_NONE ||
+					  (p < l.p.nodes && p != self));
+			}
 		}
 	}
 

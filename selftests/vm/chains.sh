@@ -46,6 +46,21 @@
 # too), while VM1 sends flow C, present all along: every datagram
 # arrives, and at the end each node's table (debugfs chainmesh/cm0/flows)
 # is what the host's logical table gives it.
+#
+# Replica groups (Documentation/datapath.rst, "Replica groups"): VM1 and
+# VM2 become two replicas of a stateful firewall (nftables, conntrack,
+# policy drop) between node 0 (cmh-lab 10.0.0.100) and VM3:
+#
+#   chain 10 = hops 0 {1 2} 3 policy failover   flow 10 10.0.0.100 -> 10.0.0.3
+#   chain 11 = hops 3 {2 1} 0 policy failover   flow 11 10.0.0.3 -> 10.0.0.100
+#
+# VM0 keeps GTCP TCP and GUDP UDP connections to VM3 (cmflows) echoing
+# every 500 ms for GSECS s. Each replica's conntrack holds 30-70 % of
+# them, each connection in one replica only, none unreplied (its replies,
+# chosen at node 3 from chain 11's group, took the same replica). Then
+# VM1's QEMU is killed: the host calls node 1 down within DOWN_MAX s,
+# VM1's connections go on through VM2 (no reset, no longer silence than
+# the detection bound allows), and VM2's own never pause.
 # Prints TAP.
 
 set -e
@@ -67,6 +82,13 @@ BATCH=5
 CHURN=${CM_CHAINS_CHURN:-15}	# batches rewriting the full table
 RATE_SECONDS=${CM_CHAINS_RATE_SECONDS:-30}	# flow changes at a high rate
 RATE_IDS=${CM_CHAINS_RATE_IDS:-50}
+GPORT=9000
+GTCP=${CM_CHAINS_GROUP_TCP:-100}
+GUDP=${CM_CHAINS_GROUP_UDP:-100}
+GSECS=${CM_CHAINS_GROUP_SECS:-45}
+DOWN_MAX=${CM_DOWN_MAX_S:-5}
+# conntrack state expressions in the replicas' firewalls
+CMLAB_KMODS="$CMLAB_KMODS nft_ct"
 PORT_A=7001
 PORT_B=7002
 MATCH_A="src 10.0.0.1/32 dst 10.0.0.3/32"
@@ -462,8 +484,198 @@ show_all()
 	return 0
 }
 
-dp_require
-tap_plan 28
+# ---------------------------------------------------------------- groups
+
+# VM1 and VM2: forwarding through a conntrack firewall that drops what
+# it has no state for.
+group_fw()
+{
+	local vm
+
+	for vm in vm1 vm2; do
+		dp_ip_forward $vm || return 1
+		vm_exec $vm "/usr/sbin/nft add table inet cmfw &&
+			/usr/sbin/nft add chain inet cmfw gfw '{ type filter hook forward priority 0; policy drop; }' &&
+			/usr/sbin/nft add rule inet cmfw gfw ct state established,related counter accept &&
+			/usr/sbin/nft add rule inet cmfw gfw ct state new counter accept" || return 1
+	done
+}
+
+group_chains()
+{
+	vm_exec vm0 "ip addr add 10.0.0.100/24 dev cmh-lab && ip link set cmh-lab up &&
+		     chainmesh chain add 10 hops 0 {1 2} 3 policy failover &&
+		     chainmesh chain add 11 hops 3 {2 1} 0 policy failover &&
+		     chainmesh flow add 10 chain 10 prio 5 src 10.0.0.100/32 dst 10.0.0.3/32 &&
+		     chainmesh flow add 11 chain 11 prio 5 src 10.0.0.3/32 dst 10.0.0.100/32 &&
+		     chainmesh chain show" || return 1
+	tap_diag "$CM_OUT"
+	grep -q '^chain 10 hops 0 {1 2} 3 policy failover$' <<<"$CM_OUT" &&
+		grep -q '^    group hop 1 members 1 2 live 1 2$' <<<"$CM_OUT" &&
+		grep -q '^chain 11 hops 3 {2 1} 0 policy failover$' <<<"$CM_OUT"
+}
+
+# `chainmesh save` writes a group as `chain add` takes it: a batch of
+# that line makes the same chain (as id 12), JSON shows the group.
+group_save()
+{
+	vm_exec vm0 "chainmesh save | grep '^chain add 10 ' | sed 's/^chain add 10 /chain add 12 /' > /tmp/c12 &&
+		     cat /tmp/c12 && chainmesh -batch /tmp/c12 &&
+		     chainmesh chain show | grep '^chain 12 ' &&
+		     chainmesh -j chain show && chainmesh chain del 12" || return 1
+	tap_diag "$CM_OUT"
+	grep -q '^chain 12 hops 0 {1 2} 3 policy failover$' <<<"$CM_OUT" &&
+		python3 -c '
+import json, sys
+c = {x["id"]: x for x in json.loads(sys.stdin.read().splitlines()[-1])}
+assert c[10]["hops"] == [0, 1, 2, 3] and c[10]["policy"] == "failover", c[10]
+assert c[10]["groups"] == [{"hop": 1, "members": [1, 2], "live": [1, 2]}], c[10]' <<<"$CM_OUT"
+}
+
+group_traffic()
+{
+	vm_exec vm3 "rm -f /tmp/srv.log; (cmflows serve $GPORT > /tmp/srv.log 2>&1 &);
+		     n=0; until grep -q listening /tmp/srv.log 2>/dev/null; do
+			[ \$n -ge 50 ] && exit 1; n=\$((n + 1)); usleep 100000
+		     done" || return 1
+	vm_exec vm0 "rm -f /tmp/flows.log;
+		     (cmflows run 10.0.0.3 $GPORT $GTCP $GUDP $GSECS > /tmp/flows.log 2>&1 &)" ||
+		return 1
+	vm_wait_for vm0 "grep -q '^connected' /tmp/flows.log" 120 || {
+		vm_exec vm0 "cat /tmp/flows.log"; return 1; }
+	sleep 5
+}
+
+# ct_conns VM: "proto sport" of each connection VM0 -> VM3:GPORT in VM's
+# conntrack, then a line "unreplied N".
+ct_conns()
+{
+	vm_exec "$1" "cat /proc/net/nf_conntrack" || return 1
+	# the tuple VM0 -> VM3:GPORT, whichever direction conntrack saw first
+	awk -v port="$GPORT" '{
+		hit = 0
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "src") s = kv[2]
+			else if (kv[1] == "dst") d = kv[2]
+			else if (kv[1] == "sport") sp = kv[2]
+			else if (kv[1] == "dport" && s == "10.0.0.100" &&
+				 d == "10.0.0.3" && kv[2] == port && !hit) {
+				print $3, sp
+				hit = 1
+			}
+		}
+		if (hit && /UNREPLIED/) u++
+	} END { print "unreplied", u + 0 }' <<<"$CM_OUT"
+}
+
+G1=
+G2=
+group_spread()
+{
+	local n1 n2 both u1 u2 all=$((GTCP + GUDP))
+
+	G1=$(ct_conns vm1) && G2=$(ct_conns vm2) || return 1
+	u1=$(awk '$1 == "unreplied" { print $2 }' <<<"$G1")
+	u2=$(awk '$1 == "unreplied" { print $2 }' <<<"$G2")
+	G1=$(grep -v unreplied <<<"$G1" | sort -u)
+	G2=$(grep -v unreplied <<<"$G2" | sort -u)
+	n1=$(grep -c . <<<"$G1") n2=$(grep -c . <<<"$G2")
+	both=$(comm -12 <(echo "$G1") <(echo "$G2") | grep -c . || true)
+	CM_OUT="of $all connections: vm1 $n1, vm2 $n2, in both $both; unreplied vm1 $u1 vm2 $u2"
+	tap_diag "$CM_OUT"
+	[ $((n1 + n2)) = "$all" ] && [ "$both" = 0 ] && [ "$u1" = 0 ] && [ "$u2" = 0 ] &&
+		[ $((n1 * 10)) -ge $((all * 3)) ] && [ $((n1 * 10)) -le $((all * 7)) ]
+}
+
+# flow show: flows 10 and 11 counted at both replicas.
+group_counters()
+{
+	flows_json || return 1
+	CM_OUT="flow 10 packets: node 1 $(fpk 10 1), node 2 $(fpk 10 2); flow 11: node 1 $(fpk 11 1), node 2 $(fpk 11 2)"
+	tap_diag "$CM_OUT"
+	[ "$(fpk 10 1)" -gt 0 ] && [ "$(fpk 10 2)" -gt 0 ] &&
+		[ "$(fpk 11 1)" -gt 0 ] && [ "$(fpk 11 2)" -gt 0 ]
+}
+
+now()
+{
+	date +%s.%N
+}
+
+T_DOWN=
+group_kill()
+{
+	local t0
+
+	t0=$(now)
+	"$CMLAB" kill vm1 >/dev/null 2>&1 || return 1
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 1 state down'" 20 ||
+		return 1
+	T_DOWN=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+	vm_exec vm0 "chainmesh chain show" || return 1
+	tap_diag "host marked node 1 down $T_DOWN s after the kill (limit $DOWN_MAX s)"
+	tap_diag "$CM_OUT"
+	grep -q '^    group hop 1 members 1 2 live 2$' <<<"$CM_OUT" &&
+		awk -v a="$T_DOWN" -v b="$DOWN_MAX" 'BEGIN { exit !(a <= b) }'
+}
+
+# After the run: every connection answered to the end, none reset; VM1's
+# were silent no longer than the detection bound allows (UDP: DOWN_MAX +
+# 2 s; TCP: its retransmission backoff on top), VM2's never over 2.5 s.
+GRES=
+group_result()
+{
+	local rc=0
+
+	vm_wait_for vm0 "grep -q '^total' /tmp/flows.log" $((GSECS + 60)) || return 1
+	vm_exec vm0 "cat /tmp/flows.log" || return 1
+	GRES=$CM_OUT
+	CM_OUT=$(python3 -c '
+import sys
+res, g1, g2, dmax = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+on1 = set(tuple(l.split()) for l in g1.splitlines() if l)
+on2 = set(tuple(l.split()) for l in g2.splitlines() if l)
+bad, gap1, gap2, n = [], 0, 0, 0
+for l in res.splitlines():
+    w = l.split()
+    if len(w) != 8 or w[0] not in ("tcp", "udp"):
+        continue
+    n += 1
+    key, errs, gap = (w[0], w[1]), int(w[5]), int(w[7])
+    if errs:
+        bad.append("%s %s: %d errors" % (key + (errs,)))
+    if key in on1:
+        lim = (dmax + 2) * 1000 if w[0] == "udp" else (2 * dmax + 4) * 1000
+        gap1 = max(gap1, gap)
+    elif key in on2:
+        lim = 2500
+        gap2 = max(gap2, gap)
+    else:
+        bad.append("%s %s in no replica" % key)
+        continue
+    if gap > lim:
+        bad.append("%s %s silent %d ms (limit %d)" % (key + (gap, lim)))
+print("%d connections; longest silence: moved (vm1) %d ms, stayed (vm2) %d ms" % (n, gap1, gap2))
+for b in bad[:10]:
+    print(b)
+sys.exit(1 if bad or n != len(on1) + len(on2) else 0)' "$GRES" "$G1" "$G2" "$DOWN_MAX") || rc=$?
+	tap_diag "$CM_OUT"
+	return $rc
+}
+
+# VM2 now holds every connection, VM1's too (each replied).
+group_survivor()
+{
+	local g
+
+	g=$(ct_conns vm2) || return 1
+	CM_OUT="vm2 conntrack: $(grep -vc unreplied <<<"$g") connections, $(grep unreplied <<<"$g")"
+	[ "$(grep -v unreplied <<<"$g" | sort -u | grep -c .)" = $((GTCP + GUDP)) ]
+}
+
+dp_require nft
+tap_plan 37
 dp_setup_steps nodes=4 max_flows=$MAXF
 cm_step "vm2: ip_forward=1, no redirects" fatal dp_ip_forward vm2
 cm_step "vm0: chains 1 (1 2 3), 2 (1 3); flows A (prio 20), B (prio 10)" fatal flows
@@ -485,6 +697,15 @@ cm_step "nodes 1 2 3: their tables equal the host's" - tables_equal
 cm_step "batch of deletions: 2 flows left, port $PORT_C back to flow A" - bulk_delete
 cm_step "nodes 1 2 3: no bad descriptors" - node_health
 cm_step "node and flow show" - show_all
-cm_step "all: rmmod chainmesh, chainmesh_host" - dp_unload vm1 vm2 vm3
+cm_step "vm1, vm2: forward through an nftables conntrack firewall" fatal group_fw
+cm_step "vm0: chains 10 (0 {1 2} 3), 11 (3 {2 1} 0), policy failover" fatal group_chains
+cm_step "save: a group reloads by -batch; JSON shows it" - group_save
+cm_step "vm0: $GTCP TCP and $GUDP UDP connections to vm3 through the group" fatal group_traffic
+cm_step "conntrack: 30-70 % per replica, each connection on one, both ways" - group_spread
+cm_step "flow show: flows 10, 11 counted at both replicas" - group_counters
+cm_step "vm1 killed: node 1 down within $DOWN_MAX s, out of the group" - group_kill
+cm_step "no reset; vm1's connections go on via vm2, vm2's never pause" - group_result
+cm_step "vm2's conntrack holds every connection now" - group_survivor
+cm_step "all: rmmod chainmesh (vm2, vm3; vm1 is dead), chainmesh_host" - dp_unload vm2 vm3
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 tap_exit_status

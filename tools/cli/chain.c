@@ -10,19 +10,20 @@
 #include "json.h"
 
 const char chain_usage[] =
-"  chainmesh chain add ID hops N1 [N2 ...] [policy drop|bypass] [mesh NAME]\n"
+"  chainmesh chain add ID hops N1 [N2 ...] [policy drop|bypass|failover]\n"
+"                        [mesh NAME]\n"
 "      Add chain ID (0..255): the nodes a packet visits, in order, each at\n"
-"      most once. The policy says what a dead hop does to the chain's\n"
-"      packets (default drop).\n"
+"      most once. A hop may be a group of up to 8 replicas, in braces\n"
+"      ('hops 0 {1 2} 3'): each flow goes to one of them, both directions\n"
+"      to the same. The policy says what a dead hop does to the chain's\n"
+"      packets (default drop; failover: a dead replica's flows move to\n"
+"      the others of its group).\n"
+"  chainmesh chain rebalance ID [mesh NAME]\n"
+"      Replicas back from the dead take their flows again.\n"
 "  chainmesh chain del ID [mesh NAME]\n"
 "      Delete chain ID; refused while a flow uses it.\n"
 "  chainmesh [-j] chain show [mesh NAME]\n"
 "      Show the chains.\n";
-
-static const char *policy_name(uint32_t policy)
-{
-	return policy == CHAINMESH_POLICY_BYPASS ? "bypass" : "drop";
-}
 
 int print_chain(const struct nlmsghdr *nlh, void *data)
 {
@@ -30,6 +31,7 @@ int print_chain(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
 	const struct nlattr *hops;
 	const uint8_t *h = NULL;
+	uint64_t grp, live;
 	uint16_t i, n = 0;
 
 	(void)data;
@@ -40,6 +42,8 @@ int print_chain(const struct nlmsghdr *nlh, void *data)
 		h = mnl_attr_get_payload(hops);
 		n = mnl_attr_get_payload_len(hops);
 	}
+	grp = tb[CHAINMESH_CHAIN_A_GROUPS] ? a_u64(tb[CHAINMESH_CHAIN_A_GROUPS]) : 0;
+	live = tb[CHAINMESH_CHAIN_A_LIVE] ? a_u64(tb[CHAINMESH_CHAIN_A_LIVE]) : ~0ull;
 
 	if (json) {
 		j_open(NULL, '{');
@@ -48,14 +52,15 @@ int print_chain(const struct nlmsghdr *nlh, void *data)
 		for (i = 0; i < n; i++)
 			j_uint(NULL, h[i]);
 		j_close(']');
-		j_str("policy", policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
+		j_str("policy", cm_policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
+		cm_groups_print(h, n, grp, live);
 		j_close('}');
 		return MNL_CB_OK;
 	}
 	printf("chain %u hops", a_u32(tb[CHAINMESH_CHAIN_A_ID]));
-	for (i = 0; i < n; i++)
-		printf(" %u", h[i]);
-	printf(" policy %s\n", policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
+	cm_hops_print(stdout, h, n, grp);
+	printf(" policy %s\n", cm_policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
+	cm_groups_print(h, n, grp, live);
 	return MNL_CB_OK;
 }
 
@@ -63,6 +68,7 @@ static void chain_add(struct cm_cmd *c)
 {
 	uint8_t hops[CHAINMESH_MAX_NODES];
 	unsigned int nhops = 0;
+	uint64_t grp = 0;
 	const char *name = NULL;
 	long policy = -1;
 	unsigned long id;
@@ -76,22 +82,13 @@ static void chain_add(struct cm_cmd *c)
 		if (matches(arg, "hops")) {
 			if (nhops)
 				usage_fail("chain", "hops given twice");
-			while (c->argc && c->argv[0][0] >= '0' && c->argv[0][0] <= '9') {
-				if (nhops == CHAINMESH_MAX_NODES)
-					usage_fail("chain", "hops: at most %d nodes",
-						   CHAINMESH_MAX_NODES);
-				hops[nhops++] = parse_ulong("chain", "hops", next_arg(c), 255);
-			}
+			nhops = cm_hops_parse(c, hops, &grp);
 			if (!nhops)
 				usage_fail("chain", "hops: node ids expected");
 		} else if (matches(arg, "policy")) {
-			arg = next_arg(c);
-			if (arg && !strcmp(arg, "drop"))
-				policy = CHAINMESH_POLICY_DROP;
-			else if (arg && !strcmp(arg, "bypass"))
-				policy = CHAINMESH_POLICY_BYPASS;
-			else
-				usage_fail("chain", "policy: 'drop' or 'bypass' expected");
+			policy = cm_policy_parse(next_arg(c));
+			if (policy < 0)
+				usage_fail("chain", "policy: 'drop', 'bypass' or 'failover' expected");
 		} else if (matches(arg, "mesh")) {
 			name = parse_name("chain", next_arg(c));
 		} else {
@@ -111,6 +108,8 @@ static void chain_add(struct cm_cmd *c)
 	mnl_attr_put(nlh, CHAINMESH_CHAIN_A_HOPS, nhops, hops);
 	if (policy >= 0)
 		mnl_attr_put_u32(nlh, CHAINMESH_CHAIN_A_POLICY, policy);
+	if (grp)
+		mnl_attr_put_u64(nlh, CHAINMESH_CHAIN_A_GROUPS, grp);
 	mnl_attr_nest_end(nlh, nest);
 	cm_change(c, nlh, "chain add");
 }
@@ -118,6 +117,33 @@ static void chain_add(struct cm_cmd *c)
 static void chain_show(struct cm_cmd *c)
 {
 	obj_show(c, CHAINMESH_CMD_CHAIN_GET, print_chain, "chain show");
+}
+
+static void chain_rebalance(struct cm_cmd *c)
+{
+	const char *name = NULL;
+	char buf[CHAINMESH_NAME_LEN];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	unsigned long id;
+	char *arg;
+
+	id = parse_ulong("chain", "chain id", next_arg(c), UINT32_MAX);
+	while ((arg = next_arg(c))) {
+		if (matches(arg, "mesh"))
+			name = parse_name("chain", next_arg(c));
+		else
+			usage_fail("chain", "unexpected argument '%s'", arg);
+	}
+	cm_open(&c->nl);
+	name = cm_mesh_pick(&c->nl, name, buf);
+	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_CHAIN_REBALANCE,
+		     NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	nest = mnl_attr_nest_start(nlh, CHAINMESH_A_CHAIN);
+	mnl_attr_put_u32(nlh, CHAINMESH_CHAIN_A_ID, id);
+	mnl_attr_nest_end(nlh, nest);
+	cm_change(c, nlh, "chain rebalance");
 }
 
 static void chain_del(struct cm_cmd *c)
@@ -130,6 +156,7 @@ static const struct cm_verb chain_verbs[] = {
 	{ "show", false, chain_show },
 	{ "list", false, chain_show },
 	{ "add", false, chain_add },
+	{ "rebalance", false, chain_rebalance },
 	{ "delete", false, chain_del },
 	{ NULL }
 };

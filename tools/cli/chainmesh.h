@@ -98,6 +98,14 @@ void do_monitor(struct cm_cmd *c);
 int print_mesh(const struct nlmsghdr *nlh, void *data);
 int print_node(const struct nlmsghdr *nlh, void *data);
 int print_chain(const struct nlmsghdr *nlh, void *data);
+
+/* group.c: replica groups among a chain's hops */
+const char *cm_policy_name(uint32_t policy);
+int cm_policy_parse(const char *arg);
+unsigned int cm_hops_parse(struct cm_cmd *c, uint8_t *hops, uint64_t *grp);
+void cm_hops_print(FILE *f, const uint8_t *h, unsigned int n, uint64_t grp);
+void cm_groups_print(const uint8_t *h, unsigned int n, uint64_t grp,
+		     uint64_t live);
 int print_flow(const struct nlmsghdr *nlh, void *data);
 const char *flow_put(struct cm_cmd *c, struct nlmsghdr *nlh,
 		     const char *what);

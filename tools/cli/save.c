@@ -88,7 +88,6 @@ static int save_chain_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
 	const struct nlattr *hops = NULL;
 	const uint8_t *h;
-	uint16_t i;
 
 	cm_parse(nlh, top, CHAINMESH_A_MAX);
 	cm_parse_nested(top[CHAINMESH_A_CHAIN], tb, CHAINMESH_CHAIN_A_MAX);
@@ -97,11 +96,11 @@ static int save_chain_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;	/* cannot be: the kernel needs hops */
 	h = mnl_attr_get_payload(hops);
 	printf("chain add %u hops", a_u32(tb[CHAINMESH_CHAIN_A_ID]));
-	for (i = 0; i < mnl_attr_get_payload_len(hops); i++)
-		printf(" %u", h[i]);
+	cm_hops_print(stdout, h, mnl_attr_get_payload_len(hops),
+		      tb[CHAINMESH_CHAIN_A_GROUPS] ?
+		      a_u64(tb[CHAINMESH_CHAIN_A_GROUPS]) : 0);
 	printf(" policy %s mesh ",
-	       a_u32(tb[CHAINMESH_CHAIN_A_POLICY]) == CHAINMESH_POLICY_BYPASS ?
-	       "bypass" : "drop");
+	       cm_policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
 	put_word(data);
 	putchar('\n');
 	return MNL_CB_OK;

@@ -49,7 +49,7 @@ _chainmesh()
 		case "$obj" in
 		mesh) COMPREPLY=($(compgen -W "show add del qemu-args libvirt-xml help" -- "$cur")) ;;
 		node) COMPREPLY=($(compgen -W "show help" -- "$cur")) ;;
-		chain) COMPREPLY=($(compgen -W "show add del help" -- "$cur")) ;;
+		chain) COMPREPLY=($(compgen -W "show add del rebalance help" -- "$cur")) ;;
 		flow) COMPREPLY=($(compgen -W "show add set change del help" -- "$cur")) ;;
 		remote) COMPREPLY=($(compgen -W "show add del help" -- "$cur")) ;;
 		rchain) COMPREPLY=($(compgen -W "show add del help" -- "$cur")) ;;
@@ -67,7 +67,7 @@ _chainmesh()
 			COMPREPLY=($(compgen -W "nodes ring-slots buf-size bufs-per-node max-flows queues" -- "$cur")) ;;
 	"chain add")
 		case "$prev" in
-		policy) COMPREPLY=($(compgen -W "drop bypass" -- "$cur")) ;;
+		policy) COMPREPLY=($(compgen -W "drop bypass failover" -- "$cur")) ;;
 		*) [ $n -gt 2 ] && COMPREPLY=($(compgen -W "hops policy mesh" -- "$cur")) ;;
 		esac ;;
 	"remote add")

@@ -39,11 +39,16 @@
  * CHAINMESH_CMD_CHAIN_NEW (CAP_NET_ADMIN)
  *   request:  CHAINMESH_A_MESH_NAME,
  *             CHAINMESH_A_CHAIN { ID, HOPS (u8 node ids, each at most
- *             once), POLICY }
+ *             once), POLICY, GROUPS (replica groups: bit j, hops[j]
+ *             shares the hop of hops[j - 1]) }
  * CHAINMESH_CMD_CHAIN_DEL (CAP_NET_ADMIN)
  *   request:  CHAINMESH_A_MESH_NAME, CHAINMESH_A_CHAIN { ID }
  * CHAINMESH_CMD_CHAIN_GET (dump, no privilege)
- *   reply:    CHAINMESH_A_MESH_NAME, CHAINMESH_A_CHAIN { ID, HOPS, POLICY }
+ *   reply:    CHAINMESH_A_MESH_NAME, CHAINMESH_A_CHAIN { ID, HOPS, POLICY,
+ *             GROUPS, LIVE (bit j: hops[j] takes flows now) }
+ * CHAINMESH_CMD_CHAIN_REBALANCE (CAP_NET_ADMIN)
+ *   request:  CHAINMESH_A_MESH_NAME, CHAINMESH_A_CHAIN { ID }: the members
+ *             of its groups that are up take their flows again
  *
  * CHAINMESH_CMD_FLOW_NEW (CAP_NET_ADMIN)
  *   request:  CHAINMESH_A_MESH_NAME,
@@ -130,6 +135,7 @@ enum chainmesh_cmd {
 	CHAINMESH_CMD_FLOW_ADD_NTF,
 	CHAINMESH_CMD_FLOW_DEL_NTF,
 	CHAINMESH_CMD_FLOW_SET,
+	CHAINMESH_CMD_CHAIN_REBALANCE,
 	CHAINMESH_CMD_REMOTE_NEW,
 	CHAINMESH_CMD_REMOTE_DEL,
 	CHAINMESH_CMD_REMOTE_GET,
@@ -196,7 +202,9 @@ enum chainmesh_node_attr {
 
 enum chainmesh_chain_policy {
 	CHAINMESH_POLICY_DROP,		/* a dead hop drops the chain's packets */
-	CHAINMESH_POLICY_BYPASS	/* a dead hop is skipped */
+	CHAINMESH_POLICY_BYPASS,	/* a dead hop is skipped */
+	CHAINMESH_POLICY_FAILOVER	/* a group's dead replicas' flows move
+					 * to the others (v4) */
 };
 
 enum chainmesh_chain_attr {
@@ -204,6 +212,10 @@ enum chainmesh_chain_attr {
 	CHAINMESH_CHAIN_A_ID,		/* u32: < CHAINMESH_MAX_CHAINS */
 	CHAINMESH_CHAIN_A_HOPS,		/* binary: u8 node ids, 1..MAX_NODES */
 	CHAINMESH_CHAIN_A_POLICY,	/* u32: enum chainmesh_chain_policy */
+	CHAINMESH_CHAIN_A_GROUPS,	/* u64: bit j, hops[j] is a replica of
+					 * the hop of hops[j - 1] */
+	CHAINMESH_CHAIN_A_LIVE,		/* u64, reply: bit j, hops[j] takes flows */
+	CHAINMESH_CHAIN_A_PAD,
 
 	__CHAINMESH_CHAIN_A_LAST
 };

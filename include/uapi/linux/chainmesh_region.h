@@ -3,7 +3,7 @@
  * chainmesh: service chains between VMs over one shared memory region.
  *
  * This header is the binary contract between the nodes of a mesh: the
- * layout of the shared region (version 3), which the host module, every
+ * layout of the shared region (version 4), which the host module, every
  * guest module and userspace nodes read and write. It depends on nothing
  * but <linux/types.h>, is C90 clean and compiles in the kernel and in
  * userspace. The host module's control interface (generic netlink family
@@ -23,7 +23,8 @@
  *   +---------------------------+ node_table_off
  *   | node table (64 x 64 B)    |  one line per node
  *   +---------------------------+ ftables_off
- *   | flow table of node 0      |  host writes, node reads
+ *   | flow table of node 0      |  host writes, node reads: hops,
+ *   |                           |    groups (v4), flows
  *   | ...  (ftable_stride each) |
  *   +---------------------------+ stats_off
  *   | stats of node 0           |  node writes, host reads
@@ -70,7 +71,7 @@
 #include <linux/types.h>
 
 #define CHAINMESH_MAGIC			0x48534d43	/* "CMSH" */
-#define CHAINMESH_LAYOUT_VERSION	3
+#define CHAINMESH_LAYOUT_VERSION	4
 #define CHAINMESH_MAX_NODES		64
 #define CHAINMESH_MAX_QUEUES		8	/* bound of the header's queues */
 #define CHAINMESH_MAX_CHAINS		256
@@ -324,6 +325,33 @@ struct chainmesh_fhop {
 #define CHAINMESH_H_LAST	0x02	/* this node ends the chain */
 #define CHAINMESH_H_DROP	0x04	/* with LAST: the next hop is dead and the
 					 * chain's policy is drop */
+#define CHAINMESH_H_GROUP	0x08	/* the next hop is a replica group: the
+					 * chain's struct chainmesh_fgroup picks
+					 * the next node, @next is NONE (v4) */
+
+/*
+ * Replica groups (layout version 4). A hop of a chain may be a group of
+ * up to CHAINMESH_GROUP_MAX replica nodes. The node before it picks one
+ * per flow: of the members whose bit is set in @live, the one with the
+ * highest rendezvous weight cm_flow_mix(h ^ cm_group_salt(member)) for
+ * the flow's symmetric hash h (include/chainmesh/group.h), so both
+ * directions of a connection pick the same replica and losing a member
+ * moves only its flows. The flow table's hops are followed by
+ * CHAINMESH_MAX_CHAINS of these, indexed by chain id: the group this
+ * node sends the chain's frames to when its hop has CHAINMESH_H_GROUP,
+ * all zero otherwise.
+ */
+#define CHAINMESH_GROUP_MAX	8
+
+struct chainmesh_fgroup {
+	__u8 members[CHAINMESH_GROUP_MAX]; /* host writes; node reads: node
+					 * ids, < nodes, never the reader,
+					 * each once; NONE past @nmembers */
+	__u8 nmembers;		/* host writes; node reads: 1..GROUP_MAX */
+	__u8 live;		/* host writes; node reads: bit i, members[i]
+				 * takes flows (failover clears it) */
+	__u8 pad[6];		/* zero */
+};
 
 /* Flow entry, 128 bytes; after the hops, max_flows of them, sorted by
  * priority (lower first). Addresses and ports are big-endian. */

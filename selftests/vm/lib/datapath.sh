@@ -44,7 +44,7 @@ dp_build_options()
 	for f in "$CM_DP_PROGS"/*.o; do
 		printf -- '--file\n%s:/lib/cmtest/\n' "$f"
 	done
-	for f in cmudp xsk_rx; do
+	for f in cmudp xsk_rx cmflows; do
 		printf -- '--file\n%s:/usr/bin/\n' "$CM_DP_PROGS/$f"
 	done
 	# Debian's nft and tc (busybox's tc cannot show statistics); the
