@@ -3,7 +3,7 @@
 #
 # `make demo` as a test: tools/lab/demo.sh boots the host VM and three
 # guests and runs the service chain (firewall -> XDP -> NAT) described
-# at its top. It must pass, and say so, and every step it prints must be
+# at its top, then a replica group of two guests and a failover. It must pass, and say so, and every step it prints must be
 # ok; its own output fits a screen (at most 50 lines: the steps, the
 # per-hop table, PASS, the time) and names the log file that holds the
 # details (each hop's counters, flow show). Prints TAP.
@@ -29,7 +29,8 @@ else
 fi
 lines=$(wc -l <"$out")
 if [ "$lines" -le 50 ] && grep -q '^What each hop did:$' "$out" &&
-   grep -q '^  1 (0 1 2 3) client -> server ' "$out" && grep -q 'total [0-9]* s' "$out"; then
+   grep -q '^  1 (0 1 2 3) client -> server ' "$out" &&
+   grep -q '^  vm1|vm2 .*replica group' "$out" && grep -q 'total [0-9]* s' "$out"; then
 	echo "ok 4 - one screen: $lines lines with the per-hop table and the time"
 else
 	echo "not ok 4 - one screen: $lines lines with the per-hop table and the time"

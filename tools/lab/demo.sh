@@ -23,10 +23,16 @@
 #   chain 2 = 3 0      flow 2  10.0.0.3 -> 203.0.113.0/24         (egress)
 #   chain 3 = 0 3 2 1  flow 3  203.0.113.0/24 -> 10.0.0.3   (replies in)
 #   chain 4 = 1 0      flow 4  203.0.113.0/24 -> 192.168.10.0/24 (out)
+#   chain 5 = 0 {1 2} 3 policy failover   flow 5  udp dport 7000 (prio 5,
+#                      before flows 1-4 at prio 10): a replica group
 #
 # The client pings the server and sends UDP to ports 8888 (allowed) and
-# 9999 (the firewall drops it); the demo then shows what each hop did and
-# exits 0 only if every step passed. Knobs: DEMO_COUNT (default 10).
+# 9999 (the firewall drops it); the demo then shows what each hop did.
+# Last, VM1 and VM2 act as two replicas of one forwarding hop (chain 5):
+# GFLOWS UDP flows to port 7000 spread over both (node 0 picks one per
+# flow by a symmetric hash), then VM1 is killed: the host declares node 1
+# down, its flows fail over to VM2 and all arrive again. The demo exits 0
+# only if every step passed. Knobs: DEMO_COUNT (default 10).
 #
 # On the screen: a line per step, the per-hop table, PASS or FAIL, the
 # time (about 40 lines); what each step printed (counters, nft tables,
@@ -40,6 +46,7 @@ set -e
 . "$CM_ROOT/selftests/vm/lib/datapath.sh"
 
 COUNT=${DEMO_COUNT:-10}
+GFLOWS=16		# UDP flows (source ports) to port 7000 on chain 5
 CLI=192.168.10.2
 SRV=203.0.113.10
 NATIP=10.0.0.3
@@ -139,10 +146,10 @@ demo_flows()
 		chainmesh chain add 2 hops 3 0 &&
 		chainmesh chain add 3 hops 0 3 2 1 &&
 		chainmesh chain add 4 hops 1 0 &&
-		chainmesh flow add 1 chain 1 src 192.168.10.0/24 dst 203.0.113.0/24 &&
-		chainmesh flow add 2 chain 2 src $NATIP/32 dst 203.0.113.0/24 &&
-		chainmesh flow add 3 chain 3 src 203.0.113.0/24 dst $NATIP/32 &&
-		chainmesh flow add 4 chain 4 src 203.0.113.0/24 dst 192.168.10.0/24 &&
+		chainmesh flow add 1 chain 1 prio 10 src 192.168.10.0/24 dst 203.0.113.0/24 &&
+		chainmesh flow add 2 chain 2 prio 10 src $NATIP/32 dst 203.0.113.0/24 &&
+		chainmesh flow add 3 chain 3 prio 10 src 203.0.113.0/24 dst $NATIP/32 &&
+		chainmesh flow add 4 chain 4 prio 10 src 203.0.113.0/24 dst 192.168.10.0/24 &&
 		chainmesh chain show" || return 1
 }
 
@@ -316,6 +323,8 @@ demo_table()
 		"${DEMO_NAT_CT:-?} connections NATed (conntrack), ${DEMO_NAT_REPLY:-?} replies un-NATed"
 	printf '  %-10s %-44s %s\n' "vm0 out" "cmh-lab -> server / client namespaces" \
 		"flow 2: $(flow_pk 2 0) pk in from NAT, flow 4: $(flow_pk 4 0) pk back to the client"
+	printf '  %-10s %-44s %s\n' "vm1|vm2" "replica group (chain 5, failover)" \
+		"$GFLOWS flows: ${DEMO_G1:-?} pk via vm1, ${DEMO_G2:-?} via vm2; vm1 killed: all via vm2 (+$((${DEMO_G2B:-0} - ${DEMO_G2:-0})))"
 }
 
 demo_pools()
@@ -323,16 +332,75 @@ demo_pools()
 	wait_for "dp_pools_full vm1 vm2 vm3" 15
 }
 
+# ------------------------------------------------------------------ a replica group
+
+demo_group()
+{
+	vm_exec vm0 "chainmesh chain add 5 hops 0 {1 2} 3 policy failover &&
+		chainmesh flow add 5 chain 5 prio 5 proto udp dport 7000 src 192.168.10.0/24 dst 203.0.113.0/24 &&
+		chainmesh chain show" || return 1
+	grep -q '^    group hop 1 members 1 2 live 1 2$' <<<"$CM_OUT"
+}
+
+# demo_group_send: GFLOWS senders of COUNT datagrams each (a source port
+# each, so GFLOWS flows) to the server's port 7000; all must arrive.
+demo_group_send()
+{
+	local out=/tmp/recv.7000 got
+
+	vm_exec vm0 "rm -f $out; (ip netns exec srv cmudp recv 7000 2000 30 > $out 2>&1 &)
+		n=0; until grep -q listening $out 2>/dev/null; do
+			[ \$n -ge 50 ] && exit 1; n=\$((n + 1)); usleep 100000; done
+		for i in \$(seq $GFLOWS); do ip netns exec cli cmudp send $SRV 7000 $COUNT; done" ||
+		return 1
+	vm_wait_for vm0 "grep -q received $out" 40 || return 1
+	vm_exec vm0 "cat $out" || return 1
+	got=$(sed -n 's/^received \([0-9]*\) .*/\1/p' <<<"$CM_OUT")
+	demo_flow_show || return 1
+	CM_OUT="server received $got of $((GFLOWS * COUNT)); flow 5 at node 1: $(flow_pk 5 1), node 2: $(flow_pk 5 2)"
+	[ "$got" = $((GFLOWS * COUNT)) ]
+}
+
+DEMO_G1=
+DEMO_G2=
+demo_group_spread()
+{
+	demo_group_send || return 1
+	DEMO_G1=$(flow_pk 5 1)
+	DEMO_G2=$(flow_pk 5 2)
+	ge "$DEMO_G1" "$COUNT" && ge "$DEMO_G2" "$COUNT"
+}
+
+# VM1 killed: node 1 down, out of the group; every flow arrives via VM2,
+# node 1 carries nothing more.
+demo_group_failover()
+{
+	local t0=$SECONDS
+
+	"$CMLAB" kill vm1 >/dev/null 2>&1 || return 1
+	vm_wait_for vm0 "chainmesh node show | grep -q '^node 1 state down'" 20 ||
+		return 1
+	DEMO_DOWN=$((SECONDS - t0))
+	vm_exec vm0 "chainmesh chain show" || return 1
+	grep -q '^    group hop 1 members 1 2 live 2$' <<<"$CM_OUT" || return 1
+	demo_group_send || return 1
+	DEMO_G2B=$(flow_pk 5 2)
+	CM_OUT="node 1 down after ${DEMO_DOWN}s; $CM_OUT"
+	[ "$(flow_pk 5 1)" = "$DEMO_G1" ] &&
+		[ $((DEMO_G2B - DEMO_G2)) -ge $((GFLOWS * COUNT)) ]
+}
+
 demo_teardown()
 {
 	vm_exec vm2 "ip link set cm0 xdp off" &&
 	vm_exec vm0 "ip netns del cli && ip netns del srv" &&
-	dp_unload vm1 vm2 vm3
+	dp_unload vm2 vm3
 }
 
 # ------------------------------------------------------------------ main
 
-echo "chainmesh demo: host (VM0) -> firewall (VM1) -> XDP (VM2) -> NAT (VM3) -> host, under QEMU TCG"
+echo "chainmesh demo: host (VM0) -> firewall (VM1) -> XDP (VM2) -> NAT (VM3) -> host, under QEMU TCG;"
+echo "then VM1 and VM2 as a replica group, and a failover"
 echo "(what each step printed: $DEMO_LOG)"
 cm_step "build xdp_count.o (clang), cmxdpstat; boot daemon + VM0..VM3" fatal demo_lab
 cm_step "vm0: insmod chainmesh_host.ko (node 0, netdev cmh-lab)" fatal dp_host_load
@@ -354,7 +422,10 @@ cm_step "vm3: NAT counters and conntrack" - demo_nat_show
 cm_step "vm0: chainmesh flow show / node show (per hop, per flow)" - demo_flow_show
 cm_step "per-hop counters: each hop saw its flows, port 9999 stopped at vm1" - demo_hops_ok
 cm_step "vm1..3: every buffer back in its pool" - demo_pools
-cm_step "all: xdp off, namespaces gone, rmmod chainmesh, chainmesh_host" - demo_teardown
+cm_step "vm0: chain 5 (0 {1 2} 3, failover): vm1, vm2 replicas of one hop" - demo_group
+cm_step "client: $GFLOWS udp flows to :7000 spread over vm1 and vm2, all arrive" - demo_group_spread
+cm_step "vm1 killed: node 1 down, its flows fail over to vm2, all arrive" - demo_group_failover
+cm_step "all: xdp off, namespaces gone, rmmod chainmesh (vm2, vm3), chainmesh_host" - demo_teardown
 cm_step "consoles: no Oops, BUG, WARNING, Call Trace, panic" - lab_stop
 
 echo
