@@ -177,7 +177,7 @@ static const struct nla_policy cm_rchain_new_policy[CHAINMESH_A_MAX + 1] = {
 /* Request helpers */
 
 /* The mesh a do request names; cm_mesh_lock held. */
-static struct cm_mesh *cm_nl_mesh(struct genl_info *info)
+struct cm_mesh *cm_nl_mesh(struct genl_info *info)
 {
 	struct nlattr *na = info->attrs[CHAINMESH_A_MESH_NAME];
 	struct cm_mesh *m;
@@ -896,64 +896,62 @@ out_unlock:
 	return err;
 }
 
-static int cm_nl_chain_rebalance_doit(struct sk_buff *skb,
-				      struct genl_info *info)
+/*
+ * CHAIN_REBALANCE, CHAIN_DEL: the mesh, with cm_mesh_lock held, and in
+ * @id the chain the request names, which exists; or an ERR_PTR, the lock
+ * released.
+ */
+static struct cm_mesh *cm_nl_chain_lock(struct genl_info *info,
+					struct nlattr **tb, u32 *id)
 {
-	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
 	struct cm_mesh *m;
-	u32 id;
 	int err;
 
 	err = cm_nl_parse_chain(info, tb, cm_chain_id_policy);
 	if (err)
-		return err;
-	id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
+		return ERR_PTR(err);
+	*id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
 
 	mutex_lock(&cm_mesh_lock);
 	m = cm_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-		goto out_unlock;
+	if (!IS_ERR(m) && !m->chains[*id].used) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_CHAIN_A_ID],
+				    "no such chain");
+		m = ERR_PTR(-ENOENT);
 	}
-	if (!m->chains[id].used) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_CHAIN_A_ID], "no such chain");
-		err = -ENOENT;
-		goto out_unlock;
-	}
+	if (IS_ERR(m))
+		mutex_unlock(&cm_mesh_lock);
+	return m;
+}
+
+static int cm_nl_chain_rebalance_doit(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
+	struct cm_mesh *m;
+	u32 id;
+
+	m = cm_nl_chain_lock(info, tb, &id);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
 	cm_mesh_rebalance_chain(m, id);
 	cm_nl_notify_chain(m, id, true);
-out_unlock:
 	mutex_unlock(&cm_mesh_lock);
-	return err;
+	return 0;
 }
 
 static int cm_nl_chain_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
 	struct cm_mesh *m;
+	int err = 0;
 	u32 id;
-	int err;
 
-	err = cm_nl_parse_chain(info, tb, cm_chain_id_policy);
-	if (err)
-		return err;
-	id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
-
-	mutex_lock(&cm_mesh_lock);
-	m = cm_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-		goto out_unlock;
-	}
-	if (!m->chains[id].used) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_CHAIN_A_ID], "no such chain");
-		err = -ENOENT;
-		goto out_unlock;
-	}
+	m = cm_nl_chain_lock(info, tb, &id);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
 	if (cm_mesh_chain_in_use(m, id)) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[CHAINMESH_CHAIN_A_ID],
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_CHAIN_A_ID],
 				    "chain is used by a flow: delete the flow first");
 		err = -EBUSY;
 		goto out_unlock;

@@ -5,9 +5,13 @@
 #include <linux/types.h>
 
 struct cm_mesh;
+struct genl_info;
 
 int cm_genl_init(void);
 void cm_genl_exit(void);
+
+/* The mesh a request names (extack set when none); cm_mesh_lock held. */
+struct cm_mesh *cm_nl_mesh(struct genl_info *info);
 
 /* Notifications to the "monitor" group; cm_mesh_lock held. */
 void cm_nl_notify_mesh(struct cm_mesh *m, bool add);

@@ -36,6 +36,7 @@
 
 #include "../node/ndev.h"
 #include "mesh.h"
+#include "netlink.h"
 #include "remote.h"
 
 /* The chainmesh Geneve option: header and 4 bytes of data. */
@@ -455,22 +456,28 @@ void cm_remote_exit(void)
 
 /* ------------------------------------------------------------ netlink */
 
-/* The mesh a request names; cm_mesh_lock held. */
-static struct cm_mesh *cm_remote_nl_mesh(struct genl_info *info)
-{
-	struct nlattr *na = info->attrs[CHAINMESH_A_MESH_NAME];
-	struct cm_mesh *m;
+typedef int (*cm_remote_change_t)(struct cm_mesh *m, struct nlattr **tb,
+				  struct genl_info *info);
 
-	if (GENL_REQ_ATTR_CHECK(info, CHAINMESH_A_MESH_NAME)) {
-		GENL_SET_ERR_MSG(info, "mesh name is required");
-		return ERR_PTR(-EINVAL);
+/* @change on the mesh the request names, under cm_mesh_lock and RTNL
+ * (the peers hold devices and their rx_handlers). */
+static int cm_remote_locked(struct genl_info *info, struct nlattr **tb,
+			    cm_remote_change_t change)
+{
+	struct cm_mesh *m;
+	int err;
+
+	mutex_lock(&cm_mesh_lock);
+	m = cm_nl_mesh(info);
+	if (IS_ERR(m)) {
+		err = PTR_ERR(m);
+	} else {
+		rtnl_lock();
+		err = change(m, tb, info);
+		rtnl_unlock();
 	}
-	m = cm_mesh_find(nla_data(na));
-	if (!m) {
-		NL_SET_ERR_MSG_ATTR(info->extack, na, "no such mesh");
-		return ERR_PTR(-ENODEV);
-	}
-	return m;
+	mutex_unlock(&cm_mesh_lock);
+	return err;
 }
 
 /* Parse the request's nest @type, which it needs; @what: a literal. */
@@ -608,7 +615,6 @@ free_cfg:
 int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
-	struct cm_mesh *m;
 	int err;
 
 	err = cm_remote_nl_nest(info, CHAINMESH_A_REMOTE, CHAINMESH_REMOTE_A_MAX,
@@ -636,17 +642,7 @@ int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
 				    "remote peer name is empty");
 		return -EINVAL;
 	}
-	mutex_lock(&cm_mesh_lock);
-	m = cm_remote_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-	} else {
-		rtnl_lock();
-		err = cm_remote_add(m, tb, info);
-		rtnl_unlock();
-	}
-	mutex_unlock(&cm_mesh_lock);
-	return err;
+	return cm_remote_locked(info, tb, cm_remote_add);
 }
 
 static int cm_remote_del(struct cm_mesh *m, struct nlattr **tb,
@@ -690,7 +686,6 @@ static int cm_remote_del(struct cm_mesh *m, struct nlattr **tb,
 int cm_remote_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
-	struct cm_mesh *m;
 	int err;
 
 	err = cm_remote_nl_nest(info, CHAINMESH_A_REMOTE, CHAINMESH_REMOTE_A_MAX,
@@ -703,17 +698,7 @@ int cm_remote_del_doit(struct sk_buff *skb, struct genl_info *info)
 		GENL_SET_ERR_MSG(info, "remote peer name is required");
 		return -EINVAL;
 	}
-	mutex_lock(&cm_mesh_lock);
-	m = cm_remote_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-	} else {
-		rtnl_lock();
-		err = cm_remote_del(m, tb, info);
-		rtnl_unlock();
-	}
-	mutex_unlock(&cm_mesh_lock);
-	return err;
+	return cm_remote_locked(info, tb, cm_remote_del);
 }
 
 /* RCHAIN_NEW and _DEL: the mapping named by @tb, checked. */
@@ -835,10 +820,21 @@ free_cfg:
 	return err;
 }
 
+static int cm_rchain_add(struct cm_mesh *m, struct nlattr **tb,
+			 struct genl_info *info)
+{
+	return cm_rchain_change(m, tb, info, true);
+}
+
+static int cm_rchain_del(struct cm_mesh *m, struct nlattr **tb,
+			 struct genl_info *info)
+{
+	return cm_rchain_change(m, tb, info, false);
+}
+
 static int cm_rchain_doit(struct genl_info *info, bool add)
 {
 	struct nlattr *tb[CHAINMESH_RCHAIN_A_MAX + 1];
-	struct cm_mesh *m;
 	int err;
 
 	err = cm_remote_nl_nest(info, CHAINMESH_A_RCHAIN, CHAINMESH_RCHAIN_A_MAX,
@@ -846,17 +842,7 @@ static int cm_rchain_doit(struct genl_info *info, bool add)
 				"remote chain attributes are required");
 	if (err)
 		return err;
-	mutex_lock(&cm_mesh_lock);
-	m = cm_remote_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-	} else {
-		rtnl_lock();
-		err = cm_rchain_change(m, tb, info, add);
-		rtnl_unlock();
-	}
-	mutex_unlock(&cm_mesh_lock);
-	return err;
+	return cm_remote_locked(info, tb, add ? cm_rchain_add : cm_rchain_del);
 }
 
 int cm_rchain_new_doit(struct sk_buff *skb, struct genl_info *info)
