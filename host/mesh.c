@@ -548,7 +548,8 @@ static bool cm_mesh_ft_equal(const struct cm_ftable *c,
 {
 	u32 i, id;
 
-	if (c->nflows != t->nflows || memcmp(c->hops, t->hops, sizeof(c->hops)))
+	if (c->nflows != t->nflows || memcmp(c->hops, t->hops, sizeof(c->hops)) ||
+	    memcmp(c->groups, t->groups, sizeof(c->groups)))
 		return false;
 	for (i = 0; i < c->nflows; i++) {
 		id = le32_to_cpu(c->flows[i].flow_id);

@@ -205,7 +205,7 @@ static inline void cm_ftable_free(struct cm_ftable *t)
 	kvfree(t);
 }
 
-/* @src's hops and entries into @dst, unindexed. Return: 0, or -E2BIG
+/* @src's hops, groups and entries into @dst, unindexed. Return: 0, or -E2BIG
  * when they do not fit (@dst untouched). */
 static inline int cm_ftable_copy(struct cm_ftable *dst,
 				 const struct cm_ftable *src)
@@ -220,6 +220,7 @@ static inline int cm_ftable_copy(struct cm_ftable *dst,
 	dst->sorted = src->sorted;
 	dst->nflows = src->nflows;
 	memcpy(dst->hops, src->hops, sizeof(dst->hops));
+	memcpy(dst->groups, src->groups, sizeof(dst->groups));
 	memcpy(dst->flows, src->flows, src->nflows * sizeof(src->flows[0]));
 	return 0;
 }

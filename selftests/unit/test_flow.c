@@ -1056,9 +1056,16 @@ TEST(lookup_index_copies)
 	ASSERT_NOT_NULL(t);
 	ASSERT_NOT_NULL(c);
 	rnd_table(_metadata, &r, 700, 5, 10, t);
+	/* a replica group: the copy that a node swaps in carries it */
+	t->groups[7].members[0] = 1;
+	t->groups[7].members[1] = 2;
+	t->groups[7].nmembers = 2;
+	t->groups[7].live = 2;
 	ASSERT_EQ(0, cm_ftable_copy(c, t));
 	EXPECT_TRUE(c->ix.owner != c);
 	EXPECT_EQ(700, c->nflows);
+	EXPECT_EQ(0, memcmp(c->hops, t->hops, sizeof(c->hops)));
+	EXPECT_EQ(0, memcmp(c->groups, t->groups, sizeof(c->groups)));
 	EXPECT_EQ(-E2BIG, cm_ftable_copy(c, &big));
 	/* a struct copy keeps the other table's arrays, not its index */
 	shallow = *t;
