@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What the benchmarks share: the median of their runs, pinning a thread. */
+/* What the benchmarks share: the median of their runs, pinning a thread,
+ * a real-time priority. */
 #ifndef _CM_BENCH_BENCH_H
 #define _CM_BENCH_BENCH_H
 
@@ -37,6 +38,19 @@ static inline void bench_pin(const char *prog, int cpu)
 			strerror(err));
 		exit(1);
 	}
+}
+
+/*
+ * Runs the calling thread at the lowest real-time priority, so that the
+ * other tasks of a loaded machine do not preempt it (the kernel's RT
+ * throttling still leaves them 5 %). Return: 0, or an errno (not root):
+ * the caller says so and runs as it is.
+ */
+static inline int bench_rt(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 }
 
 #endif /* _CM_BENCH_BENCH_H */

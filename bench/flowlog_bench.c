@@ -23,7 +23,12 @@
  *    time spent in its polls (what changes take from lookups, robust to
  *    a busy machine where lookups/s are not). The whole-table host coalesces:
  *    it applies every change due, then publishes once (its best case).
- *    Both sides run in one thread, in turns (see traffic()).
+ *    Both sides run in one thread, in turns (see traffic()). The rates
+ *    and models take turns within each run, and a rate's lookup ratio is
+ *    the median over runs of its rate against the no-change rate of the
+ *    same run: the machine's speed drifts by tens of percent over seconds
+ *    (other tenants, frequency), which compared medians taken a minute
+ *    apart would report as the changes' cost.
  *
  * The lookups use keys of flows that no change touches (half the table);
  * every one is checked to find its flow.
@@ -44,20 +49,33 @@
 #include <chainmesh/flowlog.h>
 #include <chainmesh/layout.h>
 
+#include "bench.h"
+
 #define SELF		1
 #define CHAIN		1
 #define POLL_LOOKUPS	64
 #define NSTAMPS		(1u << 20)	/* change times, by log position */
-#define MAX_LAT		(1u << 22)
+#define MAX_LAT		(1u << 20)	/* staleness samples, per rate and model */
+#define NRATES		3
 
 enum { M_LOG, M_WHOLE, NMODELS };
 static const char *const model_names[] = { "log", "whole" };
+static const double rates[NRATES] = { 0, 1000, 10000 };	/* changes/s */
 
 static double now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* This thread's CPU time: what the node had, whoever else ran on its CPU. */
+static double cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
@@ -138,8 +156,9 @@ struct fb {
 	u64 changes;
 	double *stamp;			/* [NSTAMPS] time of change, by pos */
 	u32 *chg_at;			/* [NSTAMPS] whole: changes in seq / 2 */
-	double *lat[NMODELS];		/* staleness samples, by model */
-	u64 nlat[NMODELS];
+	u32 rix;			/* rates[] index of this traffic run */
+	double *lat[NRATES][NMODELS];	/* staleness samples */
+	u64 nlat[NRATES][NMODELS];
 };
 
 static void fb_init(struct fb *b, u32 n)
@@ -149,7 +168,8 @@ static void fb_init(struct fb *b, u32 n)
 		.bufs_per_node = 1,
 	};
 	struct chainmesh_flow *flows;
-	u32 i;
+	u32 i, r;
+	int m;
 
 	memset(b, 0, sizeof(*b));
 	b->n = n;
@@ -169,11 +189,13 @@ static void fb_init(struct fb *b, u32 n)
 	b->want = calloc(n, sizeof(*b->want));
 	b->stamp = calloc(NSTAMPS, sizeof(*b->stamp));
 	b->chg_at = calloc(NSTAMPS, sizeof(*b->chg_at));
-	b->lat[M_LOG] = calloc(MAX_LAT, sizeof(double));
-	b->lat[M_WHOLE] = calloc(MAX_LAT, sizeof(double));
+	for (r = 0; r < NRATES; r++)
+		for (m = 0; m < NMODELS; m++)
+			if (!(b->lat[r][m] = calloc(MAX_LAT, sizeof(double))))
+				die("out of memory");
 	if (!b->base || !b->host || !b->cur || !b->spare || !b->nr.buf ||
 	    !flows || !b->present || !b->keys || !b->want || !b->stamp ||
-	    !b->chg_at || !b->lat[M_LOG] || !b->lat[M_WHOLE])
+	    !b->chg_at)
 		die("out of memory");
 	b->nr.max = 256;
 	b->r = 0x9e3779b97f4a7c15ull ^ n;
@@ -209,8 +231,12 @@ static void fb_init(struct fb *b, u32 n)
 
 static void fb_fini(struct fb *b)
 {
-	free(b->lat[M_WHOLE]);
-	free(b->lat[M_LOG]);
+	u32 r;
+	int m;
+
+	for (r = 0; r < NRATES; r++)
+		for (m = 0; m < NMODELS; m++)
+			free(b->lat[r][m]);
 	free(b->chg_at);
 	free(b->stamp);
 	free(b->want);
@@ -259,19 +285,6 @@ static void whole_apply(struct fb *b, const struct cm_flog_op *op, int done)
 }
 
 /* ---- keep-up: the node's cost per change ---- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, u32 n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n ? v[n / 2] : 0;
-}
 
 static void swap_cur(struct fb *b)
 {
@@ -380,8 +393,10 @@ static double host_changes(struct fb *b, double t0, u64 *k)
 
 static void add_lat(struct fb *b, double ns)
 {
-	if (b->nlat[b->model] < MAX_LAT)
-		b->lat[b->model][b->nlat[b->model]++] = ns;
+	u64 *n = &b->nlat[b->rix][b->model];
+
+	if (*n < MAX_LAT)
+		b->lat[b->rix][b->model][(*n)++] = ns;
 }
 
 struct traffic_res {
@@ -398,11 +413,11 @@ struct traffic_res {
  * model's torn copies, a host rewriting the table while the node copies
  * it, do not happen here: its best case.)
  */
-static void traffic(struct fb *b, int model, double rate, double secs,
+static void traffic(struct fb *b, int model, u32 rix, double secs,
 		    struct traffic_res *res)
 {
 	u64 lookups = 0, seen, ki = 0, k = 0;
-	double t0, t1, t, tp, host = 0, polls = 0;
+	double t0, t1, t, tp, c0, node, host = 0, polls = 0, rate = rates[rix];
 	u32 i, pos;
 
 	memset(res, 0, sizeof(*res));
@@ -411,10 +426,12 @@ static void traffic(struct fb *b, int model, double rate, double secs,
 	if (cm_flog_sync(b->ft, b->log, &b->l, SELF, &b->cur, &b->spare, &b->nr) < 0)
 		die("traffic: sync");
 	b->model = model;
+	b->rix = rix;
 	b->rate = rate;
 	seen = b->changes;
 	pos = b->cur->log_pos;
 	res->checkpoints = b->nr.checkpoints;
+	c0 = cpu_ns();
 	t0 = now_ns();
 	do {
 		const struct cm_ftable *ft = b->cur;
@@ -457,7 +474,11 @@ static void traffic(struct fb *b, int model, double rate, double secs,
 		t1 = now_ns();
 		polls += t1 - tp;
 	} while (t1 - t0 - host < secs * 1e9);
-	res->lookups_per_s = lookups / ((t1 - t0 - host) / 1e9);
+	/* rates per second of the node's CPU time: a run preempted by
+	 * another tenant of the machine is not a slower node (the thread's
+	 * share of the CPU over the run scales host and node alike) */
+	node = (t1 - t0 - host) * ((cpu_ns() - c0) / (t1 - t0));
+	res->lookups_per_s = lookups / (node / 1e9);
 	res->poll_share = polls / (t1 - t0 - host);
 	if (model == M_LOG) {
 		/* the rest of the log, then the node's table is the host's,
@@ -472,7 +493,7 @@ static void traffic(struct fb *b, int model, double rate, double secs,
 			die("traffic: the node's table is not the host's");
 	}
 	res->checkpoints = b->nr.checkpoints - res->checkpoints;
-	res->changes_per_s = k / ((t1 - t0 - host) / 1e9);
+	res->changes_per_s = k / (node / 1e9);
 }
 
 static void usage(void)
@@ -484,11 +505,10 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const double rates[] = { 0, 1000, 10000 };
 	u32 sizes[8] = { 1000, 10000, 100000 }, nsizes = 3, s, runs = 3;
 	double secs = 0.5;
 	FILE *out = stdout;
-	int opt;
+	int opt, err;
 	char *p;
 
 	while ((opt = getopt(argc, argv, "n:d:r:o:")) != -1) {
@@ -515,14 +535,20 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
+	err = bench_rt();
+	if (err)
+		fprintf(stderr, "flowlog_bench: no real-time priority (%s): other tasks may preempt the node\n",
+			strerror(err));
 	fprintf(out, "model,flows,rate,node_ns_per_change,keepup_per_s,publish_ns,lookups_per_s,lookup_ratio,changes_per_s,stale_p50_ms,stale_p99_ms,stale_max_ms,checkpoints,poll_share\n");
 	for (s = 0; s < nsizes; s++) {
-		double ns[NMODELS], pub, base[NMODELS] = { 0 };
-		double lps[NMODELS][64], cps[NMODELS][64], pls[NMODELS][64];
-		u64 ckpts[NMODELS];
+		static double lps[NRATES][NMODELS][64], cps[NRATES][NMODELS][64];
+		static double pls[NRATES][NMODELS][64];
+		static double ratio[NRATES][NMODELS][64];
+		u64 ckpts[NRATES][NMODELS] = { { 0 } };
+		double ns[NMODELS], pub;
 		struct traffic_res res;
 		struct fb b;
-		u32 r, run;
+		u32 r, run, i;
 		int m;
 
 		if (sizes[s] < 16 || sizes[s] > 100000)
@@ -531,35 +557,52 @@ int main(int argc, char **argv)
 		keep_up(&b, &ns[M_LOG], &ns[M_WHOLE], &pub);
 		fprintf(stderr, "flowlog_bench: %u flows: node per change: log %.0f ns, whole %.0f ns (+ publish %.0f ns)\n",
 			sizes[s], ns[M_LOG], ns[M_WHOLE], pub);
-		for (r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
-			memset(ckpts, 0, sizeof(ckpts));
-			b.nlat[M_LOG] = b.nlat[M_WHOLE] = 0;
-			/* the models in turns, run by run: drift hits both */
-			for (run = 0; run < runs; run++) {
-				for (m = 0; m < NMODELS; m++) {
-					traffic(&b, m, rates[r], secs, &res);
-					lps[m][run] = res.lookups_per_s;
-					cps[m][run] = res.changes_per_s;
-					pls[m][run] = res.poll_share;
-					ckpts[m] += res.checkpoints;
+		/* every rate and model within a run, a model's rates back to
+		 * back and every other run in reverse: drift hits all alike */
+		for (run = 0; run < runs; run++) {
+			for (m = 0; m < NMODELS; m++) {
+				for (i = 0; i < NRATES; i++) {
+					r = run & 1 ? NRATES - 1 - i : i;
+					traffic(&b, m, r, secs, &res);
+					lps[r][m][run] = res.lookups_per_s;
+					cps[r][m][run] = res.changes_per_s;
+					pls[r][m][run] = res.poll_share;
+					ckpts[r][m] += res.checkpoints;
 				}
 			}
+		}
+		/* each run against its own no-change rate (before median()
+		 * sorts the rates) */
+		for (r = 0; r < NRATES; r++)
+			for (m = 0; m < NMODELS; m++)
+				for (run = 0; run < runs; run++)
+					ratio[r][m][run] = lps[r][m][run] /
+							   lps[0][m][run];
+		for (r = 1; r < NRATES; r++) {
 			for (m = 0; m < NMODELS; m++) {
-				double l = median(lps[m], runs), *lat = b.lat[m];
-				u64 n = b.nlat[m];
+				fprintf(stderr, "flowlog_bench: %u flows, %s, %.0f changes/s: lookups vs none, run by run:",
+					sizes[s], model_names[m], rates[r]);
+				for (run = 0; run < runs; run++)
+					fprintf(stderr, " %.3f", ratio[r][m][run]);
+				fputc('\n', stderr);
+			}
+		}
+		for (r = 0; r < NRATES; r++) {
+			for (m = 0; m < NMODELS; m++) {
+				double *lat = b.lat[r][m];
+				u64 n = b.nlat[r][m];
 
-				if (!r)
-					base[m] = l;
 				qsort(lat, n, sizeof(*lat), cmp_double);
 				fprintf(out, "%s,%u,%.0f,%.0f,%.0f,%.0f,%.0f,%.3f,%.0f,%.3f,%.3f,%.3f,%llu,%.4f\n",
 					model_names[m], sizes[s], rates[r], ns[m],
-					1e9 / ns[m], m == M_WHOLE ? pub : 0, l,
-					l / base[m], median(cps[m], runs),
+					1e9 / ns[m], m == M_WHOLE ? pub : 0,
+					median(lps[r][m], runs), median(ratio[r][m], runs),
+					median(cps[r][m], runs),
 					n ? lat[n / 2] / 1e6 : 0,
 					n ? lat[n * 99 / 100] / 1e6 : 0,
 					n ? lat[n - 1] / 1e6 : 0,
-					(unsigned long long)ckpts[m],
-					median(pls[m], runs));
+					(unsigned long long)ckpts[r][m],
+					median(pls[r][m], runs));
 				fflush(out);
 			}
 		}

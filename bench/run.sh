@@ -33,8 +33,8 @@
 # 1000), TRAFFIC_RATES (publishes per second, "0,10,100,1000"),
 # TRAFFIC_CPUS (reader, writer and builder CPUs, default RING_CPUS), MEMIF=0
 # (skip memif.sh; MEMIF_RUNS its runs, default 5), FLOWLOG_RUNS and
-# FLOWLOG_SECS (flowlog_bench: runs and seconds of each point, default 3
-# and 0.5), CHAIN=0
+# FLOWLOG_SECS (flowlog_bench: runs and seconds of each point, default 21
+# and 0.2), CHAIN=0
 # (skip the lab chain benchmark; chain.sh's own knobs: CHAIN_RUNS, SECS,
 # PINGS, HOPS), QUEUES_BENCH=0 (skip queues.sh, which CHAIN=0 skips too;
 # QUEUES_RUNS its runs, default 3), BENCH_DOC (an .rst file: the text between its
@@ -56,8 +56,8 @@ TRAFFIC_RUNS=${TRAFFIC_RUNS:-3}
 TRAFFIC_MS=${TRAFFIC_MS:-1000}
 TRAFFIC_RATES=${TRAFFIC_RATES:-0,10,100,1000}
 TRAFFIC_CPUS=${TRAFFIC_CPUS:-$RING_CPUS}
-FLOWLOG_RUNS=${FLOWLOG_RUNS:-3}
-FLOWLOG_SECS=${FLOWLOG_SECS:-0.5}
+FLOWLOG_RUNS=${FLOWLOG_RUNS:-21}
+FLOWLOG_SECS=${FLOWLOG_SECS:-0.2}
 
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/{ring,hop,update,traffic,callgrind,chain,chain_tcp,flowlog,queues}.{csv,txt} \
@@ -436,10 +436,15 @@ rst="$RESULTS/performance.rst.inc"
 		echo "and apply; whole: copy, validate and index the table), and the"
 		echo "changes a second that makes. Under changes: the node looks up 64"
 		echo "flows between polls while the host makes the given changes a"
-		echo "second; lookups/s are the node's own (median of $FLOWLOG_RUNS runs"
-		echo "of $FLOWLOG_SECS s), stale is from the host's change to the end"
-		echo "of the poll that made it visible, over all runs; polls: the share"
-		echo "of the node's time spent in them, what changes take from lookups."
+		echo "second; lookups/s are the node's own, per second of its CPU time"
+		echo "(median of $FLOWLOG_RUNS runs of $FLOWLOG_SECS s), \"vs none\" the"
+		echo "median of each run's ratio to the run without changes of the same"
+		echo "round (every rate and model takes its turn in each round), changes/s"
+		echo "per second of the node's CPU time too (above the nominal rate when"
+		echo "the machine preempted the node: the host's schedule follows the"
+		echo "clock); stale is from the host's change to the end of the poll that"
+		echo "made it visible, over all runs; polls: the share of the node's time"
+		echo "spent in them, what changes take from lookups."
 		echo
 		echo ".. list-table::"
 		echo "   :header-rows: 1"
