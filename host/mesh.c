@@ -115,24 +115,35 @@ static void cm_mesh_assert_self(struct cm_mesh *m)
 }
 
 /* Replica groups: members that went down leave their groups' live sets
- * (include/chainmesh/group.h), before the tables follow @alive. */
-static void cm_mesh_chains_failover(struct cm_mesh *m, const unsigned long *alive)
+ * (include/chainmesh/group.h), before the tables follow @alive. @moved:
+ * the chains whose replicas taking flows changed. */
+static void cm_mesh_chains_failover(struct cm_mesh *m, const unsigned long *alive,
+				    unsigned long *moved)
 {
-	u64 was_up, up;
+	u64 was_up, up, live;
+	struct cm_chain *c;
 	u32 i;
 
 	lockdep_assert_held(&cm_mesh_lock);
 	bitmap_to_arr64(&was_up, m->alive, CHAINMESH_MAX_NODES);
 	bitmap_to_arr64(&up, alive, CHAINMESH_MAX_NODES);
-	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++)
-		if (m->chains[i].grp)
-			cm_chain_failover(&m->chains[i], was_up, up);
+	bitmap_zero(moved, CHAINMESH_MAX_CHAINS);
+	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++) {
+		c = &m->chains[i];
+		if (!c->grp)
+			continue;
+		live = cm_chain_live(c, was_up);
+		cm_chain_failover(c, was_up, up);
+		if (cm_chain_live(c, up) != live)
+			__set_bit(i, moved);
+	}
 }
 
 static void cm_mesh_watch(struct work_struct *work)
 {
 	struct cm_mesh *m = container_of(to_delayed_work(work), struct cm_mesh,
 					 watch);
+	DECLARE_BITMAP(moved, CHAINMESH_MAX_CHAINS);
 	DECLARE_BITMAP(changed, CHAINMESH_MAX_NODES);
 	DECLARE_BITMAP(alive, CHAINMESH_MAX_NODES);
 	unsigned long now = jiffies;
@@ -176,10 +187,13 @@ static void cm_mesh_watch(struct work_struct *work)
 	    !bitmap_empty(changed, CHAINMESH_MAX_NODES)) {
 		mutex_lock(&cm_mesh_lock);
 		if (republish) {
-			cm_mesh_chains_failover(m, alive);
+			cm_mesh_chains_failover(m, alive, moved);
 			bitmap_copy(m->alive, alive, CHAINMESH_MAX_NODES);
 			cm_mesh_publish(m);
 			m->published_at = now;
+			/* as the tables say it now: CHAIN_A_LIVE */
+			for_each_set_bit(n, moved, CHAINMESH_MAX_CHAINS)
+				cm_nl_notify_chain(m, n, true);
 		}
 		if (reassert) {
 			cm_mesh_write_tables(m);

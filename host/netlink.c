@@ -547,7 +547,7 @@ void cm_nl_notify_node(struct cm_mesh *m, u32 n)
 						    0, 0, 0, NULL, m, n));
 }
 
-static void cm_nl_notify_chain(struct cm_mesh *m, u32 id, bool add)
+void cm_nl_notify_chain(struct cm_mesh *m, u32 id, bool add)
 {
 	struct sk_buff *msg = cm_nl_ntf_alloc();
 

@@ -16,5 +16,6 @@ struct cm_mesh *cm_nl_mesh(struct genl_info *info);
 /* Notifications to the "monitor" group; cm_mesh_lock held. */
 void cm_nl_notify_mesh(struct cm_mesh *m, bool add);
 void cm_nl_notify_node(struct cm_mesh *m, u32 n);
+void cm_nl_notify_chain(struct cm_mesh *m, u32 id, bool add);
 
 #endif /* _CM_HOST_NETLINK_H */

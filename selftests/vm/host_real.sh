@@ -19,6 +19,8 @@
 #
 #   chain 1 = hops 0 1: flow 1  10.9.0.1 -> 10.9.0.2   (host -> peer)
 #   chain 2 = hops 1 0: flow 2  10.9.0.2 -> 10.9.0.1   (peer -> host)
+#   chain 4 = hops 0 {1 3} failover, no flow: the monitor announces its
+#             replicas taking flows as node 1 comes and goes
 #
 # Asserts ping's summary, node/flow counters over netlink (text and -j),
 # `ip -s link` of cmh-t, the monitor's notifications, mesh del and rmmod
@@ -89,6 +91,7 @@ flows()
 	   chainmesh flow add 1 chain 1 src 10.9.0.1/32 dst 10.9.0.2/32 &&
 	   chainmesh flow add 2 chain 2 proto udp src 10.9.0.2 dst 10.9.0.1 dport 6912/0xff00 &&
 	   chainmesh flow add 3 chain 2 prio 1 family inet src 10.9.0.0/24 dst 10.9.0.1 &&
+	   chainmesh chain add 4 hops 0 {1 3} policy failover &&	# monitor_seen
 	   chainmesh chain show | grep -q 'chain 2 hops 1 0 policy bypass' &&
 	   chainmesh -j chain show | grep -q '\"hops\":\\[0,1\\]'"
 }
@@ -191,7 +194,15 @@ monitor_seen()
 		grep -q '^\[chain-add\] mesh t chain 1 hops 0 1' <<<"$CM_OUT" &&
 		grep -q '^\[flow-add\] mesh t flow 2 ' <<<"$CM_OUT" &&
 		grep -q '^\[node-change\] mesh t node 1 state up' <<<"$CM_OUT" &&
-		grep -q '^\[node-change\] mesh t node 1 state absent' <<<"$CM_OUT"
+		grep -q '^\[node-change\] mesh t node 1 state absent' <<<"$CM_OUT" ||
+		return 1
+	# chain 4's live replicas, notification by notification: none when
+	# added, node 1 once it joined, none again once it left
+	live=$(awk '/^\[/ { c4 = /^\[chain-add\] mesh t chain 4 / }
+		    c4 && /group hop 1 / { sub(/.* live */, ""); printf "[%s]", $0 }' \
+		   <<<"$CM_OUT")
+	CM_OUT="chain 4 live sets announced: $live"
+	[ "$live" = "[][1][]" ]
 }
 
 teardown_mesh()
@@ -199,6 +210,7 @@ teardown_mesh()
 	h "chainmesh chain del 1; [ \$? = 2 ] || exit 1	# flow 1 uses it
 	   chainmesh flow del 1 && chainmesh chain del 1 &&
 	   chainmesh flow del 2 && chainmesh flow del 3 && chainmesh chain del 2 &&
+	   chainmesh chain del 4 &&
 	   ! chainmesh flow show | grep -q '^flow' &&
 	   kill \$(cat /tmp/ivshmemd.pid) && n=0 &&
 	   while [ -e $SOCK ]; do
@@ -278,7 +290,7 @@ cm_step "ip -s link cmh-t: tx, rx >= $COUNT" - link_counters "$COUNT"
 cm_step "-j node show, -j flow show: JSON with the same counters" - json_show
 cm_step "cm-peer send: $UDP UDP frames node 2 -> node 0: cmh-t rx, flow 2 at node 0" - peer_send
 cm_step "cm-peer echo stops: node 1 absent" - peer_stop
-cm_step "monitor: mesh-add, chain-add, flow-add, node 1 up and absent" - monitor_seen
+cm_step "monitor: mesh-add, chain-add, flow-add, node 1 up and absent, chain 4's live set" - monitor_seen
 cm_step "chain del refused while used; flows, chains, daemon, mesh del t" - teardown_mesh
 cm_step "mesh add/del races the daemon's DOORBELL ioctl: never a half-made mesh" - ioc_race
 cm_step "rmmod chainmesh_host: nothing left" - unload

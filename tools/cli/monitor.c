@@ -15,7 +15,8 @@
 const char monitor_usage[] =
 "  chainmesh [-j] monitor\n"
 "      Print changes as they happen: meshes added and deleted, node state\n"
-"      changes (up, down, ...), chains and flows added and deleted.\n";
+"      changes (up, down, ...), chains and flows added and deleted, chains\n"
+"      whose live replicas changed (as chain-add).\n";
 
 static int print_event(const struct nlmsghdr *nlh, void *data)
 {

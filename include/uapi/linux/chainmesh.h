@@ -108,6 +108,9 @@
  *   MESH_ADD_NTF, MESH_DEL_NTF        a mesh appeared or went away
  *   NODE_CHANGE_NTF                   a node's state changed (up, down...)
  *   CHAIN_ADD_NTF, CHAIN_DEL_NTF      chains the user added or deleted
+ *                                     (ADD also for a chain whose live
+ *                                     replicas changed: failover,
+ *                                     rebalance)
  *   FLOW_ADD_NTF, FLOW_DEL_NTF        flows likewise (ADD also for a
  *                                     flow that FLOW_SET replaced)
  */
