@@ -528,6 +528,33 @@ static void cm_nl_ntf_send(struct sk_buff *msg, int err)
 	genlmsg_multicast(&cm_genl_family, msg, 0, CM_NL_MCGRP_MONITOR, GFP_KERNEL);
 }
 
+/*
+ * cm_nl_ntf_begin - a notification @cmd about mesh @m, its header and the
+ * mesh's name written; NULL when no one listens (or without memory: a
+ * notification is best effort). The caller fills it and passes what that
+ * returned to cm_nl_ntf_commit(), which sends it or frees it.
+ */
+struct sk_buff *cm_nl_ntf_begin(struct cm_mesh *m, u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = cm_nl_ntf_alloc();
+
+	if (!msg)
+		return NULL;
+	*hdr = cm_nl_put_hdr(msg, 0, 0, 0, cmd, NULL);
+	if (!*hdr || nla_put_string(msg, CHAINMESH_A_MESH_NAME, m->name)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+void cm_nl_ntf_commit(struct sk_buff *msg, void *hdr, int err)
+{
+	if (!err)
+		genlmsg_end(msg, hdr);
+	cm_nl_ntf_send(msg, err);
+}
+
 void cm_nl_notify_mesh(struct cm_mesh *m, bool add)
 {
 	struct sk_buff *msg = cm_nl_ntf_alloc();

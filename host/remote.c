@@ -459,6 +459,12 @@ void cm_remote_exit(void)
 typedef int (*cm_remote_change_t)(struct cm_mesh *m, struct nlattr **tb,
 				  struct genl_info *info);
 
+static void cm_remote_notify(struct cm_mesh *m, struct cm_remote *r,
+			     const struct cm_rcfg *c, int p, bool add);
+static void cm_rchain_notify(struct cm_mesh *m, struct cm_remote *r,
+			     const struct cm_rcfg *c, u32 dir, int p, u32 i,
+			     bool add);
+
 /* @change on the mesh the request names, under cm_mesh_lock and RTNL
  * (the peers hold devices and their rx_handlers). */
 static int cm_remote_locked(struct genl_info *info, struct nlattr **tb,
@@ -605,6 +611,7 @@ static int cm_remote_add(struct cm_mesh *m, struct nlattr **tb,
 	memset(c->in[slot], 0, sizeof(c->in[slot]));
 	cm_rpstat_clear(r, slot);
 	cm_rcfg_publish(r, c);
+	cm_remote_notify(m, r, c, slot, true);
 	return 0;
 
 free_cfg:
@@ -671,6 +678,7 @@ static int cm_remote_del(struct cm_mesh *m, struct nlattr **tb,
 			return -EBUSY;
 		}
 	}
+	cm_remote_notify(m, r, c, p, false);
 	dev = c->peer[p].dev;
 	memset(&c->peer[p], 0, sizeof(c->peer[p]));
 	if (dev && !cm_rcfg_uses_dev(c, dev))
@@ -791,6 +799,7 @@ static int cm_rchain_change(struct cm_mesh *m, struct nlattr **tb,
 			atomic64_set(&r->out_packets[chain], 0);
 			atomic64_set(&r->out_bytes[chain], 0);
 		} else {
+			cm_rchain_notify(m, r, c, dir, 0, chain, false);
 			c->out[chain].peer = 0;
 		}
 	} else {
@@ -807,12 +816,16 @@ static int cm_rchain_change(struct cm_mesh *m, struct nlattr **tb,
 			atomic64_set(&r->in_packets[peer][rchain], 0);
 			atomic64_set(&r->in_bytes[peer][rchain], 0);
 		} else {
+			cm_rchain_notify(m, r, c, dir, peer, rchain, false);
 			c->in[peer][rchain] = 0;
 		}
 	}
 	if (err)
 		goto free_cfg;
 	cm_rcfg_publish(r, c);
+	if (add)
+		cm_rchain_notify(m, r, c, dir, peer,
+				 dir == CHAINMESH_RCHAIN_OUT ? chain : rchain, true);
 	return 0;
 
 free_cfg:
@@ -965,6 +978,50 @@ static int cm_rchain_fill(struct sk_buff *skb, u32 dir, u32 chain,
 	return 0;
 }
 
+/* The mapping out of local chain @i, or in from peer @p's remote chain @i. */
+static int cm_rchain_fill_map(struct sk_buff *skb, struct cm_remote *r,
+			      const struct cm_rcfg *c, u32 dir, int p, u32 i)
+{
+	if (dir == CHAINMESH_RCHAIN_OUT)
+		return cm_rchain_fill(skb, dir, i, c->peer[c->out[i].peer - 1].name,
+				      c->out[i].rchain,
+				      atomic64_read(&r->out_packets[i]),
+				      atomic64_read(&r->out_bytes[i]));
+	return cm_rchain_fill(skb, dir, c->in[p][i] - 1, c->peer[p].name, i,
+			      atomic64_read(&r->in_packets[p][i]),
+			      atomic64_read(&r->in_bytes[p][i]));
+}
+
+/* The monitor's REMOTE_ADD/DEL_NTF: peer @p of @c (a deleted one as it
+ * was); cm_mesh_lock held. */
+static void cm_remote_notify(struct cm_mesh *m, struct cm_remote *r,
+			     const struct cm_rcfg *c, int p, bool add)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = cm_nl_ntf_begin(m, add ? CHAINMESH_CMD_REMOTE_ADD_NTF :
+				       CHAINMESH_CMD_REMOTE_DEL_NTF, &hdr);
+	if (msg)
+		cm_nl_ntf_commit(msg, hdr,
+				 cm_remote_fill_peer(msg, r, &c->peer[p], p));
+}
+
+/* RCHAIN_ADD/DEL_NTF: a mapping of @c as cm_rchain_fill_map() names it. */
+static void cm_rchain_notify(struct cm_mesh *m, struct cm_remote *r,
+			     const struct cm_rcfg *c, u32 dir, int p, u32 i,
+			     bool add)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = cm_nl_ntf_begin(m, add ? CHAINMESH_CMD_RCHAIN_ADD_NTF :
+				       CHAINMESH_CMD_RCHAIN_DEL_NTF, &hdr);
+	if (msg)
+		cm_nl_ntf_commit(msg, hdr,
+				 cm_rchain_fill_map(msg, r, c, dir, p, i));
+}
+
 /* Items: the out mappings by local chain, then the in mappings by peer
  * and remote chain. */
 static int cm_rchain_dump_mesh(struct sk_buff *skb, struct netlink_callback *cb,
@@ -987,16 +1044,11 @@ static int cm_rchain_dump_mesh(struct sk_buff *skb, struct netlink_callback *cb,
 		if (!hdr)
 			goto full;
 		if (i < nout)
-			err = cm_rchain_fill(skb, CHAINMESH_RCHAIN_OUT, i,
-					     c->peer[c->out[i].peer - 1].name,
-					     c->out[i].rchain,
-					     atomic64_read(&r->out_packets[i]),
-					     atomic64_read(&r->out_bytes[i]));
+			err = cm_rchain_fill_map(skb, r, c, CHAINMESH_RCHAIN_OUT,
+						 0, i);
 		else
-			err = cm_rchain_fill(skb, CHAINMESH_RCHAIN_IN,
-					     c->in[p][rc] - 1, c->peer[p].name, rc,
-					     atomic64_read(&r->in_packets[p][rc]),
-					     atomic64_read(&r->in_bytes[p][rc]));
+			err = cm_rchain_fill_map(skb, r, c, CHAINMESH_RCHAIN_IN,
+						 p, rc);
 		if (err) {
 			genlmsg_cancel(skb, hdr);
 			goto full;

@@ -31,8 +31,9 @@
 # remote counters (chainmesh remote/rchain show), tcpdump on host A's
 # link decoding the Geneve header and the chainmesh option (class 0xfff0,
 # type 0x81, chain and hop), Geneve frames without the option and with a
-# chain B does not map counted (malformed, unknown) and dropped, and a
-# clean unload. Prints TAP.
+# chain B does not map counted (malformed, unknown) and dropped, the
+# monitor's notifications of remote peers and mappings added and deleted
+# on A, and a clean unload. Prints TAP.
 
 set -e
 # shellcheck source=selftests/vm/lib.sh
@@ -164,7 +165,9 @@ both_nat()
 
 chains_a()
 {
-	vm_exec vm0 "chainmesh chain add 1 hops 0 1 &&
+	vm_exec vm0 "chainmesh monitor >/tmp/monitor.log 2>&1 &
+		echo \$! >/tmp/monitor.pid
+		chainmesh chain add 1 hops 0 1 &&
 		chainmesh chain add 2 hops 1 0 &&
 		chainmesh chain add 3 hops 0 1 &&
 		chainmesh chain add 4 hops 1 0 &&
@@ -358,6 +361,28 @@ save_shows()
 	grep -q '^rchain add in chain 3 peer hostb rchain 3 mesh lab' <<<"$CM_OUT"
 }
 
+# A: the monitor heard the peer and the mappings added; deleting them
+# (B keeps its own for rmmod) announces each as it was, counters and all.
+monitor_remote()
+{
+	local out
+
+	vm_exec vm0 "chainmesh rchain del out chain 2 &&
+		chainmesh rchain del in peer hostb rchain 3 &&
+		chainmesh remote del hostb &&
+		! chainmesh remote show | grep -q hostb &&
+		kill \$(cat /tmp/monitor.pid); cat /tmp/monitor.log" || return 1
+	out=$(grep -E '^\[(remote|rchain)-' <<<"$CM_OUT")
+	CM_OUT=$out
+	grep -q '^\[remote-add\] mesh lab remote hostb dev gnv0 addr 172.16.0.2 vni 42 tx 0 ' <<<"$out" &&
+	grep -q '^\[rchain-add\] mesh lab rchain out chain 2 peer hostb rchain 1 packets 0 ' <<<"$out" &&
+	grep -q '^\[rchain-add\] mesh lab rchain in peer hostb rchain 3 chain 3 packets 0 ' <<<"$out" &&
+	grep -Eq '^\[rchain-del\] mesh lab rchain out chain 2 peer hostb rchain 1 packets [1-9]' <<<"$out" &&
+	grep -Eq '^\[rchain-del\] mesh lab rchain in peer hostb rchain 3 chain 3 packets [1-9]' <<<"$out" &&
+	grep -Eq '^\[remote-del\] mesh lab remote hostb dev gnv0 addr 172.16.0.2 vni 42 tx [1-9]' <<<"$out" &&
+	[ "$(wc -l <<<"$out")" = 6 ]
+}
+
 unload()
 {
 	vm_exec vm1 "rmmod chainmesh" && vm_exec vm0 "rmmod chainmesh_host" &&
@@ -375,7 +400,7 @@ both_stop()
 	CM_OUT="$a"$'\n'"$CM_OUT"
 }
 
-tap_plan 18
+tap_plan 19
 cm_step "labs A and B: 2 VMs each, VM0s linked (udp $PORT_A <-> $PORT_B)" fatal labs_start
 cm_step "A, B: chainmesh_host.ko, chainmesh.ko in VM1, node 1 up" fatal both modules_up
 cm_step "A: eth0 172.16.0.1, gnv0 (geneve external), netns cli" fatal \
@@ -394,6 +419,7 @@ cm_step "per-hop flow counters on both hosts >= $COUNT" - hop_counters
 cm_step "remote and rchain counters, JSON, ethtool -S on both hosts" - remote_counters
 cm_step "B: Geneve without the option, hop 0, unmapped chain: counted, dropped" - foreign_frames
 cm_step "A: chainmesh save has the peer and the mappings" - save_shows
+cm_step "A: monitor: remote and rchain add, then del with their counters" - monitor_remote
 cm_step "A, B: rmmod chainmesh, chainmesh_host" - both unload
 cm_step "consoles of both labs: no Oops, BUG, WARNING" - both_stop
 tap_exit_status

@@ -16,7 +16,8 @@ const char monitor_usage[] =
 "  chainmesh [-j] monitor\n"
 "      Print changes as they happen: meshes added and deleted, node state\n"
 "      changes (up, down, ...), chains and flows added and deleted, chains\n"
-"      whose live replicas changed (as chain-add).\n";
+"      whose live replicas changed (as chain-add), remote peers and remote\n"
+"      chain mappings added and deleted.\n";
 
 static int print_event(const struct nlmsghdr *nlh, void *data)
 {
@@ -32,6 +33,10 @@ static int print_event(const struct nlmsghdr *nlh, void *data)
 		{ CHAINMESH_CMD_CHAIN_DEL_NTF, "chain-del", print_chain },
 		{ CHAINMESH_CMD_FLOW_ADD_NTF, "flow-add", print_flow },
 		{ CHAINMESH_CMD_FLOW_DEL_NTF, "flow-del", print_flow },
+		{ CHAINMESH_CMD_REMOTE_ADD_NTF, "remote-add", print_remote },
+		{ CHAINMESH_CMD_REMOTE_DEL_NTF, "remote-del", print_remote },
+		{ CHAINMESH_CMD_RCHAIN_ADD_NTF, "rchain-add", print_rchain },
+		{ CHAINMESH_CMD_RCHAIN_DEL_NTF, "rchain-del", print_rchain },
 	};
 	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[CHAINMESH_A_MAX + 1];

@@ -113,6 +113,8 @@
  *                                     rebalance)
  *   FLOW_ADD_NTF, FLOW_DEL_NTF        flows likewise (ADD also for a
  *                                     flow that FLOW_SET replaced)
+ *   REMOTE_ADD_NTF, REMOTE_DEL_NTF    remote peers likewise
+ *   RCHAIN_ADD_NTF, RCHAIN_DEL_NTF    remote chain mappings likewise
  */
 #define CHAINMESH_GENL_NAME	"chainmesh"
 #define CHAINMESH_GENL_VERSION	1
@@ -145,6 +147,10 @@ enum chainmesh_cmd {
 	CHAINMESH_CMD_RCHAIN_NEW,
 	CHAINMESH_CMD_RCHAIN_DEL,
 	CHAINMESH_CMD_RCHAIN_GET,
+	CHAINMESH_CMD_REMOTE_ADD_NTF,
+	CHAINMESH_CMD_REMOTE_DEL_NTF,
+	CHAINMESH_CMD_RCHAIN_ADD_NTF,
+	CHAINMESH_CMD_RCHAIN_DEL_NTF,
 
 	__CHAINMESH_CMD_MAX
 };
