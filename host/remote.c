@@ -612,9 +612,12 @@ free_cfg:
 	return err;
 }
 
-int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
+/* REMOTE_NEW and _DEL: parse the peer nest into @tb; both need the name,
+ * @add also the device and a non-empty name with an address. */
+static int cm_remote_parse_peer(struct genl_info *info, struct nlattr **tb,
+				bool add)
 {
-	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
+	struct nlattr *nest = info->attrs[CHAINMESH_A_REMOTE];
 	int err;
 
 	err = cm_remote_nl_nest(info, CHAINMESH_A_REMOTE, CHAINMESH_REMOTE_A_MAX,
@@ -622,18 +625,17 @@ int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
 				"remote peer attributes are required");
 	if (err)
 		return err;
-	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[CHAINMESH_A_REMOTE], tb,
-			      CHAINMESH_REMOTE_A_NAME)) {
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, CHAINMESH_REMOTE_A_NAME)) {
 		GENL_SET_ERR_MSG(info, "remote peer name is required");
 		return -EINVAL;
 	}
-	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[CHAINMESH_A_REMOTE], tb,
-			      CHAINMESH_REMOTE_A_IFNAME)) {
+	if (!add)
+		return 0;
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, CHAINMESH_REMOTE_A_IFNAME)) {
 		GENL_SET_ERR_MSG(info, "remote peer device is required");
 		return -EINVAL;
 	}
-	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[CHAINMESH_A_REMOTE], tb,
-			      CHAINMESH_REMOTE_A_ADDR)) {
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, CHAINMESH_REMOTE_A_ADDR)) {
 		GENL_SET_ERR_MSG(info, "remote peer address is required");
 		return -EINVAL;
 	}
@@ -642,6 +644,17 @@ int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
 				    "remote peer name is empty");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
+	int err;
+
+	err = cm_remote_parse_peer(info, tb, true);
+	if (err)
+		return err;
 	return cm_remote_locked(info, tb, cm_remote_add);
 }
 
@@ -688,16 +701,9 @@ int cm_remote_del_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
 	int err;
 
-	err = cm_remote_nl_nest(info, CHAINMESH_A_REMOTE, CHAINMESH_REMOTE_A_MAX,
-				cm_remote_policy, tb,
-				"remote peer attributes are required");
+	err = cm_remote_parse_peer(info, tb, false);
 	if (err)
 		return err;
-	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[CHAINMESH_A_REMOTE], tb,
-			      CHAINMESH_REMOTE_A_NAME)) {
-		GENL_SET_ERR_MSG(info, "remote peer name is required");
-		return -EINVAL;
-	}
 	return cm_remote_locked(info, tb, cm_remote_del);
 }
 
