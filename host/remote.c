@@ -639,7 +639,9 @@ static int cm_remote_parse_peer(struct genl_info *info, struct nlattr **tb,
 		GENL_SET_ERR_MSG(info, "remote peer address is required");
 		return -EINVAL;
 	}
-	if (!nla_len(tb[CHAINMESH_REMOTE_A_NAME])) {
+	/* The policy (NLA_NUL_STRING) lets "" through as one NUL byte; an
+	 * empty name would mark the slot free (cm_rcfg_find()). */
+	if (!*(const char *)nla_data(tb[CHAINMESH_REMOTE_A_NAME])) {
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_REMOTE_A_NAME],
 				    "remote peer name is empty");
 		return -EINVAL;
