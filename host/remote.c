@@ -649,17 +649,6 @@ static int cm_remote_parse_peer(struct genl_info *info, struct nlattr **tb,
 	return 0;
 }
 
-int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
-	int err;
-
-	err = cm_remote_parse_peer(info, tb, true);
-	if (err)
-		return err;
-	return cm_remote_locked(info, tb, cm_remote_add);
-}
-
 static int cm_remote_del(struct cm_mesh *m, struct nlattr **tb,
 			 struct genl_info *info)
 {
@@ -698,15 +687,26 @@ static int cm_remote_del(struct cm_mesh *m, struct nlattr **tb,
 	return 0;
 }
 
-int cm_remote_del_doit(struct sk_buff *skb, struct genl_info *info)
+/* REMOTE_NEW (@add) or REMOTE_DEL. */
+static int cm_remote_peer_doit(struct genl_info *info, bool add)
 {
 	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
 	int err;
 
-	err = cm_remote_parse_peer(info, tb, false);
+	err = cm_remote_parse_peer(info, tb, add);
 	if (err)
 		return err;
-	return cm_remote_locked(info, tb, cm_remote_del);
+	return cm_remote_locked(info, tb, add ? cm_remote_add : cm_remote_del);
+}
+
+int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return cm_remote_peer_doit(info, true);
+}
+
+int cm_remote_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return cm_remote_peer_doit(info, false);
 }
 
 /* RCHAIN_NEW and _DEL: the mapping named by @tb, checked. */
