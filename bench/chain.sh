@@ -47,10 +47,9 @@
 set -e
 
 cd "$(dirname "$0")"
-BENCH=$(pwd)
-ROOT=$(cd .. && pwd)
-RESULTS=${RESULTS:-results}
-case $RESULTS in /*) ;; *) RESULTS=$BENCH/$RESULTS ;; esac
+CM_BENCH=chain
+# shellcheck source=bench/lib.sh
+. ./lib.sh
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 PINGS=${PINGS:-100}
@@ -69,52 +68,22 @@ if [ "$NG" -lt 2 ] || [ "$NG" -gt 8 ]; then
 	exit 2
 fi
 
-log() { echo "chain: $*" >&2; }
-skip() { log "skipped: $*"; exit 0; }
+# iperf3 for the TCP runs.
+chain_need_iperf3()
+{
+	case " $MODES " in
+	*" tcp "*) command -v iperf3 >/dev/null ||
+		skip "no iperf3 (scripts/deps-bench.sh)" ;;
+	esac
+}
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespace, taps, bridges)"
-command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
-command -v python3 >/dev/null || skip "no python3"
-case " $MODES " in
-*" tcp "*) command -v iperf3 >/dev/null ||
-	skip "no iperf3 (scripts/deps-bench.sh)" ;;
-esac
-for f in host/chainmesh_host.ko guest/chainmesh.ko tools/chainmesh \
-	 tools/chainmesh-ivshmemd; do
-	[ -e "$ROOT/$f" ] || skip "$f not built (make)"
-done
-
-# shellcheck source=../selftests/vm/lib.sh
-. "$ROOT/selftests/vm/lib.sh"
+cm_bench_require "needs root (network namespace, taps, bridges)" chain_need_iperf3
 
 NS=cmbench$$
-CMLAB_DIR=$(mktemp -d /tmp/cmbench-XXXXXX)
-export CMLAB_DIR
-mkdir -p "$RESULTS"
+cm_bench_netns=$NS
+cm_bench_dir cmbench
 raw=$RESULTS/chain.raw.csv
 rawtcp=$RESULTS/chain_tcp.raw.csv
-
-cleanup()
-{
-	local rc=$?
-
-	set +e
-	if [ -n "$cm_lab_started" ]; then
-		"$CMLAB" stop >"$CMLAB_DIR/stop.out" 2>&1 || {
-			log "lab stop reported problems:"
-			sed 's/^/    /' "$CMLAB_DIR/stop.out" >&2
-		}
-	fi
-	ip netns del "$NS" 2>/dev/null
-	if [ "$rc" -eq 0 ] && [ -z "$CMLAB_KEEP" ]; then
-		rm -rf "$CMLAB_DIR"
-	else
-		log "lab logs kept in $CMLAB_DIR"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
 
 # ------------------------------------------------------------ the host side
 
@@ -176,33 +145,15 @@ qemu_wrapper()
 	chmod +x "$CMLAB_DIR/qemu"
 }
 
-# The lab's initramfs plus cmblast and virtio-net, in a build of our own
-# (other labs may be rebuilding the shared one), through cmlab's --file.
-lab_build()
+# The lab's initramfs plus cmblast, iperf3 and virtio-net.
+chain_lab_build()
 {
-	local priv=$CMLAB_DIR/lab extra=$CMLAB_DIR/extra
-
-	mkdir -p "$extra"
-	gcc -static -O2 -Wall -o "$extra/cmblast" "$BENCH/cmblast.c"
-	CMLAB_BUILD=$priv CMLAB_FILES="$extra/cmblast:/usr/bin/cmblast" \
 	CMLAB_PROGS="$(command -v iperf3 || true):/usr/bin/iperf3" \
 	CMLAB_KMODS="${CMLAB_KMODS:-} virtio_pci virtio_net" \
-		"$CMLAB" build >"$CMLAB_DIR/build.out" 2>&1 || {
-		cat "$CMLAB_DIR/build.out" >&2
-		return 1
-	}
-	export CMLAB_BUILD=$priv
+		cm_bench_lab_build
 }
 
 # ------------------------------------------------------------ the guests
-
-must()
-{
-	vm_exec "$@" || {
-		log "$1: '$2' failed: $CM_OUT"
-		return 1
-	}
-}
 
 # guest_nic VM MAC ADDR: the virtio-net NIC with MAC gets ADDR.
 guest_nic()
@@ -340,16 +291,12 @@ tcp()
 # ------------------------------------------------------------ the run
 
 log "building the lab initramfs (virtio-net, cmblast)"
-lab_build
+chain_lab_build
 net_setup
 qemu_wrapper
 export CMLAB_QEMU=$CMLAB_DIR/qemu
 log "starting VM0..VM$NG (TCG; namespace $NS)"
-cm_lab_started=1
-"$CMLAB" start $((NG + 1)) --lifetime $((900 + RUNS * 200)) >"$CMLAB_DIR/start.out" 2>&1 || {
-	cat "$CMLAB_DIR/start.out" >&2
-	exit 1
-}
+cm_bench_lab_start $((NG + 1)) --lifetime $((900 + RUNS * 200))
 guests_setup
 
 paths="chainmesh bridge"

@@ -25,78 +25,18 @@
 set -e
 
 cd "$(dirname "$0")"
-BENCH=$(pwd)
-ROOT=$(cd .. && pwd)
-RESULTS=${RESULTS:-results}
-case $RESULTS in /*) ;; *) RESULTS=$BENCH/$RESULTS ;; esac
+CM_BENCH=queues
+# shellcheck source=bench/lib.sh
+. ./lib.sh
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 FLOWS=${FLOWS:-8}
 QUEUES=${QUEUES:-"1 2 4"}
 PORT=9200
 
-log() { echo "queues: $*" >&2; }
-skip() { log "skipped: $*"; exit 0; }
-
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
-command -v python3 >/dev/null || skip "no python3"
-for f in host/chainmesh_host.ko guest/chainmesh.ko tools/chainmesh \
-	 tools/chainmesh-ivshmemd; do
-	[ -e "$ROOT/$f" ] || skip "$f not built (make)"
-done
-
-# shellcheck source=../selftests/vm/lib.sh
-. "$ROOT/selftests/vm/lib.sh"
-
-CMLAB_DIR=$(mktemp -d /tmp/cmbenchq-XXXXXX)
-export CMLAB_DIR
-mkdir -p "$RESULTS"
+cm_bench_require "needs root"
+cm_bench_dir cmbenchq
 raw=$RESULTS/queues.raw.csv
-
-cleanup()
-{
-	local rc=$?
-
-	set +e
-	if [ -n "$cm_lab_started" ]; then
-		"$CMLAB" stop >"$CMLAB_DIR/stop.out" 2>&1 || {
-			log "lab stop reported problems:"
-			sed 's/^/    /' "$CMLAB_DIR/stop.out" >&2
-		}
-	fi
-	if [ "$rc" -eq 0 ] && [ -z "$CMLAB_KEEP" ]; then
-		rm -rf "$CMLAB_DIR"
-	else
-		log "lab logs kept in $CMLAB_DIR"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-must()
-{
-	vm_exec "$@" || {
-		log "$1: '$2' failed: $CM_OUT"
-		return 1
-	}
-}
-
-# A build of our own with cmblast (other labs may rebuild the shared one).
-bench_build()
-{
-	local priv=$CMLAB_DIR/lab extra=$CMLAB_DIR/extra
-
-	mkdir -p "$extra"
-	gcc -static -O2 -Wall -o "$extra/cmblast" "$BENCH/cmblast.c"
-	CMLAB_BUILD=$priv CMLAB_FILES="$extra/cmblast:/usr/bin/cmblast" \
-		"$CMLAB" build >"$CMLAB_DIR/build.out" 2>&1 || {
-		cat "$CMLAB_DIR/build.out" >&2
-		return 1
-	}
-	export CMLAB_BUILD=$priv
-}
 
 # mesh Q: node 0 lays out a mesh of Q queues; both guests join it.
 mesh()
@@ -140,14 +80,9 @@ rate()
 }
 
 log "building the lab initramfs (cmblast)"
-bench_build
+cm_bench_lab_build
 log "starting VM0..VM2 (TCG, 2 vCPUs, 4 doorbell vectors each)"
-cm_lab_started=1
-"$CMLAB" start 3 --smp 2 --vectors 4 --lifetime $((600 + RUNS * 150)) \
-	>"$CMLAB_DIR/start.out" 2>&1 || {
-	cat "$CMLAB_DIR/start.out" >&2
-	exit 1
-}
+cm_bench_lab_start 3 --smp 2 --vectors 4 --lifetime $((600 + RUNS * 150))
 for n in 1 2; do
 	must "vm$n" "insmod $CM_GUEST_KO"
 done

@@ -68,6 +68,57 @@ make -s
 
 log() { echo "bench: $*" >&2; }
 
+# png_plot NAME [SIZE]: gnuplot, its script on stdin, into $RESULTS/NAME
+# (pngcairo, SIZE default 800,500).
+png_plot()
+{
+	{
+		echo "set terminal pngcairo size ${2:-800,500} font \",10\""
+		echo "set output \"$RESULTS/$1\""
+		cat
+	} | gnuplot
+	log "wrote $RESULTS/$1"
+}
+
+# rst_table HEADER...: the head of a list-table, a header row of HEADERs.
+rst_table()
+{
+	local h
+
+	echo ".. list-table::"
+	echo "   :header-rows: 1"
+	echo
+	echo "   * - $1"
+	shift
+	for h; do
+		echo "     - $h"
+	done
+}
+
+# rst_rows CSV FORMATS EXPRS: a list-table row for each line of CSV after
+# its header: its cells awk's printf of FORMATS ("|" between cells) with
+# EXPRS (awk's, of the line's fields).
+rst_rows()
+{
+	local cells f fmt=
+
+	IFS='|' read -ra cells <<<"$2"
+	for f in "${cells[@]}"; do
+		fmt="$fmt${fmt:+\\n     - }$f"
+	done
+	awk -F, "NR > 1 { printf \"   * - $fmt\\n\", $3 }" "$1"
+}
+
+# rst_image PNG ALT [URI]: the plot PNG, if there is one, by URI (default:
+# where RING_PNG_URI puts ring.png).
+rst_image()
+{
+	[ -s "$RESULTS/$1" ] || return 0
+	echo ".. image:: ${3:-${RING_PNG_URI%ring.png}$1}"
+	echo "   :alt: $2"
+	echo
+}
+
 # 1. Ring throughput, both rings in one program and run.
 if [ -x ring_bench ] && [ "$(nproc)" -ge 2 ]; then
 	log "ring_bench: $RUNS runs of $RING_ITEMS items per point, CPUs $RING_CPUS"
@@ -169,9 +220,7 @@ fi
 
 # 5. Plots.
 if [ -s "$RESULTS/ring.csv" ] && command -v gnuplot >/dev/null 2>&1; then
-	gnuplot <<-EOF
-	set terminal pngcairo size 800,500 font ",10"
-	set output "$RESULTS/ring.png"
+	png_plot ring.png <<-EOF
 	set datafile separator ","
 	set title "SPSC ring, 16-byte items, two threads on two CPUs (median of $RUNS runs)"
 	set xlabel "batch size (items per publish)"
@@ -185,12 +234,9 @@ if [ -s "$RESULTS/ring.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	     "" every ::1 using 1:7 with linespoints lw 2 pt 5 title "DPDK rte\\\\_ring (SP/SC, elem 16)", \\
 	     "" every ::1 using 1:10 with linespoints lw 1 dt 2 pt 6 title "chainmesh ring, consumer polling without saying so"
 	EOF
-	log "wrote $RESULTS/ring.png"
 fi
 if [ -s "$RESULTS/chain.csv" ] && command -v gnuplot >/dev/null 2>&1; then
-	gnuplot <<-EOF
-	set terminal pngcairo size 800,500 font ",10"
-	set output "$RESULTS/chain.png"
+	png_plot chain.png <<-EOF
 	set datafile separator ","
 	set title "UDP packets per second through a chain of QEMU TCG guests (median)"
 	set xlabel "hops"
@@ -202,13 +248,10 @@ if [ -s "$RESULTS/chain.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	plot "$RESULTS/chain.csv" every ::1 using 1:2 with linespoints lw 2 pt 7 title "chainmesh rings", \
 	     "" every ::1 using 1:3 with linespoints lw 2 pt 5 title "virtio-net + tap + Linux bridge"
 	EOF
-	log "wrote $RESULTS/chain.png"
 fi
 
 if [ -s "$RESULTS/chain_tcp.csv" ] && command -v gnuplot >/dev/null 2>&1; then
-	gnuplot <<-EOF
-	set terminal pngcairo size 800,500 font ",10"
-	set output "$RESULTS/chain_tcp.png"
+	png_plot chain_tcp.png <<-EOF
 	set datafile separator ","
 	set title "TCP (iperf3) through a chain of QEMU TCG guests (median Mbit/s)"
 	set xlabel "hops"
@@ -222,7 +265,6 @@ if [ -s "$RESULTS/chain_tcp.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	     "" every ::1 using 1:5 with linespoints lw 1 dt 2 pt 7 title "chainmesh, 4 streams", \
 	     "" every ::1 using 1:6 with linespoints lw 1 dt 2 pt 5 title "bridge, 4 streams"
 	EOF
-	log "wrote $RESULTS/chain_tcp.png"
 fi
 
 if [ -s "$RESULTS/update.csv" ] && command -v gnuplot >/dev/null 2>&1; then
@@ -236,9 +278,7 @@ if [ -s "$RESULTS/update.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 				printf "%s %s %s %s\n", f, (f in ix ? ix[f] : "?"),
 					(f in sc ? sc[f] : "?"), up[f]
 		}' "$RESULTS/hop.csv" "$RESULTS/update.csv" | sort -n > "$RESULTS/flows.dat"
-	gnuplot <<-EOF
-	set terminal pngcairo size 800,500 font ",10"
-	set output "$RESULTS/flows.png"
+	png_plot flows.png <<-EOF
 	set title "Flow table scaling (median of $RUNS runs, in cache)"
 	set xlabel "flows in the node's table"
 	set ylabel "ns (log scale)"
@@ -252,7 +292,6 @@ if [ -s "$RESULTS/update.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	     "" using 1:3 with linespoints lw 2 pt 5 title "lookup, linear scan", \
 	     "" using 1:4 with linespoints lw 2 pt 9 title "table update: publish + snapshot + index"
 	EOF
-	log "wrote $RESULTS/flows.png"
 fi
 
 if [ -s "$RESULTS/flowlog.csv" ] && command -v gnuplot >/dev/null 2>&1; then
@@ -267,9 +306,7 @@ if [ -s "$RESULTS/flowlog.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 					ns[n, "whole"], st[n, "log"], st[n, "whole"],
 					lr[n, "log"], lr[n, "whole"]
 		}' "$RESULTS/flowlog.csv" | sort -n > "$RESULTS/flowlog.dat"
-	gnuplot <<-EOF
-	set terminal pngcairo size 1000,420 font ",10"
-	set output "$RESULTS/flowlog.png"
+	png_plot flowlog.png 1000,420 <<-EOF
 	set multiplot layout 1,2 title "Single-flow changes: flow log vs whole-table republishing (median of $FLOWLOG_RUNS runs)"
 	set logscale xy 10
 	set xrange [700:150000]
@@ -286,7 +323,6 @@ if [ -s "$RESULTS/flowlog.csv" ] && command -v gnuplot >/dev/null 2>&1; then
 	     "" using 1:5 with linespoints lw 2 pt 5 title "whole table"
 	unset multiplot
 	EOF
-	log "wrote $RESULTS/flowlog.png"
 fi
 
 # 6. The tables as reStructuredText.
@@ -315,24 +351,13 @@ rst="$RESULTS/performance.rst.inc"
 		echo "load. \"Not saying so\" is the consumer polling as NAPI does"
 		echo "(want_kick NONE): every publish then pays the full barrier of [K1]."
 		echo
-		echo ".. list-table::"
-		echo "   :header-rows: 1"
+		rst_table "batch" "chainmesh Mitems/s" "chainmesh ns/item" \
+			"DPDK Mitems/s" "DPDK ns/item" "ratio (min-max)" \
+			"not saying so, ns/item"
+		rst_rows "$RESULTS/ring.csv" '%s|%.1f|%.2f|%.1f|%.2f|%.2f (%.2f-%.2f)|%.2f' \
+			'$1, $5, $6, $7, $8, $9, $12, $13, $11'
 		echo
-		echo "   * - batch"
-		echo "     - chainmesh Mitems/s"
-		echo "     - chainmesh ns/item"
-		echo "     - DPDK Mitems/s"
-		echo "     - DPDK ns/item"
-		echo "     - ratio (min-max)"
-		echo "     - not saying so, ns/item"
-		awk -F, 'NR > 1 { printf "   * - %s\n     - %.1f\n     - %.2f\n     - %.1f\n     - %.2f\n     - %.2f (%.2f-%.2f)\n     - %.2f\n", $1, $5, $6, $7, $8, $9, $12, $13, $11 }' \
-			"$RESULTS/ring.csv"
-		echo
-		if [ -s "$RESULTS/ring.png" ]; then
-			echo ".. image:: $RING_PNG_URI"
-			echo "   :alt: ring throughput by batch size, chainmesh and DPDK"
-			echo
-		fi
+		rst_image ring.png "ring throughput by batch size, chainmesh and DPDK" "$RING_PNG_URI"
 	fi
 	echo "Per-packet cost of a hop: one NAPI poll of dp.h's node loop"
 	echo "forwarding a burst as XDP_TX does (descriptor and context checks,"
@@ -343,13 +368,7 @@ rst="$RESULTS/performance.rst.inc"
 	echo "masks (one hash probe per mask); the scan rows the linear scan it"
 	echo "replaced."
 	echo
-	echo ".. list-table::"
-	echo "   :header-rows: 1"
-	echo
-	echo "   * - work"
-	echo "     - flows"
-	echo "     - ns/packet"
-	echo "     - instructions/packet"
+	rst_table "work" "flows" "ns/packet" "instructions/packet"
 	awk -F, '
 		FILENAME ~ /callgrind/ && FNR > 1 { ir[$1 "," $2] = $5; next }
 		FNR > 1 {
@@ -375,16 +394,8 @@ rst="$RESULTS/performance.rst.inc"
 		echo "next column). Update is publish plus snapshot; instructions per"
 		echo "update under callgrind (memcpy's rep movs counts as few)."
 		echo
-		echo ".. list-table::"
-		echo "   :header-rows: 1"
-		echo
-		echo "   * - flows"
-		echo "     - compile µs"
-		echo "     - publish µs"
-		echo "     - snapshot µs"
-		echo "     - of which index µs"
-		echo "     - update µs"
-		echo "     - instructions/update"
+		rst_table "flows" "compile µs" "publish µs" "snapshot µs" \
+			"of which index µs" "update µs" "instructions/update"
 		awk -F, '
 			FILENAME ~ /callgrind/ { if (FNR > 1 && $1 == "update") ir[$2] = $5; next }
 			FNR > 1 {
@@ -394,11 +405,7 @@ rst="$RESULTS/performance.rst.inc"
 			}' $( [ -s "$RESULTS/callgrind.csv" ] && echo "$RESULTS/callgrind.csv") \
 			"$RESULTS/update.csv"
 		echo
-		if [ -s "$RESULTS/flows.png" ]; then
-			echo ".. image:: ${RING_PNG_URI%ring.png}flows.png"
-			echo "   :alt: lookup and update cost by number of flows"
-			echo
-		fi
+		rst_image flows.png "lookup and update cost by number of flows"
 	fi
 	if [ -s "$RESULTS/traffic.csv" ]; then
 		echo "Lookups while the table changes: a writer thread publishes the"
@@ -412,19 +419,10 @@ rst="$RESULTS/performance.rst.inc"
 		echo "median of $TRAFFIC_RUNS runs of $TRAFFIC_MS ms. Torn: copies made in"
 		echo "vain (the host wrote meanwhile)."
 		echo
-		echo ".. list-table::"
-		echo "   :header-rows: 1"
-		echo
-		echo "   * - flows"
-		echo "     - model"
-		echo "     - updates/s asked"
-		echo "     - updates/s done"
-		echo "     - Mlookups/s"
-		echo "     - vs no updates"
-		echo "     - snapshots/s"
-		echo "     - torn/s"
-		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %s\n     - %.0f\n     - %.1f\n     - %.2f\n     - %.0f\n     - %.0f\n", $1, $10, $2, $8, $5, $9, $6, $7 }' \
-			"$RESULTS/traffic.csv"
+		rst_table "flows" "model" "updates/s asked" "updates/s done" \
+			"Mlookups/s" "vs no updates" "snapshots/s" "torn/s"
+		rst_rows "$RESULTS/traffic.csv" '%s|%s|%s|%.0f|%.1f|%.2f|%.0f|%.0f' \
+			'$1, $10, $2, $8, $5, $9, $6, $7'
 		echo
 	fi
 	if [ -s "$RESULTS/flowlog.csv" ]; then
@@ -446,29 +444,14 @@ rst="$RESULTS/performance.rst.inc"
 		echo "made it visible, over all runs; polls: the share of the node's time"
 		echo "spent in them, what changes take from lookups."
 		echo
-		echo ".. list-table::"
-		echo "   :header-rows: 1"
+		rst_table "flows" "model" "node ns/change" "keeps up with /s" \
+			"changes/s" "Mlookups/s" "vs none" "stale p50 ms" \
+			"stale p99 ms" "stale max ms" "checkpoints" \
+			"polls % of time"
+		rst_rows "$RESULTS/flowlog.csv" '%s|%s|%.0f|%.0f|%.0f|%.2f|%.2f|%.3f|%.3f|%.3f|%s|%.2f' \
+			'$2, $1, $4, $5, $3, $7 / 1e6, $8, $10, $11, $12, $13, $14 * 100'
 		echo
-		echo "   * - flows"
-		echo "     - model"
-		echo "     - node ns/change"
-		echo "     - keeps up with /s"
-		echo "     - changes/s"
-		echo "     - Mlookups/s"
-		echo "     - vs none"
-		echo "     - stale p50 ms"
-		echo "     - stale p99 ms"
-		echo "     - stale max ms"
-		echo "     - checkpoints"
-		echo "     - polls % of time"
-		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %.0f\n     - %.0f\n     - %.0f\n     - %.2f\n     - %.2f\n     - %.3f\n     - %.3f\n     - %.3f\n     - %s\n     - %.2f\n", $2, $1, $4, $5, $3, $7 / 1e6, $8, $10, $11, $12, $13, $14 * 100 }' \
-			"$RESULTS/flowlog.csv"
-		echo
-		if [ -s "$RESULTS/flowlog.png" ]; then
-			echo ".. image:: ${RING_PNG_URI%ring.png}flowlog.png"
-			echo "   :alt: node cost per change and staleness, flow log and whole table"
-			echo
-		fi
+		rst_image flowlog.png "node cost per change and staleness, flow log and whole table"
 	fi
 	if [ -s "$RESULTS/chain.csv" ]; then
 		echo "Chain through QEMU TCG guests in the lab (bench/chain.sh): VM1 sends"
@@ -480,24 +463,12 @@ rst="$RESULTS/performance.rst.inc"
 		echo "interleaved, $(head -n 1 "$RESULTS/chain.txt" | sed 's/^# chain: //')."
 		echo "Ratios above 1 favour chainmesh."
 		echo
-		echo ".. list-table::"
-		echo "   :header-rows: 1"
+		rst_table "hops" "chainmesh pps" "bridge pps" "pps ratio" \
+			"chainmesh RTT ms" "bridge RTT ms" "RTT ratio"
+		rst_rows "$RESULTS/chain.csv" '%s|%s|%s|%s|%.2f|%.2f|%s' \
+			'$1, $2, $3, $4, $5, $6, $7'
 		echo
-		echo "   * - hops"
-		echo "     - chainmesh pps"
-		echo "     - bridge pps"
-		echo "     - pps ratio"
-		echo "     - chainmesh RTT ms"
-		echo "     - bridge RTT ms"
-		echo "     - RTT ratio"
-		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %s\n     - %s\n     - %.2f\n     - %.2f\n     - %s\n", $1, $2, $3, $4, $5, $6, $7 }' \
-			"$RESULTS/chain.csv"
-		echo
-		if [ -s "$RESULTS/chain.png" ]; then
-			echo ".. image:: ${RING_PNG_URI%ring.png}chain.png"
-			echo "   :alt: chain packet rate by hop count, chainmesh and bridge"
-			echo
-		fi
+		rst_image chain.png "chain packet rate by hop count, chainmesh and bridge"
 	fi
 	if [ -s "$RESULTS/chain_tcp.csv" ]; then
 		echo "TCP through the same chains (bench/chain.sh): iperf3 from VM1 to the"
@@ -506,24 +477,13 @@ rst="$RESULTS/performance.rst.inc"
 		echo "offload and TSO/GSO as frames of several buffers),"
 		echo "$(head -n 1 "$RESULTS/chain_tcp.txt" | sed 's/^# chain TCP: //')."
 		echo
-		echo ".. list-table::"
-		echo "   :header-rows: 1"
+		rst_table "hops" "chainmesh 1 stream" "bridge 1 stream" \
+			"ratio" "chainmesh 4 streams" "bridge 4 streams" \
+			"ratio"
+		rst_rows "$RESULTS/chain_tcp.csv" '%s|%s|%s|%s|%s|%s|%s' \
+			'$1, $2, $3, $4, $5, $6, $7'
 		echo
-		echo "   * - hops"
-		echo "     - chainmesh 1 stream"
-		echo "     - bridge 1 stream"
-		echo "     - ratio"
-		echo "     - chainmesh 4 streams"
-		echo "     - bridge 4 streams"
-		echo "     - ratio"
-		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %s\n     - %s\n     - %s\n     - %s\n     - %s\n", $1, $2, $3, $4, $5, $6, $7 }' \
-			"$RESULTS/chain_tcp.csv"
-		echo
-		if [ -s "$RESULTS/chain_tcp.png" ]; then
-			echo ".. image:: ${RING_PNG_URI%ring.png}chain_tcp.png"
-			echo "   :alt: TCP throughput by hop count, chainmesh and bridge"
-			echo
-		fi
+		rst_image chain_tcp.png "TCP throughput by hop count, chainmesh and bridge"
 	fi
 	if [ -s "$RESULTS/queues.csv" ]; then
 		echo "Queues (bench/queues.sh): VM1 sends 64-byte UDP datagrams on"
@@ -535,16 +495,9 @@ rst="$RESULTS/performance.rst.inc"
 		echo "three VMs' six TCG vCPU threads share two cores with everything"
 		echo "else: a second queue can only use what time a second vCPU gets."
 		echo
-		echo ".. list-table::"
-		echo "   :header-rows: 1"
-		echo
-		echo "   * - queues"
-		echo "     - rx pps"
-		echo "     - tx pps"
-		echo "     - vs 1 queue"
-		echo "     - lanes"
-		awk -F, 'NR > 1 { printf "   * - %s\n     - %s\n     - %s\n     - %s\n     - %s\n", $1, $2, $3, $4, $5 }' \
-			"$RESULTS/queues.csv"
+		rst_table "queues" "rx pps" "tx pps" "vs 1 queue" "lanes"
+		rst_rows "$RESULTS/queues.csv" '%s|%s|%s|%s|%s' \
+			'$1, $2, $3, $4, $5'
 		echo
 	fi
 	if [ -s "$RESULTS/memif.txt" ]; then

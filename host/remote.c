@@ -619,9 +619,12 @@ free_cfg:
 	return err;
 }
 
-int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
+/* REMOTE_NEW and _DEL: parse the peer nest into @tb; both need the name,
+ * @add also the device and a non-empty name with an address. */
+static int cm_remote_parse_peer(struct genl_info *info, struct nlattr **tb,
+				bool add)
 {
-	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
+	struct nlattr *nest = info->attrs[CHAINMESH_A_REMOTE];
 	int err;
 
 	err = cm_remote_nl_nest(info, CHAINMESH_A_REMOTE, CHAINMESH_REMOTE_A_MAX,
@@ -629,27 +632,28 @@ int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
 				"remote peer attributes are required");
 	if (err)
 		return err;
-	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[CHAINMESH_A_REMOTE], tb,
-			      CHAINMESH_REMOTE_A_NAME)) {
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, CHAINMESH_REMOTE_A_NAME)) {
 		GENL_SET_ERR_MSG(info, "remote peer name is required");
 		return -EINVAL;
 	}
-	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[CHAINMESH_A_REMOTE], tb,
-			      CHAINMESH_REMOTE_A_IFNAME)) {
+	if (!add)
+		return 0;
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, CHAINMESH_REMOTE_A_IFNAME)) {
 		GENL_SET_ERR_MSG(info, "remote peer device is required");
 		return -EINVAL;
 	}
-	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[CHAINMESH_A_REMOTE], tb,
-			      CHAINMESH_REMOTE_A_ADDR)) {
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, CHAINMESH_REMOTE_A_ADDR)) {
 		GENL_SET_ERR_MSG(info, "remote peer address is required");
 		return -EINVAL;
 	}
-	if (!nla_len(tb[CHAINMESH_REMOTE_A_NAME])) {
+	/* The policy (NLA_NUL_STRING) lets "" through as one NUL byte; an
+	 * empty name would mark the slot free (cm_rcfg_find()). */
+	if (!*(const char *)nla_data(tb[CHAINMESH_REMOTE_A_NAME])) {
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_REMOTE_A_NAME],
 				    "remote peer name is empty");
 		return -EINVAL;
 	}
-	return cm_remote_locked(info, tb, cm_remote_add);
+	return 0;
 }
 
 static int cm_remote_del(struct cm_mesh *m, struct nlattr **tb,
@@ -691,22 +695,26 @@ static int cm_remote_del(struct cm_mesh *m, struct nlattr **tb,
 	return 0;
 }
 
-int cm_remote_del_doit(struct sk_buff *skb, struct genl_info *info)
+/* REMOTE_NEW (@add) or REMOTE_DEL. */
+static int cm_remote_peer_doit(struct genl_info *info, bool add)
 {
 	struct nlattr *tb[CHAINMESH_REMOTE_A_MAX + 1];
 	int err;
 
-	err = cm_remote_nl_nest(info, CHAINMESH_A_REMOTE, CHAINMESH_REMOTE_A_MAX,
-				cm_remote_policy, tb,
-				"remote peer attributes are required");
+	err = cm_remote_parse_peer(info, tb, add);
 	if (err)
 		return err;
-	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[CHAINMESH_A_REMOTE], tb,
-			      CHAINMESH_REMOTE_A_NAME)) {
-		GENL_SET_ERR_MSG(info, "remote peer name is required");
-		return -EINVAL;
-	}
-	return cm_remote_locked(info, tb, cm_remote_del);
+	return cm_remote_locked(info, tb, add ? cm_remote_add : cm_remote_del);
+}
+
+int cm_remote_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return cm_remote_peer_doit(info, true);
+}
+
+int cm_remote_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return cm_remote_peer_doit(info, false);
 }
 
 /* RCHAIN_NEW and _DEL: the mapping named by @tb, checked. */

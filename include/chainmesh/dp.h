@@ -264,6 +264,18 @@ struct cm_dp_ops {
 	void (*judged)(struct cm_dp *dp, u32 peer);
 };
 
+/* @p itself unless it is us: the next node whose rings we share. */
+static inline u32 cm_dp_peer_from(const struct cm_dp *dp, u32 p)
+{
+	return p + (p == dp->self);
+}
+
+/* Every other node of the mesh, @_n from 0 up: the peers we have rings
+ * with. */
+#define cm_dp_for_each_peer(_dp, _n)					\
+	for ((_n) = cm_dp_peer_from(_dp, 0); (_n) < (_dp)->l.p.nodes;	\
+	     (_n) = cm_dp_peer_from(_dp, (_n) + 1))
+
 /* @addr is a buffer of our own pool. */
 static inline bool cm_dp_own(const struct cm_dp *dp, u64 addr)
 {
@@ -1021,9 +1033,7 @@ static inline bool cm_dp_arm(struct cm_dp *dp, bool fenced)
 	bool more = false;
 	u32 p;
 
-	for (p = 0; p < dp->l.p.nodes; p++) {
-		if (p == dp->self)
-			continue;
+	cm_dp_for_each_peer(dp, p) {
 		if (cm_peers_cut(&dp->peers, p)) {
 			cm_ring_no_kick(&dp->peer[p].data);
 			cm_ring_no_kick(&dp->peer[p].ret);
@@ -1039,35 +1049,32 @@ static inline bool cm_dp_arm(struct cm_dp *dp, bool fenced)
 	return more;
 }
 
-/* We are polling: producers need not ring. */
-static inline void cm_dp_disarm(struct cm_dp *dp)
+/* @tell on both rings we read from every peer, which then asks for no
+ * doorbell: the disarm and busy poll below (@tell a constant, inlined). */
+static __always_inline void cm_dp_unarm(struct cm_dp *dp,
+					void (*tell)(struct cm_ring_cons *c))
 {
 	u32 p;
 
-	if (!dp->armed)
-		return;
-	for (p = 0; p < dp->l.p.nodes; p++) {
-		if (p == dp->self)
-			continue;
-		cm_ring_no_kick(&dp->peer[p].data);
-		cm_ring_no_kick(&dp->peer[p].ret);
+	cm_dp_for_each_peer(dp, p) {
+		tell(&dp->peer[p].data);
+		tell(&dp->peer[p].ret);
 	}
 	dp->armed = false;
+}
+
+/* We are polling: producers need not ring. */
+static inline void cm_dp_disarm(struct cm_dp *dp)
+{
+	if (dp->armed)
+		cm_dp_unarm(dp, cm_ring_no_kick);
 }
 
 /* We busy poll for good (ring.h [K3]): producers skip the kick decision.
  * Leave it through cm_dp_arm() and CHAINMESH_POLL_GRACE_US of polling. */
 static inline void cm_dp_busy_poll(struct cm_dp *dp)
 {
-	u32 p;
-
-	for (p = 0; p < dp->l.p.nodes; p++) {
-		if (p == dp->self)
-			continue;
-		cm_ring_busy_poll(&dp->peer[p].data);
-		cm_ring_busy_poll(&dp->peer[p].ret);
-	}
-	dp->armed = false;
+	cm_dp_unarm(dp, cm_ring_busy_poll);
 }
 
 /* The host fenced us: drop what is queued to us unread (its buffers went
@@ -1078,9 +1085,7 @@ static inline void cm_dp_fence_rings(struct cm_dp *dp)
 {
 	u32 p;
 
-	for (p = 0; p < dp->l.p.nodes; p++) {
-		if (p == dp->self)
-			continue;
+	cm_dp_for_each_peer(dp, p) {
 		cm_ring_cons_take_head(&dp->peer[p].data);
 		dp->peer[p].insane_rx = 0;
 	}
@@ -1301,9 +1306,7 @@ static inline void cm_dp_reassert(struct cm_dp *dp,
 	u32 p, req;
 	bool alive;
 
-	for (p = 0; p < dp->l.p.nodes; p++) {
-		if (p == dp->self)
-			continue;
+	cm_dp_for_each_peer(dp, p) {
 		pp = &dp->peer[p];
 		alive = cm_node_alive(dp->base, &dp->l, p);
 		/* Pairs with its release of reset_req before its heads. */
@@ -1344,9 +1347,7 @@ static inline bool cm_dp_reset_pending(struct cm_dp *dp)
 	struct cm_dp_peer *pp;
 	u32 p;
 
-	for (p = 0; p < dp->l.p.nodes; p++) {
-		if (p == dp->self)
-			continue;
+	cm_dp_for_each_peer(dp, p) {
 		pp = &dp->peer[p];
 		if (READ_ONCE(pp->resetting) ||
 		    le32_to_cpu(READ_ONCE(pp->data.hdr->reset_req)) !=
@@ -1774,9 +1775,7 @@ static inline void cm_dp_stats_publish_lanes(struct cm_dp *const *dps, u32 n)
 			 READ_ONCE(dp->tx_stats[CM_TX_XDP_XMIT_DROP]);
 		/* The node's view: every frame from and to peers, XDP's
 		 * included. */
-		for (i = 0; i < dp->l.p.nodes; i++) {
-			if (i == dp->self)
-				continue;
+		cm_dp_for_each_peer(dp, i) {
 			rxp += READ_ONCE(dp->peer[i].rx.packets);
 			rxb += READ_ONCE(dp->peer[i].rx.bytes);
 			txp += READ_ONCE(dp->peer[i].txc.packets);

@@ -220,25 +220,35 @@ static void compile(struct __cm_meta *_metadata, struct world *w, u32 node)
 	ASSERT_EQ(0, cm_ftable_compile_live(NULL, 0, w->eff, w->up, node, 16, w->t));
 }
 
-/* Set the alive set as the host's watcher does. */
-static void set_up(struct world *w, u64 up)
+/* The chains of chains_init(@policy), all four nodes up, a table. */
+static void world_init(struct __cm_meta *_metadata, struct world *w,
+		       u8 policy)
+{
+	memset(w, 0, sizeof(*w));
+	w->up = 0xf;
+	w->t = cm_ftable_alloc(16);
+	ASSERT_NOT_NULL(w->t);
+	chains_init(w->ch, policy);
+}
+
+/* Set the alive set as the host's watcher does; node 0 compiles. */
+static void set_up(struct __cm_meta *_metadata, struct world *w, u64 up)
 {
 	u32 i;
 
 	for (i = 0; i < CHAINMESH_MAX_CHAINS; i++)
 		cm_chain_failover(&w->ch[i], w->up, up);
 	w->up = up;
+	compile(_metadata, w, 0);
 }
 
 TEST(compile_groups)
 {
-	struct world w = { .up = 0xf };
 	const struct chainmesh_fhop *h;
 	const struct chainmesh_fgroup *g;
+	struct world w;
 
-	w.t = cm_ftable_alloc(16);
-	ASSERT_NOT_NULL(w.t);
-	chains_init(w.ch, CHAINMESH_POLICY_FAILOVER);
+	world_init(_metadata, &w, CHAINMESH_POLICY_FAILOVER);
 	EXPECT_EQ(CM_GRP_OK, cm_chain_grp_check(&w.ch[1]));
 
 	compile(_metadata, &w, 0);
@@ -279,37 +289,30 @@ TEST(compile_groups)
  * back the first to return. */
 TEST(failover_sticky)
 {
-	struct world w = { .up = 0xf };
+	struct world w;
 
-	w.t = cm_ftable_alloc(16);
-	ASSERT_NOT_NULL(w.t);
-	chains_init(w.ch, CHAINMESH_POLICY_FAILOVER);
-	set_up(&w, 0xf & ~4ull);		/* 2 dies */
-	compile(_metadata, &w, 0);
+	world_init(_metadata, &w, CHAINMESH_POLICY_FAILOVER);
+	set_up(_metadata, &w, 0xf & ~4ull);	/* 2 dies */
 	EXPECT_EQ(1, w.t->groups[1].live);	/* members[0] = 1 only */
 	compile(_metadata, &w, 3);
 	EXPECT_EQ(2, w.t->groups[2].live);	/* chain 2 lists 2 first */
 	EXPECT_EQ(0, cm_chain_live(&w.ch[1], w.up) & 4);
 
-	set_up(&w, 0xf);			/* 2 is back: still out */
-	compile(_metadata, &w, 0);
+	set_up(_metadata, &w, 0xf);		/* 2 is back: still out */
 	EXPECT_EQ(1, w.t->groups[1].live);
 	cm_chain_rebalance(&w.ch[1]);
 	compile(_metadata, &w, 0);
 	EXPECT_EQ(3, w.t->groups[1].live);
 	EXPECT_EQ(0xfull, cm_chain_live(&w.ch[1], w.up));
 
-	set_up(&w, 0x9);			/* both die: drop */
-	compile(_metadata, &w, 0);
+	set_up(_metadata, &w, 0x9);		/* both die: drop */
 	EXPECT_EQ(CHAINMESH_H_VALID | CHAINMESH_H_LAST | CHAINMESH_H_DROP,
 		  w.t->hops[1].flags);
 	EXPECT_EQ(CHAINMESH_NODE_NONE, w.t->hops[1].next);
-	set_up(&w, 0xd);			/* 2 returns: it takes all */
-	compile(_metadata, &w, 0);
+	set_up(_metadata, &w, 0xd);		/* 2 returns: it takes all */
 	EXPECT_EQ(CHAINMESH_H_VALID | CHAINMESH_H_GROUP, w.t->hops[1].flags);
 	EXPECT_EQ(2, w.t->groups[1].live);
-	set_up(&w, 0xf);			/* 1 returns: out until rebalance */
-	compile(_metadata, &w, 0);
+	set_up(_metadata, &w, 0xf);		/* 1 returns: out until rebalance */
 	EXPECT_EQ(2, w.t->groups[1].live);
 	cm_ftable_free(w.t);
 }
@@ -319,26 +322,20 @@ TEST(failover_sticky)
  * skipped once none is left. */
 TEST(drop_bypass)
 {
-	struct world w = { .up = 0xf };
+	struct world w;
 
-	w.t = cm_ftable_alloc(16);
-	ASSERT_NOT_NULL(w.t);
-	chains_init(w.ch, CHAINMESH_POLICY_DROP);
-	set_up(&w, 0xb);
-	compile(_metadata, &w, 0);
+	world_init(_metadata, &w, CHAINMESH_POLICY_DROP);
+	set_up(_metadata, &w, 0xb);
 	EXPECT_EQ(3, w.t->groups[1].live);
-	set_up(&w, 0x9);
-	compile(_metadata, &w, 0);
+	set_up(_metadata, &w, 0x9);
 	EXPECT_TRUE(w.t->hops[1].flags & CHAINMESH_H_DROP);
 
 	w.up = 0xf;
 	chains_init(w.ch, CHAINMESH_POLICY_BYPASS);
-	set_up(&w, 0xb);
-	compile(_metadata, &w, 0);
+	set_up(_metadata, &w, 0xb);
 	EXPECT_EQ(CHAINMESH_H_VALID | CHAINMESH_H_GROUP, w.t->hops[1].flags);
 	EXPECT_EQ(1, w.t->groups[1].live);
-	set_up(&w, 0x9);
-	compile(_metadata, &w, 0);
+	set_up(_metadata, &w, 0x9);
 	EXPECT_EQ(CHAINMESH_H_VALID, w.t->hops[1].flags);
 	EXPECT_EQ(3, w.t->hops[1].next);	/* skipped */
 	compile(_metadata, &w, 3);
@@ -372,20 +369,18 @@ TEST(snapshot_groups)
 		.nodes = 4, .ring_slots = 8, .buf_size = 1024,
 		.bufs_per_node = 4, .max_flows = 16,
 	};
-	struct world w = { .up = 0xf };
 	struct cm_ftable *s = cm_ftable_alloc(16);
 	struct chainmesh_fgroup *g;
 	struct cm_layout l;
+	struct world w;
 	void *base, *ft;
 
-	w.t = cm_ftable_alloc(16);
-	ASSERT_NOT_NULL(w.t);
 	ASSERT_NOT_NULL(s);
+	world_init(_metadata, &w, CHAINMESH_POLICY_FAILOVER);
 	ASSERT_EQ(0, cm_layout_compute(&p, ~0ull, &l));
 	base = calloc(1, l.size);
 	ASSERT_NOT_NULL(base);
 	ft = cm_ftable(base, &l, 0);
-	chains_init(w.ch, CHAINMESH_POLICY_FAILOVER);
 	compile(_metadata, &w, 0);
 	cm_ftable_publish(ft, w.t);
 	ASSERT_EQ(0, cm_ftable_snapshot(ft, &l, 0, s));

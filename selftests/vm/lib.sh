@@ -244,6 +244,12 @@ CM_HOST_KO=/lib/chainmesh/chainmesh_host.ko
 CM_HOST_LAB=lab_ivshmem=1
 CM_GUEST_KO=/lib/chainmesh/chainmesh.ko
 
+# cm_field TEXT KEY: the word after KEY in TEXT (its first line with one).
+cm_field()
+{
+	awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' <<<"$1"
+}
+
 # cm_node_field NODE KEY [TEXT]: the word after KEY in the `chainmesh node
 # show` line of NODE (rx, tx: packets; state, drops, bad ...), from TEXT
 # (default $CM_OUT).
@@ -251,11 +257,7 @@ cm_node_field()
 {
 	local node=$1 key=$2 text=${3-$CM_OUT}
 
-	awk -v n="$node" -v k="$key" '
-		$1 == "node" && $2 == n {
-			for (i = 3; i < NF; i++)
-				if ($i == k) { print $(i + 1); exit }
-		}' <<<"$text"
+	cm_field "$(awk -v n="$node" '$1 == "node" && $2 == n { $1 = $2 = ""; print; exit }' <<<"$text")" "$key"
 }
 
 # cm_flow_node_packets VM0 FLOW NODE: packets node NODE counted for FLOW.

@@ -291,9 +291,11 @@ enum { EXT_NEEDED, EXT_NONE_OK };
 
 /*
  * One refused request: errno @want (0: any error), an extack message
- * unless @ext is EXT_NONE_OK, and the same state after it.
+ * unless @ext is EXT_NONE_OK (@says: that message, NULL: any), and the
+ * same state after it.
  */
-static void refuse_ext(struct msg *m, int want, int ext, const char *what)
+static void refuse_says(struct msg *m, int want, int ext, const char *says,
+			const char *what)
 {
 	struct snap before = snapshot(), after;
 	struct result r;
@@ -303,6 +305,7 @@ static void refuse_ext(struct msg *m, int want, int ext, const char *what)
 	after = snapshot();
 	pass = r.err != 0 && (!want || r.err == want) &&
 	       (ext == EXT_NONE_OK || r.t.msg[0]) &&
+	       (!says || !strcmp(r.t.msg, says)) &&
 	       before.len == after.len && !memcmp(before.buf, after.buf, before.len);
 	tap(pass, "%s: %s%s", what, r.err ? strerror(r.err) : "accepted",
 	    r.t.msg[0] ? "" : ext == EXT_NONE_OK ? " (core, no extack)" : ", NO extack");
@@ -311,11 +314,18 @@ static void refuse_ext(struct msg *m, int want, int ext, const char *what)
 	if (!pass) {
 		if (want && r.err != want)
 			diag("wanted %s", strerror(want));
+		if (says && strcmp(r.t.msg, says))
+			diag("wanted the extack \"%s\"", says);
 		if (before.len != after.len || memcmp(before.buf, after.buf, before.len))
 			diag("STATE CHANGED (%zu -> %zu bytes of dumps)", before.len, after.len);
 	}
 	free(before.buf);
 	free(after.buf);
+}
+
+static void refuse_ext(struct msg *m, int want, int ext, const char *what)
+{
+	refuse_says(m, want, ext, NULL, what);
 }
 
 static void refuse(struct msg *m, int want, const char *what)
@@ -363,6 +373,82 @@ static struct msg *flow_req_chain(uint8_t cmd, uint32_t id, uint32_t chain)
 static struct msg *flow_req(uint8_t cmd, uint32_t id)
 {
 	return flow_req_chain(cmd, id, 1);
+}
+
+/* A flow request of the shape most refusals have, as a table row. */
+enum { M_OURS, M_NONE, M_UNKNOWN };	/* its mesh name: "nosuchmesh" */
+#define NONE	(-1)			/* attribute left out */
+#define NO_NEST	(-2)			/* id: no flow nest at all */
+
+struct flow_case {
+	int mesh;		/* M_* */
+	int64_t id, chain;	/* or NONE; id NO_NEST */
+	int want;		/* the errno */
+	const char *desc;
+};
+
+/* Each case a request @cmd, refused with its errno: "@name: desc". */
+static void refuse_flows(uint8_t cmd, const char *name,
+			 const struct flow_case *c, size_t n)
+{
+	char what[160];
+	struct msg *m;
+
+	for (; n; n--, c++) {
+		m = req(cmd);
+		if (c->mesh == M_OURS)
+			put_mesh(m);
+		else if (c->mesh == M_UNKNOWN)
+			put_str(m, CHAINMESH_A_MESH_NAME, "nosuchmesh");
+		if (c->id != NO_NEST) {
+			nest(m, CHAINMESH_A_FLOW);
+			if (c->id != NONE)
+				put_u32(m, CHAINMESH_FLOW_A_ID, c->id);
+			if (c->chain != NONE)
+				put_u32(m, CHAINMESH_FLOW_A_CHAIN, c->chain);
+			nest_end(m);
+		}
+		snprintf(what, sizeof(what), "%s: %s", name, c->desc);
+		refuse(m, c->want, what);
+	}
+}
+
+#define CM_STR_(x)	#x
+#define CM_STR(x)	CM_STR_(x)
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* One attribute added to a good request, as a table row. */
+struct attr_case {
+	uint16_t type;
+	uint8_t width;		/* bytes: 1, 2, 4 or 8 */
+	uint64_t v;
+	int want;		/* the errno */
+	const char *desc;
+};
+
+/* Each case: @start's request with the attribute, its nests closed,
+ * refused with its errno: "@name: desc". */
+static void refuse_attrs(struct msg *(*start)(void), const char *name,
+			 const struct attr_case *c, size_t n)
+{
+	char what[160];
+	struct msg *m;
+
+	for (; n; n--, c++) {
+		m = start();
+		if (c->width == 1)
+			put_u8(m, c->type, c->v);
+		else if (c->width == 2)
+			put_u16(m, c->type, c->v);
+		else if (c->width == 4)
+			put_u32(m, c->type, c->v);
+		else
+			put_u64(m, c->type, c->v);
+		while (m->depth)
+			nest_end(m);
+		snprintf(what, sizeof(what), "%s: %s", name, c->desc);
+		refuse(m, c->want, what);
+	}
 }
 
 /* Make the last attribute claim @len bytes more than it has. */
@@ -470,8 +556,30 @@ static struct msg *mesh_new_req(uint32_t nodes)
 	return m;
 }
 
+static struct msg *mesh_new_4(void)
+{
+	return mesh_new_req(4);
+}
+
 static void test_mesh(void)
 {
+	static const struct attr_case mesh_bad[] = {
+		{ CHAINMESH_A_MESH_RING_SLOTS, 4, 0, ERANGE, "ring slots 0" },
+		{ CHAINMESH_A_MESH_RING_SLOTS, 4, 100, EINVAL,
+		  "ring slots 100 (not a power of two)" },
+		{ CHAINMESH_A_MESH_RING_SLOTS, 4, 1u << 30, ERANGE,
+		  "ring slots 2^30 (too many)" },
+		{ CHAINMESH_A_MESH_BUF_SIZE, 4, 3000, EINVAL,
+		  "buffer size 3000 (not a power of two)" },
+		{ CHAINMESH_A_MESH_BUF_SIZE, 4, 16, ERANGE, "buffer size 16 (too small)" },
+		{ CHAINMESH_A_MESH_BUFS_PER_NODE, 4, 0, ERANGE, "0 buffers per node" },
+		{ CHAINMESH_A_MESH_BUFS_PER_NODE, 4, 0xffffffff, ERANGE,
+		  "2^32-1 buffers per node" },
+		{ CHAINMESH_A_MESH_MAX_FLOWS, 4, 0, ERANGE, "max flows 0" },
+		{ CHAINMESH_A_MESH_MAX_FLOWS, 4, CHAINMESH_MAX_FLOWS + 1, ERANGE,
+		  "max flows CHAINMESH_MAX_FLOWS + 1" },
+		{ CHAINMESH_A_MESH_ID, 4, 7, EINVAL, "read-only attribute (mesh id)" },
+	};
 	struct msg *m;
 
 	test_mesh_name(CHAINMESH_CMD_MESH_GET, "mesh get", false);
@@ -499,40 +607,11 @@ static void test_mesh(void)
 	put_str(m, CHAINMESH_A_MESH_NAME, "nlt");
 	put_u64(m, CHAINMESH_A_MESH_NODES, 4);
 	refuse(m, EINVAL, "mesh new: node count as a u64 (wrong length)");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_RING_SLOTS, 0);
-	refuse(m, ERANGE, "mesh new: ring slots 0");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_RING_SLOTS, 100);
-	refuse(m, EINVAL, "mesh new: ring slots 100 (not a power of two)");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_RING_SLOTS, 1u << 30);
-	refuse(m, ERANGE, "mesh new: ring slots 2^30 (too many)");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_BUF_SIZE, 3000);
-	refuse(m, EINVAL, "mesh new: buffer size 3000 (not a power of two)");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_BUF_SIZE, 16);
-	refuse(m, ERANGE, "mesh new: buffer size 16 (too small)");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_BUFS_PER_NODE, 0);
-	refuse(m, ERANGE, "mesh new: 0 buffers per node");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_BUFS_PER_NODE, 0xffffffff);
-	refuse(m, ERANGE, "mesh new: 2^32-1 buffers per node");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_MAX_FLOWS, 0);
-	refuse(m, ERANGE, "mesh new: max flows 0");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_MAX_FLOWS, CHAINMESH_MAX_FLOWS + 1);
-	refuse(m, ERANGE, "mesh new: max flows CHAINMESH_MAX_FLOWS + 1");
+	refuse_attrs(mesh_new_4, "mesh new", mesh_bad, ARRAY_SIZE(mesh_bad));
 	m = mesh_new_req(64);
 	put_u32(m, CHAINMESH_A_MESH_BUF_SIZE, 65536);
 	put_u32(m, CHAINMESH_A_MESH_BUFS_PER_NODE, 4096);
 	refuse(m, 0, "mesh new: region larger than allowed");
-	m = mesh_new_req(4);
-	put_u32(m, CHAINMESH_A_MESH_ID, 7);
-	refuse(m, EINVAL, "mesh new: read-only attribute (mesh id)");
 	m = mesh_new_req(4);
 	nest(m, CHAINMESH_A_CHAIN);
 	nest_end(m);
@@ -565,9 +644,30 @@ static void test_mesh(void)
 	refuse(m, ENODEV, "mesh del: nlt again");
 }
 
+static const uint8_t h12[] = { 1, 2 };
+
+/* CHAIN_NEW of chain 5, hops 1 2: good, were it not for what is added. */
+static struct msg *chain_new_5(void)
+{
+	return chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
+}
+
 static void test_chain(void)
 {
-	static const uint8_t h12[] = { 1, 2 }, dup[] = { 1, 2, 1 }, bad8[] = { 1, 8 };
+	static const struct attr_case chain_bad[] = {
+		{ CHAINMESH_CHAIN_A_POLICY, 4, CHAINMESH_POLICY_FAILOVER + 1, ERANGE,
+		  "policy 3 (out of range)" },
+		{ CHAINMESH_CHAIN_A_GROUPS, 8, 1, EINVAL,
+		  "group map with bit 0 (first hop in a group)" },
+		{ CHAINMESH_CHAIN_A_GROUPS, 8, 1ull << 2, EINVAL, "group map past the hops" },
+		{ CHAINMESH_CHAIN_A_GROUPS, 4, 2, EINVAL, "group map as a u32 (wrong length)" },
+		{ CHAINMESH_CHAIN_A_POLICY, 1, 1, EINVAL, "policy as a u8 (wrong length)" },
+		{ CHAINMESH_CHAIN_A_MAX + 1, 4, 0, EINVAL,
+		  "unknown attribute in the chain nest" },
+		{ CHAINMESH_CHAIN_A_UNSPEC, 4, 0, EINVAL,
+		  "attribute type 0 in the chain nest" },
+	};
+	static const uint8_t dup[] = { 1, 2, 1 }, bad8[] = { 1, 8 };
 	static const uint8_t bad255[] = { 255 };
 	uint8_t many[CHAINMESH_MAX_NODES + 1];
 	struct msg *m;
@@ -626,40 +726,13 @@ static void test_chain(void)
 	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, bad255, sizeof(bad255));
 	nest_end(m);
 	refuse(m, EINVAL, "chain new: hop 255");
-	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
-	put_u32(m, CHAINMESH_CHAIN_A_POLICY, CHAINMESH_POLICY_FAILOVER + 1);
-	nest_end(m);
-	refuse(m, ERANGE, "chain new: policy 3 (out of range)");
-	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
-	put_u64(m, CHAINMESH_CHAIN_A_GROUPS, 1);
-	nest_end(m);
-	refuse(m, EINVAL, "chain new: group map with bit 0 (first hop in a group)");
-	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
-	put_u64(m, CHAINMESH_CHAIN_A_GROUPS, 1ull << 2);
-	nest_end(m);
-	refuse(m, EINVAL, "chain new: group map past the hops");
-	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
-	put_u32(m, CHAINMESH_CHAIN_A_GROUPS, 2);
-	nest_end(m);
-	refuse(m, EINVAL, "chain new: group map as a u32 (wrong length)");
+	refuse_attrs(chain_new_5, "chain new", chain_bad, ARRAY_SIZE(chain_bad));
 	m = req(CHAINMESH_CMD_CHAIN_REBALANCE);
 	put_mesh(m);
 	nest(m, CHAINMESH_A_CHAIN);
 	put_u32(m, CHAINMESH_CHAIN_A_ID, 200);
 	nest_end(m);
 	refuse(m, ENOENT, "chain rebalance: no such chain");
-	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
-	put_u8(m, CHAINMESH_CHAIN_A_POLICY, 1);
-	nest_end(m);
-	refuse(m, EINVAL, "chain new: policy as a u8 (wrong length)");
-	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
-	put_u32(m, CHAINMESH_CHAIN_A_MAX + 1, 0);
-	nest_end(m);
-	refuse(m, EINVAL, "chain new: unknown attribute in the chain nest");
-	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 5, h12, 2);
-	put_u32(m, CHAINMESH_CHAIN_A_UNSPEC, 0);
-	nest_end(m);
-	refuse(m, EINVAL, "chain new: attribute type 0 in the chain nest");
 	m = req(CHAINMESH_CMD_CHAIN_NEW);
 	put_mesh(m);
 	nest_flag(m, CHAINMESH_A_CHAIN, 0);
@@ -753,6 +826,18 @@ static void test_chain(void)
 /* Flow attributes, for FLOW_NEW and FLOW_SET alike. */
 static void test_flow_attrs(uint8_t cmd, const char *name, uint32_t id)
 {
+	const struct flow_case bad[] = {
+		{ M_OURS, CHAINMESH_MAX_FLOWS, 1, ERANGE,
+		  "flow id " CM_STR(CHAINMESH_MAX_FLOWS) " (out of range)" },
+		{ M_OURS, id, CHAINMESH_MAX_CHAINS, ERANGE, "chain 256 (out of range)" },
+		{ M_OURS, id, 9, ENOENT, "chain 9, which does not exist" },
+		{ M_OURS, id, NONE, EINVAL, "no chain" },
+		{ M_OURS, NONE, 1, EINVAL, "no flow id" },
+		{ M_OURS, NO_NEST, NONE, EINVAL, "no flow attributes" },
+	}, mesh_bad[] = {
+		{ M_NONE, id, 1, EINVAL, "no mesh name" },
+		{ M_UNKNOWN, id, 1, ENODEV, "unknown mesh" },
+	};
 	char what[160];
 	struct msg *m;
 
@@ -834,37 +919,7 @@ static void test_flow_attrs(uint8_t cmd, const char *name, uint32_t id)
 	  put_u8(m, CHAINMESH_FLOW_A_PROTO | NLA_F_NESTED, 17));
 #undef F
 
-	m = flow_req_chain(cmd, CHAINMESH_MAX_FLOWS, 1);
-	nest_end(m);
-	snprintf(what, sizeof(what), "%s: flow id %u (out of range)", name,
-		 CHAINMESH_MAX_FLOWS);
-	refuse(m, ERANGE, what);
-	m = flow_req_chain(cmd, id, CHAINMESH_MAX_CHAINS);
-	nest_end(m);
-	snprintf(what, sizeof(what), "%s: chain 256 (out of range)", name);
-	refuse(m, ERANGE, what);
-	m = flow_req_chain(cmd, id, 9);
-	nest_end(m);
-	snprintf(what, sizeof(what), "%s: chain 9, which does not exist", name);
-	refuse(m, ENOENT, what);
-	m = req(cmd);
-	put_mesh(m);
-	nest(m, CHAINMESH_A_FLOW);
-	put_u32(m, CHAINMESH_FLOW_A_ID, id);
-	nest_end(m);
-	snprintf(what, sizeof(what), "%s: no chain", name);
-	refuse(m, EINVAL, what);
-	m = req(cmd);
-	put_mesh(m);
-	nest(m, CHAINMESH_A_FLOW);
-	put_u32(m, CHAINMESH_FLOW_A_CHAIN, 1);
-	nest_end(m);
-	snprintf(what, sizeof(what), "%s: no flow id", name);
-	refuse(m, EINVAL, what);
-	m = req(cmd);
-	put_mesh(m);
-	snprintf(what, sizeof(what), "%s: no flow attributes", name);
-	refuse(m, EINVAL, what);
+	refuse_flows(cmd, name, bad, ARRAY_SIZE(bad));
 	m = req(cmd);
 	put_mesh(m);
 	nest_flag(m, CHAINMESH_A_FLOW, 0);
@@ -878,21 +933,7 @@ static void test_flow_attrs(uint8_t cmd, const char *name, uint32_t id)
 	put(m, CHAINMESH_A_FLOW | NLA_F_NESTED, "\x08\x00\x01", 3);
 	snprintf(what, sizeof(what), "%s: nest holding 3 bytes (bad nest)", name);
 	refuse(m, ERANGE, what);
-	m = req(cmd);
-	nest(m, CHAINMESH_A_FLOW);
-	put_u32(m, CHAINMESH_FLOW_A_ID, id);
-	put_u32(m, CHAINMESH_FLOW_A_CHAIN, 1);
-	nest_end(m);
-	snprintf(what, sizeof(what), "%s: no mesh name", name);
-	refuse(m, EINVAL, what);
-	m = req(cmd);
-	put_str(m, CHAINMESH_A_MESH_NAME, "nosuchmesh");
-	nest(m, CHAINMESH_A_FLOW);
-	put_u32(m, CHAINMESH_FLOW_A_ID, id);
-	put_u32(m, CHAINMESH_FLOW_A_CHAIN, 1);
-	nest_end(m);
-	snprintf(what, sizeof(what), "%s: unknown mesh", name);
-	refuse(m, ENODEV, what);
+	refuse_flows(cmd, name, mesh_bad, ARRAY_SIZE(mesh_bad));
 	m = req(cmd);
 	put_mesh(m);
 	nest(m, CHAINMESH_A_CHAIN);
@@ -904,6 +945,18 @@ static void test_flow_attrs(uint8_t cmd, const char *name, uint32_t id)
 
 static void test_flow(void)
 {
+	static const struct flow_case del_bad[] = {
+		{ M_OURS, 3, NONE, ENOENT, "flow 3, which does not exist" },
+		{ M_OURS, CHAINMESH_MAX_FLOWS, NONE, ERANGE, "flow id CHAINMESH_MAX_FLOWS" },
+		{ M_OURS, NONE, NONE, EINVAL, "no flow id" },
+		{ M_OURS, 1, 1, EINVAL, "chain (not an attribute of del)" },
+		{ M_OURS, NO_NEST, NONE, EINVAL, "no flow attributes" },
+		{ M_UNKNOWN, 1, NONE, ENODEV, "unknown mesh" },
+	}, get_bad[] = {
+		{ M_OURS, 3, NONE, ENOENT, "flow 3, which does not exist" },
+		{ M_OURS, NO_NEST, NONE, EINVAL, "no flow attributes" },
+		{ M_OURS, 1, 1, EINVAL, "chain (not an attribute of get)" },
+	};
 	struct msg *m;
 
 	/* flow 3 does not exist: new would add it, were the request good */
@@ -918,50 +971,8 @@ static void test_flow(void)
 	nest_end(m);
 	refuse(m, ENOENT, "flow set: flow 3, which does not exist");
 
-	/* flow del */
-	m = req(CHAINMESH_CMD_FLOW_DEL);
-	put_mesh(m);
-	nest(m, CHAINMESH_A_FLOW);
-	put_u32(m, CHAINMESH_FLOW_A_ID, 3);
-	nest_end(m);
-	refuse(m, ENOENT, "flow del: flow 3, which does not exist");
-	m = req(CHAINMESH_CMD_FLOW_DEL);
-	put_mesh(m);
-	nest(m, CHAINMESH_A_FLOW);
-	put_u32(m, CHAINMESH_FLOW_A_ID, CHAINMESH_MAX_FLOWS);
-	nest_end(m);
-	refuse(m, ERANGE, "flow del: flow id CHAINMESH_MAX_FLOWS");
-	m = req(CHAINMESH_CMD_FLOW_DEL);
-	put_mesh(m);
-	nest(m, CHAINMESH_A_FLOW);
-	nest_end(m);
-	refuse(m, EINVAL, "flow del: no flow id");
-	m = flow_req(CHAINMESH_CMD_FLOW_DEL, 1);
-	nest_end(m);
-	refuse(m, EINVAL, "flow del: chain (not an attribute of del)");
-	m = req(CHAINMESH_CMD_FLOW_DEL);
-	put_mesh(m);
-	refuse(m, EINVAL, "flow del: no flow attributes");
-	m = req(CHAINMESH_CMD_FLOW_DEL);
-	put_str(m, CHAINMESH_A_MESH_NAME, "nosuchmesh");
-	nest(m, CHAINMESH_A_FLOW);
-	put_u32(m, CHAINMESH_FLOW_A_ID, 1);
-	nest_end(m);
-	refuse(m, ENODEV, "flow del: unknown mesh");
-
-	/* flow get */
-	m = req(CHAINMESH_CMD_FLOW_GET);
-	put_mesh(m);
-	nest(m, CHAINMESH_A_FLOW);
-	put_u32(m, CHAINMESH_FLOW_A_ID, 3);
-	nest_end(m);
-	refuse(m, ENOENT, "flow get: flow 3, which does not exist");
-	m = req(CHAINMESH_CMD_FLOW_GET);
-	put_mesh(m);
-	refuse(m, EINVAL, "flow get: no flow attributes");
-	m = flow_req(CHAINMESH_CMD_FLOW_GET, 1);
-	nest_end(m);
-	refuse(m, EINVAL, "flow get: chain (not an attribute of get)");
+	refuse_flows(CHAINMESH_CMD_FLOW_DEL, "flow del", del_bad, ARRAY_SIZE(del_bad));
+	refuse_flows(CHAINMESH_CMD_FLOW_GET, "flow get", get_bad, ARRAY_SIZE(get_bad));
 }
 
 /* The mesh's max_flows, from MESH_GET. */
@@ -1114,6 +1125,69 @@ static void test_flow_set_works(void)
 
 /* Changes without CAP_NET_ADMIN: EPERM from the core, nothing changed;
  * reading still works. */
+/* A remote peer request; NULL: that attribute left out. */
+static struct msg *remote_req(uint8_t cmd, const char *name, const char *ifname,
+			      bool addr)
+{
+	static const uint8_t a[4] = { 172, 16, 0, 9 };
+	struct msg *m = req(cmd);
+
+	put_mesh(m);
+	nest(m, CHAINMESH_A_REMOTE);
+	if (name)
+		put_str(m, CHAINMESH_REMOTE_A_NAME, name);
+	if (ifname)
+		put_str(m, CHAINMESH_REMOTE_A_IFNAME, ifname);
+	if (addr)
+		put(m, CHAINMESH_REMOTE_A_ADDR, a, sizeof(a));
+	nest_end(m);
+	return m;
+}
+
+/* REMOTE_NEW and _DEL: what each needs, refused with the kernel's words
+ * before any device is looked at (selftests/vm/remote.sh has the rest). */
+static void test_remote(void)
+{
+	static const struct {
+		uint8_t cmd;
+		const char *name, *ifname;
+		bool addr;
+		int want;
+		const char *says, *what;
+	} c[] = {
+		{ CHAINMESH_CMD_REMOTE_NEW, NULL, "gnv0", true, EINVAL,
+		  "remote peer name is required", "remote new: no name" },
+		{ CHAINMESH_CMD_REMOTE_NEW, "hostb", NULL, true, EINVAL,
+		  "remote peer device is required", "remote new: no device" },
+		{ CHAINMESH_CMD_REMOTE_NEW, "hostb", "gnv0", false, EINVAL,
+		  "remote peer address is required", "remote new: no address" },
+		{ CHAINMESH_CMD_REMOTE_NEW, "", "gnv0", true, EINVAL,
+		  "remote peer name is empty", "remote new: empty name" },
+		{ CHAINMESH_CMD_REMOTE_DEL, NULL, NULL, false, EINVAL,
+		  "remote peer name is required", "remote del: no name" },
+		{ CHAINMESH_CMD_REMOTE_DEL, "nosuchpeer", NULL, false, ENOENT,
+		  "no such remote peer", "remote del: a peer that does not exist" },
+	};
+	static const uint8_t cmds[] = {
+		CHAINMESH_CMD_REMOTE_NEW, CHAINMESH_CMD_REMOTE_DEL,
+	};
+	struct msg *m;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		m = req(cmds[i]);
+		put_mesh(m);
+		refuse_says(m, EINVAL, EXT_NEEDED, "remote peer attributes are required",
+			    cmds[i] == CHAINMESH_CMD_REMOTE_NEW ?
+			    "remote new: no peer attributes" :
+			    "remote del: no peer attributes");
+	}
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		m = remote_req(c[i].cmd, c[i].name, c[i].ifname, c[i].addr);
+		refuse_says(m, c[i].want, EXT_NEEDED, c[i].says, c[i].what);
+	}
+}
+
 static void test_unprivileged(void)
 {
 	static const uint8_t cmds[] = {
@@ -1234,7 +1308,7 @@ static void test_policy_dump(void)
 
 static void setup(void)
 {
-	static const uint8_t h12[] = { 1, 2 }, h21[] = { 2, 1 };
+	static const uint8_t h21[] = { 2, 1 };
 	struct msg *m;
 
 	m = chain_req(CHAINMESH_CMD_CHAIN_NEW, 1, h12, 2);
@@ -1290,6 +1364,7 @@ int main(int argc, char **argv)
 	test_flow();
 	test_flow_batch();
 	test_flow_set_works();
+	test_remote();
 	test_unprivileged();
 	teardown();
 	printf("1..%d\n", tap_n);

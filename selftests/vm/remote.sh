@@ -244,35 +244,21 @@ capture_decoded()
 	grep -q "192.168.20.2 > 10.1.0.1: ICMP echo reply" <<<"$CM_OUT"
 }
 
+# 1 MiB from netns cli of host A to srv of host B.
 transfer()
 {
-	local port=5001 sum got size=$((1024 * 1024))
-
-	vm_exec vm0 "dd if=/dev/urandom of=/tmp/src bs=64k count=16 2>/dev/null && md5sum /tmp/src" || return 1
-	sum=$(cut -d' ' -f1 <<<"$CM_OUT")
-	vm_b vm0 "rm -f /tmp/dst; (sleep 170 | ip netns exec srv nc -l -p $port > /tmp/dst &)" || return 1
-	sleep 1
-	vm_exec vm0 "ip netns exec cli nc 192.168.20.2 $port < /tmp/src" 150 || return 1
-	vm_b vm0 "n=0; until [ \$(stat -c %s /tmp/dst) = $size ]; do
-			[ \$n -ge 300 ] && exit 1; n=\$((n + 1)); usleep 100000; done" 60 || {
-		vm_b vm0 "ls -l /tmp/dst"
-		return 1
-	}
-	vm_b vm0 "md5sum /tmp/dst" || return 1
-	got=$(cut -d' ' -f1 <<<"$CM_OUT")
-	CM_OUT="sent $sum, received $got"
-	[ "$got" = "$sum" ]
+	dp_mkfile 1 vm0 || return 1
+	DP_RX_LAB=$LAB_B dp_tcp_copy vm0:cli vm0:srv 192.168.20.2 5001
 }
 
-# flow_at VMEXEC FLOW NODE MIN: the host counted >= MIN packets of FLOW at NODE.
+# flow_at LAB FLOW NODE MIN: host A's or B's (LAB) count of FLOW at NODE
+# is >= MIN.
 flow_at()
 {
-	local ex=$1 flow=$2 node=$3 min=$4 pk
+	local lab=$CMLAB_DIR flow=$2 node=$3 min=$4 pk
 
-	$ex vm0 "chainmesh flow show" || return 1
-	pk=$(awk -v f="$flow" -v n="$node:" '
-		$1 == "flow" { cur = $2 }
-		cur == f && $1 == "node" && $2 == n { print $3; exit }' <<<"$CM_OUT")
+	[ "$1" = A ] || lab=$LAB_B
+	pk=$(CMLAB_DIR=$lab cm_flow_node_packets vm0 "$flow" "$node")
 	CM_OUT="flow $flow node $node: $pk packets"
 	ge "$pk" "$min"
 }
@@ -286,23 +272,16 @@ hop_counters()
 	# B1 -> 0 (flow 4 at 1)
 	local spec
 
-	for spec in "vm_exec 1 0 A" "vm_exec 2 1 A" "vm_exec 4 1 A" \
-		    "vm_b 2 1 B" "vm_b 3 0 B" "vm_b 4 1 B"; do
-		# shellcheck disable=SC2086 # four words
+	for spec in "A 1 0" "A 2 1" "A 4 1" "B 2 1" "B 3 0" "B 4 1"; do
+		# shellcheck disable=SC2086 # three words
 		set -- $spec
 		if ! flow_at "$1" "$2" "$3" "$COUNT"; then
-			CM_OUT="$out; $4 $CM_OUT"
+			CM_OUT="$out; $1 $CM_OUT"
 			return 1
 		fi
-		out="$out; $4 $CM_OUT"
+		out="$out; $1 $CM_OUT"
 	done
 	CM_OUT=$out
-}
-
-# field TEXT KEY: the word after KEY in TEXT.
-field()
-{
-	awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' <<<"$1"
 }
 
 remote_counters()
@@ -314,13 +293,13 @@ remote_counters()
 	vm_b vm0 "chainmesh remote show; chainmesh rchain show; ethtool -S cmh-lab | grep remote_" || return 1
 	b=$CM_OUT
 	CM_OUT="A:"$'\n'"$a"$'\n'"B:"$'\n'"$b"
-	ge "$(field "$(grep '^remote hostb' <<<"$a")" tx)" "$COUNT" &&
-	ge "$(field "$(grep '^remote hostb' <<<"$a")" rx)" "$COUNT" &&
-	[ "$(field "$(grep '^remote hostb' <<<"$a")" errors)" = 0 ] &&
-	ge "$(field "$(grep '^rchain out chain 2' <<<"$a")" packets)" "$COUNT" &&
-	ge "$(field "$(grep '^rchain in peer hostb rchain 3' <<<"$a")" packets)" "$COUNT" &&
-	ge "$(field "$(grep '^rchain in peer hosta rchain 1' <<<"$b")" packets)" "$COUNT" &&
-	ge "$(field "$(grep '^rchain out chain 4' <<<"$b")" packets)" "$COUNT" &&
+	ge "$(cm_field "$(grep '^remote hostb' <<<"$a")" tx)" "$COUNT" &&
+	ge "$(cm_field "$(grep '^remote hostb' <<<"$a")" rx)" "$COUNT" &&
+	[ "$(cm_field "$(grep '^remote hostb' <<<"$a")" errors)" = 0 ] &&
+	ge "$(cm_field "$(grep '^rchain out chain 2' <<<"$a")" packets)" "$COUNT" &&
+	ge "$(cm_field "$(grep '^rchain in peer hostb rchain 3' <<<"$a")" packets)" "$COUNT" &&
+	ge "$(cm_field "$(grep '^rchain in peer hosta rchain 1' <<<"$b")" packets)" "$COUNT" &&
+	ge "$(cm_field "$(grep '^rchain out chain 4' <<<"$b")" packets)" "$COUNT" &&
 	grep -q '"name":"hostb"' <<<"$a" &&
 	grep -q '^remote dropped: malformed 0 unknown-peer 0 no-context 0' <<<"$b"
 }
@@ -347,7 +326,7 @@ foreign_frames()
 	CM_OUT="node 1 rx $b1 -> $b2"$'\n'"$out"
 	# no option: 3; hop 0: 5 (malformed); chain 9: 4 (unknown)
 	grep -q '^remote dropped: malformed 8 unknown-peer 0 no-context 0' <<<"$out" &&
-	[ "$(field "$(grep '^remote hosta' <<<"$out")" unknown)" = 4 ] &&
+	[ "$(cm_field "$(grep '^remote hosta' <<<"$out")" unknown)" = 4 ] &&
 	grep -q 'remote_rx_malformed: 8' <<<"$out" &&
 	grep -q 'remote_rx_unknown_chain: 4' <<<"$out" &&
 	[ "$b1" = "$b2" ]

@@ -25,43 +25,76 @@ const char chain_usage[] =
 "  chainmesh [-j] chain show [mesh NAME]\n"
 "      Show the chains.\n";
 
-int print_chain(const struct nlmsghdr *nlh, void *data)
+/* The chain of a CHAIN_GET answer or a chain notification. */
+void cm_chain_parse(const struct nlmsghdr *nlh, struct cm_chain_attrs *ch)
 {
 	const struct nlattr *top[CHAINMESH_A_MAX + 1];
-	const struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
 	const struct nlattr *hops;
-	const uint8_t *h = NULL;
-	uint64_t grp, live;
-	uint16_t i, n = 0;
+
+	cm_parse(nlh, top, CHAINMESH_A_MAX);
+	cm_parse_nested(top[CHAINMESH_A_CHAIN], ch->tb, CHAINMESH_CHAIN_A_MAX);
+	hops = ch->tb[CHAINMESH_CHAIN_A_HOPS];
+	ch->h = hops ? mnl_attr_get_payload(hops) : NULL;
+	ch->n = hops ? mnl_attr_get_payload_len(hops) : 0;
+	ch->grp = ch->tb[CHAINMESH_CHAIN_A_GROUPS] ?
+		  a_u64(ch->tb[CHAINMESH_CHAIN_A_GROUPS]) : 0;
+}
+
+/* "chain[VERB] ID hops 0 {1 2} 3 policy P", as show prints it and, with
+ * VERB " add", as save writes it for `chain add` to read back. */
+void cm_chain_line(const struct cm_chain_attrs *ch, const char *verb)
+{
+	printf("chain%s %u hops", verb, a_u32(ch->tb[CHAINMESH_CHAIN_A_ID]));
+	cm_hops_print(stdout, ch->h, ch->n, ch->grp);
+	printf(" policy %s",
+	       cm_policy_name(a_u32(ch->tb[CHAINMESH_CHAIN_A_POLICY])));
+}
+
+int print_chain(const struct nlmsghdr *nlh, void *data)
+{
+	struct cm_chain_attrs ch;
+	uint64_t live;
+	uint16_t i;
 
 	(void)data;
-	cm_parse(nlh, top, CHAINMESH_A_MAX);
-	cm_parse_nested(top[CHAINMESH_A_CHAIN], tb, CHAINMESH_CHAIN_A_MAX);
-	hops = tb[CHAINMESH_CHAIN_A_HOPS];
-	if (hops) {
-		h = mnl_attr_get_payload(hops);
-		n = mnl_attr_get_payload_len(hops);
-	}
-	grp = tb[CHAINMESH_CHAIN_A_GROUPS] ? a_u64(tb[CHAINMESH_CHAIN_A_GROUPS]) : 0;
-	live = tb[CHAINMESH_CHAIN_A_LIVE] ? a_u64(tb[CHAINMESH_CHAIN_A_LIVE]) : ~0ull;
+	cm_chain_parse(nlh, &ch);
+	live = ch.tb[CHAINMESH_CHAIN_A_LIVE] ?
+	       a_u64(ch.tb[CHAINMESH_CHAIN_A_LIVE]) : ~0ull;
 
 	if (json) {
 		j_open(NULL, '{');
-		j_uint("id", a_u32(tb[CHAINMESH_CHAIN_A_ID]));
+		j_uint("id", a_u32(ch.tb[CHAINMESH_CHAIN_A_ID]));
 		j_open("hops", '[');
-		for (i = 0; i < n; i++)
-			j_uint(NULL, h[i]);
+		for (i = 0; i < ch.n; i++)
+			j_uint(NULL, ch.h[i]);
 		j_close(']');
-		j_str("policy", cm_policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
-		cm_groups_print(h, n, grp, live);
+		j_str("policy", cm_policy_name(a_u32(ch.tb[CHAINMESH_CHAIN_A_POLICY])));
+		cm_groups_print(ch.h, ch.n, ch.grp, live);
 		j_close('}');
 		return MNL_CB_OK;
 	}
-	printf("chain %u hops", a_u32(tb[CHAINMESH_CHAIN_A_ID]));
-	cm_hops_print(stdout, h, n, grp);
-	printf(" policy %s\n", cm_policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
-	cm_groups_print(h, n, grp, live);
+	cm_chain_line(&ch, "");
+	putchar('\n');
+	cm_groups_print(ch.h, ch.n, ch.grp, live);
 	return MNL_CB_OK;
+}
+
+/* Request CMD on chain ID of mesh NAME (or the only one); the chain nest
+ * left open in *NEST for the caller's attributes. */
+static struct nlmsghdr *chain_msg(struct cm_cmd *c, uint8_t cmd,
+				  const char *name, unsigned long id,
+				  struct nlattr **nest)
+{
+	char buf[CHAINMESH_NAME_LEN];
+	struct nlmsghdr *nlh;
+
+	cm_open(&c->nl);
+	name = cm_mesh_pick(&c->nl, name, buf);
+	nlh = cm_msg(c->nl.req, c->nl.family, cmd, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
+	*nest = mnl_attr_nest_start(nlh, CHAINMESH_A_CHAIN);
+	mnl_attr_put_u32(nlh, CHAINMESH_CHAIN_A_ID, id);
+	return nlh;
 }
 
 static void chain_add(struct cm_cmd *c)
@@ -72,7 +105,6 @@ static void chain_add(struct cm_cmd *c)
 	const char *name = NULL;
 	long policy = -1;
 	unsigned long id;
-	char buf[CHAINMESH_NAME_LEN];
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 	char *arg;
@@ -98,13 +130,7 @@ static void chain_add(struct cm_cmd *c)
 	if (!nhops)
 		usage_fail("chain", "chain add: 'hops N1 [N2 ...]' is required");
 
-	cm_open(&c->nl);
-	name = cm_mesh_pick(&c->nl, name, buf);
-	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_CHAIN_NEW,
-		     NLM_F_ACK);
-	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
-	nest = mnl_attr_nest_start(nlh, CHAINMESH_A_CHAIN);
-	mnl_attr_put_u32(nlh, CHAINMESH_CHAIN_A_ID, id);
+	nlh = chain_msg(c, CHAINMESH_CMD_CHAIN_NEW, name, id, &nest);
 	mnl_attr_put(nlh, CHAINMESH_CHAIN_A_HOPS, nhops, hops);
 	if (policy >= 0)
 		mnl_attr_put_u32(nlh, CHAINMESH_CHAIN_A_POLICY, policy);
@@ -122,7 +148,6 @@ static void chain_show(struct cm_cmd *c)
 static void chain_rebalance(struct cm_cmd *c)
 {
 	const char *name = NULL;
-	char buf[CHAINMESH_NAME_LEN];
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 	unsigned long id;
@@ -135,13 +160,7 @@ static void chain_rebalance(struct cm_cmd *c)
 		else
 			usage_fail("chain", "unexpected argument '%s'", arg);
 	}
-	cm_open(&c->nl);
-	name = cm_mesh_pick(&c->nl, name, buf);
-	nlh = cm_msg(c->nl.req, c->nl.family, CHAINMESH_CMD_CHAIN_REBALANCE,
-		     NLM_F_ACK);
-	mnl_attr_put_strz(nlh, CHAINMESH_A_MESH_NAME, name);
-	nest = mnl_attr_nest_start(nlh, CHAINMESH_A_CHAIN);
-	mnl_attr_put_u32(nlh, CHAINMESH_CHAIN_A_ID, id);
+	nlh = chain_msg(c, CHAINMESH_CMD_CHAIN_REBALANCE, name, id, &nest);
 	mnl_attr_nest_end(nlh, nest);
 	cm_change(c, nlh, "chain rebalance");
 }

@@ -99,6 +99,17 @@ int print_mesh(const struct nlmsghdr *nlh, void *data);
 int print_node(const struct nlmsghdr *nlh, void *data);
 int print_chain(const struct nlmsghdr *nlh, void *data);
 
+/* chain.c: a chain as CHAIN_GET gives it, for chain show and save */
+struct cm_chain_attrs {
+	const struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
+	const uint8_t *h;	/* the hops, n of them */
+	uint16_t n;
+	uint64_t grp;		/* CHAINMESH_CHAIN_A_GROUPS, 0 without */
+};
+
+void cm_chain_parse(const struct nlmsghdr *nlh, struct cm_chain_attrs *ch);
+void cm_chain_line(const struct cm_chain_attrs *ch, const char *verb);
+
 /* group.c: replica groups among a chain's hops */
 const char *cm_policy_name(uint32_t policy);
 int cm_policy_parse(const char *arg);

@@ -84,23 +84,13 @@ static int save_mesh_cb(const struct nlmsghdr *nlh, void *data)
 
 static int save_chain_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct nlattr *top[CHAINMESH_A_MAX + 1];
-	const struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
-	const struct nlattr *hops = NULL;
-	const uint8_t *h;
+	struct cm_chain_attrs ch;
 
-	cm_parse(nlh, top, CHAINMESH_A_MAX);
-	cm_parse_nested(top[CHAINMESH_A_CHAIN], tb, CHAINMESH_CHAIN_A_MAX);
-	hops = tb[CHAINMESH_CHAIN_A_HOPS];
-	if (!hops || !mnl_attr_get_payload_len(hops))
+	cm_chain_parse(nlh, &ch);
+	if (!ch.n)
 		return MNL_CB_OK;	/* cannot be: the kernel needs hops */
-	h = mnl_attr_get_payload(hops);
-	printf("chain add %u hops", a_u32(tb[CHAINMESH_CHAIN_A_ID]));
-	cm_hops_print(stdout, h, mnl_attr_get_payload_len(hops),
-		      tb[CHAINMESH_CHAIN_A_GROUPS] ?
-		      a_u64(tb[CHAINMESH_CHAIN_A_GROUPS]) : 0);
-	printf(" policy %s mesh ",
-	       cm_policy_name(a_u32(tb[CHAINMESH_CHAIN_A_POLICY])));
+	cm_chain_line(&ch, " add");
+	printf(" mesh ");
 	put_word(data);
 	putchar('\n');
 	return MNL_CB_OK;

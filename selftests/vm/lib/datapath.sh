@@ -221,37 +221,50 @@ dp_pools_full()
 	done
 }
 
-# dp_mkfile MIB: /tmp/src in VM1, MIB MiB of random data; its md5sum in
-# DP_SUM, its size in DP_SIZE.
+# dp_mkfile MIB [VM]: /tmp/src in VM (default vm1), MIB MiB of random
+# data; its md5sum in DP_SUM, its size in DP_SIZE.
 dp_mkfile()
 {
-	vm_exec vm1 "dd if=/dev/urandom of=/tmp/src bs=64k count=$(($1 * 16)) 2>/dev/null &&
+	vm_exec "${2:-vm1}" "dd if=/dev/urandom of=/tmp/src bs=64k count=$(($1 * 16)) 2>/dev/null &&
 		     md5sum /tmp/src"
 	DP_SUM=$(cut -d' ' -f1 <<<"$CM_OUT")
 	DP_SIZE=$(($1 * 1048576))
 	[ -n "$DP_SUM" ]
 }
 
-# dp_transfer PORT: dp_mkfile's file from VM1 to VM3 (10.0.0.3) over TCP
-# (busybox nc), checksums compared at both ends. VM1's TCP builds GSO
-# frames of at least 44 segments (tcp_min_tso_segs): 64 KiB once its
-# window allows, whatever the pacing rate a TCG guest reaches.
-dp_transfer()
+# dp_tcp_copy FROM TO ADDR PORT: dp_mkfile's file from FROM to ADDR:PORT,
+# received at TO, over TCP (busybox nc), checksums compared at both ends.
+# FROM, TO: VM or VM:NETNS (nc runs in NETNS); TO in the lab of
+# $DP_RX_LAB (a CMLAB_DIR, default this lab's).
+dp_tcp_copy()
 {
-	local port=$1 got
+	local tx=${1%%:*} rx=${2%%:*} addr=$3 port=$4 txns= rxns= got
+	local rxlab=${DP_RX_LAB:-$CMLAB_DIR}
 
-	vm_exec vm1 "sysctl -qw net.ipv4.tcp_min_tso_segs=44" || return 1
-	vm_exec vm3 "rm -f /tmp/dst; (sleep 170 | nc -l -p $port > /tmp/dst &)" || return 1
+	[[ $1 != *:* ]] || txns="ip netns exec ${1#*:} "
+	[[ $2 != *:* ]] || rxns="ip netns exec ${2#*:} "
+	CMLAB_DIR=$rxlab vm_exec "$rx" "rm -f /tmp/dst; (sleep 170 | ${rxns}nc -l -p $port > /tmp/dst &)" ||
+		return 1
 	sleep 1
-	vm_exec vm1 "nc 10.0.0.3 $port < /tmp/src" 150 || return 1
-	vm_wait_for vm3 "[ \$(stat -c %s /tmp/dst) = $DP_SIZE ]" 30 || {
-		vm_exec vm3 "ls -l /tmp/dst"
+	vm_exec "$tx" "${txns}nc $addr $port < /tmp/src" 150 || return 1
+	CMLAB_DIR=$rxlab vm_wait_for "$rx" "[ \$(stat -c %s /tmp/dst) = $DP_SIZE ]" 30 || {
+		CMLAB_DIR=$rxlab vm_exec "$rx" "ls -l /tmp/dst"
 		return 1
 	}
-	vm_exec vm3 "md5sum /tmp/dst" || return 1
+	CMLAB_DIR=$rxlab vm_exec "$rx" "md5sum /tmp/dst" || return 1
 	got=$(cut -d' ' -f1 <<<"$CM_OUT")
 	CM_OUT="sent $DP_SUM, received $got"
 	[ "$got" = "$DP_SUM" ]
+}
+
+# dp_transfer PORT: dp_mkfile's file from VM1 to VM3 (10.0.0.3)
+# (dp_tcp_copy). VM1's TCP builds GSO frames of at least 44 segments
+# (tcp_min_tso_segs): 64 KiB once its window allows, whatever the pacing
+# rate a TCG guest reaches.
+dp_transfer()
+{
+	vm_exec vm1 "sysctl -qw net.ipv4.tcp_min_tso_segs=44" || return 1
+	dp_tcp_copy vm1 vm3 10.0.0.3 "$1"
 }
 
 # dp_gso_frames VM MIN: VM received frames of several buffers or with
