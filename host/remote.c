@@ -459,11 +459,8 @@ void cm_remote_exit(void)
 typedef int (*cm_remote_change_t)(struct cm_mesh *m, struct nlattr **tb,
 				  struct genl_info *info);
 
-static void cm_remote_notify(struct cm_mesh *m, struct cm_remote *r,
-			     const struct cm_rcfg *c, int p, bool add);
-static void cm_rchain_notify(struct cm_mesh *m, struct cm_remote *r,
-			     const struct cm_rcfg *c, u32 dir, int p, u32 i,
-			     bool add);
+static void cm_remote_notify(struct cm_mesh *m, u8 cmd, struct cm_remote *r,
+			     const struct cm_rcfg *c, u32 dir, int p, u32 i);
 
 /* @change on the mesh the request names, under cm_mesh_lock and RTNL
  * (the peers hold devices and their rx_handlers). */
@@ -611,7 +608,7 @@ static int cm_remote_add(struct cm_mesh *m, struct nlattr **tb,
 	memset(c->in[slot], 0, sizeof(c->in[slot]));
 	cm_rpstat_clear(r, slot);
 	cm_rcfg_publish(r, c);
-	cm_remote_notify(m, r, c, slot, true);
+	cm_remote_notify(m, CHAINMESH_CMD_REMOTE_ADD_NTF, r, c, 0, slot, 0);
 	return 0;
 
 free_cfg:
@@ -682,7 +679,7 @@ static int cm_remote_del(struct cm_mesh *m, struct nlattr **tb,
 			return -EBUSY;
 		}
 	}
-	cm_remote_notify(m, r, c, p, false);
+	cm_remote_notify(m, CHAINMESH_CMD_REMOTE_DEL_NTF, r, c, 0, p, 0);
 	dev = c->peer[p].dev;
 	memset(&c->peer[p], 0, sizeof(c->peer[p]));
 	if (dev && !cm_rcfg_uses_dev(c, dev))
@@ -807,7 +804,8 @@ static int cm_rchain_change(struct cm_mesh *m, struct nlattr **tb,
 			atomic64_set(&r->out_packets[chain], 0);
 			atomic64_set(&r->out_bytes[chain], 0);
 		} else {
-			cm_rchain_notify(m, r, c, dir, 0, chain, false);
+			cm_remote_notify(m, CHAINMESH_CMD_RCHAIN_DEL_NTF, r, c,
+					 dir, 0, chain);
 			c->out[chain].peer = 0;
 		}
 	} else {
@@ -824,7 +822,8 @@ static int cm_rchain_change(struct cm_mesh *m, struct nlattr **tb,
 			atomic64_set(&r->in_packets[peer][rchain], 0);
 			atomic64_set(&r->in_bytes[peer][rchain], 0);
 		} else {
-			cm_rchain_notify(m, r, c, dir, peer, rchain, false);
+			cm_remote_notify(m, CHAINMESH_CMD_RCHAIN_DEL_NTF, r, c,
+					 dir, peer, rchain);
 			c->in[peer][rchain] = 0;
 		}
 	}
@@ -832,8 +831,8 @@ static int cm_rchain_change(struct cm_mesh *m, struct nlattr **tb,
 		goto free_cfg;
 	cm_rcfg_publish(r, c);
 	if (add)
-		cm_rchain_notify(m, r, c, dir, peer,
-				 dir == CHAINMESH_RCHAIN_OUT ? chain : rchain, true);
+		cm_remote_notify(m, CHAINMESH_CMD_RCHAIN_ADD_NTF, r, c, dir, peer,
+				 dir == CHAINMESH_RCHAIN_OUT ? chain : rchain);
 	return 0;
 
 free_cfg:
@@ -1000,32 +999,23 @@ static int cm_rchain_fill_map(struct sk_buff *skb, struct cm_remote *r,
 			      atomic64_read(&r->in_bytes[p][i]));
 }
 
-/* The monitor's REMOTE_ADD/DEL_NTF: peer @p of @c (a deleted one as it
- * was); cm_mesh_lock held. */
-static void cm_remote_notify(struct cm_mesh *m, struct cm_remote *r,
-			     const struct cm_rcfg *c, int p, bool add)
+/* The monitor's @cmd: REMOTE_ADD/DEL_NTF of peer @p of @c, or
+ * RCHAIN_ADD/DEL_NTF of the mapping cm_rchain_fill_map() names by @dir, @p
+ * and @i (a deleted one as it was); cm_mesh_lock held. */
+static void cm_remote_notify(struct cm_mesh *m, u8 cmd, struct cm_remote *r,
+			     const struct cm_rcfg *c, u32 dir, int p, u32 i)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = cm_nl_ntf_begin(m, add ? CHAINMESH_CMD_REMOTE_ADD_NTF :
-				       CHAINMESH_CMD_REMOTE_DEL_NTF, &hdr);
-	if (msg)
+	msg = cm_nl_ntf_begin(m, cmd, &hdr);
+	if (!msg)
+		return;
+	if (cmd == CHAINMESH_CMD_REMOTE_ADD_NTF ||
+	    cmd == CHAINMESH_CMD_REMOTE_DEL_NTF)
 		cm_nl_ntf_commit(msg, hdr,
 				 cm_remote_fill_peer(msg, r, &c->peer[p], p));
-}
-
-/* RCHAIN_ADD/DEL_NTF: a mapping of @c as cm_rchain_fill_map() names it. */
-static void cm_rchain_notify(struct cm_mesh *m, struct cm_remote *r,
-			     const struct cm_rcfg *c, u32 dir, int p, u32 i,
-			     bool add)
-{
-	struct sk_buff *msg;
-	void *hdr;
-
-	msg = cm_nl_ntf_begin(m, add ? CHAINMESH_CMD_RCHAIN_ADD_NTF :
-				       CHAINMESH_CMD_RCHAIN_DEL_NTF, &hdr);
-	if (msg)
+	else
 		cm_nl_ntf_commit(msg, hdr,
 				 cm_rchain_fill_map(msg, r, c, dir, p, i));
 }
