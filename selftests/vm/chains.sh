@@ -429,15 +429,20 @@ FT_CAUGHT_UP="awk '\$1 == \"seq\" { s = \$2 } \$1 == \"log_pos\" { p = \$2 }
 	END { exit !(s != \"\" && s == ps && p == h) }' /sys/kernel/debug/chainmesh/cm0/ftable"
 tables_equal()
 {
-	local n want have out=
+	local n want have out="" t0=$SECONDS t1
 
-	vm_exec vm0 "chainmesh flow show | awk '\$1 == \"flow\" { print \$2, \$4, \$6 }' > /tmp/lt &&
+	# sorted once; each node's share of it (a filter) stays sorted
+	vm_exec vm0 "chainmesh flow show | awk '\$1 == \"flow\" { print \$2, \$4, \$6 }' |
+			LC_ALL=C sort > /tmp/lt &&
 		for n in 1 2 3; do
 			awk -v n=\$n '\$2 == 1 || (\$2 == 2 && n != 2)' /tmp/lt |
-				LC_ALL=C sort | md5sum | cut -d' ' -f1; done" 300 || return 1
+				md5sum | cut -d' ' -f1; done" 300 || return 1
 	want=($CM_OUT)
+	tap_diag "host: the nodes' expected tables hashed in $((SECONDS - t0)) s"
 	for n in 1 2 3; do
+		t1=$SECONDS
 		vm_wait_for vm$n "$FT_CAUGHT_UP" 30 || out="$out $n(behind)"
+		tap_diag "node $n: caught up with the host in $((SECONDS - t1)) s"
 		vm_exec vm$n "LC_ALL=C sort /sys/kernel/debug/chainmesh/cm0/flows | md5sum | cut -d' ' -f1;
 			wc -l < /sys/kernel/debug/chainmesh/cm0/flows;
 			cat /sys/kernel/debug/chainmesh/cm0/ftable" 300 || return 1
