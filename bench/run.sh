@@ -32,7 +32,9 @@
 # (runs and length of each lookups-under-updates point, default 3 and
 # 1000), TRAFFIC_RATES (publishes per second, "0,10,100,1000"),
 # TRAFFIC_CPUS (reader, writer and builder CPUs, default RING_CPUS), MEMIF=0
-# (skip memif.sh; MEMIF_RUNS its runs, default 5), FLOWLOG_RUNS and
+# (skip memif.sh; MEMIF_RUNS its runs, default 5; memif.sh's own knobs:
+# MEMIF_SECS, MEMIF_WARMUP, MEMIF_SYSTEMS), CALLGRIND_MAX_FLOWS (count
+# instructions only at table sizes up to this, default all), FLOWLOG_RUNS and
 # FLOWLOG_SECS (flowlog_bench: runs and seconds of each point, default 21
 # and 0.2), CHAIN=0
 # (skip the lab chain benchmark; chain.sh's own knobs: CHAIN_RUNS, SECS,
@@ -152,6 +154,7 @@ if command -v valgrind >/dev/null 2>&1; then
 	log "callgrind"
 	echo "test,flows,burst,packets,ir_per_pkt" > "$RESULTS/callgrind.csv"
 	while read -r test flows burst packets masks; do
+		[ "$flows" -le "${CALLGRIND_MAX_FLOWS:-100000}" ] || continue
 		fn=cm_bench_hop_burst
 		[ "$test" = scan ] && fn=cm_bench_scan
 		[ "$test" = lookup ] && fn=cm_bench_lookup

@@ -11,14 +11,16 @@
 # Each target starts from its committed seed corpus (corpus/<name>, never
 # written to) and keeps what it finds in a scratch corpus of its own run.
 # A failing input is kept (path printed) to replay with ./fuzz_<name> FILE.
-# Knobs: CM_FUZZ_SECONDS (default 20), CM_FUZZ_KEEP=1 (keep the scratch
+# Knobs: CM_FUZZ_SECONDS (default 8: make check's smoke run, which
+# replays the seed corpus and mutates from it; a campaign gives each target
+# minutes, CM_FUZZ_SECONDS=600), CM_FUZZ_KEEP=1 (keep the scratch
 # dir), CLANG (compiler, default clang). Skips everything when clang
 # cannot build a libFuzzer target (Debian: clang, libclang-rt-14-dev).
 
 set -e
 cd "$(dirname "$0")"
 
-secs=${CM_FUZZ_SECONDS:-20}
+secs=${CM_FUZZ_SECONDS:-8}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_desc fuzz_layout fuzz_flow fuzz_flowlog)
 

@@ -429,15 +429,21 @@ FT_CAUGHT_UP="awk '\$1 == \"seq\" { s = \$2 } \$1 == \"log_pos\" { p = \$2 }
 	END { exit !(s != \"\" && s == ps && p == h) }' /sys/kernel/debug/chainmesh/cm0/ftable"
 tables_equal()
 {
-	local n want have out=
+	local n want have out="" t0=$SECONDS t1
 
-	vm_exec vm0 "chainmesh flow show | awk '\$1 == \"flow\" { print \$2, \$4, \$6 }' > /tmp/lt &&
-		for n in 1 2 3; do
-			awk -v n=\$n '\$2 == 1 || (\$2 == 2 && n != 2)' /tmp/lt |
-				LC_ALL=C sort | md5sum | cut -d' ' -f1; done" 300 || return 1
+	# `save` lists the flows without their per-node counters; sorted
+	# once, each node's share of it (one filter pass) stays sorted
+	vm_exec vm0 "rm -f /tmp/lt.1 /tmp/lt.2 /tmp/lt.3 && chainmesh save | awk '\$1 == \"flow\" && \$2 == \"add\" { print \$3, \$5, \$7 }' |
+			LC_ALL=C sort | awk '\$2 == 1 || \$2 == 2 { print > \"/tmp/lt.1\"; print > \"/tmp/lt.3\" }
+				\$2 == 1 { print > \"/tmp/lt.2\" }' &&
+		touch /tmp/lt.1 /tmp/lt.2 /tmp/lt.3 &&
+		for n in 1 2 3; do md5sum < /tmp/lt.\$n | cut -d' ' -f1; done" 300 || return 1
 	want=($CM_OUT)
+	tap_diag "host: the nodes' expected tables hashed in $((SECONDS - t0)) s"
 	for n in 1 2 3; do
+		t1=$SECONDS
 		vm_wait_for vm$n "$FT_CAUGHT_UP" 30 || out="$out $n(behind)"
+		tap_diag "node $n: caught up with the host in $((SECONDS - t1)) s"
 		vm_exec vm$n "LC_ALL=C sort /sys/kernel/debug/chainmesh/cm0/flows | md5sum | cut -d' ' -f1;
 			wc -l < /sys/kernel/debug/chainmesh/cm0/flows;
 			cat /sys/kernel/debug/chainmesh/cm0/ftable" 300 || return 1

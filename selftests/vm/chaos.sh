@@ -282,7 +282,7 @@ ft_storm()
 }
 
 # 2. One full ring: node 3 heartbeats and reads, but says its ring from
-# vm1 is full (its tail = vm1's head - ring_slots) for STUCK_SECS s while
+# vm1 is full (its tail = vm1's head - ring_slots) for up to STUCK_SECS s while
 # vm1 floods it; once vm1 used up the space it had cached, that ring
 # stays full. After CM_HOARD_MS (2 s) of that, vm1 drops what goes to
 # node 3 (tx_drop_ring_full) and its pings to vm2 all get through again.
@@ -299,6 +299,8 @@ ring_stuck()
 	vm_exec vm1 "ping -c 10 -i 0.3 -W 1 10.0.0.2" 30 || true
 	got=$(ping_received "$CM_OUT")
 	vm_exec vm1 "kill \$(cat /tmp/flood3.pid) 2>/dev/null; true" || return 1
+	# shown: end the hold now (SIGTERM: cm-peer ends as at its end)
+	"$CMLAB" peer-stop "$PEER_LAST" >/dev/null 2>&1 || return 1
 	peer_end "$PEER_LAST" || return 1
 	d1=$(cm_ethtool_stat vm1 tx_drop_ring_full) || return 1
 	CM_OUT="vm1 -> vm2, 7 s into node 3's full ring: ${got:-0}/10 answered; vm1 tx_drop_ring_full +$((d1 - d0))"

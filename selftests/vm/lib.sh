@@ -444,9 +444,13 @@ cm_ping_unload()
 # shellcheck disable=SC2034 # used by ping.sh
 CM_PING_STEPS=20
 
+# cm_ping_scenario [BARE [UP]]: the steps; the commands BARE and UP add
+# steps of the caller's (ping.sh: the ivshmem and module binding checks),
+# BARE on the bare lab, before any module is loaded, UP after the ping.
 cm_ping_scenario()
 {
 	cm_step "lab: daemon and 3 VMs up, peer ids 0 1 2" fatal cm_ping_start_lab
+	[ -z "$1" ] || "$1"
 	cm_step "vm0: insmod chainmesh_host.ko" fatal cm_ping_host_load
 	cm_step "vm1: insmod chainmesh.ko, cm0 appears" fatal cm_ping_guest_load vm1
 	cm_step "vm2: insmod chainmesh.ko, cm0 appears" fatal cm_ping_guest_load vm2
@@ -456,6 +460,7 @@ cm_ping_scenario()
 	cm_step "vm0: chains 1 (1 2), 2 (2 1) and flows 1, 2 added" fatal cm_ping_add_flows
 	cm_step "vm1, vm2: cm0 has carrier" - cm_ping_carrier
 	cm_step "vm1: ping -c $CM_PING_COUNT 10.0.0.2: all answered" - cm_ping_run
+	[ -z "$2" ] || "$2"
 	cm_step "vm0: node 1 tx, rx >= $CM_PING_COUNT, bad 0" - cm_ping_node_counters 1
 	cm_step "vm0: node 2 tx, rx >= $CM_PING_COUNT, bad 0" - cm_ping_node_counters 2
 	cm_step "vm0: flow 1 counted >= $CM_PING_COUNT packets at node 1" - cm_ping_flow_counter 1 1

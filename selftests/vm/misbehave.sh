@@ -156,7 +156,8 @@ bad_sum()
 	echo "$s"
 }
 
-# The attack goes on (the chaos peer runs 45 s); the victims read none of it.
+# The attack goes on (the chaos peer runs up to 45 s, until garbage_ends
+# stops it); the victims read none of it.
 not_read()
 {
 	local a1 a2 b1 b2 alive
@@ -210,8 +211,11 @@ pings_flow()
 	ge "$sent" 20 && [ $(( (sent - recv) * 10 )) -le "$sent" ]
 }
 
+# What the attack had to show is shown: stop it (SIGTERM: cm-peer ends
+# its chaos as at the end of its --duration, summary included).
 garbage_ends()
 {
+	"$CMLAB" peer-stop 1 >/dev/null 2>&1 || return 1
 	CM_OUT=$("$CMLAB" peer-wait 1 --timeout 60 2>&1) || return 1
 	CM_OUT=$(grep -E 'seed|chaos kind|summary' <<<"$CM_OUT")
 	grep -q "chaos done seed $SEED" <<<"$CM_OUT" &&
@@ -268,6 +272,7 @@ node0_garbage()
 
 node0_garbage_ends()
 {
+	"$CMLAB" peer-stop 4 >/dev/null 2>&1 || true
 	"$CMLAB" peer-wait 4 --timeout 60 >/dev/null 2>&1 || true
 	vm_wait_for vm0 "chainmesh node show | grep -q '^node 3 state broken'" 5 &&
 		vm_exec vm0 "dmesg | grep 'cmh-lab: node 3 sent'"

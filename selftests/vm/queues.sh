@@ -44,7 +44,7 @@ dp_require
 
 QUEUES=4
 PORTS=64		# flows: all 4 lanes but with probability ~4e-8
-TRAFFIC_S=20		# background traffic around each ethtool -L
+TRAFFIC_S=20		# background traffic around each ethtool -L (at most)
 # shellcheck disable=SC2034 # for lab_start in lib.sh
 CM_LAB_SMP=2
 # shellcheck disable=SC2034 # for lab_start in lib.sh
@@ -99,25 +99,44 @@ queues_rx_sum()
 	dp_sum_stats vm2 "${names[@]}"
 }
 
+# queues_rx_grew: VM2's lanes received more than QT_BEFORE; the sum in
+# QT_AFTER.
+QT_BEFORE=
+QT_AFTER=
+queues_rx_grew()
+{
+	QT_AFTER=$(queues_rx_sum) && [ "$QT_AFTER" -gt "$QT_BEFORE" ]
+}
+
 # queues_set_under_traffic N: VM1 and VM2 use N channels while VM1 sends;
-# VM2 keeps receiving after the change, and a ping is answered.
+# VM2 keeps receiving after the change, and a ping is answered. Each
+# call starts a background sender (QT_LOOPS of them so far); each
+# writes a line to /tmp/qtraffic.done when it ends, after TRAFFIC_S s
+# or once /tmp/qtraffic.stop exists (queues_pools_full).
+QT_LOOPS=0
 queues_set_under_traffic()
 {
 	local n=$1 before after got
 
+	[ "$QT_LOOPS" -gt 0 ] ||
+		vm_exec vm1 "rm -f /tmp/qtraffic.stop /tmp/qtraffic.done" || return 1
 	# for TRAFFIC_S seconds, whatever the guests' speed: still running
 	# when VM2's counters are read after the change
-	vm_exec vm1 "(end=\$((\$(date +%s) + $TRAFFIC_S)); i=0
-		      while [ \$(date +%s) -lt \$end ]; do
+	vm_exec vm1 "({ end=\$((\$(date +%s) + $TRAFFIC_S)); i=0
+		      while [ \$(date +%s) -lt \$end ] && ! [ -e /tmp/qtraffic.stop ]; do
 			cmudp send 10.0.0.2 \$((7000 + i % $PORTS)) 20
 			i=\$((i + 1))
-		      done > /dev/null 2>&1 &)" || return 1
+		      done > /dev/null 2>&1; echo end >> /tmp/qtraffic.done
+		      } </dev/null >/dev/null 2>&1 &)" || return 1
+	QT_LOOPS=$((QT_LOOPS + 1))
 	vm_exec vm1 "ethtool -L cm0 combined $n" &&
 	vm_exec vm2 "ethtool -L cm0 combined $n" || return 1
 	queues_channels vm1 "$n" && queues_channels vm2 "$n" || return 1
 	before=$(queues_rx_sum) || return 1
-	sleep 3
-	after=$(queues_rx_sum) || return 1
+	# VM2 receives again within 10 s of the change
+	QT_BEFORE=$before QT_AFTER=$before
+	wait_for queues_rx_grew 10 || true
+	after=$QT_AFTER
 	vm_exec vm1 "ping -c 5 -i 0.2 -W 2 10.0.0.2" 40
 	got=$(ping_received "$CM_OUT")
 	CM_OUT="combined $n: vm2 received $before, then $after; ping: ${got:-0} of 5"
@@ -238,9 +257,10 @@ queues_two_used()
 
 queues_pools_full()
 {
-	# wait for the background senders to end
-	sleep $TRAFFIC_S
-	vm_wait_for vm1 "! pidof cmudp" 60 &&
+	# stop the background senders, wait until every one has ended
+	vm_exec vm1 "touch /tmp/qtraffic.stop" &&
+	vm_wait_for vm1 "[ \$(cat /tmp/qtraffic.done 2>/dev/null | wc -l) -ge $QT_LOOPS ] &&
+			 ! pidof cmudp" $((TRAFFIC_S + 60)) &&
 		cm_pool_full vm1 20 && cm_pool_full vm2 20
 }
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# Helpers of the datapath VM tests (xdp.sh, forward.sh, classify.sh,
+# Helpers of the datapath VM tests (xdp.sh, forward.sh (classification too),
 # flood.sh, tcp.sh), in a directory of its own so that selftests/run does
 # not take it for a test. Source after lib.sh. The common topology, 4 VMs:
 #

@@ -143,11 +143,13 @@ def cmd_build_host(args):
         files.append((build["vmlinux"], NESTED_DIR + "/vmlinux"))
     add_extras(cpio, rc, files, progs)
     if args.nested:
-        # the lab's initramfs as built above; uncompressed: gunzip takes
-        # the nested guest 10 s
+        # the lab's initramfs as built above, uncompressed (gunzip takes
+        # the nested guest 10 s); a gzip'd one of an older build unpacked
         with open(build["initrd"], "rb") as f:
-            cpio.add_data(NESTED_DIR + "/initramfs.cpio",
-                          gzip.decompress(f.read()), 0o644)
+            data = f.read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        cpio.add_data(NESTED_DIR + "/initramfs.cpio", data, 0o644)
         args_s = KERNEL_ARGS + (" " + args.append if args.append else "")
         for name, text in (("cm-vm-start", CM_VM_START), ("cm-vm-exec", CM_VM_EXEC)):
             text = text.replace("@DIR@", NESTED_DIR).replace("@ARGS@", args_s)

@@ -200,17 +200,19 @@ def build_lab(args):
     kmods = [k for k in kmods if k]
     added = add_kmods(cpio, kver, kmods) if kmods else []
 
-    initrd = os.path.join(BUILD, "initramfs.cpio.gz")
-    cpio.write(initrd)
+    # uncompressed: no gzip here, and each TCG guest boots about 1 s
+    # sooner without gunzip (a 4-VM lab, ~20 MiB: 7.2-8.9 s -> 6.2-7.5 s)
+    initrd = os.path.join(BUILD, "initramfs.cpio")
+    cpio.write(initrd, compress=False)
     build = {"kver": kver, "vmlinux": vmlinux, "initrd": initrd,
              "missing": missing, "kmods": added, "files": extras}
     tmp = os.path.join(BUILD, "build.json.tmp.%d" % os.getpid())
     with open(tmp, "w") as f:
         json.dump(build, f, indent=1)
     os.replace(tmp, os.path.join(BUILD, "build.json"))
-    log("built %s (%d files, %.1f MiB unpacked, %.1f MiB gz) for %s in %.1f s"
-        % (initrd, len(cpio.ents), cpio.size() / 2**20,
-           os.path.getsize(initrd) / 2**20, kver, time.monotonic() - t0))
+    log("built %s (%d files, %.1f MiB) for %s in %.1f s"
+        % (initrd, len(cpio.ents), os.path.getsize(initrd) / 2**20, kver,
+           time.monotonic() - t0))
     for m in missing:
         log("warning: %s not built yet, not in the initramfs" % m)
     if added:
