@@ -719,9 +719,14 @@ static int cm_nl_flow_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return cm_nl_dump(skb, cb, cm_nl_dump_flows);
 }
 
-/* Do: one reply built under the lock, sent after it. */
+/* Do: one reply built under the lock, sent after it. @fill finds what
+ * the request names in @m (extack set when it is not there) and puts it
+ * in @msg. */
+typedef int (*cm_nl_get_fill_t)(struct sk_buff *msg, struct genl_info *info,
+				struct cm_mesh *m, struct nlattr **tb);
 
-static int cm_nl_mesh_get_doit(struct sk_buff *skb, struct genl_info *info)
+static int cm_nl_get_reply(struct genl_info *info, struct nlattr **tb,
+			   cm_nl_get_fill_t fill)
 {
 	struct sk_buff *msg;
 	struct cm_mesh *m;
@@ -733,103 +738,70 @@ static int cm_nl_mesh_get_doit(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&cm_mesh_lock);
 	m = cm_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-		goto err_unlock;
+	err = IS_ERR(m) ? PTR_ERR(m) : fill(msg, info, m, tb);
+	mutex_unlock(&cm_mesh_lock);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
 	}
-	err = cm_nl_fill_mesh(msg, CHAINMESH_CMD_MESH_GET, info->snd_portid,
-			      info->snd_seq, 0, NULL, m);
-	if (err)
-		goto err_unlock;
-	mutex_unlock(&cm_mesh_lock);
 	return genlmsg_reply(msg, info);
+}
 
-err_unlock:
-	mutex_unlock(&cm_mesh_lock);
-	nlmsg_free(msg);
-	return err;
+static int cm_nl_mesh_get_one(struct sk_buff *msg, struct genl_info *info,
+			      struct cm_mesh *m, struct nlattr **tb)
+{
+	return cm_nl_fill_mesh(msg, CHAINMESH_CMD_MESH_GET, info->snd_portid,
+			       info->snd_seq, 0, NULL, m);
+}
+
+static int cm_nl_mesh_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return cm_nl_get_reply(info, NULL, cm_nl_mesh_get_one);
+}
+
+static int cm_nl_chain_get_one(struct sk_buff *msg, struct genl_info *info,
+			       struct cm_mesh *m, struct nlattr **tb)
+{
+	u32 id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
+
+	if (!m->chains[id].used) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_CHAIN_A_ID], "no such chain");
+		return -ENOENT;
+	}
+	return cm_nl_fill_chain(msg, CHAINMESH_CMD_CHAIN_GET, info->snd_portid,
+				info->snd_seq, 0, NULL, m, id);
 }
 
 static int cm_nl_chain_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[CHAINMESH_CHAIN_A_MAX + 1];
-	struct sk_buff *msg;
-	struct cm_mesh *m;
-	u32 id;
 	int err;
 
 	err = cm_nl_parse_chain(info, tb, cm_chain_id_policy);
-	if (err)
-		return err;
-	id = nla_get_u32(tb[CHAINMESH_CHAIN_A_ID]);
+	return err ?: cm_nl_get_reply(info, tb, cm_nl_chain_get_one);
+}
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
+static int cm_nl_flow_get_one(struct sk_buff *msg, struct genl_info *info,
+			      struct cm_mesh *m, struct nlattr **tb)
+{
+	const struct chainmesh_flow *f;
 
-	mutex_lock(&cm_mesh_lock);
-	m = cm_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-		goto err_unlock;
+	f = cm_mesh_flow(m, nla_get_u32(tb[CHAINMESH_FLOW_A_ID]));
+	if (!f) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
+		return -ENOENT;
 	}
-	if (!m->chains[id].used) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_CHAIN_A_ID], "no such chain");
-		err = -ENOENT;
-		goto err_unlock;
-	}
-	err = cm_nl_fill_chain(msg, CHAINMESH_CMD_CHAIN_GET, info->snd_portid,
-			       info->snd_seq, 0, NULL, m, id);
-	if (err)
-		goto err_unlock;
-	mutex_unlock(&cm_mesh_lock);
-	return genlmsg_reply(msg, info);
-
-err_unlock:
-	mutex_unlock(&cm_mesh_lock);
-	nlmsg_free(msg);
-	return err;
+	return cm_nl_fill_flow(msg, CHAINMESH_CMD_FLOW_GET, info->snd_portid,
+			       info->snd_seq, 0, NULL, m, f);
 }
 
 static int cm_nl_flow_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[CHAINMESH_FLOW_A_MAX + 1];
-	const struct chainmesh_flow *f;
-	struct sk_buff *msg;
-	struct cm_mesh *m;
 	int err;
 
 	err = cm_nl_parse_flow(info, tb, cm_flow_id_policy);
-	if (err)
-		return err;
-
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-
-	mutex_lock(&cm_mesh_lock);
-	m = cm_nl_mesh(info);
-	if (IS_ERR(m)) {
-		err = PTR_ERR(m);
-		goto err_unlock;
-	}
-	f = cm_mesh_flow(m, nla_get_u32(tb[CHAINMESH_FLOW_A_ID]));
-	if (!f) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[CHAINMESH_FLOW_A_ID], "no such flow");
-		err = -ENOENT;
-		goto err_unlock;
-	}
-	err = cm_nl_fill_flow(msg, CHAINMESH_CMD_FLOW_GET, info->snd_portid,
-			      info->snd_seq, 0, NULL, m, f);
-	if (err)
-		goto err_unlock;
-	mutex_unlock(&cm_mesh_lock);
-	return genlmsg_reply(msg, info);
-
-err_unlock:
-	mutex_unlock(&cm_mesh_lock);
-	nlmsg_free(msg);
-	return err;
+	return err ?: cm_nl_get_reply(info, tb, cm_nl_flow_get_one);
 }
 
 /* Changes. The genetlink core refuses NLM_F_CREATE, NLM_F_EXCL and
