@@ -15,9 +15,9 @@
  *    the node's time (a delete of one flow and an add of another,
  *    alternately); the node looks flows up, 64 lookups between two polls
  *    of its table (cm_flog_sync(), or a snapshot when the seq moved,
- *    inline as libchainmesh takes it). Reported: lookups per second (and
- *    their ratio to the rate without changes), the changes the node saw
- *    per second, and the staleness: from the host's change to the end of
+ *    inline as libchainmesh takes it). Reported: lookups per second of
+ *    the thread's CPU time (and their ratio to the rate without changes),
+ *    the changes the node saw per second of it, and the staleness: from the host's change to the end of
  *    the node's poll that made it visible (the next lookup sees it),
  *    median, 99th percentile and maximum; and the share of the node's
  *    time spent in its polls (what changes take from lookups, robust to
@@ -28,7 +28,9 @@
  *    the median over runs of its rate against the no-change rate of the
  *    same run: the machine's speed drifts by tens of percent over seconds
  *    (other tenants, frequency), which compared medians taken a minute
- *    apart would report as the changes' cost.
+ *    apart would report as the changes' cost. The thread asks for
+ *    SCHED_FIFO (bench_rt()), so that the host's schedule, which follows
+ *    the clock, puts the nominal rate on the node.
  *
  * The lookups use keys of flows that no change touches (half the table);
  * every one is checked to find its flow.
